@@ -1,0 +1,32 @@
+# valuechain: every target bootstraps a local virtual environment (.venv) with pip from
+# requirements.lock, using the machine's python. Nothing is registered outside .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help test report lab bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("valuechain needs Python 3.11+") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest
+
+report: $(STAMP) ## Run the main job on the bundled data and default scenarios (writes outputs/)
+	$(BIN)/valuechain report
+
+lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's environment as kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+clean: ## Remove .venv and everything generated under outputs/
+	rm -rf $(VENV)
+	find outputs -mindepth 1 ! -name .gitkeep ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,256 @@
+import pandas as pd
+import pytest
+
+from conftest import edit_csv
+from valuechain import fiscal, load_dataset
+from valuechain.dataset import BASES, LAYERS
+from valuechain.exceptions import DataValidationError
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return load_dataset()
+
+
+def test_every_source_id_resolves(ds):
+    known = set(ds.sources["source_id"])
+    assert set(ds.financials["source_id"]) <= known
+    assert set(ds.facts["source_id"]) <= known
+    assert ds.financials["source_id"].str.len().gt(0).all()
+
+
+def test_every_company_has_a_layer(ds):
+    assert ds.companies["layer"].isin(LAYERS).all()
+    assert set(ds.financials["company_id"]) <= set(ds.companies["company_id"])
+    assert ds.financials["layer"].notna().all()
+
+
+def test_every_row_has_basis_and_metric_definition(ds):
+    assert ds.financials["basis"].isin(BASES).all()
+    assert set(ds.financials["metric"]) <= set(ds.metrics)
+    assert all(spec["definition"] for spec in ds.metrics.values())
+
+
+def test_derived_rows_say_how(ds):
+    derived = ds.financials[ds.financials["basis"] == "derived"]
+    assert len(derived) > 0
+    assert derived["note"].str.len().gt(0).all()
+
+
+def test_quarter_mapping_holds_for_every_quarter_row(ds):
+    quarters = ds.financials[ds.financials["period_type"] == "quarter"]
+    fye = ds.companies.set_index("company_id")["fiscal_year_end_month"]
+    for row in quarters.itertuples():
+        end, cq = fiscal.map_fiscal_quarter(row.fiscal_period, int(fye[row.company_id]))
+        assert (row.period_end.date(), row.calendar_quarter) == (end, cq), row
+
+
+def _rounding_tolerance(values):
+    # Half a unit in the last printed decimal place, per value.
+    return sum(0.5 * 10 ** -len(f"{v:.6g}".split(".")[-1]) if "." in f"{v:.6g}" else 0.5 for v in values) + 1e-9
+
+
+def test_quarters_reproduce_fiscal_year_totals(ds):
+    fin = ds.financials
+    quarters = fin[fin["period_type"] == "quarter"].copy()
+    quarters["fy"] = quarters["fiscal_period"].str[:6]
+    years = fin[fin["period_type"] == "fiscal_year"].set_index(["company_id", "metric", "fiscal_period"])["value_usd_bn"]
+    checked = 0
+    for (company, metric, fy), group in quarters.groupby(["company_id", "metric", "fy"]):
+        if len(group) == 4 and (company, metric, fy) in years.index:
+            total = years[(company, metric, fy)]
+            assert group["value_usd_bn"].sum() == pytest.approx(total, abs=_rounding_tolerance([*group["value_usd_bn"], total]))
+            checked += 1
+    assert checked >= 40
+
+
+def test_derived_q4_is_year_minus_nine_month_ytd(ds):
+    # Alphabet FY2024: 52.535 - (12.012 + 13.186 + 13.061) = 14.276
+    fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
+    assert fin.loc[("alphabet", "capex", "FY2024Q4"), "value_usd_bn"] == pytest.approx(14.276, abs=1e-9)
+    assert fin.loc[("alphabet", "capex", "FY2024Q4"), "basis"] == "derived"
+    # NVIDIA FY2026 revenue: 215.938 - (44.062 + 46.743 + 57.006) = 68.127, as the Q4 release states.
+    assert fin.loc[("nvidia", "revenue", "FY2026Q4"), "value_usd_bn"] == pytest.approx(68.127, abs=1e-9)
+
+
+def test_coverage_of_the_issue(ds):
+    fin = ds.financials
+    quarters = fin[fin["period_type"] == "quarter"]
+    span = quarters.groupby(["company_id", "metric"])["calendar_quarter"].agg(["min", "max"])
+    assert span.loc[("alphabet", "capex"), "min"] == "2015Q1"
+    assert span.loc[("amazon", "cloud_revenue"), "min"] == "2015Q1"
+    assert span.loc[("nvidia", "data_center_revenue"), "min"] == "2019Q1"  # FY2020 Q1
+    assert span.loc[("nvidia", "operating_income"), "max"] == "2026Q1"  # FY2027 Q1
+    for company in ("microsoft", "alphabet", "amazon", "meta"):
+        assert (company, "capex") in span.index
+        years = fin[(fin["company_id"] == company) & (fin["metric"] == "capex") & (fin["period_type"] == "fiscal_year")]
+        # Meta's FY2022 total is left out until it is checked against the 10-K (see README, coverage gaps).
+        expected = {f"FY{y}" for y in range(2015, 2025)} - ({"FY2022"} if company == "meta" else set())
+        assert expected <= set(years["fiscal_period"])
+    for lab in ("openai", "anthropic"):
+        assert len(fin[(fin["company_id"] == lab) & (fin["metric"] == "revenue_run_rate")]) >= 4
+
+
+@pytest.mark.parametrize(
+    "fact_id, value",
+    [
+        ("nvidia_quarter_op_profit", 53.5),
+        ("dell_orders", 24.4),
+        ("dell_ai_server_growth", 7.57),
+        ("dell_cash_flow", 4.1),
+        ("openai_q1_revenue", 0.57),
+        ("openai_loss_per_revenue_dollar", 1.22),
+        ("anthropic_run_rate_seed", 30),
+        ("openai_run_rate_seed", 24),
+        ("anthropic_revenue_per_user", 211),
+        ("openai_revenue_per_user", 25),
+        ("anthropic_million_dollar_customers", 500),
+        ("openai_compute_spend", 120),
+        ("anthropic_compute_spend", 30),
+        ("ipo_wave_combined_valuation", 3600),
+        ("ipo_float_typical_low", 0.15),
+        ("ipo_float_needed_high", 0.08),
+        ("sp500_forward_pe", 22),
+        ("china_chips_mcap_vs_nvidia", 0.04),
+        ("china_chips_pe", 70),
+        ("nvidia_pe", 40),
+    ],
+)
+def test_seed_claims_are_recorded_as_claims(ds, fact_id, value):
+    assert ds.fact(fact_id) == pytest.approx(value)
+    row = ds.facts.set_index("fact_id").loc[fact_id]
+    assert row["basis"] == "claim"
+    assert row["source_id"] in {"seed_briefing", "seed_podcast"}
+
+
+def test_nvidia_reported_quarter_matches_the_seed_claim(ds):
+    fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
+    assert fin.loc[("nvidia", "operating_income", "FY2027Q1"), "value_usd_bn"] == ds.fact("nvidia_quarter_op_profit")
+
+
+def test_source_line_names_publisher_and_date(ds):
+    line = ds.source_line(["sequoia_2024", "sequoia_2024", "bain_2025"])
+    assert line == ("Source: Sequoia Capital (David Cahn), AI's $600B Question (2024-06-20); "
+                    "Bain & Company, Technology Report 2025: $2 trillion in new revenue needed to fund AI's scaling trend (2025-09-23)")
+
+
+# ------------------------------------------------------------------ refusals, one per rule
+
+
+def _set(row, column, value):
+    def edit(frame):
+        frame.loc[row, column] = value
+        return frame
+    return edit
+
+
+@pytest.mark.parametrize(
+    "file, edit, expected",
+    [
+        ("financials.csv", _set(3, "value_usd_bn", "12,5"), r"financials.csv row 5, column value_usd_bn: rule 'numeric'"),
+        ("financials.csv", _set(0, "value_usd_bn", "n/a"), r"financials.csv row 2, column value_usd_bn: rule 'numeric'"),
+        ("financials.csv", _set(7, "company_id", "nvidiaa"), r"row 9, column company_id: rule 'known_company'.*companies.csv"),
+        ("financials.csv", _set(2, "source_id", ""), r"row 4, column source_id: rule 'known_source'.*sources.csv"),
+        ("financials.csv", _set(2, "source_id", "blog_post"), r"row 4, column source_id: rule 'known_source'"),
+        ("financials.csv", _set(5, "basis", "guess"), r"row 7, column basis: rule 'known_basis'"),
+        ("financials.csv", _set(5, "metric", "profit"), r"row 7, column metric: rule 'known_metric'.*metrics.yaml"),
+        ("companies.csv", _set(0, "layer", "gpus"), r"companies.csv row 2, column layer: rule 'known_layer'.*chips, servers, cloud, labs, apps"),
+        ("companies.csv", _set(1, "region", "Mars"), r"companies.csv row 3, column region: rule 'known_region'"),
+        ("sources.csv", _set(0, "date_published", "Feb 2026"), r"sources.csv row 2, column date_published: rule 'date_format'"),
+        ("facts.csv", _set(0, "unit", "furlongs"), r"facts.csv row 2, column unit: rule 'known_unit'"),
+    ],
+)
+def test_malformed_column_is_refused_naming_file_row_and_rule(data_copy, file, edit, expected):
+    edit_csv(data_copy, file, edit)
+    with pytest.raises(DataValidationError, match=expected) as info:
+        load_dataset(data_copy)
+    assert "\n" not in str(info.value)
+    assert len(info.value.failures) >= 1
+
+
+def _find(frame, **where):
+    mask = pd.Series(True, index=frame.index)
+    for column, value in where.items():
+        mask &= frame[column] == value
+    return frame.index[mask][0]
+
+
+def test_duplicate_key_is_refused(data_copy):
+    def edit(frame):
+        return pd.concat([frame, frame.iloc[[10]]], ignore_index=True)
+    edit_csv(data_copy, "financials.csv", edit)
+    with pytest.raises(DataValidationError, match=r"row \d+, column fiscal_period: rule 'unique_key'"):
+        load_dataset(data_copy)
+
+
+def test_negative_revenue_is_refused(data_copy):
+    def edit(frame):
+        frame.loc[_find(frame, company_id="nvidia", metric="revenue", fiscal_period="FY2024Q2"), "value_usd_bn"] = "-13.507"
+        return frame
+    edit_csv(data_copy, "financials.csv", edit)
+    with pytest.raises(DataValidationError, match=r"rule 'non_negative' failed for -13.507; revenue cannot be negative"):
+        load_dataset(data_copy)
+
+
+def test_negative_operating_income_is_allowed(data_copy):
+    def edit(frame):
+        frame.loc[_find(frame, company_id="nvidia", metric="operating_income", fiscal_period="FY2024Q2"), "value_usd_bn"] = "-1.0"
+        return frame
+    edit_csv(data_copy, "financials.csv", edit)
+    assert load_dataset(data_copy).financials["value_usd_bn"].min() == -1.0
+
+
+def test_segment_above_its_total_is_refused(data_copy):
+    def edit(frame):
+        frame.loc[_find(frame, company_id="nvidia", metric="data_center_revenue", fiscal_period="FY2025Q1"), "value_usd_bn"] = "30"
+        return frame
+    edit_csv(data_copy, "financials.csv", edit)
+    with pytest.raises(DataValidationError, match=r"segment_within_total.*data_center_revenue 30.0 exceeds revenue 26.044 for nvidia FY2025Q1"):
+        load_dataset(data_copy)
+
+
+def test_quarter_missing_from_the_middle_is_refused(data_copy):
+    def edit(frame):
+        return frame.drop(index=_find(frame, company_id="alphabet", metric="capex", fiscal_period="FY2019Q2"))
+    edit_csv(data_copy, "financials.csv", edit)
+    with pytest.raises(DataValidationError, match=r"rule 'no_gap' failed for '2019Q2'.*alphabet capex"):
+        load_dataset(data_copy)
+
+
+def test_wrong_calendar_quarter_is_refused(data_copy):
+    def edit(frame):
+        frame.loc[_find(frame, company_id="nvidia", metric="revenue", fiscal_period="FY2025Q4"), "calendar_quarter"] = "2025Q1"
+        return frame
+    edit_csv(data_copy, "financials.csv", edit)
+    with pytest.raises(DataValidationError, match=r"quarter_mapping.*FY2025Q4 \(fiscal year ends month 1\) maps to calendar 2024Q4"):
+        load_dataset(data_copy)
+
+
+def test_period_with_no_mapping_is_refused(data_copy):
+    def edit(frame):
+        frame.loc[_find(frame, company_id="nvidia", metric="revenue", fiscal_period="FY2025Q4"), "fiscal_period"] = "FY2025Q5"
+        return frame
+    edit_csv(data_copy, "financials.csv", edit)
+    with pytest.raises(DataValidationError, match=r"rule 'period_label' failed for 'FY2025Q5'"):
+        load_dataset(data_copy)
+
+
+def test_share_outside_0_1_in_facts_is_refused(data_copy):
+    def edit(frame):
+        frame.loc[_find(frame, fact_id="ipo_float_typical_low"), "value"] = "15"
+        return frame
+    edit_csv(data_copy, "facts.csv", edit)
+    with pytest.raises(DataValidationError, match=r"facts.csv row \d+, column value: rule 'share_in_0_1'"):
+        load_dataset(data_copy)
+
+
+def test_extra_column_is_refused(data_copy):
+    edit_csv(data_copy, "companies.csv", lambda f: f.assign(colour="red"))
+    with pytest.raises(DataValidationError, match=r"companies.csv header.*columns must be exactly"):
+        load_dataset(data_copy)
+
+
+def test_missing_file_is_refused(data_copy):
+    (data_copy / "sources.csv").unlink()
+    with pytest.raises(DataValidationError, match=r"sources.csv: file not found"):
+        load_dataset(data_copy)

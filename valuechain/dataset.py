@@ -1,0 +1,364 @@
+"""Load and validate the bundled AI value-chain dataset.
+
+Files (in ``valuechain/data/`` unless another folder is given):
+
+``companies.csv``   one row per company: layer, region, listing, fiscal year-end month.
+``financials.csv``  one row per company x period x metric, in USD billions, with basis and source.
+``facts.csv``       dated claims and ratios in other units (valuations, P/E, per-user revenue).
+``sources.csv``     every document a row cites.
+``metrics.yaml``    unit and one-line definition of every metric.
+
+Raw files are never edited by code: validation reads them, and every derived table is a
+new frame. A rule that fails raises :class:`DataValidationError` whose one-line message names
+the file, the row (as the line number in the file) and the fix; ``.failures`` holds every
+failure as a table.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+from valuechain import config, fiscal
+from valuechain.exceptions import DataValidationError, FiscalCalendarError
+
+LAYERS = ("chips", "servers", "cloud", "labs", "apps")
+REGIONS = ("US", "China", "Other")
+BASES = ("reported", "derived", "estimate", "run_rate", "claim")
+PERIOD_TYPES = ("quarter", "half", "fiscal_year", "calendar_year", "point")
+UNITS = ("usd_bn", "cny_bn", "usd", "usd_per_usd", "share", "ratio", "multiple", "count", "gw", "year")
+MARKET_ENTITY = "market"
+
+FINANCIAL_KEY = ["company_id", "period_type", "fiscal_period", "metric"]
+LABEL_PATTERNS = {
+    "quarter": r"^FY\d{4}Q[1-4]$",
+    "fiscal_year": r"^FY\d{4}$",
+    "calendar_year": r"^CY\d{4}$",
+    "half": r"^H[12]-\d{4}$",
+    "point": r"^\d{4}-\d{2}-\d{2}$",
+}
+NUMBER = r"^-?\d+(\.\d+)?$"
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+FAILURE_COLUMNS = ["file", "row", "column", "rule", "value", "fix"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The validated dataset: frames with typed columns, plus metric definitions."""
+
+    companies: pd.DataFrame
+    financials: pd.DataFrame
+    facts: pd.DataFrame
+    sources: pd.DataFrame
+    metrics: dict
+    data_dir: Path
+
+    @property
+    def vintage(self) -> dt.date:
+        """Latest period end among filed (reported or derived) figures."""
+        filed = self.financials[self.financials["basis"].isin(["reported", "derived"])]
+        return filed["period_end"].max().date()
+
+    def fact(self, fact_id: str) -> float:
+        """Value of one row of ``facts.csv``."""
+        match = self.facts.loc[self.facts["fact_id"] == fact_id, "value"]
+        if match.empty:
+            raise DataValidationError(f"facts.csv: no fact '{fact_id}'; add a row with that fact_id and its source")
+        return float(match.iloc[0])
+
+    def source_line(self, source_ids) -> str:
+        """'Source: publisher, title (date); ...' for the given source ids, in order, without repeats."""
+        parts = []
+        for sid in dict.fromkeys(source_ids):
+            row = self.sources.loc[self.sources["source_id"] == sid].iloc[0]
+            parts.append(f"{row['publisher']}, {row['title']} ({row['date_published']})")
+        return "Source: " + "; ".join(parts)
+
+
+def load_dataset(data_dir: str | Path | None = None) -> Dataset:
+    """Read, validate and type the dataset in ``data_dir`` (default: the bundled data)."""
+    data_dir = Path(data_dir) if data_dir is not None else config.DATA_DIR
+    metrics = _read_metrics(data_dir / "metrics.yaml")
+    raw = {name: _read_csv(data_dir / f"{name}.csv") for name in ("sources", "companies", "financials", "facts")}
+
+    _check(_schema_sources(), raw["sources"], "sources.csv")
+    _check(_schema_companies(), raw["companies"], "companies.csv")
+    source_ids = set(raw["sources"]["source_id"])
+    company_ids = set(raw["companies"]["company_id"])
+    _check(_schema_financials(company_ids, metrics, source_ids), raw["financials"], "financials.csv")
+    _check(_schema_facts(company_ids, source_ids), raw["facts"], "facts.csv")
+
+    companies = raw["companies"].assign(
+        listed=raw["companies"]["listed"].eq("true"),
+        fiscal_year_end_month=raw["companies"]["fiscal_year_end_month"].astype(int),
+    )
+    financials = raw["financials"].assign(
+        value_usd_bn=raw["financials"]["value_usd_bn"].astype(float),
+        period_end=pd.to_datetime(raw["financials"]["period_end"]),
+    )
+    financials = financials.merge(companies[["company_id", "layer", "fiscal_year_end_month"]], on="company_id")
+    _raise_if(_financial_rules(raw["financials"], financials, metrics), "financials.csv")
+    facts = raw["facts"].assign(value=raw["facts"]["value"].astype(float))
+    _raise_if(_fact_rules(facts), "facts.csv")
+    return Dataset(
+        companies=companies,
+        financials=financials.drop(columns="fiscal_year_end_month"),
+        facts=facts,
+        sources=raw["sources"],
+        metrics=metrics,
+        data_dir=data_dir,
+    )
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise DataValidationError(f"{path}: file not found; restore it from the repository or point data_dir at a full copy")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}); fix the quoting or column count") from exc
+    return frame.apply(lambda col: col.str.strip())
+
+
+def _read_metrics(path: Path) -> dict:
+    if not path.exists():
+        raise DataValidationError(f"{path}: file not found; restore metrics.yaml from the repository")
+    try:
+        metrics = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise DataValidationError(f"{path.name}: invalid YAML ({str(exc).splitlines()[0]}); fix the syntax") from exc
+    if not isinstance(metrics, dict):
+        raise DataValidationError(f"{path.name}: expected a mapping of metric name to definition")
+    for name, spec in metrics.items():
+        if not isinstance(spec, dict) or not spec.get("unit") or not spec.get("definition"):
+            raise DataValidationError(f"{path.name}: metric '{name}' needs a unit and a one-line definition")
+        if spec.get("parent") and spec["parent"] not in metrics:
+            raise DataValidationError(f"{path.name}: metric '{name}' has unknown parent '{spec['parent']}'; define it or remove parent")
+    return metrics
+
+
+# ----------------------------------------------------------------------------- column schemas
+
+
+def _isin(values, name: str, fix: str) -> pa.Check:
+    allowed = sorted(values)
+    return pa.Check(lambda s: s.isin(allowed), name=name, error=fix)
+
+
+def _matches(pattern: str, name: str, fix: str) -> pa.Check:
+    return pa.Check(lambda s: s.str.match(pattern), name=name, error=fix)
+
+
+def _nonempty(name: str = "required") -> pa.Check:
+    return pa.Check(lambda s: s.str.len() > 0, name=name, error="fill in this required field")
+
+
+def _col(*checks, unique: bool = False) -> pa.Column:
+    return pa.Column(str, checks=list(checks), unique=unique, nullable=False, required=True)
+
+
+def _schema_sources() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "source_id": _col(_matches(r"^[a-z0-9_]+$", "source_id_format", "use lower-case letters, digits and _"), unique=True),
+            "title": _col(_nonempty()),
+            "publisher": _col(_nonempty()),
+            "date_published": _col(_matches(r"^\d{4}(-\d{2}(-\d{2})?)?$", "date_format", "write the date as YYYY, YYYY-MM or YYYY-MM-DD")),
+            "url": _col(),
+            "covers": _col(_nonempty()),
+        },
+        strict=True,
+    )
+
+
+def _schema_companies() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "company_id": _col(_matches(r"^[a-z0-9_]+$", "company_id_format", "use lower-case letters, digits and _"), unique=True),
+            "name": _col(_nonempty()),
+            "ticker": _col(),
+            "layer": _col(_isin(LAYERS, "known_layer", f"layer must be one of {', '.join(LAYERS)}")),
+            "region": _col(_isin(REGIONS, "known_region", f"region must be one of {', '.join(REGIONS)}")),
+            "listed": _col(_isin({"true", "false"}, "boolean", "write true or false")),
+            "fiscal_year_end_month": _col(_matches(r"^(1[0-2]|[1-9])$", "month", "give the fiscal year-end month as 1-12")),
+            "note": _col(),
+        },
+        strict=True,
+    )
+
+
+def _schema_financials(company_ids, metrics, source_ids) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "company_id": _col(_isin(company_ids, "known_company", "add the company to companies.csv or fix the id")),
+            "period_type": _col(_isin(PERIOD_TYPES, "known_period_type", f"period_type must be one of {', '.join(PERIOD_TYPES)}")),
+            "fiscal_period": _col(_nonempty()),
+            "period_end": _col(_matches(DATE, "date_format", "write period_end as YYYY-MM-DD")),
+            "calendar_quarter": _col(),
+            "metric": _col(_isin(metrics, "known_metric", "define the metric in metrics.yaml or fix its name")),
+            "value_usd_bn": _col(_matches(NUMBER, "numeric", "write the value as a plain number in USD billions, e.g. 12.345")),
+            "basis": _col(_isin(BASES, "known_basis", f"basis must be one of {', '.join(BASES)}")),
+            "source_id": _col(_isin(source_ids, "known_source", "cite a source_id listed in sources.csv (add the document there first)")),
+            "note": _col(),
+        },
+        strict=True,
+    )
+
+
+def _schema_facts(company_ids, source_ids) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "fact_id": _col(_matches(r"^[a-z0-9_]+$", "fact_id_format", "use lower-case letters, digits and _"), unique=True),
+            "entity": _col(_isin(set(company_ids) | {MARKET_ENTITY}, "known_entity", "use a company_id from companies.csv or 'market'")),
+            "metric": _col(_nonempty()),
+            "value": _col(_matches(NUMBER, "numeric", "write the value as a plain number")),
+            "unit": _col(_isin(UNITS, "known_unit", f"unit must be one of {', '.join(UNITS)}")),
+            "as_of": _col(_matches(r"^\d{4}(-\d{2}(-\d{2})?)?$", "date_format", "write as_of as YYYY, YYYY-MM or YYYY-MM-DD")),
+            "basis": _col(_isin(BASES, "known_basis", f"basis must be one of {', '.join(BASES)}")),
+            "source_id": _col(_isin(source_ids, "known_source", "cite a source_id listed in sources.csv (add the document there first)")),
+            "note": _col(),
+        },
+        strict=True,
+    )
+
+
+def _check(schema: pa.DataFrameSchema, frame: pd.DataFrame, file: str) -> None:
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        _raise_if(_failures_from_pandera(exc.failure_cases, schema, frame, file), file)
+
+
+def _failures_from_pandera(cases: pd.DataFrame, schema, frame, file) -> pd.DataFrame:
+    rows = []
+    for case in cases.itertuples(index=False):
+        column = case.column if isinstance(case.column, str) else ""
+        index = case.index
+        check, fix = _rule_and_fix(schema, column, str(case.check))
+        if check == "field_uniqueness":
+            check, fix = "unique", f"{column} must be unique; remove or rename the repeated row"
+        elif check.startswith("column_in_") or check in ("column_in_schema", "column_in_dataframe"):
+            fix = f"the columns must be exactly: {', '.join(schema.columns)}"
+        row = int(index) + 2 if pd.notna(index) else None
+        rows.append((file, row, column, check, case.failure_case, fix))
+    return pd.DataFrame(rows, columns=FAILURE_COLUMNS).sort_values("row", na_position="first", kind="stable")
+
+
+def _rule_and_fix(schema, column: str, reported: str) -> tuple[str, str]:
+    # pandera reports a check by its error text when it has one; map it back to the rule name.
+    col = schema.columns.get(column)
+    for chk in getattr(col, "checks", []):
+        if reported in (chk.name, chk.error):
+            return chk.name, chk.error
+    return reported, "see the dataset rules in README.md"
+
+
+def _raise_if(failures: pd.DataFrame, file: str) -> None:
+    if failures.empty:
+        return
+    first = failures.iloc[0]
+    where = f"row {int(first['row'])}" if pd.notna(first["row"]) else "header"
+    column = f", column {first['column']}" if first["column"] else ""
+    more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+    value = first["value"]
+    shown = repr(float(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(str(value))
+    raise DataValidationError(
+        f"{file} {where}{column}: rule '{first['rule']}' failed for {shown}; {first['fix']}{more}",
+        failures=failures.reset_index(drop=True),
+    )
+
+
+# ----------------------------------------------------------------------------- cross-row rules
+
+
+def _financial_rules(raw: pd.DataFrame, fin: pd.DataFrame, metrics: dict) -> pd.DataFrame:
+    failures = []
+
+    def fail(idx, column, rule, value, fix):
+        failures.append(("financials.csv", int(idx) + 2, column, rule, value, fix))
+
+    for idx in raw.index[raw.duplicated(FINANCIAL_KEY, keep="first")]:
+        fail(idx, "fiscal_period", "unique_key", "/".join(raw.loc[idx, FINANCIAL_KEY]),
+             "each company x period x metric may appear once; remove the repeated row")
+    for idx, row in fin.iterrows():
+        _period_rules(idx, row, fail)
+        spec = metrics[row["metric"]]
+        if row["value_usd_bn"] < 0 and not spec.get("signed"):
+            fail(idx, "value_usd_bn", "non_negative", row["value_usd_bn"],
+                 f"{row['metric']} cannot be negative; check the sign (losses are stated as positive net_loss)")
+    _segment_rules(fin, metrics, fail)
+    _gap_rules(fin, fail)
+    return pd.DataFrame(failures, columns=FAILURE_COLUMNS).sort_values("row", kind="stable")
+
+
+def _period_rules(idx, row, fail) -> None:
+    ptype, label, end = row["period_type"], row["fiscal_period"], row["period_end"].date()
+    if not pd.Series([label]).str.match(LABEL_PATTERNS[ptype]).iloc[0]:
+        fail(idx, "fiscal_period", "period_label", label,
+             f"a {ptype} period is labelled like {LABEL_PATTERNS[ptype].strip('^$')}; fix the label or the period_type")
+        return
+    fye = int(row["fiscal_year_end_month"])
+    if ptype == "quarter":
+        try:
+            expected_end, expected_q = fiscal.map_fiscal_quarter(label, fye)
+        except FiscalCalendarError as exc:
+            fail(idx, "fiscal_period", "quarter_mapping", label, str(exc))
+            return
+        if end != expected_end:
+            fail(idx, "period_end", "quarter_mapping", end.isoformat(),
+                 f"{label} of a fiscal year ending in month {fye} ends {expected_end}; fix period_end or the label")
+        elif row["calendar_quarter"] != expected_q:
+            fail(idx, "calendar_quarter", "quarter_mapping", row["calendar_quarter"],
+                 f"{label} (fiscal year ends month {fye}) maps to calendar {expected_q}")
+    elif ptype == "fiscal_year":
+        expected_end = fiscal.month_end(int(label[2:]), fye)
+        if end != expected_end:
+            fail(idx, "period_end", "fiscal_year_end", end.isoformat(),
+                 f"{label} of a fiscal year ending in month {fye} ends {expected_end}")
+    elif ptype == "point":
+        if label != end.isoformat():
+            fail(idx, "period_end", "point_date", end.isoformat(), "a point observation's label is its period_end date")
+        elif row["calendar_quarter"] != fiscal.quarter_of_date(end):
+            fail(idx, "calendar_quarter", "point_quarter", row["calendar_quarter"],
+                 f"{end} lies in calendar {fiscal.quarter_of_date(end)}")
+    if ptype != "quarter" and ptype != "point" and row["calendar_quarter"]:
+        fail(idx, "calendar_quarter", "quarter_only", row["calendar_quarter"], "leave calendar_quarter blank for a period longer than a quarter")
+
+
+def _segment_rules(fin: pd.DataFrame, metrics: dict, fail) -> None:
+    keys = ["company_id", "period_type", "fiscal_period"]
+    for metric, spec in metrics.items():
+        parent = spec.get("parent")
+        if not parent:
+            continue
+        child = fin[fin["metric"] == metric].reset_index()
+        total = fin.loc[fin["metric"] == parent, keys + ["value_usd_bn"]]
+        both = child.merge(total, on=keys, suffixes=("", "_total"))
+        for row in both[both["value_usd_bn"] > both["value_usd_bn_total"] + 1e-9].itertuples():
+            fail(row.index, "value_usd_bn", "segment_within_total", row.value_usd_bn,
+                 f"{metric} {row.value_usd_bn} exceeds {parent} {row.value_usd_bn_total} for {row.company_id} {row.fiscal_period}")
+
+
+def _gap_rules(fin: pd.DataFrame, fail) -> None:
+    quarters = fin[fin["period_type"] == "quarter"]
+    for (company, metric), group in quarters.groupby(["company_id", "metric"]):
+        periods = pd.PeriodIndex(group["calendar_quarter"], freq="Q").sort_values()
+        expected = pd.period_range(periods.min(), periods.max(), freq="Q")
+        missing = expected.difference(periods)
+        if len(missing):
+            fail(group.index.max(), "calendar_quarter", "no_gap", str(missing[0]),
+                 f"{company} {metric} has no row for {missing[0]} inside its series; add the quarter or trim the series")
+
+
+def _fact_rules(facts: pd.DataFrame) -> pd.DataFrame:
+    bad = facts[(facts["unit"] == "share") & ~facts["value"].between(0, 1)]
+    rows = [("facts.csv", int(i) + 2, "value", "share_in_0_1", v, "a share is written as 0-1 (0.25, not 25)")
+            for i, v in bad["value"].items()]
+    return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
