@@ -1,0 +1,129 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuechain import load_dataset
+from valuechain.params import CHAIN_ORDER, load_scenario
+from valuechain.profit import (closed_chain_revenue, dollar_flow, layer_table, profit_pool, required_end_user_spend,
+                               value_added)
+
+LAYERS = list(CHAIN_ORDER)
+
+
+def test_shares_sum_to_one():
+    table = layer_table(pd.Series([10.0, 20, 30, 5, 1], index=LAYERS), pd.Series([1.0, -4, 6, 0.5, 0.2], index=LAYERS))
+    assert table["revenue_share"].sum() == pytest.approx(1.0)
+    assert table["profit_share"].sum() == pytest.approx(1.0)
+
+
+def test_symmetric_chain_gives_equal_shares():
+    table = layer_table(pd.Series(7.0, index=LAYERS), pd.Series(7.0 * 0.2, index=LAYERS))
+    assert table["revenue_share"].tolist() == pytest.approx([0.2] * 5)
+    assert table["profit_share"].tolist() == pytest.approx([0.2] * 5)
+    assert table["operating_margin"].tolist() == pytest.approx([0.2] * 5)
+
+
+def test_zero_margin_layer_has_zero_profit():
+    flow = dollar_flow(dict.fromkeys(LAYERS, 0.5) | {"chips": 0.0}, dict.fromkeys(LAYERS, 0.0))
+    assert (flow["profit_cents"] == 0).all() and (flow["loss_cents"] == 0).all()
+
+
+def test_doubling_every_revenue_leaves_shares_unchanged():
+    revenue = pd.Series([3.0, 5, 11, 2, 40], index=LAYERS)
+    profit = revenue * pd.Series([0.1, -1.2, 0.3, 0.05, 0.6], index=LAYERS)
+    one, two = layer_table(revenue, profit), layer_table(2 * revenue, 2 * profit)
+    pd.testing.assert_series_equal(one["revenue_share"], two["revenue_share"])
+    pd.testing.assert_series_equal(one["profit_share"], two["profit_share"])
+
+
+def test_value_added_sums_to_end_user_spend_in_a_closed_chain():
+    p = {"apps": 0.3, "labs": 0.8, "cloud": 0.45, "servers": 0.7, "chips": 0.0}
+    revenue = closed_chain_revenue(100.0, p)
+    assert revenue["labs"] == pytest.approx(30.0)
+    assert revenue["chips"] == pytest.approx(100 * 0.3 * 0.8 * 0.45 * 0.7)
+    va = value_added(revenue, p)
+    assert va["value_added_usd_bn"].sum() == pytest.approx(100.0)
+    # purchases of each layer equal the revenue of the layer above it
+    assert va.loc["servers", "purchases_from_upstream_usd_bn"] == pytest.approx(revenue["chips"])
+
+
+def test_dollar_flow_accounts_for_the_whole_dollar():
+    p = {"apps": 0.3, "labs": 0.8, "cloud": 0.45, "servers": 0.7, "chips": 0.0}
+    m = {"apps": 0.1, "labs": -1.5, "cloud": 0.3, "servers": 0.05, "chips": 0.6}
+    flow = dollar_flow(p, m)
+    kept = flow["profit_cents"] - flow["loss_cents"]
+    assert (kept + flow["outside_costs_cents"]).sum() == pytest.approx(100.0)
+    assert flow.loc["labs", "cents_in"] == pytest.approx(30.0)
+    assert flow.loc["labs", "loss_cents"] == pytest.approx(45.0)
+    assert flow.loc["chips", "profit_cents"] == pytest.approx(100 * 0.3 * 0.8 * 0.45 * 0.7 * 0.6)
+
+
+def test_required_end_user_spend_inverts_the_chain():
+    p = {"apps": 0.5, "labs": 0.5, "cloud": 0.5, "servers": 0.5, "chips": 0.0}
+    assert required_end_user_spend(10.0, p) == pytest.approx(160.0)
+    assert np.isinf(required_end_user_spend(10.0, p | {"labs": 0.0}))
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return load_dataset()
+
+
+@pytest.fixture(scope="module")
+def base_pool(ds):
+    return profit_pool(load_scenario("base"), ds)
+
+
+def test_nvidia_2025_revenue_is_the_sum_of_its_filed_quarters(base_pool):
+    row = base_pool.companies.set_index(["year", "company_id"]).loc[(2025, "nvidia")]
+    assert row["ai_revenue_usd_bn"] == pytest.approx(39.112 + 41.096 + 51.215 + 62.31)
+    assert row["revenue_method"] == "sum of calendar quarters 2025Q1-Q4"
+    # NVIDIA's company-wide operating margin, from its filed quarters
+    assert row["operating_margin"] == pytest.approx((21.638 + 28.440 + 36.010 + 44.30) / (44.062 + 46.743 + 57.006 + 68.127))
+
+
+def test_layer_totals_are_sums_of_company_rows(base_pool):
+    for (year, layer), group in base_pool.companies.groupby(["year", "layer"]):
+        row = base_pool.layers.set_index(["year", "layer"]).loc[(year, layer)]
+        assert row["ai_revenue_usd_bn"] == pytest.approx(group["ai_revenue_usd_bn"].sum())
+        assert row["operating_profit_usd_bn"] == pytest.approx(group["operating_profit_usd_bn"].sum())
+
+
+def test_attribution_share_of_zero_removes_a_company(ds, base_pool):
+    zero = load_scenario("base", {"attribution": {"amazon": {"ai_share": 0.0}}})
+    pool = profit_pool(zero, ds)
+    before = base_pool.layers.set_index(["year", "layer"]).loc[(2024, "cloud")]
+    after = pool.layers.set_index(["year", "layer"]).loc[(2024, "cloud")]
+    amazon = base_pool.companies.set_index(["year", "company_id"]).loc[(2024, "amazon")]
+    assert after["ai_revenue_usd_bn"] == pytest.approx(before["ai_revenue_usd_bn"] - amazon["ai_revenue_usd_bn"])
+    assert after["operating_profit_usd_bn"] == pytest.approx(before["operating_profit_usd_bn"] - amazon["operating_profit_usd_bn"])
+
+
+def test_missing_data_is_excluded_and_said_not_filled(base_pool):
+    gone = base_pool.excluded.set_index(["year", "company_id"])
+    assert (2025, "amd") in gone.index
+    assert "no data_center_revenue for 2025" in gone.loc[(2025, "amd"), "reason"]
+    assert not ((base_pool.companies["year"] == 2025) & (base_pool.companies["company_id"] == "amd")).any()
+
+
+def test_projection_adds_allocated_capex_to_chips(ds, base_pool):
+    sc = load_scenario("base")
+    base_year = base_pool.layers[(base_pool.layers["year"] == 2025)].set_index("layer")
+    first = base_pool.layers[(base_pool.layers["year"] == 2026)].set_index("layer")
+    k_base = base_year.loc["chips", "capex_usd_bn"]
+    k_2026 = k_base * (1 + sc.projection.capex_growth[2026])
+    assert first.loc["chips", "capex_usd_bn"] == pytest.approx(k_2026)
+    expected = base_year.loc["chips", "ai_revenue_usd_bn"] + sc.projection.capex_allocation["chips"] * (k_2026 - k_base)
+    assert first.loc["chips", "ai_revenue_usd_bn"] == pytest.approx(expected)
+    assert first.loc["labs", "ai_revenue_usd_bn"] == pytest.approx(
+        base_year.loc["labs", "ai_revenue_usd_bn"] * (1 + sc.projection.end_user_growth[2026]))
+    last = base_pool.layers[(base_pool.layers["year"] == 2030)].set_index("layer")
+    assert last.loc["labs", "operating_margin"] == pytest.approx(sc.projection.final_margins["labs"])
+
+
+def test_summary_is_rounded_and_matches_tables(base_pool):
+    summary = base_pool.summary()
+    row = base_pool.layers.set_index(["year", "layer", "kind"]).loc[(2025, "chips", "historical")]
+    assert summary["year"] == 2025
+    assert summary["chips_profit_share"] == round(row["profit_share"], 4)
+    assert summary["chips_revenue_usd_bn"] == round(row["ai_revenue_usd_bn"], 2)

@@ -1,0 +1,140 @@
+"""Charts for memos: each has a title, labelled axes with units, a source line and alt text.
+
+Every function returns a :class:`Chart`. In a notebook it displays as an embedded PNG with its
+alt text (so the exported HTML needs no other file); ``chart.fig`` is the matplotlib figure.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from valuechain.dataset import Dataset  # noqa: E402
+from valuechain.params import CHAIN_ORDER  # noqa: E402
+
+LAYER_COLOURS = dict(zip(("chips", "servers", "cloud", "labs", "apps"), sns.color_palette("colorblind", 5)))
+UPSTREAM_FIRST = tuple(reversed(CHAIN_ORDER))
+
+
+@dataclass
+class Chart:
+    """A rendered chart: the figure, its title and its alt text."""
+
+    fig: plt.Figure
+    title: str
+    alt: str
+
+    def png(self) -> bytes:
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+        return buffer.getvalue()
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.png()).decode("ascii")
+        plt.close(self.fig)
+        return (f'<figure class="vc-chart"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
+                f'style="max-width:100%"><figcaption>{html.escape(self.alt)}</figcaption></figure>')
+
+
+def source_line(ds: Dataset, source_ids, scenario: str | None = None, limit: int = 4) -> str:
+    """Short source line: the first publishers cited, a count of the rest, and the scenario."""
+    publishers = list(dict.fromkeys(ds.sources.set_index("source_id").loc[list(dict.fromkeys(source_ids)), "publisher"]))
+    shown = "; ".join(publishers[:limit])
+    rest = f"; +{len(publishers) - limit} more" if len(publishers) > limit else ""
+    tail = f" Assumptions: scenario '{scenario}'." if scenario else ""
+    return f"Source: {shown}{rest} (valuechain dataset, sources.csv).{tail}"
+
+
+def _finish(fig, ax, title: str, source: str) -> None:
+    ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+    fig.text(0.01, -0.02, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
+    sns.despine(fig=fig)
+    fig.tight_layout()
+
+
+def profit_pool_chart(layers: pd.DataFrame, year: int, source: str) -> Chart:
+    """Gadiesh & Gilbert's profit pool: width = share of chain revenue, height = operating margin.
+
+    The area of each bar is the layer's operating profit as a share of chain revenue; a loss-making
+    layer's bar hangs below the axis.
+    """
+    data = layers[(layers["year"] == year)].set_index("layer").reindex(list(UPSTREAM_FIRST)).dropna(subset=["ai_revenue_usd_bn"])
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    left = 0.0
+    for layer, row in data.iterrows():
+        width, margin = row["revenue_share"] * 100, row["operating_margin"] * 100
+        ax.bar(left, margin, width=width, align="edge", color=LAYER_COLOURS[layer], edgecolor="white")
+        ax.text(left + width / 2, margin + (3 if margin >= 0 else -3), f"{layer}\n{margin:.0f}%",
+                ha="center", va="bottom" if margin >= 0 else "top", fontsize=8)
+        left += width
+    ax.axhline(0, color="black", linewidth=0.8)
+    margins = data["operating_margin"] * 100
+    ax.set_ylim(min(0.0, margins.min()) * 1.25 - 10, max(0.0, margins.max()) * 1.3 + 10)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Share of AI value-chain revenue (%)")
+    ax.set_ylabel("Operating margin (%)")
+    title = f"AI value-chain profit pool, {year}"
+    _finish(fig, ax, title, source)
+    parts = ", ".join(f"{layer} {row['revenue_share']:.0%} of revenue at a {row['operating_margin']:.0%} margin"
+                      for layer, row in data.iterrows())
+    return Chart(fig, title, f"Profit-pool chart for {year}: {parts}. Bar area is operating profit.")
+
+
+def profit_share_chart(layers: pd.DataFrame, source: str) -> Chart:
+    """Each layer's share of chain operating profit by year; projections dashed."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for layer in UPSTREAM_FIRST:
+        sub = layers[layers["layer"] == layer].sort_values("year")
+        for kind, style in (("historical", "-"), ("projection", "--")):
+            part = sub[sub["kind"] == kind]
+            if kind == "projection" and len(part):
+                part = pd.concat([sub[sub["kind"] == "historical"].tail(1), part])
+            ax.plot(part["year"], part["profit_share"] * 100, style, color=LAYER_COLOURS[layer], marker="o",
+                    markersize=3, label=layer if kind == "historical" else None)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("Calendar year (dashed: scenario projection)")
+    ax.set_ylabel("Share of chain operating profit (%)")
+    ax.legend(frameon=False, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    title = "Who captures the AI profit: share of chain operating profit by layer"
+    _finish(fig, ax, title, source)
+    first, last = layers["year"].min(), layers["year"].max()
+    end = layers[layers["year"] == last].set_index("layer")["profit_share"]
+    alt = (f"Line chart of each layer's share of chain operating profit, {first}-{last}; in {last} "
+           + ", ".join(f"{layer} {end[layer]:.0%}" for layer in UPSTREAM_FIRST if layer in end) + ".")
+    return Chart(fig, title, alt)
+
+
+def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
+    """Where one dollar of end-user AI spending ends up: profit, loss and outside costs by layer."""
+    data = flow[flow["year"] == year].set_index("layer").reindex(list(CHAIN_ORDER))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    x = np.arange(len(data))
+    outside = data["outside_costs_cents"]
+    profit = data["profit_cents"] - data["loss_cents"]
+    ax.bar(x, data["cents_in"], color="#dddddd", label="received from the layer below (cents)")
+    ax.bar(x - 0.2, profit, width=0.35, color=[LAYER_COLOURS[layer] for layer in data.index], label="profit (or loss) kept")
+    ax.bar(x + 0.2, data["passed_upstream_cents"], width=0.35, color="#7f7f7f", label="passed upstream")
+    for i, (layer, value) in enumerate(profit.items()):
+        ax.text(i - 0.2, value + (1 if value >= 0 else -1), f"{value:+.1f}", ha="center",
+                va="bottom" if value >= 0 else "top", fontsize=8)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(x, data.index)
+    ax.set_xlabel("Layer, from end user (left) to chip makers (right)")
+    ax.set_ylabel("Cents per $1 of end-user AI spending")
+    ax.legend(frameon=False, fontsize=8)
+    title = f"The $1 of end-user AI spending, {year}"
+    _finish(fig, ax, title, source)
+    alt = (f"Waterfall of one end-user dollar in {year}: "
+           + ", ".join(f"{layer} keeps {profit[layer]:+.1f} cents and passes {data.loc[layer, 'passed_upstream_cents']:.1f} upstream"
+                       for layer in data.index)
+           + f"; {outside.sum():.1f} cents go to costs outside the chain.")
+    return Chart(fig, title, alt)

@@ -1,0 +1,58 @@
+"""Plain-English sentences generated from results; no figure is typed by hand."""
+from __future__ import annotations
+
+from valuechain.params import CHAIN_ORDER
+from valuechain.profit import ProfitPool, required_end_user_spend
+
+
+def _bn(value: float) -> str:
+    return f"${abs(value):,.1f}bn"
+
+
+def profit_summary(pool: ProfitPool, year: int | None = None) -> str:
+    """Executive summary of the profit pool in ``year`` (default: last historical year), as Markdown."""
+    year = year or pool.historical_years[-1]
+    lay = pool.layers[(pool.layers["year"] == year) & (pool.layers["kind"] == "historical")].set_index("layer")
+    lay = lay.dropna(subset=["ai_revenue_usd_bn"])
+    top = lay["profit_share"].idxmax()
+    lines = [
+        f"**In {year} {top} captured {lay.loc[top, 'profit_share']:.0%} of the AI value chain's operating profit "
+        f"on {lay.loc[top, 'revenue_share']:.0%} of its revenue** "
+        f"({_bn(lay.loc[top, 'operating_profit_usd_bn'])} of operating profit on {_bn(lay.loc[top, 'ai_revenue_usd_bn'])} of AI revenue).",
+    ]
+    losers = lay[lay["operating_profit_usd_bn"] < 0]
+    for layer, row in losers.iterrows():
+        lines.append(f"The {layer} layer lost {_bn(row['operating_profit_usd_bn'])} on {_bn(row['ai_revenue_usd_bn'])} of revenue "
+                     f"(an operating margin of {row['operating_margin']:.0%}), so the other layers' shares add up to more than 100%.")
+    flow = pool.dollar_flow[pool.dollar_flow["year"] == year].set_index("layer")
+    if len(flow):
+        net = (flow["profit_cents"] - flow["loss_cents"]).reindex(list(CHAIN_ORDER))
+        parts = ", ".join(f"{layer} {value:+.1f}" for layer, value in net.items())
+        outside = flow["outside_costs_cents"].sum()
+        funded = " (more than the dollar itself: the labs' losses are paid by their investors)" if outside > 100 else ""
+        lines.append(f"Of each dollar end users spend on AI applications, the layers keep (cents): {parts}; "
+                     f"{outside:.1f} cents pay costs outside the chain{funded}.")
+    proj = pool.layers[pool.layers["kind"] == "projection"]
+    if len(proj):
+        last_year = int(proj["year"].max())
+        last = proj[proj["year"] == last_year].set_index("layer")
+        lines.append(f"Under the '{pool.scenario.name}' scenario, by {last_year} the {top} layer's share of operating profit would be "
+                     f"{last.loc[top, 'profit_share']:.0%} and the cloud layer's {last.loc['cloud', 'profit_share']:.0%}, "
+                     f"with AI capex of {_bn(last.loc[top, 'capex_usd_bn'])} a year.")
+    gone = pool.excluded[pool.excluded["year"] == year]
+    if len(gone):
+        lines.append(f"Left out of {year} for lack of data: {', '.join(gone['company_id'])}.")
+    return "\n\n".join(lines)
+
+
+def value_added_summary(pool: ProfitPool, year: int | None = None) -> str:
+    """What end-user spend a closed chain would need to pay the chips layer its revenue."""
+    year = year or pool.historical_years[-1]
+    lay = pool.layers[(pool.layers["year"] == year) & (pool.layers["kind"] == "historical")].set_index("layer")
+    pass_through = {layer: spec.pass_through for layer, spec in pool.scenario.layers.items()}
+    required = required_end_user_spend(lay.loc["chips", "ai_revenue_usd_bn"], pass_through)
+    facing = lay.loc[["apps", "labs"], "ai_revenue_usd_bn"].sum()
+    return (f"At the scenario's pass-through ratios, paying the chips layer its {year} revenue of "
+            f"{_bn(lay.loc['chips', 'ai_revenue_usd_bn'])} out of end-user spending alone would take {_bn(required)} of "
+            f"end-user AI spend a year; the application and lab layers took in {_bn(facing)}. The difference is "
+            f"paid for by investment (capex and venture funding), not by end users.")

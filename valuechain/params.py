@@ -1,0 +1,305 @@
+"""Scenario parameters: YAML files in ``params/`` loaded into typed, frozen records.
+
+A scenario may ``extends:`` another and override only what differs; mappings are merged
+key by key, anything else (numbers, lists) is replaced. Unknown keys are errors, not warnings.
+Every refusal is a :class:`ParameterError` naming the file, the key path and the fix.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from valuechain import config
+from valuechain.exceptions import ParameterError
+
+LayerName = Literal["chips", "servers", "cloud", "labs", "apps"]
+CHAIN_ORDER: tuple[str, ...] = ("apps", "labs", "cloud", "servers", "chips")  # downstream -> upstream
+SCENARIO_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Margin = Annotated[float, Field(ge=-5.0, le=1.0)]
+Year = Annotated[int, Field(ge=2010, le=2040)]
+Growth = Annotated[float, Field(ge=-0.9, le=5.0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Years(_Frozen):
+    """Calendar years of the historical analysis."""
+
+    start: Year  # first calendar year analysed
+    end: Year  # last calendar year analysed
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+class Attribution(_Frozen):
+    """How much of one company's reported figures is AI, and at what operating margin."""
+
+    revenue_metric: str  # metric holding the company's relevant revenue (revenue_run_rate: interpolated)
+    ai_share: Share | dict[Year, Share] = 1.0  # share of that revenue attributable to AI, 0-1 (per year allowed)
+    margin_metrics: tuple[str, ...] = ()  # income (or *_loss) metrics tried in order for the operating margin
+    margin_denominator: str | None = None  # revenue metric the margin is measured against (default: revenue_metric)
+    margin: Margin | dict[Year, Margin] | None = None  # assumed margin where margin_metrics give none (fraction)
+    rationale: str = ""  # source or reasoning for ai_share and margin
+
+    @model_validator(mode="after")
+    def _needs_rationale(self):
+        if (self.ai_share != 1.0 or self.margin is not None) and not self.rationale.strip():
+            raise ValueError("an assumed ai_share or margin needs a rationale (its source or reasoning)")
+        return self
+
+    def share_in(self, year: int) -> float | None:
+        """AI share for ``year``; None where a per-year mapping has no entry."""
+        if isinstance(self.ai_share, dict):
+            return self.ai_share.get(year)
+        return self.ai_share
+
+    def margin_in(self, year: int) -> float | None:
+        """Assumed margin for ``year``; None where none is given."""
+        if isinstance(self.margin, dict):
+            return self.margin.get(year)
+        return self.margin
+
+
+class Layer(_Frozen):
+    """One layer of the chain."""
+
+    companies: tuple[str, ...]  # company ids from companies.csv
+    pass_through: Share  # share of the layer's AI revenue paid to the next layer upstream, 0-1
+    margin: Margin | None = None  # operating margin used for a company whose attribution gives none
+    rationale: str = ""  # source or reasoning for pass_through and margin
+
+
+class Projection(_Frozen):
+    """Drivers of the projection years."""
+
+    start: Year  # first projected calendar year
+    end: Year  # last projected calendar year
+    capex_growth: Growth | dict[Year, Growth]  # yearly growth of AI capex (0.2 = +20%)
+    end_user_growth: Growth | dict[Year, Growth]  # yearly growth of end-user AI spend
+    final_margins: dict[LayerName, Margin]  # operating margin of each layer in the last projected year
+    capex_allocation: dict[Literal["chips", "servers", "other"], Share]  # where each capex dollar goes; sums to 1
+    rationale: str = ""  # source or reasoning for the drivers
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        total = sum(self.capex_allocation.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"capex_allocation shares sum to {total:.4g}, not 1; adjust them so they add up to 1")
+        missing = set(CHAIN_ORDER) - set(self.final_margins)
+        if missing:
+            raise ValueError(f"final_margins lacks {', '.join(sorted(missing))}")
+        for name in ("capex_growth", "end_user_growth"):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                absent = [y for y in range(self.start, self.end + 1) if y not in value]
+                if absent:
+                    raise ValueError(f"{name} has no value for {absent[0]}")
+        return self
+
+    def growth(self, name: str, year: int) -> float:
+        value = getattr(self, name)
+        return value[year] if isinstance(value, dict) else value
+
+
+class Scenario(_Frozen):
+    """A complete, resolved scenario."""
+
+    name: str  # file stem, e.g. "base"
+    title: str  # one-line title shown on every page
+    description: str  # what the scenario assumes and why
+    years: Years
+    layers: dict[LayerName, Layer]
+    attribution: dict[str, Attribution]  # keyed by company id
+    projection: Projection
+
+    @field_validator("layers")
+    @classmethod
+    def _all_layers(cls, layers):
+        missing = set(CHAIN_ORDER) - set(layers)
+        if missing:
+            raise ValueError(f"layers lacks {', '.join(sorted(missing))}")
+        return layers
+
+    @model_validator(mode="after")
+    def _companies_attributed(self):
+        for layer, spec in self.layers.items():
+            for company in spec.companies:
+                if company not in self.attribution:
+                    raise ValueError(f"layers.{layer}.companies names '{company}', which has no attribution entry")
+        if self.projection.start != self.years.end + 1:
+            raise ValueError(f"projection.start must be the year after years.end ({self.years.end + 1})")
+        return self
+
+    def resolved(self) -> dict:
+        """The resolved parameters as plain data (recorded in every output)."""
+        return self.model_dump(mode="json")
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def scenario_path(name_or_path: str | Path, params_dir: Path | None = None) -> Path:
+    """File of a scenario given by name (``base``) or by path (``params/base.yaml``)."""
+    params_dir = params_dir or config.PARAMS_DIR
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")):
+        path = Path(text)
+        check_name(path.stem)
+        return path
+    check_name(text)
+    return params_dir / f"{text}.yaml"
+
+
+def check_name(name: str) -> str:
+    """Refuse a scenario name that could escape outputs/ or confuse a shell."""
+    if not SCENARIO_NAME.match(name):
+        raise ParameterError(
+            f"scenario name {name!r} is not allowed; use lower-case letters, digits, '-' and '_', starting with a letter or digit")
+    return name
+
+
+def list_scenarios(params_dir: Path | None = None) -> list[str]:
+    """Names of the scenario files in ``params/``, sorted."""
+    params_dir = params_dir or config.PARAMS_DIR
+    return sorted(p.stem for p in params_dir.glob("*.yaml"))
+
+
+def load_scenario(name_or_path: str | Path, overrides: dict | None = None, params_dir: Path | None = None,
+                  company_ids=None, metric_names=None) -> Scenario:
+    """Load, resolve ``extends`` and validate a scenario.
+
+    ``overrides`` is a nested mapping merged over the file (as a notebook parameter would).
+    ``company_ids`` and ``metric_names`` (default: from the bundled dataset) check that every
+    company and metric named exists.
+    """
+    path = scenario_path(name_or_path, params_dir)
+    raw = _resolve(path, chain=())
+    raw.pop("extends", None)
+    if overrides:
+        raw = _merge(raw, overrides)
+    raw["name"] = path.stem
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise _parameter_error(path, exc, raw) from None
+    _check_references(path, scenario, company_ids, metric_names)
+    return scenario
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        raise ParameterError(f"{path}: scenario file not found; check the name or create it in params/")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParameterError(f"{path}: YAML syntax error{where}: {problem}; fix the syntax") from None
+    if data is None:
+        raise ParameterError(f"{path}: the file is empty; write the scenario's keys or 'extends: base' with overrides")
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    return data
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
+    if path.resolve() in chain:
+        cycle = " -> ".join(p.stem for p in (*chain, path.resolve()))
+        raise ParameterError(f"{chain[0]}: key 'extends' forms a cycle ({cycle}); remove one of the extends")
+    data = _read_yaml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ParameterError(f"{path}: key 'extends' must be a scenario name, got {parent!r}")
+    parent_path = path.parent / f"{check_name(parent)}.yaml"
+    if not parent_path.exists():
+        choices = ", ".join(list_scenarios(path.parent)) or "none"
+        raise ParameterError(f"{path}: key 'extends' names '{parent}', which does not exist in {path.parent}; use one of: {choices}")
+    return _merge(_resolve(parent_path, (*chain, path.resolve())), data)
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parameter_error(path: Path, exc: ValidationError, raw: dict) -> ParameterError:
+    err = exc.errors()[0]
+    loc = [str(part) for part in err["loc"] if not str(part).startswith(("function-", "union["))]
+    # pydantic reports each branch of a union; keep the path up to the field.
+    loc = [p for p in loc if p not in ("float", "int", "dict[int,float]", "constrained-float")]
+    key = ".".join(loc) or "(top level)"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if err["type"] == "extra_forbidden":
+        parent_model = _model_at(loc[:-1])
+        fields = list(parent_model.model_fields) if parent_model else []
+        close = difflib.get_close_matches(loc[-1], fields, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(fields)}"
+        return ParameterError(f"{path}: unknown key '{key}'; {hint}{more}")
+    message = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    got = "" if isinstance(value, (dict, list)) else f" (got {str(value)[:60]!r})"
+    if not loc:
+        return ParameterError(f"{path}: {message}{more}")
+    return ParameterError(f"{path}: key '{key}': {message}{got}{more}")
+
+
+def _model_at(loc: list[str]):
+    model = Scenario
+    for part in loc:
+        field = model.model_fields.get(part)
+        if field is None:
+            # a dict entry (layer or company name): step into the dict's value model
+            continue
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not candidates:
+            return None
+        model = candidates[-1]
+    return model
+
+
+def _check_references(path: Path, scenario: Scenario, company_ids, metric_names) -> None:
+    if company_ids is None or metric_names is None:
+        from valuechain.dataset import load_dataset
+
+        ds = load_dataset()
+        company_ids = set(ds.companies["company_id"]) if company_ids is None else company_ids
+        metric_names = set(ds.metrics) if metric_names is None else metric_names
+    for layer, spec in scenario.layers.items():
+        for i, company in enumerate(spec.companies):
+            if company not in company_ids:
+                close = difflib.get_close_matches(company, sorted(company_ids), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "use an id from companies.csv"
+                raise ParameterError(f"{path}: key 'layers.{layer}.companies[{i}]': unknown company '{company}'; {hint}")
+    for company, attr in scenario.attribution.items():
+        if company not in company_ids:
+            raise ParameterError(f"{path}: key 'attribution.{company}': unknown company '{company}'; use an id from companies.csv")
+        named = [("revenue_metric", attr.revenue_metric), ("margin_denominator", attr.margin_denominator)]
+        named += [(f"margin_metrics[{i}]", m) for i, m in enumerate(attr.margin_metrics)]
+        for field, metric in named:
+            if metric is not None and metric not in metric_names:
+                raise ParameterError(f"{path}: key 'attribution.{company}.{field}': unknown metric '{metric}'; use a metric from metrics.yaml")

@@ -1,0 +1,292 @@
+"""Profit capture across the AI value chain.
+
+For each year, each layer's AI revenue :math:`R_L` and operating profit :math:`P_L` are summed
+over its companies, using the scenario's attribution (AI share of a reported revenue line, and a
+margin from the data or an assumption):
+
+.. math::
+
+    R_L = \\sum_{c \\in L} s_c R_c, \\qquad P_L = \\sum_{c \\in L} m_c s_c R_c,
+    \\qquad \\text{margin}_L = P_L / R_L,
+
+    \\text{revenue share}_L = R_L / \\sum_K R_K, \\qquad \\text{profit share}_L = P_L / \\sum_K P_K .
+
+Shares are of the chain's net totals, so they sum to 1; a losing layer has a negative profit share.
+
+The chain runs downstream to upstream: apps -> labs -> cloud -> servers -> chips. A layer pays
+the share :math:`p_L` (``pass_through``) of its revenue to the next layer upstream. Of one dollar
+of end-user spending entering at the top, layer :math:`L` receives
+:math:`d_L = \\prod_{K \\text{ downstream of } L} p_K`, keeps :math:`m_L d_L` as profit (a loss when
+negative), passes :math:`p_L d_L` upstream and pays :math:`(1 - p_L - m_L) d_L` to everyone outside
+the chain (staff, power, buildings, and the chips layer's foundry and memory suppliers).
+
+Value added is revenue less purchases from the layer upstream, :math:`VA_L = R_L (1 - p_L)`. In a
+closed chain (each layer's revenue is what the layer below pays it) value added telescopes to
+end-user spend: :math:`\\sum_L VA_L = E` when the top layer takes :math:`E` and :math:`p_{chips} = 0`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from valuechain.dataset import Dataset, load_dataset
+from valuechain.exceptions import ParameterError
+from valuechain.params import CHAIN_ORDER, Scenario
+from valuechain.yearly import company_year, margin_year
+
+CAPEX_SPENDERS = ("microsoft", "alphabet", "amazon", "meta")
+LAYER_COLUMNS = ["year", "layer", "kind", "ai_revenue_usd_bn", "operating_profit_usd_bn", "operating_margin",
+                 "revenue_share", "profit_share", "capex_usd_bn"]
+
+
+# ----------------------------------------------------------------------------- closed forms
+
+
+def layer_table(revenue: pd.Series, profit: pd.Series) -> pd.DataFrame:
+    """Margins and shares from per-layer revenue and operating profit (indexed by layer)."""
+    revenue = revenue.astype(float)
+    profit = profit.reindex(revenue.index).astype(float)
+    total_r, total_p = revenue.sum(), profit.sum()
+    return pd.DataFrame({
+        "ai_revenue_usd_bn": revenue,
+        "operating_profit_usd_bn": profit,
+        "operating_margin": profit / revenue.where(revenue != 0),
+        "revenue_share": revenue / total_r if total_r else np.nan,
+        "profit_share": profit / total_p if total_p else np.nan,
+    })
+
+
+def dollar_flow(pass_through: dict, margins: dict) -> pd.DataFrame:
+    """Cents of one end-user dollar that each layer receives, keeps, loses and passes upstream.
+
+    Columns: ``cents_in`` (:math:`100 d_L`), ``profit_cents`` (positive part of :math:`100 m_L d_L`),
+    ``loss_cents`` (negative part, as a positive number), ``passed_upstream_cents``
+    (:math:`100 p_L d_L`) and ``outside_costs_cents`` (:math:`100 (1 - p_L - m_L) d_L`).
+    """
+    rows, d = [], 1.0
+    for layer in CHAIN_ORDER:
+        p, m = float(pass_through[layer]), float(margins[layer])
+        profit = m * d
+        rows.append({"layer": layer, "cents_in": 100 * d, "profit_cents": 100 * max(profit, 0.0),
+                     "loss_cents": 100 * max(-profit, 0.0), "passed_upstream_cents": 100 * p * d,
+                     "outside_costs_cents": 100 * (1 - p - m) * d})
+        d *= p
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def closed_chain_revenue(end_user_spend: float, pass_through: dict) -> pd.Series:
+    """Revenue of each layer when the chain is closed: :math:`R_L = E d_L`."""
+    out, d = {}, 1.0
+    for layer in CHAIN_ORDER:
+        out[layer] = end_user_spend * d
+        d *= float(pass_through[layer])
+    return pd.Series(out)
+
+
+def value_added(revenue: pd.Series, pass_through: dict) -> pd.DataFrame:
+    """Revenue, purchases from the layer upstream (:math:`p_L R_L`) and value added per layer."""
+    revenue = revenue.reindex(list(CHAIN_ORDER)).astype(float)
+    purchases = revenue * pd.Series(pass_through).reindex(revenue.index).astype(float)
+    return pd.DataFrame({"revenue_usd_bn": revenue, "purchases_from_upstream_usd_bn": purchases,
+                         "value_added_usd_bn": revenue - purchases})
+
+
+def required_end_user_spend(chips_revenue: float, pass_through: dict) -> float:
+    """End-user spend a closed chain needs to pay the chips layer its revenue: :math:`R_{chips} / d_{chips}`."""
+    d = float(np.prod([pass_through[layer] for layer in CHAIN_ORDER[:-1]]))
+    return chips_revenue / d if d > 0 else np.inf
+
+
+# ----------------------------------------------------------------------------- the model on data
+
+
+@dataclass(frozen=True)
+class ProfitPool:
+    """Results of :func:`profit_pool`: tidy frames that notebooks and tests use directly."""
+
+    scenario: Scenario
+    companies: pd.DataFrame  # one row per year x company used: revenue, AI share, margin, methods
+    excluded: pd.DataFrame  # year x company left out, and why
+    layers: pd.DataFrame  # year x layer: AI revenue, profit, margin, shares (historical and projection)
+    dollar_flow: pd.DataFrame  # year x layer: the $1 flow at that year's margins
+    value_added: pd.DataFrame  # year x layer: revenue, purchases from upstream, value added
+    capex: pd.DataFrame  # year x spender: annual capex used to drive the projection
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def historical_years(self) -> list[int]:
+        hist = self.layers[self.layers["kind"] == "historical"]
+        return sorted(hist["year"].unique().tolist())
+
+    def check_year(self, year: int = 0) -> int:
+        """``year`` if it was analysed, the last analysed year if ``year`` is 0; otherwise a ParameterError."""
+        if not year:
+            return self.historical_years[-1]
+        if year not in self.historical_years:
+            raise ParameterError(f"parameter 'year' = {year} was not analysed; use one of {self.historical_years} "
+                                 f"or change years in params/{self.scenario.name}.yaml")
+        return int(year)
+
+    def summary(self, year: int | None = None) -> dict:
+        """Key figures for ``year`` (default: the last historical year), rounded for presentation."""
+        year = year or self.historical_years[-1]
+        lay = self.layers[(self.layers["year"] == year) & (self.layers["kind"] == "historical")].set_index("layer")
+        flow = self.dollar_flow[self.dollar_flow["year"] == year].set_index("layer")
+        out = {"year": int(year), "scenario": self.scenario.name}
+        for layer in CHAIN_ORDER:
+            if layer in lay.index:
+                out[f"{layer}_revenue_usd_bn"] = _round(lay.loc[layer, "ai_revenue_usd_bn"])
+                out[f"{layer}_operating_profit_usd_bn"] = _round(lay.loc[layer, "operating_profit_usd_bn"])
+                out[f"{layer}_profit_share"] = _round(lay.loc[layer, "profit_share"], 4)
+                out[f"{layer}_revenue_share"] = _round(lay.loc[layer, "revenue_share"], 4)
+            if layer in flow.index:
+                out[f"{layer}_profit_cents_per_dollar"] = _round(flow.loc[layer, "profit_cents"] - flow.loc[layer, "loss_cents"], 2)
+        proj = self.layers[self.layers["kind"] == "projection"]
+        if len(proj):
+            last = proj[proj["year"] == proj["year"].max()].set_index("layer")
+            out["projection_year"] = int(proj["year"].max())
+            for layer in CHAIN_ORDER:
+                out[f"{layer}_profit_share_projected"] = _round(last.loc[layer, "profit_share"], 4)
+        out["companies_excluded"] = int((self.excluded["year"] == year).sum())
+        return out
+
+
+def _round(value, digits: int = 2):
+    return None if value is None or pd.isna(value) else round(float(value), digits)
+
+
+def profit_pool(scenario: Scenario, ds: Dataset | None = None, annualize_partial: bool = True) -> ProfitPool:
+    """Run the profit-capture model for ``scenario`` on the dataset (default: the bundled one)."""
+    ds = ds or load_dataset()
+    companies, excluded = _company_rows(scenario, ds, annualize_partial)
+    hist = _layer_rows(companies, scenario)
+    capex = _capex(ds, scenario, annualize_partial)
+    totals = capex.groupby("year").agg(spenders=("company_id", "nunique"), capex=("capex_usd_bn", "sum"))
+    hist["capex_usd_bn"] = hist["year"].map(totals.loc[totals["spenders"] == len(CAPEX_SPENDERS), "capex"])
+    projection = _project(hist, capex, scenario)
+    layers = pd.concat([hist, projection], ignore_index=True)[LAYER_COLUMNS]
+    flows, added = [], []
+    pass_through = {layer: spec.pass_through for layer, spec in scenario.layers.items()}
+    for year, group in layers.groupby("year"):
+        g = group.set_index("layer")
+        if g["operating_margin"].reindex(list(CHAIN_ORDER)).notna().all():
+            flows.append(dollar_flow(pass_through, g["operating_margin"].to_dict()).reset_index().assign(year=year))
+        added.append(value_added(g["ai_revenue_usd_bn"], pass_through).reset_index(names="layer").assign(year=year))
+    sources = tuple(dict.fromkeys(s for row in companies["sources"] for s in row))
+    return ProfitPool(
+        scenario=scenario,
+        companies=companies,
+        excluded=excluded,
+        layers=layers,
+        dollar_flow=pd.concat(flows, ignore_index=True) if flows else pd.DataFrame(),
+        value_added=pd.concat(added, ignore_index=True),
+        capex=capex,
+        sources=sources,
+    )
+
+
+def _company_rows(scenario: Scenario, ds: Dataset, annualize_partial: bool):
+    rows, excluded = [], []
+    for year in range(scenario.years.start, scenario.years.end + 1):
+        for layer, spec in scenario.layers.items():
+            for company in spec.companies:
+                attr = scenario.attribution[company]
+                revenue = company_year(ds, company, attr.revenue_metric, year, annualize_partial)
+                share = attr.share_in(year)
+                if revenue is None:
+                    excluded.append((year, layer, company, f"no {attr.revenue_metric} for {year} in the dataset"))
+                    continue
+                if share is None:
+                    excluded.append((year, layer, company, f"attribution.{company}.ai_share has no value for {year}"))
+                    continue
+                margin = None
+                if attr.margin_metrics:
+                    margin = margin_year(ds, company, attr.margin_metrics, attr.margin_denominator or attr.revenue_metric,
+                                         year, annualize_partial)
+                if margin is not None:
+                    m, m_method, m_basis, m_sources = margin.value, margin.method, margin.basis, margin.sources
+                elif attr.margin_in(year) is not None:
+                    m, m_method, m_basis, m_sources = attr.margin_in(year), "scenario assumption (attribution)", "assumption", ()
+                elif spec.margin is not None:
+                    m, m_method, m_basis, m_sources = spec.margin, f"scenario assumption (layers.{layer}.margin)", "assumption", ()
+                else:
+                    excluded.append((year, layer, company, f"no margin for {year}: add margin_metrics or a margin to the scenario"))
+                    continue
+                ai_revenue = share * revenue.value
+                rows.append({
+                    "year": year, "layer": layer, "company_id": company,
+                    "revenue_metric": attr.revenue_metric, "revenue_usd_bn": revenue.value,
+                    "revenue_method": revenue.method, "revenue_basis": revenue.basis,
+                    "ai_share": share, "ai_revenue_usd_bn": ai_revenue,
+                    "operating_margin": m, "margin_method": m_method, "margin_basis": m_basis,
+                    "operating_profit_usd_bn": ai_revenue * m,
+                    "sources": tuple(dict.fromkeys(revenue.sources + tuple(m_sources))),
+                })
+    companies = pd.DataFrame(rows)
+    excluded = pd.DataFrame(excluded, columns=["year", "layer", "company_id", "reason"])
+    return companies, excluded
+
+
+def _layer_rows(companies: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    frames = []
+    for year in range(scenario.years.start, scenario.years.end + 1):
+        sub = companies[companies["year"] == year] if len(companies) else companies
+        grouped = sub.groupby("layer")[["ai_revenue_usd_bn", "operating_profit_usd_bn"]].sum() if len(sub) else None
+        revenue = pd.Series({layer: np.nan for layer in CHAIN_ORDER})
+        profit = revenue.copy()
+        if grouped is not None:
+            revenue.update(grouped["ai_revenue_usd_bn"])
+            profit.update(grouped["operating_profit_usd_bn"])
+        table = layer_table(revenue, profit)
+        frames.append(table.reset_index(names="layer").assign(year=year, kind="historical", capex_usd_bn=np.nan))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _capex(ds: Dataset, scenario: Scenario, annualize_partial: bool) -> pd.DataFrame:
+    rows = []
+    for year in range(scenario.years.start, scenario.years.end + 1):
+        for company in CAPEX_SPENDERS:
+            value = company_year(ds, company, "capex", year, annualize_partial)
+            if value is not None:
+                rows.append({"year": year, "company_id": company, "capex_usd_bn": value.value,
+                             "method": value.method, "basis": value.basis})
+    return pd.DataFrame(rows, columns=["year", "company_id", "capex_usd_bn", "method", "basis"])
+
+
+def _project(hist: pd.DataFrame, capex: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    r"""Project layer revenue and profit over the scenario's projection years.
+
+    AI capex grows from the base year :math:`B`: :math:`K_t = K_{t-1} (1 + g^{capex}_t)`, with
+    :math:`K_B` the four largest spenders' capex in the data. Chips and servers sell into capex, so
+    each extra capex dollar adds its allocation :math:`a_L` to their revenue:
+    :math:`R_{L,t} = \max(0, R_{L,B} + a_L (K_t - K_B))`. Clouds, labs and apps sell to end users:
+    :math:`R_{L,t} = R_{L,B} \prod (1 + g^{end}_t)`. Margins move in straight lines from the
+    base-year margin to ``final_margins`` in the last projected year.
+    """
+    proj = scenario.projection
+    base_year = scenario.years.end
+    base = hist[hist["year"] == base_year].set_index("layer")
+    base_capex = capex[capex["year"] == base_year]
+    if base["ai_revenue_usd_bn"].isna().any() or set(base_capex["company_id"]) != set(CAPEX_SPENDERS):
+        return pd.DataFrame(columns=LAYER_COLUMNS)
+    k_base = base_capex["capex_usd_bn"].sum()
+    years = list(range(proj.start, proj.end + 1))
+    k, demand_index = k_base, 1.0
+    frames = []
+    for i, year in enumerate(years, start=1):
+        k *= 1 + proj.growth("capex_growth", year)
+        demand_index *= 1 + proj.growth("end_user_growth", year)
+        weight = i / len(years)
+        revenue, profit = {}, {}
+        for layer in CHAIN_ORDER:
+            if layer in ("chips", "servers"):
+                revenue[layer] = max(0.0, base.loc[layer, "ai_revenue_usd_bn"] + proj.capex_allocation[layer] * (k - k_base))
+            else:
+                revenue[layer] = base.loc[layer, "ai_revenue_usd_bn"] * demand_index
+            margin = (1 - weight) * base.loc[layer, "operating_margin"] + weight * proj.final_margins[layer]
+            profit[layer] = revenue[layer] * margin
+        table = layer_table(pd.Series(revenue), pd.Series(profit))
+        frames.append(table.reset_index(names="layer").assign(year=year, kind="projection", capex_usd_bn=k))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,59 @@
+"""Key figures recorded by a notebook, for the batch runner to collect.
+
+A notebook calls :func:`record` once at the end. The figures are displayed as an output with
+their own MIME type (so they travel inside the executed notebook) and, when a path is given,
+written to a JSON file beside it, with sorted keys so reruns are byte-identical.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import nbformat
+
+from valuechain.reporting import atomic_write_text
+
+MIME_TYPE = "application/vnd.valuechain.metrics+json"
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def to_json(figures: dict) -> str:
+    """Stable JSON text of ``figures``: sorted keys, NaN as null, trailing newline."""
+    return json.dumps(_clean(figures), sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+def record(figures: dict, path: str | Path | None = None) -> dict:
+    """Display ``figures`` under :data:`MIME_TYPE` and write them to ``path`` if one is given."""
+    clean = json.loads(to_json(figures))
+    if path:
+        atomic_write_text(Path(path), to_json(clean))
+    try:
+        from IPython.display import display
+
+        display({MIME_TYPE: clean, "text/plain": f"{len(clean)} key figures recorded"}, raw=True)
+    except ImportError:  # outside IPython there is nothing to display
+        pass
+    return clean
+
+
+def collect(notebook_path: str | Path) -> dict | None:
+    """Figures recorded in an executed notebook, or None if it recorded none."""
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if MIME_TYPE in data:
+                return data[MIME_TYPE]
+    return None

@@ -1,0 +1,133 @@
+"""Company-year values from the dataset, each with the method that produced it.
+
+Filings come as calendar quarters, fiscal years, calendar years, halves and dated run-rates.
+:func:`company_year` turns them into one calendar-year value, trying in order:
+
+1. a calendar-year row (``CY2025``);
+2. the sum of the four calendar quarters of the year;
+3. the fiscal year whose midpoint falls in the year (e.g. NVIDIA's FY2025, Feb 2024 - Jan 2025,
+   stands for 2024);
+4. three of four calendar quarters scaled by 4/3 (only when ``annualize_partial``), basis ``estimate``;
+5. both halves of the year;
+6. for ``revenue_run_rate``: the mean of the linearly interpolated run-rate over the year, which is
+   revenue earned in the year if the run-rate moved in straight lines between observations.
+   No extrapolation: observations must bracket the whole year.
+
+Nothing else is filled in; a year with none of these is reported as missing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from valuechain.dataset import Dataset
+
+RUN_RATE = "revenue_run_rate"
+
+
+@dataclass(frozen=True)
+class YearValue:
+    """One company-year figure, how it was obtained, and from what."""
+
+    value: float
+    method: str
+    basis: str  # the weakest basis among the rows used, or 'estimate' when scaled
+    sources: tuple[str, ...]
+
+
+_BASIS_RANK = {"reported": 0, "derived": 1, "run_rate": 2, "estimate": 3, "claim": 4}
+
+
+def _weakest(bases) -> str:
+    return max(bases, key=_BASIS_RANK.__getitem__)
+
+
+def _rows(ds: Dataset, company: str, metric: str) -> pd.DataFrame:
+    fin = ds.financials
+    return fin[(fin["company_id"] == company) & (fin["metric"] == metric)]
+
+
+def _result(rows: pd.DataFrame, value: float, method: str, basis: str | None = None) -> YearValue:
+    return YearValue(float(value), method, basis or _weakest(rows["basis"]), tuple(dict.fromkeys(rows["source_id"])))
+
+
+def company_year(ds: Dataset, company: str, metric: str, year: int, annualize_partial: bool = False) -> YearValue | None:
+    """Calendar-year value of ``metric`` for ``company`` (see the module docstring for the order)."""
+    rows = _rows(ds, company, metric)
+    if rows.empty:
+        return None
+    cal = rows[(rows["period_type"] == "calendar_year") & (rows["fiscal_period"] == f"CY{year}")]
+    if len(cal):
+        return _result(cal, cal["value_usd_bn"].iloc[0], f"calendar year {year}")
+    quarters = rows[(rows["period_type"] == "quarter") & rows["calendar_quarter"].str.startswith(str(year))]
+    if len(quarters) == 4:
+        return _result(quarters, quarters["value_usd_bn"].sum(), f"sum of calendar quarters {year}Q1-Q4")
+    fiscal = rows[rows["period_type"] == "fiscal_year"]
+    midpoint_year = (fiscal["period_end"] - pd.Timedelta(days=182)).dt.year
+    fiscal = fiscal[midpoint_year == year]
+    if len(fiscal):
+        label = fiscal["fiscal_period"].iloc[0]
+        end = fiscal["period_end"].iloc[0].date()
+        return _result(fiscal, fiscal["value_usd_bn"].iloc[0], f"fiscal year {label} (ends {end:%Y-%m}) for calendar {year}")
+    if annualize_partial and len(quarters) == 3:
+        return _result(quarters, quarters["value_usd_bn"].sum() * 4 / 3,
+                       f"annualized: 3 of 4 calendar quarters of {year} x 4/3", basis="estimate")
+    halves = rows[(rows["period_type"] == "half") & rows["fiscal_period"].isin([f"H1-{year}", f"H2-{year}"])]
+    if len(halves) == 2:
+        return _result(halves, halves["value_usd_bn"].sum(), f"sum of H1 and H2 {year}")
+    if metric == RUN_RATE:
+        return _run_rate_year(rows, year)
+    return None
+
+
+def interpolate_run_rate(points: pd.DataFrame, dates) -> pd.Series:
+    """Run-rate at ``dates`` by linear interpolation between dated points; NaN outside their span."""
+    points = points.sort_values("period_end")
+    x = points["period_end"].map(pd.Timestamp.toordinal).to_numpy(dtype=float)
+    y = points["value_usd_bn"].to_numpy(dtype=float)
+    when = pd.DatetimeIndex(dates)
+    t = np.array([d.toordinal() for d in when], dtype=float)
+    values = np.interp(t, x, y, left=np.nan, right=np.nan)
+    return pd.Series(values, index=when)
+
+
+def _run_rate_year(rows: pd.DataFrame, year: int) -> YearValue | None:
+    points = rows[rows["period_type"] == "point"]
+    start, end = pd.Timestamp(dt.date(year, 1, 1)), pd.Timestamp(dt.date(year, 12, 31))
+    if points.empty or points["period_end"].min() > start or points["period_end"].max() < end:
+        return None
+    days = pd.date_range(start, end, freq="D")
+    mean = interpolate_run_rate(points, days).mean()
+    used = points[(points["period_end"] >= points.loc[points["period_end"] <= start, "period_end"].max())
+                  & (points["period_end"] <= points.loc[points["period_end"] >= end, "period_end"].min())]
+    return _result(used, mean, f"mean of run-rate interpolated daily over {year}", basis="estimate")
+
+
+def margin_year(ds: Dataset, company: str, income_metrics, denominator: str, year: int,
+                annualize_partial: bool = False) -> YearValue | None:
+    """Operating margin of ``company`` in ``year``: the first income metric with a matching revenue.
+
+    Tries whole-year values first, then any period ending in the year for which both the income
+    metric and the denominator are reported (e.g. H1 operating loss over H1 revenue). Metrics
+    flagged ``loss: true`` in metrics.yaml are negated.
+    """
+    for metric in income_metrics:
+        sign = -1.0 if ds.metrics[metric].get("loss") else 1.0
+        income = company_year(ds, company, metric, year, annualize_partial)
+        revenue = company_year(ds, company, denominator, year, annualize_partial)
+        if income and revenue and revenue.value > 0:
+            return YearValue(sign * income.value / revenue.value, f"{metric} / {denominator}, {income.method}",
+                             _weakest([income.basis, revenue.basis]), income.sources + revenue.sources)
+        inc, den = _rows(ds, company, metric), _rows(ds, company, denominator)
+        keys = ["period_type", "fiscal_period"]
+        pairs = inc.merge(den, on=keys, suffixes=("", "_den"))
+        pairs = pairs[pairs["period_end"].dt.year == year]
+        if len(pairs):
+            pair = pairs.sort_values("period_end").iloc[-1]
+            return YearValue(sign * pair["value_usd_bn"] / pair["value_usd_bn_den"],
+                             f"{metric} / {denominator} in {pair['fiscal_period']}",
+                             _weakest([pair["basis"], pair["basis_den"]]), (pair["source_id"], pair["source_id_den"]))
+    return None
