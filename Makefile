@@ -27,6 +27,9 @@ report: $(STAMP) ## Run the main job on the bundled data and default scenarios (
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's environment as kernel
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
+bench: $(STAMP) ## Run the benchmarks (figures printed as ratios to a baseline measured in the same run)
+	$(BIN)/python benchmarks/bench_demand_gap.py
+
 clean: ## Remove .venv and everything generated under outputs/
 	rm -rf $(VENV)
 	find outputs -mindepth 1 ! -name .gitkeep ! -name README.md -exec rm -rf {} +

@@ -138,3 +138,91 @@ def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
                        for layer in data.index)
            + f"; {outside.sum():.1f} cents go to costs outside the chain.")
     return Chart(fig, title, alt)
+
+
+def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Chart:
+    """Required revenue by each method against actual AI revenue, with the gap to the lowest requirement shaded."""
+    data = required_by_year.set_index("year")
+    methods = {"sequoia_usd_bn": "Sequoia (GPU run-rate)", "capex_to_revenue_usd_bn": "Bain (capex / capex-to-revenue ratio)",
+               "capital_recovery_usd_bn": "Capital recovery"}
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for column, label in methods.items():
+        ax.plot(data.index, data[column], marker="o", label=f"required: {label}")
+    ax.plot(data.index, data["actual_ai_revenue_usd_bn"], marker="o", color="black", linewidth=2.2, label="actual AI revenue")
+    lowest = data[list(methods)].min(axis=1)
+    ax.fill_between(data.index, data["actual_ai_revenue_usd_bn"], lowest, color="#d62728", alpha=0.15,
+                    label="gap to the lowest requirement")
+    ax.set_xticks(data.index)
+    ax.set_xlabel("Calendar year")
+    ax.set_ylabel("USD billions a year")
+    ax.legend(frameon=False, fontsize=8)
+    title = "Required versus actual AI revenue"
+    _finish(fig, ax, title, source)
+    last = data.index.max()
+    alt = (f"Line chart, {data.index.min()}-{last}: in {last} actual AI revenue was ${data.loc[last, 'actual_ai_revenue_usd_bn']:,.0f}bn "
+           f"against required revenue of " + ", ".join(f"${data.loc[last, c]:,.0f}bn ({label})" for c, label in methods.items()) + ".")
+    return Chart(fig, title, alt)
+
+
+def yield_scatter_chart(revenue: pd.Series, capex: pd.Series, test, source: str, what: str = "cloud revenue") -> Chart:
+    """Annualized revenue against trailing capex, the fitted yield with its 95% band, and the break-even line."""
+    frame = pd.concat({"revenue": revenue, "capex": capex}, axis=1).dropna()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.scatter(frame["capex"], frame["revenue"], s=18, color="#1f77b4", label=f"quarters (n = {test.n})")
+    grid = np.linspace(0, frame["capex"].max() * 1.05, 50)
+    from scipy import stats as _stats
+
+    q = _stats.t.ppf(0.975, df=test.result.df_resid)
+    ax.plot(grid, test.beta * grid, color="#1f77b4", label=f"predicted: β = {test.beta:.2f}")
+    ax.fill_between(grid, (test.beta - q * test.std_err) * grid, (test.beta + q * test.std_err) * grid,
+                    color="#1f77b4", alpha=0.15, label="95% confidence band")
+    ax.plot(grid, test.beta_star * grid, "--", color="#d62728", label=f"required: break-even β* = {test.beta_star:.2f}")
+    ax.set_xlabel("Trailing four-quarter capex (USD billions)")
+    ax.set_ylabel(f"Annualized {what} (USD billions)")
+    ax.legend(frameon=False, fontsize=8)
+    title = f"Revenue yield of capex: {what}"
+    _finish(fig, ax, title, source)
+    alt = (f"Scatter of annualized {what} against trailing capex for {test.n} quarters; fitted yield {test.beta:.2f} dollars "
+           f"of revenue per dollar of capex against a break-even of {test.beta_star:.2f}; one-sided p = {test.p_one_sided:.3f}.")
+    return Chart(fig, title, alt)
+
+
+def rolling_yield_chart(rolling: pd.DataFrame, beta_star: float, window: int, source: str) -> Chart:
+    """Rolling revenue yield of capex with its 95% band, against the break-even yield."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    x = rolling["calendar_quarter"].dt.to_timestamp() if hasattr(rolling["calendar_quarter"], "dt") else rolling["calendar_quarter"]
+    ax.plot(x, rolling["beta"], marker="o", markersize=3, label=f"yield, {window}-quarter window")
+    ax.fill_between(x, rolling["ci_low"], rolling["ci_high"], alpha=0.2, label="95% band")
+    ax.axhline(beta_star, color="#d62728", linestyle="--", label=f"break-even β* = {beta_star:.2f}")
+    ax.set_xlabel("Last quarter of the window")
+    ax.set_ylabel("USD of annual revenue per USD of annual capex")
+    ax.legend(frameon=False, fontsize=8)
+    title = "Rolling revenue yield of capex"
+    _finish(fig, ax, title, source)
+    first, last = rolling.iloc[0], rolling.iloc[-1]
+    alt = (f"Rolling {window}-quarter yield from {first['calendar_quarter']} ({first['beta']:.2f}) to "
+           f"{last['calendar_quarter']} ({last['beta']:.2f}), against a break-even of {beta_star:.2f}.")
+    return Chart(fig, title, alt)
+
+
+def residual_chart(result, source: str, title: str = "Residual diagnostics") -> Chart:
+    """Residuals over time and their autocorrelation (a pattern means the errors are not independent)."""
+    from statsmodels.tsa.stattools import acf
+
+    resid = pd.Series(np.asarray(result.resid))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+    left.plot(resid.index, resid.values, marker="o", markersize=3)
+    left.axhline(0, color="black", linewidth=0.8)
+    left.set_xlabel("Observation (quarter order)")
+    left.set_ylabel("Residual (model units)")
+    nlags = max(1, min(8, len(resid) // 2 - 1))
+    values = acf(resid, nlags=nlags, fft=False)
+    right.bar(range(len(values)), values, color="#7f7f7f")
+    band = 1.96 / np.sqrt(len(resid))
+    right.axhspan(-band, band, color="#1f77b4", alpha=0.15)
+    right.set_xlabel("Lag (quarters)")
+    right.set_ylabel("Autocorrelation of residuals")
+    _finish(fig, left, title, source)
+    alt = (f"Residuals of {len(resid)} observations over time and their autocorrelation; first-lag autocorrelation "
+           f"{values[1]:.2f} against a ±{band:.2f} band.")
+    return Chart(fig, title, alt)

@@ -1,6 +1,8 @@
 """Plain-English sentences generated from results; no figure is typed by hand."""
 from __future__ import annotations
 
+import pandas as pd
+
 from valuechain.params import CHAIN_ORDER
 from valuechain.profit import ProfitPool, required_end_user_spend
 
@@ -56,3 +58,27 @@ def value_added_summary(pool: ProfitPool, year: int | None = None) -> str:
             f"{_bn(lay.loc['chips', 'ai_revenue_usd_bn'])} out of end-user spending alone would take {_bn(required)} of "
             f"end-user AI spend a year; the application and lab layers took in {_bn(facing)}. The difference is "
             f"paid for by investment (capex and venture funding), not by end users.")
+
+
+def demand_summary(result) -> str:
+    """Executive summary of the demand gap, generated from a :class:`~valuechain.demand.DemandGapResult`."""
+    req = result.requirements.set_index("method")
+    seq, bain, cap = req.loc["sequoia"], req.loc["capex_to_revenue"], req.loc["capital_recovery"]
+    lines = [
+        f"**Sequoia's method** turns NVIDIA's data-center run-rate of {_bn(seq['inputs']['run_rate_usd_bn'])} into "
+        f"**{_bn(seq['required_usd_bn'])} of required end-user revenue**, against {_bn(seq['actual_usd_bn'])} identified: "
+        f"a hole of {_bn(seq['gap_usd_bn'])}.",
+        f"**Bain's method** (capex of {_bn(bain['inputs']['capex_usd_bn'])} at a capex-to-revenue ratio of "
+        f"{bain['inputs']['capex_to_revenue_ratio']:.0%}) requires {_bn(bain['required_usd_bn'])} a year"
+        + (f", against {_bn(bain['actual_usd_bn'])}: a shortfall of {_bn(bain['gap_usd_bn'])}." if pd.notna(bain["actual_usd_bn"]) else "."),
+        f"**Capital recovery**: earning {cap['inputs']['target_return']:.0%} on {_bn(cap['inputs']['capital_base_usd_bn'])} of "
+        f"installed capital over {cap['inputs']['life_years']:g} years takes {_bn(cap['required_usd_bn'])} of revenue a year"
+        + (f" (capex of {', '.join(result.capital_left_out)} left out for missing years)" if result.capital_left_out else "") + ".",
+    ]
+    proxy = result.tests.get("proxy_yield")
+    if proxy is not None:
+        lines.append(proxy.verdict("cloud revenue"))
+    ai = result.tests.get("ai_yield")
+    if ai is not None:
+        lines.append(ai.verdict("AI revenue"))
+    return "\n\n".join(lines)

@@ -116,6 +116,63 @@ class Projection(_Frozen):
         return value[year] if isinstance(value, dict) else value
 
 
+class BreakEven(_Frozen):
+    """What a dollar of AI capex must earn."""
+
+    depreciation_life_years: Annotated[float, Field(gt=0, le=30)]  # years over which AI capex is recovered
+    target_return: Annotated[float, Field(ge=0, le=1)]  # annual return required on capital (0.10 = 10%)
+    margin_before_depreciation: Annotated[float, Field(gt=0, le=1)]  # share of revenue left to repay capital
+    rationale: str = ""  # source or reasoning
+
+
+class SequoiaInputs(_Frozen):
+    """Inputs of Sequoia's required-revenue method."""
+
+    gpu_share_of_tco: Annotated[float, Field(gt=0, le=1)]  # GPU share of data-center total cost of ownership
+    end_user_gross_margin: Annotated[float, Field(ge=0, lt=1)]  # gross margin of the end user of AI
+    run_rate_usd_bn: Annotated[float, Field(gt=0)] | None = None  # None: NVIDIA's latest filed data-center quarter x 4
+    identified_ai_revenue_usd_bn: Annotated[float, Field(ge=0)] | None = None  # None: cloud + lab + app AI revenue from the profit model
+
+
+class BainInputs(_Frozen):
+    """Inputs of Bain's capex-to-revenue method."""
+
+    capex_to_revenue: Annotated[float, Field(gt=0, le=1)]  # sustainable capex-to-revenue ratio
+    capex_usd_bn: Annotated[float, Field(gt=0)] | None = None  # None: the capex spenders' latest calendar-year capex
+    fundable_revenue_usd_bn: Annotated[float, Field(ge=0)] | None = None  # revenue Bain deems fundable; None: not compared
+
+
+class CapitalRecoveryInputs(_Frozen):
+    """Inputs of the capital-recovery method (life, return and margin come from break_even)."""
+
+    capital_base_usd_bn: Annotated[float, Field(gt=0)] | None = None  # None: spenders' capex over the depreciation life
+
+
+class RegressionInputs(_Frozen):
+    """Series and specification of the regressions."""
+
+    capex_companies: tuple[str, ...]  # companies whose capex forms the upstream capex series
+    proxy_companies: tuple[str, ...]  # companies whose cloud revenue (and own capex) form the long proxy pair
+    panel_companies: tuple[str, ...]  # companies in the cloud-revenue-on-own-capex panel
+    ai_labs: tuple[str, ...]  # labs whose run-rates form the AI revenue series
+    lags: Annotated[int, Field(ge=0, le=8)] = 4  # distributed lags, quarters
+    hac_maxlags: Annotated[int, Field(ge=0, le=12)] = 4  # Newey-West lag truncation
+    panel_lag: Annotated[int, Field(ge=0, le=8)] = 4  # capex lag in the panel, quarters
+    break_quarter: Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$")] = "2022Q4"  # start of the generative-AI boom
+    rolling_window: Annotated[int, Field(ge=4, le=40)] = 8  # quarters per rolling estimate
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # significance level of the tests
+
+
+class DemandGap(_Frozen):
+    """Parameters of the demand-gap analysis (notebook 02)."""
+
+    break_even: BreakEven
+    sequoia: SequoiaInputs
+    bain: BainInputs
+    capital_recovery: CapitalRecoveryInputs = CapitalRecoveryInputs()
+    regression: RegressionInputs
+
+
 class Scenario(_Frozen):
     """A complete, resolved scenario."""
 
@@ -126,6 +183,7 @@ class Scenario(_Frozen):
     layers: dict[LayerName, Layer]
     attribution: dict[str, Attribution]  # keyed by company id
     projection: Projection
+    demand_gap: DemandGap
 
     @field_validator("layers")
     @classmethod
@@ -295,6 +353,11 @@ def _check_references(path: Path, scenario: Scenario, company_ids, metric_names)
                 close = difflib.get_close_matches(company, sorted(company_ids), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else "use an id from companies.csv"
                 raise ParameterError(f"{path}: key 'layers.{layer}.companies[{i}]': unknown company '{company}'; {hint}")
+    reg = scenario.demand_gap.regression
+    for field in ("capex_companies", "proxy_companies", "panel_companies", "ai_labs"):
+        for i, company in enumerate(getattr(reg, field)):
+            if company not in company_ids:
+                raise ParameterError(f"{path}: key 'demand_gap.regression.{field}[{i}]': unknown company '{company}'; use an id from companies.csv")
     for company, attr in scenario.attribution.items():
         if company not in company_ids:
             raise ParameterError(f"{path}: key 'attribution.{company}': unknown company '{company}'; use an id from companies.csv")
