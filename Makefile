@@ -29,6 +29,7 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's environment
 
 bench: $(STAMP) ## Run the benchmarks (figures printed as ratios to a baseline measured in the same run)
 	$(BIN)/python benchmarks/bench_demand_gap.py
+	$(BIN)/python benchmarks/bench_batch.py
 
 clean: ## Remove .venv and everything generated under outputs/
 	rm -rf $(VENV)

@@ -16,12 +16,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 from valuechain.dataset import Dataset  # noqa: E402
 from valuechain.params import CHAIN_ORDER  # noqa: E402
 
-LAYER_COLOURS = dict(zip(("chips", "servers", "cloud", "labs", "apps"), sns.color_palette("colorblind", 5)))
+# seaborn's "colorblind" palette, written out so that drawing a chart does not import seaborn
+LAYER_COLOURS = dict(zip(("chips", "servers", "cloud", "labs", "apps"), ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc")))
 UPSTREAM_FIRST = tuple(reversed(CHAIN_ORDER))
 
 
@@ -57,7 +57,8 @@ def source_line(ds: Dataset, source_ids, scenario: str | None = None, limit: int
 def _finish(fig, ax, title: str, source: str) -> None:
     ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
     fig.text(0.01, -0.02, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
-    sns.despine(fig=fig)
+    for axis in fig.axes:
+        axis.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
 
 
@@ -206,11 +207,12 @@ def rolling_yield_chart(rolling: pd.DataFrame, beta_star: float, window: int, so
 
 
 def residual_chart(result, source: str, title: str = "Residual diagnostics") -> Chart:
-    """Residuals over time and their autocorrelation (a pattern means the errors are not independent)."""
+    """Residuals over time, their autocorrelation (a pattern means the errors are not independent) and distribution."""
+    import seaborn as sns
     from statsmodels.tsa.stattools import acf
 
     resid = pd.Series(np.asarray(result.resid))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+    fig, (left, right, dist) = plt.subplots(1, 3, figsize=(11, 4))
     left.plot(resid.index, resid.values, marker="o", markersize=3)
     left.axhline(0, color="black", linewidth=0.8)
     left.set_xlabel("Observation (quarter order)")
@@ -222,7 +224,10 @@ def residual_chart(result, source: str, title: str = "Residual diagnostics") -> 
     right.axhspan(-band, band, color="#1f77b4", alpha=0.15)
     right.set_xlabel("Lag (quarters)")
     right.set_ylabel("Autocorrelation of residuals")
+    sns.histplot(resid, kde=len(resid) >= 8, ax=dist, color="#7f7f7f")
+    dist.set_xlabel("Residual (model units)")
+    dist.set_ylabel("Number of quarters")
     _finish(fig, left, title, source)
-    alt = (f"Residuals of {len(resid)} observations over time and their autocorrelation; first-lag autocorrelation "
-           f"{values[1]:.2f} against a ±{band:.2f} band.")
+    alt = (f"Residuals of {len(resid)} observations over time, their autocorrelation (first lag {values[1]:.2f} against "
+           f"a ±{band:.2f} band) and their distribution.")
     return Chart(fig, title, alt)

@@ -44,11 +44,85 @@ def summary(data_dir, out):
     click.echo(text)
 
 
+@main.command("list")
+def list_cmd():
+    """List the scenarios in params/ with their titles."""
+    from valuechain.params import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        sc = load_scenario(name)
+        click.echo(f"{name:<16} {sc.title}")
+
+
 @main.command()
-def report():
-    """Run the main job on the bundled data and default scenarios, writing under outputs/."""
-    from valuechain import reporting
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+def validate(files):
+    """Validate scenario FILES (default: every file in params/) without running anything."""
+    from valuechain.params import list_scenarios, load_scenario
+
+    targets = [str(f) for f in files] or list_scenarios()
+    for target in targets:
+        sc = load_scenario(target)
+        click.echo(f"ok  {sc.name}: {sc.title}")
+
+
+def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None):
+    from valuechain import runner
+
+    if scenarios and run_all:
+        raise click.UsageError("give scenario names or --all, not both")
+    outcomes = runner.run(scenarios=list(scenarios) or None, notebooks=list(notebooks) or None, jobs=jobs,
+                          force=force, timeout=timeout, outputs=outputs)
+    click.echo(runner.summary_table(outcomes))
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed:
+        where = f" in cell In[{o.failing_cell}]" if o.failing_cell else ""
+        click.echo(f"FAILED {o.scenario}/{o.notebook}{where}: {o.error}", err=True)
+    return failed
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1)
+@click.option("--all", "run_all", is_flag=True, help="Run every scenario in params/ (the default when none is named).")
+@click.option("--notebooks", "-n", multiple=True, help="Notebook stem to run (repeatable); default: all notebooks.")
+@click.option("--jobs", "-j", type=int, default=None, help="Parallel processes (default: number of cores).")
+@click.option("--force", is_flag=True, help="Re-run items whose inputs are unchanged.")
+@click.option("--timeout", type=int, default=600, show_default=True, help="Seconds a single cell may run.")
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write into (default: outputs/).")
+def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs):
+    """Execute every notebook for every scenario into outputs/<scenario>/, then publish the site."""
+    from valuechain import site
+
+    failed = _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs)
+    index = site.publish(outputs, rerender=False)
+    click.echo(f"Site: {index}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the runs (default: outputs/).")
+def publish(outputs):
+    """Rebuild the HTML site under outputs/ from the executed notebooks."""
+    from valuechain import site
+
+    click.echo(f"Site: {site.publish(outputs)}")
+
+
+@main.command()
+@click.option("--jobs", "-j", type=int, default=None, help="Parallel processes (default: number of cores).")
+def report(jobs):
+    """The main job: validate the data, run every notebook for every shipped scenario, publish the site."""
+    from valuechain import reporting, site
 
     click.echo(reporting.write_data_summary(out=config.OUTPUTS_DIR / "data_coverage.csv"))
+    failed = _run((), True, (), jobs, False, 600)
+    click.echo(f"Site: {site.publish(rerender=False)}")
+    if failed:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

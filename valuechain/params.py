@@ -340,13 +340,22 @@ def _model_at(loc: list[str]):
     return model
 
 
+def _reference_names() -> tuple[set[str], set[str]]:
+    """Company ids and metric names of the bundled data, read without loading the whole dataset
+    (the dataset loader validates those files; here only the names are needed)."""
+    import csv
+
+    with open(config.DATA_DIR / "companies.csv", newline="", encoding="utf-8") as handle:
+        ids = {row["company_id"].strip() for row in csv.DictReader(handle)}
+    metrics = yaml.safe_load((config.DATA_DIR / "metrics.yaml").read_text(encoding="utf-8")) or {}
+    return ids, set(metrics)
+
+
 def _check_references(path: Path, scenario: Scenario, company_ids, metric_names) -> None:
     if company_ids is None or metric_names is None:
-        from valuechain.dataset import load_dataset
-
-        ds = load_dataset()
-        company_ids = set(ds.companies["company_id"]) if company_ids is None else company_ids
-        metric_names = set(ds.metrics) if metric_names is None else metric_names
+        ids, metrics = _reference_names()
+        company_ids = ids if company_ids is None else company_ids
+        metric_names = metrics if metric_names is None else metric_names
     for layer, spec in scenario.layers.items():
         for i, company in enumerate(spec.companies):
             if company not in company_ids:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.stattools import durbin_watson
+from statsmodels.tools.tools import add_constant
 from statsmodels.tsa.stattools import adfuller, coint
 
 TABLE_COLUMNS = ["model", "term", "coef", "std_err", "t", "p", "ci_low", "ci_high", "n", "r2", "durbin_watson",
@@ -86,8 +86,8 @@ def distributed_lag(y: pd.Series, x: pd.Series, lags: int = 4, hac_maxlags: int 
     label = f"x lags 0-{lags} quarters"
     if len(frame) < needed:
         return _too_few(name, len(frame), needed, label)
-    exog = sm.add_constant(frame[regressors])
-    result = sm.OLS(frame["y"], exog).fit(cov_type="HAC", cov_kwds={"maxlags": hac_maxlags}, use_t=True)
+    exog = add_constant(frame[regressors])
+    result = OLS(frame["y"], exog).fit(cov_type="HAC", cov_kwds={"maxlags": hac_maxlags}, use_t=True)
     cov = f"HAC (Newey-West, {hac_maxlags} lags)"
     table = _tidy(result, name, label, cov, alpha)
     total = result.t_test(np.r_[0.0, np.ones(len(regressors))])
@@ -154,8 +154,9 @@ def panel(frame: pd.DataFrame, lag: int = 4, alpha: float = 0.05) -> Fit:
     if len(data) < 10 or data["company_id"].nunique() < 2:
         return _too_few("company panel, fixed effects", len(data), 10, label)
     groups = data["company_id"].astype("category").cat.codes.to_numpy()
-    result = smf.ols("log_revenue ~ log_capex_lag + C(company_id)", data=data).fit(
-        cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    effects = pd.get_dummies(data["company_id"], prefix="company", prefix_sep=": ", drop_first=True, dtype=float)
+    exog = add_constant(pd.concat([data[["log_capex_lag"]], effects], axis=1))
+    result = OLS(data["log_revenue"], exog).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     k = data["company_id"].nunique()
     note = f"{k} companies; clustered errors with {k} clusters are unreliable, read the coefficient with care" if k < 10 else ""
     table = _tidy(result, "company panel, fixed effects", label, "clustered by company", alpha, note)
@@ -183,8 +184,8 @@ def structural_break(y: pd.Series, x: pd.Series, break_quarter: str, lag: int = 
     before, after = int((post == 0).sum()), int((post == 1).sum())
     if before < 3 or after < 3 or len(frame) < 8:
         return _too_few("structural break", len(frame), 8, label + f" ({before} before, {after} after)")
-    exog = sm.add_constant(frame[["x", "post", "post_x"]])
-    result = sm.OLS(frame["y"], exog).fit(cov_type="HAC", cov_kwds={"maxlags": hac_maxlags}, use_t=True)
+    exog = add_constant(frame[["x", "post", "post_x"]])
+    result = OLS(frame["y"], exog).fit(cov_type="HAC", cov_kwds={"maxlags": hac_maxlags}, use_t=True)
     table = _tidy(result, "structural break", label, f"HAC (Newey-West, {hac_maxlags} lags)", alpha)
     chow_f, chow_p = chow_test(frame["y"], frame["x"], post.astype(bool))
     table["note"] = f"Chow F = {chow_f:.2f}, p = {chow_p:.3f} ({before} quarters before, {after} after)"
@@ -194,7 +195,7 @@ def structural_break(y: pd.Series, x: pd.Series, break_quarter: str, lag: int = 
 def chow_test(y: pd.Series, x: pd.Series, after: np.ndarray) -> tuple[float, float]:
     """Chow F statistic and p-value for a break in intercept and slope at the boundary of ``after``."""
     def ssr(mask):
-        return sm.OLS(y[mask], sm.add_constant(x[mask])).fit().ssr
+        return OLS(y[mask], add_constant(x[mask])).fit().ssr
     k = 2
     pooled = ssr(np.ones(len(y), dtype=bool))
     split = ssr(~after) + ssr(after)
@@ -247,7 +248,7 @@ def yield_test(revenue: pd.Series, capex: pd.Series, beta_star: float, hac_maxla
     frame = pd.concat({"revenue": revenue, "capex": capex}, axis=1).dropna()
     if len(frame) < 3:
         raise ValueError(f"the demand-gap test needs at least 3 quarters of both series; got {len(frame)}")
-    result = sm.OLS(frame["revenue"], frame[["capex"]]).fit(cov_type="HAC", cov_kwds={"maxlags": hac_maxlags}, use_t=True)
+    result = OLS(frame["revenue"], frame[["capex"]]).fit(cov_type="HAC", cov_kwds={"maxlags": hac_maxlags}, use_t=True)
     beta, se = float(result.params["capex"]), float(result.bse["capex"])
     t = (beta - beta_star) / se if se > 0 else (-np.inf if beta < beta_star else np.inf)
     p = float(stats.t.cdf(t, df=result.df_resid))
@@ -263,7 +264,7 @@ def rolling_yield(revenue: pd.Series, capex: pd.Series, window: int = 8) -> pd.D
     rows = []
     for end in range(window, len(frame) + 1):
         chunk = frame.iloc[end - window:end]
-        res = sm.OLS(chunk["revenue"], chunk[["capex"]]).fit()
+        res = OLS(chunk["revenue"], chunk[["capex"]]).fit()
         ci = res.conf_int().loc["capex"]
         rows.append({"calendar_quarter": chunk.index[-1], "beta": res.params["capex"], "ci_low": ci[0], "ci_high": ci[1]})
     return pd.DataFrame(rows, columns=["calendar_quarter", "beta", "ci_low", "ci_high"])

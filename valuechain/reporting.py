@@ -1,28 +1,13 @@
-"""Plain-text and CSV summaries of the dataset; files are written atomically."""
+"""Plain-text and CSV summaries of the dataset."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from valuechain import views
 from valuechain.dataset import load_dataset
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from valuechain.iorw import atomic_write_text
 
 
 def write_data_summary(data_dir=None, out: Path | None = None) -> str:

@@ -10,9 +10,7 @@ import json
 import math
 from pathlib import Path
 
-import nbformat
-
-from valuechain.reporting import atomic_write_text
+from valuechain.iorw import atomic_write_text
 
 MIME_TYPE = "application/vnd.valuechain.metrics+json"
 
@@ -34,7 +32,7 @@ def to_json(figures: dict) -> str:
     return json.dumps(_clean(figures), sort_keys=True, indent=2, allow_nan=False) + "\n"
 
 
-def record(figures: dict, path: str | Path | None = None) -> dict:
+def record(figures: dict, path: str | Path | None = None) -> None:
     """Display ``figures`` under :data:`MIME_TYPE` and write them to ``path`` if one is given."""
     clean = json.loads(to_json(figures))
     if path:
@@ -45,11 +43,12 @@ def record(figures: dict, path: str | Path | None = None) -> dict:
         display({MIME_TYPE: clean, "text/plain": f"{len(clean)} key figures recorded"}, raw=True)
     except ImportError:  # outside IPython there is nothing to display
         pass
-    return clean
 
 
 def collect(notebook_path: str | Path) -> dict | None:
     """Figures recorded in an executed notebook, or None if it recorded none."""
+    import nbformat  # imported here: it takes about a second, and notebooks only record
+
     nb = nbformat.read(str(notebook_path), as_version=4)
     for cell in nb.cells:
         for output in cell.get("outputs", []):

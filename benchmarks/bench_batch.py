@@ -1,0 +1,61 @@
+"""Benchmark: the batch runner against the loop a user would write, measured in one run.
+
+A  the naive loop: for each scenario x notebook, the papermill CLI, then `jupyter nbconvert --to html`, in sequence;
+B  `valuechain run --all --force`;
+C  `valuechain run --all` again with nothing changed (everything cached).
+
+The last two lines are `speedup_vs_naive: A/B` and `rerun_seconds: C`.
+Run: .venv/bin/python benchmarks/bench_batch.py  (or `make bench`)
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from valuechain import config
+from valuechain.params import list_scenarios
+from valuechain.runner import notebook_names
+
+BIN = Path(sys.executable).parent
+
+
+def timed(commands) -> float:
+    start = time.perf_counter()
+    for command in commands:
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    scenarios, notebooks = list_scenarios(), notebook_names()
+    work = Path(tempfile.mkdtemp(prefix="vc-bench-"))
+    try:
+        naive = []
+        for scenario in scenarios:
+            for notebook in notebooks:
+                out = work / "naive" / scenario / f"{notebook}.ipynb"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                naive.append([str(BIN / "papermill"), str(config.NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(out),
+                              "--cwd", str(config.NOTEBOOKS_DIR), "-p", "scenario", scenario,
+                              "-p", "metrics_path", str(out.with_suffix(".json"))])
+                naive.append([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out)])
+        run = [str(BIN / "valuechain"), "run", "--all", "--outputs", str(work / "batch")]
+        a = timed(naive)
+        b = timed([run + ["--force"]])
+        c = timed([run])
+        items = len(scenarios) * len(notebooks)
+        print(f"items: {items} ({len(scenarios)} scenarios x {len(notebooks)} notebooks)")
+        print(f"naive_seconds: {a:.1f}")
+        print(f"batch_seconds: {b:.1f}")
+        print(f"speedup_vs_naive: {a / b:.2f}")
+        print(f"rerun_seconds: {c:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
