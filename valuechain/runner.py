@@ -113,7 +113,7 @@ def is_cached(item: Item, key: str, outputs: Path) -> bool:
 
 
 def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_dir: str,
-                 timeout: int | None = None) -> dict:
+                 timeout: int | None = None, vintage: str | None = None) -> dict:
     """Run one item in this process (a worker): execute, convert to HTML, write atomically."""
     import papermill as pm
 
@@ -131,7 +131,8 @@ def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_
         pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
                             parameters={"scenario": scenario_arg, "metrics_path": str(metrics)},
                             kernel_name=KERNEL_NAME, cwd=str(notebooks_dir), progress_bar=False,
-                            execution_timeout=timeout, log_output=False)
+                            execution_timeout=timeout, log_output=False,
+                            shutdown_kernel="immediate")  # the kernel's state is discarded anyway
     except Exception as exc:  # the failure of one item is reported, never raised
         failing = getattr(exc, "exec_count", None)
         if executed.exists():
@@ -142,7 +143,7 @@ def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_
         return asdict(Outcome(item.scenario, item.notebook, "failed", time.perf_counter() - start,
                               error=message, failing_cell=failing))
     figures = results.collect(executed) or {}
-    page = site.notebook_page(executed, item, load_scenario(item.scenario, params_dir=Path(params_dir)))
+    page = site.notebook_page(executed, item, load_scenario(item.scenario, params_dir=Path(params_dir)), vintage)
     (scratch / "page.html").write_text(page, encoding="utf-8")
     (scratch / "figures.json").write_text(results.to_json(figures), encoding="utf-8")
     os.replace(executed, p["ipynb"])
@@ -193,9 +194,9 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
         outputs: Path | None = None, params_dir: Path | None = None, notebooks_dir: Path | None = None,
         progress: bool = True, timeout: int | None = None) -> list[Outcome]:
     """Run ``notebooks`` (default: all) for ``scenarios`` (default: all), then collect the figures."""
-    outputs = Path(outputs or config.OUTPUTS_DIR)
-    params_dir = Path(params_dir or config.PARAMS_DIR)
-    notebooks_dir = Path(notebooks_dir or config.NOTEBOOKS_DIR)
+    outputs = Path(outputs or config.OUTPUTS_DIR).resolve()
+    params_dir = Path(params_dir or config.PARAMS_DIR).resolve()
+    notebooks_dir = Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve()
     scenarios = list(scenarios or list_scenarios(params_dir))
     notebooks = list(notebooks or notebook_names(notebooks_dir))
     if jobs is not None and jobs < 1:
@@ -225,6 +226,9 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
         return []
     from tqdm.auto import tqdm
 
+    from valuechain.dataset import load_dataset
+
+    vintage = str(load_dataset().vintage)  # once for the batch, not once per page
     bar = tqdm(total=len(todo), desc="notebooks", unit="item", disable=not progress, dynamic_ncols=True)
     running: set[str] = set()
     done: list[Outcome] = []
@@ -233,7 +237,7 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
         futures = {}
         for item in todo:
             futures[pool.submit(execute_item, item, keys[item], str(outputs), str(notebooks_dir), str(params_dir),
-                                timeout)] = item
+                                timeout, vintage)] = item
         running.update(item.label for item in todo[:jobs])
         bar.set_postfix_str(", ".join(sorted(running)))
         for future in cf.as_completed(futures):

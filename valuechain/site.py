@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import html
 import json
 import re
@@ -64,7 +65,9 @@ def off_machine_references(page: str) -> list[str]:
     return found + [m.group(0)[:80] for m in FETCHING_SCRIPT.finditer(page)]
 
 
+@functools.lru_cache(maxsize=1)
 def _exporter():
+    # Built once per process: loading the templates costs more than converting a notebook.
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab")
