@@ -22,6 +22,9 @@ class _Group(click.Group):
         except ValuechainError as exc:
             click.echo(f"valuechain: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("valuechain: interrupted; finished items are kept, unfinished ones were stopped", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,7 +122,10 @@ def report(jobs):
 
     click.echo(reporting.write_data_summary(out=config.OUTPUTS_DIR / "data_coverage.csv"))
     failed = _run((), True, (), jobs, False, 600)
-    click.echo(f"Site: {site.publish(rerender=False)}")
+    index = site.publish(rerender=False)
+    click.echo(f"Site: {index}")
+    shot = site.screenshot(index, config.OUTPUTS_DIR / "index.png")
+    click.echo(f"Screenshot of the index: {shot}" if shot else "Screenshot skipped: no Chromium on this machine")
     if failed:
         sys.exit(1)
 

@@ -85,6 +85,24 @@ def plan(scenarios, notebooks, params_dir: Path | None = None, notebooks_dir: Pa
     return [Item(s, n) for s in scenarios for n in notebooks]
 
 
+INJECTED = ("scenario", "metrics_path")  # the parameters the runner injects into every notebook
+
+
+def check_parameters(notebook: Path, names=INJECTED) -> None:
+    """Refuse a notebook that does not declare every parameter the runner injects.
+
+    papermill only warns about an undeclared parameter and runs on, so the check happens here,
+    before anything executes.
+    """
+    import papermill as pm
+
+    declared = set(pm.inspect_notebook(str(notebook)))
+    missing = [name for name in names if name not in declared]
+    if missing:
+        raise ParameterError(f"{notebook}: the cell tagged 'parameters' does not declare {', '.join(missing)}; "
+                             f"add '{missing[0]}: str = \"\"' with a comment to that cell")
+
+
 def inputs_hash(item: Item, resolved: dict, notebooks_dir: Path) -> str:
     """Hash of everything that determines an item's output: notebook, parameters, data, package code."""
     digest = hashlib.sha256()
@@ -157,7 +175,13 @@ def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_
 
 def _one_line(exc: Exception) -> str:
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
-    text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    kind = type(exc).__name__
+    if kind == "DeadKernelError":
+        text = "the kernel died while executing a cell (a crash, os._exit or running out of memory)"
+    elif kind == "CellTimeoutError" or "timed out" in str(exc).lower():
+        text = f"a cell ran longer than the timeout and was stopped ({kind}); raise --timeout if the work is expected to take longer"
+    else:
+        text = f"{ename}: {evalue}" if ename else f"{kind}: {exc}"
     return " ".join(str(text).split())[:300]
 
 
@@ -213,7 +237,10 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
                 outcomes.append(Outcome(item.scenario, item.notebook, "cached", 0.0, cached=True, figures=figures))
             else:
                 todo.append(item)
-        outcomes += _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout)
+        try:
+            outcomes += _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout)
+        finally:
+            shutil.rmtree(outputs / ".tmp", ignore_errors=True)  # scratch of interrupted items
         order = {item.label: i for i, item in enumerate(items)}
         outcomes.sort(key=lambda o: order[f"{o.scenario}/{o.notebook}"])
         collect(outcomes, resolved, outputs)
@@ -225,6 +252,9 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     if not todo:
         return []
     from tqdm.auto import tqdm
+
+    for notebook in sorted({item.notebook for item in todo}):
+        check_parameters(notebooks_dir / f"{notebook}.ipynb")
 
     from valuechain.dataset import load_dataset
 

@@ -203,3 +203,37 @@ def publish(outputs: Path | None = None, rerender: bool = True) -> Path:
     index = outputs / "index.html"
     atomic_write_text(index, index_page(outputs))
     return index
+
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars")
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium executable on this machine, or None."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def screenshot(page: Path, png: Path, width: int = 1280, height: int = 1100) -> Path | None:
+    """Screenshot of ``page`` taken by headless Chromium with no network; None if Chromium is absent."""
+    import subprocess
+    import tempfile
+
+    chromium = find_chromium()
+    if chromium is None:
+        return None
+    png.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        tmp = png.with_name(f".{png.name}.tmp.png")
+        subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                        "--host-resolver-rules=MAP * ~NOTFOUND", f"--screenshot={tmp}", page.resolve().as_uri()],
+                       check=True, capture_output=True, timeout=120)
+        tmp.replace(png)
+    return png
