@@ -231,3 +231,47 @@ def residual_chart(result, source: str, title: str = "Residual diagnostics") -> 
     alt = (f"Residuals of {len(resid)} observations over time, their autocorrelation (first lag {values[1]:.2f} against "
            f"a ±{band:.2f} band) and their distribution.")
     return Chart(fig, title, alt)
+
+
+def break_even_chart(paths: dict, source: str) -> Chart:
+    """Each lab's projected revenue and cost, with the break-even year marked."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    colours = {"openai": "#0173b2", "anthropic": "#d55e00"}
+    for lab, be in paths.items():
+        colour = colours.get(lab, "#555555")
+        ax.plot(be.path["year"], be.path["revenue_usd_bn"], color=colour, marker="o", markersize=3, label=f"{lab} revenue")
+        ax.plot(be.path["year"], be.path["cost_usd_bn"], "--", color=colour, label=f"{lab} cost")
+        if be.year is not None:
+            ax.axvline(be.year, color=colour, alpha=0.3)
+            ax.text(be.year, ax.get_ylim()[1] * 0.95, f" {lab}\n break-even {be.year}", color=colour, fontsize=8, va="top")
+    ax.set_xlabel("Calendar year (projection)")
+    ax.set_ylabel("USD billions a year")
+    ax.legend(frameon=False, fontsize=8)
+    title = "When do the labs break even? Revenue against cost"
+    _finish(fig, ax, title, source)
+    alt = "Projected revenue and cost of " + "; ".join(
+        f"{lab}: break-even in {be.year}" if be.year else f"{lab}: no break-even within the horizon" for lab, be in paths.items()) + "."
+    return Chart(fig, title, alt)
+
+
+def ipo_draw_chart(draw: pd.DataFrame, seed_range: tuple, typical: tuple, source: str) -> Chart:
+    """Capital the IPO wave draws at each float ratio, against the seed's decade of US IPO proceeds."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ratios = [float(c) for c in draw.columns]
+    bottom = np.zeros(len(ratios))
+    for company in [c for c in draw.index if c != "total"]:
+        values = draw.loc[company].to_numpy(dtype=float)
+        ax.bar([f"{r:.0%}" for r in ratios], values, bottom=bottom, label=company)
+        bottom += values
+    ax.axhspan(seed_range[0], seed_range[1], color="#d62728", alpha=0.12,
+               label=f"seed: a decade of US IPO proceeds (${seed_range[0]:,.0f}-{seed_range[1]:,.0f}bn)")
+    ax.set_xlabel(f"Share of each company floated (typical: {typical[0]:.0%}-{typical[1]:.0%})")
+    ax.set_ylabel("Capital drawn from the market (USD billions)")
+    ax.legend(frameon=False, fontsize=8)
+    title = "The 2026 IPO wave: capital drawn at each float ratio"
+    _finish(fig, ax, title, source)
+    total = draw.loc["total"]
+    alt = ("Stacked bars of capital drawn by the IPOs at float ratios from "
+           f"{ratios[0]:.0%} (${total.iloc[0]:,.0f}bn) to {ratios[-1]:.0%} (${total.iloc[-1]:,.0f}bn), against the seed's "
+           f"${seed_range[0]:,.0f}-{seed_range[1]:,.0f}bn decade of US IPO proceeds.")
+    return Chart(fig, title, alt)

@@ -82,3 +82,44 @@ def demand_summary(result) -> str:
     if ai is not None:
         lines.append(ai.verdict("AI revenue"))
     return "\n\n".join(lines)
+
+
+def labs_summary(result) -> str:
+    """Executive summary of notebook 03, generated from a :class:`~valuechain.labs.LabEconomicsResult`."""
+    ue = result.unit_economics
+    eff = ue.loc["capital efficiency (run-rate per $ of compute)"]
+    lines = []
+    for lab, be in result.break_even.items():
+        start = be.path.iloc[0]
+        when = f"breaks even in **{be.year}**" if be.year else "does not break even within the horizon"
+        lines.append(f"**{lab}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} revenue at "
+                     f"${start['cost_per_revenue_dollar']:.2f} of cost per revenue dollar and, on the scenario's path, {when}.")
+    lines.append(f"On the seed's figures Anthropic earns ${eff['anthropic']:.2f} of run-rate revenue per dollar of projected "
+                 f"compute against OpenAI's ${eff['openai']:.2f}.")
+    split = result.cloud_split
+    gap = result.gap_with_round_trip.set_index("method").loc["sequoia"]
+    lines.append(f"Of {_bn(split['total_usd_bn'])} of cloud AI revenue in {result.year}, {_bn(split['round_tripped_usd_bn'])} "
+                 f"({split['round_tripped_share']:.0%}) is the clouds' own investment in labs coming back as revenue; "
+                 f"excluding it, Sequoia's gap widens from {_bn(gap['gap_usd_bn'])} to {_bn(gap['gap_organic_usd_bn'])}.")
+    return "\n\n".join(lines)
+
+
+def valuation_summary(result: dict, scenario) -> str:
+    """Executive summary of notebook 04, generated from :func:`valuechain.valuation.analyse`."""
+    s, val = result["summary"], scenario.valuation
+    low, high = result["typical_float"]
+    seed_low, seed_high = result["seed_draw"]
+    verdict = "above" if s["ipo_draw_typical_low_usd_bn"] > seed_high else "within or below"
+    lines = [
+        f"The three IPO candidates are valued at {_bn(s['ipo_total_valuation_usd_bn'])} together. Floating the typical "
+        f"{low:.0%}-{high:.0%} would draw {_bn(s['ipo_draw_typical_low_usd_bn'])}-{_bn(s['ipo_draw_typical_high_usd_bn'])} "
+        f"from the market, {verdict} the seed's own figure of {_bn(seed_low)}-{_bn(seed_high)} (its 'decade of US IPO proceeds').",
+        f"At the seed's run-rates OpenAI is valued at {s['openai_revenue_multiple']:.0f}x revenue and Anthropic at "
+        f"{s['anthropic_revenue_multiple']:.0f}x. To earn {val.discount_rate:.0%} a year and be worth "
+        f"{val.exit_multiple:g}x revenue in {val.target_year}, the two would need {_bn(s['labs_revenue_needed_usd_bn'])} of "
+        f"revenue that year; the scenario's labs layer reaches {_bn(s['labs_revenue_scenario_path_usd_bn'])}.",
+        f"China's chip makers trade at {result['pe_china']:.0f}x earnings against NVIDIA's {result['pe_nvidia']:.0f}x (seed): to fall to NVIDIA's multiple over "
+        f"{val.china_years_to_converge} years with the same return, their earnings would have to grow "
+        f"{s['china_implied_earnings_growth']:.0%} a year against NVIDIA's assumed {val.nvidia_earnings_growth:.0%}.",
+    ]
+    return "\n\n".join(lines)

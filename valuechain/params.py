@@ -173,6 +173,52 @@ class DemandGap(_Frozen):
     regression: RegressionInputs
 
 
+class LabPath(_Frozen):
+    """Drivers of one lab's revenue and cost path."""
+
+    base_revenue_usd_bn: Annotated[float, Field(gt=0)] | None = None  # None: base-year revenue from the data
+    loss_per_revenue_dollar: Annotated[float, Field(ge=-1, le=20)] | None = None  # None: latest reported loss / revenue
+    revenue_growth: Growth | dict[Year, Growth]  # yearly revenue growth (0.5 = +50%); the last value carries on
+    cost_decline: Annotated[float, Field(ge=0, lt=1)]  # yearly fall of cost per revenue dollar (0.2 = -20%)
+    rationale: str = ""  # source or reasoning
+
+
+class Investment(_Frozen):
+    """A cloud's investment in a lab, part of which comes back as cloud revenue."""
+
+    investor: str  # company id of the cloud
+    lab: str  # company id of the lab
+    amount_fact: str  # fact_id in facts.csv holding the amount invested (USD bn)
+    share_spent_on_investor_cloud: Share  # share of the investment spent on the investor's cloud
+    first_year: Year  # first calendar year of spending
+    spend_years: Annotated[int, Field(ge=1, le=10)]  # years over which the money is spent, evenly
+    rationale: str = ""  # source or reasoning
+
+
+class LabEconomics(_Frozen):
+    """Parameters of notebook 03."""
+
+    base_year: Year  # first year of the break-even paths
+    horizon_years: Annotated[int, Field(ge=1, le=30)]  # years projected
+    paths: dict[str, LabPath]  # keyed by lab company id
+    investments: tuple[Investment, ...]
+    circular_year: Year  # year in which round-tripped revenue is set against cloud AI revenue
+
+
+class Valuation(_Frozen):
+    """Parameters of notebook 04."""
+
+    ipo_valuation_facts: dict[str, str]  # company id -> fact_id of the valuation used for the IPO draw
+    float_ratios: tuple[Share, ...]  # shares of each company sold at the IPO
+    valuation_year: Year  # year the valuations are dated
+    target_year: Year  # year whose revenue must justify the valuation
+    exit_multiple: Annotated[float, Field(gt=0, le=100)]  # revenue multiple in the target year
+    discount_rate: Annotated[float, Field(ge=0, le=1)]  # required annual return (0.15 = 15%)
+    china_years_to_converge: Annotated[int, Field(ge=1, le=30)]  # years for the China P/E to fall to NVIDIA's
+    nvidia_earnings_growth: Growth  # NVIDIA's yearly earnings growth in that comparison
+    rationale: str = ""  # source or reasoning
+
+
 class Scenario(_Frozen):
     """A complete, resolved scenario."""
 
@@ -184,6 +230,8 @@ class Scenario(_Frozen):
     attribution: dict[str, Attribution]  # keyed by company id
     projection: Projection
     demand_gap: DemandGap
+    lab_economics: LabEconomics
+    valuation: Valuation
 
     @field_validator("layers")
     @classmethod
@@ -367,6 +415,14 @@ def _check_references(path: Path, scenario: Scenario, company_ids, metric_names)
         for i, company in enumerate(getattr(reg, field)):
             if company not in company_ids:
                 raise ParameterError(f"{path}: key 'demand_gap.regression.{field}[{i}]': unknown company '{company}'; use an id from companies.csv")
+    for i, inv in enumerate(scenario.lab_economics.investments):
+        for field in ("investor", "lab"):
+            if getattr(inv, field) not in company_ids:
+                raise ParameterError(f"{path}: key 'lab_economics.investments[{i}].{field}': unknown company "
+                                     f"'{getattr(inv, field)}'; use an id from companies.csv")
+    for lab in scenario.lab_economics.paths:
+        if lab not in company_ids:
+            raise ParameterError(f"{path}: key 'lab_economics.paths.{lab}': unknown company '{lab}'; use an id from companies.csv")
     for company, attr in scenario.attribution.items():
         if company not in company_ids:
             raise ParameterError(f"{path}: key 'attribution.{company}': unknown company '{company}'; use an id from companies.csv")

@@ -121,12 +121,20 @@ KEY_COLUMNS = {
     "02_demand_gap.proxy_yield_beta": "β (cloud proxy)",
     "02_demand_gap.beta_star": "β* (break-even)",
     "02_demand_gap.proxy_yield_p_one_sided": "p (H0: β ≥ β*)",
+    "03_lab_economics.openai_break_even_year": "OpenAI break-even year",
+    "03_lab_economics.anthropic_break_even_year": "Anthropic break-even year",
+    "03_lab_economics.cloud_round_tripped_share": "Round-tripped share of cloud AI revenue",
+    "04_valuations.ipo_draw_typical_high_usd_bn": "IPO draw at 25% float ($bn)",
+    "04_valuations.labs_revenue_needed_usd_bn": "Lab revenue needed, target year ($bn)",
+    "04_valuations.labs_revenue_scenario_path_usd_bn": "Lab revenue on the scenario path ($bn)",
 }
 
 
 def _format(column: str, value) -> str:
     if value in (None, ""):
         return "n/a"
+    if column.endswith("_year"):
+        return f"{float(value):.0f}"
     if column.endswith("_share") or column.endswith("_projected"):
         return f"{float(value):.0%}"
     if column.endswith("p_one_sided"):

@@ -1,0 +1,108 @@
+"""Valuations and the 2026 IPO wave: liquidity draw, implied multiples, reverse DCF, China.
+
+Inputs are the seed documents' figures in ``facts.csv`` (claims, kept as claims) and the
+scenario's parameters; each function is a closed form with its equation in the docstring.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from valuechain.dataset import Dataset
+
+
+def ipo_draw(valuations: dict[str, float], float_ratios) -> pd.DataFrame:
+    r"""Capital each IPO draws from the market: :math:`D = V \times f` for every float ratio :math:`f`.
+
+    Rows are companies plus a ``total`` row; columns are float ratios.
+    """
+    table = pd.DataFrame({f: {name: value * f for name, value in valuations.items()} for f in float_ratios})
+    table.loc["total"] = table.sum()
+    table.columns.name = "float_ratio"
+    return table
+
+
+def revenue_multiple(valuation_usd_bn: float, run_rate_usd_bn: float) -> float:
+    """Valuation divided by annualized run-rate revenue."""
+    return valuation_usd_bn / run_rate_usd_bn
+
+
+def reverse_dcf_revenue(valuation_usd_bn: float, years_to_target: float, discount_rate: float, exit_multiple: float) -> float:
+    r"""Revenue needed in the target year for the valuation to earn the discount rate.
+
+    .. math::
+
+        V = \frac{M \cdot R_T}{(1 + r)^{T - t_0}} \quad\Rightarrow\quad R_T = \frac{V (1 + r)^{T - t_0}}{M}
+
+    with exit revenue multiple :math:`M`, ignoring cash paid out before :math:`T` (the labs pay none).
+    """
+    if exit_multiple <= 0:
+        raise ValueError("exit_multiple must be positive")
+    return valuation_usd_bn * (1 + discount_rate) ** years_to_target / exit_multiple
+
+
+def implied_earnings_growth(pe_high: float, pe_low: float, years: float, growth_low: float) -> float:
+    r"""Earnings growth a high-multiple stock needs to converge to a lower multiple with the same return.
+
+    If both prices grow alike and in :math:`N` years the high multiple :math:`P_h` falls to the low
+    one :math:`P_l`, the high-multiple company's earnings must grow at
+
+    .. math::
+
+        g_h = (1 + g_l)\left(\frac{P_h}{P_l}\right)^{1/N} - 1 .
+    """
+    return (1 + growth_low) * (pe_high / pe_low) ** (1 / years) - 1
+
+
+def secondary_signals(ds: Dataset) -> pd.DataFrame:
+    """Secondary-market and private-mark figures from the seeds and announcements, with their sources."""
+    ids = ["anthropic_secondary_valuation", "anthropic_tokenized_valuation", "anthropic_series_g_valuation",
+           "anthropic_series_h_valuation", "openai_valuation_target", "openai_seller_buyer_ratio", "revenue_multiple_cited"]
+    facts = ds.facts.set_index("fact_id").loc[ids]
+    out = facts[["entity", "metric", "value", "unit", "as_of", "basis", "source_id", "note"]].reset_index()
+    return out
+
+
+def market_concentration(ds: Dataset) -> pd.DataFrame:
+    """The seed's market-concentration and valuation figures, with their sources."""
+    ids = ["us_market_cap_total", "sp500_top_share", "sp500_2025_gain_top7", "sp500_forward_pe",
+           "ai_infra_spend_bull_low", "ai_infra_spend_bull_high"]
+    return ds.facts.set_index("fact_id").loc[ids, ["metric", "value", "unit", "basis", "source_id", "note"]].reset_index()
+
+
+def analyse(scenario, ds: Dataset, pool=None) -> dict:
+    """Notebook 04's tables and figures for ``scenario`` (reusing the profit pool if given)."""
+    from valuechain.profit import profit_pool
+
+    val = scenario.valuation
+    pool = pool or profit_pool(scenario, ds)
+    valuations = {company: ds.fact(fact_id) for company, fact_id in val.ipo_valuation_facts.items()}
+    draw = ipo_draw(valuations, val.float_ratios)
+    typical = (ds.fact("ipo_float_typical_low"), ds.fact("ipo_float_typical_high"))
+    decade = (ds.fact("ipo_draw_low"), ds.fact("ipo_draw_high"))
+    years = val.target_year - val.valuation_year
+    proj = pool.layers[(pool.layers["kind"] == "projection") & (pool.layers["layer"] == "labs")].set_index("year")
+    path_revenue = float(proj.loc[val.target_year, "ai_revenue_usd_bn"]) if val.target_year in proj.index else float("nan")
+    run_rates = {"openai": ds.fact("openai_run_rate_seed"), "anthropic": ds.fact("anthropic_run_rate_seed")}
+    labs = pd.DataFrame([{
+        "company_id": lab, "valuation_usd_bn": valuations[lab], "run_rate_usd_bn": run_rates[lab],
+        "revenue_multiple": revenue_multiple(valuations[lab], run_rates[lab]),
+        f"revenue_needed_{val.target_year}_usd_bn": reverse_dcf_revenue(valuations[lab], years, val.discount_rate, val.exit_multiple),
+    } for lab in ("openai", "anthropic")])
+    needed = labs[f"revenue_needed_{val.target_year}_usd_bn"].sum()
+    pe_china, pe_nvidia = ds.fact("china_chips_pe"), ds.fact("nvidia_pe")
+    china = implied_earnings_growth(pe_china, pe_nvidia, val.china_years_to_converge, val.nvidia_earnings_growth)
+    summary = {
+        "ipo_total_valuation_usd_bn": round(sum(valuations.values()), 2),
+        "ipo_draw_typical_low_usd_bn": round(sum(valuations.values()) * typical[0], 2),
+        "ipo_draw_typical_high_usd_bn": round(sum(valuations.values()) * typical[1], 2),
+        "ipo_draw_seed_low_usd_bn": decade[0], "ipo_draw_seed_high_usd_bn": decade[1],
+        "openai_revenue_multiple": round(float(labs.loc[0, "revenue_multiple"]), 2),
+        "anthropic_revenue_multiple": round(float(labs.loc[1, "revenue_multiple"]), 2),
+        "labs_revenue_needed_usd_bn": round(float(needed), 2),
+        "labs_revenue_scenario_path_usd_bn": None if pd.isna(path_revenue) else round(path_revenue, 2),
+        "target_year": val.target_year,
+        "china_implied_earnings_growth": round(china, 4),
+    }
+    return {"draw": draw, "labs": labs, "path_revenue": path_revenue, "china_growth": china,
+            "pe_china": pe_china, "pe_nvidia": pe_nvidia,
+            "typical_float": typical, "seed_draw": decade, "summary": summary}
