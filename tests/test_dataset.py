@@ -183,65 +183,40 @@ def test_duplicate_key_is_refused(data_copy):
         load_dataset(data_copy)
 
 
-def test_negative_revenue_is_refused(data_copy):
+def _set_where(column, value, **where):
     def edit(frame):
-        frame.loc[_find(frame, company_id="nvidia", metric="revenue", fiscal_period="FY2024Q2"), "value_usd_bn"] = "-13.507"
+        frame.loc[_find(frame, **where), column] = value
         return frame
-    edit_csv(data_copy, "financials.csv", edit)
-    with pytest.raises(DataValidationError, match=r"rule 'non_negative' failed for -13.507; revenue cannot be negative"):
+    return edit
+
+
+NVIDIA = {"company_id": "nvidia"}
+
+
+@pytest.mark.parametrize("file, edit, expected", [
+    ("financials.csv", _set_where("value_usd_bn", "-13.507", **NVIDIA, metric="revenue", fiscal_period="FY2024Q2"),
+     r"rule 'non_negative' failed for -13.507; revenue cannot be negative"),
+    ("financials.csv", _set_where("value_usd_bn", "30", **NVIDIA, metric="data_center_revenue", fiscal_period="FY2025Q1"),
+     r"segment_within_total.*data_center_revenue 30.0 exceeds revenue 26.044 for nvidia FY2025Q1"),
+    ("financials.csv", _set_where("calendar_quarter", "2025Q1", **NVIDIA, metric="revenue", fiscal_period="FY2025Q4"),
+     r"quarter_mapping.*FY2025Q4 \(fiscal year ends month 1\) maps to calendar 2024Q4"),
+    ("financials.csv", _set_where("fiscal_period", "FY2025Q5", **NVIDIA, metric="revenue", fiscal_period="FY2025Q4"),
+     r"rule 'period_label' failed for 'FY2025Q5'"),
+    ("facts.csv", _set_where("value", "15", fact_id="ipo_float_typical_low"),
+     r"facts.csv row \d+, column value: rule 'share_in_0_1'"),
+    ("financials.csv", lambda f: f.drop(index=_find(f, company_id="alphabet", metric="capex", fiscal_period="FY2019Q2")),
+     r"rule 'no_gap' failed for '2019Q2'.*alphabet capex"),
+])
+def test_cross_row_rules_refuse_bad_rows(data_copy, file, edit, expected):
+    edit_csv(data_copy, file, edit)
+    with pytest.raises(DataValidationError, match=expected):
         load_dataset(data_copy)
 
 
 def test_negative_operating_income_is_allowed(data_copy):
-    def edit(frame):
-        frame.loc[_find(frame, company_id="nvidia", metric="operating_income", fiscal_period="FY2024Q2"), "value_usd_bn"] = "-1.0"
-        return frame
-    edit_csv(data_copy, "financials.csv", edit)
+    edit_csv(data_copy, "financials.csv",
+             _set_where("value_usd_bn", "-1.0", **NVIDIA, metric="operating_income", fiscal_period="FY2024Q2"))
     assert load_dataset(data_copy).financials["value_usd_bn"].min() == -1.0
-
-
-def test_segment_above_its_total_is_refused(data_copy):
-    def edit(frame):
-        frame.loc[_find(frame, company_id="nvidia", metric="data_center_revenue", fiscal_period="FY2025Q1"), "value_usd_bn"] = "30"
-        return frame
-    edit_csv(data_copy, "financials.csv", edit)
-    with pytest.raises(DataValidationError, match=r"segment_within_total.*data_center_revenue 30.0 exceeds revenue 26.044 for nvidia FY2025Q1"):
-        load_dataset(data_copy)
-
-
-def test_quarter_missing_from_the_middle_is_refused(data_copy):
-    def edit(frame):
-        return frame.drop(index=_find(frame, company_id="alphabet", metric="capex", fiscal_period="FY2019Q2"))
-    edit_csv(data_copy, "financials.csv", edit)
-    with pytest.raises(DataValidationError, match=r"rule 'no_gap' failed for '2019Q2'.*alphabet capex"):
-        load_dataset(data_copy)
-
-
-def test_wrong_calendar_quarter_is_refused(data_copy):
-    def edit(frame):
-        frame.loc[_find(frame, company_id="nvidia", metric="revenue", fiscal_period="FY2025Q4"), "calendar_quarter"] = "2025Q1"
-        return frame
-    edit_csv(data_copy, "financials.csv", edit)
-    with pytest.raises(DataValidationError, match=r"quarter_mapping.*FY2025Q4 \(fiscal year ends month 1\) maps to calendar 2024Q4"):
-        load_dataset(data_copy)
-
-
-def test_period_with_no_mapping_is_refused(data_copy):
-    def edit(frame):
-        frame.loc[_find(frame, company_id="nvidia", metric="revenue", fiscal_period="FY2025Q4"), "fiscal_period"] = "FY2025Q5"
-        return frame
-    edit_csv(data_copy, "financials.csv", edit)
-    with pytest.raises(DataValidationError, match=r"rule 'period_label' failed for 'FY2025Q5'"):
-        load_dataset(data_copy)
-
-
-def test_share_outside_0_1_in_facts_is_refused(data_copy):
-    def edit(frame):
-        frame.loc[_find(frame, fact_id="ipo_float_typical_low"), "value"] = "15"
-        return frame
-    edit_csv(data_copy, "facts.csv", edit)
-    with pytest.raises(DataValidationError, match=r"facts.csv row \d+, column value: rule 'share_in_0_1'"):
-        load_dataset(data_copy)
 
 
 def test_extra_column_is_refused(data_copy):
