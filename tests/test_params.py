@@ -1,6 +1,7 @@
 import shutil
 
 import pytest
+from pydantic import ValidationError
 
 from valuechain import config
 from valuechain.exceptions import ParameterError
@@ -38,7 +39,7 @@ def test_extends_overrides_only_what_differs():
 
 def test_scenario_is_frozen():
     sc = load_scenario("base")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         sc.years.start = 2000
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import write_notebook as _notebook
 
-from valuechain import config, runner, site
+from valuechain import runner, site
 from valuechain.exceptions import ParameterError
 
 

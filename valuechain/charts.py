@@ -124,7 +124,7 @@ def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
     ax.bar(x, data["cents_in"], color="#dddddd", label="received from the layer below (cents)")
     ax.bar(x - 0.2, profit, width=0.35, color=[LAYER_COLOURS[layer] for layer in data.index], label="profit (or loss) kept")
     ax.bar(x + 0.2, data["passed_upstream_cents"], width=0.35, color="#7f7f7f", label="passed upstream")
-    for i, (layer, value) in enumerate(profit.items()):
+    for i, value in enumerate(profit):
         ax.text(i - 0.2, value + (1 if value >= 0 else -1), f"{value:+.1f}", ha="center",
                 va="bottom" if value >= 0 else "top", fontsize=8)
     ax.axhline(0, color="black", linewidth=0.8)

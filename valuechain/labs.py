@@ -25,7 +25,7 @@ def run_rate_growth(ds: Dataset, labs) -> pd.DataFrame:
     """
     points = views.points(ds, "revenue_run_rate", labs)
     frames = []
-    for lab, group in points.groupby("company_id", sort=False):
+    for _, group in points.groupby("company_id", sort=False):
         group = group.sort_values("period_end").copy()
         days = group["period_end"].diff().dt.days
         group["annualized_growth"] = (group["value_usd_bn"] / group["value_usd_bn"].shift()) ** (365.25 / days) - 1
