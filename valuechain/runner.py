@@ -103,16 +103,22 @@ def check_parameters(notebook: Path, names=INJECTED) -> None:
                              f"add '{missing[0]}: str = \"\"' with a comment to that cell")
 
 
-def inputs_hash(item: Item, resolved: dict, notebooks_dir: Path) -> str:
-    """Hash of everything that determines an item's output: notebook, parameters, data, package code."""
+def shared_inputs_hash() -> str:
+    """Hash of the inputs every item shares: the data files and the package code."""
     digest = hashlib.sha256()
-    digest.update((notebooks_dir / f"{item.notebook}.ipynb").read_bytes())
-    digest.update(json.dumps(resolved, sort_keys=True).encode())
     for folder, pattern in ((config.DATA_DIR, "*"), (config.PACKAGE_DIR, "*.py")):
         for path in sorted(folder.glob(pattern)):
             if path.is_file():
                 digest.update(path.name.encode())
                 digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_hash(item: Item, resolved: dict, notebooks_dir: Path, shared: str) -> str:
+    """Hash of everything that determines an item's output: notebook, parameters, data, package code."""
+    digest = hashlib.sha256(shared.encode())
+    digest.update((notebooks_dir / f"{item.notebook}.ipynb").read_bytes())
+    digest.update(json.dumps(resolved, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -229,7 +235,8 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
     items = plan(scenarios, notebooks, params_dir, notebooks_dir)
     resolved = {s: load_scenario(s, params_dir=params_dir).resolved() for s in scenarios}  # refuses bad files first
     with OutputsLock(outputs):
-        keys = {item: inputs_hash(item, resolved[item.scenario], notebooks_dir) for item in items}
+        shared = shared_inputs_hash()
+        keys = {item: inputs_hash(item, resolved[item.scenario], notebooks_dir, shared) for item in items}
         outcomes, todo = [], []
         for item in items:
             if not force and is_cached(item, keys[item], outputs):
@@ -244,7 +251,6 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
         order = {item.label: i for i, item in enumerate(items)}
         outcomes.sort(key=lambda o: order[f"{o.scenario}/{o.notebook}"])
         collect(outcomes, resolved, outputs)
-        shutil.rmtree(outputs / ".tmp", ignore_errors=True)
     return outcomes
 
 
@@ -260,16 +266,18 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
 
     vintage = str(load_dataset().vintage)  # once for the batch, not once per page
     bar = tqdm(total=len(todo), desc="notebooks", unit="item", disable=not progress, dynamic_ncols=True)
-    running: set[str] = set()
     done: list[Outcome] = []
+    finished: set[str] = set()
+
+    def show_running():
+        # The pool takes queued items in order, so the ones running are the first unfinished ones.
+        bar.set_postfix_str(", ".join([i.label for i in todo if i.label not in finished][:jobs]))
+
     pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init)
     try:
-        futures = {}
-        for item in todo:
-            futures[pool.submit(execute_item, item, keys[item], str(outputs), str(notebooks_dir), str(params_dir),
-                                timeout, vintage)] = item
-        running.update(item.label for item in todo[:jobs])
-        bar.set_postfix_str(", ".join(sorted(running)))
+        futures = {pool.submit(execute_item, item, keys[item], str(outputs), str(notebooks_dir), str(params_dir),
+                               timeout, vintage): item for item in todo}
+        show_running()
         for future in cf.as_completed(futures):
             item = futures[future]
             try:
@@ -277,12 +285,8 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
             except Exception as exc:  # a worker that died (e.g. killed by the system)
                 outcome = Outcome(item.scenario, item.notebook, "failed", error=_one_line(exc))
             done.append(outcome)
-            running.discard(item.label)
-            pending = [i.label for i in todo if i.label not in running and not any(
-                o.scenario == i.scenario and o.notebook == i.notebook for o in done)]
-            if pending and len(running) < jobs:
-                running.add(pending[0])
-            bar.set_postfix_str(", ".join(sorted(running)))
+            finished.add(item.label)
+            show_running()
             bar.update(1)
     except KeyboardInterrupt:
         _terminate(pool)
