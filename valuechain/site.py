@@ -27,7 +27,8 @@ CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b}
 .vc-header{background:#f4f6f8;border-bottom:1px solid #d0d7de;padding:1.2rem 2rem}
 .vc-header h1{margin:.2rem 0 .4rem;font-size:1.5rem}.vc-meta{color:#555;font-size:.9rem}
-.vc-header nav a{margin-right:1rem}.vc-wrap{padding:1rem 2rem;max-width:70rem}
+.vc-header nav a{margin-right:1rem}.vc-wrap{padding:1rem 2rem}.vc-scroll{overflow-x:auto}
+.vc-wrap p,.vc-wrap ul{max-width:70rem}
 table.vc{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
 table.vc td,table.vc th{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
 table.vc th{background:#eef1f4}.vc-failed{color:#b00020;font-weight:bold}.vc-ok{color:#116329}
@@ -179,8 +180,8 @@ def index_page(outputs: Path) -> str:
         head = "".join(f"<th>{_e(KEY_COLUMNS[c])}</th>" for c in cols)
         rows = "".join("<tr><th>" + _e(r["scenario"]) + "</th>" + "".join(f"<td>{_e(_format(c, r[c]))}</td>" for c in cols)
                        + "</tr>" for r in metrics)
-        table = (f'<table class="vc" id="comparison"><thead><tr><th>Scenario</th>{head}</tr></thead>'
-                 f"<tbody>{rows}</tbody></table>"
+        table = (f'<div class="vc-scroll"><table class="vc" id="comparison"><thead><tr><th>Scenario</th>{head}</tr></thead>'
+                 f"<tbody>{rows}</tbody></table></div>"
                  '<p class="vc-meta">All recorded figures: <a href="metrics.csv">metrics.csv</a>.</p>')
     return (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>valuechain: who captures the AI profit?</title>"
@@ -229,7 +230,7 @@ def find_chromium() -> str | None:
     return None
 
 
-def screenshot(page: Path, png: Path, width: int = 1280, height: int = 1100) -> Path | None:
+def screenshot(page: Path, png: Path, width: int = 1700, height: int = 1100) -> Path | None:
     """Screenshot of ``page`` taken by headless Chromium with no network; None if Chromium is absent."""
     import subprocess
     import tempfile
