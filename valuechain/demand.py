@@ -116,8 +116,8 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     reg = dg.regression
     be = dg.break_even
 
-    requirements = _requirements(scenario, ds, pool, year)
-    capital, left_out = capital_base(ds, reg.capex_companies, year, be.depreciation_life_years)
+    installed, left_out = capital_base(ds, reg.capex_companies, year, be.depreciation_life_years)
+    requirements = _requirements(scenario, ds, pool, year, installed)
     capex = summed_quarters(ds, "capex", reg.capex_companies)
     capex_ttm = views.trailing_four_quarters(capex.to_frame())["capex"].dropna()
     ai = ai_revenue_quarterly(ds, reg.ai_labs)
@@ -171,22 +171,21 @@ def _nvidia_run_rate(ds: Dataset, year: int | None = None) -> float:
     return float(dc.iloc[-1] * 4)
 
 
-def _spender_capex(ds: Dataset, companies, year: int) -> float:
-    values = [company_year(ds, c, "capex", year, annualize_partial=True) for c in companies]
-    return np.nan if any(v is None for v in values) else float(sum(v.value for v in values))
+def _spender_capex(pool: ProfitPool, year: int) -> float:
+    """The capex spenders' calendar-year capex, as the profit model summed it (NaN if one is missing)."""
+    hist = pool.layers[(pool.layers["year"] == year) & (pool.layers["kind"] == "historical")]
+    return float(hist["capex_usd_bn"].iloc[0])
 
 
-def _requirements(scenario: Scenario, ds: Dataset, pool: ProfitPool, year: int) -> pd.DataFrame:
+def _requirements(scenario: Scenario, ds: Dataset, pool: ProfitPool, year: int, installed_base: float) -> pd.DataFrame:
     dg = scenario.demand_gap
     seq, bain, be = dg.sequoia, dg.bain, dg.break_even
     actual = _ai_revenue_in(pool, year)
     run_rate = seq.run_rate_usd_bn if seq.run_rate_usd_bn is not None else _nvidia_run_rate(ds)
     identified = seq.identified_ai_revenue_usd_bn if seq.identified_ai_revenue_usd_bn is not None else actual
-    capex = bain.capex_usd_bn if bain.capex_usd_bn is not None else _spender_capex(ds, dg.regression.capex_companies, year)
-    if dg.capital_recovery.capital_base_usd_bn is not None:
-        base = dg.capital_recovery.capital_base_usd_bn
-    else:
-        base, _ = capital_base(ds, dg.regression.capex_companies, year, be.depreciation_life_years)
+    capex = bain.capex_usd_bn if bain.capex_usd_bn is not None else _spender_capex(pool, year)
+    given = dg.capital_recovery.capital_base_usd_bn
+    base = given if given is not None else installed_base
     results = [
         required.sequoia(run_rate, seq.gpu_share_of_tco, seq.end_user_gross_margin, identified),
         required.capex_to_revenue(capex, bain.capex_to_revenue,
@@ -203,7 +202,7 @@ def _required_by_year(scenario: Scenario, ds: Dataset, pool: ProfitPool) -> pd.D
     be = dg.break_even
     rows = []
     for year in pool.historical_years:
-        capex = _spender_capex(ds, dg.regression.capex_companies, year)
+        capex = _spender_capex(pool, year)
         base, left_out = capital_base(ds, dg.regression.capex_companies, year, be.depreciation_life_years)
         rows.append({
             "year": year,

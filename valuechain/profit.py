@@ -36,7 +36,6 @@ from valuechain.exceptions import ParameterError
 from valuechain.params import CHAIN_ORDER, Scenario
 from valuechain.yearly import company_year, margin_year
 
-CAPEX_SPENDERS = ("microsoft", "alphabet", "amazon", "meta")
 LAYER_COLUMNS = ["year", "layer", "kind", "ai_revenue_usd_bn", "operating_profit_usd_bn", "operating_margin",
                  "revenue_share", "profit_share", "capex_usd_bn"]
 
@@ -164,7 +163,8 @@ def profit_pool(scenario: Scenario, ds: Dataset | None = None, annualize_partial
     hist = _layer_rows(companies, scenario)
     capex = _capex(ds, scenario, annualize_partial)
     totals = capex.groupby("year").agg(spenders=("company_id", "nunique"), capex=("capex_usd_bn", "sum"))
-    hist["capex_usd_bn"] = hist["year"].map(totals.loc[totals["spenders"] == len(CAPEX_SPENDERS), "capex"])
+    spenders = scenario.demand_gap.regression.capex_companies
+    hist["capex_usd_bn"] = hist["year"].map(totals.loc[totals["spenders"] == len(spenders), "capex"])
     projection = _project(hist, capex, scenario)
     layers = pd.concat([hist, projection], ignore_index=True)[LAYER_COLUMNS]
     flows, added = [], []
@@ -247,7 +247,7 @@ def _layer_rows(companies: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 def _capex(ds: Dataset, scenario: Scenario, annualize_partial: bool) -> pd.DataFrame:
     rows = []
     for year in range(scenario.years.start, scenario.years.end + 1):
-        for company in CAPEX_SPENDERS:
+        for company in scenario.demand_gap.regression.capex_companies:
             value = company_year(ds, company, "capex", year, annualize_partial)
             if value is not None:
                 rows.append({"year": year, "company_id": company, "capex_usd_bn": value.value,
@@ -259,7 +259,7 @@ def _project(hist: pd.DataFrame, capex: pd.DataFrame, scenario: Scenario) -> pd.
     r"""Project layer revenue and profit over the scenario's projection years.
 
     AI capex grows from the base year :math:`B`: :math:`K_t = K_{t-1} (1 + g^{capex}_t)`, with
-    :math:`K_B` the four largest spenders' capex in the data. Chips and servers sell into capex, so
+    :math:`K_B` the capex spenders' capex in the data (``demand_gap.regression.capex_companies``). Chips and servers sell into capex, so
     each extra capex dollar adds its allocation :math:`a_L` to their revenue:
     :math:`R_{L,t} = \max(0, R_{L,B} + a_L (K_t - K_B))`. Clouds, labs and apps sell to end users:
     :math:`R_{L,t} = R_{L,B} \prod (1 + g^{end}_t)`. Margins move in straight lines from the
@@ -269,7 +269,8 @@ def _project(hist: pd.DataFrame, capex: pd.DataFrame, scenario: Scenario) -> pd.
     base_year = scenario.years.end
     base = hist[hist["year"] == base_year].set_index("layer")
     base_capex = capex[capex["year"] == base_year]
-    if base["ai_revenue_usd_bn"].isna().any() or set(base_capex["company_id"]) != set(CAPEX_SPENDERS):
+    spenders = set(scenario.demand_gap.regression.capex_companies)
+    if base["ai_revenue_usd_bn"].isna().any() or set(base_capex["company_id"]) != spenders:
         return pd.DataFrame(columns=LAYER_COLUMNS)
     k_base = base_capex["capex_usd_bn"].sum()
     years = list(range(proj.start, proj.end + 1))
