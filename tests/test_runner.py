@@ -39,6 +39,21 @@ def test_batch_writes_files_caches_and_reruns_only_what_changed(tiny):
     assert all(o.status == "ok" for o in forced)
 
 
+def test_ctrl_c_handler_is_restored_and_runs_work_off_the_main_thread(tiny):
+    import signal
+    import threading
+
+    before = signal.getsignal(signal.SIGINT)
+    assert [o.status for o in _run(tiny, force=True)] == ["ok", "ok"]
+    assert signal.getsignal(signal.SIGINT) is before  # the batch's own handler is gone afterwards
+
+    seen = []
+    worker = threading.Thread(target=lambda: seen.extend(o.status for o in _run(tiny, force=True)))
+    worker.start()
+    worker.join(timeout=300)
+    assert seen == ["ok", "ok"]  # no signal handler can be installed there, and none is needed
+
+
 def test_comparison_table_matches_each_metrics_json(tiny):
     _, _, outputs = tiny
     _run(tiny)

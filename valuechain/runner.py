@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -273,25 +274,38 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
         # The pool takes queued items in order, so the ones running are the first unfinished ones.
         bar.set_postfix_str(", ".join([i.label for i in todo if i.label not in finished][:jobs]))
 
+    # Ctrl-C only sets a flag; the loop below acts on it between waits. An exception raised wherever
+    # the signal happens to land could leave a future's lock held and hang the pool's shutdown.
+    stop = threading.Event()
+    on_main = threading.current_thread() is threading.main_thread()  # signals can only be caught there
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set()) if on_main else None
     pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init)
     try:
         futures = {pool.submit(execute_item, item, keys[item], str(outputs), str(notebooks_dir), str(params_dir),
                                timeout, vintage): item for item in todo}
         show_running()
-        for future in cf.as_completed(futures):
-            item = futures[future]
-            try:
-                outcome = Outcome(**future.result())
-            except Exception as exc:  # a worker that died (e.g. killed by the system)
-                outcome = Outcome(item.scenario, item.notebook, "failed", error=_one_line(exc))
-            done.append(outcome)
-            finished.add(item.label)
-            show_running()
-            bar.update(1)
+        pending = set(futures)
+        while pending:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            ready, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            for future in sorted(ready, key=lambda f: futures[f].label):
+                item = futures[future]
+                try:
+                    outcome = Outcome(**future.result())
+                except Exception as exc:  # a worker that died (e.g. killed by the system)
+                    outcome = Outcome(item.scenario, item.notebook, "failed", error=_one_line(exc))
+                done.append(outcome)
+                finished.add(item.label)
+                bar.update(1)
+            if ready:
+                show_running()
     except KeyboardInterrupt:
         _terminate(pool)
         raise
     finally:
+        if on_main:
+            signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
         bar.close()
         pool.shutdown(wait=True, cancel_futures=True)
     return done
