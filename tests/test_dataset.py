@@ -89,6 +89,26 @@ def test_coverage_of_the_issue(ds):
         assert expected <= set(years["fiscal_period"])
     for lab in ("openai", "anthropic"):
         assert len(fin[(fin["company_id"] == lab) & (fin["metric"] == "revenue_run_rate")]) >= 4
+    capex = span.xs("capex", level="metric")
+    assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2021Q3", "2022Q1", "2023Q1"]
+    assert set(capex.loc[["microsoft", "alphabet", "amazon", "meta"], "max"]) == {"2026Q1"}
+    years = fin[fin["period_type"] == "fiscal_year"].set_index(["company_id", "metric", "fiscal_period"])["value_usd_bn"]
+    assert years[("amd", "data_center_revenue", "FY2025")] == pytest.approx(16.6)
+    assert years[("dell", "operating_income", "FY2026")] >= years[("dell", "isg_operating_income", "FY2026")]
+
+
+def test_capex_keeps_one_definition_and_the_headline_measure_sits_beside_it(ds):
+    fin = ds.financials
+    keys = ["company_id", "period_type", "fiscal_period"]
+    cash = fin[fin["metric"] == "capex"].set_index(keys)["value_usd_bn"]
+    headline = fin[fin["metric"] == "capex_incl_finance_leases"].set_index(keys)["value_usd_bn"]
+    both = headline.to_frame("headline").join(cash.rename("cash"), how="inner")
+    assert len(both) >= 6
+    assert (both["headline"] >= both["cash"]).all()  # adding finance leases can only raise the figure
+    # Meta 2025: 72.215 headline against 69.69 of purchases of property and equipment
+    assert both.loc[("meta", "fiscal_year", "FY2025")].tolist() == pytest.approx([72.215, 69.69])
+    meta = fin[(fin["company_id"] == "meta") & (fin["metric"] == "capex")]
+    assert not meta["note"].str.contains("finance leases").any()
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,13 @@ def test_fiscal_year_stands_for_the_calendar_year_of_its_midpoint(ds):
 
 
 def test_partial_year_is_annualized_only_when_asked(ds):
-    assert company_year(ds, "amazon", "capex", 2025) is None
-    value = company_year(ds, "amazon", "capex", 2025, annualize_partial=True)
-    assert value.value == pytest.approx((25.019 + 32.183 + 35.095) * 4 / 3)
+    assert company_year(ds, "coreweave", "revenue", 2025) is None  # Q1-Q3 2025 only
+    value = company_year(ds, "coreweave", "revenue", 2025, annualize_partial=True)
+    assert value.value == pytest.approx((0.982 + 1.213 + 1.365) * 4 / 3)
     assert value.basis == "estimate"
+    full = company_year(ds, "amazon", "capex", 2025)  # four quarters, one of them derived
+    assert full.value == pytest.approx(25.019 + 32.183 + 35.095 + 39.52)
+    assert full.basis == "derived"
 
 
 def test_run_rate_interpolation_closed_form():
