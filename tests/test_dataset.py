@@ -84,13 +84,12 @@ def test_coverage_of_the_issue(ds):
     for company in ("microsoft", "alphabet", "amazon", "meta"):
         assert (company, "capex") in span.index
         years = fin[(fin["company_id"] == company) & (fin["metric"] == "capex") & (fin["period_type"] == "fiscal_year")]
-        # Meta's FY2022 total is left out until it is checked against the 10-K (see README, coverage gaps).
-        expected = {f"FY{y}" for y in range(2015, 2025)} - ({"FY2022"} if company == "meta" else set())
+        expected = {f"FY{y}" for y in range(2015, 2025)}
         assert expected <= set(years["fiscal_period"])
     for lab in ("openai", "anthropic"):
         assert len(fin[(fin["company_id"] == lab) & (fin["metric"] == "revenue_run_rate")]) >= 4
     capex = span.xs("capex", level="metric")
-    assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2021Q3", "2022Q1", "2023Q1"]
+    assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2021Q3", "2022Q1", "2022Q1"]
     assert set(capex.loc[["microsoft", "alphabet", "amazon", "meta"], "max"]) == {"2026Q1"}
     years = fin[fin["period_type"] == "fiscal_year"].set_index(["company_id", "metric", "fiscal_period"])["value_usd_bn"]
     assert years[("amd", "data_center_revenue", "FY2025")] == pytest.approx(16.6)
