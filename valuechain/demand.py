@@ -25,6 +25,7 @@ from valuechain import regression, required, views
 from valuechain.dataset import Dataset, load_dataset
 from valuechain.params import Scenario
 from valuechain.profit import ProfitPool, profit_pool
+from valuechain.results import rounded
 from valuechain.yearly import company_year, interpolate_run_rate
 
 
@@ -89,21 +90,17 @@ class DemandGapResult:
         req = self.requirements.set_index("method")
         out = {"scenario": self.scenario.name, "year": self.year, "beta_star": round(self.beta_star, 4)}
         for method, row in req.iterrows():
-            out[f"{method}_required_usd_bn"] = _r(row["required_usd_bn"])
-            out[f"{method}_actual_usd_bn"] = _r(row["actual_usd_bn"])
-            out[f"{method}_gap_usd_bn"] = _r(row["gap_usd_bn"])
+            out[f"{method}_required_usd_bn"] = rounded(row["required_usd_bn"])
+            out[f"{method}_actual_usd_bn"] = rounded(row["actual_usd_bn"])
+            out[f"{method}_gap_usd_bn"] = rounded(row["gap_usd_bn"])
         for name in ("proxy_yield", "ai_yield"):
             test = self.tests.get(name)
             if isinstance(test, regression.YieldTest):
-                out[f"{name}_beta"] = _r(test.beta, 4)
-                out[f"{name}_p_one_sided"] = _r(test.p_one_sided, 4)
+                out[f"{name}_beta"] = rounded(test.beta, 4)
+                out[f"{name}_p_one_sided"] = rounded(test.p_one_sided, 4)
                 out[f"{name}_n"] = test.n
                 out[f"{name}_below_break_even"] = bool(test.reject)
         return out
-
-
-def _r(value, digits: int = 2):
-    return None if value is None or pd.isna(value) else round(float(value), digits)
 
 
 def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool | None = None,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from valuechain import views
 from valuechain.dataset import Dataset
+from valuechain.results import rounded
 
 
 def run_rate_growth(ds: Dataset, labs) -> pd.DataFrame:
@@ -178,7 +179,7 @@ class LabEconomicsResult:
             out[f"{lab}_break_even_year"] = be.year
             out[f"{lab}_cost_per_revenue_dollar_base"] = round(float(be.path["cost_per_revenue_dollar"].iloc[0]), 4)
         for key, value in self.cloud_split.items():
-            out[f"cloud_{key}"] = None if pd.isna(value) else round(float(value), 4 if key.endswith("share") else 2)
+            out[f"cloud_{key}"] = rounded(value, 4 if key.endswith("share") else 2)
         eff = self.unit_economics.loc["capital efficiency (run-rate per $ of compute)"]
         out["openai_capital_efficiency"] = round(float(eff["openai"]), 4)
         out["anthropic_capital_efficiency"] = round(float(eff["anthropic"]), 4)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.dataset import Dataset, load_dataset
+from valuechain.results import rounded
 from valuechain.exceptions import ParameterError
 from valuechain.params import CHAIN_ORDER, Scenario
 from valuechain.yearly import company_year, margin_year
@@ -136,24 +137,20 @@ class ProfitPool:
         out = {"year": int(year), "scenario": self.scenario.name}
         for layer in CHAIN_ORDER:
             if layer in lay.index:
-                out[f"{layer}_revenue_usd_bn"] = _round(lay.loc[layer, "ai_revenue_usd_bn"])
-                out[f"{layer}_operating_profit_usd_bn"] = _round(lay.loc[layer, "operating_profit_usd_bn"])
-                out[f"{layer}_profit_share"] = _round(lay.loc[layer, "profit_share"], 4)
-                out[f"{layer}_revenue_share"] = _round(lay.loc[layer, "revenue_share"], 4)
+                out[f"{layer}_revenue_usd_bn"] = rounded(lay.loc[layer, "ai_revenue_usd_bn"])
+                out[f"{layer}_operating_profit_usd_bn"] = rounded(lay.loc[layer, "operating_profit_usd_bn"])
+                out[f"{layer}_profit_share"] = rounded(lay.loc[layer, "profit_share"], 4)
+                out[f"{layer}_revenue_share"] = rounded(lay.loc[layer, "revenue_share"], 4)
             if layer in flow.index:
-                out[f"{layer}_profit_cents_per_dollar"] = _round(flow.loc[layer, "profit_cents"] - flow.loc[layer, "loss_cents"], 2)
+                out[f"{layer}_profit_cents_per_dollar"] = rounded(flow.loc[layer, "profit_cents"] - flow.loc[layer, "loss_cents"], 2)
         proj = self.layers[self.layers["kind"] == "projection"]
         if len(proj):
             last = proj[proj["year"] == proj["year"].max()].set_index("layer")
             out["projection_year"] = int(proj["year"].max())
             for layer in CHAIN_ORDER:
-                out[f"{layer}_profit_share_projected"] = _round(last.loc[layer, "profit_share"], 4)
+                out[f"{layer}_profit_share_projected"] = rounded(last.loc[layer, "profit_share"], 4)
         out["companies_excluded"] = int((self.excluded["year"] == year).sum())
         return out
-
-
-def _round(value, digits: int = 2):
-    return None if value is None or pd.isna(value) else round(float(value), digits)
 
 
 def profit_pool(scenario: Scenario, ds: Dataset | None = None, annualize_partial: bool = True) -> ProfitPool:

@@ -27,6 +27,13 @@ def _clean(value):
     return value
 
 
+def rounded(value, digits: int = 2):
+    """``value`` rounded for a key-figure table; None when it is missing (None or NaN)."""
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else round(float(value), digits)
+
+
 def to_json(figures: dict) -> str:
     """Stable JSON text of ``figures``: sorted keys, NaN as null, trailing newline."""
     return json.dumps(_clean(figures), sort_keys=True, indent=2, allow_nan=False) + "\n"

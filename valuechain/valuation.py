@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from valuechain.dataset import Dataset
+from valuechain.results import rounded
 
 
 def ipo_draw(valuations: dict[str, float], float_ratios) -> pd.DataFrame:
@@ -99,7 +100,7 @@ def analyse(scenario, ds: Dataset, pool=None) -> dict:
         "openai_revenue_multiple": round(float(labs.loc[0, "revenue_multiple"]), 2),
         "anthropic_revenue_multiple": round(float(labs.loc[1, "revenue_multiple"]), 2),
         "labs_revenue_needed_usd_bn": round(float(needed), 2),
-        "labs_revenue_scenario_path_usd_bn": None if pd.isna(path_revenue) else round(path_revenue, 2),
+        "labs_revenue_scenario_path_usd_bn": rounded(path_revenue, 2),
         "target_year": val.target_year,
         "china_implied_earnings_growth": round(china, 4),
     }
