@@ -268,11 +268,6 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     vintage = str(load_dataset().vintage)  # once for the batch, not once per page
     bar = tqdm(total=len(todo), desc="notebooks", unit="item", disable=not progress, dynamic_ncols=True)
     done: list[Outcome] = []
-    finished: set[str] = set()
-
-    def show_running():
-        # The pool takes queued items in order, so the ones running are the first unfinished ones.
-        bar.set_postfix_str(", ".join([i.label for i in todo if i.label not in finished][:jobs]))
 
     # Ctrl-C only sets a flag; the loop below acts on it between waits. An exception raised wherever
     # the signal happens to land could leave a future's lock held and hang the pool's shutdown.
@@ -283,23 +278,27 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     try:
         futures = {pool.submit(execute_item, item, keys[item], str(outputs), str(notebooks_dir), str(params_dir),
                                timeout, vintage): item for item in todo}
-        show_running()
+
+        def show_running(pending):
+            # The pool takes queued items in order, so the ones running are the first unfinished ones.
+            bar.set_postfix_str(", ".join([item.label for future, item in futures.items() if future in pending][:jobs]))
+
         pending = set(futures)
+        show_running(pending)
         while pending:
             if stop.is_set():
                 raise KeyboardInterrupt
             ready, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-            for future in sorted(ready, key=lambda f: futures[f].label):
+            for future in ready:  # run() puts the outcomes back in plan order
                 item = futures[future]
                 try:
                     outcome = Outcome(**future.result())
                 except Exception as exc:  # a worker that died (e.g. killed by the system)
                     outcome = Outcome(item.scenario, item.notebook, "failed", error=_one_line(exc))
                 done.append(outcome)
-                finished.add(item.label)
                 bar.update(1)
             if ready:
-                show_running()
+                show_running(pending)
     except KeyboardInterrupt:
         _terminate(pool)
         raise
