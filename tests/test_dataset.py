@@ -89,11 +89,43 @@ def test_coverage_of_the_issue(ds):
     for lab in ("openai", "anthropic"):
         assert len(fin[(fin["company_id"] == lab) & (fin["metric"] == "revenue_run_rate")]) >= 4
     capex = span.xs("capex", level="metric")
-    assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2021Q3", "2022Q1", "2022Q1"]
+    assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2021Q2", "2021Q1", "2021Q1"]
     assert set(capex.loc[["microsoft", "alphabet", "amazon", "meta"], "max"]) == {"2026Q1"}
+    # Oracle: fiscal 2025 Q1 (June-August 2024) to fiscal 2026 Q2 (September-November 2025).
+    assert capex.loc["oracle"].tolist() == ["2024Q3", "2025Q4"]
     years = fin[fin["period_type"] == "fiscal_year"].set_index(["company_id", "metric", "fiscal_period"])["value_usd_bn"]
     assert years[("amd", "data_center_revenue", "FY2025")] == pytest.approx(16.6)
     assert years[("dell", "operating_income", "FY2026")] >= years[("dell", "isg_operating_income", "FY2026")]
+
+
+def test_quarters_derived_from_a_year_and_its_other_quarters(ds):
+    fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
+    value = fin["value_usd_bn"]
+    # Q1 2021 = the 10-K total minus Q2-Q4 as published (Amazon 61.053; Meta 18.567 as first filed).
+    assert value[("amazon", "capex", "FY2021Q1")] == pytest.approx(61.053 - 14.29 - 15.75 - 18.94)
+    assert value[("meta", "capex", "FY2021Q1")] == pytest.approx(18.567 - 4.61 - 4.31 - 5.37)
+    # Oracle fiscal 2025: Q2 = first half 6.3 - Q1 2.3; Q3 = year 21.2 - Q4 9.1 - first half 6.3.
+    assert value[("oracle", "capex", "FY2025Q2")] == pytest.approx(6.3 - 2.3)
+    assert value[("oracle", "capex", "FY2025Q3")] == pytest.approx(21.2 - 9.1 - 6.3)
+    # Oracle fiscal 2026 Q2 = first half 20.5 - Q1 8.502, the "about $12B" of the press.
+    assert value[("oracle", "capex", "FY2026Q2")] == pytest.approx(12.0, abs=0.01)
+    # CoreWeave Q4 2025 = 5.13 - (0.982 + 1.213 + 1.365), about $1.6B.
+    assert value[("coreweave", "revenue", "FY2025Q4")] == pytest.approx(1.57)
+    for key in [("amazon", "capex", "FY2021Q1"), ("oracle", "capex", "FY2025Q3"), ("coreweave", "revenue", "FY2025Q4")]:
+        assert fin.loc[key, "basis"] == "derived"
+    # Fiscal-to-calendar mapping of the new calendars: Oracle's fiscal Q1 ends in August,
+    # Supermicro's fiscal 2026 Q2 is October-December 2025.
+    assert fin.loc[("oracle", "capex", "FY2026Q1"), "calendar_quarter"] == "2025Q3"
+    assert fin.loc[("supermicro", "revenue", "FY2026Q2"), "calendar_quarter"] == "2025Q4"
+
+
+def test_amd_2025_quarters_reproduce_the_year(ds):
+    fin = ds.financials
+    amd = fin[(fin["company_id"] == "amd") & (fin["period_type"] == "quarter") & fin["fiscal_period"].str.startswith("FY2025")]
+    by_metric = amd.groupby("metric")["value_usd_bn"].sum()
+    assert by_metric["revenue"] == pytest.approx(7.438 + 7.685 + 9.246 + 10.27)  # 34.639, the release's $34.6B
+    assert by_metric["data_center_revenue"] == pytest.approx(16.614)  # the release's $16.6B
+    assert by_metric["data_center_operating_income"] == pytest.approx(0.932 - 0.155 + 1.1 + 1.8)
 
 
 def test_capex_keeps_one_definition_and_the_headline_measure_sits_beside_it(ds):

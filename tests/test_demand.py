@@ -20,8 +20,10 @@ def base(ds):
 
 def test_upstream_capex_sums_only_complete_quarters(ds):
     capex = demand.summed_quarters(ds, "capex", ["microsoft", "alphabet", "amazon", "meta"])
-    # Amazon's and Meta's quarters start in 2022; Microsoft's fiscal Q3 2026 (Jan-Mar) is the latest common quarter.
-    assert str(capex.index.min()) == "2022Q1" and str(capex.index.max()) == "2026Q1"
+    # Microsoft's quarters start with fiscal Q4 2021 (Apr-Jun 2021); its fiscal Q3 2026 (Jan-Mar) is the
+    # latest common quarter.
+    assert str(capex.index.min()) == "2021Q2" and str(capex.index.max()) == "2026Q1"
+    assert capex[pd.Period("2021Q2", freq="Q")] == pytest.approx(6.45 + 5.496 + 14.29 + 4.61)
     assert capex[pd.Period("2022Q4", freq="Q")] == pytest.approx(6.274 + 7.595 + 16.595 + 8.796)  # MSFT FY2023 Q2
     assert capex[pd.Period("2024Q4", freq="Q")] == pytest.approx(15.804 + 14.276 + 27.839 + 14.425)
     assert capex[pd.Period("2026Q1", freq="Q")] == pytest.approx(30.88 + 35.7 + 44.2 + 19.0)
@@ -37,7 +39,7 @@ def test_ai_series_interpolates_run_rates_to_quarter_ends(ds):
 
 def test_capital_base_leaves_out_incomplete_histories(ds):
     total, left_out = demand.capital_base(ds, ["alphabet", "meta", "oracle"], 2025, 5)
-    assert left_out == ["oracle"]  # Oracle's capex is in the dataset for fiscal 2024-2025 only
+    assert left_out == ["oracle"]  # Oracle's capex: fiscal 2024-2025 totals and quarters from mid-2024 only
     assert total == pytest.approx((24.640 + 31.485 + 32.251 + 52.535 + 91.447)
                                   + (18.567 + 31.186 + 27.045 + 37.256 + 69.69))
 

@@ -101,10 +101,19 @@ def test_attribution_share_of_zero_removes_a_company(ds, base_pool):
 
 def test_missing_data_is_excluded_and_said_not_filled(base_pool):
     gone = base_pool.excluded.set_index(["year", "company_id"])
-    assert (2025, "amd") in gone.index
-    # AMD's 2025 data-center revenue is filed, its full-year segment operating income is not in the dataset
-    assert "no margin for 2025" in gone.loc[(2025, "amd"), "reason"]
-    assert not ((base_pool.companies["year"] == 2025) & (base_pool.companies["company_id"] == "amd")).any()
+    # Dell's AI-server shipments are in the dataset from its fiscal 2026 only; 2024 is left out, not filled in.
+    assert gone.loc[(2024, "dell"), "reason"] == "no ai_server_shipments for 2024 in the dataset"
+    assert not ((base_pool.companies["year"] == 2024) & (base_pool.companies["company_id"] == "dell")).any()
+
+
+def test_amd_2025_margin_is_its_segment_income_over_segment_revenue(base_pool):
+    row = base_pool.companies.set_index(["year", "company_id"]).loc[(2025, "amd")]
+    revenue = 3.674 + 3.24 + 4.3 + 5.4
+    income = 0.932 - 0.155 + 1.1 + 1.8
+    assert row["revenue_usd_bn"] == pytest.approx(revenue)
+    assert row["operating_margin"] == pytest.approx(income / revenue)
+    assert row["operating_profit_usd_bn"] == pytest.approx(income)
+    assert row["margin_basis"] == "reported"
 
 
 def test_projection_adds_allocated_capex_to_chips(ds, base_pool):

@@ -15,13 +15,19 @@ def test_fiscal_year_stands_for_the_calendar_year_of_its_midpoint(ds):
     value = company_year(ds, "supermicro", "revenue", 2024)
     assert value.value == pytest.approx(21.97)
     assert value.method.startswith("fiscal year FY2025")
-    assert company_year(ds, "supermicro", "revenue", 2025) is None
+    # 2024 has only two calendar quarters (fiscal 2025 Q1-Q2), so the fiscal year stands in;
+    # 2025 has all four (fiscal 2025 Q3 to fiscal 2026 Q2), and their sum comes first.
+    value = company_year(ds, "supermicro", "revenue", 2025)
+    assert value.value == pytest.approx(4.6 + 5.8 + 5.0 + 12.7)
+    assert value.method == "sum of calendar quarters 2025Q1-Q4"
+    assert company_year(ds, "supermicro", "revenue", 2023).method.startswith("fiscal year FY2024")
 
 
 def test_partial_year_is_annualized_only_when_asked(ds):
-    assert company_year(ds, "coreweave", "revenue", 2025) is None  # Q1-Q3 2025 only
-    value = company_year(ds, "coreweave", "revenue", 2025, annualize_partial=True)
-    assert value.value == pytest.approx((0.982 + 1.213 + 1.365) * 4 / 3)
+    # Microsoft Cloud revenue: fiscal 2025 Q3-Q4 and fiscal 2026 Q1 are 2025Q1-Q3; no 2025Q4 yet.
+    assert company_year(ds, "microsoft", "cloud_revenue", 2025) is None
+    value = company_year(ds, "microsoft", "cloud_revenue", 2025, annualize_partial=True)
+    assert value.value == pytest.approx((42.4 + 46.7 + 49.1) * 4 / 3)
     assert value.basis == "estimate"
     full = company_year(ds, "amazon", "capex", 2025)  # four quarters, one of them derived
     assert full.value == pytest.approx(25.019 + 32.183 + 35.095 + 39.52)
