@@ -54,3 +54,15 @@ def test_loss_metrics_give_negative_margins(ds):
     margin = margin_year(ds, "openai", ["operating_loss", "net_loss"], "revenue", 2025)
     assert margin.value == pytest.approx(-7.8 / 4.3)
     assert "H1-2025" in margin.method
+
+
+def test_xai_segment_margin_and_the_standalone_quarter_kept_apart(ds):
+    # SpaceX's S-1 AI segment (xAI with the X platform): $6.4B operating loss on $3.2B revenue in 2025.
+    margin = margin_year(ds, "xai", ["operating_loss"], "revenue", 2025)
+    assert margin.value == pytest.approx(-6.4 / 3.2)
+    assert margin.method.startswith("operating_loss / revenue, fiscal year FY2025")
+    # Bloomberg's standalone xAI quarter is a claim in facts.csv, not a quarter of the segment series.
+    fin = ds.financials
+    assert fin[(fin["company_id"] == "xai") & (fin["period_type"] == "quarter")].empty
+    fact = ds.facts.set_index("fact_id").loc["xai_revenue_q3_2025"]
+    assert (fact["value"], fact["basis"]) == (pytest.approx(0.107), "claim")
