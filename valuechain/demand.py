@@ -113,7 +113,9 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     reg = dg.regression
     be = dg.break_even
 
-    installed, left_out = capital_base(ds, reg.capex_companies, year, be.depreciation_life_years)
+    bases = {y: capital_base(ds, reg.capex_companies, y, be.depreciation_life_years)
+             for y in dict.fromkeys([*pool.historical_years, year])}
+    installed, left_out = bases[year]
     requirements = _requirements(scenario, ds, pool, year, installed)
     capex = summed_quarters(ds, "capex", reg.capex_companies)
     capex_ttm = views.trailing_four_quarters(capex.to_frame())["capex"].dropna()
@@ -140,7 +142,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
         tests["ai_yield"] = regression.yield_test(paired["ai"], paired["capex"], beta_star, min(reg.hac_maxlags, 1), reg.alpha)
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements,
-        required_by_year=_required_by_year(scenario, ds, pool),
+        required_by_year=_required_by_year(scenario, ds, pool, bases),
         capital_left_out=tuple(left_out),
         capex=capex, capex_ttm=capex_ttm, ai_revenue=ai, proxy_revenue=proxy_rev, proxy_capex=proxy_capex,
         beta_star=beta_star, tests=tests,
@@ -148,10 +150,11 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
 
 
 def _panel_frame(ds: Dataset, companies) -> pd.DataFrame:
+    revenue = views.quarterly(ds, "cloud_revenue", companies)
+    capex = views.quarterly(ds, "capex", companies)
     rows = []
     for company in companies:
-        both = pd.concat({"revenue": views.quarterly(ds, "cloud_revenue", [company]).get(company),
-                          "capex": views.quarterly(ds, "capex", [company]).get(company)}, axis=1).dropna()
+        both = pd.concat({"revenue": revenue.get(company), "capex": capex.get(company)}, axis=1).dropna()
         rows.append(both.reset_index().assign(company_id=company))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
@@ -193,14 +196,17 @@ def _requirements(scenario: Scenario, ds: Dataset, pool: ProfitPool, year: int, 
                           "gap_usd_bn": r.gap_usd_bn, "inputs": r.inputs} for r in results])
 
 
-def _required_by_year(scenario: Scenario, ds: Dataset, pool: ProfitPool) -> pd.DataFrame:
-    """Required revenue by each method on the data, year by year, against actual AI revenue."""
+def _required_by_year(scenario: Scenario, ds: Dataset, pool: ProfitPool, bases: dict) -> pd.DataFrame:
+    """Required revenue by each method on the data, year by year, against actual AI revenue.
+
+    ``bases`` maps each historical year to its :func:`capital_base` result (total, companies left out).
+    """
     dg = scenario.demand_gap
     be = dg.break_even
     rows = []
     for year in pool.historical_years:
         capex = _spender_capex(pool, year)
-        base, left_out = capital_base(ds, dg.regression.capex_companies, year, be.depreciation_life_years)
+        base, left_out = bases[year]
         rows.append({
             "year": year,
             "actual_ai_revenue_usd_bn": _ai_revenue_in(pool, year),
