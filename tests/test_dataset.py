@@ -89,7 +89,7 @@ def test_coverage_of_the_issue(ds):
     for lab in ("openai", "anthropic"):
         assert len(fin[(fin["company_id"] == lab) & (fin["metric"] == "revenue_run_rate")]) >= 4
     capex = span.xs("capex", level="metric")
-    assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2021Q2", "2021Q1", "2021Q1"]
+    assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2021Q2", "2021Q1", "2020Q1"]
     assert set(capex.loc[["microsoft", "alphabet", "amazon", "meta"], "max"]) == {"2026Q1"}
     # Oracle: fiscal 2025 Q1 (June-August 2024) to fiscal 2026 Q2 (September-November 2025).
     assert capex.loc["oracle"].tolist() == ["2024Q3", "2025Q4"]
@@ -101,9 +101,8 @@ def test_coverage_of_the_issue(ds):
 def test_quarters_derived_from_a_year_and_its_other_quarters(ds):
     fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
     value = fin["value_usd_bn"]
-    # Q1 2021 = the 10-K total minus Q2-Q4 as published (Amazon 61.053; Meta 18.567 as first filed).
+    # Q1 2021 = the 10-K total minus Q2-Q4 as published (Amazon 61.053).
     assert value[("amazon", "capex", "FY2021Q1")] == pytest.approx(61.053 - 14.29 - 15.75 - 18.94)
-    assert value[("meta", "capex", "FY2021Q1")] == pytest.approx(18.567 - 4.61 - 4.31 - 5.37)
     # Oracle fiscal 2025: Q2 = first half 6.3 - Q1 2.3; Q3 = year 21.2 - Q4 9.1 - first half 6.3.
     assert value[("oracle", "capex", "FY2025Q2")] == pytest.approx(6.3 - 2.3)
     assert value[("oracle", "capex", "FY2025Q3")] == pytest.approx(21.2 - 9.1 - 6.3)
@@ -117,6 +116,24 @@ def test_quarters_derived_from_a_year_and_its_other_quarters(ds):
     # Supermicro's fiscal 2026 Q2 is October-December 2025.
     assert fin.loc[("oracle", "capex", "FY2026Q1"), "calendar_quarter"] == "2025Q3"
     assert fin.loc[("supermicro", "revenue", "FY2026Q2"), "calendar_quarter"] == "2025Q4"
+
+
+def test_meta_quarters_from_its_own_reconciliation_reproduce_the_10k_years(ds):
+    fin = ds.financials
+    meta = fin[(fin["company_id"] == "meta") & (fin["metric"] == "capex") & (fin["period_type"] == "quarter")]
+    meta = meta.set_index("fiscal_period")
+    for year, quarters, total in [
+        ("FY2020", [3.558, 3.255, 3.689, 4.613], 15.115),
+        ("FY2021", [4.272, 4.612, 4.313, 5.370], 18.567),
+    ]:
+        rows = meta[meta.index.str.startswith(year)].sort_index()
+        # Filed to the million, so the quarters add up to the 10-K total exactly, not within rounding.
+        assert rows["value_usd_bn"].tolist() == pytest.approx(quarters, abs=1e-12)
+        assert sum(quarters) == pytest.approx(total, abs=1e-9)
+        assert set(rows["basis"]) == {"reported"}
+        assert set(rows["source_id"]) == {"meta_q1_2022_deck"}
+    years = fin[(fin["company_id"] == "meta") & (fin["metric"] == "capex") & (fin["period_type"] == "fiscal_year")]
+    assert years.set_index("fiscal_period").loc[["FY2020", "FY2021"], "value_usd_bn"].tolist() == [15.115, 18.567]
 
 
 def test_amd_2025_quarters_reproduce_the_year(ds):
