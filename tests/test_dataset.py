@@ -120,20 +120,20 @@ def test_quarters_derived_from_a_year_and_its_other_quarters(ds):
 
 def test_meta_quarters_from_its_own_reconciliation_reproduce_the_10k_years(ds):
     fin = ds.financials
-    meta = fin[(fin["company_id"] == "meta") & (fin["metric"] == "capex") & (fin["period_type"] == "quarter")]
-    meta = meta.set_index("fiscal_period")
-    for year, quarters, total in [
+    meta = fin[(fin["company_id"] == "meta") & (fin["metric"] == "capex")]
+    quarters = meta[meta["period_type"] == "quarter"].set_index("fiscal_period")
+    years = meta[meta["period_type"] == "fiscal_year"].set_index("fiscal_period")["value_usd_bn"]
+    for year, filed, total in [
         ("FY2020", [3.558, 3.255, 3.689, 4.613], 15.115),
         ("FY2021", [4.272, 4.612, 4.313, 5.370], 18.567),
     ]:
-        rows = meta[meta.index.str.startswith(year)].sort_index()
+        rows = quarters[quarters.index.str.startswith(year)].sort_index()
+        assert rows["value_usd_bn"].tolist() == pytest.approx(filed, abs=1e-12)
+        assert years[year] == total
         # Filed to the million, so the quarters add up to the 10-K total exactly, not within rounding.
-        assert rows["value_usd_bn"].tolist() == pytest.approx(quarters, abs=1e-12)
-        assert sum(quarters) == pytest.approx(total, abs=1e-9)
+        assert rows["value_usd_bn"].sum() == pytest.approx(years[year], abs=1e-9)
         assert set(rows["basis"]) == {"reported"}
         assert set(rows["source_id"]) == {"meta_q1_2022_deck"}
-    years = fin[(fin["company_id"] == "meta") & (fin["metric"] == "capex") & (fin["period_type"] == "fiscal_year")]
-    assert years.set_index("fiscal_period").loc[["FY2020", "FY2021"], "value_usd_bn"].tolist() == [15.115, 18.567]
 
 
 def test_amd_2025_quarters_reproduce_the_year(ds):
