@@ -89,7 +89,7 @@ def test_coverage_of_the_issue(ds):
     for lab in ("openai", "anthropic"):
         assert len(fin[(fin["company_id"] == lab) & (fin["metric"] == "revenue_run_rate")]) >= 4
     capex = span.xs("capex", level="metric")
-    assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2021Q2", "2021Q1", "2020Q1"]
+    assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2014Q3", "2018Q1", "2020Q1"]
     assert set(capex.loc[["microsoft", "alphabet", "amazon", "meta"], "max"]) == {"2026Q1"}
     # Oracle: fiscal 2025 Q1 (June-August 2024) to fiscal 2026 Q2 (September-November 2025).
     assert capex.loc["oracle"].tolist() == ["2024Q3", "2025Q4"]
@@ -101,8 +101,9 @@ def test_coverage_of_the_issue(ds):
 def test_quarters_derived_from_a_year_and_its_other_quarters(ds):
     fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
     value = fin["value_usd_bn"]
-    # Q1 2021 = the 10-K total minus Q2-Q4 as published (Amazon 61.053).
-    assert value[("amazon", "capex", "FY2021Q1")] == pytest.approx(61.053 - 14.29 - 15.75 - 18.94)
+    # Q4 = the 10-K total minus the three 10-Q quarters: Microsoft fiscal 2019, Amazon 2020.
+    assert value[("microsoft", "capex", "FY2019Q4")] == pytest.approx(13.925 - 3.602 - 3.707 - 2.565)
+    assert value[("amazon", "capex", "FY2020Q4")] == pytest.approx(40.14 - 6.795 - 7.459 - 11.063)
     # Oracle fiscal 2025: Q2 = first half 6.3 - Q1 2.3; Q3 = year 21.2 - Q4 9.1 - first half 6.3.
     assert value[("oracle", "capex", "FY2025Q2")] == pytest.approx(6.3 - 2.3)
     assert value[("oracle", "capex", "FY2025Q3")] == pytest.approx(21.2 - 9.1 - 6.3)
@@ -110,7 +111,8 @@ def test_quarters_derived_from_a_year_and_its_other_quarters(ds):
     assert value[("oracle", "capex", "FY2026Q2")] == pytest.approx(12.0, abs=0.01)
     # CoreWeave Q4 2025 = 5.13 - (0.982 + 1.213 + 1.365), about $1.6B.
     assert value[("coreweave", "revenue", "FY2025Q4")] == pytest.approx(1.57)
-    for key in [("amazon", "capex", "FY2021Q1"), ("oracle", "capex", "FY2025Q3"), ("coreweave", "revenue", "FY2025Q4")]:
+    for key in [("microsoft", "capex", "FY2019Q4"), ("amazon", "capex", "FY2020Q4"), ("oracle", "capex", "FY2025Q3"),
+                ("coreweave", "revenue", "FY2025Q4")]:
         assert fin.loc[key, "basis"] == "derived"
     # Fiscal-to-calendar mapping of the new calendars: Oracle's fiscal Q1 ends in August,
     # Supermicro's fiscal 2026 Q2 is October-December 2025.
@@ -134,6 +136,27 @@ def test_meta_quarters_from_its_own_reconciliation_reproduce_the_10k_years(ds):
         assert rows["value_usd_bn"].sum() == pytest.approx(years[year], abs=1e-9)
         assert set(rows["basis"]) == {"reported"}
         assert set(rows["source_id"]) == {"meta_q1_2022_deck"}
+
+
+def test_xbrl_quarters_map_to_calendar_quarters_and_reproduce_the_10k_years(ds):
+    fin = ds.financials
+    capex = fin[fin["metric"] == "capex"].set_index(["company_id", "fiscal_period"])
+    # Microsoft's fiscal 2015 Q1 is July-September 2014; its fiscal Q3 2019 is January-March 2019.
+    assert capex.loc[("microsoft", "FY2015Q1"), "calendar_quarter"] == "2014Q3"
+    assert capex.loc[("microsoft", "FY2019Q3"), ["calendar_quarter", "value_usd_bn"]].tolist() == ["2019Q1", 2.565]
+    assert capex.loc[("amazon", "FY2018Q1"), ["calendar_quarter", "value_usd_bn"]].tolist() == ["2018Q1", 3.098]
+    # Three tagged quarters plus the derived fourth give back each 10-K total exactly, as filed to the million.
+    for company, first, last in [("microsoft", 2015, 2022), ("amazon", 2018, 2022)]:
+        for year in range(first, last + 1):
+            fy = f"FY{year}"
+            q = [capex.loc[(company, f"{fy}Q{i}")] for i in (1, 2, 3, 4)]
+            assert [r["source_id"] for r in q[:3]] == ["sec_xbrl_capex"] * 3
+            assert [r["basis"] for r in q] == ["reported"] * 3 + ["derived"]
+            assert sum(r["value_usd_bn"] for r in q) == pytest.approx(capex.loc[(company, fy), "value_usd_bn"], abs=1e-9)
+    # Amazon's 2016 is gross of incentives like the later years; 2015 is only at hand net, and says so.
+    assert capex.loc[("amazon", "FY2016"), "value_usd_bn"] == 7.804
+    assert "net of proceeds" in capex.loc[("amazon", "FY2015"), "note"]
+    assert "gross" in capex.loc[("amazon", "FY2017"), "note"]
 
 
 def test_amd_2025_quarters_reproduce_the_year(ds):
