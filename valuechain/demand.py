@@ -164,8 +164,13 @@ def _ai_revenue_in(pool: ProfitPool, year: int) -> float:
     return float(lay.loc[["cloud", "labs", "apps"], "ai_revenue_usd_bn"].sum(min_count=1))
 
 
-def _nvidia_run_rate(ds: Dataset, year: int | None = None) -> float:
-    dc = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
+def _nvidia_data_center(ds: Dataset) -> pd.Series:
+    """NVIDIA's quarterly data-center revenue by calendar quarter."""
+    return views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
+
+
+def _nvidia_run_rate(dc: pd.Series, year: int | None = None) -> float:
+    """Four times the latest quarter of ``dc`` (from :func:`_nvidia_data_center`), up to ``year`` if given."""
     if year is not None:
         dc = dc[dc.index.year <= year]
     return float(dc.iloc[-1] * 4)
@@ -181,7 +186,7 @@ def _requirements(scenario: Scenario, ds: Dataset, pool: ProfitPool, year: int, 
     dg = scenario.demand_gap
     seq, bain, be = dg.sequoia, dg.bain, dg.break_even
     actual = _ai_revenue_in(pool, year)
-    run_rate = seq.run_rate_usd_bn if seq.run_rate_usd_bn is not None else _nvidia_run_rate(ds)
+    run_rate = seq.run_rate_usd_bn if seq.run_rate_usd_bn is not None else _nvidia_run_rate(_nvidia_data_center(ds))
     identified = seq.identified_ai_revenue_usd_bn if seq.identified_ai_revenue_usd_bn is not None else actual
     capex = bain.capex_usd_bn if bain.capex_usd_bn is not None else _spender_capex(pool, year)
     given = dg.capital_recovery.capital_base_usd_bn
@@ -203,6 +208,7 @@ def _required_by_year(scenario: Scenario, ds: Dataset, pool: ProfitPool, bases: 
     """
     dg = scenario.demand_gap
     be = dg.break_even
+    dc = _nvidia_data_center(ds)
     rows = []
     for year in pool.historical_years:
         capex = _spender_capex(pool, year)
@@ -210,7 +216,7 @@ def _required_by_year(scenario: Scenario, ds: Dataset, pool: ProfitPool, bases: 
         rows.append({
             "year": year,
             "actual_ai_revenue_usd_bn": _ai_revenue_in(pool, year),
-            "sequoia_usd_bn": required.sequoia(_nvidia_run_rate(ds, year), dg.sequoia.gpu_share_of_tco,
+            "sequoia_usd_bn": required.sequoia(_nvidia_run_rate(dc, year), dg.sequoia.gpu_share_of_tco,
                                                dg.sequoia.end_user_gross_margin).required_usd_bn,
             "capex_to_revenue_usd_bn": required.capex_to_revenue(capex, dg.bain.capex_to_revenue).required_usd_bn
             if pd.notna(capex) else np.nan,
