@@ -116,7 +116,8 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     bases = {y: capital_base(ds, reg.capex_companies, y, be.depreciation_life_years)
              for y in dict.fromkeys([*pool.historical_years, year])}
     installed, left_out = bases[year]
-    requirements = _requirements(scenario, ds, pool, year, installed)
+    data_center = _nvidia_data_center(ds)
+    requirements = _requirements(scenario, pool, year, installed, data_center)
     capex = summed_quarters(ds, "capex", reg.capex_companies)
     capex_ttm = views.trailing_four_quarters(capex.to_frame())["capex"].dropna()
     ai = ai_revenue_quarterly(ds, reg.ai_labs)
@@ -142,7 +143,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
         tests["ai_yield"] = regression.yield_test(paired["ai"], paired["capex"], beta_star, min(reg.hac_maxlags, 1), reg.alpha)
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements,
-        required_by_year=_required_by_year(scenario, ds, pool, bases),
+        required_by_year=_required_by_year(scenario, pool, bases, data_center),
         capital_left_out=tuple(left_out),
         capex=capex, capex_ttm=capex_ttm, ai_revenue=ai, proxy_revenue=proxy_rev, proxy_capex=proxy_capex,
         beta_star=beta_star, tests=tests,
@@ -182,11 +183,12 @@ def _spender_capex(pool: ProfitPool, year: int) -> float:
     return float(hist["capex_usd_bn"].iloc[0])
 
 
-def _requirements(scenario: Scenario, ds: Dataset, pool: ProfitPool, year: int, installed_base: float) -> pd.DataFrame:
+def _requirements(scenario: Scenario, pool: ProfitPool, year: int, installed_base: float,
+                  data_center: pd.Series) -> pd.DataFrame:
     dg = scenario.demand_gap
     seq, bain, be = dg.sequoia, dg.bain, dg.break_even
     actual = _ai_revenue_in(pool, year)
-    run_rate = seq.run_rate_usd_bn if seq.run_rate_usd_bn is not None else _nvidia_run_rate(_nvidia_data_center(ds))
+    run_rate = seq.run_rate_usd_bn if seq.run_rate_usd_bn is not None else _nvidia_run_rate(data_center)
     identified = seq.identified_ai_revenue_usd_bn if seq.identified_ai_revenue_usd_bn is not None else actual
     capex = bain.capex_usd_bn if bain.capex_usd_bn is not None else _spender_capex(pool, year)
     given = dg.capital_recovery.capital_base_usd_bn
@@ -201,14 +203,14 @@ def _requirements(scenario: Scenario, ds: Dataset, pool: ProfitPool, year: int, 
                           "gap_usd_bn": r.gap_usd_bn, "inputs": r.inputs} for r in results])
 
 
-def _required_by_year(scenario: Scenario, ds: Dataset, pool: ProfitPool, bases: dict) -> pd.DataFrame:
+def _required_by_year(scenario: Scenario, pool: ProfitPool, bases: dict, data_center: pd.Series) -> pd.DataFrame:
     """Required revenue by each method on the data, year by year, against actual AI revenue.
 
-    ``bases`` maps each historical year to its :func:`capital_base` result (total, companies left out).
+    ``bases`` maps each historical year to its :func:`capital_base` result (total, companies left out);
+    ``data_center`` is :func:`_nvidia_data_center`.
     """
     dg = scenario.demand_gap
     be = dg.break_even
-    dc = _nvidia_data_center(ds)
     rows = []
     for year in pool.historical_years:
         capex = _spender_capex(pool, year)
@@ -216,7 +218,7 @@ def _required_by_year(scenario: Scenario, ds: Dataset, pool: ProfitPool, bases: 
         rows.append({
             "year": year,
             "actual_ai_revenue_usd_bn": _ai_revenue_in(pool, year),
-            "sequoia_usd_bn": required.sequoia(_nvidia_run_rate(dc, year), dg.sequoia.gpu_share_of_tco,
+            "sequoia_usd_bn": required.sequoia(_nvidia_run_rate(data_center, year), dg.sequoia.gpu_share_of_tco,
                                                dg.sequoia.end_user_gross_margin).required_usd_bn,
             "capex_to_revenue_usd_bn": required.capex_to_revenue(capex, dg.bain.capex_to_revenue).required_usd_bn
             if pd.notna(capex) else np.nan,
