@@ -159,6 +159,24 @@ def test_xbrl_quarters_map_to_calendar_quarters_and_reproduce_the_10k_years(ds):
     assert "gross" in capex.loc[("amazon", "FY2017"), "note"]
 
 
+def test_supermicro_operating_income_and_its_fiscal_quarters(ds):
+    fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
+    value = fin["value_usd_bn"]
+    # Fiscal years end in June: income from operations over audited net sales (10-K).
+    assert value[("supermicro", "operating_income", "FY2024")] == 1.211
+    assert value[("supermicro", "revenue", "FY2024")] == 14.989  # audited; $14.94B was first announced
+    assert value[("supermicro", "operating_income", "FY2025")] == 1.253
+    # Q1-Q3 from the 10-Qs; Q4 = the 10-K year minus them.
+    assert value[("supermicro", "operating_income", "FY2025Q4")] == pytest.approx(1.253 - 0.509 - 0.369 - 0.147)
+    assert fin.loc[("supermicro", "operating_income", "FY2025Q4"), "basis"] == "derived"
+    quarters = [fin.loc[("supermicro", "operating_income", f"FY2025Q{q}")] for q in range(1, 5)]
+    assert [q["calendar_quarter"] for q in quarters] == ["2024Q3", "2024Q4", "2025Q1", "2025Q2"]
+    assert sum(q["value_usd_bn"] for q in quarters) == pytest.approx(1.253, abs=1e-9)
+    # Income from operations is gross profit minus operating expenses ($ millions, 10-Q).
+    assert value[("supermicro", "operating_income", "FY2025Q1")] == pytest.approx((775.58 - 266.38) / 1000, abs=5e-4)
+    assert value[("supermicro", "operating_income", "FY2025Q3")] == pytest.approx((440.22 - 293.44) / 1000, abs=5e-4)
+
+
 def test_amd_2025_quarters_reproduce_the_year(ds):
     fin = ds.financials
     amd = fin[(fin["company_id"] == "amd") & (fin["period_type"] == "quarter") & fin["fiscal_period"].str.startswith("FY2025")]

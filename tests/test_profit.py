@@ -116,6 +116,17 @@ def test_amd_2025_margin_is_its_segment_income_over_segment_revenue(base_pool):
     assert row["margin_basis"] == "reported"
 
 
+def test_supermicro_margin_is_its_filed_operating_margin(base_pool):
+    rows = base_pool.companies.set_index(["year", "company_id"])
+    row = rows.loc[(2024, "supermicro")]
+    # Calendar 2024 = fiscal 2025 (July 2024 - June 2025): 70% of 21.97 at 1.253 / 21.97.
+    assert row["revenue_usd_bn"] == pytest.approx(21.97)
+    assert row["operating_margin"] == pytest.approx(1.253 / 21.97)
+    assert row["operating_profit_usd_bn"] == pytest.approx(0.7 * 1.253)
+    assert (row["margin_basis"], row["margin_method"]) == ("reported", "operating_income / revenue, fiscal year FY2025 (ends 2025-06) for calendar 2024")
+    assert rows.loc[(2023, "supermicro"), "operating_margin"] == pytest.approx(1.211 / 14.989)
+
+
 def test_projection_adds_allocated_capex_to_chips(ds, base_pool):
     sc = load_scenario("base")
     base_year = base_pool.layers[(base_pool.layers["year"] == 2025)].set_index("layer")

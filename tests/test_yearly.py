@@ -1,3 +1,5 @@
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -66,3 +68,40 @@ def test_xai_segment_margin_and_the_standalone_quarter_kept_apart(ds):
     assert fin[(fin["company_id"] == "xai") & (fin["period_type"] == "quarter")].empty
     fact = ds.facts.set_index("fact_id").loc["xai_revenue_q3_2025"]
     assert (fact["value"], fact["basis"]) == (pytest.approx(0.107), "claim")
+
+
+def test_margin_divides_income_and_revenue_of_the_same_periods(ds):
+    # Supermicro, fiscal years to June: calendar 2023 stands on FY2024, 2024 on FY2025, for both
+    # income from operations and net sales.
+    m2023 = margin_year(ds, "supermicro", ["operating_income"], "revenue", 2023)
+    assert m2023.value == pytest.approx(1.211 / 14.989)
+    assert m2023.method == "operating_income / revenue, fiscal year FY2024 (ends 2024-06) for calendar 2023"
+    m2024 = margin_year(ds, "supermicro", ["operating_income"], "revenue", 2024)
+    assert m2024.value == pytest.approx(1.253 / 21.97)
+    # 2025 revenue is four calendar quarters, but income is filed only to June 2025: no whole-year
+    # pair, so the latest period with both is used, and the fiscal year wins over the quarter
+    # (FY2025Q4, 0.228 / 5.8) that ends on the same day.
+    m2025 = margin_year(ds, "supermicro", ["operating_income"], "revenue", 2025)
+    assert m2025.value == pytest.approx(1.253 / 21.97)
+    assert m2025.method == "operating_income / revenue in FY2025"
+    assert isinstance(m2025.value, float)
+
+
+def test_margin_never_mixes_quarter_income_with_fiscal_year_revenue(ds):
+    # Give Supermicro two more income quarters so 2024 income is a sum of four calendar quarters
+    # while 2024 revenue is still the FY2025 total: the whole-year ratio would mix periods, so the
+    # latest quarter filed for both (fiscal 2025 Q2, October-December 2024) is used instead.
+    fin = ds.financials
+    extra = fin[(fin["company_id"] == "supermicro") & (fin["metric"] == "operating_income")
+                & fin["fiscal_period"].isin(["FY2025Q1", "FY2025Q2"])].copy()
+    extra["fiscal_period"] = ["FY2024Q3", "FY2024Q4"]
+    extra["period_end"] = pd.to_datetime(["2024-03-31", "2024-06-30"])
+    extra["calendar_quarter"] = ["2024Q1", "2024Q2"]
+    extra["value_usd_bn"] = [0.1, 0.2]
+    edited = dataclasses.replace(ds, financials=pd.concat([fin, extra], ignore_index=True))
+    income = company_year(edited, "supermicro", "operating_income", 2024)
+    assert income.value == pytest.approx(0.1 + 0.2 + 0.509 + 0.369)
+    assert company_year(edited, "supermicro", "revenue", 2024).method.startswith("fiscal year FY2025")
+    margin = margin_year(edited, "supermicro", ["operating_income"], "revenue", 2024)
+    assert margin.value == pytest.approx(0.369 / 5.68)
+    assert margin.method == "operating_income / revenue in FY2025Q2"

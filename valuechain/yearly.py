@@ -38,6 +38,9 @@ class YearValue:
     sources: tuple[str, ...]
 
 
+# months a period covers, to prefer the longest of several periods ending on the same day
+_PERIOD_LENGTH = {"quarter": 3, "half": 6, "fiscal_year": 12, "calendar_year": 12}
+
 _BASIS_RANK = {"reported": 0, "derived": 1, "run_rate": 2, "estimate": 3, "claim": 4}
 
 
@@ -110,24 +113,28 @@ def margin_year(ds: Dataset, company: str, income_metrics, denominator: str, yea
                 annualize_partial: bool = False) -> YearValue | None:
     """Operating margin of ``company`` in ``year``: the first income metric with a matching revenue.
 
-    Tries whole-year values first, then any period ending in the year for which both the income
-    metric and the denominator are reported (e.g. H1 operating loss over H1 revenue). Metrics
-    flagged ``loss: true`` in metrics.yaml are negated.
+    Tries whole-year values first, taken only when income and revenue cover the same periods (the
+    same method, e.g. both the sum of the four calendar quarters), so a margin never divides one
+    period's income by another period's revenue. Otherwise it takes the latest period ending in
+    the year for which both the income metric and the denominator are reported (e.g. H1 operating
+    loss over H1 revenue), the longest one where several end on the same day. Metrics flagged
+    ``loss: true`` in metrics.yaml are negated.
     """
     for metric in income_metrics:
         sign = -1.0 if ds.metrics[metric].get("loss") else 1.0
         income = company_year(ds, company, metric, year, annualize_partial)
         revenue = company_year(ds, company, denominator, year, annualize_partial)
-        if income and revenue and revenue.value > 0:
+        if income and revenue and revenue.value > 0 and income.method == revenue.method:
             return YearValue(sign * income.value / revenue.value, f"{metric} / {denominator}, {income.method}",
                              _weakest([income.basis, revenue.basis]), income.sources + revenue.sources)
         inc, den = _rows(ds, company, metric), _rows(ds, company, denominator)
         keys = ["period_type", "fiscal_period"]
         pairs = inc.merge(den, on=keys, suffixes=("", "_den"))
-        pairs = pairs[pairs["period_end"].dt.year == year]
+        pairs = pairs[(pairs["period_end"].dt.year == year) & (pairs["value_usd_bn_den"] > 0)]
         if len(pairs):
-            pair = pairs.sort_values("period_end").iloc[-1]
-            return YearValue(sign * pair["value_usd_bn"] / pair["value_usd_bn_den"],
+            length = pairs["period_type"].map(_PERIOD_LENGTH).fillna(0)
+            pair = pairs.assign(_length=length).sort_values(["period_end", "_length"], kind="stable").iloc[-1]
+            return YearValue(float(sign * pair["value_usd_bn"] / pair["value_usd_bn_den"]),
                              f"{metric} / {denominator} in {pair['fiscal_period']}",
                              _weakest([pair["basis"], pair["basis_den"]]), (pair["source_id"], pair["source_id_den"]))
     return None
