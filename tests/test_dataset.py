@@ -177,6 +177,22 @@ def test_supermicro_operating_income_and_its_fiscal_quarters(ds):
     assert value[("supermicro", "operating_income", "FY2025Q3")] == pytest.approx((440.22 - 293.44) / 1000, abs=5e-4)
 
 
+def test_coreweave_operating_income_from_its_releases_and_10qs(ds):
+    fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
+    value = fin["value_usd_bn"]
+    # Q2 and Q3 2025 as released ($ thousands 19,209 and 51,850); Q1 = nine months (43,589) minus them.
+    assert value[("coreweave", "operating_income", "FY2025Q2")] == 0.019209
+    assert value[("coreweave", "operating_income", "FY2025Q3")] == 0.05185
+    assert value[("coreweave", "operating_income", "FY2025Q1")] == pytest.approx(0.043589 - 0.019209 - 0.05185)
+    # Q4: the reported -5.7% operating margin on Q4 revenue; 2024: nine months plus Q4 at 15.1% of $747M.
+    assert value[("coreweave", "operating_income", "FY2025Q4")] == pytest.approx(-0.057 * 1.57, abs=0.001)
+    assert value[("coreweave", "operating_income", "FY2024")] == pytest.approx(0.2117 + 0.151 * 0.747, abs=1e-4)
+    for period in ("FY2024", "FY2025Q1", "FY2025Q4"):
+        assert fin.loc[("coreweave", "operating_income", period), "basis"] == "derived"
+    quarters = [fin.loc[("coreweave", "operating_income", f"FY2025Q{q}"), "calendar_quarter"] for q in range(1, 5)]
+    assert quarters == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+
+
 def test_amd_2025_quarters_reproduce_the_year(ds):
     fin = ds.financials
     amd = fin[(fin["company_id"] == "amd") & (fin["period_type"] == "quarter") & fin["fiscal_period"].str.startswith("FY2025")]

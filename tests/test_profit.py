@@ -127,6 +127,19 @@ def test_supermicro_margin_is_its_filed_operating_margin(base_pool):
     assert rows.loc[(2023, "supermicro"), "operating_margin"] == pytest.approx(1.211 / 14.989)
 
 
+def test_coreweave_margin_is_filed_where_the_data_have_it_and_assumed_only_before(base_pool):
+    rows = base_pool.companies.set_index(["year", "company_id"])
+    income_2025 = -0.02747 + 0.019209 + 0.05185 - 0.089
+    row = rows.loc[(2025, "coreweave")]
+    assert row["revenue_usd_bn"] == pytest.approx(0.982 + 1.213 + 1.365 + 1.57)
+    assert row["operating_margin"] == pytest.approx(income_2025 / 5.13)
+    assert row["operating_profit_usd_bn"] == pytest.approx(income_2025)  # all of its revenue is AI
+    assert row["margin_method"] == "operating_income / revenue, sum of calendar quarters 2025Q1-Q4"
+    assert rows.loc[(2024, "coreweave"), "operating_margin"] == pytest.approx(0.3245 / 1.915)
+    # 2023 has no filed operating income in the dataset: the scenario's stated assumption stands in.
+    assert (rows.loc[(2023, "coreweave"), "operating_margin"], rows.loc[(2023, "coreweave"), "margin_basis"]) == (0.15, "assumption")
+
+
 def test_projection_adds_allocated_capex_to_chips(ds, base_pool):
     sc = load_scenario("base")
     base_year = base_pool.layers[(base_pool.layers["year"] == 2025)].set_index("layer")
