@@ -120,16 +120,15 @@ def margin_year(ds: Dataset, company: str, income_metrics, denominator: str, yea
     loss over H1 revenue), the longest one where several end on the same day. Metrics flagged
     ``loss: true`` in metrics.yaml are negated.
     """
+    revenue = company_year(ds, company, denominator, year, annualize_partial)
+    den = _rows(ds, company, denominator)
     for metric in income_metrics:
         sign = -1.0 if ds.metrics[metric].get("loss") else 1.0
         income = company_year(ds, company, metric, year, annualize_partial)
-        revenue = company_year(ds, company, denominator, year, annualize_partial)
         if income and revenue and revenue.value > 0 and income.method == revenue.method:
             return YearValue(sign * income.value / revenue.value, f"{metric} / {denominator}, {income.method}",
                              _weakest([income.basis, revenue.basis]), income.sources + revenue.sources)
-        inc, den = _rows(ds, company, metric), _rows(ds, company, denominator)
-        keys = ["period_type", "fiscal_period"]
-        pairs = inc.merge(den, on=keys, suffixes=("", "_den"))
+        pairs = _rows(ds, company, metric).merge(den, on=["period_type", "fiscal_period"], suffixes=("", "_den"))
         pairs = pairs[(pairs["period_end"].dt.year == year) & (pairs["value_usd_bn_den"] > 0)]
         if len(pairs):
             length = pairs["period_type"].map(_PERIOD_LENGTH).fillna(0)
