@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help test report lab bench clean
+.PHONY: help test report lab bench calibrate clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's environment
 bench: $(STAMP) ## Run the benchmarks (figures printed as ratios to a baseline measured in the same run)
 	$(BIN)/python benchmarks/bench_demand_gap.py
 	$(BIN)/python benchmarks/bench_batch.py
+
+calibrate: $(STAMP) ## Measure the size of every reported demand-gap test by simulation (1,000 draws each)
+	$(BIN)/python -m valuechain.calibration --sims 1000
 
 clean: ## Remove .venv and everything generated under outputs/
 	rm -rf $(VENV)

@@ -1,180 +1,225 @@
-"""The demand gap: is downstream revenue keeping up with upstream capex?
+r"""The demand gap: is downstream demand catching up with upstream spending?
 
-Series (all built from the dataset, in USD billions, on a calendar-quarter index):
+:func:`demand_gap` runs, for one scenario:
 
-- **upstream capex**: the calendar-quarter sum of the capex spenders' capex, only for quarters in
-  which every spender has a filed figure; its trailing four-quarter sum is annual capex.
-- **AI revenue**: the labs' annualized revenue run-rates, interpolated linearly in time between
-  dated observations to each quarter end and summed, only where every lab has observations on
-  both sides (no extrapolation). Application spend is published only as annual estimates, so it
-  is not in the quarterly series.
-- **cloud revenue proxy**: cloud segment revenue of the proxy companies (four times the quarter
-  for an annual rate), paired with the same companies' capex.
+1. **Net external AI revenue** :math:`D` by quarter, from dated disclosures with intra-chain flows
+   netted out (:mod:`valuechain.disclosures`).
+2. **Required revenue** :math:`R^*` on the AI capital in service (:mod:`valuechain.capital`), and
+   the three published methods (Sequoia, Bain, capital recovery) year by year, each year using
+   only that year's data (:mod:`valuechain.required`).
+3. **The primary test**: is the gap :math:`\log D - \log R^*` closing fast enough to close within
+   the servers' life? (:mod:`valuechain.closing`)
+4. **The secondary evidence**, Holm-adjusted as a family: the growth elasticity of cloud revenue
+   to capex with its placebo, the bounds test, the panel, the break test; plus the Bayesian
+   elasticity of :math:`D` to AI capex and the out-of-sample check (:mod:`valuechain.regression`).
 
-Required-revenue methods come from :mod:`valuechain.required`; the tests from
-:mod:`valuechain.regression`.
+The result is typed, carries its sources and declares its headline figures.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from valuechain import regression, required, views
+from valuechain import capital, closing, disclosures, inference, regression, required, views
 from valuechain.dataset import Dataset, load_dataset
 from valuechain.params import Scenario
 from valuechain.profit import ProfitPool, profit_pool
-from valuechain.results import rounded
-from valuechain.yearly import company_year, interpolate_run_rate
+from valuechain.results import Headline, rounded
+
+PRIOR_SENSITIVITY = ((0.0, 0.5), (1.0, 0.25), (1.0, 1.0), (0.0, 1.0))  # (mean, s.d.) beside the stated prior
 
 
-def summed_quarters(ds: Dataset, metric: str, companies) -> pd.Series:
-    """Calendar-quarter sum of ``metric`` over ``companies``, only where all of them report."""
-    wide = views.quarterly(ds, metric, companies)
-    missing = set(companies) - set(wide.columns)
-    if missing or wide.empty:
-        return pd.Series(dtype=float, name=metric)
-    complete = wide[list(companies)].dropna()
-    out = complete.sum(axis=1).rename(metric)
-    return out.reindex(pd.period_range(out.index.min(), out.index.max(), freq="Q")) if len(out) else out
+@dataclass(frozen=True)
+class Secondary:
+    """The secondary tests and estimates, with Holm-adjusted p-values for the tests."""
 
+    elasticity: regression.Effect  # long series: cloud revenue growth on own capex growth
+    placebo: regression.Effect
+    bounds: inference.BoundsTest
+    panel: regression.PanelResult
+    break_test: inference.BreakTest
+    break_dates: tuple  # (estimated, first, last) quarters of the 90% date set
+    recursive: pd.DataFrame
+    forecasts: pd.DataFrame
+    ai_posterior: inference.Posterior  # D growth on lagged AI capex growth, stated prior
+    ai_sensitivity: pd.DataFrame
+    holm: dict[str, float]
+    series_label: str  # e.g. "AWS revenue on Amazon capex"
 
-def ai_revenue_quarterly(ds: Dataset, labs) -> pd.Series:
-    """Sum of the labs' run-rates interpolated to quarter ends (annualized USD bn); NaN-free span only."""
-    points = views.points(ds, "revenue_run_rate", labs)
-    if points.empty:
-        return pd.Series(dtype=float, name="ai_revenue_run_rate")
-    quarters = pd.period_range(points["period_end"].min(), points["period_end"].max(), freq="Q")
-    ends = quarters.to_timestamp(how="end").normalize()
-    parts = {lab: interpolate_run_rate(points[points["company_id"] == lab], ends).to_numpy() for lab in labs}
-    frame = pd.DataFrame(parts, index=quarters)
-    return frame.dropna().sum(axis=1).rename("ai_revenue_run_rate")
-
-
-def capital_base(ds: Dataset, companies, year: int, life_years: float) -> tuple[float, list[str]]:
-    """Capex of ``companies`` over the ``life_years`` calendar years to ``year`` (the installed base).
-
-    A company missing any of those years is left out and named in the second return value.
-    """
-    years = range(year - int(round(life_years)) + 1, year + 1)
-    total, left_out = 0.0, []
-    for company in companies:
-        values = [company_year(ds, company, "capex", y, annualize_partial=True) for y in years]
-        if any(v is None for v in values):
-            left_out.append(company)
-            continue
-        total += sum(v.value for v in values)
-    return total, left_out
+    def table(self) -> pd.DataFrame:
+        """One row per secondary test: estimate or statistic, interval, p, Holm p, n and degrees of freedom."""
+        rows = [
+            {**self.elasticity.row(), "key": "elasticity"},
+            {**self.placebo.row(), "key": "placebo"},
+            {**self.panel.pooled.row(), "key": "panel"},
+            {"key": "bounds", "test": "bounds F test (levels relationship)", "estimate": self.bounds.f_stat,
+             "p_value": self.bounds.p_value, "n": self.bounds.n, "dof": np.nan,
+             "method": f"UECM with {self.bounds.lags} lag, parametric bootstrap ({self.bounds.bootstrap} draws)"},
+            {"key": "break", "test": "sup-Wald break in the growth regression", "estimate": self.break_test.sup_wald,
+             "p_value": self.break_test.p_value, "n": self.break_test.n, "dof": np.nan,
+             "method": f"EWC HAC Wald, {self.break_test.trim:.0%} trimming, parametric bootstrap ({self.break_test.bootstrap} draws)"},
+        ]
+        table = pd.DataFrame(rows)
+        table["p_holm"] = table["key"].map(self.holm)
+        return table
 
 
 @dataclass(frozen=True)
 class DemandGapResult:
-    """Everything notebook 02 shows: required vs actual revenue, the series and the tests."""
+    """Everything notebook 02 shows, with the sources it rests on and its headline figures."""
 
     scenario: Scenario
-    year: int
-    requirements: pd.DataFrame  # method x (required, actual, gap, inputs)
-    required_by_year: pd.DataFrame  # year x method: required revenue against actual AI revenue
-    capital_left_out: tuple[str, ...]
-    capex: pd.Series  # upstream capex, quarterly
-    capex_ttm: pd.Series  # upstream capex, trailing four quarters
-    ai_revenue: pd.Series  # AI revenue run-rate, quarterly
-    proxy_revenue: pd.Series  # cloud revenue of the proxy companies, quarterly
-    proxy_capex: pd.Series  # capex of the proxy companies, quarterly
-    beta_star: float
-    tests: dict  # name -> regression.Fit or YieldTest or DataFrame
+    year: int  # the year of the published methods' headline (the last historical year)
+    requirements: pd.DataFrame  # method x (required, actual, gap, inputs) for ``year``
+    required_by_year: pd.DataFrame  # year x method, each year on that year's data only
+    downstream: disclosures.Downstream
+    required: pd.DataFrame  # quarter: capital in service by class, R*, growth-adjusted beta*
+    required_shown_separately: pd.DataFrame  # the same for the spenders shown apart (Meta)
+    beta_star_steady: float
+    closing: closing.GapClosing
+    secondary: Secondary
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def beta_star_growth_adjusted(self) -> float:
+        return float(self.required["beta_star_growth_adjusted"].dropna().iloc[-1])
+
+    @property
+    def d_over_capital(self) -> pd.Series:
+        """Net external AI revenue per dollar of AI capital in service, by quarter."""
+        both = pd.concat([self.downstream.d["d_usd_bn"], self.required["in_service_usd_bn"]], axis=1).dropna()
+        return (both["d_usd_bn"] / both["in_service_usd_bn"]).rename("d_per_capital")
+
+    def headlines(self) -> list[Headline]:
+        """The figures the comparison table and the summary carry, with labels, units and periods."""
+        c, s = self.closing, self.secondary
+        q = str(c.last_quarter)
+        horizon = self.scenario.demand_gap.primary_test.horizon_year
+        req = self.requirements.set_index("method")
+        year = str(self.year)
+        close_year = c.close_year(c.quarters_to_close)
+        figures = [
+            Headline("d_over_required", "Net external AI revenue / required revenue", "ratio", q, c.ratio),
+            Headline("d_over_required_low", "D / R*, lower bound", "ratio", q, c.ratio_interval[0]),
+            Headline("d_over_required_high", "D / R*, upper bound", "ratio", q, c.ratio_interval[1]),
+            Headline("closing_rate", "Gap closing rate (log points a year)", "rate", q, 4 * c.trend),
+            Headline("closing_rate_low", "Closing rate, lower bound", "rate", q, 4 * c.trend_interval[0]),
+            Headline("closing_rate_high", "Closing rate, upper bound", "rate", q, 4 * c.trend_interval[1]),
+            Headline("close_year", "Gap closes (year, at the current rate)", "year", q,
+                     close_year if np.isfinite(close_year) else None),
+            Headline("prob_closed_by_horizon", f"P(gap closed by {horizon})", "probability", str(horizon),
+                     c.prob_closed_by.get(horizon)),
+            Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.p_value),
+            Headline("elasticity", f"Elasticity, {s.series_label}", "elasticity", str(s.elasticity.fit.n),
+                     s.elasticity.estimate),
+            Headline("elasticity_low", "Elasticity, lower bound", "elasticity", "", s.elasticity.interval[0]),
+            Headline("elasticity_high", "Elasticity, upper bound", "elasticity", "", s.elasticity.interval[1]),
+            Headline("net_external_revenue_usd_bn", "Net external AI revenue (annualized)", "usd_bn", q,
+                     float(self.downstream.d["d_usd_bn"].iloc[-1])),
+            Headline("required_revenue_usd_bn", "Required revenue R* (annualized)", "usd_bn", q,
+                     float(self.required["required_usd_bn"].loc[c.last_quarter])),
+            Headline("beta_star_steady", "β* steady state", "ratio", "", self.beta_star_steady),
+            Headline("beta_star_growth_adjusted", "β* growth-adjusted", "ratio", q, self.beta_star_growth_adjusted),
+        ]
+        for method in ("sequoia", "capex_to_revenue", "capital_recovery"):
+            figures.append(Headline(f"{method}_required_usd_bn", f"Required revenue, {method.replace('_', ' ')}",
+                                    "usd_bn", year, req.loc[method, "required_usd_bn"]))
+        figures.append(Headline("actual_usd_bn", "Net external AI revenue earned", "usd_bn", year,
+                                req.loc["capital_recovery", "actual_usd_bn"]))
+        return figures
 
     def summary(self) -> dict:
         """Key figures for the batch comparison table, rounded for presentation."""
-        req = self.requirements.set_index("method")
-        out = {"scenario": self.scenario.name, "year": self.year, "beta_star": round(self.beta_star, 4)}
-        for method, row in req.iterrows():
-            out[f"{method}_required_usd_bn"] = rounded(row["required_usd_bn"])
-            out[f"{method}_actual_usd_bn"] = rounded(row["actual_usd_bn"])
-            out[f"{method}_gap_usd_bn"] = rounded(row["gap_usd_bn"])
-        for name in ("proxy_yield", "ai_yield"):
-            test = self.tests.get(name)
-            if isinstance(test, regression.YieldTest):
-                out[f"{name}_beta"] = rounded(test.beta, 4)
-                out[f"{name}_p_one_sided"] = rounded(test.p_one_sided, 4)
-                out[f"{name}_n"] = test.n
-                out[f"{name}_below_break_even"] = bool(test.reject)
+        out = {"scenario": self.scenario.name, "year": self.year, "quarter": str(self.closing.last_quarter)}
+        for h in self.headlines():
+            out[h.key] = rounded(h.value, 4 if h.unit in ("ratio", "rate", "probability", "p", "elasticity") else 2)
         return out
 
 
 def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool | None = None,
                year: int | None = None) -> DemandGapResult:
-    """Run the required-revenue methods and the regressions for ``scenario``."""
+    """Run the demand-gap analysis for ``scenario`` (see the module docstring)."""
     ds = ds or load_dataset()
     pool = pool or profit_pool(scenario, ds)
     year = year or pool.historical_years[-1]
     dg = scenario.demand_gap
-    reg = dg.regression
-    be = dg.break_even
+    cap, be, reg, pt, down = dg.capital, dg.break_even, dg.regression, dg.primary_test, dg.downstream
 
-    bases = {y: capital_base(ds, reg.capex_companies, y, be.depreciation_life_years)
-             for y in dict.fromkeys([*pool.historical_years, year])}
-    installed, left_out = bases[year]
-    data_center = _nvidia_data_center(ds)
-    requirements = _requirements(scenario, pool, year, installed, data_center)
-    capex = summed_quarters(ds, "capex", reg.capex_companies)
-    capex_ttm = views.trailing_four_quarters(capex.to_frame())["capex"].dropna()
-    ai = ai_revenue_quarterly(ds, reg.ai_labs)
-    proxy_rev = summed_quarters(ds, "cloud_revenue", reg.proxy_companies)
-    proxy_capex = summed_quarters(ds, "capex", reg.proxy_companies)
-    beta_star = required.break_even_yield(be.depreciation_life_years, be.target_return, be.margin_before_depreciation)
+    d = disclosures.downstream(ds, down.start_quarter, down.level_sd, down.slope_sd, down.band)
+    classes = (capital.AssetClass("servers", cap.servers_share, cap.servers_life_years),
+               capital.AssetClass("buildings", 1 - cap.servers_share, cap.buildings_life_years))
+    spend = capital.spender_capex(ds, cap.spenders, "quarter")
+    ai_q = capital.ai_capex(capital.quarterly_wide(spend), cap.ai_share)
+    rstar = capital.required_revenue(ai_q, classes, cap.service_lag_quarters, be.target_return,
+                                     be.margin_before_depreciation)
+    apart = capital.spender_capex(ds, cap.shown_separately, "quarter")
+    rstar_apart = (capital.required_revenue(capital.ai_capex(capital.quarterly_wide(apart), cap.ai_share), classes,
+                                            cap.service_lag_quarters, be.target_return, be.margin_before_depreciation)
+                   if len(apart) else pd.DataFrame())
 
-    proxy_capex_ttm = views.trailing_four_quarters(proxy_capex.to_frame())["capex"]
-    tests = {
-        "distributed_lag": regression.distributed_lag(proxy_rev, proxy_capex, reg.lags, reg.hac_maxlags, alpha=reg.alpha),
-        "growth": regression.distributed_lag(proxy_rev, proxy_capex, reg.lags, reg.hac_maxlags, diff=True, alpha=reg.alpha),
-        "unit_roots": regression.unit_roots({"cloud revenue (proxy)": proxy_rev, "capex (proxy)": proxy_capex,
-                                             "upstream capex": capex, "AI revenue run-rate": ai}),
-        "cointegration": regression.cointegration(proxy_rev, proxy_capex),
-        "panel": regression.panel(_panel_frame(ds, reg.panel_companies), reg.panel_lag, reg.alpha),
-        "structural_break": regression.structural_break(proxy_rev, proxy_capex, reg.break_quarter, reg.panel_lag,
-                                                        reg.hac_maxlags, reg.alpha),
-        "proxy_yield": regression.yield_test(4 * proxy_rev, proxy_capex_ttm, beta_star, reg.hac_maxlags, reg.alpha),
-        "rolling_yield": regression.rolling_yield(4 * proxy_rev, proxy_capex_ttm, reg.rolling_window),
-    }
-    paired = pd.concat({"ai": ai, "capex": capex_ttm}, axis=1).dropna()
-    if len(paired) >= 3:
-        tests["ai_yield"] = regression.yield_test(paired["ai"], paired["capex"], beta_star, min(reg.hac_maxlags, 1), reg.alpha)
+    tested = d.d[d.d["series_present"] >= pt.min_series]
+    log_d = np.log(tested["d_usd_bn"])
+    log_r = np.log(rstar["required_usd_bn"].where(rstar["required_usd_bn"] > 0))
+    horizon = pt.close_within_years or cap.servers_life_years
+    gap = closing.gap_closing(log_d, log_r, float(tested["log_sd"].iloc[-1]), horizon, pt.window_quarters,
+                              (down.level_sd, down.slope_sd),
+                              years=range(int(tested.index[-1].year), 2041), level=down.band, alpha=pt.alpha)
+
+    secondary = _secondary(ds, scenario, d, ai_q, tested.index)
+    annual_d = _annual(d.d["d_usd_bn"])
+    annual_r = _annual(rstar["required_usd_bn"])
+    data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
+    by_year = _required_by_year(scenario, pool, annual_d, annual_r, data_center)
+    requirements = _requirements(scenario, by_year, year)
+    sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
+                                   *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
     return DemandGapResult(
-        scenario=scenario, year=year, requirements=requirements,
-        required_by_year=_required_by_year(scenario, pool, bases, data_center),
-        capital_left_out=tuple(left_out),
-        capex=capex, capex_ttm=capex_ttm, ai_revenue=ai, proxy_revenue=proxy_rev, proxy_capex=proxy_capex,
-        beta_star=beta_star, tests=tests,
+        scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
+        required=rstar, required_shown_separately=rstar_apart,
+        beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
+        closing=gap, secondary=secondary, sources=sources,
     )
 
 
-def _panel_frame(ds: Dataset, companies) -> pd.DataFrame:
-    revenue = views.quarterly(ds, "cloud_revenue", companies)
-    capex = views.quarterly(ds, "capex", companies)
-    rows = []
-    for company in companies:
-        both = pd.concat({"revenue": revenue.get(company), "capex": capex.get(company)}, axis=1).dropna()
-        rows.append(both.reset_index().assign(company_id=company))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+def _annual(quarterly: pd.Series) -> pd.Series:
+    """Mean of the annualized quarterly values in each calendar year with all four quarters: the year's revenue."""
+    q = quarterly.dropna()
+    grouped = q.groupby(q.index.year)
+    return grouped.mean()[grouped.count() == 4]
 
 
-def _ai_revenue_in(pool: ProfitPool, year: int) -> float:
-    lay = pool.layers[(pool.layers["year"] == year) & (pool.layers["kind"] == "historical")].set_index("layer")
-    return float(lay.loc[["cloud", "labs", "apps"], "ai_revenue_usd_bn"].sum(min_count=1))
+def _secondary(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q: pd.Series, tested) -> Secondary:
+    reg, cap = scenario.demand_gap.regression, scenario.demand_gap.capital
+    level = scenario.demand_gap.downstream.band
+    company = reg.long_series_company
+    y = views.quarterly(ds, "cloud_revenue", [company])[company].dropna()
+    x = views.quarterly(ds, "capex", [company])[company].dropna()
+    elasticity = regression.elasticity(y, x, reg.lags, level)
+    placebo = regression.placebo(y, x, reg.lags, reg.placebo_leads, level)
+    bounds = regression.bounds(y, x, 1, reg.bootstrap)
+    revenue = views.quarterly(ds, "cloud_revenue", reg.panel_companies)
+    capex = views.quarterly(ds, "capex", reg.panel_companies)
+    panel = regression.panel(revenue, capex, reg.lags, level)
+    brk, dates = regression.break_test(y, x, reg.lags, reg.break_trim, reg.bootstrap)
+    recursive = regression.recursive(y, x, reg.lags, level)
+    forecasts = regression.out_of_sample(y, x, reg.lags, reg.forecast_horizon)
+    ai_d = d.d.loc[tested, "d_usd_bn"]
+    posterior, sensitivity, _ = regression.bayesian_elasticity(
+        ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, reg.elasticity_prior_mean, reg.elasticity_prior_sd,
+        PRIOR_SENSITIVITY, level)
+    holm = inference.holm({"elasticity": elasticity.p_value, "placebo": placebo.p_value, "panel": panel.pooled.p_value,
+                           "bounds": bounds.p_value, "break": brk.p_value})
+    name = ds.companies.set_index("company_id").loc[company, "name"]
+    return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
+                     holm, f"{name} cloud revenue on its capex")
 
 
-def _nvidia_data_center(ds: Dataset) -> pd.Series:
-    """NVIDIA's quarterly data-center revenue by calendar quarter."""
-    return views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
-
-
-def _nvidia_run_rate(dc: pd.Series, year: int | None = None) -> float:
-    """Four times the latest quarter of ``dc`` (from :func:`_nvidia_data_center`), up to ``year`` if given."""
-    if year is not None:
-        dc = dc[dc.index.year <= year]
-    return float(dc.iloc[-1] * 4)
+def _nvidia_run_rate(dc: pd.Series, year: int) -> float:
+    """Four times NVIDIA's last data-center quarter within calendar ``year`` (no later quarter)."""
+    within = dc[dc.index.year <= year]
+    return float(within.iloc[-1] * 4) if len(within) else np.nan
 
 
 def _spender_capex(pool: ProfitPool, year: int) -> float:
@@ -183,48 +228,63 @@ def _spender_capex(pool: ProfitPool, year: int) -> float:
     return float(hist["capex_usd_bn"].iloc[0])
 
 
-def _requirements(scenario: Scenario, pool: ProfitPool, year: int, installed_base: float,
-                  data_center: pd.Series) -> pd.DataFrame:
+def _required_by_year(scenario: Scenario, pool: ProfitPool, annual_d: pd.Series, annual_r: pd.Series,
+                      data_center: pd.Series) -> pd.DataFrame:
+    """Each method's required revenue year by year, each year on that year's data only, against D earned in it."""
+    dg = scenario.demand_gap
+    rows = []
+    for year in pool.historical_years:
+        capex = _spender_capex(pool, year)
+        rows.append({
+            "year": year,
+            "net_external_ai_revenue_usd_bn": annual_d.get(year, np.nan),
+            "nvidia_run_rate_usd_bn": _nvidia_run_rate(data_center, year),
+            "sequoia_usd_bn": required.sequoia(_nvidia_run_rate(data_center, year), dg.sequoia.gpu_share_of_tco,
+                                               dg.sequoia.end_user_gross_margin).required_usd_bn,
+            "spenders_capex_usd_bn": capex,
+            "capex_to_revenue_usd_bn": required.capex_to_revenue(capex, dg.bain.capex_to_revenue).required_usd_bn
+            if pd.notna(capex) else np.nan,
+            "capital_recovery_usd_bn": annual_r.get(year, np.nan),
+        })
+    return pd.DataFrame(rows)
+
+
+def _requirements(scenario: Scenario, by_year: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The three methods for ``year``: the year table's row, unless the scenario fixes an input."""
     dg = scenario.demand_gap
     seq, bain, be = dg.sequoia, dg.bain, dg.break_even
-    actual = _ai_revenue_in(pool, year)
-    run_rate = seq.run_rate_usd_bn if seq.run_rate_usd_bn is not None else _nvidia_run_rate(data_center)
+    row = by_year.set_index("year").loc[year]
+    actual = float(row["net_external_ai_revenue_usd_bn"])
+    run_rate = seq.run_rate_usd_bn if seq.run_rate_usd_bn is not None else float(row["nvidia_run_rate_usd_bn"])
     identified = seq.identified_ai_revenue_usd_bn if seq.identified_ai_revenue_usd_bn is not None else actual
-    capex = bain.capex_usd_bn if bain.capex_usd_bn is not None else _spender_capex(pool, year)
+    capex = bain.capex_usd_bn if bain.capex_usd_bn is not None else float(row["spenders_capex_usd_bn"])
     given = dg.capital_recovery.capital_base_usd_bn
-    base = given if given is not None else installed_base
+    recovery = (required.capital_recovery(given, be.depreciation_life_years, be.target_return,
+                                          be.margin_before_depreciation, actual)
+                if given is not None else
+                required.Requirement("capital_recovery", float(row["capital_recovery_usd_bn"]), actual,
+                                     {"capital_in_service": "from the data (R*)", "year": year}))
     results = [
         required.sequoia(run_rate, seq.gpu_share_of_tco, seq.end_user_gross_margin, identified),
         required.capex_to_revenue(capex, bain.capex_to_revenue,
                                   bain.fundable_revenue_usd_bn if bain.fundable_revenue_usd_bn is not None else actual),
-        required.capital_recovery(base, be.depreciation_life_years, be.target_return, be.margin_before_depreciation, actual),
+        recovery,
     ]
     return pd.DataFrame([{"method": r.method, "required_usd_bn": r.required_usd_bn, "actual_usd_bn": r.actual_usd_bn,
                           "gap_usd_bn": r.gap_usd_bn, "inputs": r.inputs} for r in results])
 
 
-def _required_by_year(scenario: Scenario, pool: ProfitPool, bases: dict, data_center: pd.Series) -> pd.DataFrame:
-    """Required revenue by each method on the data, year by year, against actual AI revenue.
+def _nvidia_sources(ds: Dataset) -> list[str]:
+    fin = ds.financials
+    return list(fin.loc[(fin["company_id"] == "nvidia") & (fin["metric"] == "data_center_revenue"), "source_id"])
 
-    ``bases`` maps each historical year to its :func:`capital_base` result (total, companies left out);
-    ``data_center`` is :func:`_nvidia_data_center`.
-    """
-    dg = scenario.demand_gap
-    be = dg.break_even
-    rows = []
-    for year in pool.historical_years:
-        capex = _spender_capex(pool, year)
-        base, left_out = bases[year]
-        rows.append({
-            "year": year,
-            "actual_ai_revenue_usd_bn": _ai_revenue_in(pool, year),
-            "sequoia_usd_bn": required.sequoia(_nvidia_run_rate(data_center, year), dg.sequoia.gpu_share_of_tco,
-                                               dg.sequoia.end_user_gross_margin).required_usd_bn,
-            "capex_to_revenue_usd_bn": required.capex_to_revenue(capex, dg.bain.capex_to_revenue).required_usd_bn
-            if pd.notna(capex) else np.nan,
-            "capital_recovery_usd_bn": required.capital_recovery(base, be.depreciation_life_years, be.target_return,
-                                                                 be.margin_before_depreciation).required_usd_bn
-            if base > 0 else np.nan,
-            "capital_base_left_out": ", ".join(left_out),
-        })
-    return pd.DataFrame(rows)
+
+def _series_sources(ds: Dataset, reg) -> list[str]:
+    fin = ds.financials
+    companies = {reg.long_series_company, *reg.panel_companies}
+    rows = fin[fin["company_id"].isin(companies) & fin["metric"].isin(["cloud_revenue", "capex"])]
+    return list(rows["source_id"])
+
+
+def _method_sources(ds: Dataset) -> list[str]:
+    return [s for s in ("sequoia_2023", "sequoia_2024", "bain_2025") if s in set(ds.sources["source_id"])]

@@ -148,19 +148,60 @@ class CapitalRecoveryInputs(_Frozen):
     capital_base_usd_bn: Annotated[float, Field(gt=0)] | None = None  # None: spenders' capex over the depreciation life
 
 
-class RegressionInputs(_Frozen):
-    """Series and specification of the regressions."""
+class CapitalInputs(_Frozen):
+    """AI capital in service and the revenue that recovers it (notebook 02's required revenue R*)."""
 
-    capex_companies: tuple[str, ...]  # companies whose capex forms the upstream capex series
-    proxy_companies: tuple[str, ...]  # companies whose cloud revenue (and own capex) form the long proxy pair
-    panel_companies: tuple[str, ...]  # companies in the cloud-revenue-on-own-capex panel
-    ai_labs: tuple[str, ...]  # labs whose run-rates form the AI revenue series
-    lags: Annotated[int, Field(ge=0, le=8)] = 4  # distributed lags, quarters
-    hac_maxlags: Annotated[int, Field(ge=0, le=12)] = 4  # Newey-West lag truncation
-    panel_lag: Annotated[int, Field(ge=0, le=8)] = 4  # capex lag in the panel, quarters
-    break_quarter: Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$")] = "2022Q4"  # start of the generative-AI boom
-    rolling_window: Annotated[int, Field(ge=4, le=40)] = 8  # quarters per rolling estimate
-    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # significance level of the tests
+    spenders: tuple[str, ...]  # companies whose capex is AI-relevant, counted in the quarters each has filed
+    shown_separately: tuple[str, ...] = ()  # spenders whose capex mainly serves their own products (shown apart)
+    ai_share: dict[Year, Share]  # share of the spenders' capex that is AI-relevant, by year (0-1); earlier capex is not AI
+    service_lag_quarters: Annotated[int, Field(ge=2, le=6)]  # quarters from spending to capital in service
+    servers_share: Share  # share of AI capex spent on servers and networking (the rest: buildings and power)
+    servers_life_years: Annotated[float, Field(ge=3, le=8)]  # life of servers and networking, years (about 5-6)
+    buildings_life_years: Annotated[float, Field(ge=10, le=30)]  # life of buildings and power, years (about 15-20)
+    rationale: str = ""  # source or reasoning
+
+    @field_validator("ai_share")
+    @classmethod
+    def _some_years(cls, value):
+        if not value:
+            raise ValueError("ai_share needs at least one year")
+        return value
+
+
+class DownstreamInputs(_Frozen):
+    """How dated AI revenue disclosures become the quarterly series D (net external AI revenue)."""
+
+    start_quarter: Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$")] = "2023Q1"  # first quarter of D
+    level_sd: Annotated[float, Field(gt=0, le=0.5)] = 0.05  # s.d. of quarterly shocks to the level of log revenue
+    slope_sd: Annotated[float, Field(gt=0, le=0.5)] = 0.03  # s.d. of quarterly shocks to its growth rate
+    band: Annotated[float, Field(ge=0.5, le=0.99)] = 0.90  # coverage of every band and interval shown
+
+
+class PrimaryTest(_Frozen):
+    """The one pre-specified test of the demand gap (see valuechain.closing)."""
+
+    test: Literal["gap_closing"] = "gap_closing"  # H0: the gap is not closing fast enough to close in time
+    close_within_years: Annotated[float, Field(gt=0, le=30)] | None = None  # None: the servers' life
+    horizon_year: Year = 2030  # year for P(gap closed by then)
+    window_quarters: Annotated[int, Field(ge=4, le=40)] = 8  # latest quarterly changes the closing rate is measured on
+    min_series: Annotated[int, Field(ge=1, le=20)] = 3  # quarters where D rests on fewer final-demand series are left out
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # level of the primary test
+
+
+class RegressionInputs(_Frozen):
+    """Series and specification of the secondary regressions (growth and error-correction form)."""
+
+    capex_companies: tuple[str, ...]  # the largest spenders: their capex drives the profit model's projection
+    long_series_company: str = "amazon"  # company with the longest cloud revenue and capex pair (bounds, break, forecasts)
+    panel_companies: tuple[str, ...]  # clouds in the revenue-on-own-capex panel
+    lags: Annotated[int, Field(ge=1, le=8)] = 4  # distributed lags of capex growth, quarters
+    placebo_leads: Annotated[int, Field(ge=1, le=8)] = 4  # capex leads in the placebo, quarters
+    elasticity_prior_mean: Annotated[float, Field(ge=-5, le=5)] = 1.0  # prior mean of the AI revenue elasticity
+    elasticity_prior_sd: Annotated[float, Field(gt=0, le=10)] = 0.5  # prior s.d. of that elasticity
+    bootstrap: Annotated[int, Field(ge=99, le=9999)] = 499  # bootstrap draws for the bounds and break tests
+    break_trim: Annotated[float, Field(ge=0.1, le=0.3)] = 0.15  # share of quarters kept off each end in the break test
+    forecast_horizon: Annotated[int, Field(ge=1, le=4)] = 4  # quarters ahead in the out-of-sample check
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # level of the secondary tests (Holm-adjusted)
 
 
 class DemandGap(_Frozen):
@@ -170,6 +211,9 @@ class DemandGap(_Frozen):
     sequoia: SequoiaInputs
     bain: BainInputs
     capital_recovery: CapitalRecoveryInputs = CapitalRecoveryInputs()
+    capital: CapitalInputs
+    downstream: DownstreamInputs = DownstreamInputs()
+    primary_test: PrimaryTest = PrimaryTest()
     regression: RegressionInputs
 
 
@@ -410,11 +454,15 @@ def _check_references(path: Path, scenario: Scenario, company_ids, metric_names)
                 close = difflib.get_close_matches(company, sorted(company_ids), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else "use an id from companies.csv"
                 raise ParameterError(f"{path}: key 'layers.{layer}.companies[{i}]': unknown company '{company}'; {hint}")
-    reg = scenario.demand_gap.regression
-    for field in ("capex_companies", "proxy_companies", "panel_companies", "ai_labs"):
-        for i, company in enumerate(getattr(reg, field)):
-            if company not in company_ids:
-                raise ParameterError(f"{path}: key 'demand_gap.regression.{field}[{i}]': unknown company '{company}'; use an id from companies.csv")
+    dg = scenario.demand_gap
+    named = [(f"regression.{field}[{i}]", company) for field in ("capex_companies", "panel_companies")
+             for i, company in enumerate(getattr(dg.regression, field))]
+    named += [("regression.long_series_company", dg.regression.long_series_company)]
+    named += [(f"capital.{field}[{i}]", company) for field in ("spenders", "shown_separately")
+              for i, company in enumerate(getattr(dg.capital, field))]
+    for key, company in named:
+        if company not in company_ids:
+            raise ParameterError(f"{path}: key 'demand_gap.{key}': unknown company '{company}'; use an id from companies.csv")
     for i, inv in enumerate(scenario.lab_economics.investments):
         for field in ("investor", "lab"):
             if getattr(inv, field) not in company_ids:

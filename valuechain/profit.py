@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from valuechain.capital import spender_capex
 from valuechain.dataset import Dataset, load_dataset
 from valuechain.results import rounded
 from valuechain.exceptions import ParameterError
@@ -242,14 +243,10 @@ def _layer_rows(companies: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 
 
 def _capex(ds: Dataset, scenario: Scenario, annualize_partial: bool) -> pd.DataFrame:
-    rows = []
-    for year in range(scenario.years.start, scenario.years.end + 1):
-        for company in scenario.demand_gap.regression.capex_companies:
-            value = company_year(ds, company, "capex", year, annualize_partial)
-            if value is not None:
-                rows.append({"year": year, "company_id": company, "capex_usd_bn": value.value,
-                             "method": value.method, "basis": value.basis})
-    return pd.DataFrame(rows, columns=["year", "company_id", "capex_usd_bn", "method", "basis"])
+    """The capex spenders' calendar-year capex (:func:`valuechain.capital.spender_capex`)."""
+    years = range(scenario.years.start, scenario.years.end + 1)
+    rows = spender_capex(ds, scenario.demand_gap.regression.capex_companies, "year", years, annualize_partial)
+    return rows.rename(columns={"period": "year"})[["year", "company_id", "capex_usd_bn", "method", "basis"]]
 
 
 def _project(hist: pd.DataFrame, capex: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -63,3 +63,20 @@ def collect(notebook_path: str | Path) -> dict | None:
             if MIME_TYPE in data:
                 return data[MIME_TYPE]
     return None
+
+
+class Headline:
+    """One headline figure a result declares: key, label, unit, the period it describes, and its value.
+
+    Units: ``usd_bn``, ``ratio``, ``rate`` (log points a year), ``probability``, ``p``,
+    ``elasticity``, ``share``, ``year``. The comparison table and the summaries read these; none
+    keeps its own list of keys.
+    """
+
+    __slots__ = ("key", "label", "unit", "period", "value")
+
+    def __init__(self, key: str, label: str, unit: str, period: str, value):
+        self.key, self.label, self.unit, self.period, self.value = key, label, unit, period, value
+
+    def __repr__(self) -> str:
+        return f"Headline({self.key}={self.value!r} {self.unit}, {self.period})"

@@ -1,0 +1,319 @@
+r"""Downstream AI revenue: dated disclosures turned into net external AI revenue :math:`D`.
+
+``ai_revenue.csv`` holds one row per dated disclosure: a company's AI revenue figure (an ARR, a
+run-rate, an annual contract value, a quarter's or a year's revenue) with the date it describes
+(``as_of``), the date it was made public (``published``), its basis, definition and source.
+Each row belongs to one **series** (one company and one product; its points may be of different
+kinds, which the annualization and the measurement noise tell apart) and is tagged:
+
+- ``final_demand``: end users and enterprises paying for AI;
+- ``intra_chain``: one chain member paying another (a lab paying a cloud, an application paying a
+  lab, a neocloud selling to a lab or a hyperscaler). ``netted_from`` names the final-demand
+  series whose figures include the flow;
+- ``market_total``: survey totals (Menlo Ventures), shown as annual reference points only.
+
+Netting
+-------
+Net external AI revenue in quarter :math:`t` is the final-demand revenue with the intra-chain
+flows that it double counts removed:
+
+.. math::
+
+    D_t = \sum_{i \in F} x_{i,t} - \sum_{j \in I} \min(x_{j,t}, x_{f(j),t}),
+
+where :math:`F` are the final-demand series present in quarter :math:`t`, :math:`I` the
+intra-chain series present with their ``netted_from`` series :math:`f(j)` also present (a flow
+cannot remove more than the series that contains it), and :math:`x` is annualized revenue.
+Intra-chain flows that no final-demand series contains are not in :math:`D` at all and need no
+netting.
+
+From dated points to quarters
+-----------------------------
+Every disclosure becomes an observation of log annualized revenue in the calendar quarter that
+holds its ``as_of`` date (a quarter's revenue x 4; a year's revenue in the quarter holding the
+year's midpoint), with a measurement s.d. set by basis and kind (:data:`BASIS_SD`,
+:data:`KIND_SD`). Each series is smoothed by the local-linear-trend model of
+:mod:`valuechain.statespace` from its first disclosed quarter to the last quarter of the panel;
+nothing is interpolated from a later point into the real-time series, which uses, for each
+quarter, only disclosures published by that quarter's end.
+
+A series enters :math:`D` at its first disclosure, so the sum jumps when a series enters.
+Growth is therefore **chain-linked**: from :math:`t-1` to :math:`t` only series present in both
+quarters count, and :math:`D` before the last quarter is the last quarter's full-coverage level
+carried back by those links (a constant-composition index, as statistical agencies build one).
+The plain sum of series disclosed at the time is kept beside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from valuechain.dataset import (BASES, DATE, NUMBER, Dataset, _check, _col, _isin, _matches, _nonempty,
+                                _raise_if, _read_csv)
+from valuechain.statespace import local_linear_trend
+
+FILE = "ai_revenue.csv"
+KINDS = ("arr", "run_rate", "quarterly_revenue", "annual_revenue", "acv")
+FLOWS = ("final_demand", "intra_chain", "market_total")
+
+BASIS_SD = {"reported": 0.03, "derived": 0.05, "run_rate": 0.08, "claim": 0.15, "estimate": 0.25}
+"""Measurement s.d. of log revenue by basis: a filed figure is nearly exact, a press report less so."""
+
+KIND_SD = {"quarterly_revenue": 0.0, "arr": 0.05, "run_rate": 0.05, "acv": 0.08, "annual_revenue": 0.10}
+"""Extra s.d. for timing: a point figure stands for its whole quarter; a year's revenue for its midpoint."""
+
+ANNUALIZE = {"quarterly_revenue": 4.0, "arr": 1.0, "run_rate": 1.0, "acv": 1.0, "annual_revenue": 1.0}
+
+
+def _schema(source_ids) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "disclosure_id": _col(_matches(r"^[a-z0-9_]+$", "snake_case_id", "use lower-case letters, digits and '_'"),
+                                  unique=True),
+            "series_id": _col(_matches(r"^[a-z0-9_]+$", "snake_case_id", "use lower-case letters, digits and '_'")),
+            "company_id": _col(_nonempty()),
+            "product": _col(_nonempty()),
+            "as_of": _col(_matches(DATE, "date", "write the date as YYYY-MM-DD")),
+            "published": _col(_matches(DATE, "date", "write the date as YYYY-MM-DD")),
+            "value_usd_bn": _col(_matches(NUMBER, "number", "write a plain positive number in USD billions")),
+            "kind": _col(_isin(KINDS, "known_kind", f"use one of: {', '.join(KINDS)}")),
+            "flow": _col(_isin(FLOWS, "known_flow", f"use one of: {', '.join(FLOWS)}")),
+            "netted_from": pa.Column(str),
+            "basis": _col(_isin(BASES, "known_basis", f"use one of: {', '.join(BASES)}")),
+            "definition": _col(_nonempty()),
+            "source_id": _col(_isin(source_ids, "known_source", "cite a source_id listed in sources.csv")),
+            "note": pa.Column(str),
+        },
+        strict=True, ordered=True,
+    )
+
+
+_CACHE: dict = {}
+
+
+def load(ds: Dataset, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Read and validate ``ai_revenue.csv`` (default: beside the dataset's other files).
+
+    The validated panel is kept per file version and source list, so a batch of scenarios reads
+    it once; callers get a copy.
+    """
+    path = Path(data_dir or ds.data_dir) / FILE
+    key = (str(path), path.stat().st_mtime_ns if path.exists() else None, tuple(ds.sources["source_id"]))
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = _load(path, ds)
+    return _CACHE[key].copy()
+
+
+def _load(path: Path, ds: Dataset) -> pd.DataFrame:
+    raw = _read_csv(path)
+    _check(_schema(set(ds.sources["source_id"])), raw, FILE)
+    panel = raw.assign(as_of=pd.to_datetime(raw["as_of"]), published=pd.to_datetime(raw["published"]),
+                       value_usd_bn=raw["value_usd_bn"].astype(float))
+    _raise_if(_rules(panel), FILE)
+    return panel
+
+
+def _rules(panel: pd.DataFrame) -> pd.DataFrame:
+    failures = []
+
+    def fail(idx, column, rule, value, fix):
+        failures.append({"file": FILE, "row": idx + 2, "column": column, "rule": rule, "value": str(value), "fix": fix})
+
+    finals = set(panel.loc[panel["flow"] == "final_demand", "series_id"])
+    intra, named = panel["flow"] == "intra_chain", panel["netted_from"] != ""
+    rules = [
+        (panel["value_usd_bn"] <= 0, "value_usd_bn", "positive", "revenue must be positive; drop the row if it is not"),
+        ((panel["flow"] != "market_total") & (panel["published"] < panel["as_of"]), "published", "no_look_ahead",
+         "a figure cannot be published before the date it describes; leave out targets and forecasts"),
+        (intra & named & ~panel["netted_from"].isin(finals), "netted_from", "known_final_series",
+         "name a final_demand series_id in this file, or leave it blank"),
+        (~intra & named, "netted_from", "intra_chain_only", "only intra_chain rows name netted_from"),
+    ]
+    for mask, column, rule, fix in rules:
+        for idx in panel.index[mask]:
+            value = panel.loc[idx, column]
+            fail(idx, column, rule, value.date() if hasattr(value, "date") else value, fix)
+    for series, group in panel.groupby("series_id"):
+        for column in ("flow", "company_id"):
+            if group[column].nunique() > 1:
+                idx = group.index[1]
+                fail(idx, column, "one_per_series", ", ".join(sorted(group[column].unique())),
+                     f"a series has one {column}; split it into two series_id")
+    return pd.DataFrame(failures)
+
+
+def observations(panel: pd.DataFrame) -> pd.DataFrame:
+    """One row per disclosure as an observation of log annualized revenue in a calendar quarter."""
+    obs = panel.copy()
+    mid_year = pd.to_datetime(obs["as_of"].dt.year.astype(str) + "-06-30")
+    when = obs["as_of"].where(obs["kind"] != "annual_revenue", mid_year)
+    obs["quarter"] = when.dt.to_period("Q")
+    obs["annualized_usd_bn"] = obs["value_usd_bn"] * obs["kind"].map(ANNUALIZE)
+    obs["log_value"] = np.log(obs["annualized_usd_bn"])
+    obs["variance"] = obs["basis"].map(BASIS_SD) ** 2 + obs["kind"].map(KIND_SD) ** 2
+    return obs
+
+
+def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Combined observation and variance per quarter (NaN where none), one row per vintage.
+
+    Row ``i < n`` holds the disclosures published by the end of quarter ``i`` (the real-time
+    information set); the last row holds every disclosure. Several observations of one quarter
+    are combined into their precision-weighted mean.
+    """
+    n = len(quarters)
+    position = {q: i for i, q in enumerate(quarters)}
+    cutoffs = np.array([q.end_time for q in quarters] + [pd.Timestamp.max], dtype="datetime64[ns]")
+    weight, weighted = np.zeros((n + 1, n)), np.zeros((n + 1, n))
+    for quarter, value, variance, published in zip(obs["quarter"], obs["log_value"], obs["variance"], obs["published"]):
+        seen = cutoffs >= np.datetime64(published)
+        weight[seen, position[quarter]] += 1.0 / variance
+        weighted[seen, position[quarter]] += value / variance
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, weighted / weight, np.nan), np.where(weight > 0, 1.0 / weight, 1.0)
+
+
+@dataclass(frozen=True)
+class SeriesFit:
+    """One series smoothed on its quarters: log level and its variance, smoothed and real-time."""
+
+    series_id: str
+    flow: str
+    netted_from: str
+    quarters: pd.PeriodIndex
+    log_level: np.ndarray
+    log_var: np.ndarray
+    realtime_log_level: np.ndarray  # filtered with disclosures published by each quarter's end (NaN before any)
+    realtime_log_var: np.ndarray
+
+
+def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd: float, slope_sd: float,
+               carry_quarters: int = 2) -> SeriesFit:
+    """Smooth one series' observations from its first quarter to ``carry_quarters`` past its last (at most ``end``).
+
+    The real-time path covers the same quarters, each using the disclosures published by its end.
+    """
+    quarters = pd.period_range(obs["quarter"].min(), min(end, obs["quarter"].max() + carry_quarters), freq="Q")
+    y, h = _grids(obs, quarters)
+    est = local_linear_trend(y, h, level_sd, slope_sd)
+    diagonal = np.arange(len(quarters))
+    known = np.isfinite(y[:-1]).any(axis=1)
+    realtime = np.where(known, est.filtered_level[diagonal, diagonal], np.nan)
+    realtime_var = np.where(known, est.filtered_level_var[diagonal, diagonal], np.nan)
+    row = obs.iloc[0]
+    return SeriesFit(row["series_id"], row["flow"], row["netted_from"], quarters, est.smoothed_level[-1],
+                     est.smoothed_level_var[-1], realtime, realtime_var)
+
+
+def net_external(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[str, str]) -> pd.DataFrame:
+    """Final-demand total, the intra-chain flows netted out, and :math:`D` (see the module docstring).
+
+    ``levels`` is quarter x series (annualized USD bn, NaN where a series is absent); ``flows`` and
+    ``netted_from`` map each series to its flow tag and containing series. A flow is netted only
+    in quarters where both it and its containing series are present.
+    """
+    final = [s for s in levels.columns if flows[s] == "final_demand"]
+    netted = pd.Series(0.0, index=levels.index)
+    for s in levels.columns:
+        parent = netted_from.get(s) or ""
+        if flows[s] == "intra_chain" and parent in final:
+            both = levels[s].notna() & levels[parent].notna()
+            netted += np.minimum(levels[s], levels[parent]).where(both, 0.0)
+    gross = levels[final].sum(axis=1, min_count=1)
+    return pd.DataFrame({"final_demand_usd_bn": gross, "intra_chain_netted_usd_bn": netted,
+                         "net_usd_bn": gross - netted})
+
+
+def carry_flows(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[str, str]) -> pd.DataFrame:
+    """Intra-chain flows after their last disclosure, held at their last share of the series containing them."""
+    out = levels.copy()
+    for s in levels.columns:
+        parent = netted_from.get(s) or ""
+        if flows[s] == "intra_chain" and parent in levels.columns:
+            share = (levels[s] / levels[parent]).ffill()
+            out[s] = levels[s].fillna(share * levels[parent])
+    return out
+
+
+def chain_linked(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
+    r"""Constant-composition index of :math:`\sum_i s_i x_{i,t}`, rebased to the full sum in the last quarter."""
+    signed = levels * signs
+    index = pd.Series(np.nan, index=levels.index)
+    index.iloc[-1] = signed.iloc[-1].sum()
+    for t in range(len(levels) - 1, 0, -1):
+        both = levels.iloc[t].notna() & levels.iloc[t - 1].notna()
+        now, before = signed.iloc[t][both].sum(), signed.iloc[t - 1][both].sum()
+        index.iloc[t - 1] = index.iloc[t] * before / now if both.any() and now > 0 else np.nan
+    return index
+
+
+@dataclass(frozen=True)
+class Downstream:
+    """Net external AI revenue :math:`D` by quarter, its parts, its band and the observations behind it."""
+
+    quarters: pd.PeriodIndex
+    series: pd.DataFrame  # quarter x series: smoothed annualized revenue, USD bn (NaN before a series' first disclosure)
+    d: pd.DataFrame  # quarter: d_usd_bn (chain-linked), low, high, log_sd, disclosed_sum_usd_bn, realtime_usd_bn, ...
+    netting: pd.DataFrame  # quarter: final demand, intra-chain netted, net (smoothed series, as disclosed)
+    observations: pd.DataFrame  # every disclosure with its quarter and annualized value
+    coverage: pd.DataFrame  # one row per series: company, flow, first and last disclosure, points
+    sources: tuple[str, ...]
+    level: float  # band level, e.g. 0.90
+
+    @property
+    def companies(self) -> tuple[str, ...]:
+        final = self.coverage[self.coverage["flow"] == "final_demand"]
+        return tuple(sorted(final["company_id"].unique()))
+
+
+def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level: float = 0.90,
+               carry_quarters: int = 2, panel: pd.DataFrame | None = None) -> Downstream:
+    """Build :math:`D` from the disclosure panel, quarterly from ``start`` to the panel's last quarter.
+
+    A series is present from its first disclosed quarter to ``carry_quarters`` past its last
+    (filter predictions beyond that would rest on no data); an intra-chain flow after that is
+    held at its last share of the series containing it (:func:`carry_flows`).
+    """
+    from scipy import stats
+
+    panel = load(ds) if panel is None else panel
+    obs = observations(panel)
+    used = obs[obs["flow"] != "market_total"]
+    end = used["quarter"].max()
+    fits = [fit_series(group, end, level_sd, slope_sd, carry_quarters) for _, group in used.groupby("series_id", sort=True)]
+    quarters = pd.period_range(min(pd.Period(start, freq="Q"), min(f.quarters[0] for f in fits)), end, freq="Q")
+
+    def frame(attr):
+        return pd.DataFrame({f.series_id: pd.Series(getattr(f, attr), index=f.quarters) for f in fits}).reindex(quarters)
+
+    flows = {f.series_id: f.flow for f in fits}
+    parents = {f.series_id: f.netted_from for f in fits}
+    log_var = frame("log_var")
+    levels = carry_flows(np.exp(frame("log_level")), flows, parents)
+    rt_levels = carry_flows(np.exp(frame("realtime_log_level")), flows, parents)
+    netting = net_external(levels, flows, parents)
+    rt_net = net_external(rt_levels, flows, parents)["net_usd_bn"]
+    signs = pd.Series({s: (1.0 if flows[s] == "final_demand" else -1.0 if parents[s] in flows else 0.0)
+                       for s in levels.columns})
+    chained = chain_linked(levels, signs)
+    # delta-method s.d. of log D from the series' independent smoothing errors
+    var_level = (levels ** 2 * (np.exp(log_var.fillna(0.0)) - 1)).mul(signs.abs(), axis=1).sum(axis=1, min_count=1)
+    log_sd = np.sqrt(var_level) / netting["net_usd_bn"]
+    z = stats.norm.ppf(0.5 + level / 2)
+    d = pd.DataFrame({"d_usd_bn": chained, "low_usd_bn": chained * np.exp(-z * log_sd),
+                      "high_usd_bn": chained * np.exp(z * log_sd), "log_sd": log_sd,
+                      "disclosed_sum_usd_bn": netting["net_usd_bn"], "realtime_usd_bn": rt_net,
+                      "series_present": levels.notna().mul(signs.abs() > 0, axis=1).sum(axis=1)}, index=quarters)
+    d = d.loc[pd.Period(start, freq="Q"):]
+    coverage = (obs.groupby("series_id")
+                .agg(company_id=("company_id", "first"), product=("product", "first"), flow=("flow", "first"),
+                     netted_from=("netted_from", "first"), first=("as_of", "min"), last=("as_of", "max"),
+                     points=("value_usd_bn", "size"), bases=("basis", lambda s: ", ".join(sorted(set(s)))))
+                .reset_index())
+    return Downstream(quarters=d.index, series=levels.loc[d.index], d=d, netting=netting.loc[d.index], observations=obs,
+                      coverage=coverage, sources=tuple(dict.fromkeys(panel["source_id"])), level=level)
