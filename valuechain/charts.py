@@ -142,94 +142,148 @@ def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
 
 
 def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Chart:
-    """Required revenue by each method against actual AI revenue, with the gap to the lowest requirement shaded."""
+    """Each published method's required revenue, year by year on that year's data, against net external AI revenue."""
     data = required_by_year.set_index("year")
-    methods = {"sequoia_usd_bn": "Sequoia (GPU run-rate)", "capex_to_revenue_usd_bn": "Bain (capex / capex-to-revenue ratio)",
-               "capital_recovery_usd_bn": "Capital recovery"}
+    methods = {"sequoia_usd_bn": "Sequoia (GPU run-rate)", "capex_to_revenue_usd_bn": "Bain (capex-to-revenue ratio)",
+               "capital_recovery_usd_bn": "Capital recovery (R*)"}
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for column, label in methods.items():
         ax.plot(data.index, data[column], marker="o", label=f"required: {label}")
-    ax.plot(data.index, data["actual_ai_revenue_usd_bn"], marker="o", color="black", linewidth=2.2, label="actual AI revenue")
-    lowest = data[list(methods)].min(axis=1)
-    ax.fill_between(data.index, data["actual_ai_revenue_usd_bn"], lowest, color="#d62728", alpha=0.15,
-                    label="gap to the lowest requirement")
+    ax.plot(data.index, data["net_external_ai_revenue_usd_bn"], marker="o", color="black", linewidth=2.2,
+            label="net external AI revenue earned")
     ax.set_xticks(data.index)
+    ax.set_yscale("log")
     ax.set_xlabel("Calendar year")
-    ax.set_ylabel("USD billions a year")
+    ax.set_ylabel("USD billions a year (log scale)")
     ax.legend(frameon=False, fontsize=8)
-    title = "Required versus actual AI revenue"
+    title = "Required versus net external AI revenue, by method"
     _finish(fig, ax, title, source)
     last = data.index.max()
-    alt = (f"Line chart, {data.index.min()}-{last}: in {last} actual AI revenue was ${data.loc[last, 'actual_ai_revenue_usd_bn']:,.0f}bn "
-           f"against required revenue of " + ", ".join(f"${data.loc[last, c]:,.0f}bn ({label})" for c, label in methods.items()) + ".")
+    alt = (f"Line chart, {data.index.min()}-{last}: in {last} net external AI revenue was "
+           f"{data.loc[last, 'net_external_ai_revenue_usd_bn']:,.0f} billion dollars against required revenue of "
+           + ", ".join(f"{data.loc[last, c]:,.0f} ({label})" for c, label in methods.items()) + ".")
     return Chart(fig, title, alt)
 
 
-def yield_scatter_chart(revenue: pd.Series, capex: pd.Series, test, source: str, what: str = "cloud revenue") -> Chart:
-    """Annualized revenue against trailing capex, the fitted yield with its 95% band, and the break-even line."""
-    frame = pd.concat({"revenue": revenue, "capex": capex}, axis=1).dropna()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.scatter(frame["capex"], frame["revenue"], s=18, color="#1f77b4", label=f"quarters (n = {test.n})")
-    grid = np.linspace(0, frame["capex"].max() * 1.05, 50)
-    from scipy import stats as _stats
+BASIS_MARKERS = {"reported": "o", "derived": "s", "run_rate": "^", "claim": "v", "estimate": "D"}
 
-    q = _stats.t.ppf(0.975, df=test.result.df_resid)
-    ax.plot(grid, test.beta * grid, color="#1f77b4", label=f"predicted: β = {test.beta:.2f}")
-    ax.fill_between(grid, (test.beta - q * test.std_err) * grid, (test.beta + q * test.std_err) * grid,
-                    color="#1f77b4", alpha=0.15, label="95% confidence band")
-    ax.plot(grid, test.beta_star * grid, "--", color="#d62728", label=f"required: break-even β* = {test.beta_star:.2f}")
-    ax.set_xlabel("Trailing four-quarter capex (USD billions)")
-    ax.set_ylabel(f"Annualized {what} (USD billions)")
-    ax.legend(frameon=False, fontsize=8)
-    title = f"Revenue yield of capex: {what}"
+
+def _quarters(index) -> pd.DatetimeIndex:
+    return pd.PeriodIndex(index, freq="Q").to_timestamp(how="end")
+
+
+def demand_fan_chart(result, source: str) -> Chart:
+    """Net external AI revenue D with its band and the disclosures behind it, against R*, with a fan to the horizon."""
+    d, req, proj = result.downstream.d.dropna(subset=["d_usd_bn"]), result.required, result.projection
+    band = f"{result.downstream.level:.0%}"
+    fig, ax = plt.subplots(figsize=(9, 5))
+    x = _quarters(d.index)
+    ax.plot(x, d["d_usd_bn"], color="#0173b2", linewidth=2.2, label="D: net external AI revenue (smoothed)")
+    ax.fill_between(x, d["low_usd_bn"], d["high_usd_bn"], color="#0173b2", alpha=0.2, label=f"D, {band} band")
+    obs = result.downstream.observations
+    obs = obs[obs["flow"] == "final_demand"]
+    for basis, marker in BASIS_MARKERS.items():
+        part = obs[obs["basis"] == basis]
+        if len(part):
+            ax.scatter(part["as_of"], part["annualized_usd_bn"], marker=marker, s=16, color="#555555", alpha=0.7,
+                       label=f"disclosed figure ({basis.replace('_', '-')})")
+    r = req["required_usd_bn"].dropna()
+    r = r[r > 0]
+    ax.plot(_quarters(r.index), r, color="#d55e00", linewidth=2.2, label="R*: revenue that recovers AI capital in service")
+    px = _quarters(proj.index)
+    ax.fill_between(px, proj["d_p05"], proj["d_p95"], color="#0173b2", alpha=0.12, label="D projected at the current closing rate, 90%")
+    ax.fill_between(px, proj["d_p25"], proj["d_p75"], color="#0173b2", alpha=0.22, label="D projected, 50%")
+    ax.plot(px, proj["d_p50"], color="#0173b2", linestyle="--", linewidth=1.2)
+    ax.plot(px, proj["required_usd_bn"], color="#d55e00", linestyle="--", linewidth=1.5, label="R* projected (scenario capex growth)")
+    ax.fill_between(px, proj["required_low_usd_bn"], proj["required_high_usd_bn"], color="#d55e00", alpha=0.15,
+                    label="R*, asset lives 5-6 and 15-20 years")
+    ax.set_yscale("log")
+    ax.set_xlabel("Quarter")
+    ax.set_ylabel("USD billions a year (annualized, log scale)")
+    ax.legend(frameon=False, fontsize=7, ncol=2, loc="upper left")
+    title = f"Downstream AI revenue against required revenue, to {proj.index[-1].year}"
     _finish(fig, ax, title, source)
-    alt = (f"Scatter of annualized {what} against trailing capex for {test.n} quarters; fitted yield {test.beta:.2f} dollars "
-           f"of revenue per dollar of capex against a break-even of {test.beta_star:.2f}; one-sided p = {test.p_one_sided:.3f}.")
+    c = result.closing
+    alt = (f"Log-scale chart from {d.index[0]} to {proj.index[-1]}: net external AI revenue reached "
+           f"{d['d_usd_bn'].iloc[-1]:,.0f} billion dollars a year in {d.index[-1]} ({band} band "
+           f"{d['low_usd_bn'].iloc[-1]:,.0f}-{d['high_usd_bn'].iloc[-1]:,.0f}); required revenue was "
+           f"{req['required_usd_bn'].loc[c.last_quarter]:,.0f} in {c.last_quarter}.")
     return Chart(fig, title, alt)
 
 
-def rolling_yield_chart(rolling: pd.DataFrame, beta_star: float, window: int, source: str) -> Chart:
-    """Rolling revenue yield of capex with its 95% band, against the break-even yield."""
+def closing_rate_chart(result, source: str) -> Chart:
+    """Bootstrap distribution of the gap's closing rate against the rate needed to close within the asset life."""
+    c = result.closing
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.hist(4 * c.trend_draws, bins=60, color="#0173b2", alpha=0.7, density=True)
+    ax.axvline(4 * c.trend, color="black", label=f"estimate {4 * c.trend:+.2f} a year")
+    ax.axvline(4 * c.required_trend, color="#d55e00", linestyle="--",
+               label=f"needed to close within {c.horizon_years:g} years: {4 * c.required_trend:+.2f}")
+    ax.set_xlabel("Closing rate of the gap (log points a year)")
+    ax.set_ylabel("Density")
+    ax.legend(frameon=False, fontsize=8)
+    title = "How fast is the gap closing? Bootstrap distribution of the rate"
+    _finish(fig, ax, title, source)
+    alt = (f"Histogram of the bootstrap closing rate; estimate {4 * c.trend:+.2f} log points a year, "
+           f"{c.level:.0%} interval {4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f}; "
+           f"needed {4 * c.required_trend:+.2f}.")
+    return Chart(fig, title, alt)
+
+
+def yield_chart(result, source: str) -> Chart:
+    """D per dollar of annual AI capex, with the steady-state and growth-adjusted break-even yields."""
+    req = result.required
+    both = pd.concat([result.downstream.d["d_usd_bn"], req["ai_capex_ttm_usd_bn"], req["beta_star_growth_adjusted"]],
+                     axis=1).dropna()
+    ratio = both["d_usd_bn"] / both["ai_capex_ttm_usd_bn"]
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    x = rolling["calendar_quarter"].dt.to_timestamp() if hasattr(rolling["calendar_quarter"], "dt") else rolling["calendar_quarter"]
-    ax.plot(x, rolling["beta"], marker="o", markersize=3, label=f"yield, {window}-quarter window")
-    ax.fill_between(x, rolling["ci_low"], rolling["ci_high"], alpha=0.2, label="95% band")
-    ax.axhline(beta_star, color="#d62728", linestyle="--", label=f"break-even β* = {beta_star:.2f}")
-    ax.set_xlabel("Last quarter of the window")
+    x = _quarters(both.index)
+    ax.plot(x, ratio, marker="o", markersize=3, color="#0173b2", label="D per dollar of annual AI capex")
+    ax.plot(x, both["beta_star_growth_adjusted"], color="#d55e00", label="β* growth-adjusted (installed base)")
+    ax.axhline(result.beta_star_steady, color="#d55e00", linestyle="--",
+               label=f"β* steady state ({result.beta_star_steady:.2f})")
+    ax.set_xlabel("Quarter")
     ax.set_ylabel("USD of annual revenue per USD of annual capex")
     ax.legend(frameon=False, fontsize=8)
-    title = "Rolling revenue yield of capex"
+    title = "Revenue per dollar of AI capex against both break-even bars"
     _finish(fig, ax, title, source)
-    first, last = rolling.iloc[0], rolling.iloc[-1]
-    alt = (f"Rolling {window}-quarter yield from {first['calendar_quarter']} ({first['beta']:.2f}) to "
-           f"{last['calendar_quarter']} ({last['beta']:.2f}), against a break-even of {beta_star:.2f}.")
+    alt = (f"D per dollar of trailing AI capex was {ratio.iloc[-1]:.2f} in {both.index[-1]}, against a growth-adjusted "
+           f"break-even of {both['beta_star_growth_adjusted'].iloc[-1]:.2f} and a steady-state one of {result.beta_star_steady:.2f}.")
     return Chart(fig, title, alt)
 
 
-def residual_chart(result, source: str, title: str = "Residual diagnostics") -> Chart:
-    """Residuals over time, their autocorrelation (a pattern means the errors are not independent) and distribution."""
-    import seaborn as sns
-    from statsmodels.tsa.stattools import acf
+def recursive_chart(recursive: pd.DataFrame, label: str, source: str) -> Chart:
+    """Recursive estimate of the growth elasticity with its band."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = _quarters(recursive["calendar_quarter"])
+    ax.plot(x, recursive["slope"], color="#0173b2", label="elasticity estimated on data to each quarter")
+    ax.fill_between(x, recursive["low"], recursive["high"], color="#0173b2", alpha=0.2, label="90% band")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("Last quarter used")
+    ax.set_ylabel("Elasticity of revenue growth to lagged capex growth")
+    ax.legend(frameon=False, fontsize=8)
+    title = f"Stability: recursive elasticity, {label}"
+    _finish(fig, ax, title, source)
+    alt = (f"Recursive elasticity from {recursive['calendar_quarter'].iloc[0]} ({recursive['slope'].iloc[0]:.2f}) to "
+           f"{recursive['calendar_quarter'].iloc[-1]} ({recursive['slope'].iloc[-1]:.2f}).")
+    return Chart(fig, title, alt)
 
-    resid = pd.Series(np.asarray(result.resid))
-    fig, (left, right, dist) = plt.subplots(1, 3, figsize=(11, 4))
-    left.plot(resid.index, resid.values, marker="o", markersize=3)
-    left.axhline(0, color="black", linewidth=0.8)
-    left.set_xlabel("Observation (quarter order)")
-    left.set_ylabel("Residual (model units)")
-    nlags = max(1, min(8, len(resid) // 2 - 1))
-    values = acf(resid, nlags=nlags, fft=False)
-    right.bar(range(len(values)), values, color="#7f7f7f")
-    band = 1.96 / np.sqrt(len(resid))
-    right.axhspan(-band, band, color="#1f77b4", alpha=0.15)
-    right.set_xlabel("Lag (quarters)")
-    right.set_ylabel("Autocorrelation of residuals")
-    sns.histplot(resid, kde=len(resid) >= 8, ax=dist, color="#7f7f7f")
-    dist.set_xlabel("Residual (model units)")
-    dist.set_ylabel("Number of quarters")
-    _finish(fig, left, title, source)
-    alt = (f"Residuals of {len(resid)} observations over time, their autocorrelation (first lag {values[1]:.2f} against "
-           f"a ±{band:.2f} band) and their distribution.")
+
+def forest_chart(companies: pd.DataFrame, pooled, names: dict, source: str) -> Chart:
+    """Each company's slope with its interval, and the pooled Driscoll-Kraay estimate."""
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(companies) + 2))
+    labels = [names.get(c, c) for c in companies["company_id"]] + ["Pooled (Driscoll-Kraay)"]
+    est = list(companies["slope"]) + [pooled.estimate]
+    lo = list(companies["ci_low"]) + [pooled.interval[0]]
+    hi = list(companies["ci_high"]) + [pooled.interval[1]]
+    y = np.arange(len(labels))[::-1]
+    ax.errorbar(est, y, xerr=[np.subtract(est, lo), np.subtract(hi, est)], fmt="o", color="#0173b2", capsize=3)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("Elasticity of cloud revenue growth to own lagged capex growth (90% interval)")
+    title = "Each cloud's revenue response to its own capex"
+    _finish(fig, ax, title, source)
+    alt = "Forest plot: " + "; ".join(f"{l} {e:.2f} ({a:.2f} to {b:.2f})" for l, e, a, b in zip(labels, est, lo, hi)) + "."
     return Chart(fig, title, alt)
 
 

@@ -69,6 +69,8 @@ class GapClosing:
     alpha: float
     level: float
     fit: LinearFit
+    trend_draws: np.ndarray  # bootstrap draws of g (per quarter)
+    gap_draws: np.ndarray  # draws of G_T from the band of D
 
     @property
     def reject(self) -> bool:
@@ -166,5 +168,5 @@ def gap_closing(log_d: pd.Series, log_required: pd.Series, gap_sd: float, horizo
         quarters_to_close=time_to_close(current, trend),
         close_quarter_interval=(_quantile(tau, tail), _quantile(tau, 1 - tail)),
         prob_closed_by=probs, horizon_years=horizon_years, required_trend=required, t_stat=float(t_stat),
-        p_value=p, alpha=alpha, level=level, fit=fit,
+        p_value=p, alpha=alpha, level=level, fit=fit, trend_draws=g_draws, gap_draws=G_draws,
     )

@@ -80,6 +80,7 @@ class DemandGapResult:
     beta_star_steady: float
     closing: closing.GapClosing
     secondary: Secondary
+    projection: pd.DataFrame  # quarter to the horizon: R* (and its asset-life range) and D's fan quantiles
     sources: tuple[str, ...] = field(default=())
 
     @property
@@ -175,12 +176,49 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     requirements = _requirements(scenario, by_year, year)
     sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
                                    *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
+    projection = _projection(scenario, ai_q, gap, be)
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
-        required=rstar, required_shown_separately=rstar_apart,
+        required=rstar, required_shown_separately=rstar_apart, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
     )
+
+
+LIFE_RANGE = ((5.0, 15.0), (6.0, 20.0))  # the asset lives the R* band spans: (servers, buildings) years
+
+
+def _projection(scenario: Scenario, ai_q: pd.Series, gap: closing.GapClosing, be) -> pd.DataFrame:
+    """R* to the end of the horizon year on the scenario's capex growth, and D's fan at the current closing rate.
+
+    AI capex in a projected quarter is the same quarter a year earlier times one plus the
+    scenario's capex growth for its year. D's quantiles come from the draws of the gap and its
+    trend: :math:`D_{T+h} = R^*_{T+h} \exp(G_T + g h)`.
+    """
+    cap = scenario.demand_gap.capital
+    horizon = scenario.demand_gap.primary_test.horizon_year
+    filed = ai_q.dropna()
+    quarters = pd.period_range(filed.index[-1] + 1, pd.Period(f"{horizon}Q4", freq="Q"), freq="Q")
+    extended = filed.copy()
+    for q in quarters:
+        growth = scenario.projection.growth("capex_growth", q.year) if scenario.projection.start <= q.year <= scenario.projection.end else 0.0
+        extended.loc[q] = extended.loc[q - 4] * (1 + growth)
+
+    def rstar(servers_life, buildings_life):
+        classes = (capital.AssetClass("servers", cap.servers_share, servers_life),
+                   capital.AssetClass("buildings", 1 - cap.servers_share, buildings_life))
+        return capital.required_revenue(extended, classes, cap.service_lag_quarters, be.target_return,
+                                        be.margin_before_depreciation)["required_usd_bn"]
+
+    central = rstar(cap.servers_life_years, cap.buildings_life_years)
+    ranges = [rstar(*lives) for lives in LIFE_RANGE]
+    out = pd.DataFrame({"required_usd_bn": central, "required_low_usd_bn": np.minimum(*ranges),
+                        "required_high_usd_bn": np.maximum(*ranges)}).loc[quarters]
+    steps = np.array([(q - gap.last_quarter).n for q in quarters])
+    log_gap = gap.gap_draws[:, None] + gap.trend_draws[:, None] * steps[None, :]
+    for p in (5, 25, 50, 75, 95):
+        out[f"d_p{p:02d}"] = out["required_usd_bn"].to_numpy() * np.exp(np.percentile(log_gap, p, axis=0))
+    return out
 
 
 def _annual(quarterly: pd.Series) -> pd.Series:
