@@ -1,6 +1,8 @@
 """Plain-English sentences generated from results; no figure is typed by hand."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from valuechain.params import CHAIN_ORDER
@@ -123,3 +125,33 @@ def valuation_summary(result: dict, scenario) -> str:
         f"{s['china_implied_earnings_growth']:.0%} a year against NVIDIA's assumed {val.nvidia_earnings_growth:.0%}.",
     ]
     return "\n\n".join(lines)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>\"'=:$])")
+
+
+def escape_markdown(text) -> str:
+    """``text`` as Markdown that renders as exactly that text: no markup, no HTML, no link.
+
+    HTML's ``&``, ``<`` and ``>`` become entities (so no tag can open); every other character
+    Markdown gives a meaning to is backslash-escaped (so ``[x](javascript:...)`` stays text); line
+    breaks become spaces (so no heading or list can start).
+    """
+    flat = " ".join(str(text).split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def scenario_header(scenario, ds) -> str:
+    """The header every notebook shows under its title, as Markdown: the scenario's title and
+    description (user text, escaped) and the data vintage.
+
+    Parameters
+    ----------
+    scenario : valuechain.params.Scenario
+        The scenario the notebook runs.
+    ds : valuechain.dataset.Dataset
+        The loaded dataset (its ``vintage`` is the last filed period).
+    """
+    return (f"**Scenario:** {escape_markdown(scenario.title)}. {escape_markdown(scenario.description)}\n\n"
+            f"**Data vintage:** filed figures through {escape_markdown(ds.vintage)}.")

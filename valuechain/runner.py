@@ -432,19 +432,62 @@ def collect(outcomes: list[Outcome], resolved: dict, outputs: Path, current=None
     """
     scenarios_now, notebooks_now = current if current is not None else (None, None)
     for scenario in dict.fromkeys(o.scenario for o in outcomes):
-        figures = {}
-        for path in sorted((outputs / scenario).glob("*.json")):
-            stem = path.stem
-            if stem in ("metrics", "parameters") or (notebooks_now is not None and stem not in notebooks_now):
-                continue
-            if (outputs / scenario / f"{stem}.inputs").exists():  # the notebook's figures, not some other JSON
-                figures[stem] = json.loads(path.read_text())
-        atomic_write_text(outputs / scenario / "metrics.json", results.to_json(figures))
+        atomic_write_text(outputs / scenario / "metrics.json", results.to_json(scenario_figures(outputs / scenario, notebooks_now)))
         atomic_write_text(outputs / scenario / "parameters.json", results.to_json(resolved[scenario]))
     table = comparison_table(outputs, scenarios_now, notebooks_now)
     atomic_write_text(outputs / "metrics.csv", table_to_csv(table))
     write_status(outputs, outcomes, scenarios_now, notebooks_now)
     return table
+
+
+def scenario_figures(folder: Path, notebooks=None) -> dict:
+    """Figures of every notebook whose current output is in ``folder`` (limited to ``notebooks`` if given)."""
+    figures = {}
+    for path in sorted(folder.glob("*.json")):
+        stem = path.stem
+        if notebooks is not None and stem not in notebooks:
+            continue
+        if (folder / f"{stem}.inputs").exists():  # a notebook's figures, not metrics.json or parameters.json
+            figures[stem] = json.loads(path.read_text())
+    return figures
+
+
+OUTPUT_SUFFIXES = (".failed.ipynb", ".ipynb", ".html", ".json", ".inputs")  # files an item writes
+
+
+def prune(outputs: Path | None = None, params_dir: Path | None = None, notebooks_dir: Path | None = None) -> list[Path]:
+    """Remove the outputs of scenarios and notebooks that no longer exist; return what was removed.
+
+    A scenario folder goes when ``params/`` has no file of that name; an item's files go when
+    ``notebooks/`` has no notebook of that stem. Then each remaining scenario's metrics.json, the
+    comparison table and run.json are rewritten without them. Takes the lock, as a run does.
+    """
+    outputs = Path(outputs or config.OUTPUTS_DIR).resolve()
+    scenarios_now = list_scenarios(Path(params_dir or config.PARAMS_DIR))
+    notebooks_now = notebook_names(Path(notebooks_dir or config.NOTEBOOKS_DIR))
+    removed: list[Path] = []
+    if not outputs.is_dir():
+        return removed
+    with OutputsLock(outputs):
+        for folder in sorted(p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if not ((folder / "parameters.json").exists() or any(folder.glob("*.inputs"))):
+                continue  # not a scenario's outputs: leave it alone
+            if folder.name not in scenarios_now:
+                shutil.rmtree(folder)
+                removed.append(folder)
+                continue
+            for path in sorted(folder.iterdir()):
+                suffix = next((x for x in OUTPUT_SUFFIXES if path.name.endswith(x)), None)
+                stem = path.name[: -len(suffix)] if suffix else None
+                if stem and stem not in ("metrics", "parameters") and stem not in notebooks_now and path.is_file():
+                    path.unlink()
+                    removed.append(path)
+            if any(p.parent == folder for p in removed):
+                atomic_write_text(folder / "metrics.json", results.to_json(scenario_figures(folder, notebooks_now)))
+        if removed:
+            atomic_write_text(outputs / "metrics.csv", table_to_csv(comparison_table(outputs, scenarios_now, notebooks_now)))
+            write_status(outputs, [], scenarios_now, notebooks_now)
+    return removed
 
 
 def write_status(outputs: Path, outcomes: list[Outcome], scenarios_now=None, notebooks_now=None) -> None:
