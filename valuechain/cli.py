@@ -1,6 +1,7 @@
 """The ``valuechain`` command line.
 
-Every refused input ends with one line on stderr and exit code 2.
+Every refused input ends with one line on stderr and exit code 2 (command-line usage errors
+included); a run stopped by SIGINT, SIGTERM or SIGHUP exits with 128 + the signal number.
 """
 from __future__ import annotations
 
@@ -10,21 +11,43 @@ from pathlib import Path
 import click
 
 from valuechain import config
-from valuechain.exceptions import ValuechainError
+from valuechain.exceptions import ValuechainError, one_line
+
+
+def _fail(message: str, code: int = 2):
+    click.echo(f"valuechain: error: {one_line(message)}", err=True)
+    sys.exit(code)
 
 
 class _Group(click.Group):
-    """Turns the project's errors into one line on stderr and exit code 2."""
+    """Turns the project's errors, usage errors and stray OS errors into one line on stderr and exit code 2."""
+
+    def main(self, *args, **kwargs):
+        kwargs.setdefault("standalone_mode", True)
+        try:
+            return super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            sys.exit(130)
+        except click.UsageError as exc:
+            where = f"valuechain {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "valuechain"
+            _fail(f"{exc.format_message()} (see '{where} --help')", exc.exit_code)
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
         except ValuechainError as exc:
-            click.echo(f"valuechain: error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", 2)
             click.echo("valuechain: interrupted; finished items are kept, unfinished ones were stopped", err=True)
-            sys.exit(130)
+            sys.exit(128 + int(signum))
+        except OSError as exc:  # a file the checks could not foresee (removed or made unwritable meanwhile)
+            _fail(f"{exc.filename or 'a file'}: {exc.strerror or exc}; check that it exists and can be read and written")
+        if isinstance(rv, int) and rv:  # a command's own exit status
+            sys.exit(rv)
+        return rv
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,23 +73,39 @@ def summary(data_dir, out):
 @main.command("list")
 def list_cmd():
     """List the scenarios in params/ with their titles."""
+    from valuechain.exceptions import ParameterError
     from valuechain.params import list_scenarios, load_scenario
 
     for name in list_scenarios():
-        sc = load_scenario(name)
-        click.echo(f"{name:<16} {sc.title}")
+        try:
+            title = load_scenario(name).title
+        except ParameterError as exc:
+            title = f"INVALID: {exc}"
+        click.echo(f"{name:<16} {one_line(title)}")
 
 
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 def validate(files):
-    """Validate scenario FILES (default: every file in params/) without running anything."""
+    """Validate scenario FILES (default: every file in params/) without running anything.
+
+    Every problem of every file is reported, one line each on stderr; the exit code is 2 if any.
+    """
+    from valuechain.exceptions import ParameterError
     from valuechain.params import list_scenarios, load_scenario
 
     targets = [str(f) for f in files] or list_scenarios()
+    problems = []
     for target in targets:
-        sc = load_scenario(target)
-        click.echo(f"ok  {sc.name}: {sc.title}")
+        try:
+            sc = load_scenario(target)
+        except ParameterError as exc:
+            problems += exc.problems
+            continue
+        click.echo(f"ok  {sc.name}: {one_line(sc.title)}")
+    for problem in problems:
+        click.echo(f"valuechain: error: {problem}", err=True)
+    return 2 if problems else 0
 
 
 def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None):
@@ -87,10 +126,12 @@ def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None):
 @main.command()
 @click.argument("scenarios", nargs=-1)
 @click.option("--all", "run_all", is_flag=True, help="Run every scenario in params/ (the default when none is named).")
-@click.option("--notebooks", "-n", multiple=True, help="Notebook stem to run (repeatable); default: all notebooks.")
+@click.option("--notebooks", "-n", multiple=True,
+              help="Notebook to run, by stem or file name (repeatable); default: all notebooks.")
 @click.option("--jobs", "-j", type=int, default=None, help="Parallel processes (default: number of cores).")
 @click.option("--force", is_flag=True, help="Re-run items whose inputs are unchanged.")
-@click.option("--timeout", type=int, default=600, show_default=True, help="Seconds a single cell may run.")
+@click.option("--timeout", type=int, default=600, show_default=True,
+              help="Seconds a single cell may run (1 or more; there is no unlimited setting).")
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to write into (default: outputs/).")
 def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs):
@@ -98,7 +139,7 @@ def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs):
     from valuechain import site
 
     failed = _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs)
-    index = site.publish(outputs, rerender=False)
+    index = site.publish(outputs, rerender=False, **_current())
     click.echo(f"Site: {index}")
     if failed:
         sys.exit(1)
@@ -111,7 +152,30 @@ def publish(outputs):
     """Rebuild the HTML site under outputs/ from the executed notebooks."""
     from valuechain import site
 
-    click.echo(f"Site: {site.publish(outputs)}")
+    click.echo(f"Site: {site.publish(outputs, **_current())}")
+
+
+def _current() -> dict:
+    """The scenarios and notebooks that exist now: the site shows only their outputs."""
+    from valuechain.params import list_scenarios
+    from valuechain.runner import notebook_names
+
+    return {"scenarios": list_scenarios(), "notebooks": notebook_names()}
+
+
+@main.command()
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the runs (default: outputs/).")
+def clean(outputs):
+    """Remove the outputs of scenarios and notebooks that no longer exist, then rebuild the index."""
+    from valuechain import runner, site
+
+    removed = runner.prune(outputs)
+    for path in removed:
+        click.echo(f"removed {path}")
+    click.echo(f"{len(removed)} stale output{'s' if len(removed) != 1 else ''} removed")
+    if (Path(outputs or config.OUTPUTS_DIR) / "run.json").exists():
+        click.echo(f"Site: {site.publish(outputs, rerender=False, **_current())}")
 
 
 @main.command()
@@ -122,7 +186,7 @@ def report(jobs):
 
     click.echo(reporting.write_data_summary(out=config.OUTPUTS_DIR / "data_coverage.csv"))
     failed = _run((), True, (), jobs, False, 600)
-    index = site.publish(rerender=False)
+    index = site.publish(rerender=False, **_current())
     click.echo(f"Site: {index}")
     shot = site.screenshot(index, config.OUTPUTS_DIR / "index.png")
     click.echo(f"Screenshot of the index: {shot}" if shot else "Screenshot skipped: no Chromium on this machine")

@@ -1,13 +1,33 @@
 """The project's errors: one base class, one subclass per failure kind.
 
-Every message is one line that names the file, the key or row, and the fix.
+Every message is one line that names the file, the key or row, and the fix. The base class
+enforces the "one line": a line break or control character that comes from user text (a title,
+a key, a company name) is shown as its escape sequence, so it can neither split the message
+nor drive the terminal.
 """
+import unicodedata
+
+
+def one_line(text) -> str:
+    """``text`` with every line break and control character written as an escape sequence."""
+    out = []
+    for char in str(text):
+        if char == "\t":
+            out.append(" ")
+        elif unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in "\x85":
+            out.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 class ValuechainError(Exception):
     """Raised when valuechain refuses an input or cannot finish a job (base class)."""
 
     exit_code = 2
+
+    def __init__(self, message="", *args):
+        super().__init__(one_line(message), *args)
 
 
 class DataValidationError(ValuechainError):
@@ -23,8 +43,23 @@ class FiscalCalendarError(ValuechainError):
 
 
 class ParameterError(ValuechainError):
-    """Raised when a scenario file is missing, malformed or holds an invalid value."""
+    """Raised when a scenario file is missing, malformed or holds an invalid value.
+
+    ``problems`` holds every problem found (one line each); the message is the first of them.
+    """
+
+    def __init__(self, message, problems=None):
+        super().__init__(message)
+        self.problems = [one_line(p) for p in problems] if problems else [str(self)]
 
 
 class NotebookExecutionError(ValuechainError):
     """Raised when a notebook fails while executing."""
+
+
+class OutputError(ValuechainError):
+    """Raised when a file or folder under the outputs cannot be written (read-only, no permission, disk full)."""
+
+
+class RunLockedError(ValuechainError):
+    """Raised when another valuechain process holds the lock on the outputs folder."""

@@ -1,6 +1,8 @@
 """Plain-English sentences generated from results; no figure is typed by hand."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -211,3 +213,33 @@ def demand_limits(result) -> str:
         lines.append(f"- Before {thin.index[-1] + 1}, D rests on fewer than "
                      f"{result.scenario.demand_gap.primary_test.min_series} series; those quarters are shown but not tested.")
     return "\n".join(lines)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>\"'=:$])")
+
+
+def escape_markdown(text) -> str:
+    """``text`` as Markdown that renders as exactly that text: no markup, no HTML, no link.
+
+    HTML's ``&``, ``<`` and ``>`` become entities (so no tag can open); every other character
+    Markdown gives a meaning to is backslash-escaped (so ``[x](javascript:...)`` stays text); line
+    breaks become spaces (so no heading or list can start).
+    """
+    flat = " ".join(str(text).split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def scenario_header(scenario, ds) -> str:
+    """The header every notebook shows under its title, as Markdown: the scenario's title and
+    description (user text, escaped) and the data vintage.
+
+    Parameters
+    ----------
+    scenario : valuechain.params.Scenario
+        The scenario the notebook runs.
+    ds : valuechain.dataset.Dataset
+        The loaded dataset (its ``vintage`` is the last filed period).
+    """
+    return (f"**Scenario:** {escape_markdown(scenario.title)}. {escape_markdown(scenario.description)}\n\n"
+            f"**Data vintage:** filed figures through {escape_markdown(ds.vintage)}.")

@@ -25,10 +25,20 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Margin = Annotated[float, Field(ge=-5.0, le=1.0)]
 Year = Annotated[int, Field(ge=2010, le=2040)]
 Growth = Annotated[float, Field(ge=-0.9, le=5.0)]
+MAX_USD_BN = 100_000.0  # USD bn: $100 trillion, about world GDP; no amount in a scenario can be larger
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every number is finite (no .nan or .inf), and no true/false stands in for a number: YAML reads
+    # yes/no/on/off/true/false as booleans, and pydantic would otherwise read them as 1 and 0.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value, info):
+        if _holds_boolean(value) and not _accepts_boolean(cls.model_fields[info.field_name].annotation):
+            raise ValueError("a true/false value is not allowed here; write a number (or quote the text)")
+        return value
 
 
 class Years(_Frozen):
@@ -130,22 +140,22 @@ class SequoiaInputs(_Frozen):
 
     gpu_share_of_tco: Annotated[float, Field(gt=0, le=1)]  # GPU share of data-center total cost of ownership
     end_user_gross_margin: Annotated[float, Field(ge=0, lt=1)]  # gross margin of the end user of AI
-    run_rate_usd_bn: Annotated[float, Field(gt=0)] | None = None  # None: NVIDIA's latest filed data-center quarter x 4
-    identified_ai_revenue_usd_bn: Annotated[float, Field(ge=0)] | None = None  # None: cloud + lab + app AI revenue from the profit model
+    run_rate_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: NVIDIA's latest filed data-center quarter x 4
+    identified_ai_revenue_usd_bn: Annotated[float, Field(ge=0, le=MAX_USD_BN)] | None = None  # None: cloud + lab + app AI revenue from the profit model
 
 
 class BainInputs(_Frozen):
     """Inputs of Bain's capex-to-revenue method."""
 
     capex_to_revenue: Annotated[float, Field(gt=0, le=1)]  # sustainable capex-to-revenue ratio
-    capex_usd_bn: Annotated[float, Field(gt=0)] | None = None  # None: the capex spenders' latest calendar-year capex
-    fundable_revenue_usd_bn: Annotated[float, Field(ge=0)] | None = None  # revenue Bain deems fundable; None: not compared
+    capex_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: the capex spenders' latest calendar-year capex
+    fundable_revenue_usd_bn: Annotated[float, Field(ge=0, le=MAX_USD_BN)] | None = None  # revenue Bain deems fundable; None: not compared
 
 
 class CapitalRecoveryInputs(_Frozen):
     """Inputs of the capital-recovery method (life, return and margin come from break_even)."""
 
-    capital_base_usd_bn: Annotated[float, Field(gt=0)] | None = None  # None: spenders' capex over the depreciation life
+    capital_base_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: spenders' capex over the depreciation life
 
 
 class CapitalInputs(_Frozen):
@@ -220,7 +230,7 @@ class DemandGap(_Frozen):
 class LabPath(_Frozen):
     """Drivers of one lab's revenue and cost path."""
 
-    base_revenue_usd_bn: Annotated[float, Field(gt=0)] | None = None  # None: base-year revenue from the data
+    base_revenue_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: base-year revenue from the data
     loss_per_revenue_dollar: Annotated[float, Field(ge=-1, le=20)] | None = None  # None: latest reported loss / revenue
     revenue_growth: Growth | dict[Year, Growth]  # yearly revenue growth (0.5 = +50%); the last value carries on
     cost_decline: Annotated[float, Field(ge=0, lt=1)]  # yearly fall of cost per revenue dollar (0.2 = -20%)
@@ -338,7 +348,7 @@ def load_scenario(name_or_path: str | Path, overrides: dict | None = None, param
     company and metric named exists.
     """
     path = scenario_path(name_or_path, params_dir)
-    raw = _resolve(path, chain=())
+    raw = _resolve(path, chain=(), params_dir=params_dir or config.PARAMS_DIR)
     raw.pop("extends", None)
     if overrides:
         raw = _merge(raw, overrides)
@@ -368,7 +378,7 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
+def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None) -> dict:
     if path.resolve() in chain:
         cycle = " -> ".join(p.stem for p in (*chain, path.resolve()))
         raise ParameterError(f"{chain[0]}: key 'extends' forms a cycle ({cycle}); remove one of the extends")
@@ -378,11 +388,19 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
         return data
     if not isinstance(parent, str):
         raise ParameterError(f"{path}: key 'extends' must be a scenario name, got {parent!r}")
-    parent_path = path.parent / f"{check_name(parent)}.yaml"
-    if not parent_path.exists():
-        choices = ", ".join(list_scenarios(path.parent)) or "none"
-        raise ParameterError(f"{path}: key 'extends' names '{parent}', which does not exist in {path.parent}; use one of: {choices}")
-    return _merge(_resolve(parent_path, (*chain, path.resolve())), data)
+    try:
+        check_name(parent)
+    except ParameterError:
+        raise ParameterError(f"{path}: key 'extends' names {parent!r}, which is not a scenario name; "
+                             f"use the stem of a file in params/, e.g. 'base'") from None
+    # The file's own folder first (a family of scenarios kept together), then params/.
+    folders = list(dict.fromkeys(p.resolve() for p in (path.parent, params_dir or config.PARAMS_DIR)))
+    parent_path = next((folder / f"{parent}.yaml" for folder in folders if (folder / f"{parent}.yaml").exists()), None)
+    if parent_path is None:
+        choices = ", ".join(sorted({n for folder in folders for n in list_scenarios(folder)})) or "none"
+        raise ParameterError(f"{path}: key 'extends' names '{parent}', which does not exist; looked for {parent}.yaml in "
+                             f"{' and '.join(map(str, folders))}; use one of: {choices}")
+    return _merge(_resolve(parent_path, (*chain, path.resolve()), params_dir), data)
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -396,24 +414,59 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def _parameter_error(path: Path, exc: ValidationError, raw: dict) -> ParameterError:
-    err = exc.errors()[0]
-    loc = [str(part) for part in err["loc"] if not str(part).startswith(("function-", "union["))]
-    # pydantic reports each branch of a union; keep the path up to the field.
-    loc = [p for p in loc if p not in ("float", "int", "dict[int,float]", "constrained-float")]
+    """One ParameterError holding every problem of ``exc``, one line per key; its message is the first."""
+    problems, seen = [], set()
+    for err in exc.errors():
+        key, problem = _describe(path, err)
+        if key not in seen:  # pydantic reports each branch of a union; one line per key is enough
+            seen.add(key)
+            problems.append(problem)
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return ParameterError(problems[0] + more, problems)
+
+
+_UNION_BRANCHES = re.compile(r"^(function-|union\[|tagged-union\[|constrained-|json-or-python\[)|^(float|int|str|bool|none|"
+                             r"dict\[.*\]|tuple\[.*\]|list\[.*\]|literal\[.*\]|nullable\[.*\])$")
+_RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number")
+_UNITS = (("_usd_bn", "USD billions"), ("_years", "years"), ("year", "a calendar year"), ("share", "a share, 0-1"),
+          ("pass_through", "a share, 0-1"), ("margin", "a fraction of revenue, 0.25 = 25%"),
+          ("growth", "a yearly rate, 0.2 = +20%"), ("return", "a yearly rate, 0.1 = 10%"),
+          ("rate", "a yearly rate, 0.15 = 15%"), ("ratio", "a fraction, 0.25 = 25%"))
+
+
+def _describe(path: Path, err: dict) -> tuple[str, str]:
+    """Key path and one-line description of one pydantic error."""
+    loc = [str(part) for part in err["loc"] if not _UNION_BRANCHES.match(str(part))]
     key = ".".join(loc) or "(top level)"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if err["type"] == "extra_forbidden":
         parent_model = _model_at(loc[:-1])
         fields = list(parent_model.model_fields) if parent_model else []
         close = difflib.get_close_matches(loc[-1], fields, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(fields)}"
-        return ParameterError(f"{path}: unknown key '{key}'; {hint}{more}")
+        return key, f"{path}: unknown key {key!r}; {hint}"
     message = err["msg"].removeprefix("Value error, ")
+    if err["type"] in _RANGE_ERRORS:
+        unit = next((text for suffix, text in _UNITS if suffix in key.rsplit(".", 1)[-1]), None)
+        message += f" ({unit})" if unit else ""
     value = err.get("input")
-    got = "" if isinstance(value, (dict, list)) else f" (got {str(value)[:60]!r})"
+    got = "" if isinstance(value, (dict, list, tuple)) else f" (got {str(value)[:60]!r})"
     if not loc:
-        return ParameterError(f"{path}: {message}{more}")
-    return ParameterError(f"{path}: key '{key}': {message}{got}{more}")
+        return key, f"{path}: {message}"
+    return key, f"{path}: key {key!r}: {message}{got}"
+
+
+def _holds_boolean(value) -> bool:
+    """Whether ``value`` is a boolean or a list or mapping of scalars holding one (nested records check their own)."""
+    if isinstance(value, bool):
+        return True
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return any(_holds_boolean(v) for v in items if not isinstance(v, dict))
+
+
+def _accepts_boolean(annotation) -> bool:
+    import typing
+
+    return annotation is bool or any(_accepts_boolean(a) for a in typing.get_args(annotation))
 
 
 def _model_at(loc: list[str]):
@@ -448,12 +501,13 @@ def _check_references(path: Path, scenario: Scenario, company_ids, metric_names)
         ids, metrics = _reference_names()
         company_ids = ids if company_ids is None else company_ids
         metric_names = metrics if metric_names is None else metric_names
+    problems: list[str] = []
     for layer, spec in scenario.layers.items():
         for i, company in enumerate(spec.companies):
             if company not in company_ids:
                 close = difflib.get_close_matches(company, sorted(company_ids), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else "use an id from companies.csv"
-                raise ParameterError(f"{path}: key 'layers.{layer}.companies[{i}]': unknown company '{company}'; {hint}")
+                problems.append(f"{path}: key 'layers.{layer}.companies[{i}]': unknown company '{company}'; {hint}")
     dg = scenario.demand_gap
     named = [(f"regression.{field}[{i}]", company) for field in ("capex_companies", "panel_companies")
              for i, company in enumerate(getattr(dg.regression, field))]
@@ -462,20 +516,23 @@ def _check_references(path: Path, scenario: Scenario, company_ids, metric_names)
               for i, company in enumerate(getattr(dg.capital, field))]
     for key, company in named:
         if company not in company_ids:
-            raise ParameterError(f"{path}: key 'demand_gap.{key}': unknown company '{company}'; use an id from companies.csv")
+            problems.append(f"{path}: key 'demand_gap.{key}': unknown company '{company}'; use an id from companies.csv")
     for i, inv in enumerate(scenario.lab_economics.investments):
         for field in ("investor", "lab"):
             if getattr(inv, field) not in company_ids:
-                raise ParameterError(f"{path}: key 'lab_economics.investments[{i}].{field}': unknown company "
+                problems.append(f"{path}: key 'lab_economics.investments[{i}].{field}': unknown company "
                                      f"'{getattr(inv, field)}'; use an id from companies.csv")
     for lab in scenario.lab_economics.paths:
         if lab not in company_ids:
-            raise ParameterError(f"{path}: key 'lab_economics.paths.{lab}': unknown company '{lab}'; use an id from companies.csv")
+            problems.append(f"{path}: key 'lab_economics.paths.{lab}': unknown company '{lab}'; use an id from companies.csv")
     for company, attr in scenario.attribution.items():
         if company not in company_ids:
-            raise ParameterError(f"{path}: key 'attribution.{company}': unknown company '{company}'; use an id from companies.csv")
+            problems.append(f"{path}: key 'attribution.{company}': unknown company '{company}'; use an id from companies.csv")
         named = [("revenue_metric", attr.revenue_metric), ("margin_denominator", attr.margin_denominator)]
         named += [(f"margin_metrics[{i}]", m) for i, m in enumerate(attr.margin_metrics)]
         for field, metric in named:
             if metric is not None and metric not in metric_names:
-                raise ParameterError(f"{path}: key 'attribution.{company}.{field}': unknown metric '{metric}'; use a metric from metrics.yaml")
+                problems.append(f"{path}: key 'attribution.{company}.{field}': unknown metric '{metric}'; use a metric from metrics.yaml")
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ParameterError(problems[0] + more, problems)

@@ -4,6 +4,10 @@ Pages come from nbconvert with the input cells and prompts removed. nbconvert's 
 scripts (MathJax, require.js) from CDNs; every element that would fetch from another host is
 removed, so a page opened from disk makes no request off the machine. Charts are already
 embedded as data URIs. Everything a user wrote (titles, descriptions, parameters) is escaped.
+
+The pages need no script, so none is shipped: every ``<script>`` element is removed, and every
+page and the index carry a Content-Security-Policy that allows no script at all (nor any
+request off the page), so a value that escaped escaping still could not run.
 """
 from __future__ import annotations
 
@@ -21,6 +25,11 @@ from valuechain.iorw import atomic_write_text
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"'](?:https?:)?//[^\"']*[\"'][^>]*>\s*</script>", re.I)
 FETCHING_SCRIPT = re.compile(r"<script\b[^>]*>(?:(?!</script>).)*?https?://(?:(?!</script>).)*?</script>", re.I | re.S)
 EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=[\"'](?:https?:)?//[^\"']*[\"'][^>]*/?>", re.I)
+ANY_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
+# No script; images, styles and fonts only from the page itself (data URIs and inline styles).
+CSP = ("default-src 'none'; script-src 'none'; object-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+       "font-src data:; base-uri 'none'; form-action 'none'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
 OFF_MACHINE = re.compile(r"""\b(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
 HEADING = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)(?:<a class="anchor-link".*?)?</h2>', re.S)
 CSS = """
@@ -60,6 +69,13 @@ def strip_external(page: str) -> str:
     return EXTERNAL_LINK.sub("", page)
 
 
+def without_scripts(page: str) -> str:
+    """``page`` with every script element removed (the pages need none) and the Content-Security-Policy
+    as the first element of its head, so that it governs everything after it."""
+    page = ANY_SCRIPT.sub("", page)
+    return re.sub(r"(<head\b[^>]*>)", lambda m: m.group(1) + CSP_META, page, count=1, flags=re.I)
+
+
 def off_machine_references(page: str) -> list[str]:
     """``src=``/``href=`` attributes and script imports of ``page`` that point off the machine (should be none)."""
     found = [page[m.start(): m.start() + 80] for m in OFF_MACHINE.finditer(page)]
@@ -86,7 +102,7 @@ def notebook_page(executed: Path, item, scenario, vintage: str | None = None) ->
     title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
                   if c.cell_type == "markdown" and c.source.startswith("# ")), item.notebook)
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": f"{title} - {scenario.title}"}})
-    body = strip_external(body)
+    body = without_scripts(strip_external(body))
     toc = "".join(f'<li><a href="#{_e(anchor)}">{re.sub("<[^>]+>", "", text).strip()}</a></li>'
                   for anchor, text in HEADING.findall(body))
     if vintage is None:
@@ -148,26 +164,40 @@ def _format(column: str, value) -> str:
         return str(value)
 
 
-def index_page(outputs: Path) -> str:
-    """The index: every scenario, the comparison table, links to every page and notebook, failures marked."""
-    run = json.loads((outputs / "run.json").read_text()) if (outputs / "run.json").exists() else {"items": []}
-    status = {(i["scenario"], i["notebook"]): i for i in run["items"]}
+def index_page(outputs: Path, scenarios=None, notebooks=None) -> str:
+    """The index: every scenario, the comparison table, links to every page and notebook, failures marked.
+
+    It shows the current outputs: ``scenarios`` and ``notebooks`` (default: all found under
+    ``outputs``) are the ones that still exist, and a failure is shown only while it is the latest
+    run of its item (run.json).
+    """
+    try:
+        run = json.loads((outputs / "run.json").read_text()) if (outputs / "run.json").exists() else {"items": []}
+        status = {(i["scenario"], i["notebook"]): i for i in run["items"]}
+    except (ValueError, KeyError, TypeError):
+        status = {}
     metrics = []
     if (outputs / "metrics.csv").exists():
         with open(outputs / "metrics.csv", newline="", encoding="utf-8") as handle:
-            metrics = list(csv.DictReader(handle))
-    scenarios = sorted(p.parent.name for p in outputs.glob("*/parameters.json"))
+            metrics = [r for r in csv.DictReader(handle) if scenarios is None or r.get("scenario") in scenarios]
+    names = sorted(p.parent.name for p in outputs.glob("*/parameters.json")
+                   if scenarios is None or p.parent.name in scenarios)
     cards = []
-    for name in scenarios:
+    for name in names:
         params = json.loads((outputs / name / "parameters.json").read_text())
         links = []
         for page in sorted((outputs / name).glob("*.ipynb")):
             stem = page.stem.removesuffix(".failed")
+            if notebooks is not None and stem not in notebooks:
+                continue
             info = status.get((name, stem), {})
             if page.name.endswith(".failed.ipynb"):
+                if info.get("status", "failed") != "failed":
+                    continue  # a later run of the item succeeded
                 cell = info.get("failing_cell")
                 where = f" at cell In[{cell}]" if cell else ""
-                links.append(f'<li class="vc-failed">FAILED: {_e(stem)}{_e(where)}: {_e(info.get("error", ""))} '
+                reason = info.get("error") or "see the failed notebook"
+                links.append(f'<li class="vc-failed">FAILED: {_e(stem)}{_e(where)}: {_e(reason)} '
                              f'(<a href="{_e(name)}/{_e(page.name)}">failed notebook</a>)</li>')
             elif (outputs / name / f"{stem}.html").exists():
                 links.append(f'<li><a href="{_e(name)}/{_e(stem)}.html">{_e(stem)}</a> '
@@ -184,7 +214,7 @@ def index_page(outputs: Path) -> str:
                  f"<tbody>{rows}</tbody></table></div>"
                  '<p class="vc-meta">All recorded figures: <a href="metrics.csv">metrics.csv</a>.</p>')
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>valuechain: who captures the AI profit?</title>"
+        f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{CSP_META}<title>valuechain: who captures the AI profit?</title>"
         f"<style>{CSS}</style></head><body><header class=\"vc-header\"><h1>Who captures the profit in the AI value chain, "
         "and is downstream demand catching up?</h1>"
         f'<div class="vc-meta">Built on {dt.date.today().isoformat()} from the runs under this folder.</div></header>'
@@ -192,9 +222,20 @@ def index_page(outputs: Path) -> str:
     )
 
 
-def publish(outputs: Path | None = None, rerender: bool = True) -> Path:
-    """Rebuild the site under ``outputs``: every page from its executed notebook, then the index."""
+def publish(outputs: Path | None = None, rerender: bool = True, scenarios=None, notebooks=None) -> Path:
+    """Rebuild the site under ``outputs``: every page from its executed notebook, then the index.
+
+    Takes the same lock as ``valuechain run``, so it never renders pages a run is replacing.
+    ``scenarios`` and ``notebooks`` (default: all found) are the ones that still exist.
+    """
+    from valuechain.iorw import OutputsLock
+
     outputs = Path(outputs or config.OUTPUTS_DIR)
+    with OutputsLock(outputs):
+        return _publish(outputs, rerender, scenarios, notebooks)
+
+
+def _publish(outputs: Path, rerender: bool, scenarios, notebooks) -> Path:
     if rerender:
         from valuechain.dataset import load_dataset
         from valuechain.params import Scenario
@@ -204,13 +245,16 @@ def publish(outputs: Path | None = None, rerender: bool = True) -> Path:
         for executed in sorted(outputs.glob("*/*.ipynb")):
             if executed.name.endswith(".failed.ipynb"):
                 continue
+            if (scenarios is not None and executed.parent.name not in scenarios) or (
+                    notebooks is not None and executed.stem not in notebooks):
+                continue
             params = json.loads((executed.parent / "parameters.json").read_text())
             params.pop("name", None)
             scenario = Scenario.model_validate(params | {"name": executed.parent.name})
             page = notebook_page(executed, Item(executed.parent.name, executed.stem), scenario, vintage)
             atomic_write_text(executed.with_suffix(".html"), page)
     index = outputs / "index.html"
-    atomic_write_text(index, index_page(outputs))
+    atomic_write_text(index, index_page(outputs, scenarios, notebooks))
     return index
 
 
