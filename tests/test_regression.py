@@ -1,3 +1,4 @@
+"""Growth-form regressions and their inference, on synthetic series with known answers."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,123 +6,62 @@ import pytest
 from valuechain import regression
 
 
-def _quarters(n, start="2010Q1"):
-    return pd.period_range(start, periods=n, freq="Q")
+def _series(values, start="2015Q1"):
+    return pd.Series(values, index=pd.period_range(start, periods=len(values), freq="Q"))
 
 
-def _synthetic(n=160, betas=(0.3, 0.0, 0.2, 0.0, 0.4), a=1.0, noise=0.01, seed=7, rho=0.0):
-    rng = np.random.default_rng(seed)
-    log_x = np.cumsum(rng.normal(0.02, 0.05, n + len(betas))) + 3.0
-    eps = np.zeros(n)
-    shocks = rng.normal(0, noise, n)
-    for t in range(n):
-        eps[t] = (rho * eps[t - 1] if t else 0.0) + shocks[t]
-    L = len(betas) - 1
-    log_y = a + sum(b * log_x[L - k:L - k + n] for k, b in enumerate(betas)) + eps
-    idx = _quarters(n + L)
-    x = pd.Series(np.exp(log_x[: n + L]), index=idx)
-    y = pd.Series(np.exp(log_y), index=idx[L:])
-    return y, x
+def test_growth_elasticity_recovers_a_known_effect():
+    rng = np.random.default_rng(3)
+    dx = 0.05 + 0.05 * rng.standard_normal(60)
+    dy = 0.02 + 0.8 * np.roll(dx, 1) + 0.005 * rng.standard_normal(60)
+    x, y = _series(np.exp(np.cumsum(dx))), _series(np.exp(np.cumsum(dy)))
+    effect = regression.elasticity(y, x, lags=2)
+    assert effect.estimate == pytest.approx(0.8, abs=0.05)
+    assert effect.interval[0] < 0.8 < effect.interval[1]
+    assert effect.p_value < 0.01 and effect.p_value > 0  # a Monte Carlo p-value is never exactly 0
+    assert effect.n == 60 - 1 - 2
 
 
-def test_lag_alignment_recovers_known_coefficients():
-    betas = (0.3, 0.0, 0.2, 0.0, 0.4)
-    y, x = _synthetic(betas=betas, noise=0.002)
-    fit = regression.distributed_lag(y, x, lags=4)
-    table = fit.table.set_index("term")
-    coefs = table["coef"]
-    for k, b in enumerate(betas):
-        assert coefs[f"x_lag{k}"] == pytest.approx(b, abs=0.015)
-        assert abs(coefs[f"x_lag{k}"] - b) < 4 * table.loc[f"x_lag{k}", "std_err"]
-    assert coefs["sum_of_lags"] == pytest.approx(sum(betas), abs=0.01)
-    assert coefs["const"] == pytest.approx(1.0, abs=0.1)
-    assert (fit.table["n"] == 160).all()
-    assert set(fit.table.columns) >= {"coef", "std_err", "t", "p", "ci_low", "ci_high", "n", "r2", "durbin_watson", "lags"}
-
-
-def test_growth_version_recovers_the_same_elasticities():
-    betas = (0.5, 0.0, 0.0, 0.0, 0.3)
-    y, x = _synthetic(betas=betas, noise=0.002)
-    fit = regression.distributed_lag(y, x, lags=4, diff=True)
-    coefs = fit.table.set_index("term")["coef"]
-    assert coefs["x_lag0"] == pytest.approx(0.5, abs=0.05)
-    assert coefs["x_lag4"] == pytest.approx(0.3, abs=0.05)
-
-
-def test_hac_errors_differ_from_ols_on_autocorrelated_data():
-    y, x = _synthetic(noise=0.02, rho=0.9, seed=3)
-    fit = regression.distributed_lag(y, x, lags=0, hac_maxlags=8)
-    ols = fit.result.model.fit()
-    hac_se = fit.table.set_index("term").loc["x_lag0", "std_err"]
-    assert hac_se / ols.bse["x_lag0"] > 1.3
-
-
-def test_too_few_observations_says_so_instead_of_fitting():
-    y, x = _synthetic(n=6)
-    fit = regression.distributed_lag(y, x, lags=4)
-    assert fit.result is None
-    assert "only 6 usable observations" in fit.table["note"].iloc[0]
-
-
-def _yield_data(beta, n=40, seed=1):
-    rng = np.random.default_rng(seed)
-    capex = pd.Series(np.linspace(100, 400, n) * np.exp(rng.normal(0, 0.02, n)), index=_quarters(n))
-    revenue = beta * capex * np.exp(rng.normal(0, 0.05, n))
-    return revenue, capex
-
-
-def test_demand_gap_test_rejects_far_below_break_even():
-    revenue, capex = _yield_data(beta=0.5)
-    test = regression.yield_test(revenue, capex, beta_star=2.0)
-    assert test.beta == pytest.approx(0.5, rel=0.05)
-    assert test.reject and test.p_one_sided < 0.001
-    assert test.verdict().startswith("At the 5% level, downstream revenue per dollar of capex is below break-even (β = 0.5")
-
-
-def test_demand_gap_test_does_not_reject_far_above_break_even():
-    revenue, capex = _yield_data(beta=4.0)
-    test = regression.yield_test(revenue, capex, beta_star=2.0)
-    assert not test.reject and test.p_one_sided > 0.99
-    assert "cannot reject" in test.verdict()
-
-
-def test_one_sided_p_is_the_t_cdf():
-    revenue, capex = _yield_data(beta=1.9, n=12)
-    test = regression.yield_test(revenue, capex, beta_star=2.0)
-    from scipy import stats
-    assert test.p_one_sided == pytest.approx(stats.t.cdf((test.beta - 2.0) / test.std_err, df=11))
-
-
-def test_structural_break_detects_a_change_in_elasticity():
-    n = 48
+def test_placebo_finds_nothing_without_a_lead():
+    """Revenue responds to lagged capex only: the leads' sum is near zero and not significant."""
     rng = np.random.default_rng(5)
-    idx = _quarters(n, "2014Q1")
-    log_x = np.cumsum(rng.normal(0.03, 0.05, n)) + 3
-    post = idx >= pd.Period("2022Q4", freq="Q")
-    log_y = 1 + np.where(post, 1.5, 0.5) * np.r_[np.full(1, log_x[0]), log_x[:-1]] + rng.normal(0, 0.01, n)
-    fit = regression.structural_break(pd.Series(np.exp(log_y), idx), pd.Series(np.exp(log_x), idx), "2022Q4", lag=1)
-    inter = fit.table.set_index("term").loc["post_x"]
-    assert inter["p"] < 0.01 and inter["coef"] > 0.5
-    assert "Chow F" in fit.table["note"].iloc[0]
+    dx = 0.05 + 0.05 * rng.standard_normal(80)
+    dy = 0.8 * np.roll(dx, 1) + 0.01 * rng.standard_normal(80)
+    x, y = _series(np.exp(np.cumsum(dx))), _series(np.exp(np.cumsum(dy)))
+    placebo = regression.placebo(y, x, lags=2, leads=2)
+    assert abs(placebo.estimate) < 0.1
+    assert placebo.p_value > 0.05
 
 
-def test_panel_recovers_common_elasticity_with_fixed_effects():
-    rng = np.random.default_rng(11)
-    rows = []
-    for company, level in (("a", 0.0), ("b", 1.0), ("c", -0.5)):
-        idx = _quarters(40, "2015Q1")
-        log_k = np.cumsum(rng.normal(0.03, 0.05, 40)) + 2
-        log_r = level + 0.8 * np.r_[np.full(2, log_k[0]), log_k[:-2]] + rng.normal(0, 0.01, 40)
-        rows.append(pd.DataFrame({"company_id": company, "calendar_quarter": idx, "revenue": np.exp(log_r), "capex": np.exp(log_k)}))
-    fit = regression.panel(pd.concat(rows), lag=2)
-    assert fit.table.set_index("term").loc["log_capex_lag", "coef"] == pytest.approx(0.8, abs=0.05)
-    assert "3 companies" in fit.table["note"].iloc[0]
+def test_growth_frame_never_lags_across_a_missing_quarter():
+    y = _series([1.0, 2.0, np.nan, 4.0, 5.0, 6.0])
+    x = _series([1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    frame = regression.growth_frame(y, x, lags=0)
+    assert list(frame.index.astype(str)) == ["2015Q2", "2016Q1", "2016Q2"]
+    assert frame["dy"].iloc[0] == pytest.approx(np.log(2.0))
 
 
-def test_unit_roots_and_cointegration_on_a_random_walk():
-    y, x = _synthetic(betas=(1.0,), noise=0.01, seed=2)
-    roots = regression.unit_roots({"y": y, "x": x}).set_index(["series", "form"])
-    assert roots.loc[("x", "level"), "p"] > 0.05
-    assert roots.loc[("x", "first difference"), "p"] < 0.05
-    eg = regression.cointegration(y, x)
-    assert eg["p"].iloc[0] < 0.05
+def test_panel_pools_companies_and_gives_each_slope():
+    rng = np.random.default_rng(7)
+    idx = pd.period_range("2018Q1", periods=40, freq="Q")
+    capex, revenue = {}, {}
+    for i, slope in enumerate((0.3, 0.5, 0.7)):
+        dx = 0.05 + 0.05 * rng.standard_normal(40)
+        dy = 0.01 + slope * np.roll(dx, 2) + 0.005 * rng.standard_normal(40)
+        capex[f"c{i}"], revenue[f"c{i}"] = np.exp(np.cumsum(dx)), np.exp(np.cumsum(dy))
+    result = regression.panel(pd.DataFrame(revenue, idx), pd.DataFrame(capex, idx), lag=2)
+    assert list(result.companies["slope"].round(1)) == [0.3, 0.5, 0.7]
+    assert result.pooled.estimate == pytest.approx(0.5, abs=0.05)
+    assert result.quarters == 37
+
+
+def test_out_of_sample_uses_only_published_quarters():
+    rng = np.random.default_rng(9)
+    dx = 0.05 + 0.05 * rng.standard_normal(40)
+    y, x = _series(np.exp(np.cumsum(0.5 * np.roll(dx, 4)))), _series(np.exp(np.cumsum(dx)))
+    forecasts = regression.out_of_sample(y, x, lag=4, horizon=4, min_window=12)
+    assert len(forecasts) > 5
+    # the origin is one quarter after the last quarter used: its filing comes out in the next quarter
+    g = regression.growth_frame(y, x.shift(4), 0)
+    assert forecasts["origin"].iloc[0] == g.index[11] + 1
+    assert regression.rmse_ratio(forecasts) < 1  # the true model beats the random walk

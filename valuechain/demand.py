@@ -189,7 +189,7 @@ LIFE_RANGE = ((5.0, 15.0), (6.0, 20.0))  # the asset lives the R* band spans: (s
 
 
 def _projection(scenario: Scenario, ai_q: pd.Series, gap: closing.GapClosing, be) -> pd.DataFrame:
-    """R* to the end of the horizon year on the scenario's capex growth, and D's fan at the current closing rate.
+    r"""R* to the end of the horizon year on the scenario's capex growth, and D's fan at the current closing rate.
 
     AI capex in a projected quarter is the same quarter a year earlier times one plus the
     scenario's capex growth for its year. D's quantiles come from the draws of the gap and its

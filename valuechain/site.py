@@ -131,13 +131,14 @@ KEY_COLUMNS = {
     "01_profit_capture.labs_profit_share": "Labs share",
     "01_profit_capture.apps_profit_share": "Apps share",
     "01_profit_capture.chips_profit_share_projected": "Chips share, end of projection",
-    "02_demand_gap.sequoia_required_usd_bn": "Required revenue, Sequoia ($bn)",
-    "02_demand_gap.sequoia_actual_usd_bn": "Actual AI revenue ($bn)",
-    "02_demand_gap.sequoia_gap_usd_bn": "Gap ($bn)",
-    "02_demand_gap.capex_to_revenue_required_usd_bn": "Required, capex/revenue ($bn)",
-    "02_demand_gap.proxy_yield_beta": "β (cloud proxy)",
-    "02_demand_gap.beta_star": "β* (break-even)",
-    "02_demand_gap.proxy_yield_p_one_sided": "p (H0: β ≥ β*)",
+    "02_demand_gap.d_over_required": "Net external AI revenue / required (R*)",
+    "02_demand_gap.closing_rate": "Gap closing rate (log points a year)",
+    "02_demand_gap.close_year": "Gap closes (year)",
+    "02_demand_gap.prob_closed_by_horizon": "P(gap closed by the horizon)",
+    "02_demand_gap.primary_p_value": "p, primary test",
+    "02_demand_gap.elasticity": "Elasticity of cloud revenue to capex",
+    "02_demand_gap.sequoia_required_usd_bn": "Required revenue, Sequoia (USD bn)",
+    "02_demand_gap.actual_usd_bn": "Net external AI revenue earned (USD bn)",
     "03_lab_economics.openai_break_even_year": "OpenAI break-even year",
     "03_lab_economics.anthropic_break_even_year": "Anthropic break-even year",
     "03_lab_economics.cloud_round_tripped_share": "Round-tripped share of cloud AI revenue",
@@ -152,9 +153,9 @@ def _format(column: str, value) -> str:
         return "n/a"
     if column.endswith("_year"):
         return f"{float(value):.0f}"
-    if column.endswith("_share") or column.endswith("_projected"):
+    if column.endswith(("_share", "_projected", "d_over_required")):
         return f"{float(value):.0%}"
-    if column.endswith("p_one_sided"):
+    if column.endswith(("p_one_sided", "p_value")):
         return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"
     if column.endswith("_usd_bn"):
         return f"{float(value):,.0f}"

@@ -1,0 +1,37 @@
+"""AI capital in service and required revenue: closed forms."""
+import pandas as pd
+import pytest
+
+from valuechain import capital, load_dataset
+from valuechain.required import capital_recovery_factor
+
+
+def test_in_service_counts_vintages_after_the_lag_until_retirement():
+    q = pd.period_range("2020Q1", periods=12, freq="Q")
+    spend = pd.Series(1.0, index=q)
+    base = capital.in_service(spend, lag_quarters=2, life_years=1)
+    assert list(base) == [0, 0, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4]
+
+
+def test_flat_capex_gives_the_steady_state_beta():
+    q = pd.period_range("2000Q1", periods=120, freq="Q")
+    spend = pd.Series(25.0, index=q)  # 100 a year
+    classes = (capital.AssetClass("servers", 0.6, 5.0), capital.AssetClass("buildings", 0.4, 15.0))
+    frame = capital.required_revenue(spend, classes, 3, 0.10, 0.6)
+    beta = capital.steady_state_beta(classes, 0.10, 0.6)
+    assert beta == pytest.approx((0.6 * 5 * capital_recovery_factor(0.1, 5) + 0.4 * 15 * capital_recovery_factor(0.1, 15)) / 0.6)
+    assert frame["beta_star_growth_adjusted"].iloc[-1] == pytest.approx(beta)
+
+
+def test_ai_capex_is_zero_before_the_first_share_year_and_carries_the_last():
+    wide = pd.DataFrame({"a": [10.0] * 12}, index=pd.period_range("2022Q1", periods=12, freq="Q"))
+    ai = capital.ai_capex(wide, {2023: 0.5, 2024: 0.6})
+    assert list(ai.iloc[[0, 4, 8]]) == [0.0, 5.0, 6.0]
+
+
+def test_one_owner_of_capex_serves_years_and_quarters():
+    ds = load_dataset()
+    years = capital.spender_capex(ds, ["alphabet"], "year", range(2024, 2025))
+    quarters = capital.spender_capex(ds, ["alphabet"], "quarter")
+    q2024 = quarters[quarters["period"].map(lambda p: p.year) == 2024]["capex_usd_bn"].sum()
+    assert years["capex_usd_bn"].iloc[0] == pytest.approx(q2024)

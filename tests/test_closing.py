@@ -1,0 +1,35 @@
+"""The gap estimand: closed forms for the time to close and the probability of closing."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuechain import closing
+
+
+def _gap(d_growth, r_growth, start_gap, n=12):
+    q = pd.period_range("2023Q4", periods=n, freq="Q")
+    log_r = pd.Series(np.log(100.0) + r_growth * np.arange(n), q)
+    log_d = pd.Series(np.log(100.0) + start_gap + d_growth * np.arange(n), q)
+    return log_d, log_r
+
+
+def test_time_to_close_equals_the_closed_form_with_constant_growth():
+    """D grows 10% a quarter, R* 5%: the gap of -1.0 at the start is -1.0 + 0.05 * 11 = -0.45 at the end,
+    and closes after 0.45 / 0.05 = 9 more quarters."""
+    log_d, log_r = _gap(0.10, 0.05, -1.0)
+    result = closing.gap_closing(log_d, log_r, 1e-9, 5.0, 8, (0.05, 0.03))
+    assert result.current_gap == pytest.approx(-0.45)
+    assert result.trend == pytest.approx(0.05)
+    assert result.quarters_to_close == pytest.approx(9.0)
+    assert closing.time_to_close(-0.45, 0.05) == pytest.approx(9.0)
+    assert closing.time_to_close(0.1, -1.0) == 0.0 and closing.time_to_close(-0.1, -0.01) == np.inf
+    # 2026Q3 + 9 quarters = 2028Q4: closed by the end of 2029, not by the end of 2027 (2028 is the boundary)
+    assert result.prob_closed_by[2029] == pytest.approx(1.0) and result.prob_closed_by[2027] == pytest.approx(0.0)
+    assert result.ratio == pytest.approx(np.exp(-0.45))
+
+
+def test_primary_test_null_is_the_rate_that_closes_within_the_asset_life():
+    log_d, log_r = _gap(0.10, 0.05, -1.0)
+    result = closing.gap_closing(log_d, log_r, 0.05, 5.0, 8, (0.05, 0.03))
+    assert result.required_trend == pytest.approx(0.45 / 20)
+    assert 0 < result.p_value <= 1

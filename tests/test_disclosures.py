@@ -1,0 +1,80 @@
+"""The disclosure panel: validation, netting of intra-chain flows, and no look-ahead."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import edit_csv
+from valuechain import disclosures, load_dataset
+from valuechain.exceptions import DataValidationError
+
+
+def test_netting_on_a_small_closed_case():
+    """A lab sells 10 to end users and pays 4 of it to a cloud whose AI revenue (6) includes that 4;
+    an app sells 3 and pays 1 to the lab. External demand is 10 + 6 + 3 - 4 - 1 = 14."""
+    q = pd.period_range("2025Q1", periods=2, freq="Q")
+    levels = pd.DataFrame({"lab": [10.0, 10.0], "cloud": [6.0, 6.0], "app": [3.0, 3.0],
+                           "lab_to_cloud": [4.0, 4.0], "app_to_lab": [1.0, np.nan], "neocloud": [2.0, 2.0]}, index=q)
+    flows = {"lab": "final_demand", "cloud": "final_demand", "app": "final_demand", "lab_to_cloud": "intra_chain",
+             "app_to_lab": "intra_chain", "neocloud": "intra_chain"}
+    parents = {"lab_to_cloud": "cloud", "app_to_lab": "lab", "neocloud": ""}
+    net = disclosures.net_external(levels, flows, parents)
+    assert list(net["net_usd_bn"]) == [14.0, 15.0]  # the app's payment is netted only where it is disclosed
+    assert list(net["final_demand_usd_bn"]) == [19.0, 19.0]
+
+
+def test_a_flow_never_removes_more_than_the_series_containing_it():
+    q = pd.period_range("2025Q1", periods=1, freq="Q")
+    levels = pd.DataFrame({"cloud": [3.0], "flow": [5.0]}, index=q)
+    net = disclosures.net_external(levels, {"cloud": "final_demand", "flow": "intra_chain"}, {"flow": "cloud"})
+    assert net["net_usd_bn"].iloc[0] == 0.0
+
+
+def test_chain_linking_removes_the_jump_when_a_series_enters():
+    q = pd.period_range("2025Q1", periods=3, freq="Q")
+    levels = pd.DataFrame({"a": [10.0, 11.0, 12.1], "b": [np.nan, np.nan, 50.0]}, index=q)
+    index = disclosures.chain_linked(levels, pd.Series({"a": 1.0, "b": 1.0}))
+    assert index.iloc[-1] == pytest.approx(62.1)
+    assert index.iloc[1] / index.iloc[0] == pytest.approx(1.1)  # growth of the series present in both quarters
+    assert index.iloc[2] / index.iloc[1] == pytest.approx(1.1)
+
+
+def test_bundled_panel_covers_ten_companies_from_2023q1_to_2026q2():
+    ds = load_dataset()
+    d = disclosures.downstream(ds, "2023Q1", 0.05, 0.03)
+    assert str(d.quarters[0]) == "2023Q1" and str(d.quarters[-1]) == "2026Q2"
+    assert len(d.companies) + 0 >= 9
+    assert d.coverage["company_id"].nunique() >= 10
+    assert d.d["d_usd_bn"].notna().all() and (d.d["low_usd_bn"] < d.d["d_usd_bn"]).all()
+    # every disclosure names its source and basis
+    assert d.observations["source_id"].ne("").all() and d.observations["basis"].ne("").all()
+
+
+def test_real_time_series_uses_only_published_figures():
+    """A figure published a year after its quarter cannot move that quarter's real-time value."""
+    obs = pd.DataFrame({"series_id": "s", "flow": "final_demand", "netted_from": "",
+                        "quarter": pd.PeriodIndex(["2025Q1", "2025Q2", "2025Q3"], freq="Q"),
+                        "log_value": np.log([1.0, 2.0, 4.0]), "variance": 0.01,
+                        "published": pd.to_datetime(["2025-03-31", "2026-06-30", "2025-09-30"])})
+    fit = disclosures.fit_series(obs, pd.Period("2025Q3", freq="Q"), 0.05, 0.03)
+    # in 2025Q2 only the 2025Q1 figure was public: the real-time value is the prediction from it
+    assert np.exp(fit.realtime_log_level[1]) == pytest.approx(1.0, rel=0.05)
+    assert np.exp(fit.log_level[1]) == pytest.approx(2.0, rel=0.1)  # the smoothed value uses the late figure
+
+
+@pytest.mark.parametrize("column, value, rule", [
+    ("published", "2020-01-01", "no_look_ahead"),
+    ("kind", "forecast", "known_kind"),
+    ("source_id", "nowhere", "known_source"),
+    ("value_usd_bn", "-1", "positive"),
+])
+def test_bad_rows_get_one_line_naming_file_row_and_fix(data_copy, column, value, rule):
+    def edit(frame):
+        frame.loc[frame["flow"] == "final_demand", column] = value
+        return frame
+
+    edit_csv(data_copy, "ai_revenue.csv", edit)
+    ds = load_dataset(data_copy)
+    with pytest.raises(DataValidationError) as err:
+        disclosures.load(ds)
+    message = str(err.value)
+    assert "ai_revenue.csv" in message and "\n" not in message
