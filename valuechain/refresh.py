@@ -248,6 +248,13 @@ class Throttle:
         self._last = self.clock()
 
 
+def new_session():
+    """A ``requests.Session`` for data.sec.gov (a function, so tests can replace it)."""
+    import requests
+
+    return requests.Session()
+
+
 def fetch_companyfacts(cik: int, user_agent: str, session, throttle: Throttle | None = None,
                        timeout: float = TIMEOUT_SECONDS) -> dict:
     """Fetch and parse one company-facts JSON document from data.sec.gov.
@@ -627,10 +634,7 @@ def stage_refresh(user_agent: str | None, data_dir: Path | None = None, out: Pat
     out = Path(out) if out is not None else config.OUTPUTS_DIR / "refresh" / "staged_changes.csv"
     companies = load_concept_map(data_dir, company_ids)
     fye = _fiscal_year_end_months(data_dir)
-    if session is None:
-        import requests
-
-        session = requests.Session()
+    session = session if session is not None else new_session()
     throttle = throttle or Throttle()
     rows = []
     for company in companies:
@@ -827,6 +831,6 @@ __all__ = [
     "ApplySummary", "CompanyMap", "Fact", "Period", "RefreshSummary", "Throttle",
     "apply_staged", "check_user_agent", "classify_period", "company_rows", "compare_with_bundled",
     "concept_facts", "fetch_companyfacts", "format_usd_bn", "latest_by_period", "load_concept_map",
-    "merge_financials", "nominal_month_end", "parse_companyfacts", "read_staged", "source_id_for",
+    "merge_financials", "new_session", "nominal_month_end", "parse_companyfacts", "read_staged", "source_id_for",
     "source_rows", "stage_refresh",
 ]
