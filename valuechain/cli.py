@@ -194,5 +194,39 @@ def report(jobs):
         sys.exit(1)
 
 
+@main.group()
+def data():
+    """Work with the dataset files (refresh them from SEC XBRL company facts)."""
+
+
+@data.command()
+@click.option("--user-agent", envvar="VALUECHAIN_SEC_USER_AGENT", default=None, metavar="'NAME EMAIL'",
+              help="Your identity for SEC, e.g. 'Jane Analyst jane@example.com' (or set VALUECHAIN_SEC_USER_AGENT).")
+@click.option("--company", "companies", multiple=True, metavar="ID",
+              help="Refresh only this company_id (repeatable); default: every SEC filer in xbrl_concepts.yaml.")
+@click.option("--since", type=int, default=None, metavar="YEAR", help="Stage only periods ending in YEAR or later.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Staged change file to write (default: outputs/refresh/staged_changes.csv).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the dataset files (default: the bundled data).")
+@click.option("--apply", "apply_file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Merge the rows of a reviewed staged FILE whose accept column is yes (no network).")
+def refresh(user_agent, companies, since, out, data_dir, apply_file):
+    """Stage figures from SEC XBRL company facts for review, or --apply a reviewed file.
+
+    Without --apply: fetch data.sec.gov company facts for the SEC filers, derive quarters and
+    write a staged change file (action: new, changed, unchanged, unmapped); no dataset file changes.
+    With --apply FILE: merge the accepted rows into financials.csv and sources.csv after validating
+    the result; a failure changes nothing.
+    """
+    from valuechain import refresh as refresh_mod
+
+    if apply_file is not None:
+        click.echo(refresh_mod.apply_staged(apply_file, data_dir=data_dir).describe())
+        return
+    summary_ = refresh_mod.stage_refresh(user_agent, data_dir=data_dir, out=out, company_ids=companies, since=since)
+    click.echo(summary_.describe())
+
+
 if __name__ == "__main__":
     main()

@@ -63,3 +63,23 @@ class OutputError(ValuechainError):
 
 class RunLockedError(ValuechainError):
     """Raised when another valuechain process holds the lock on the outputs folder."""
+
+
+class SecIdentityError(ValuechainError):
+    """Raised when no SEC User-Agent identity ("Name email@example.com") is configured for a request to data.sec.gov."""
+
+
+class SecRequestError(ValuechainError):
+    """Raised when a request to data.sec.gov fails: no network, a timeout, or an HTTP error status."""
+
+
+class SecRateLimitError(SecRequestError):
+    """Raised when data.sec.gov refuses a request with HTTP 429 or 403 (rate limit or unaccepted identity)."""
+
+
+class SecResponseError(ValuechainError):
+    """Raised when a company-facts response from data.sec.gov is not the JSON structure the refresh expects."""
+
+
+class StagedChangesError(ValuechainError):
+    """Raised when a staged change file given to ``valuechain data refresh --apply`` is malformed or out of date."""
