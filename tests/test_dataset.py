@@ -150,7 +150,9 @@ def test_xbrl_quarters_map_to_calendar_quarters_and_reproduce_the_10k_years(ds):
         for year in range(first, last + 1):
             fy = f"FY{year}"
             q = [capex.loc[(company, f"{fy}Q{i}")] for i in (1, 2, 3, 4)]
-            assert [r["source_id"] for r in q[:3]] == ["sec_xbrl_capex"] * 3
+            # Each tagged quarter cites its own 10-Q where that filing's accession was found, and names the extract.
+            for r in q[:3]:
+                assert r["source_id"] == "sec_xbrl_capex" or ("_10q_" in r["source_id"] and "sec_xbrl_capex" in r["note"])
             assert [r["basis"] for r in q] == ["reported"] * 3 + ["derived"]
             assert sum(r["value_usd_bn"] for r in q) == pytest.approx(capex.loc[(company, fy), "value_usd_bn"], abs=1e-9)
     # Amazon's 2016 is gross of incentives like the later years; 2015 is only at hand net, and says so.
@@ -282,6 +284,10 @@ def _set(row, column, value):
         ("companies.csv", _set(0, "layer", "gpus"), r"companies.csv row 2, column layer: rule 'known_layer'.*chips, servers, cloud, labs, apps"),
         ("companies.csv", _set(1, "region", "Mars"), r"companies.csv row 3, column region: rule 'known_region'"),
         ("sources.csv", _set(0, "date_published", "Feb 2026"), r"sources.csv row 2, column date_published: rule 'date_format'"),
+        ("sources.csv", _set(0, "accession", "000165204426000018"), r"sources.csv row 2, column accession: rule 'accession_format'"),
+        ("sources.csv", _set(0, "via_aggregator", "yes"), r"sources.csv row 2, column via_aggregator: rule 'boolean'"),
+        ("sources.csv", _set(0, "accessed", "21/11/2026"), r"sources.csv row 2, column accessed: rule 'date_format'"),
+        ("sources.csv", _set(0, "licence", ""), r"sources.csv row 2, column licence: rule 'required'"),
         ("facts.csv", _set(0, "unit", "furlongs"), r"facts.csv row 2, column unit: rule 'known_unit'"),
     ],
 )
@@ -354,3 +360,67 @@ def test_missing_file_is_refused(data_copy):
     (data_copy / "sources.csv").unlink()
     with pytest.raises(DataValidationError, match=r"sources.csv: file not found"):
         load_dataset(data_copy)
+
+
+# ------------------------------------------------------------------ traceability to the filing
+
+
+def _reported_share_citing_a_filing(ds) -> float:
+    src = ds.sources.set_index("source_id")
+    filing = src["accession"].str.len().gt(0) | (src["document_url"].str.len().gt(0) & src["via_aggregator"].eq("false"))
+    reported = ds.financials[ds.financials["basis"] == "reported"]
+    return float(reported["source_id"].map(filing).mean())
+
+
+def test_every_reported_row_cites_a_document(ds):
+    src = ds.sources.set_index("source_id")
+    traced = src["accession"].str.len().gt(0) | src["document_url"].str.len().gt(0)
+    reported = ds.financials[ds.financials["basis"] == "reported"]
+    assert reported["source_id"].map(traced).all()
+
+
+def test_sec_sources_carry_an_accession_and_point_at_a_document_not_an_index(ds):
+    sec = ds.sources[ds.sources["accession"].str.len().gt(0)]
+    assert len(sec) > 0
+    assert not sec["document_url"].str.contains("cgi-bin/browse-edgar").any()
+    cik_folder = sec["accession"].str.replace("-", "", regex=False)
+    on_sec = sec["document_url"].str.contains("sec.gov/Archives", regex=False)
+    assert all(folder in url for folder, url in zip(cik_folder[on_sec], sec.loc[on_sec, "document_url"]))
+
+
+def test_aggregator_sources_name_the_filing_they_transcribe(ds):
+    agg = ds.sources[ds.sources["via_aggregator"] == "true"]
+    assert len(agg) > 0
+    names_it = agg["accession"].str.len().gt(0) | agg["covers"].str.contains("Transcribes ", regex=False)
+    assert names_it.all()
+
+
+def test_aggregator_source_that_names_no_filing_is_refused(data_copy):
+    def strip(frame):
+        row = frame.index[frame["source_id"] == "opencap_meta"][0]
+        frame.loc[row, ["accession", "covers"]] = ["", "Quarterly capex"]
+        return frame
+    edit_csv(data_copy, "sources.csv", strip)
+    with pytest.raises(DataValidationError, match=r"^sources.csv row \d+, column covers: rule 'aggregator_names_filing' failed for 'opencap_meta'"):
+        load_dataset(data_copy)
+
+
+def test_reported_row_without_accession_or_document_url_is_refused(data_copy):
+    def strip(frame):
+        frame.loc[frame["source_id"] == "nvda_10q_fy2025q1", ["accession", "document_url"]] = ""
+        return frame
+    edit_csv(data_copy, "sources.csv", strip)
+    with pytest.raises(DataValidationError,
+                       match=r"^financials.csv row \d+, column source_id: rule 'reported_cites_document' failed for 'nvda_10q_fy2025q1'; "
+                             r"a reported figure must cite a specific filing") as info:
+        load_dataset(data_copy)
+    assert "\n" not in str(info.value)
+
+
+def test_estimate_row_may_cite_an_undated_source(data_copy):
+    # The rule binds reported figures only; a survey estimate or a claim needs no accession.
+    def strip(frame):
+        frame.loc[frame["source_id"] == "menlo_2025", ["accession", "document_url"]] = ""
+        return frame
+    edit_csv(data_copy, "sources.csv", strip)
+    assert len(load_dataset(data_copy).financials) > 0
