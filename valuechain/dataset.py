@@ -86,6 +86,7 @@ def load_dataset(data_dir: str | Path | None = None) -> Dataset:
     raw = {name: _read_csv(data_dir / f"{name}.csv") for name in ("sources", "companies", "financials", "facts")}
 
     _check(_schema_sources(), raw["sources"], "sources.csv")
+    _raise_if(_source_rules(raw["sources"]), "sources.csv")
     _check(_schema_companies(), raw["companies"], "companies.csv")
     source_ids = set(raw["sources"]["source_id"])
     company_ids = set(raw["companies"]["company_id"])
@@ -102,6 +103,7 @@ def load_dataset(data_dir: str | Path | None = None) -> Dataset:
     )
     financials = financials.merge(companies[["company_id", "layer", "fiscal_year_end_month"]], on="company_id")
     _raise_if(_financial_rules(raw["financials"], financials, metrics), "financials.csv")
+    _raise_if(_traceability_rules(raw["financials"], raw["sources"]), "financials.csv")
     facts = raw["facts"].assign(value=raw["facts"]["value"].astype(float))
     _raise_if(_fact_rules(facts), "facts.csv")
     return Dataset(
@@ -173,6 +175,13 @@ def _schema_sources() -> pa.DataFrameSchema:
             "date_published": _col(_matches(r"^\d{4}(-\d{2}(-\d{2})?)?$", "date_format", "write the date as YYYY, YYYY-MM or YYYY-MM-DD")),
             "url": _col(),
             "covers": _col(_nonempty()),
+            "accession": _col(_matches(r"^(\d{10}-\d{2}-\d{6})?$", "accession_format",
+                                       "write the SEC accession number as 0001045810-26-000123, or leave it blank for a non-SEC document")),
+            "document_url": _col(_matches(r"^(https?://\S+)?$", "url_format",
+                                          "give the exact document's URL (https://...), or leave it blank")),
+            "accessed": _col(_matches(r"^(\d{4}-\d{2}-\d{2})?$", "date_format", "write the date accessed as YYYY-MM-DD, or leave it blank for an undated seed")),
+            "licence": _col(_nonempty()),
+            "via_aggregator": _col(_isin({"true", "false"}, "boolean", "write true or false")),
         },
         strict=True,
     )
@@ -355,6 +364,31 @@ def _gap_rules(fin: pd.DataFrame, fail) -> None:
         if len(missing):
             fail(group.index.max(), "calendar_quarter", "no_gap", str(missing[0]),
                  f"{company} {metric} has no row for {missing[0]} inside its series; add the quarter or trim the series")
+
+
+def _source_rules(sources: pd.DataFrame) -> pd.DataFrame:
+    # An aggregator's figure is only as good as the filing it copies, so that filing must be named.
+    rows = []
+    aggregated = sources[sources["via_aggregator"] == "true"]
+    for idx, row in aggregated.iterrows():
+        if not (row["accession"] or "Transcribes " in row["covers"]):
+            rows.append(("sources.csv", int(idx) + 2, "covers", "aggregator_names_filing", row["source_id"],
+                         "a source read through an aggregator must give the accession of the filing it transcribes, "
+                         "or name that document in covers ('Transcribes ...')"))
+    return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+
+
+def _traceability_rules(fin: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
+    """A ``reported`` figure must cite a specific document: an accession number or a document URL."""
+    traced = sources.set_index("source_id")
+    traced = traced["accession"].str.len().gt(0) | traced["document_url"].str.len().gt(0)
+    rows = []
+    for idx, row in fin[fin["basis"] == "reported"].iterrows():
+        if not traced.get(row["source_id"], False):
+            rows.append(("financials.csv", int(idx) + 2, "source_id", "reported_cites_document", row["source_id"],
+                         f"a reported figure must cite a specific filing: give source '{row['source_id']}' an accession "
+                         "or document_url in sources.csv, cite a per-filing source, or change the basis"))
+    return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
 
 
 def _fact_rules(facts: pd.DataFrame) -> pd.DataFrame:
