@@ -432,3 +432,26 @@ def test_estimate_row_may_cite_an_undated_source(data_copy):
         return frame
     edit_csv(data_copy, "sources.csv", strip)
     assert len(load_dataset(data_copy).financials) > 0
+
+
+# ------------------------------------------------------------------ backlog and the companies added for issue 17
+
+
+def test_backlog_is_a_point_series_at_quarter_ends(ds):
+    rpo = ds.financials[ds.financials["metric"] == "remaining_performance_obligations"]
+    assert set(rpo["company_id"]) == {"oracle", "microsoft", "amazon", "alphabet", "coreweave"}
+    assert (rpo["period_type"] == "point").all()
+    assert rpo["period_end"].dt.is_month_end.all() and rpo["period_end"].dt.month.isin([2, 3, 5, 6, 8, 9, 11, 12]).all()
+    oracle = rpo[rpo["company_id"] == "oracle"].set_index("fiscal_period")["value_usd_bn"]
+    assert oracle["2026-08-31"] == 664.0 and oracle["2025-05-31"] == 138.0
+
+
+def test_new_chip_and_networking_companies_sit_in_their_layers(ds):
+    layer = ds.companies.set_index("company_id")["layer"]
+    assert layer[["tsmc", "micron", "arista"]].tolist() == ["chips", "chips", "servers"]
+    assert ds.companies.set_index("company_id").loc["micron", "fiscal_year_end_month"] == 8
+    fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
+    # Micron's fiscal 2026 Q4 (June-August, ended 3 September 2026) is calendar 2026Q3.
+    assert fin.loc[("micron", "revenue", "FY2026Q4"), "calendar_quarter"] == "2026Q3"
+    # TSMC's operating income is its stated operating margin times the US$ revenue it states.
+    assert fin.loc[("tsmc", "operating_income", "FY2026Q2"), "value_usd_bn"] == pytest.approx(0.603 * 40.2, abs=1e-3)

@@ -50,8 +50,8 @@ def test_beta_star_and_summary(base):
     assert summary["beta_star"] == round(base.beta_star, 4)
     assert summary["proxy_yield_n"] == base.tests["proxy_yield"].n
     assert summary["sequoia_required_usd_bn"] == round(base.requirements.set_index("method").loc["sequoia", "required_usd_bn"], 2)
-    # Sequoia on the bundled data uses NVIDIA's latest filed data-center quarter (FY2027 Q1, $75.2B) x 4
-    assert base.requirements.set_index("method").loc["sequoia", "inputs"]["run_rate_usd_bn"] == pytest.approx(300.8)
+    # Sequoia on the bundled data uses NVIDIA's latest filed data-center quarter (FY2027 Q2, $89.0B) x 4
+    assert base.requirements.set_index("method").loc["sequoia", "inputs"]["run_rate_usd_bn"] == pytest.approx(356.0)
 
 
 def test_every_regression_table_states_n(base):
