@@ -90,9 +90,9 @@ def test_coverage_of_the_issue(ds):
         assert len(fin[(fin["company_id"] == lab) & (fin["metric"] == "revenue_run_rate")]) >= 4
     capex = span.xs("capex", level="metric")
     assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2014Q3", "2018Q1", "2020Q1"]
-    # Microsoft fiscal 2026 Q4 (10-K), Alphabet and Amazon Q2 2026 (10-Qs) reach 2026Q2; Meta's Q2 2026 cash capex was not found.
+    # Microsoft fiscal 2026 Q4 (10-K) and Alphabet, Amazon and Meta Q2 2026 (10-Qs) reach 2026Q2.
     assert capex.loc[["microsoft", "alphabet", "amazon", "meta"], "max"].to_dict() == {
-        "microsoft": "2026Q2", "alphabet": "2026Q2", "amazon": "2026Q2", "meta": "2026Q1"}
+        "microsoft": "2026Q2", "alphabet": "2026Q2", "amazon": "2026Q2", "meta": "2026Q2"}
     # Oracle: fiscal 2025 Q1 (June-August 2024) to fiscal 2026 Q2 (September-November 2025).
     assert capex.loc["oracle"].tolist() == ["2024Q3", "2025Q4"]
     years = fin[fin["period_type"] == "fiscal_year"].set_index(["company_id", "metric", "fiscal_period"])["value_usd_bn"]

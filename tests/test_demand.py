@@ -20,14 +20,16 @@ def base(ds):
 
 def test_upstream_capex_sums_only_complete_quarters(ds):
     capex = demand.summed_quarters(ds, "capex", ["microsoft", "alphabet", "amazon", "meta"])
-    # Meta's quarters start in 2020Q1, the others earlier; Microsoft's fiscal Q3 2026 (Jan-Mar) is the
+    # Meta's quarters start in 2020Q1, the others earlier; Microsoft's fiscal Q4 2026 (Apr-Jun) is the
     # latest common quarter.
-    assert str(capex.index.min()) == "2020Q1" and str(capex.index.max()) == "2026Q1"
+    assert str(capex.index.min()) == "2020Q1" and str(capex.index.max()) == "2026Q2"
     assert capex[pd.Period("2020Q1", freq="Q")] == pytest.approx(3.767 + 6.005 + 6.795 + 3.558)  # MSFT FY2020 Q3
     assert capex[pd.Period("2021Q2", freq="Q")] == pytest.approx(6.452 + 5.496 + 14.288 + 4.612)
     assert capex[pd.Period("2022Q4", freq="Q")] == pytest.approx(6.274 + 7.595 + 16.592 + 8.796)  # MSFT FY2023 Q2
     assert capex[pd.Period("2024Q4", freq="Q")] == pytest.approx(15.804 + 14.276 + 27.839 + 14.425)
     assert capex[pd.Period("2026Q1", freq="Q")] == pytest.approx(30.88 + 35.7 + 44.2 + 19.0)
+    # 2026Q2: Microsoft's fiscal Q4 and Alphabet's, Amazon's and Meta's Q2, each the half or year less the quarters before.
+    assert capex[pd.Period("2026Q2", freq="Q")] == pytest.approx(35.794 + 44.898 + 54.2 + 30.1)
 
 
 def test_ai_series_interpolates_run_rates_to_quarter_ends(ds):
