@@ -90,9 +90,9 @@ def test_coverage_of_the_issue(ds):
         assert len(fin[(fin["company_id"] == lab) & (fin["metric"] == "revenue_run_rate")]) >= 4
     capex = span.xs("capex", level="metric")
     assert capex.loc[["microsoft", "amazon", "meta"], "min"].tolist() == ["2014Q3", "2018Q1", "2020Q1"]
-    # Microsoft fiscal 2026 Q4 (10-K), Alphabet and Amazon Q2 2026 (10-Qs) reach 2026Q2; Meta's Q2 2026 cash capex was not found.
+    # Microsoft fiscal 2026 Q4 (10-K) and Alphabet, Amazon and Meta Q2 2026 (10-Qs) reach 2026Q2.
     assert capex.loc[["microsoft", "alphabet", "amazon", "meta"], "max"].to_dict() == {
-        "microsoft": "2026Q2", "alphabet": "2026Q2", "amazon": "2026Q2", "meta": "2026Q1"}
+        "microsoft": "2026Q2", "alphabet": "2026Q2", "amazon": "2026Q2", "meta": "2026Q2"}
     # Oracle: fiscal 2025 Q1 (June-August 2024) to fiscal 2026 Q2 (September-November 2025).
     assert capex.loc["oracle"].tolist() == ["2024Q3", "2025Q4"]
     years = fin[fin["period_type"] == "fiscal_year"].set_index(["company_id", "metric", "fiscal_period"])["value_usd_bn"]
@@ -432,3 +432,26 @@ def test_estimate_row_may_cite_an_undated_source(data_copy):
         return frame
     edit_csv(data_copy, "sources.csv", strip)
     assert len(load_dataset(data_copy).financials) > 0
+
+
+# ------------------------------------------------------------------ backlog and the companies added for issue 17
+
+
+def test_backlog_is_a_point_series_at_quarter_ends(ds):
+    rpo = ds.financials[ds.financials["metric"] == "remaining_performance_obligations"]
+    assert set(rpo["company_id"]) == {"oracle", "microsoft", "amazon", "alphabet", "coreweave"}
+    assert (rpo["period_type"] == "point").all()
+    assert rpo["period_end"].dt.is_month_end.all() and rpo["period_end"].dt.month.isin([2, 3, 5, 6, 8, 9, 11, 12]).all()
+    oracle = rpo[rpo["company_id"] == "oracle"].set_index("fiscal_period")["value_usd_bn"]
+    assert oracle["2026-08-31"] == 664.0 and oracle["2025-05-31"] == 138.0
+
+
+def test_new_chip_and_networking_companies_sit_in_their_layers(ds):
+    layer = ds.companies.set_index("company_id")["layer"]
+    assert layer[["tsmc", "micron", "arista"]].tolist() == ["chips", "chips", "servers"]
+    assert ds.companies.set_index("company_id").loc["micron", "fiscal_year_end_month"] == 8
+    fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
+    # Micron's fiscal 2026 Q4 (June-August, ended 3 September 2026) is calendar 2026Q3.
+    assert fin.loc[("micron", "revenue", "FY2026Q4"), "calendar_quarter"] == "2026Q3"
+    # TSMC's operating income is its stated operating margin times the US$ revenue it states.
+    assert fin.loc[("tsmc", "operating_income", "FY2026Q2"), "value_usd_bn"] == pytest.approx(0.603 * 40.2, abs=1e-3)

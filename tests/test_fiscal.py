@@ -25,6 +25,10 @@ from valuechain.exceptions import FiscalCalendarError
         # Broadcom: fiscal year ends around 31 October; Q1 is Nov-Jan.
         ("FY2026Q1", 10, dt.date(2026, 1, 31), "2025Q4"),
         ("FY2025Q4", 10, dt.date(2025, 10, 31), "2025Q3"),
+        # Micron: fiscal year ends late August or early September; Q1 is Sep-Nov.
+        ("FY2026Q1", 8, dt.date(2025, 11, 30), "2025Q4"),
+        ("FY2026Q3", 8, dt.date(2026, 5, 31), "2026Q2"),
+        ("FY2026Q4", 8, dt.date(2026, 8, 31), "2026Q3"),
         # Calendar-year companies map to themselves.
         ("FY2024Q1", 12, dt.date(2024, 3, 31), "2024Q1"),
         ("FY2024Q4", 12, dt.date(2024, 12, 31), "2024Q4"),
@@ -39,6 +43,12 @@ def test_four_fiscal_quarters_cover_four_distinct_calendar_quarters():
         quarters = [fiscal.map_fiscal_quarter(f"FY2024Q{q}", fye)[1] for q in range(1, 5)]
         assert len(set(quarters)) == 4
         assert fiscal.fiscal_quarter_end(2024, 4, fye) == fiscal.month_end(2024, fye)
+
+
+def test_micron_53_week_year_ends_map_like_month_ends():
+    # Micron's fiscal 2026 Q1 ended on 27 November 2025 and its 14-week Q4 on 3 September 2026.
+    assert fiscal.calendar_quarter_of(dt.date(2025, 11, 27)) == "2025Q4"
+    assert fiscal.calendar_quarter_of(dt.date(2026, 9, 3)) == "2026Q3"
 
 
 def test_52_week_period_ends_map_like_month_ends():
