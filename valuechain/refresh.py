@@ -755,8 +755,9 @@ def source_rows(accepted: pd.DataFrame, sources: pd.DataFrame, today: dt.date) -
     """One new ``sources.csv`` row per filing the accepted rows cite that is not there yet.
 
     The row names the form, filing date and accession number, links the filing's own folder on
-    EDGAR, and lists what the rows take from it. Columns another version of ``sources.csv``
-    may carry are filled where their name says what they hold (accession, date accessed, licence).
+    EDGAR, and lists what the rows take from it, with the provenance columns of ``sources.csv``:
+    the accession, the filing as the exact document, the date accessed, the licence, and
+    ``via_aggregator`` false (the figures come from SEC's own data).
     """
     existing = set(sources["source_id"])
     out = []
@@ -774,15 +775,9 @@ def source_rows(accepted: pd.DataFrame, sources: pd.DataFrame, today: dt.date) -
             "url": FILING_URL.format(cik=int(first["cik"]), accn_digits=re.sub(r"\D", "", accn)),
             "covers": f"XBRL company facts taken by valuechain data refresh: {covers}",
         }
-        for column in sources.columns:
-            lowered = column.lower()
-            if "accession" in lowered:
-                row[column] = accn
-            elif "access" in lowered:
-                row[column] = today.isoformat()
-            elif "licen" in lowered or "terms" in lowered:
-                row[column] = SEC_TERMS
-        out.append(row)
+        row |= {"accession": accn, "document_url": row["url"], "accessed": today.isoformat(), "licence": SEC_TERMS,
+                "via_aggregator": "false"}
+        out.append({column: row.get(column, "") for column in sources.columns})
     return out
 
 
