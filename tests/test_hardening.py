@@ -92,7 +92,7 @@ def test_a_cell_running_past_the_timeout_is_stopped(tiny):
     start = time.perf_counter()
     outcomes = runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False,
                           scenarios=["base"], notebooks=["02_slow"], timeout=2)
-    assert outcomes[0].status == "failed" and "ran longer than the timeout" in outcomes[0].error
+    assert outcomes[0].status == "failed" and "ran longer than the 2-second timeout" in outcomes[0].error
     assert time.perf_counter() - start < 45
 
 
@@ -165,3 +165,83 @@ def test_scenario_strings_are_never_evaluated(tmp_path):
     assert sc.description == "__import__('os').system('touch pwned')"
     assert not Path("pwned").exists() and not (tmp_path / "pwned").exists()
     assert json.loads(json.dumps(sc.resolved()))["description"].startswith("__import__")
+
+
+def _state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an ended process its new parent has not collected yet)."""
+    return _state(pid) not in (None, "Z", "X")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
+def test_killing_the_parent_leaves_no_process_and_no_lock(tiny, signum):
+    params, notebooks, outputs = tiny
+    runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False)
+    good = _snapshot(outputs / "base")
+    quick = (notebooks / "01_quick.ipynb").read_bytes()
+    pids = notebooks.parent / "pids"
+    pids.mkdir()
+    write_notebook(notebooks / "01_quick.ipynb",
+                   f"import os, time\nopen(os.path.join({str(pids)!r}, str(os.getpid())), 'w').close()\ntime.sleep(120)")
+    code = ("from pathlib import Path\nfrom valuechain import runner\n"
+            f"runner.run(outputs=Path({str(outputs)!r}), params_dir=Path({str(params)!r}), "
+            f"notebooks_dir=Path({str(notebooks)!r}), progress=False, force=True, jobs=2)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.time() + 90
+    while len(list(pids.iterdir())) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    kernels = [int(p.name) for p in pids.iterdir()]
+    workers = _children(proc.pid)
+    assert len(kernels) == 2 and len(workers) >= 2, (kernels, workers)
+    os.kill(proc.pid, signum)
+    proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    deadline = time.time() + 5
+    while any(_running(pid) for pid in workers + kernels) and time.time() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in workers + kernels if _running(pid)] == [], "a process of the run outlived it"
+    assert _snapshot(outputs / "base") == good  # the previous complete outputs are intact
+    (notebooks / "01_quick.ipynb").write_bytes(quick)
+    again = runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, force=True)
+    assert [o.status for o in again] == ["ok", "ok"]  # the next run starts: no stale lock
+    assert not (outputs / ".tmp").exists()
+
+
+def test_a_stopped_command_exits_with_the_signal_number(tmp_path):
+    from click.testing import CliRunner
+
+    from valuechain import cli
+
+    def stopped(*args, **kwargs):
+        raise runner.RunInterrupted(signal.SIGTERM)
+
+    original = runner.run
+    runner.run = stopped
+    try:
+        result = CliRunner().invoke(cli.main, ["run", "base", "--outputs", str(tmp_path)])
+    finally:
+        runner.run = original
+    assert result.exit_code == 128 + signal.SIGTERM
+    assert "interrupted; finished items are kept" in result.output
