@@ -356,8 +356,9 @@ def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None
     except ParameterError:
         raise ParameterError(f"{path}: key 'extends' names {parent!r}, which is not a scenario name; "
                              f"use the stem of a file in params/, e.g. 'base'") from None
-    # The file's own folder first (a family of scenarios kept together), then params/.
-    folders = list(dict.fromkeys(p.resolve() for p in (path.parent, params_dir or config.PARAMS_DIR)))
+    # The file's own folder first (a family of scenarios kept together), then the scenarios folder
+    # given, then the project's params/.
+    folders = list(dict.fromkeys(p.resolve() for p in (path.parent, params_dir or config.PARAMS_DIR, config.PARAMS_DIR)))
     parent_path = next((folder / f"{parent}.yaml" for folder in folders if (folder / f"{parent}.yaml").exists()), None)
     if parent_path is None:
         choices = ", ".join(sorted({n for folder in folders for n in list_scenarios(folder)})) or "none"
