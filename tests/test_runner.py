@@ -363,3 +363,13 @@ def test_the_timeout_message_names_the_cell(tiny):
     outcome = _run(tiny, scenarios=["base"], timeout=2)[0]
     assert outcome.status == "failed" and outcome.failing_cell == 3  # In[1] parameters, In[2] injected ones
     assert outcome.error.startswith("cell In[3] ran longer than the 2-second timeout and was stopped")
+
+
+def test_run_all_names_a_badly_named_file_with_the_other_bad_files(tiny):
+    params, notebooks, outputs = tiny
+    (params / "My Case.yaml").write_text("extends: base\n")
+    (params / "broken.yaml").write_text("extends: base\nyears: {start: soon}\n")
+    with pytest.raises(ParameterError, match=r"2 of 4 scenario files are invalid, so nothing was run") as info:
+        _run(tiny)
+    assert "My Case.yaml" in str(info.value) and "broken.yaml" in str(info.value)
+    assert [o.status for o in _run(tiny, scenarios=["base"])] == ["ok"]
