@@ -74,3 +74,71 @@ def test_scenario_page_shows_charts_with_alt_text_and_no_code(browser, published
     for href in _local_links(page):
         assert Path(unquote(urlparse(href).path)).exists(), href
     page.close()
+
+
+XSS_TITLE = "<script>alert('t')</script><img src=x onerror=alert(1)>"
+XSS_DESCRIPTION = "Read [the report](javascript:alert('link')) or <a href=\"javascript:alert(2)\">this</a>."
+XSS_NOTEBOOKS = ["01_profit_capture", "03_lab_economics", "04_valuations"]  # 02 shows the header its own way for now
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory):
+    """A site built from a scenario whose title and description carry script (extends: base from params/)."""
+    import yaml
+
+    root = tmp_path_factory.mktemp("xss")
+    params, outputs = root / "params", root / "outputs"
+    params.mkdir()
+    (params / "xss.yaml").write_text(yaml.safe_dump({"extends": "base", "title": XSS_TITLE, "description": XSS_DESCRIPTION}))
+    outcomes = runner.run(scenarios=["xss"], notebooks=XSS_NOTEBOOKS, params_dir=params, outputs=outputs,
+                          progress=False, jobs=2)
+    assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
+    return site.publish(outputs, rerender=False)
+
+
+def _watch_dialogs(page):
+    dialogs = []
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return dialogs
+
+
+@pytest.mark.parametrize("target", ["index", *XSS_NOTEBOOKS])
+def test_script_in_scenario_text_never_runs(browser, attacked, target):
+    path = attacked if target == "index" else attacked.parent / "xss" / f"{target}.html"
+    page = browser.new_page()
+    dialogs = _watch_dialogs(page)
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort())
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_timeout(300)
+    assert dialogs == [] and problems == []
+    assert page.locator("a[href^='javascript:'], img[src='x'], script").count() == 0
+    text = page.inner_text("body")
+    assert XSS_TITLE in text  # shown as the text the user wrote
+    assert "javascript:alert('link')" in text
+    if target != "index":
+        assert text.count(XSS_TITLE) >= 2  # in the page header and in the notebook's own scenario line
+    page.close()
+
+
+def test_the_policy_stops_a_script_that_escaped_escaping(browser, attacked, tmp_path):
+    page_file = attacked.parent / "xss" / "01_profit_capture.html"
+    tampered = tmp_path / "tampered.html"
+    tampered.write_text(page_file.read_text().replace(
+        "<body", "<body onload=\"alert('onload')\"", 1).replace(
+        "</body>", "<script>alert('inline')</script><img src=x onerror=\"alert('img')\">"
+                   "<a id='js' href=\"javascript:alert('href')\">js</a></body>", 1))
+    page = browser.new_page()
+    dialogs = _watch_dialogs(page)
+    page.goto(tampered.as_uri(), wait_until="load")
+    page.click("#js")
+    page.wait_for_timeout(500)
+    assert dialogs == []
+    page.close()

@@ -31,3 +31,47 @@ def test_bad_data_exits_2_with_one_line(data_copy, tmp_path):
     assert proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("valuechain: error: companies.csv row 2, column layer: rule 'known_layer'")
     assert out.read_text() == "previous good output\n"
+
+
+def _params_with_bad_files(tmp_path):
+    import shutil
+
+    from valuechain import config
+
+    folder = tmp_path / "params"
+    folder.mkdir()
+    shutil.copy(config.PARAMS_DIR / "base.yaml", folder / "base.yaml")
+    (folder / "broken.yaml").write_text("extends: base\nyears: {start: soon}\nvaluation: {exit_multiple: .inf}\n")
+    (folder / "worse.yaml").write_text("title: [unclosed\n")
+    return folder
+
+
+def test_validate_reports_every_problem_of_every_file(tmp_path):
+    folder = _params_with_bad_files(tmp_path)
+    files = [str(folder / name) for name in ("base.yaml", "broken.yaml", "worse.yaml")]
+    proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "validate", *files], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout.startswith("ok  base: Base case")
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 3 and all(line.startswith("valuechain: error: ") for line in lines)
+    assert "broken.yaml: key 'years.start'" in lines[0] and "broken.yaml: key 'valuation.exit_multiple'" in lines[1]
+    assert "worse.yaml: YAML syntax error" in lines[2]
+
+
+def test_list_marks_invalid_scenarios_and_lists_the_rest(tmp_path, monkeypatch):
+    from valuechain import config
+
+    monkeypatch.setattr(config, "PARAMS_DIR", _params_with_bad_files(tmp_path))
+    result = CliRunner().invoke(main, ["list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["base", "Base", "case"]
+    assert lines[1].startswith("broken") and "INVALID: " in lines[1] and "key 'years.start'" in lines[1]
+    assert lines[2].startswith("worse") and "INVALID: " in lines[2] and "YAML syntax error" in lines[2]
+
+
+def test_usage_errors_are_one_line_with_exit_2():
+    for args in (["run", "--jobs", "abc"], ["run", "--no-such-option"], ["no-such-command"], ["run", "--timeout", "0"]):
+        proc = subprocess.run([sys.executable, "-m", "valuechain.cli", *args], capture_output=True, text=True)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("valuechain: error: "), (args, proc.stderr)

@@ -108,3 +108,76 @@ def test_yaml_tags_are_not_executed(params_dir):
     _write(params_dir, "child", "extends: base\ntitle: !!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(ParameterError, match="YAML syntax error"):
         load_scenario("child", params_dir=params_dir)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("extends: base\ndemand_gap: {sequoia: {run_rate_usd_bn: .inf}}\n",
+     r"key 'demand_gap.sequoia.run_rate_usd_bn': Input should be a finite number"),
+    ("extends: base\ndemand_gap: {break_even: {target_return: .nan}}\n",
+     r"key 'demand_gap.break_even.target_return': Input should be a finite number"),
+    ("extends: base\ndemand_gap: {sequoia: {run_rate_usd_bn: 1e30}}\n",
+     r"key 'demand_gap.sequoia.run_rate_usd_bn': Input should be less than or equal to 100000 \(USD billions\)"),
+    ("extends: base\nlab_economics: {paths: {openai: {base_revenue_usd_bn: 1.0e+30}}}\n",
+     r"key 'lab_economics.paths.openai.base_revenue_usd_bn': Input should be less than or equal to 100000"),
+    ("extends: base\nlayers: {cloud: {pass_through: true}}\n",
+     r"key 'layers.cloud.pass_through': a true/false value is not allowed here; write a number"),
+    ("extends: base\nattribution: {amazon: {ai_share: {2024: yes}}}\n",
+     r"key 'attribution.amazon.ai_share': a true/false value is not allowed here"),
+    ("extends: base\nvaluation: {float_ratios: [0.1, false]}\n", r"key 'valuation.float_ratios': a true/false value"),
+    ("extends: base\nyears: {start: true}\n", r"key 'years.start': a true/false value"),
+    ("extends: base\nlayers: {apps: {pass_through: 1.5}}\n", r"less than or equal to 1 \(a share, 0-1\)"),
+])
+def test_numbers_are_finite_bounded_and_never_booleans(params_dir, text, expected):
+    _write(params_dir, "child", text)
+    with pytest.raises(ParameterError, match=expected) as info:
+        load_scenario("child", params_dir=params_dir)
+    assert "\n" not in str(info.value)
+
+
+def test_every_problem_of_a_file_is_collected(params_dir):
+    _write(params_dir, "child", "extends: base\nyears: {start: soon}\nlayers: {apps: {pass_through: 1.5}}\n"
+                                "valuation: {exit_multiple: .inf}\n")
+    with pytest.raises(ParameterError, match=r"key 'years.start'.*\(\+2 more\)") as info:
+        load_scenario("child", params_dir=params_dir)
+    assert [p.split(": key ")[1].split(":")[0] for p in info.value.problems] == [
+        "'years.start'", "'layers.apps.pass_through'", "'valuation.exit_multiple'"]
+    assert all("child.yaml" in p and "\n" not in p for p in info.value.problems)
+
+
+def test_every_unknown_company_is_collected(params_dir):
+    _write(params_dir, "child", "extends: base\ndemand_gap: {regression: {capex_companies: [msft, goog]}}\n")
+    with pytest.raises(ParameterError) as info:
+        load_scenario("child", params_dir=params_dir)
+    assert len(info.value.problems) == 2 and "'msft'" in info.value.problems[0] and "'goog'" in info.value.problems[1]
+
+
+def test_user_text_cannot_break_the_one_line(params_dir):
+    _write(params_dir, "child", 'extends: base\nlayers: {chips: {companies: [nvidia, "evil\\nsecond line\\u001b[31m"]}}\n')
+    with pytest.raises(ParameterError) as info:
+        load_scenario("child", params_dir=params_dir)
+    message = str(info.value)
+    assert "\n" not in message and "\x1b" not in message and "evil\\nsecond line\\x1b[31m" in message
+
+
+def test_a_file_outside_params_extends_base_from_params(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "notes.yaml").write_text("unrelated: true\n")
+    _write(elsewhere, "mine", "extends: base\ntitle: Mine\n")
+    sc = load_scenario(str(elsewhere / "mine.yaml"))
+    assert sc.title == "Mine" and sc.layers == load_scenario("base").layers
+
+
+def test_a_file_outside_params_prefers_a_parent_beside_it(tmp_path):
+    _write(tmp_path, "base", (config.PARAMS_DIR / "base.yaml").read_text().replace("title: Base case", "title: Local base"))
+    _write(tmp_path, "mine", "extends: base\n")
+    assert load_scenario(str(tmp_path / "mine.yaml")).title == "Local base"
+
+
+def test_a_missing_parent_names_where_it_looked(tmp_path):
+    _write(tmp_path, "mine", "extends: nowhere\n")
+    with pytest.raises(ParameterError) as info:
+        load_scenario(str(tmp_path / "mine.yaml"))
+    message = str(info.value)
+    assert f"looked for nowhere.yaml in {tmp_path.resolve()} and {config.PARAMS_DIR.resolve()}" in message
+    assert "use one of:" in message and "base" in message

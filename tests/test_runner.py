@@ -134,3 +134,251 @@ def test_real_notebooks_publish_a_site_without_code(tmp_path):
         assert re.search(r'alt="[^"]{40,}"', text)
     figures = json.loads((tmp_path / "base" / "metrics.json").read_text())
     assert set(figures) == {"01_profit_capture", "02_demand_gap", "03_lab_economics", "04_valuations"}
+
+
+# ----------------------------------------------------------------------------- issue 16: trust
+
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+from contextlib import contextmanager
+
+from valuechain import params as params_module
+from valuechain.exceptions import OutputError
+
+
+def _two_notebooks(tiny):
+    params, notebooks, outputs = tiny
+    _notebook(notebooks / "02_second.ipynb", "from valuechain import results\nresults.record({'c': 3}, metrics_path)")
+    return tiny
+
+
+def test_a_subset_run_keeps_the_other_notebooks_figures(tiny):
+    _, _, outputs = _two_notebooks(tiny)
+    _run(tiny)
+    full = (outputs / "base" / "metrics.json").read_bytes()
+    table = (outputs / "metrics.csv").read_bytes()
+    outcomes = _run(tiny, scenarios=["base"], notebooks=["02_second"])
+    assert [o.status for o in outcomes] == ["cached"]
+    assert (outputs / "base" / "metrics.json").read_bytes() == full
+    assert (outputs / "metrics.csv").read_bytes() == table
+    _run(tiny, scenarios=["base"], notebooks=["02_second"], force=True)
+    assert set(json.loads((outputs / "base" / "metrics.json").read_text())) == {"01_quick", "02_second"}
+
+
+def test_a_later_good_run_clears_a_failure_from_the_index(tiny):
+    params, notebooks, outputs = _two_notebooks(tiny)
+    _run(tiny)
+    slow = "import time\ntime.sleep(30)\nfrom valuechain import results\nresults.record({'c': 3}, metrics_path)"
+    good = (notebooks / "02_second.ipynb").read_bytes()
+    _notebook(notebooks / "02_second.ipynb", slow)
+    failed = _run(tiny, scenarios=["base"], notebooks=["02_second"], timeout=1)
+    assert failed[0].status == "failed"
+    index = site.publish(outputs, rerender=False).read_text()
+    assert "FAILED: 02_second" in index and "ran longer than the 1-second timeout" in index
+    (notebooks / "02_second.ipynb").write_bytes(good)
+    again = _run(tiny, scenarios=["base"])
+    assert [o.status for o in again] == ["cached", "cached"]
+    index = site.publish(outputs, rerender=False).read_text()
+    assert "FAILED" not in index and not (outputs / "base" / "02_second.failed.ipynb").exists()
+    assert 'href="base/02_second.html"' in index
+
+
+def test_the_index_leaves_out_deleted_scenarios_and_notebooks_and_clean_removes_them(tiny):
+    params, notebooks, outputs = _two_notebooks(tiny)
+    _run(tiny)
+    (params / "other.yaml").unlink()
+    (notebooks / "02_second.ipynb").unlink()
+    _run(tiny)
+    current = {"scenarios": params_module.list_scenarios(params), "notebooks": runner.notebook_names(notebooks)}
+    index = site.publish(outputs, rerender=False, **current).read_text()
+    assert "other/" not in index and "02_second" not in index and 'href="base/01_quick.html"' in index
+    table = pd.read_csv(outputs / "metrics.csv")
+    assert list(table["scenario"]) == ["base"] and not [c for c in table.columns if c.startswith("02_second")]
+    assert {(i["scenario"], i["notebook"]) for i in json.loads((outputs / "run.json").read_text())["items"]} == {
+        ("base", "01_quick")}
+
+    removed = runner.prune(outputs, params, notebooks)
+    assert outputs / "other" in removed and outputs / "base" / "02_second.html" in removed
+    assert not (outputs / "other").exists() and not list((outputs / "base").glob("02_second*"))
+    assert set(json.loads((outputs / "base" / "metrics.json").read_text())) == {"01_quick"}
+    assert (outputs / "base" / "01_quick.html").exists()
+    assert runner.prune(outputs, params, notebooks) == []  # nothing left to remove
+
+
+def test_clean_command_says_what_it_removed(tmp_path):
+    outputs = tmp_path / "out"
+    gone = outputs / "deleted_scenario"
+    gone.mkdir(parents=True)
+    (gone / "parameters.json").write_text("{}")
+    (gone / "01_profit_capture.inputs").write_text("x\n")
+    keep = outputs / "notes"
+    keep.mkdir()
+    (keep / "mine.txt").write_text("not an output")
+    proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "clean", "--outputs", str(outputs)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert f"removed {gone.resolve()}" in proc.stdout and "1 stale output removed" in proc.stdout
+    assert not gone.exists() and (keep / "mine.txt").exists()
+
+
+@contextmanager
+def _umask(mask):
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_generated_files_follow_the_umask(tiny):
+    _, _, outputs = tiny
+    with _umask(0o022):
+        _run(tiny)
+        site.publish(outputs)
+    files = [p for p in outputs.rglob("*") if p.is_file() and p.name != ".lock"]
+    modes = {str(p.relative_to(outputs)): oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
+    assert set(modes.values()) == {"0o644"}, modes
+    assert {"index.html", "metrics.csv", "run.json", "base/metrics.json", "base/01_quick.html",
+            "base/01_quick.ipynb"} <= set(modes)
+
+
+def test_publish_takes_the_run_lock(tiny):
+    _, _, outputs = tiny
+    _run(tiny)
+    with runner.OutputsLock(outputs):
+        with pytest.raises(runner.RunLockedError, match="another valuechain run"):
+            site.publish(outputs)
+    assert site.publish(outputs).exists()
+
+
+@contextmanager
+def _read_only(folder):
+    """Make ``folder`` unwritable: a read-only mount as root (permissions do not stop root), else chmod."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot make a read-only folder here (root without mount)")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_outputs_folder_is_one_line_before_anything_runs(tiny):
+    params, notebooks, outputs = tiny
+    with _read_only(outputs):
+        proc = subprocess.run([sys.executable, "-c", (
+            "import sys\nfrom pathlib import Path\nfrom valuechain import runner\n"
+            "from valuechain.exceptions import ValuechainError\n"
+            f"try:\n    runner.run(outputs=Path({str(outputs)!r}), params_dir=Path({str(params)!r}), "
+            f"notebooks_dir=Path({str(notebooks)!r}), progress=False)\n"
+            "except ValuechainError as exc:\n    print(exc)\n    sys.exit(2)\n")], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.count("\n") == 1 and str(outputs) in proc.stdout
+    assert "read-only file system" in proc.stdout or "no permission" in proc.stdout
+
+
+def test_an_unwritable_scenario_folder_is_refused_before_any_notebook_runs(tiny):
+    params, notebooks, outputs = tiny
+    ran = notebooks.parent / "ran"
+    _notebook(notebooks / "01_quick.ipynb", f"open({str(ran)!r}, 'a').write('x')")
+    with _read_only(outputs / "other"):
+        with pytest.raises(OutputError, match=r"other: cannot write .*(read-only file system|no permission)") as info:
+            _run(tiny)
+    assert "\n" not in str(info.value)
+    assert not ran.exists()  # no notebook was executed
+
+
+def test_a_notebook_without_kernelspec_is_refused_before_any_runs(tiny):
+    params, notebooks, outputs = tiny
+    path = notebooks / "02_nokernel.ipynb"
+    _notebook(path, "x = 1")
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata.pop("kernelspec")
+    nbformat.write(nb, str(path))
+    with pytest.raises(ParameterError, match=r"02_nokernel.ipynb: the notebook's metadata has no kernelspec"):
+        _run(tiny)
+    assert not list(outputs.glob("*/*.ipynb"))
+
+
+def test_a_full_disk_leaves_no_empty_failed_marker(tiny, monkeypatch):
+    from papermill.iorw import LocalHandler
+
+    params, notebooks, outputs = tiny
+    _run(tiny)
+
+    def full_disk(self, buf, path):  # what a full disk does: the file is created, no byte fits
+        open(path, "w").close()
+        raise OSError(errno.ENOSPC, "No space left on device", path)
+
+    monkeypatch.setattr(LocalHandler, "write", full_disk)
+    outcomes = _run(tiny, force=True)  # the workers are forked, so they see the patch
+    monkeypatch.undo()
+    assert [o.status for o in outcomes] == ["failed", "failed"]
+    assert all("the disk is full" in o.error for o in outcomes), [o.error for o in outcomes]
+    assert not list(outputs.rglob("*.failed.ipynb"))
+    assert (outputs / "base" / "01_quick.html").exists()  # the previous good output stays
+
+
+def test_one_bad_scenario_file_does_not_block_the_others(tiny):
+    params, notebooks, outputs = tiny
+    (params / "broken.yaml").write_text("extends: base\nyears: {start: soon}\n")
+    (params / "worse.yaml").write_text("extends: base\nlayers: {apps: {pass_through: 7}}\n")
+    assert [o.status for o in _run(tiny, scenarios=["base"])] == ["ok"]
+    with pytest.raises(ParameterError) as info:
+        _run(tiny, force=True)
+    message = str(info.value)
+    assert "2 of 4 scenario files are invalid, so nothing was run" in message
+    assert "broken.yaml" in message and "worse.yaml" in message and "\n" not in message
+    assert len(info.value.problems) == 2
+    assert not (outputs / "other").exists()  # refused before anything ran
+
+
+def test_repeated_names_run_once_and_file_names_are_accepted(tiny):
+    params, notebooks, outputs = tiny
+    outcomes = _run(tiny, scenarios=["base", "base"], notebooks=["01_quick.ipynb", "notebooks/01_quick.ipynb", "01_quick"])
+    assert [(o.scenario, o.notebook) for o in outcomes] == [("base", "01_quick")]
+
+
+@pytest.mark.parametrize("timeout", [0, -5])
+def test_a_timeout_below_one_second_is_refused(tiny, timeout):
+    with pytest.raises(ParameterError, match=rf"--timeout {timeout} is not allowed; give the seconds a single cell may run"):
+        _run(tiny, timeout=timeout)
+
+
+def test_the_timeout_message_names_the_cell(tiny):
+    params, notebooks, outputs = tiny
+    _notebook(notebooks / "01_quick.ipynb", "import time\ntime.sleep(60)")
+    outcome = _run(tiny, scenarios=["base"], timeout=2)[0]
+    assert outcome.status == "failed" and outcome.failing_cell == 3  # In[1] parameters, In[2] injected ones
+    assert outcome.error.startswith("cell In[3] ran longer than the 2-second timeout and was stopped")
+
+
+def test_run_all_names_a_badly_named_file_with_the_other_bad_files(tiny):
+    params, notebooks, outputs = tiny
+    (params / "My Case.yaml").write_text("extends: base\n")
+    (params / "broken.yaml").write_text("extends: base\nyears: {start: soon}\n")
+    with pytest.raises(ParameterError, match=r"2 of 4 scenario files are invalid, so nothing was run") as info:
+        _run(tiny)
+    assert "My Case.yaml" in str(info.value) and "broken.yaml" in str(info.value)
+    assert [o.status for o in _run(tiny, scenarios=["base"])] == ["ok"]
+
+
+def test_the_command_line_refuses_read_only_outputs_with_one_line(tmp_path):
+    outputs = tmp_path / "ro"
+    with _read_only(outputs):
+        proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "run", "base", "--outputs", str(outputs)],
+                              capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"valuechain: error: {outputs}")

@@ -33,6 +33,8 @@ class _Group(click.Group):
         except click.UsageError as exc:
             where = f"valuechain {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "valuechain"
             _fail(f"{exc.format_message()} (see '{where} --help')", exc.exit_code)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), 2)
 
     def invoke(self, ctx):
         try:

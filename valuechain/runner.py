@@ -281,6 +281,7 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
     outputs = Path(outputs or config.OUTPUTS_DIR).resolve()
     params_dir = Path(params_dir or config.PARAMS_DIR).resolve()
     notebooks_dir = Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve()
+    every_scenario = not scenarios
     scenarios = list(scenarios or list_scenarios(params_dir))
     notebooks = list(notebooks or notebook_names(notebooks_dir))
     if jobs is not None and jobs < 1:
@@ -289,9 +290,12 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
         raise ParameterError(f"--timeout {timeout} is not allowed; give the seconds a single cell may run, 1 or more "
                              f"(the default is 600)")
     jobs = jobs or os.cpu_count() or 1
+    # Bad scenario files are refused before anything else happens, all of them in one message
+    # (with every file in params/, a badly named one among them).
+    resolved = load_all(scenarios, params_dir) if every_scenario else None
     items = plan(scenarios, notebooks, params_dir, notebooks_dir)
     scenarios = list(dict.fromkeys(item.scenario for item in items))
-    resolved = load_all(scenarios, params_dir)  # refuses bad files first, all of them in one message
+    resolved = resolved or load_all(scenarios, params_dir)
     with OutputsLock(outputs):
         for folder in [outputs, *(outputs / s for s in scenarios)]:
             check_writable(folder)
