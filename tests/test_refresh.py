@@ -421,15 +421,16 @@ def test_apply_twice_refuses_the_second_time(data_copy, tmp_path):
         refresh.apply_staged(path, data_dir=data_copy)
 
 
-def test_source_rows_fill_provenance_columns_a_later_sources_csv_may_carry(data_copy, tmp_path):
+def test_source_rows_fill_every_provenance_column_of_sources_csv(data_copy, tmp_path):
     path = stage(data_copy, tmp_path)
     accept(path, ("microsoft", "FY2026Q4", "quarter"), ("microsoft", "FY2026", "fiscal_year"))
     accepted = refresh.read_staged(path)
-    sources = pd.DataFrame(columns=["source_id", "title", "publisher", "date_published", "url", "covers",
-                                    "accession_number", "date_accessed", "licence"])
+    sources = load_dataset(data_copy).sources
     rows = refresh.source_rows(accepted, sources, dt.date(2026, 11, 21))
     assert len(rows) == 1  # both rows come from the same 10-K
-    assert rows[0]["accession_number"] == "0000950170-26-097431"
-    assert rows[0]["date_accessed"] == "2026-11-21" and "sec.gov" in rows[0]["licence"]
-    assert "capex FY2026Q4 (PaymentsToAcquirePropertyPlantAndEquipment)" in rows[0]["covers"]
-    assert "capex FY2026 (PaymentsToAcquirePropertyPlantAndEquipment)" in rows[0]["covers"]
+    row = rows[0]
+    assert list(row) == list(sources.columns)
+    assert row["accession"] == "0000950170-26-097431" and row["document_url"] == row["url"]
+    assert row["accessed"] == "2026-11-21" and "sec.gov" in row["licence"] and row["via_aggregator"] == "false"
+    assert "capex FY2026Q4 (PaymentsToAcquirePropertyPlantAndEquipment)" in row["covers"]
+    assert "capex FY2026 (PaymentsToAcquirePropertyPlantAndEquipment)" in row["covers"]
