@@ -78,9 +78,9 @@ def size_gap_closing(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
 
     Samples come from the pipeline itself (true log D with AR(1) deviations fitted to the gap's
     changes, observed with the band's noise, smoothed); each sample's bootstrap draw comes from
-    the AR(1) fitted to that sample's own changes (warp-speed).
+    AR(1) drawn for that sample's own changes exactly as the test draws it (warp-speed).
     """
-    from valuechain.closing import Pipeline, simulate_gap_changes
+    from valuechain.closing import Pipeline, null_persistence, simulate_gap_changes
 
     pipeline = Pipeline(inp.required_changes, inp.d_log_sd, inp.level_sd, inp.slope_sd)
     trend = 0.01  # any value: the test is of the trend against this same value
@@ -88,8 +88,9 @@ def size_gap_closing(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
     changes = simulate_gap_changes(rng, pipeline, trend, phi, sd, sims, inp.window)
     ones = np.ones((inp.window, 1))
     _, t, _ = inference.batched_t(changes, ones, np.ones(1), trend)
-    fitted = [inference.ar1(row) for row in changes]
-    star = simulate_gap_changes(rng, pipeline, trend, [f[0] for f in fitted], [f[1] for f in fitted], sims, inp.window)
+    fitted = [null_persistence(rng, row, 1) for row in changes]
+    star = simulate_gap_changes(rng, pipeline, trend, [f[0][0] for f in fitted], [f[1][0] for f in fitted], sims,
+                                inp.window)
     _, t_star, _ = inference.batched_t(star, ones, np.ones(1), trend)
     p = (1 + (t_star[None, :] >= t[:, None]).sum(axis=1)) / (1 + sims)
     return float(np.mean(p <= NOMINAL))
