@@ -382,3 +382,19 @@ def test_the_command_line_refuses_read_only_outputs_with_one_line(tmp_path):
                               capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"valuechain: error: {outputs}")
+
+
+def test_the_failing_cell_is_the_last_one_papermill_started(tmp_path):
+    # As papermill leaves a notebook stopped in its third code cell before the kernel reported the
+    # count: never-run cells are marked "completed" too, but only started cells have a start_time.
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [new_code_cell("a", execution_count=1), new_code_cell("b", execution_count=2), new_code_cell("c"),
+             new_code_cell("d"), new_code_cell("e")]
+    for i, cell in enumerate(cells):
+        cell.metadata["papermill"] = {"status": "completed", "start_time": "2026-11-21T11:53:47" if i < 3 else None}
+    path = tmp_path / "stopped.ipynb"
+    nbformat.write(new_notebook(cells=cells), str(path))
+    assert runner._last_started_cell(path) == 3
+    path.write_text("")
+    assert runner._last_started_cell(path) is None

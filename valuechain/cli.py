@@ -121,7 +121,7 @@ def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None):
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         where = f" in cell In[{o.failing_cell}]" if o.failing_cell else ""
-        click.echo(f"FAILED {o.scenario}/{o.notebook}{where}: {o.error}", err=True)
+        click.echo(one_line(f"FAILED {o.scenario}/{o.notebook}{where}: {o.error}"), err=True)
     return failed
 
 

@@ -245,9 +245,14 @@ def _last_started_cell(executed: Path) -> int | None:
     nb = _read_notebook(executed)
     if nb is None:
         return None
-    started = [c for c in nb.cells if c.cell_type == "code"
-               and c.metadata.get("papermill", {}).get("status", "pending") != "pending"]
-    return started[-1].get("execution_count") if started else None
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    # papermill stamps start_time when a cell starts; it marks never-run cells "completed" at the end.
+    started = [i for i, c in enumerate(code) if c.metadata.get("papermill", {}).get("start_time")]
+    if not started:
+        return None
+    # A cell stopped before the kernel reported its count would have had the count of its position,
+    # since papermill runs the cells in order in a fresh kernel.
+    return code[started[-1]].get("execution_count") or started[-1] + 1
 
 
 def _one_line(exc: Exception, timeout: int | None = None, cell: int | None = None) -> str:
