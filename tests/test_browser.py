@@ -78,7 +78,7 @@ def test_scenario_page_shows_charts_with_alt_text_and_no_code(browser, published
 
 XSS_TITLE = "<script>alert('t')</script><img src=x onerror=alert(1)>"
 XSS_DESCRIPTION = "Read [the report](javascript:alert('link')) or <a href=\"javascript:alert(2)\">this</a>."
-XSS_NOTEBOOKS = ["01_profit_capture", "03_lab_economics", "04_valuations"]  # 02 shows the header its own way for now
+XSS_NOTEBOOKS = ["01_profit_capture", "02_demand_gap", "03_lab_economics", "04_valuations"]
 
 
 @pytest.fixture(scope="module")
