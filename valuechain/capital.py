@@ -36,7 +36,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from valuechain import views
 from valuechain.dataset import Dataset
 from valuechain.required import capital_recovery_factor
 from valuechain.yearly import company_year
@@ -81,15 +80,6 @@ def quarterly_wide(capex: pd.DataFrame) -> pd.DataFrame:
         wide = wide.reindex(pd.period_range(wide.index.min(), wide.index.max(), freq="Q"))
     wide.index.name = "calendar_quarter"
     return wide
-
-
-def summed_quarters(ds: Dataset, metric: str, companies) -> pd.Series:
-    """Calendar-quarter sum of ``metric`` over ``companies``, only where all of them report."""
-    wide = views.quarterly(ds, metric, companies)
-    if set(companies) - set(wide.columns) or wide.empty:
-        return pd.Series(dtype=float, name=metric)
-    out = wide[list(companies)].dropna().sum(axis=1).rename(metric)
-    return out.reindex(pd.period_range(out.index.min(), out.index.max(), freq="Q")) if len(out) else out
 
 
 def ai_capex(wide: pd.DataFrame, ai_share: dict[int, float]) -> pd.Series:

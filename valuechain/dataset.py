@@ -129,13 +129,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame.apply(lambda col: col.str.strip())
 
 
-def _read_metrics(path: Path) -> dict:
+def read_yaml(path: Path):
+    """A bundled YAML file's content; a missing file or bad syntax is a one-line DataValidationError."""
     if not path.exists():
-        raise DataValidationError(f"{path}: file not found; restore metrics.yaml from the repository")
+        raise DataValidationError(f"{path}: file not found; restore {path.name} from the repository")
     try:
-        metrics = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise DataValidationError(f"{path.name}: invalid YAML ({str(exc).splitlines()[0]}); fix the syntax") from exc
+
+
+def _read_metrics(path: Path) -> dict:
+    metrics = read_yaml(path)
     if not isinstance(metrics, dict):
         raise DataValidationError(f"{path.name}: expected a mapping of metric name to definition")
     for name, spec in metrics.items():

@@ -87,12 +87,6 @@ class DemandGapResult:
     def beta_star_growth_adjusted(self) -> float:
         return float(self.required["beta_star_growth_adjusted"].dropna().iloc[-1])
 
-    @property
-    def d_over_capital(self) -> pd.Series:
-        """Net external AI revenue per dollar of AI capital in service, by quarter."""
-        both = pd.concat([self.downstream.d["d_usd_bn"], self.required["in_service_usd_bn"]], axis=1).dropna()
-        return (both["d_usd_bn"] / both["in_service_usd_bn"]).rename("d_per_capital")
-
     def headlines(self) -> list[Headline]:
         """The figures the comparison table and the summary carry, with labels, units and periods."""
         c, s = self.closing, self.secondary

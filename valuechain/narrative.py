@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
 
 from valuechain.inference import format_p
 from valuechain.params import CHAIN_ORDER
@@ -200,12 +199,12 @@ def demand_limits(result) -> str:
     lines = [
         f"- The primary test rests on {c.n} quarterly changes with {c.dof} effective degrees of freedom; its size was "
         f"measured by simulation (`make calibrate`) and its intervals are wide because the data are few.",
-        f"- D is built from company disclosures of different kinds (run-rates, ARR, quarterly revenue); run-rates from "
-        f"press reports carry more noise in the model than filed figures, and no company discloses all of its AI revenue.",
-        f"- Intra-chain flows are netted only where a filing or report gives them; other flows (for example a lab's "
-        f"payments to a second cloud) are still in D, which is therefore an upper bound on external demand.",
-        f"- R* depends on the scenario's AI share of capex, asset lives and margin, which the data do not pin down; "
-        f"the fan chart's R* band shows the asset-life range only.",
+        "- D is built from company disclosures of different kinds (run-rates, ARR, quarterly revenue); run-rates from "
+        "press reports carry more noise in the model than filed figures, and no company discloses all of its AI revenue.",
+        "- Intra-chain flows are netted only where a filing or report gives them; other flows (for example a lab's "
+        "payments to a second cloud) are still in D, which is therefore an upper bound on external demand.",
+        "- R* depends on the scenario's AI share of capex, asset lives and margin, which the data do not pin down; "
+        "the fan chart's R* band shows the asset-life range only.",
         "- The regressions describe co-movement of revenue and capex growth; the placebo checks that capex leads do not "
         "'predict' revenue, but none of it identifies a causal effect.",
     ]

@@ -43,9 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from valuechain import config, fiscal
+from valuechain.dataset import read_yaml
 from valuechain.exceptions import (
     DataValidationError,
     SecIdentityError,
@@ -185,12 +185,7 @@ def load_concept_map(data_dir: Path | None = None, company_ids=None) -> list[Com
 
 
 def _read_yaml_mapping(path: Path) -> dict:
-    if not path.exists():
-        raise DataValidationError(f"{path}: file not found; restore {CONCEPTS_FILE} from the repository")
-    try:
-        spec = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise DataValidationError(f"{path.name}: invalid YAML ({str(exc).splitlines()[0]}); fix the syntax") from exc
+    spec = read_yaml(path)
     if not isinstance(spec, dict) or not isinstance(spec.get("companies"), dict):
         raise DataValidationError(f"{path.name}: expected the keys concepts and companies; see the comment at its top")
     return spec

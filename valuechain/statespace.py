@@ -47,12 +47,6 @@ class TrendEstimates:
     smoothed_slope_var: np.ndarray
 
 
-def combine(values: np.ndarray, variances: np.ndarray) -> tuple[float, float]:
-    """Precision-weighted mean of several observations of one quarter and its variance."""
-    w = 1.0 / np.asarray(variances, float)
-    return float(np.sum(w * values) / np.sum(w)), float(1.0 / np.sum(w))
-
-
 def local_linear_trend(y: np.ndarray, h: np.ndarray, level_sd: float, slope_sd: float,
                        init_level_sd: float = 2.0, init_slope_sd: float = 0.5) -> TrendEstimates:
     """Filter and smooth ``y`` (``(..., n)``, NaN where a quarter has no observation) with variances ``h``.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from valuechain.inference import format_p
 from valuechain.params import CHAIN_ORDER
 from valuechain.profit import ProfitPool
 
@@ -86,16 +87,10 @@ def closing(result):
          f"{4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f}"),
         ("Rate needed to close within the asset life", f"{4 * c.required_trend:+.2f}", ""),
         ("Quarterly changes used (n) and EWC degrees of freedom", f"{c.n} and {c.dof}", ""),
-        ("Primary test p-value", narrative_p(c.p_value), "parametric bootstrap of the pipeline"),
+        ("Primary test p-value", format_p(c.p_value), "parametric bootstrap of the pipeline"),
     ] + [(f"P(gap closed by the end of {y})", f"{p:.2f}", "") for y, p in c.prob_closed_by.items() if y <= 2035]
     frame = pd.DataFrame(rows, columns=["Figure", "Estimate", f"{band} interval or note"])
     return frame.style.hide(axis="index")
-
-
-def narrative_p(p: float) -> str:
-    from valuechain.inference import format_p
-
-    return format_p(p)
 
 
 def required_by_year(result):
@@ -114,8 +109,8 @@ def required_by_year(result):
 def secondary(result):
     """Secondary tests with n, degrees of freedom, the method, and Holm-adjusted p-values."""
     table = result.secondary.table()
-    table["p_value"] = table["p_value"].map(narrative_p)
-    table["p_holm"] = table["p_holm"].map(narrative_p)
+    table["p_value"] = table["p_value"].map(format_p)
+    table["p_holm"] = table["p_holm"].map(format_p)
     return _present(table, {
         "test": ("Test", ""), "estimate": ("Estimate or statistic", "{:.3f}"),
         "ci_low": (f"{result.closing.level:.0%} interval, low", "{:.3f}"),
