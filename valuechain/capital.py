@@ -100,10 +100,10 @@ def in_service(quarterly: pd.Series, lag_quarters: int, life_years: float) -> pd
     Quarters before the series starts count as zero, so ``quarterly`` must start at or before
     the first quarter with AI capex.
     """
-    life_q = int(round(4 * life_years))
-    values = quarterly.fillna(0.0).to_numpy()
-    out = np.array([values[max(0, t - lag_quarters - life_q + 1):max(0, t - lag_quarters + 1)].sum()
-                    for t in range(len(values))])
+    from valuechain.core import in_service as vectorized  # one implementation: the model core's
+
+    values = quarterly.fillna(0.0).to_numpy()[None, :]
+    out = vectorized(values, lag_quarters, np.array([round(4 * life_years)]))[0]
     return pd.Series(out, index=quarterly.index, name="in_service_usd_bn")
 
 

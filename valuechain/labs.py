@@ -118,9 +118,10 @@ def break_even_path(lab: str, base_year: int, base_revenue_usd_bn: float, cost_p
         cost_ratio = cost_per_revenue_dollar * (1 - cost_decline) ** step
         rows.append({"year": year, "revenue_usd_bn": revenue, "cost_usd_bn": revenue * cost_ratio,
                      "operating_profit_usd_bn": revenue * (1 - cost_ratio), "cost_per_revenue_dollar": cost_ratio})
-    path = pd.DataFrame(rows)
-    hits = path.loc[path["operating_profit_usd_bn"] >= -1e-12, "year"]
-    return BreakEven(lab, path, int(hits.iloc[0]) if len(hits) else None)
+    from valuechain.core import break_even_years  # one implementation: the model core's
+
+    steps = float(break_even_years(cost_per_revenue_dollar, cost_decline, horizon))
+    return BreakEven(lab, pd.DataFrame(rows), None if np.isnan(steps) else base_year + int(steps))
 
 
 def closed_form_break_even_years(cost_per_revenue_dollar: float, cost_decline: float) -> int:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from valuechain import core
 from valuechain.capital import spender_capex
 from valuechain.dataset import Dataset, load_dataset
 from valuechain.results import rounded
@@ -155,15 +156,20 @@ class ProfitPool:
 
 
 def profit_pool(scenario: Scenario, ds: Dataset | None = None, annualize_partial: bool = True) -> ProfitPool:
-    """Run the profit-capture model for ``scenario`` on the dataset (default: the bundled one)."""
+    """Run the profit-capture model for ``scenario`` on the dataset (default: the bundled one).
+
+    The layer sums and the projection are :func:`valuechain.core.pool` at the scenario's values,
+    the same function the uncertainty layer evaluates at draws of the priors.
+    """
     ds = ds or load_dataset()
     companies, excluded = _company_rows(scenario, ds, annualize_partial)
-    hist = _layer_rows(companies, scenario)
     capex = _capex(ds, scenario, annualize_partial)
-    totals = capex.groupby("year").agg(spenders=("company_id", "nunique"), capex=("capex_usd_bn", "sum"))
-    spenders = scenario.demand_gap.regression.capex_companies
-    hist["capex_usd_bn"] = hist["year"].map(totals.loc[totals["spenders"] == len(spenders), "capex"])
-    projection = _project(hist, capex, scenario)
+    inputs = core.pool_inputs(scenario, companies, capex)
+    revenue, profit, proj_revenue, proj_profit, proj_capex = core.pool(inputs, inputs.theta())
+    hist = pd.concat([layer_table(pd.Series(revenue[0, i], CHAIN_ORDER), pd.Series(profit[0, i], CHAIN_ORDER))
+                      .reset_index(names="layer").assign(year=year, kind="historical", capex_usd_bn=inputs.capex_year[i])
+                      for i, year in enumerate(inputs.years)], ignore_index=True)
+    projection = _project(inputs, proj_revenue[0], proj_profit[0], proj_capex[0])
     layers = pd.concat([hist, projection], ignore_index=True)[LAYER_COLUMNS]
     flows, added = [], []
     pass_through = {layer: spec.pass_through for layer, spec in scenario.layers.items()}
@@ -227,21 +233,6 @@ def _company_rows(scenario: Scenario, ds: Dataset, annualize_partial: bool):
     return companies, excluded
 
 
-def _layer_rows(companies: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    frames = []
-    for year in range(scenario.years.start, scenario.years.end + 1):
-        sub = companies[companies["year"] == year] if len(companies) else companies
-        grouped = sub.groupby("layer")[["ai_revenue_usd_bn", "operating_profit_usd_bn"]].sum() if len(sub) else None
-        revenue = pd.Series({layer: np.nan for layer in CHAIN_ORDER})
-        profit = revenue.copy()
-        if grouped is not None:
-            revenue.update(grouped["ai_revenue_usd_bn"])
-            profit.update(grouped["operating_profit_usd_bn"])
-        table = layer_table(revenue, profit)
-        frames.append(table.reset_index(names="layer").assign(year=year, kind="historical", capex_usd_bn=np.nan))
-    return pd.concat(frames, ignore_index=True)
-
-
 def _capex(ds: Dataset, scenario: Scenario, annualize_partial: bool) -> pd.DataFrame:
     """The capex spenders' calendar-year capex (:func:`valuechain.capital.spender_capex`)."""
     years = range(scenario.years.start, scenario.years.end + 1)
@@ -249,39 +240,20 @@ def _capex(ds: Dataset, scenario: Scenario, annualize_partial: bool) -> pd.DataF
     return rows.rename(columns={"period": "year"})[["year", "company_id", "capex_usd_bn", "method", "basis"]]
 
 
-def _project(hist: pd.DataFrame, capex: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    r"""Project layer revenue and profit over the scenario's projection years.
+def _project(inputs, revenue: np.ndarray, profit: np.ndarray, capex: np.ndarray) -> pd.DataFrame:
+    r"""The projection years as layer tables (computed by :func:`valuechain.core.pool`).
 
     AI capex grows from the base year :math:`B`: :math:`K_t = K_{t-1} (1 + g^{capex}_t)`, with
     :math:`K_B` the capex spenders' capex in the data (``demand_gap.regression.capex_companies``). Chips and servers sell into capex, so
     each extra capex dollar adds its allocation :math:`a_L` to their revenue:
     :math:`R_{L,t} = \max(0, R_{L,B} + a_L (K_t - K_B))`. Clouds, labs and apps sell to end users:
     :math:`R_{L,t} = R_{L,B} \prod (1 + g^{end}_t)`. Margins move in straight lines from the
-    base-year margin to ``final_margins`` in the last projected year.
+    base-year margin to ``final_margins`` in the last projected year. Without a full base year
+    (a layer or a spender missing) there is no projection.
     """
-    proj = scenario.projection
-    base_year = scenario.years.end
-    base = hist[hist["year"] == base_year].set_index("layer")
-    base_capex = capex[capex["year"] == base_year]
-    spenders = set(scenario.demand_gap.regression.capex_companies)
-    if base["ai_revenue_usd_bn"].isna().any() or set(base_capex["company_id"]) != spenders:
+    if np.isnan(revenue).any() or np.isnan(capex).any():
         return pd.DataFrame(columns=LAYER_COLUMNS)
-    k_base = base_capex["capex_usd_bn"].sum()
-    years = list(range(proj.start, proj.end + 1))
-    k, demand_index = k_base, 1.0
-    frames = []
-    for i, year in enumerate(years, start=1):
-        k *= 1 + proj.growth("capex_growth", year)
-        demand_index *= 1 + proj.growth("end_user_growth", year)
-        weight = i / len(years)
-        revenue, profit = {}, {}
-        for layer in CHAIN_ORDER:
-            if layer in ("chips", "servers"):
-                revenue[layer] = max(0.0, base.loc[layer, "ai_revenue_usd_bn"] + proj.capex_allocation[layer] * (k - k_base))
-            else:
-                revenue[layer] = base.loc[layer, "ai_revenue_usd_bn"] * demand_index
-            margin = (1 - weight) * base.loc[layer, "operating_margin"] + weight * proj.final_margins[layer]
-            profit[layer] = revenue[layer] * margin
-        table = layer_table(pd.Series(revenue), pd.Series(profit))
-        frames.append(table.reset_index(names="layer").assign(year=year, kind="projection", capex_usd_bn=k))
+    frames = [layer_table(pd.Series(revenue[i], CHAIN_ORDER), pd.Series(profit[i], CHAIN_ORDER))
+              .reset_index(names="layer").assign(year=year, kind="projection", capex_usd_bn=capex[i])
+              for i, year in enumerate(inputs.proj_years)]
     return pd.concat(frames, ignore_index=True)

@@ -5,6 +5,7 @@ scenario's parameters; each function is a closed form with its equation in the d
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from valuechain.dataset import Dataset
@@ -35,8 +36,9 @@ def reverse_dcf_revenue(valuation_usd_bn: float, years_to_target: float, discoun
         V = \frac{M \cdot R_T}{(1 + r)^{T - t_0}} \quad\Rightarrow\quad R_T = \frac{V (1 + r)^{T - t_0}}{M}
 
     with exit revenue multiple :math:`M`, ignoring cash paid out before :math:`T` (the labs pay none).
+    Arrays of draws broadcast (the model core calls it so).
     """
-    if exit_multiple <= 0:
+    if np.any(np.asarray(exit_multiple) <= 0):
         raise ValueError("exit_multiple must be positive")
     return valuation_usd_bn * (1 + discount_rate) ** years_to_target / exit_multiple
 

@@ -1,0 +1,104 @@
+"""The model core: closed forms, and the same numbers as the profit model, the demand gap, the labs and the valuations."""
+import numpy as np
+import pytest
+
+from valuechain import capital, core, labs, params, valuation
+from valuechain.dataset import load_dataset
+from valuechain.params import CHAIN_ORDER
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return load_dataset()
+
+
+@pytest.fixture(scope="module")
+def base(dataset):
+    from valuechain.demand import demand_gap
+    from valuechain.profit import profit_pool
+
+    sc = params.load_scenario("base")
+    pool = profit_pool(sc, dataset)
+    gap = demand_gap(sc, dataset, pool)
+    inp = core.inputs(sc, dataset, pool, gap.downstream)
+    return sc, pool, gap, inp, core.evaluate(inp, inp.theta())
+
+
+def test_in_service_is_the_window_sum():
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0, 10, size=(3, 30))
+    lives = np.array([4, 9, 22])
+    got = core.in_service(a, 3, lives)
+    for i, life in enumerate(lives):
+        want = [a[i, max(0, t - 3 - life + 1):max(0, t - 3 + 1)].sum() for t in range(30)]
+        np.testing.assert_allclose(got[i], want, rtol=1e-12, atol=1e-12)
+
+
+def test_capital_recovery_factor_closed_forms():
+    np.testing.assert_allclose(core.capital_recovery_factor([0.0, 0.1], [5.0, 5.0]), [0.2, 0.1 * 1.1 ** 5 / (1.1 ** 5 - 1)])
+
+
+@pytest.mark.parametrize("c0,d", [(1.5, 0.25), (3.0, 0.2), (0.8, 0.3), (2.0, 0.1)])
+def test_break_even_years_equal_the_closed_form(c0, d):
+    want = labs.closed_form_break_even_years(c0, d)
+    assert core.break_even_years(c0, d, 30) == want
+    assert np.isnan(core.break_even_years(c0, d, want - 1)) or want == 0
+
+
+def test_pool_equals_the_profit_model(base):
+    _, pool, _, inp, out = base
+    hist = pool.layers[pool.layers["kind"] == "historical"]
+    for i, year in enumerate(inp.years):
+        rows = hist[hist["year"] == year].set_index("layer").reindex(CHAIN_ORDER)
+        np.testing.assert_allclose(out.revenue[0, i], rows["ai_revenue_usd_bn"], rtol=1e-12)
+        np.testing.assert_allclose(out.profit_share[0, i], rows["profit_share"], rtol=1e-12)
+    proj = pool.layers[pool.layers["kind"] == "projection"]
+    last = proj[proj["year"] == inp.proj_years[-1]].set_index("layer").reindex(CHAIN_ORDER)
+    np.testing.assert_allclose(out.proj_profit_share[0, -1], last["profit_share"], rtol=1e-12)
+
+
+def test_requirements_and_gap_equal_the_demand_gap(base):
+    _, _, gap, inp, out = base
+    req = gap.requirements.set_index("method")["required_usd_bn"]
+    assert out.sequoia[0] == pytest.approx(req["sequoia"], rel=1e-12)
+    assert out.bain[0] == pytest.approx(req["capex_to_revenue"], rel=1e-12)
+    assert out.capital_recovery[0] == pytest.approx(req["capital_recovery"], rel=1e-9)
+    assert out.d_over_required[0] == pytest.approx(gap.closing.ratio, rel=1e-9)
+
+
+def test_labs_and_valuations_equal_their_modules(base, dataset):
+    sc, pool, gap, inp, out = base
+    econ = labs.analyse(sc, dataset, pool, gap)
+    for j, lab in enumerate(inp.labs):
+        assert out.lab_break_even[0, j] == econ.break_even[lab].year
+        np.testing.assert_allclose(out.lab_revenue[0, j], econ.break_even[lab].path["revenue_usd_bn"], rtol=1e-12)
+        np.testing.assert_allclose(out.lab_cost[0, j], econ.break_even[lab].path["cost_usd_bn"], rtol=1e-12)
+    summary = valuation.analyse(sc, dataset, pool)["summary"]
+    assert round(float(out.labs_revenue_needed[0]), 2) == summary["labs_revenue_needed_usd_bn"]
+    assert round(float(out.ipo_draw[0]), 2) == summary["ipo_draw_typical_high_usd_bn"]
+
+
+def test_vectorized_rows_equal_one_at_a_time(base):
+    _, _, _, inp, _ = base
+    rng = np.random.default_rng(7)
+    theta = inp.theta(6) * rng.uniform(0.8, 1.2, size=(6, len(inp.keys)))
+    together = core.headline(inp, core.evaluate(inp, theta))
+    for i in range(6):
+        alone = core.headline(inp, core.evaluate(inp, theta[i:i + 1]))
+        for key, values in together.items():
+            np.testing.assert_allclose(values[i], alone[key][0], rtol=1e-12, equal_nan=True)
+
+
+def test_capital_in_service_is_the_cores(base):
+    import pandas as pd
+
+    series = pd.Series([1.0, 2.0, np.nan, 4.0, 5.0, 6.0])
+    assert capital.in_service(series, 2, 0.5).tolist() == [0, 0, 1, 3, 2, 4]
+
+
+def test_every_key_names_a_scenario_value(base):
+    sc, _, _, inp, _ = base
+    assert "attribution.microsoft.ai_share.2025" in inp.keys
+    assert inp.values[inp.column("attribution.microsoft.ai_share.2025")] == sc.attribution["microsoft"].ai_share[2025]
+    assert inp.values[inp.column("valuation.discount_rate")] == sc.valuation.discount_rate
+    assert inp.values[inp.column("demand_gap.break_even.target_return")] == sc.demand_gap.break_even.target_return
