@@ -76,6 +76,8 @@ def test_labs_and_valuations_equal_their_modules(base, dataset):
     summary = valuation.analyse(sc, dataset, pool)["summary"]
     assert round(float(out.labs_revenue_needed[0]), 2) == summary["labs_revenue_needed_usd_bn"]
     assert round(float(out.ipo_draw[0]), 2) == summary["ipo_draw_typical_high_usd_bn"]
+    flow = pool.dollar_flow[pool.dollar_flow["year"] == inp.years[-1]].set_index("layer").loc["chips"]
+    assert out.chips_cents[0] == pytest.approx(flow["profit_cents"] - flow["loss_cents"], rel=1e-12)
 
 
 def test_vectorized_rows_equal_one_at_a_time(base):

@@ -153,6 +153,7 @@ class Inputs(PoolInputs):
     target_year: int
     ipo_total_usd_bn: float
     ipo_typical_high: float
+    pass_col: np.ndarray  # columns of pass_through for every layer but chips (CHAIN_ORDER)
 
 
 class _Keys:
@@ -294,6 +295,8 @@ def inputs(scenario, ds, pool=None, downstream=None) -> Inputs:
             "growth": np.array([k.per_year(f"{prefix}.revenue_growth", spec.revenue_growth, le.base_year + s, carry_last=True)
                                 for s in range(1, le.horizon_years + 1)], dtype=int),
         }
+    pass_col = np.array([k.add(f"layers.{layer}.pass_through", scenario.layers[layer].pass_through)
+                         for layer in CHAIN_ORDER[:-1]])
     val = scenario.valuation
     valuation_cols = {"discount_rate": k.add("valuation.discount_rate", val.discount_rate),
                       "exit_multiple": k.add("valuation.exit_multiple", val.exit_multiple)}
@@ -311,6 +314,7 @@ def inputs(scenario, ds, pool=None, downstream=None) -> Inputs:
         lab_valuations=np.array([valuations[lab] for lab in reverse_dcf_labs]),
         years_to_target=val.target_year - val.valuation_year, target_year=val.target_year,
         ipo_total_usd_bn=float(sum(valuations.values())), ipo_typical_high=float(ds.fact("ipo_float_typical_high")),
+        pass_col=pass_col,
     )
 
 
@@ -336,6 +340,7 @@ class Outputs:
     lab_break_even: np.ndarray  # (n, labs) calendar year, NaN: not within the horizon
     labs_revenue_needed: np.ndarray  # (n,) reverse DCF, target year
     ipo_draw: np.ndarray  # (n,) at the typical high float
+    chips_cents: np.ndarray  # (n,) cents of an end-user dollar the chips layer keeps, last historical year
 
     @property
     def profit_share(self) -> np.ndarray:
@@ -429,8 +434,12 @@ def evaluate(inp: Inputs, theta: np.ndarray) -> Outputs:
     vc = inp.valuation_cols
     needed = reverse_dcf_revenue(inp.lab_valuations[None, :], inp.years_to_target, theta[:, vc["discount_rate"], None],
                                  theta[:, vc["exit_multiple"], None]).sum(axis=1)
+    # the end-user dollar (valuechain.profit.dollar_flow): chips receive the product of the pass-throughs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chips_margin = profit[:, -1, LAYER_INDEX["chips"]] / revenue[:, -1, LAYER_INDEX["chips"]]
+    chips_cents = 100 * chips_margin * np.prod(theta[:, inp.pass_col], axis=1)
     return Outputs(revenue, profit, proj_r, proj_p, capex, required_q, sequoia, bain, recovery, d_over,
-                   lab_r, lab_c, lab_year, needed, np.full(n, inp.ipo_total_usd_bn * inp.ipo_typical_high))
+                   lab_r, lab_c, lab_year, needed, np.full(n, inp.ipo_total_usd_bn * inp.ipo_typical_high), chips_cents)
 
 
 def headline(inp: Inputs, out: Outputs) -> dict[str, np.ndarray]:
@@ -440,6 +449,7 @@ def headline(inp: Inputs, out: Outputs) -> dict[str, np.ndarray]:
     figures = {
         "chips_profit_share": out.profit_share[:, last, chips],
         f"chips_profit_share_{inp.proj_years[-1]}": out.proj_profit_share[:, -1, chips],
+        "chips_cents_per_dollar": out.chips_cents,
         "d_over_required": out.d_over_required,
         "sequoia_required_usd_bn": out.sequoia,
         "capital_recovery_required_usd_bn": out.capital_recovery,

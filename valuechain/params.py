@@ -1,7 +1,8 @@
 """Scenario parameters: YAML files in ``params/`` loaded into typed, frozen records.
 
 A scenario may ``extends:`` another and override only what differs; mappings are merged
-key by key, anything else (numbers, lists) is replaced. Unknown keys are errors, not warnings.
+key by key, anything else (numbers, lists) is replaced, and so is a prior under
+``uncertainty.priors`` (it is one distribution). Unknown keys are errors, not warnings.
 Every refusal is a :class:`ParameterError` naming the file, the key path and the fix.
 """
 from __future__ import annotations
@@ -276,6 +277,101 @@ class Valuation(_Frozen):
     rationale: str = ""  # source or reasoning
 
 
+DISTRIBUTIONS = ("normal", "lognormal", "triangular", "uniform", "beta", "pert")
+
+
+class Prior(_Frozen):
+    """The distribution of one assumption, named by its dotted scenario key.
+
+    normal: ``mean``, ``sd`` (optionally truncated to ``low``-``high``); lognormal: ``median``,
+    ``sigma`` (s.d. of the log; optional bounds); triangular and pert: ``low``, ``mode``, ``high``;
+    uniform: ``low``, ``high``; beta: ``alpha``, ``beta`` on ``low``-``high`` (default 0-1).
+    A zero width (``sd: 0``, ``low`` = ``high``) fixes the value.
+    """
+
+    dist: Literal["normal", "lognormal", "triangular", "uniform", "beta", "pert"]
+    mean: float | None = None
+    sd: Annotated[float, Field(ge=0)] | None = None
+    median: Annotated[float, Field(gt=0)] | None = None
+    sigma: Annotated[float, Field(ge=0)] | None = None
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+    alpha: Annotated[float, Field(gt=0)] | None = None
+    beta: Annotated[float, Field(gt=0)] | None = None
+    rationale: str  # why this distribution: its source or reasoning
+
+    @model_validator(mode="after")
+    def _complete(self):
+        needs = {"normal": ("mean", "sd"), "lognormal": ("median", "sigma"), "triangular": ("low", "mode", "high"),
+                 "uniform": ("low", "high"), "beta": ("alpha", "beta"), "pert": ("low", "mode", "high")}[self.dist]
+        allowed = set(needs) | {"low", "high"}
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.dist} prior needs {', '.join(needs)}; missing {', '.join(missing)}")
+        extra = [name for name in ("mean", "sd", "median", "sigma", "mode", "alpha", "beta")
+                 if getattr(self, name) is not None and name not in allowed]
+        if extra:
+            raise ValueError(f"a {self.dist} prior takes {', '.join(needs)} (and low/high bounds), not {', '.join(extra)}")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        if self.mode is not None and not self.low <= self.mode <= self.high:
+            raise ValueError(f"mode {self.mode} is outside low-high ({self.low}-{self.high})")
+        centre = self.mean if self.dist == "normal" else self.median if self.dist == "lognormal" else None
+        if centre is not None and ((self.low is not None and centre < self.low) or (self.high is not None and centre > self.high)):
+            raise ValueError(f"the centre {centre} is outside the bounds")
+        if self.dist == "lognormal" and self.low is not None and self.low < 0:
+            raise ValueError("a lognormal prior cannot have a negative lower bound")
+        if not self.rationale.strip():
+            raise ValueError("a prior needs a rationale (its source or reasoning)")
+        return self
+
+
+class Uncertainty(_Frozen):
+    """Priors on the assumptions that matter, their rank correlations, and the Monte Carlo settings."""
+
+    draws: Annotated[int, Field(ge=100, le=1_000_000)] = 5000  # Monte Carlo draws in notebook 05
+    seed: Annotated[int, Field(ge=0)] = 0  # the same seed gives the same draws and figures
+    sobol_samples: Annotated[int, Field(ge=64, le=65536)] = 512  # Sobol base samples (a power of 2)
+    priors: dict[str, Prior]  # keyed by dotted scenario key, e.g. attribution.microsoft.ai_share.2025
+    correlations: tuple[tuple[str, str, Annotated[float, Field(ge=-1, le=1)]], ...] = ()  # [key, key, Spearman rank correlation]
+
+    @model_validator(mode="after")
+    def _check(self):
+        n = self.sobol_samples
+        if n & (n - 1):
+            raise ValueError(f"sobol_samples {n} is not a power of 2; use e.g. {1 << n.bit_length()}")
+        keys = list(self.priors)
+        for a, b, _ in self.correlations:
+            for key in (a, b):
+                if key not in self.priors:
+                    close = difflib.get_close_matches(key, keys, n=1)
+                    hint = f"did you mean '{close[0]}'?" if close else "give it a prior first"
+                    raise ValueError(f"correlations name '{key}', which has no prior; {hint}")
+            if a == b:
+                raise ValueError(f"correlations pair '{a}' with itself")
+        if self.correlations:
+            import numpy as np
+
+            matrix = rank_correlation_matrix(keys, self.correlations)
+            lowest = float(np.linalg.eigvalsh(matrix).min())
+            if lowest < -1e-9:
+                raise ValueError(f"the rank correlations do not form a positive semi-definite matrix (smallest "
+                                 f"eigenvalue {lowest:.3f}); weaken the correlations that contradict each other")
+        return self
+
+
+def rank_correlation_matrix(keys, correlations):
+    """The full rank-correlation matrix of ``keys`` from ``[key, key, rho]`` pairs (1 on the diagonal, 0 elsewhere)."""
+    import numpy as np
+
+    matrix = np.eye(len(keys))
+    index = {key: i for i, key in enumerate(keys)}
+    for a, b, rho in correlations:
+        matrix[index[a], index[b]] = matrix[index[b], index[a]] = rho
+    return matrix
+
+
 class Scenario(_Frozen):
     """A complete, resolved scenario."""
 
@@ -289,6 +385,7 @@ class Scenario(_Frozen):
     demand_gap: DemandGap
     lab_economics: LabEconomics
     valuation: Valuation
+    uncertainty: Uncertainty | None = None  # priors for notebook 05 and valuechain sweep
 
     @field_validator("layers")
     @classmethod
@@ -306,11 +403,38 @@ class Scenario(_Frozen):
                     raise ValueError(f"layers.{layer}.companies names '{company}', which has no attribution entry")
         if self.projection.start != self.years.end + 1:
             raise ValueError(f"projection.start must be the year after years.end ({self.years.end + 1})")
+        if self.uncertainty is not None:
+            numbers = numeric_keys(self.model_dump(mode="json", exclude={"uncertainty"}))
+            for key in self.uncertainty.priors:
+                if key not in numbers:
+                    raise ValueError(f"uncertainty.priors names '{key}', which is not a number in the scenario; "
+                                     f"{closest_key(key, numbers)}")
         return self
 
     def resolved(self) -> dict:
         """The resolved parameters as plain data (recorded in every output)."""
         return self.model_dump(mode="json")
+
+
+def numeric_keys(data: dict, prefix: str = "") -> dict[str, float | None]:
+    """Every number (or null where a number may go) in resolved scenario data, by dotted key."""
+    out = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(numeric_keys(value, path))
+        elif value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            out[path] = value
+    return out
+
+
+def closest_key(key: str, valid) -> str:
+    """A hint naming the valid key closest to ``key``."""
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    if not close:  # compare the last parts only: a right name under the wrong section
+        tails = {k.rsplit(".", 1)[-1]: k for k in valid}
+        close = [tails[c] for c in difflib.get_close_matches(key.rsplit(".", 1)[-1], list(tails), n=1)]
+    return f"did you mean '{close[0]}'?" if close else "see the scenario file for the valid keys"
 
 
 # ----------------------------------------------------------------------------- loading
@@ -411,11 +535,14 @@ def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None
     return _merge(_resolve(parent_path, (*chain, path.resolve()), params_dir), data)
 
 
-def _merge(base: dict, override: dict) -> dict:
+WHOLE = (("uncertainty", "priors"),)  # mappings whose entries an override replaces whole (a prior is one distribution)
+
+
+def _merge(base: dict, override: dict, path: tuple = ()) -> dict:
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and path not in WHOLE:
+            merged[key] = _merge(merged[key], value, (*path, key))
         else:
             merged[key] = value
     return merged

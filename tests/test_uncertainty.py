@@ -1,0 +1,133 @@
+"""Priors, correlated draws, tornado and Sobol indices: closed forms and the scenario's own figures."""
+import numpy as np
+import pytest
+import yaml
+
+from valuechain import core, params, uncertainty as U
+from valuechain.dataset import load_dataset
+from valuechain.exceptions import ParameterError
+from valuechain.params import Prior
+
+
+@pytest.fixture(scope="module")
+def base():
+    ds = load_dataset()
+    sc = params.load_scenario("base")
+    return sc, core.inputs(sc, ds), ds
+
+
+def _scenario(tmp_path, uncertainty: dict):
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump({"extends": "base", "uncertainty": uncertainty}))
+    return path
+
+
+@pytest.mark.parametrize("prior,u,want", [
+    (dict(dist="uniform", low=2.0, high=4.0), 0.25, 2.5),
+    (dict(dist="triangular", low=0.0, mode=1.0, high=2.0), 0.5, 1.0),
+    (dict(dist="lognormal", median=10.0, sigma=0.3), 0.5, 10.0),
+    (dict(dist="normal", mean=1.0, sd=2.0), 0.5, 1.0),
+    (dict(dist="pert", low=0.0, mode=0.5, high=1.0), 0.5, 0.5),
+    (dict(dist="beta", alpha=2.0, beta=2.0), 0.5, 0.5),
+])
+def test_quantiles_have_their_closed_forms(prior, u, want):
+    assert U.quantile(Prior(rationale="test", **prior), [u])[0] == pytest.approx(want, rel=1e-9)
+
+
+def test_truncated_normal_stays_in_its_bounds_and_pert_has_its_mean():
+    trunc = Prior(dist="normal", mean=0.1, sd=0.5, low=0.0, high=0.3, rationale="test")
+    x = U.quantile(trunc, np.linspace(0, 1, 1001))
+    assert x.min() >= 0.0 and x.max() <= 0.3
+    pert = Prior(dist="pert", low=0.0, mode=0.2, high=1.0, rationale="test")
+    x = U.quantile(pert, (np.arange(20000) + 0.5) / 20000)
+    assert x.mean() == pytest.approx((0.0 + 4 * 0.2 + 1.0) / 6, abs=1e-3)  # PERT mean (a + 4m + b) / 6
+
+
+def test_zero_width_priors_reproduce_the_deterministic_scenario(base, tmp_path):
+    sc, inp, _ = base
+    fixed = {key: {"dist": "normal", "mean": float(inp.values[inp.column(key)]), "sd": 0.0, "rationale": "fixed"}
+             for key in sc.uncertainty.priors}
+    variant = params.load_scenario(_scenario(tmp_path, {"draws": 100, "priors": fixed}))
+    draws = U.monte_carlo(variant, core.inputs(variant, base[2]))
+    deterministic = core.headline(inp, core.evaluate(inp, inp.theta()))
+    for key, values in draws.figures.items():
+        assert np.array_equal(values, np.repeat(deterministic[key], 100), equal_nan=True), key
+
+
+def test_correlated_draws_have_the_requested_rank_correlation(base):
+    sc, inp, _ = base
+    draws = U.monte_carlo(sc, inp, n=10_000)
+    keys = list(draws.plan.keys)
+    for a, b, rho in sc.uncertainty.correlations:
+        got = U.rank_correlation(draws.values[:, keys.index(a)], draws.values[:, keys.index(b)])
+        assert abs(got - rho) < 0.05, (a, b, got)
+    free = U.rank_correlation(draws.values[:, keys.index("valuation.exit_multiple")],
+                              draws.values[:, keys.index("valuation.discount_rate")])
+    assert abs(free) < 0.05
+
+
+def test_the_same_seed_gives_the_same_draws_whatever_the_chunking(base):
+    sc, inp, _ = base
+    one = U.monte_carlo(sc, inp, n=2500)
+    chunks = np.vstack([U.draw_chunk(one.plan, i, size) for i, size in reversed(U.chunks(2500))][::-1])
+    assert np.array_equal(one.values, chunks)
+    assert np.array_equal(one.values, U.monte_carlo(sc, inp, n=2500).values)
+    assert np.array_equal(one.values[:1000], U.monte_carlo(sc, inp, n=1000).values)
+
+
+def test_sobol_indices_of_an_additive_function_are_analytic():
+    # Y = 1 X1 + 2 X2 + 3 X3, X uniform(0, 1): S_i = ST_i = a_i^2 / sum a_j^2
+    priors = [(f"x{i}", Prior(dist="uniform", low=0.0, high=1.0, rationale="test")) for i in range(3)]
+    a = np.array([1.0, 2.0, 3.0])
+    table = U.sobol_indices(lambda x: {"y": x @ a}, priors, samples=4096, seed=3)
+    want = a ** 2 / (a ** 2).sum()
+    np.testing.assert_allclose(table["S1"], want, atol=0.05)
+    np.testing.assert_allclose(table["ST"], want, atol=0.05)
+
+
+def test_tornado_swings_equal_the_model_at_the_quantiles(base):
+    sc, inp, _ = base
+    p = U.plan(sc, inp)
+    table = U.tornado(inp, p)
+    row = table[(table["headline"] == "labs_revenue_needed_usd_bn") & (table["key"] == "valuation.discount_rate")].iloc[0]
+    prior = sc.uncertainty.priors["valuation.discount_rate"]
+    low, high = U.quantile(prior, [0.1, 0.9])
+    v = inp.lab_valuations.sum()
+    assert row["at_low"] == pytest.approx(v * (1 + low) ** inp.years_to_target / 10, rel=1e-12)
+    assert row["at_high"] == pytest.approx(v * (1 + high) ** inp.years_to_target / 10, rel=1e-12)
+    # a headline its prior cannot move has no swing from it
+    none = table[(table["headline"] == "sequoia_required_usd_bn") & (table["key"] == "valuation.discount_rate")]
+    assert none["swing"].iloc[0] == 0
+
+
+@pytest.mark.parametrize("block,message", [
+    ({"priors": {"valuation.discount_rat": {"dist": "uniform", "low": 0.1, "high": 0.2, "rationale": "x"}}},
+     "did you mean 'valuation.discount_rate'?"),
+    ({"priors": {"valuation.discount_rate": {"dist": "triangular", "low": 0.1, "mode": 0.3, "high": 0.2, "rationale": "x"}}},
+     "mode 0.3 is outside low-high"),
+    ({"priors": {"valuation.discount_rate": {"dist": "normal", "mean": 0.1, "rationale": "x"}}}, "needs mean, sd"),
+    ({"priors": {"valuation.discount_rate": {"dist": "normal", "mean": 0.1, "sd": 0.1}}}, "rationale"),
+    ({"priors": {"valuation.discount_rate": {"dist": "gamma", "mean": 0.1, "sd": 0.1, "rationale": "x"}}}, "dist"),
+    ({"priors": {k: {"dist": "uniform", "low": 0.1, "high": 0.2, "rationale": "x"} for k in
+                 ("valuation.discount_rate", "valuation.exit_multiple", "demand_gap.break_even.target_return")},
+      "correlations": [["valuation.discount_rate", "valuation.exit_multiple", 0.9],
+                       ["valuation.discount_rate", "demand_gap.break_even.target_return", 0.9],
+                       ["valuation.exit_multiple", "demand_gap.break_even.target_return", -0.9]]},
+     "positive semi-definite"),
+    ({"priors": {"valuation.discount_rate": {"dist": "uniform", "low": 0.1, "high": 0.2, "rationale": "x"}},
+      "correlations": [["valuation.discount_rate", "demand_gap.bain.capex_to_revenue", 0.5]]}, "has no prior"),
+    ({"sobol_samples": 500, "priors": {}}, "power of 2"),
+])
+def test_bad_uncertainty_blocks_get_one_line(tmp_path, block, message):
+    with pytest.raises(ParameterError) as err:
+        params.load_scenario(_scenario(tmp_path, block))
+    text = str(err.value)
+    assert message in text and "variant.yaml" in text and "\n" not in text
+
+
+def test_a_prior_the_model_does_not_consume_is_an_error(base, tmp_path):
+    # NVIDIA's margin is filed, so an assumed margin for it is never used
+    block = {"priors": {"demand_gap.regression.lags": {"dist": "uniform", "low": 2, "high": 4, "rationale": "x"}}}
+    variant = params.load_scenario(_scenario(tmp_path, block))
+    with pytest.raises(ParameterError, match="is set but the model does not consume it"):
+        U.plan(variant, core.inputs(variant, base[2]))
