@@ -136,10 +136,22 @@ def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None):
               help="Seconds a single cell may run (1 or more; there is no unlimited setting).")
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to write into (default: outputs/).")
-def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs):
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Change one scenario value by its dotted key (repeatable), e.g. "
+                   "--set demand_gap.break_even.target_return=0.12. The run is a variant of the one scenario named, "
+                   "recorded in params/variants/<scenario>-set-<hash>.yaml and written to outputs/<that name>/.")
+def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
     """Execute every notebook for every scenario into outputs/<scenario>/, then publish the site."""
     from valuechain import site
 
+    if sets:
+        from valuechain import params
+
+        if len(scenarios) != 1 or run_all:
+            raise click.UsageError("--set changes one scenario; name exactly one, e.g. 'valuechain run base --set key=value'")
+        name = params.write_variant(scenarios[0], params.parse_assignments(sets))
+        click.echo(f"Variant of {scenarios[0]}: {name} (params/{params.VARIANTS}/{name}.yaml)")
+        scenarios = (name,)
     failed = _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs)
     index = site.publish(outputs, rerender=False, **_current())
     click.echo(f"Site: {index}")

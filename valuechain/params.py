@@ -7,7 +7,10 @@ Every refusal is a :class:`ParameterError` naming the file, the key path and the
 """
 from __future__ import annotations
 
+import copy
 import difflib
+import hashlib
+import json
 import re
 import types
 import typing
@@ -440,8 +443,11 @@ def closest_key(key: str, valid) -> str:
 # ----------------------------------------------------------------------------- loading
 
 
+VARIANTS = "variants"  # sub-folder of params/ holding the variants written by --set
+
+
 def scenario_path(name_or_path: str | Path, params_dir: Path | None = None) -> Path:
-    """File of a scenario given by name (``base``) or by path (``params/base.yaml``)."""
+    """File of a scenario given by name (``base``, or a variant in ``params/variants/``) or by path."""
     params_dir = params_dir or config.PARAMS_DIR
     text = str(name_or_path)
     if text.endswith((".yaml", ".yml")):
@@ -449,7 +455,8 @@ def scenario_path(name_or_path: str | Path, params_dir: Path | None = None) -> P
         check_name(path.stem)
         return path
     check_name(text)
-    return params_dir / f"{text}.yaml"
+    variant = params_dir / VARIANTS / f"{text}.yaml"
+    return variant if variant.exists() and not (params_dir / f"{text}.yaml").exists() else params_dir / f"{text}.yaml"
 
 
 def check_name(name: str) -> str:
@@ -461,24 +468,30 @@ def check_name(name: str) -> str:
 
 
 def list_scenarios(params_dir: Path | None = None) -> list[str]:
-    """Names of the scenario files in ``params/``, sorted."""
+    """Names of the scenario files in ``params/`` and of the variants in ``params/variants/``, sorted."""
     params_dir = params_dir or config.PARAMS_DIR
-    return sorted(p.stem for p in params_dir.glob("*.yaml"))
+    return sorted({p.stem for p in (*params_dir.glob("*.yaml"), *(params_dir / VARIANTS).glob("*.yaml"))})
 
 
 def load_scenario(name_or_path: str | Path, overrides: dict | None = None, params_dir: Path | None = None,
                   company_ids=None, metric_names=None) -> Scenario:
     """Load, resolve ``extends`` and validate a scenario.
 
-    ``overrides`` is a nested mapping merged over the file (as a notebook parameter would).
+    ``overrides`` is merged over the file: a nested mapping, or dotted keys
+    (``{"valuation.discount_rate": 0.3}``, as ``--set`` and the notebooks' ``overrides`` give them),
+    each checked against the scenario's keys (:func:`apply_overrides`).
     ``company_ids`` and ``metric_names`` (default: from the bundled dataset) check that every
     company and metric named exists.
     """
     path = scenario_path(name_or_path, params_dir)
     raw = _resolve(path, chain=(), params_dir=params_dir or config.PARAMS_DIR)
     raw.pop("extends", None)
-    if overrides:
-        raw = _merge(raw, overrides)
+    nested = {k: v for k, v in (overrides or {}).items() if "." not in str(k) and isinstance(v, dict)}
+    dotted = {k: v for k, v in (overrides or {}).items() if k not in nested}
+    if nested:
+        raw = _merge(raw, nested)
+    if dotted:
+        raw = apply_overrides(path, raw, dotted, company_ids, metric_names)
     raw["name"] = path.stem
     try:
         scenario = Scenario.model_validate(raw)
@@ -486,6 +499,135 @@ def load_scenario(name_or_path: str | Path, overrides: dict | None = None, param
         raise _parameter_error(path, exc, raw) from None
     _check_references(path, scenario, company_ids, metric_names)
     return scenario
+
+
+def leaf_keys(data, prefix: str = "") -> set[str]:
+    """Dotted keys of every value in resolved scenario data (a list is one value)."""
+    if isinstance(data, dict):
+        return set().union(*(leaf_keys(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in data.items())) if data else {prefix}
+    return {prefix}
+
+
+def apply_overrides(path: Path, raw: dict, dotted: dict, company_ids=None, metric_names=None) -> dict:
+    """``raw`` (a resolved scenario file) with each dotted key of ``dotted`` set to its value.
+
+    A key must name a value the scenario has (or a new year in a mapping by year); an unknown key is
+    a :class:`ParameterError` suggesting the closest valid key. The title and description say the
+    scenario is a variant and list the overrides, so every page shows them.
+    """
+    try:
+        valid = leaf_keys(Scenario.model_validate({**raw, "name": path.stem}).model_dump(mode="json"))
+    except ValidationError as exc:
+        raise _parameter_error(path, exc, raw) from None
+    out = copy.deepcopy(raw)
+    for key, value in dotted.items():
+        parts = str(key).split(".")
+        parent = ".".join(parts[:-1])
+        new_year = parts[-1].isdigit() and any(k.startswith(parent + ".") and k[len(parent) + 1:].isdigit() for k in valid)
+        if key not in valid and not new_year:
+            raise ParameterError(f"{path}: override '{key}' names no value of the scenario; {closest_key(key, valid)}")
+        node = out
+        for part in parts[:-1]:
+            part = _existing_key(node, part)
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[_existing_key(node, parts[-1])] = value
+    listed = "; ".join(f"{k} = {v}" for k, v in dotted.items())
+    out["title"] = f"{out.get('title', path.stem)} (variant)"
+    out["description"] = f"Variant of {path.stem} with {listed}. {out.get('description', '')}".strip()
+    return out
+
+
+def _existing_key(node: dict, part: str):
+    """``part`` as the mapping spells it: YAML reads a year as a number, a dotted key gives text."""
+    if part.isdigit() and int(part) in node:
+        return int(part)
+    return int(part) if part.isdigit() and any(isinstance(k, int) for k in node) else part
+
+
+def injected_parameters(history) -> set[str]:
+    """Names papermill assigned in a notebook's injected-parameters cell, read from the kernel's input history."""
+    import ast
+
+    names: set[str] = set()
+    for source in history or ():
+        if isinstance(source, str) and source.lstrip().startswith("# Parameters"):
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                continue
+            names |= {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def notebook_scenario(namespace: dict, *declared: str) -> Scenario:
+    """The scenario a notebook's parameters ask for: ``scenario`` with ``overrides`` applied.
+
+    A parameter papermill injected that the notebook does not declare (``-p discount_rate 0.3``)
+    is an error, not papermill's warning: it names the scenario key to set through ``overrides``.
+    """
+    stray = sorted(injected_parameters(namespace.get("_ih") or namespace.get("In")) - set(declared))
+    if stray:
+        name = stray[0]
+        base = load_scenario(namespace["scenario"])
+        hint = closest_key(name, leaf_keys(base.model_dump(mode="json")))
+        key = hint.split("'")[1] if "'" in hint else "<dotted.key>"
+        raise ParameterError(f"parameter '{name}' is not a parameter of this notebook (it takes {', '.join(declared)}); "
+                             f"to change a scenario value pass overrides, e.g. -y '{{overrides: {{{key}: ...}}}}'")
+    return load_scenario(namespace["scenario"], namespace.get("overrides") or None)
+
+
+def parse_assignments(texts) -> dict:
+    """``--set key=value`` arguments as a mapping; values are read as YAML (``0.12``, ``[1, 2]``, ``null``)."""
+    out = {}
+    for text in texts:
+        key, sep, value = str(text).partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"--set {text!r} is not key=value; write e.g. --set demand_gap.break_even.target_return=0.12")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ParameterError(f"--set {key.strip()}: the value {value!r} cannot be read; write a number, text or [list]") from None
+    return out
+
+
+def variant_name(base: str, overrides: dict) -> str:
+    """A variant's name: its base and a short hash of its overrides, e.g. ``base-set-1a2b3c4d``."""
+    digest = hashlib.sha256(json.dumps(overrides, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{base}-set-{digest}"
+
+
+def write_variant(base: str, overrides: dict, params_dir: Path | None = None) -> str:
+    """Check ``overrides`` on scenario ``base`` and record them as ``params/variants/<name>.yaml``; return the name.
+
+    The file extends ``base`` and lists the overrides, so the variant is rerun, cached and
+    published like any scenario.
+    """
+    params_dir = params_dir or config.PARAMS_DIR
+    if not scenario_path(base, params_dir).exists():
+        raise ParameterError(f"unknown scenario '{base}'; choose from: {', '.join(list_scenarios(params_dir))} (files in params/)")
+    load_scenario(base, overrides, params_dir)  # every override checked before anything is written
+    name = variant_name(base, overrides)
+    folder = params_dir / VARIANTS
+    folder.mkdir(parents=True, exist_ok=True)
+    nested: dict = {}
+    for key, value in overrides.items():
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(int(part) if part.isdigit() else part, {})
+        node[int(parts[-1]) if parts[-1].isdigit() else parts[-1]] = value
+    listed = "; ".join(f"{k} = {v}" for k, v in overrides.items())
+    base_sc = load_scenario(base, params_dir=params_dir)
+    head = {"extends": base, "title": f"{base_sc.title} (variant)",
+            "description": f"Variant of {base} with {listed}. {base_sc.description}"}
+    text = (f"# Variant of {base} written by 'valuechain run {base} --set ...'; only the overrides differ.\n"
+            + yaml.safe_dump({**head, **nested}, sort_keys=False, allow_unicode=True))
+    from valuechain.iorw import atomic_write_text
+
+    atomic_write_text(folder / f"{name}.yaml", text)
+    return name
 
 
 # libyaml's safe loader when installed (about ten times faster); the same safe constructors either way.

@@ -38,7 +38,7 @@ from pathlib import Path
 from valuechain import config, results
 from valuechain.exceptions import ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
 from valuechain.iorw import OutputsLock, atomic_write_text, check_writable, disk_full, umask
-from valuechain.params import check_name, list_scenarios, load_scenario
+from valuechain.params import check_name, list_scenarios, load_scenario, scenario_path
 
 KERNEL_NAME = "python3"  # ipykernel's own spec: the interpreter running valuechain, whatever the notebook names
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -192,7 +192,7 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
     p["folder"].mkdir(parents=True, exist_ok=True)
     scratch.mkdir(parents=True, exist_ok=True)
     executed, metrics = scratch / f"{item.notebook}.ipynb", scratch / f"{item.notebook}.json"
-    scenario_arg = str(params_dir / f"{item.scenario}.yaml")
+    scenario_arg = str(scenario_path(item.scenario, params_dir))
     try:
         pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
                             parameters={"scenario": scenario_arg, "metrics_path": str(metrics)},
