@@ -154,6 +154,7 @@ class Inputs(PoolInputs):
     ipo_total_usd_bn: float
     ipo_typical_high: float
     pass_col: np.ndarray  # columns of pass_through for every layer but chips (CHAIN_ORDER)
+    source_ids: tuple[str, ...]  # the sources of every filed figure used
 
 
 class _Keys:
@@ -315,6 +316,7 @@ def inputs(scenario, ds, pool=None, downstream=None) -> Inputs:
         years_to_target=val.target_year - val.valuation_year, target_year=val.target_year,
         ipo_total_usd_bn=float(sum(valuations.values())), ipo_typical_high=float(ds.fact("ipo_float_typical_high")),
         pass_col=pass_col,
+        source_ids=tuple(dict.fromkeys([*(s for row in companies["sources"] for s in row), *d.sources])),
     )
 
 

@@ -243,3 +243,121 @@ def drivers(sobol: pd.DataFrame) -> pd.DataFrame:
         return sobol
     top = sobol.loc[sobol.groupby("headline", sort=False)["ST"].idxmax()]
     return top.reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- notebook 05's result
+
+HEADLINE_LABELS = {  # key -> (label, unit)
+    "chips_profit_share": ("Chips share of chain operating profit, last filed year", "share"),
+    "chips_profit_share_{end}": ("Chips share of chain operating profit, {end}", "share"),
+    "chips_cents_per_dollar": ("Cents of an end-user dollar the chips layer keeps", "cents"),
+    "d_over_required": ("Net external AI revenue / required revenue R*", "ratio"),
+    "sequoia_required_usd_bn": ("Required revenue, Sequoia's method", "usd_bn"),
+    "capital_recovery_required_usd_bn": ("Required revenue, capital recovery", "usd_bn"),
+    "labs_revenue_needed_usd_bn": ("Lab revenue the valuations need in the target year", "usd_bn"),
+    "{lab}_break_even_year": ("{name} break-even year", "year"),
+}
+
+
+def label(key: str, inputs: core.Inputs, names: dict | None = None) -> tuple[str, str]:
+    """Human label and unit of a headline key."""
+    names = names or {}
+    end = inputs.proj_years[-1]
+    for pattern, (text, unit) in HEADLINE_LABELS.items():
+        if "{lab}" not in pattern and pattern.format(end=end) == key:
+            return text.format(end=end), unit
+    lab = key.removesuffix("_break_even_year")
+    return HEADLINE_LABELS["{lab}_break_even_year"][0].format(name=names.get(lab, lab)), "year"
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """Everything notebook 05 shows: draws, fans, probabilities, tornado and Sobol indices."""
+
+    scenario: Scenario
+    draws: Draws
+    deterministic: dict[str, float]  # each headline at the scenario's values
+    tornado: pd.DataFrame
+    sobol: pd.DataFrame
+    names: dict  # company id -> name
+
+    @property
+    def inputs(self) -> core.Inputs:
+        return self.draws.inputs
+
+    def fan(self, what: str) -> pd.DataFrame:
+        """Percentiles 5/25/50/75/95 over the draws, by period, of ``chips_share`` (year), ``required`` (quarter)
+        or ``labs`` (year: the labs' revenue and cost)."""
+        out, inp = self.draws.outputs, self.inputs
+        levels = (5, 25, 50, 75, 95)
+        if what == "chips_share":
+            chips = core.LAYER_INDEX["chips"]
+            values = np.concatenate([out.profit_share[:, :, chips], out.proj_profit_share[:, :, chips]], axis=1)
+            index = pd.Index([*inp.years, *inp.proj_years], name="year")
+            return _percentiles(values, index, levels)
+        if what == "required":
+            return _percentiles(out.required_q, pd.PeriodIndex(inp.quarters, name="quarter"), levels)
+        if what == "labs":
+            index = pd.Index(range(inp.lab_base_year, inp.lab_base_year + inp.lab_horizon + 1), name="year")
+            revenue = _percentiles(out.lab_revenue.sum(axis=1), index, levels).add_prefix("revenue_")
+            cost = _percentiles(out.lab_cost.sum(axis=1), index, levels).add_prefix("cost_")
+            return revenue.join(cost)
+        raise ValueError(f"no fan named {what!r}; use chips_share, required or labs")
+
+    def probabilities(self) -> list[tuple[str, float]]:
+        """Plain-English statements with their probability over the draws."""
+        inp, end = self.inputs, self.inputs.proj_years[-1]
+        d = self.draws
+        out = [(f"the chips layer keeps more than half of the chain's operating profit in {end}",
+                d.probability(f"chips_profit_share_{end}", 0.5)),
+               (f"net external AI revenue already covers the revenue required on AI capital in service "
+                f"({inp.quarters[inp.gap_quarter]})", d.probability("d_over_required", 1.0))]
+        for lab in inp.labs:
+            years = d.figures[f"{lab}_break_even_year"]
+            out.append((f"{self.names.get(lab, lab)} breaks even by {end}", float(np.mean(np.nan_to_num(years, nan=np.inf) <= end))))
+        return out
+
+    def drivers(self) -> pd.DataFrame:
+        return drivers(self.sobol)
+
+    def headlines(self):
+        """Median and 90% interval of each headline over the draws, and the probabilities."""
+        from valuechain.results import Headline
+
+        q = self.draws.quantiles()
+        out = []
+        for key in self.draws.figures:
+            text, unit = label(key, self.inputs, self.names)
+            out.append(Headline(f"{key}_p50", f"{text}, median of the draws", unit, "draws", q.loc[key, "p50"]))
+            out.append(Headline(f"{key}_p05", f"{text}, 5th percentile", unit, "draws", q.loc[key, "p05"]))
+            out.append(Headline(f"{key}_p95", f"{text}, 95th percentile", unit, "draws", q.loc[key, "p95"]))
+        end = self.inputs.proj_years[-1]
+        probs = self.probabilities()
+        out.append(Headline("prob_chips_majority_end", f"P(chips keep over half of chain profit in {end})", "probability",
+                            str(end), probs[0][1]))
+        out.append(Headline("prob_demand_covers_required", "P(D covers R* today)", "probability",
+                            str(self.inputs.quarters[self.inputs.gap_quarter]), probs[1][1]))
+        return out
+
+    def summary(self) -> dict:
+        from valuechain.results import rounded
+
+        figures = {h.key: rounded(h.value, 4) for h in self.headlines()}
+        figures.update(draws=int(len(self.draws.values)), seed=int(self.scenario.uncertainty.seed), scenario=self.scenario.name)
+        return figures
+
+
+def _percentiles(values: np.ndarray, index, levels) -> pd.DataFrame:
+    with np.errstate(invalid="ignore"):
+        data = {f"p{q:02d}": np.nanpercentile(values, q, axis=0) for q in levels}
+    return pd.DataFrame(data, index=index)
+
+
+def analyse(scenario: Scenario, ds, n: int | None = None, progress=None) -> UncertaintyResult:
+    """Notebook 05's analyses for ``scenario``: Monte Carlo draws, tornado and Sobol indices."""
+    inp = core.inputs(scenario, ds)
+    draws = monte_carlo(scenario, inp, n, progress)
+    deterministic = {k: float(v[0]) for k, v in core.headline(inp, core.evaluate(inp, inp.theta())).items()}
+    names = dict(zip(ds.companies["company_id"], ds.companies["name"]))
+    return UncertaintyResult(scenario, draws, deterministic, tornado(inp, draws.plan),
+                             model_sobol(inp, draws.plan, scenario.uncertainty.sobol_samples), names)
