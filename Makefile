@@ -30,6 +30,7 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's environment
 bench: $(STAMP) ## Run the benchmarks (figures printed as ratios to a baseline measured in the same run)
 	$(BIN)/python benchmarks/bench_demand_gap.py
 	$(BIN)/python benchmarks/bench_batch.py
+	$(BIN)/python benchmarks/bench_uncertainty.py
 
 calibrate: $(STAMP) ## Measure the size of every reported demand-gap test by simulation (1,000 draws each)
 	$(BIN)/python -m valuechain.calibration --sims 1000

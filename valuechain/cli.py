@@ -160,6 +160,48 @@ def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
 
 
 @main.command()
+@click.argument("scenario")
+@click.option("--grid", "grids", multiple=True, metavar="KEY=V1,V2,...",
+              help="Values of one assumption, by dotted key (repeatable; every combination is evaluated).")
+@click.option("--draws", type=int, default=None, help="Draws of the scenario's priors (its uncertainty block).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: this process; dask: a dask.distributed cluster (a LocalCluster unless --scheduler is given).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="Address of a running Dask scheduler.")
+@click.option("--workers", type=int, default=2, show_default=True, help="Workers of the LocalCluster (dask without --scheduler).")
+@click.option("--csv", "as_csv", is_flag=True, help="Write the table as CSV instead of Parquet.")
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write into (default: outputs/); the sweep goes to <outputs>/sweeps/<scenario>-sweep-<hash>/.")
+def sweep(scenario, grids, draws, executor, scheduler, workers, as_csv, outputs):
+    """Evaluate the model core (not the notebooks) over a grid of assumptions or draws of the priors.
+
+    \b
+    Examples:
+      valuechain sweep base --grid valuation.discount_rate=0.1,0.15,0.2 --grid valuation.exit_multiple=8,10,12
+      valuechain sweep base --draws 100000 --executor dask --workers 2
+      valuechain sweep base --draws 100000 --executor dask --scheduler tcp://10.0.0.5:8786
+
+    Writes a tidy table (one row per grid point or draw: the assumptions varied, then the headline
+    figures) and a summary page with the sensitivity charts. The same seed gives the same table on
+    1 or N workers.
+    """
+    import valuechain as vc
+    from valuechain import core, params
+    from valuechain import sweep as sw
+
+    if workers < 1:
+        raise click.UsageError(f"--workers {workers} is not allowed; give 1 or more")
+    sc = params.load_scenario(scenario)
+    ds = vc.load_dataset()
+    grid = sw.parse_grid(grids) if grids else None
+    inputs = core.inputs(sc, ds)
+    table = sw.sweep(sc, ds, grid, draws, executor, scheduler, workers, progress=True, inputs=inputs)
+    folder = Path(outputs or config.OUTPUTS_DIR) / "sweeps" / sw.folder_name(sc.name, grid, draws)
+    names = dict(zip(ds.companies["company_id"], ds.companies["name"]))
+    page = sw.write(table, folder, sc, inputs, grid, as_csv, names)
+    click.echo(f"{len(table):,} evaluations; table and summary in {folder} (open {page.name})")
+
+
+@main.command()
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding the runs (default: outputs/).")
 def publish(outputs):

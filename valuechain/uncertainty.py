@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from valuechain import core
 from valuechain.exceptions import ParameterError
@@ -49,8 +49,8 @@ def quantile(prior: Prior, u) -> np.ndarray:
         bound = (lambda x: np.log(x) if x > 0 else -np.inf) if log else float
         a = -np.inf if prior.low is None else (bound(prior.low) - centre) / scale
         b = np.inf if prior.high is None else (bound(prior.high) - centre) / scale
-        lo, hi = stats.norm.cdf(a), stats.norm.cdf(b)
-        z = stats.norm.ppf(lo + u * (hi - lo))
+        lo, hi = special.ndtr(a), special.ndtr(b)
+        z = special.ndtri(lo + u * (hi - lo))
         x = centre + scale * z
         return np.exp(x) if log else x
     low, high = prior.low, prior.high
@@ -61,13 +61,15 @@ def quantile(prior: Prior, u) -> np.ndarray:
         return np.full(u.shape, float(low))
     if prior.dist == "uniform":
         return low + u * width
-    if prior.dist == "triangular":
-        return stats.triang.ppf(u, (prior.mode - low) / width, loc=low, scale=width)
+    if prior.dist == "triangular":  # closed form on each side of the mode
+        c = (prior.mode - low) / width
+        return np.where(u < c, low + np.sqrt(u * width * (prior.mode - low)),
+                        high - np.sqrt((1 - u) * width * (high - prior.mode)))
     if prior.dist == "pert":
         a = 1 + 4 * (prior.mode - low) / width
         b = 1 + 4 * (high - prior.mode) / width
-        return stats.beta.ppf(u, a, b, loc=low, scale=width)
-    return stats.beta.ppf(u, prior.alpha, prior.beta, loc=low, scale=width)
+        return low + width * special.betaincinv(a, b, u)
+    return low + width * special.betaincinv(prior.alpha, prior.beta, u)
 
 
 def normal_correlation(rank: np.ndarray) -> np.ndarray:
@@ -122,7 +124,7 @@ def draw_chunk(p: Plan, index: int, size: int) -> np.ndarray:
     seeds = np.random.SeedSequence(p.seed).spawn(index + 1)
     rng = np.random.default_rng(seeds[index])
     z = rng.standard_normal((size, len(p.keys))) @ p.root.T
-    u = stats.norm.cdf(z)
+    u = special.ndtr(z)
     return np.column_stack([quantile(prior, u[:, j]) for j, prior in enumerate(p.priors)])
 
 
