@@ -33,8 +33,18 @@ def test_shipped_scenarios_load():
 def test_extends_overrides_only_what_differs():
     base, bull = load_scenario("base"), load_scenario("bull")
     assert bull.projection.capex_growth != base.projection.capex_growth
-    assert bull.attribution == base.attribution
     assert bull.layers == base.layers
+    assert bull.attribution["nvidia"] == base.attribution["nvidia"]  # untouched entries are inherited
+
+
+def test_bull_and_bear_differ_in_history_and_priors_not_only_projection():
+    base, bull, bear = (load_scenario(n) for n in ("base", "bull", "bear"))
+    key = "attribution.microsoft.ai_share.2025"
+    shares = [sc.attribution["microsoft"].ai_share[2025] for sc in (bear, base, bull)]
+    assert shares == sorted(shares) and len(set(shares)) == 3
+    modes = [sc.uncertainty.priors[key].mode for sc in (bear, base, bull)]
+    assert modes == shares  # each prior is centred on its scenario's value
+    assert bull.uncertainty.priors["valuation.discount_rate"] == base.uncertainty.priors["valuation.discount_rate"]
 
 
 def test_scenario_is_frozen():
