@@ -90,7 +90,7 @@ def test_layer_totals_are_sums_of_company_rows(base_pool):
 
 
 def test_attribution_share_of_zero_removes_a_company(ds, base_pool):
-    zero = load_scenario("base", {"attribution": {"amazon": {"ai_share": 0.0}}})
+    zero = load_scenario("base", {"attribution.amazon.ai_share.2024": 0.0})
     pool = profit_pool(zero, ds)
     before = base_pool.layers.set_index(["year", "layer"]).loc[(2024, "cloud")]
     after = pool.layers.set_index(["year", "layer"]).loc[(2024, "cloud")]
