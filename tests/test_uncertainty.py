@@ -131,3 +131,27 @@ def test_a_prior_the_model_does_not_consume_is_an_error(base, tmp_path):
     variant = params.load_scenario(_scenario(tmp_path, block))
     with pytest.raises(ParameterError, match="is set but the model does not consume it"):
         U.plan(variant, core.inputs(variant, base[2]))
+
+
+def test_the_same_seed_gives_byte_identical_figures(base):
+    from valuechain import uncertainty_report as report
+
+    sc, _, ds = base
+    one, two = U.analyse(sc, ds, n=500), U.analyse(sc, ds, n=500)
+    assert one.summary() == two.summary()
+    assert report.chips_share_fan(one, "Source: test").png() == report.chips_share_fan(two, "Source: test").png()
+    assert report.tornado_chart(one, "d_over_required", "s").png() == report.tornado_chart(two, "d_over_required", "s").png()
+
+
+def test_notebook_05_sentences_come_from_the_draws(base):
+    from valuechain import uncertainty_report as report
+
+    sc, _, ds = base
+    result = U.analyse(sc, ds, n=1000)
+    text = report.probabilities(result)
+    p = result.draws.probability("d_over_required", 1.0)
+    assert f"{p:.2f}" in text and "1,000 draws" in text
+    top = result.drivers().set_index("headline").loc["sequoia_required_usd_bn"]
+    assert top["key"] == "demand_gap.sequoia.gpu_share_of_tco"  # the only prior in Sequoia's formula with a spread here
+    assert "gpu\\_share\\_of\\_tco" in report.drivers(result)
+    assert "$" not in report.summary(result) + text
