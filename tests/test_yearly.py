@@ -26,10 +26,11 @@ def test_fiscal_year_stands_for_the_calendar_year_of_its_midpoint(ds):
 
 
 def test_partial_year_is_annualized_only_when_asked(ds):
-    # Microsoft Cloud revenue: fiscal 2025 Q3-Q4 and fiscal 2026 Q1 are 2025Q1-Q3; no 2025Q4 yet.
-    assert company_year(ds, "microsoft", "cloud_revenue", 2025) is None
-    value = company_year(ds, "microsoft", "cloud_revenue", 2025, annualize_partial=True)
-    assert value.value == pytest.approx((42.4 + 46.7 + 49.1) * 4 / 3)
+    # Micron revenue: fiscal 2026 Q2-Q4 (quarters ending February, May and early September) are
+    # 2026Q1-Q3; no 2026Q4 yet, and no fiscal year stands for 2026.
+    assert company_year(ds, "micron", "revenue", 2026) is None
+    value = company_year(ds, "micron", "revenue", 2026, annualize_partial=True)
+    assert value.value == pytest.approx((23.86 + 41.456 + 54.23) * 4 / 3)
     assert value.basis == "estimate"
     full = company_year(ds, "amazon", "capex", 2025)  # four quarters, one of them derived
     assert full.value == pytest.approx(25.019 + 32.183 + 35.095 + 39.522)  # Q4 = the 10-K year minus Q1-Q3
