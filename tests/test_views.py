@@ -81,7 +81,7 @@ def test_aggregator_rows_name_the_filing_transcribed(small):
     from valuechain import disclosures
 
     rows = views.aggregated_rows(small, disclosures.load(small))
-    assert rows["file"].value_counts().to_dict() == {"financials.csv": 3, "facts.csv": 1, "ai_revenue.csv": 1}
+    assert rows["file"].value_counts().to_dict() == {"financials.csv": 3, "facts.csv": 1, "ai_revenue.csv": 1}  # one fact cites the filing itself
     by_source = rows.groupby("source_id")["transcribes"].first()
     assert by_source["cloud_agg"] == "accession 0000000002-26-000002 (Cloud Co's Form 10-Q for Q2 2026)"
     assert by_source["cloud_news"] == "Cloud Co's Q1 2026 earnings release"
@@ -107,3 +107,20 @@ def test_bundled_summary_flags_only_series_behind_the_newest_quarter():
     quarterly = latest[latest["period_type"] == "quarter"]
     behind = quarterly["last_quarter"].map(lambda q: (newest - pd.Period(q, freq="Q")).n)
     assert (quarterly["stale"] == (behind > 2)).all()
+
+
+def test_lab_backlog_sets_a_stated_share_or_amount_beside_the_backlog(small):
+    table = views.lab_backlog(small).set_index("fact_id")
+    share = table.loc["cloudco_share_openai"]
+    assert share["contracted_with_lab_usd_bn"] == pytest.approx(0.4 * 50.0) and share["backlog_date"] == "2026-03-31"
+    # a contract stated mid-quarter is set against the first backlog at or after it
+    amount = table.loc["cloudco_from_openai"]
+    assert amount["share_of_backlog"] == pytest.approx(10.0 / 50.0) and amount["backlog_date"] == "2026-03-31"
+    assert amount["lab"] == "openai" and amount["sources"] == ("chip_10q", "cloud_news")
+
+
+def test_bundled_lab_backlog_uses_the_filed_backlog():
+    table = views.lab_backlog(load_dataset()).set_index("fact_id")
+    msft = table.loc["msft_backlog_share_openai_2025q4"]
+    assert msft["backlog_usd_bn"] == 625.0 and msft["contracted_with_lab_usd_bn"] == pytest.approx(0.45 * 625.0)
+    assert table.loc["crwv_backlog_from_openai_2025", "share_of_backlog"] == pytest.approx(22.4 / 55.6)

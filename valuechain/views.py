@@ -166,3 +166,43 @@ def aggregated_rows(ds: Dataset, disclosures: pd.DataFrame | None = None) -> pd.
     rows = rows[rows["source_id"].isin(filings.index)].copy()
     rows["transcribes"] = rows["source_id"].map(filings)
     return rows.reset_index(drop=True)
+
+
+LAB_BACKLOG = ("backlog_from_", "backlog_share_")
+
+
+def lab_backlog(ds: Dataset) -> pd.DataFrame:
+    """Backlog a filing or release says is contracted with a lab, beside the company's backlog.
+
+    Reads ``facts.csv`` rows whose metric is ``backlog_from_<lab>`` (USD bn contracted with the lab)
+    or ``backlog_share_<lab>`` (share of the company's backlog). The backlog is the company's
+    ``remaining_performance_obligations`` point on the statement's date, or else its first one after
+    it (the quarter end that includes the contract). The amount is the share times the backlog where
+    the share was stated, and the share is the amount over the backlog where the amount was.
+    """
+    facts = ds.facts[ds.facts["metric"].str.startswith(LAB_BACKLOG)]
+    fin = ds.financials
+    rpo = fin[fin["metric"] == "remaining_performance_obligations"]
+    names = dict(zip(ds.companies["company_id"], ds.companies["name"]))
+    rows = []
+    for fact in facts.itertuples():
+        stated = pd.Timestamp(fact.as_of)
+        points = rpo[(rpo["company_id"] == fact.entity) & (rpo["period_end"] >= stated)].sort_values("period_end")
+        backlog = points.iloc[0] if len(points) else None
+        lab = fact.metric.split("_", 2)[2]
+        total = float(backlog["value_usd_bn"]) if backlog is not None else float("nan")
+        if fact.metric.startswith("backlog_share_"):
+            share, amount = fact.value, fact.value * total
+        else:
+            amount, share = fact.value, fact.value / total if total else float("nan")
+        rows.append({
+            "company": names.get(fact.entity, fact.entity), "lab": names.get(lab, lab), "stated": fact.as_of,
+            "contracted_with_lab_usd_bn": amount, "backlog_usd_bn": total,
+            "backlog_date": backlog["period_end"].date().isoformat() if backlog is not None else "",
+            "share_of_backlog": share, "basis": fact.basis, "fact_id": fact.fact_id,
+            "sources": tuple(dict.fromkeys([fact.source_id] + ([backlog["source_id"]] if backlog is not None else []))),
+            "note": fact.note,
+        })
+    columns = ["company", "lab", "stated", "contracted_with_lab_usd_bn", "backlog_usd_bn", "backlog_date",
+               "share_of_backlog", "basis", "fact_id", "sources", "note"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["company", "stated"], kind="stable").reset_index(drop=True)
