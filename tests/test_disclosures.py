@@ -42,7 +42,7 @@ def test_bundled_panel_covers_ten_companies_from_2023q1_to_2026q2():
     ds = load_dataset()
     d = disclosures.downstream(ds, "2023Q1", 0.05, 0.03)
     assert str(d.quarters[0]) == "2023Q1" and str(d.quarters[-1]) == "2026Q2"
-    assert len(d.companies) + 0 >= 9
+    assert len(d.companies) >= 10  # final-demand disclosures from at least ten companies (issue #15)
     assert d.coverage["company_id"].nunique() >= 10
     assert d.d["d_usd_bn"].notna().all() and (d.d["low_usd_bn"] < d.d["d_usd_bn"]).all()
     # every disclosure names its source and basis
@@ -78,3 +78,14 @@ def test_bad_rows_get_one_line_naming_file_row_and_fix(data_copy, column, value,
         disclosures.load(ds)
     message = str(err.value)
     assert "ai_revenue.csv" in message and "\n" not in message
+
+
+def test_aggregated_disclosures_name_the_document_they_transcribe():
+    """A figure read through an aggregator names the release, filing, call or report it copies."""
+    ds = load_dataset()
+    panel = disclosures.load(ds)
+    sources = ds.sources.set_index("source_id").loc[panel["source_id"].unique()]
+    aggregated = sources[sources["via_aggregator"] == "true"]
+    assert len(aggregated) > 0
+    assert aggregated["covers"].str.contains("Transcribes ").all()
+    assert not aggregated["covers"].str.contains("named in the title").any()

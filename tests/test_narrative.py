@@ -41,3 +41,18 @@ def test_scenario_header_escapes_title_and_description():
     assert f"Scenario: {PAYLOADS[0]}. {PAYLOADS[1]}" in text
     assert "Data vintage: filed figures through 2026Q1." in text
     assert "<strong>Scenario:</strong>" in rendered  # the header's own markup is kept
+
+
+def test_ttm_summary_leads_with_the_twelve_months_and_says_what_is_missing():
+    from valuechain import load_dataset, profit
+    from valuechain.params import load_scenario
+
+    ds = load_dataset()
+    pool = profit.profit_pool(load_scenario("base", {"years": {"latest": "ttm", "ttm_end": "2026Q2"}}), ds)
+    text = narrative.ttm_summary(pool)
+    lay = pool.ttm.layers.set_index("layer")
+    assert text.startswith(f"**In the twelve months 2025Q3-2026Q2 chips captured {lay.loc['chips', 'profit_share']:.0%}")
+    assert "$" not in text
+    assert "No company in the apps and labs layers has figures for these twelve months" in text
+    calendar = profit.profit_pool(load_scenario("base", {"years": {"latest": "calendar_year"}}), ds)
+    assert "reports calendar years only" in narrative.ttm_summary(calendar)

@@ -83,6 +83,8 @@ def test_overrides_apply(params_dir):
          r"key 'attribution.nvidia.revenue_metric': unknown metric 'dc_revenue'"),
         ("extends: base\nattribution: {amazon: {ai_share: 0.5, rationale: ''}}\n", r"needs a rationale"),
         ("extends: base\nyears: {start: 2026, end: 2025}\n", r"key 'years': start 2026 is after end 2025"),
+        ("extends: base\nyears: {latest: twelve_months}\n", r"key 'years.latest': Input should be 'calendar_year' or 'ttm'"),
+        ("extends: base\nyears: {latest: ttm, ttm_end: 2026Q5}\n", r"key 'years.ttm_end': String should match pattern"),
         ("extends: missing\n", r"key 'extends' names 'missing', which does not exist"),
         ("", r"child.yaml: the file is empty"),
         ("title: [unclosed\n", r"child.yaml: YAML syntax error at line 2"),

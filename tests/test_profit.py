@@ -161,3 +161,64 @@ def test_summary_is_rounded_and_matches_tables(base_pool):
     assert summary["year"] == 2025
     assert summary["chips_profit_share"] == round(row["profit_share"], 4)
     assert summary["chips_revenue_usd_bn"] == round(row["ai_revenue_usd_bn"], 2)
+
+
+# ----------------------------------------------------------------------------- the latest twelve months
+
+
+@pytest.fixture(scope="module")
+def ttm_pool(ds):
+    return profit_pool(load_scenario("base", {"years": {"latest": "ttm", "ttm_end": "2026Q2"}}), ds)
+
+
+def test_ttm_is_kept_apart_and_leaves_the_calendar_years_unchanged(ds, ttm_pool):
+    calendar = profit_pool(load_scenario("base", {"years": {"latest": "calendar_year"}}), ds)
+    assert calendar.ttm is None
+    pd.testing.assert_frame_equal(ttm_pool.companies, calendar.companies)
+    pd.testing.assert_frame_equal(ttm_pool.layers, calendar.layers)
+    assert ttm_pool.ttm.period == "2025Q3-2026Q2" and ttm_pool.ttm.end == "2026Q2"
+    assert set(ttm_pool.ttm.layers["kind"]) == {"ttm"} and set(ttm_pool.ttm.companies["year"]) == {2026}
+    assert set(ttm_pool.ttm.companies.columns) == set(calendar.companies.columns) | {"period", "ai_share_method"}
+
+
+def test_ttm_company_rows_sum_four_filed_quarters(ds, ttm_pool):
+    row = ttm_pool.ttm.companies.set_index("company_id").loc["nvidia"]
+    fin = ds.financials
+    dc = fin[(fin["company_id"] == "nvidia") & (fin["metric"] == "data_center_revenue") & (fin["period_type"] == "quarter")]
+    expected = dc[dc["calendar_quarter"].isin(["2025Q3", "2025Q4", "2026Q1", "2026Q2"])]["value_usd_bn"].sum()
+    assert row["revenue_usd_bn"] == pytest.approx(expected)
+    assert row["revenue_method"] == "sum of calendar quarters 2025Q3-2026Q2"
+
+
+def test_ttm_layer_totals_are_sums_of_its_company_rows(ttm_pool):
+    lay = ttm_pool.ttm.layers.set_index("layer")
+    for layer, group in ttm_pool.ttm.companies.groupby("layer"):
+        assert lay.loc[layer, "ai_revenue_usd_bn"] == pytest.approx(group["ai_revenue_usd_bn"].sum())
+        assert lay.loc[layer, "operating_profit_usd_bn"] == pytest.approx(group["operating_profit_usd_bn"].sum())
+    shares = lay["profit_share"].dropna()
+    assert shares.sum() == pytest.approx(1.0)
+
+
+def test_ttm_ai_share_averages_the_years_its_quarters_lie_in(ds):
+    sc = load_scenario("base", {"years": {"latest": "ttm", "ttm_end": "2026Q2"},
+                                "attribution": {"amazon": {"ai_share": {2023: 0.015, 2024: 0.04, 2025: 0.06, 2026: 0.10}}}})
+    row = profit_pool(sc, ds).ttm.companies.set_index("company_id").loc["amazon"]
+    assert row["ai_share"] == pytest.approx((0.06 * 2 + 0.10 * 2) / 4)  # 2025Q3-Q4 and 2026Q1-Q2
+    sc = load_scenario("base", {"years": {"latest": "ttm", "ttm_end": "2026Q2"},
+                                "attribution": {"amazon": {"ai_share": {2023: 0.015, 2024: 0.04, 2025: 0.06}}}})
+    row = profit_pool(sc, ds).ttm.companies.set_index("company_id").loc["amazon"]
+    assert row["ai_share"] == pytest.approx(0.06) and "carries 2025" in row["ai_share_method"]
+
+
+def test_default_ttm_end_is_the_latest_quarter_most_companies_have_filed(ds):
+    from valuechain.profit import default_ttm_end
+
+    assert default_ttm_end(load_scenario("base"), ds) == "2026Q2"
+
+
+def test_ttm_key_figures_are_recorded_beside_the_calendar_year(ttm_pool):
+    figures = ttm_pool.summary()
+    assert figures["ttm_period"] == "2025Q3-2026Q2"
+    lay = ttm_pool.ttm.layers.set_index("layer")
+    assert figures["ttm_chips_profit_share"] == round(lay.loc["chips", "profit_share"], 4)
+    assert figures["chips_profit_share"] == ttm_pool.summary(2025)["chips_profit_share"]

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from valuechain import load_dataset
-from valuechain.yearly import company_year, interpolate_run_rate, margin_year
+from valuechain.yearly import company_ttm, company_year, interpolate_run_rate, margin_ttm, margin_year
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +26,11 @@ def test_fiscal_year_stands_for_the_calendar_year_of_its_midpoint(ds):
 
 
 def test_partial_year_is_annualized_only_when_asked(ds):
-    # Microsoft Cloud revenue: fiscal 2025 Q3-Q4 and fiscal 2026 Q1 are 2025Q1-Q3; no 2025Q4 yet.
-    assert company_year(ds, "microsoft", "cloud_revenue", 2025) is None
-    value = company_year(ds, "microsoft", "cloud_revenue", 2025, annualize_partial=True)
-    assert value.value == pytest.approx((42.4 + 46.7 + 49.1) * 4 / 3)
+    # Micron revenue: fiscal 2026 Q2-Q4 (quarters ending February, May and early September) are
+    # 2026Q1-Q3; no 2026Q4 yet, and no fiscal year stands for 2026.
+    assert company_year(ds, "micron", "revenue", 2026) is None
+    value = company_year(ds, "micron", "revenue", 2026, annualize_partial=True)
+    assert value.value == pytest.approx((23.86 + 41.456 + 54.23) * 4 / 3)
     assert value.basis == "estimate"
     full = company_year(ds, "amazon", "capex", 2025)  # four quarters, one of them derived
     assert full.value == pytest.approx(25.019 + 32.183 + 35.095 + 39.522)  # Q4 = the 10-K year minus Q1-Q3
@@ -105,3 +106,76 @@ def test_margin_never_mixes_quarter_income_with_fiscal_year_revenue(ds):
     margin = margin_year(edited, "supermicro", ["operating_income"], "revenue", 2024)
     assert margin.value == pytest.approx(0.369 / 5.68)
     assert margin.method == "operating_income / revenue in FY2025Q2"
+
+
+# ----------------------------------------------------------------------------- the trailing twelve months
+
+def _tiny(rows):
+    """A dataset of hand-made rows: (company, period_type, label, end, calendar_quarter, metric, value)."""
+    from pathlib import Path
+
+    from valuechain.dataset import Dataset
+
+    fin = pd.DataFrame(rows, columns=["company_id", "period_type", "fiscal_period", "period_end", "calendar_quarter",
+                                      "metric", "value_usd_bn"])
+    fin = fin.assign(period_end=pd.to_datetime(fin["period_end"]), basis="reported", source_id="s", note="", layer="chips")
+    metrics = {"revenue": {"unit": "usd_bn", "definition": "r"},
+               "operating_income": {"unit": "usd_bn", "definition": "o", "signed": True},
+               "revenue_run_rate": {"unit": "usd_bn", "definition": "rr"}}
+    return Dataset(companies=pd.DataFrame(), financials=fin, facts=pd.DataFrame(), sources=pd.DataFrame(),
+                   metrics=metrics, data_dir=Path("."))
+
+
+def test_ttm_is_the_sum_of_the_four_calendar_quarters_on_a_closed_case():
+    # A January fiscal year: FY2026Q3 (Aug-Oct 2025) is calendar 2025Q3 ... FY2027Q2 (May-Jul 2026) is 2026Q2.
+    rows = [("c", "quarter", f"FY{fy}Q{q}", end, cq, "revenue", v) for fy, q, end, cq, v in [
+        (2026, 2, "2025-07-31", "2025Q2", 100.0), (2026, 3, "2025-10-31", "2025Q3", 1.0),
+        (2026, 4, "2026-01-31", "2025Q4", 2.0), (2027, 1, "2026-04-30", "2026Q1", 3.0), (2027, 2, "2026-07-31", "2026Q2", 4.0)]]
+    value = company_ttm(_tiny(rows), "c", "revenue", "2026Q2")
+    assert value.value == 1.0 + 2.0 + 3.0 + 4.0
+    assert value.method == "sum of calendar quarters 2025Q3-2026Q2"
+    assert company_ttm(_tiny(rows), "c", "revenue", "2026Q1").value == 100.0 + 1.0 + 2.0 + 3.0
+
+
+def test_ttm_respects_the_fiscal_to_calendar_mapping(ds):
+    # NVIDIA's twelve months to calendar 2026Q2 are fiscal 2026 Q3 to fiscal 2027 Q2 (August 2025 - July 2026).
+    fin = ds.financials
+    nvda = fin[(fin["company_id"] == "nvidia") & (fin["metric"] == "revenue") & (fin["period_type"] == "quarter")]
+    by_label = nvda.set_index("fiscal_period")["value_usd_bn"]
+    value = company_ttm(ds, "nvidia", "revenue", "2026Q2")
+    assert value.value == pytest.approx(by_label[["FY2026Q3", "FY2026Q4", "FY2027Q1", "FY2027Q2"]].sum())
+    # Micron's year ends in late August: fiscal 2025 Q4 (Jun-Aug 2025) is calendar 2025Q3, fiscal 2026 Q3 is 2026Q2.
+    value = company_ttm(ds, "micron", "revenue", "2026Q2")
+    assert value.value == pytest.approx(11.315 + 13.643 + 23.86 + 41.456)
+    assert company_ttm(ds, "micron", "revenue", "2026Q3").value == pytest.approx(13.643 + 23.86 + 41.456 + 54.23)
+
+
+def test_ttm_falls_back_to_a_fiscal_year_closing_in_its_last_quarter_then_halves_then_run_rates():
+    rows = [("june", "fiscal_year", "FY2026", "2026-06-30", "", "revenue", 39.0),
+            ("june", "quarter", "FY2026Q4", "2026-06-30", "2026Q2", "revenue", 11.0),
+            ("lab", "half", "H2-2025", "2025-12-31", "", "revenue", 8.0),
+            ("lab", "half", "H1-2026", "2026-06-30", "", "revenue", 12.0),
+            ("rr", "point", "2025-06-30", "2025-06-30", "2025Q2", "revenue_run_rate", 0.0),
+            ("rr", "point", "2026-07-01", "2026-07-01", "2026Q3", "revenue_run_rate", 10.0)]
+    ds = _tiny(rows)
+    june = company_ttm(ds, "june", "revenue", "2026Q2")
+    assert june.value == 39.0 and june.method.startswith("fiscal year FY2026 (ends 2026-06)")
+    assert company_ttm(ds, "june", "revenue", "2026Q1") is None  # the fiscal year does not close in 2026Q1
+    assert company_ttm(ds, "lab", "revenue", "2026Q2").value == 20.0
+    assert company_ttm(ds, "lab", "revenue", "2026Q1") is None
+    # a run-rate rising in a straight line from 0 to 10 over 366 days has a mean of about 5 over the year inside it
+    rr = company_ttm(ds, "rr", "revenue_run_rate", "2026Q2")
+    assert 4.8 < rr.value < 5.2 and rr.basis == "estimate"
+
+
+def test_ttm_margin_divides_income_and_revenue_of_the_same_periods():
+    q = [("FY2025Q3", "2025-09-30", "2025Q3"), ("FY2025Q4", "2025-12-31", "2025Q4"),
+         ("FY2026Q1", "2026-03-31", "2026Q1"), ("FY2026Q2", "2026-06-30", "2026Q2")]
+    rows = [("c", "quarter", lab, end, cq, "revenue", 10.0) for lab, end, cq in q]
+    rows += [("c", "quarter", lab, end, cq, "operating_income", v) for (lab, end, cq), v in zip(q, [1.0, 2.0, 3.0, 4.0])]
+    margin = margin_ttm(_tiny(rows), "c", ["operating_income"], "revenue", "2026Q2")
+    assert margin.value == pytest.approx(10.0 / 40.0)
+    # with income for only the last quarter, the margin is that quarter's, not its income over a year's revenue
+    only_last = [r for r in rows if r[5] == "revenue" or r[2] == "FY2026Q2"]
+    margin = margin_ttm(_tiny(only_last), "c", ["operating_income"], "revenue", "2026Q2")
+    assert margin.value == pytest.approx(0.4) and "FY2026Q2" in margin.method

@@ -63,6 +63,39 @@ def value_added_summary(pool: ProfitPool, year: int | None = None) -> str:
             f"paid for by investment (capex and venture funding), not by end users.")
 
 
+def ttm_summary(pool: ProfitPool) -> str:
+    """The profit pool over the latest twelve months, as Markdown (no dollar signs, which start maths)."""
+    ttm = pool.ttm
+    if ttm is None:
+        return (f"The '{pool.scenario.name}' scenario reports calendar years only; set years.latest: ttm to lead with "
+                "the latest twelve months.")
+    lay = ttm.layers.set_index("layer").dropna(subset=["ai_revenue_usd_bn"])
+    top = lay["profit_share"].idxmax()
+    lines = [
+        f"**In the twelve months {ttm.period} {top} captured {lay.loc[top, 'profit_share']:.0%} of the operating "
+        f"profit of the layers with data, on {lay.loc[top, 'revenue_share']:.0%} of their AI revenue** "
+        f"({_usd(lay.loc[top, 'operating_profit_usd_bn'])} of operating profit on "
+        f"{_usd(lay.loc[top, 'ai_revenue_usd_bn'])} of AI revenue).",
+        "By layer: " + "; ".join(f"{layer} {row['profit_share']:.0%} of profit, {_usd(row['ai_revenue_usd_bn'])} of AI "
+                                 f"revenue at a {row['operating_margin']:.0%} margin"
+                                 for layer, row in lay.reindex([c for c in reversed(CHAIN_ORDER) if c in lay.index]).iterrows()) + ".",
+    ]
+    missing = [layer for layer in CHAIN_ORDER if layer not in lay.index]
+    if missing:
+        lines.append(f"No company in the {' and '.join(missing)} layer{'s' if len(missing) > 1 else ''} has figures for these "
+                     "twelve months (their disclosures are annual, half-yearly or run-rates that do not span them), so the "
+                     "shares are of the other layers only; the calendar years below cover every layer.")
+    if len(ttm.excluded):
+        gone = ", ".join(f"{r.company_id} ({r.reason})" for r in ttm.excluded.itertuples())
+        lines.append(f"Left out for lack of data: {gone}.")
+    suppliers = ttm.companies[ttm.companies["company_id"].isin(["tsmc", "micron"])]
+    if len(suppliers):
+        lines.append(f"The chips layer includes {_usd(suppliers['ai_revenue_usd_bn'].sum())} of TSMC's and Micron's AI revenue, "
+                     "most of it paid by the chip designers in the same layer: counted twice in the layer's revenue, "
+                     "once in its profit.")
+    return "\n\n".join(lines)
+
+
 def _usd(value: float) -> str:
     """USD billions in words a Markdown renderer leaves alone (no dollar sign, which starts maths)."""
     return f"USD {value:,.0f}bn"

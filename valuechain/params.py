@@ -49,15 +49,19 @@ class _Frozen(BaseModel):
 
 
 class Years(_Frozen):
-    """Calendar years of the historical analysis."""
+    """Calendar years of the historical analysis, and the period the headline describes."""
 
     start: Year  # first calendar year analysed
     end: Year  # last calendar year analysed
+    latest: Literal["calendar_year", "ttm"] = "calendar_year"  # headline period: the last calendar year, or the trailing twelve months (four filed quarters)
+    ttm_end: Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$")] | None = None  # last calendar quarter of the twelve months, e.g. "2026Q2"; None: the latest quarter at least half the model's companies have filed
 
     @model_validator(mode="after")
     def _ordered(self):
         if self.start > self.end:
             raise ValueError(f"start {self.start} is after end {self.end}")
+        if self.ttm_end is not None and not 2010 <= int(self.ttm_end[:4]) <= 2040:
+            raise ValueError(f"ttm_end {self.ttm_end} is outside 2010-2040 (a calendar quarter, e.g. 2026Q2)")
         return self
 
 

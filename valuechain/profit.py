@@ -23,6 +23,17 @@ the chain (staff, power, buildings, and the chips layer's foundry and memory sup
 Value added is revenue less purchases from the layer upstream, :math:`VA_L = R_L (1 - p_L)`. In a
 closed chain (each layer's revenue is what the layer below pays it) value added telescopes to
 end-user spend: :math:`\\sum_L VA_L = E` when the top layer takes :math:`E` and :math:`p_{chips} = 0`.
+
+The latest twelve months
+------------------------
+When the scenario says ``years.latest: ttm``, the same rows are also built for the trailing
+twelve months to a calendar quarter (``years.ttm_end``, by default the latest quarter at least
+half the model's companies have filed) and kept apart in :attr:`ProfitPool.ttm`, so the
+calendar-year tables do not change. A company's twelve-month revenue is the sum of its four filed
+calendar quarters where it has them (:func:`valuechain.yearly.company_ttm` gives the order of
+fallbacks); its AI share and any assumed margin are the mean, over the four quarters, of the
+scenario's values for the calendar year each quarter lies in (a per-year mapping carries its
+latest earlier year forward, and says so).
 """
 from __future__ import annotations
 
@@ -37,7 +48,7 @@ from valuechain.dataset import Dataset, load_dataset
 from valuechain.results import rounded
 from valuechain.exceptions import ParameterError
 from valuechain.params import CHAIN_ORDER, Scenario
-from valuechain.yearly import company_year, margin_year
+from valuechain.yearly import company_ttm, company_year, margin_ttm, margin_year, ttm_label, ttm_quarters
 
 LAYER_COLUMNS = ["year", "layer", "kind", "ai_revenue_usd_bn", "operating_profit_usd_bn", "operating_margin",
                  "revenue_share", "profit_share", "capex_usd_bn"]
@@ -116,6 +127,7 @@ class ProfitPool:
     value_added: pd.DataFrame  # year x layer: revenue, purchases from upstream, value added
     capex: pd.DataFrame  # year x spender: annual capex used to drive the projection
     sources: tuple[str, ...] = field(default=())
+    ttm: "LatestTwelveMonths | None" = None  # the trailing twelve months, when the scenario asks for them
 
     @property
     def historical_years(self) -> list[int]:
@@ -152,6 +164,43 @@ class ProfitPool:
             for layer in CHAIN_ORDER:
                 out[f"{layer}_profit_share_projected"] = rounded(last.loc[layer, "profit_share"], 4)
         out["companies_excluded"] = int((self.excluded["year"] == year).sum())
+        if self.ttm is not None:
+            out.update(self.ttm.summary())
+        return out
+
+
+@dataclass(frozen=True)
+class LatestTwelveMonths:
+    """The profit pool over the trailing twelve months: the calendar-year model on four filed quarters.
+
+    ``companies`` has the columns of :attr:`ProfitPool.companies` (``year`` is the calendar year the
+    twelve months end in) plus ``period`` and ``ai_share_method``; ``layers`` has the layer columns
+    with ``kind`` 'ttm' and ``period``.
+    """
+
+    end: str  # last calendar quarter, e.g. "2026Q2"
+    period: str  # the quarters covered, e.g. "2025Q3-2026Q2"
+    companies: pd.DataFrame
+    excluded: pd.DataFrame  # company left out, and why
+    layers: pd.DataFrame
+    dollar_flow: pd.DataFrame  # layer: the $1 flow at the twelve months' margins (empty if a layer has no data)
+    value_added: pd.DataFrame  # layer: revenue, purchases from upstream, value added
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        return f"the twelve months {self.period}"
+
+    def summary(self) -> dict:
+        """Key figures of the twelve months, prefixed ``ttm_``, rounded for presentation."""
+        lay = self.layers.set_index("layer")
+        out = {"ttm_period": self.period}
+        for layer in CHAIN_ORDER:
+            out[f"ttm_{layer}_revenue_usd_bn"] = rounded(lay.loc[layer, "ai_revenue_usd_bn"])
+            out[f"ttm_{layer}_operating_profit_usd_bn"] = rounded(lay.loc[layer, "operating_profit_usd_bn"])
+            out[f"ttm_{layer}_profit_share"] = rounded(lay.loc[layer, "profit_share"], 4)
+            out[f"ttm_{layer}_revenue_share"] = rounded(lay.loc[layer, "revenue_share"], 4)
+        out["ttm_companies_excluded"] = int(len(self.excluded))
         return out
 
 
@@ -179,6 +228,10 @@ def profit_pool(scenario: Scenario, ds: Dataset | None = None, annualize_partial
             flows.append(dollar_flow(pass_through, g["operating_margin"].to_dict()).reset_index().assign(year=year))
         added.append(value_added(g["ai_revenue_usd_bn"], pass_through).reset_index(names="layer").assign(year=year))
     sources = tuple(dict.fromkeys(s for row in companies["sources"] for s in row))
+    ttm = None
+    if scenario.years.latest == "ttm":
+        ttm = latest_twelve_months(scenario, ds, annualize_partial)
+        sources = tuple(dict.fromkeys(sources + ttm.sources))
     return ProfitPool(
         scenario=scenario,
         companies=companies,
@@ -188,49 +241,144 @@ def profit_pool(scenario: Scenario, ds: Dataset | None = None, annualize_partial
         value_added=pd.concat(added, ignore_index=True),
         capex=capex,
         sources=sources,
+        ttm=ttm,
     )
 
 
-def _company_rows(scenario: Scenario, ds: Dataset, annualize_partial: bool):
+def _company_rows(scenario: Scenario, ds: Dataset, annualize_partial: bool, ttm_end: str | None = None):
+    """One row per company and calendar year analysed (or, with ``ttm_end``, per company for the
+    twelve months to that quarter), and the companies left out with the reason."""
+    if ttm_end is None:
+        periods = [_Period(year, str(year), lambda c, m, y=year: company_year(ds, c, m, y, annualize_partial),
+                           lambda c, ms, d, y=year: margin_year(ds, c, ms, d, y, annualize_partial),
+                           lambda value, y=year: _in_year(value, y))
+                   for year in range(scenario.years.start, scenario.years.end + 1)]
+    else:
+        quarters = ttm_quarters(ttm_end)
+        periods = [_Period(int(quarters[-1].year), ttm_label(ttm_end),
+                           lambda c, m: company_ttm(ds, c, m, ttm_end, annualize_partial),
+                           lambda c, ms, d: margin_ttm(ds, c, ms, d, ttm_end, annualize_partial),
+                           lambda value: _over_quarters(value, quarters))]
     rows, excluded = [], []
-    for year in range(scenario.years.start, scenario.years.end + 1):
+    for period in periods:
         for layer, spec in scenario.layers.items():
             for company in spec.companies:
                 attr = scenario.attribution[company]
-                revenue = company_year(ds, company, attr.revenue_metric, year, annualize_partial)
-                share = attr.share_in(year)
+                revenue = period.value(company, attr.revenue_metric)
+                share, share_method = period.per_year(attr.ai_share)
                 if revenue is None:
-                    excluded.append((year, layer, company, f"no {attr.revenue_metric} for {year} in the dataset"))
+                    excluded.append((period.year, layer, company, f"no {attr.revenue_metric} for {period.label} in the dataset"))
                     continue
                 if share is None:
-                    excluded.append((year, layer, company, f"attribution.{company}.ai_share has no value for {year}"))
+                    excluded.append((period.year, layer, company, f"attribution.{company}.ai_share has no value for {period.label}"))
                     continue
                 margin = None
                 if attr.margin_metrics:
-                    margin = margin_year(ds, company, attr.margin_metrics, attr.margin_denominator or attr.revenue_metric,
-                                         year, annualize_partial)
+                    margin = period.margin(company, attr.margin_metrics, attr.margin_denominator or attr.revenue_metric)
+                assumed, _ = period.per_year(attr.margin)
                 if margin is not None:
                     m, m_method, m_basis, m_sources = margin.value, margin.method, margin.basis, margin.sources
-                elif attr.margin_in(year) is not None:
-                    m, m_method, m_basis, m_sources = attr.margin_in(year), "scenario assumption (attribution)", "assumption", ()
+                elif assumed is not None:
+                    m, m_method, m_basis, m_sources = assumed, "scenario assumption (attribution)", "assumption", ()
                 elif spec.margin is not None:
                     m, m_method, m_basis, m_sources = spec.margin, f"scenario assumption (layers.{layer}.margin)", "assumption", ()
                 else:
-                    excluded.append((year, layer, company, f"no margin for {year}: add margin_metrics or a margin to the scenario"))
+                    excluded.append((period.year, layer, company, f"no margin for {period.label}: add margin_metrics or a margin to the scenario"))
                     continue
                 ai_revenue = share * revenue.value
-                rows.append({
-                    "year": year, "layer": layer, "company_id": company,
+                row = {
+                    "year": period.year, "layer": layer, "company_id": company,
                     "revenue_metric": attr.revenue_metric, "revenue_usd_bn": revenue.value,
                     "revenue_method": revenue.method, "revenue_basis": revenue.basis,
                     "ai_share": share, "ai_revenue_usd_bn": ai_revenue,
                     "operating_margin": m, "margin_method": m_method, "margin_basis": m_basis,
                     "operating_profit_usd_bn": ai_revenue * m,
                     "sources": tuple(dict.fromkeys(revenue.sources + tuple(m_sources))),
-                })
+                }
+                if ttm_end is not None:
+                    row.update(period=period.label, ai_share_method=share_method)
+                rows.append(row)
     companies = pd.DataFrame(rows)
     excluded = pd.DataFrame(excluded, columns=["year", "layer", "company_id", "reason"])
     return companies, excluded
+
+
+@dataclass(frozen=True)
+class _Period:
+    """A period the company rows are built for: how to read a value, a margin and a per-year parameter."""
+
+    year: int  # the calendar year (for the twelve months: the year they end in)
+    label: str
+    value: object  # (company, metric) -> YearValue | None
+    margin: object  # (company, income metrics, denominator) -> YearValue | None
+    per_year: object  # scenario value (a number or {year: number}) -> (number or None, how it was taken)
+
+
+def _in_year(value, year: int):
+    if isinstance(value, dict):
+        return value.get(year), f"{year}"
+    return value, "all years"
+
+
+def _over_quarters(value, quarters: pd.PeriodIndex):
+    """Mean over the quarters of a per-year scenario value; a mapping carries its latest earlier year forward."""
+    if not isinstance(value, dict):
+        return value, "all years"
+    parts, values = {}, []
+    for q in quarters:
+        known = [y for y in value if y <= q.year]
+        if not known:
+            return None, f"no value for {q.year} or earlier"
+        used = max(known)
+        values.append(value[used])
+        parts.setdefault(q.year, (used, 0))
+        parts[q.year] = (used, parts[q.year][1] + 1)
+    words = [f"{year} {value[used]:g}" + (f" (carries {used}'s)" if used != year else "") + f" x {n} quarters"
+             for year, (used, n) in parts.items()]
+    return float(np.mean(values)), "mean over the quarters: " + ", ".join(words)
+
+
+def default_ttm_end(scenario: Scenario, ds: Dataset) -> str:
+    """The latest calendar quarter that at least half the model's companies with quarterly revenue have filed."""
+    fin = ds.financials
+    lasts = []
+    for spec in scenario.layers.values():
+        for company in spec.companies:
+            metric = scenario.attribution[company].revenue_metric
+            rows = fin[(fin["company_id"] == company) & (fin["metric"] == metric) & (fin["period_type"] == "quarter")
+                       & fin["basis"].isin(["reported", "derived"])]
+            if len(rows):
+                lasts.append(pd.Period(rows["calendar_quarter"].max(), freq="Q"))
+    if not lasts:
+        raise ParameterError(f"params/{scenario.name}.yaml: years.latest is ttm but no company in the model has filed "
+                             "quarters; set years.ttm_end or use years.latest: calendar_year")
+    lasts.sort(reverse=True)
+    return str(lasts[(len(lasts) + 1) // 2 - 1])
+
+
+def latest_twelve_months(scenario: Scenario, ds: Dataset, annualize_partial: bool = True) -> LatestTwelveMonths:
+    """The profit pool over the twelve months to ``years.ttm_end`` (default: :func:`default_ttm_end`)."""
+    end = scenario.years.ttm_end or default_ttm_end(scenario, ds)
+    companies, excluded = _company_rows(scenario, ds, annualize_partial, ttm_end=end)
+    revenue = pd.Series({layer: np.nan for layer in CHAIN_ORDER})
+    profit = revenue.copy()
+    if len(companies):
+        grouped = companies.groupby("layer")[["ai_revenue_usd_bn", "operating_profit_usd_bn"]].sum()
+        revenue.update(grouped["ai_revenue_usd_bn"])
+        profit.update(grouped["operating_profit_usd_bn"])
+    label = ttm_label(end)
+    spenders = scenario.demand_gap.regression.capex_companies
+    capex = [company_ttm(ds, c, "capex", end) for c in spenders]
+    layers = layer_table(revenue, profit).reset_index(names="layer").assign(
+        year=int(pd.Period(end, freq="Q").year), kind="ttm", period=label,
+        capex_usd_bn=sum(c.value for c in capex) if all(capex) else np.nan)[LAYER_COLUMNS + ["period"]]
+    pass_through = {layer: spec.pass_through for layer, spec in scenario.layers.items()}
+    margins = layers.set_index("layer")["operating_margin"].reindex(list(CHAIN_ORDER))
+    flow = dollar_flow(pass_through, margins.to_dict()).reset_index() if margins.notna().all() else pd.DataFrame()
+    added = value_added(layers.set_index("layer")["ai_revenue_usd_bn"], pass_through).reset_index(names="layer")
+    sources = tuple(dict.fromkeys(s for row in companies.get("sources", []) for s in row))
+    return LatestTwelveMonths(end=end, period=label, companies=companies, excluded=excluded, layers=layers,
+                              dollar_flow=flow, value_added=added, sources=sources)
 
 
 def _capex(ds: Dataset, scenario: Scenario, annualize_partial: bool) -> pd.DataFrame:

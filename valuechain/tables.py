@@ -42,6 +42,37 @@ def companies(pool: ProfitPool, year: int):
     return data.style.format({"revenue_usd_bn": "{:,.2f}", "ai_share": "{:.0%}", "operating_margin": "{:.0%}"})
 
 
+def ttm_layers(pool: ProfitPool):
+    """The latest twelve months by layer: AI revenue, operating profit, margin and shares."""
+    if pool.ttm is None:
+        return None
+    data = pool.ttm.layers.copy()
+    data["layer"] = pd.Categorical(data["layer"], _UPSTREAM_FIRST, ordered=True)
+    data = data.sort_values("layer").astype({"layer": str})
+    return _present(data, {
+        "layer": ("Layer", ""),
+        "ai_revenue_usd_bn": (f"AI revenue, {pool.ttm.period} (USD bn)", "{:,.1f}"),
+        "operating_profit_usd_bn": ("Operating profit (USD bn)", "{:,.1f}"),
+        "operating_margin": ("Operating margin", "{:.0%}"),
+        "revenue_share": ("Share of revenue", "{:.0%}"),
+        "profit_share": ("Share of operating profit", "{:.0%}"),
+    })
+
+
+def lab_backlog(ds):
+    """Backlog contracted with the labs, where a filing or release says so, beside each company's backlog."""
+    from valuechain import views
+
+    data = views.lab_backlog(ds)
+    return _present(data, {
+        "company": ("Company", ""), "lab": ("Lab", ""), "stated": ("Stated", ""),
+        "contracted_with_lab_usd_bn": ("Contracted with the lab (USD bn)", "{:,.0f}"),
+        "backlog_usd_bn": ("Company backlog (USD bn)", "{:,.0f}"),
+        "backlog_date": ("Backlog at", ""), "share_of_backlog": ("Share of backlog", "{:.0%}"),
+        "basis": ("Basis", ""), "note": ("What the source says", ""),
+    })
+
+
 # ----------------------------------------------------------------------------- demand gap (notebook 02)
 
 MISSING = "not disclosed"

@@ -14,6 +14,15 @@ Filings come as calendar quarters, fiscal years, calendar years, halves and date
    No extrapolation: observations must bracket the whole year.
 
 Nothing else is filled in; a year with none of these is reported as missing.
+
+:func:`company_ttm` does the same for the **trailing twelve months** to a calendar quarter (the
+latest four filed quarters), trying in order: the sum of those four calendar quarters; the fiscal
+year whose last quarter is that quarter (Supermicro's fiscal 2026, July 2025 - June 2026, is the
+twelve months to 2026Q2); two halves covering the four quarters; three of the four quarters
+scaled by 4/3 (only when ``annualize_partial``); for ``revenue_run_rate``, the mean of the
+interpolated run-rate over the twelve months. Fiscal quarters count in the calendar quarter that
+holds their midpoint (:mod:`valuechain.fiscal`), so NVIDIA's twelve months to 2026Q2 are its
+fiscal 2026 Q3 to fiscal 2027 Q2 (August 2025 - July 2026).
 """
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from valuechain import fiscal
 from valuechain.dataset import Dataset
 
 RUN_RATE = "revenue_run_rate"
@@ -98,15 +108,93 @@ def interpolate_run_rate(points: pd.DataFrame, dates) -> pd.Series:
 
 
 def _run_rate_year(rows: pd.DataFrame, year: int) -> YearValue | None:
-    points = rows[rows["period_type"] == "point"]
     start, end = pd.Timestamp(dt.date(year, 1, 1)), pd.Timestamp(dt.date(year, 12, 31))
+    return _run_rate_mean(rows, start, end, str(year))
+
+
+def _run_rate_mean(rows: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, label: str) -> YearValue | None:
+    points = rows[rows["period_type"] == "point"]
     if points.empty or points["period_end"].min() > start or points["period_end"].max() < end:
         return None
     days = pd.date_range(start, end, freq="D")
     mean = interpolate_run_rate(points, days).mean()
     used = points[(points["period_end"] >= points.loc[points["period_end"] <= start, "period_end"].max())
                   & (points["period_end"] <= points.loc[points["period_end"] >= end, "period_end"].min())]
-    return _result(used, mean, f"mean of run-rate interpolated daily over {year}", basis="estimate")
+    return _result(used, mean, f"mean of run-rate interpolated daily over {label}", basis="estimate")
+
+
+# ----------------------------------------------------------------------------- the trailing twelve months
+
+
+def ttm_quarters(end: str | pd.Period) -> pd.PeriodIndex:
+    """The four calendar quarters of the twelve months to ``end`` (e.g. 2025Q3-2026Q2 for 2026Q2)."""
+    end = pd.Period(end, freq="Q")
+    return pd.period_range(end - 3, end, freq="Q")
+
+
+def ttm_label(end: str | pd.Period) -> str:
+    """'2025Q3-2026Q2': the calendar quarters a trailing-twelve-month figure covers."""
+    quarters = ttm_quarters(end)
+    return f"{quarters[0]}-{quarters[-1]}"
+
+
+def closing_quarter(rows: pd.DataFrame) -> pd.Series:
+    """Calendar quarter of each period row's closing three months (by their midpoint, as quarters map)."""
+    return rows["period_end"].map(lambda end: fiscal.calendar_quarter_of(end.date()))
+
+
+def company_ttm(ds: Dataset, company: str, metric: str, end: str | pd.Period,
+                annualize_partial: bool = False) -> YearValue | None:
+    """Value of ``metric`` for ``company`` over the twelve months to calendar quarter ``end``.
+
+    See the module docstring for the order tried. A sum of quarters is
+    :math:`x_{TTM} = \\sum_{q=end-3}^{end} x_q`, over calendar quarters as mapped from fiscal ones.
+    """
+    rows = _rows(ds, company, metric)
+    if rows.empty:
+        return None
+    quarters = ttm_quarters(end)
+    label = ttm_label(end)
+    wanted = [str(q) for q in quarters]
+    qrows = rows[(rows["period_type"] == "quarter") & rows["calendar_quarter"].isin(wanted)]
+    if len(qrows) == 4:
+        return _result(qrows, qrows["value_usd_bn"].sum(), f"sum of calendar quarters {label}")
+    longer = rows[rows["period_type"].isin(["fiscal_year", "calendar_year"])]
+    longer = longer[closing_quarter(longer) == wanted[-1]] if len(longer) else longer
+    if len(longer):
+        row = longer.iloc[[0]]
+        return _result(row, row["value_usd_bn"].iloc[0],
+                       f"{row['period_type'].iloc[0].replace('_', ' ')} {row['fiscal_period'].iloc[0]} "
+                       f"(ends {row['period_end'].iloc[0]:%Y-%m}) = the twelve months {label}")
+    halves = rows[rows["period_type"] == "half"]
+    if len(halves):
+        closes = closing_quarter(halves)
+        halves = halves[closes.isin([wanted[-1], wanted[1]])]
+        if len(halves) == 2 and set(closing_quarter(halves)) == {wanted[-1], wanted[1]}:
+            halves = halves.sort_values("period_end")
+            return _result(halves, halves["value_usd_bn"].sum(),
+                           f"sum of {' and '.join(halves['fiscal_period'])} = the twelve months {label}")
+    if annualize_partial and len(qrows) == 3:
+        return _result(qrows, qrows["value_usd_bn"].sum() * 4 / 3,
+                       f"annualized: 3 of 4 calendar quarters of {label} x 4/3", basis="estimate")
+    if metric == RUN_RATE:
+        return _run_rate_mean(rows, quarters[0].start_time.normalize(), quarters[-1].end_time.normalize(),
+                              f"the twelve months {label}")
+    return None
+
+
+def margin_ttm(ds: Dataset, company: str, income_metrics, denominator: str, end: str | pd.Period,
+               annualize_partial: bool = False) -> YearValue | None:
+    """Operating margin of ``company`` over the twelve months to ``end``, as :func:`margin_year` does for a year.
+
+    Income and revenue of the same twelve months where both are filed the same way; otherwise the
+    latest period closing inside the twelve months with both filed (e.g. one quarter's income over
+    that quarter's revenue).
+    """
+    wanted = {str(q) for q in ttm_quarters(end)}
+    return _margin(ds, company, income_metrics, denominator,
+                   lambda metric: company_ttm(ds, company, metric, end, annualize_partial),
+                   lambda pairs: closing_quarter(pairs).isin(wanted) if len(pairs) else pd.Series([], dtype=bool))
 
 
 def margin_year(ds: Dataset, company: str, income_metrics, denominator: str, year: int,
@@ -120,16 +208,25 @@ def margin_year(ds: Dataset, company: str, income_metrics, denominator: str, yea
     loss over H1 revenue), the longest one where several end on the same day. Metrics flagged
     ``loss: true`` in metrics.yaml are negated.
     """
-    revenue = company_year(ds, company, denominator, year, annualize_partial)
+    return _margin(ds, company, income_metrics, denominator,
+                   lambda metric: company_year(ds, company, metric, year, annualize_partial),
+                   lambda pairs: pairs["period_end"].dt.year == year)
+
+
+def _margin(ds: Dataset, company: str, income_metrics, denominator: str, whole, within) -> YearValue | None:
+    """The margin rule of :func:`margin_year`: ``whole(metric)`` gives the period's value, ``within(rows)``
+    marks the rows of a shorter period that count as inside it."""
+    revenue = whole(denominator)
     den = _rows(ds, company, denominator)
     for metric in income_metrics:
         sign = -1.0 if ds.metrics[metric].get("loss") else 1.0
-        income = company_year(ds, company, metric, year, annualize_partial)
+        income = whole(metric)
         if income and revenue and revenue.value > 0 and income.method == revenue.method:
             return YearValue(sign * income.value / revenue.value, f"{metric} / {denominator}, {income.method}",
                              _weakest([income.basis, revenue.basis]), income.sources + revenue.sources)
         pairs = _rows(ds, company, metric).merge(den, on=["period_type", "fiscal_period"], suffixes=("", "_den"))
-        pairs = pairs[(pairs["period_end"].dt.year == year) & (pairs["value_usd_bn_den"] > 0)]
+        pairs = pairs[(pairs["value_usd_bn_den"] > 0)]
+        pairs = pairs[within(pairs).to_numpy(dtype=bool)] if len(pairs) else pairs
         if len(pairs):
             length = pairs["period_type"].map(_PERIOD_LENGTH).fillna(0)
             pair = pairs.assign(_length=length).sort_values(["period_end", "_length"], kind="stable").iloc[-1]
