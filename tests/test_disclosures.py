@@ -78,3 +78,22 @@ def test_bad_rows_get_one_line_naming_file_row_and_fix(data_copy, column, value,
         disclosures.load(ds)
     message = str(err.value)
     assert "ai_revenue.csv" in message and "\n" not in message
+
+
+def test_each_vintage_is_d_built_from_the_figures_then_published():
+    """A vintage equals D rebuilt from the panel cut at its date, and uses nothing published later."""
+    ds = load_dataset()
+    panel = disclosures.load(ds)
+    cutoffs = [pd.Period(q, freq="Q").end_time for q in ("2024Q4", "2025Q2", "2026Q1")]
+    vintages = disclosures.vintages(panel, cutoffs, "2023Q1", 0.05, 0.03)
+    assert [v.cutoff for v in vintages] == cutoffs
+    for v in vintages:
+        cut = panel[panel["published"] <= v.cutoff]
+        rebuilt = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=cut).d
+        assert v.d.index.equals(rebuilt.index)
+        np.testing.assert_allclose(v.d["d_usd_bn"], rebuilt["d_usd_bn"], rtol=1e-10)
+        assert list(v.d["series_present"]) == list(rebuilt["series_present"])
+        assert v.last_published <= v.cutoff
+        assert v.disclosures == (cut["flow"] != "market_total").sum()
+    # the 2024Q4 vintage ends where the figures then published ended, before the later vintages
+    assert vintages[0].d.index[-1] < vintages[1].d.index[-1] < vintages[2].d.index[-1]

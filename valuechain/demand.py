@@ -47,6 +47,8 @@ class Secondary:
     ai_sensitivity: pd.DataFrame
     holm: dict[str, float]
     series_label: str  # e.g. "AWS revenue on Amazon capex"
+    d_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)  # D's growth from rolling origins on its vintages
+    d_forecast_lag: int = 0  # quarters capex is lagged in D's forecasting model (the service lag)
 
     def table(self) -> pd.DataFrame:
         """One row per secondary test: estimate or statistic, interval, p, Holm p, n and degrees of freedom."""
@@ -237,6 +239,7 @@ def _secondary(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q:
     brk, dates = regression.break_test(y, x, reg.lags, reg.break_trim, reg.bootstrap)
     recursive = regression.recursive(y, x, reg.lags, level)
     forecasts = regression.out_of_sample(y, x, reg.lags, reg.forecast_horizon)
+    d_forecasts = _d_forecasts(ds, scenario, d, ai_q)
     ai_d = d.d.loc[tested, "d_usd_bn"]
     posterior, sensitivity, _ = regression.bayesian_elasticity(
         ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, reg.elasticity_prior_mean, reg.elasticity_prior_sd,
@@ -245,7 +248,29 @@ def _secondary(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q:
                            "bounds": bounds.p_value, "break": brk.p_value})
     name = ds.companies.set_index("company_id").loc[company, "name"]
     return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
-                     holm, f"{name} cloud revenue on its capex")
+                     holm, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
+                     d_forecast_lag=cap.service_lag_quarters)
+
+
+PUBLICATION_LAG = 1  # quarters from a quarter's end to its capex filing
+
+
+def _d_forecasts(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q: pd.Series) -> pd.DataFrame:
+    """Rolling-origin forecasts of D's growth on D's real-time vintages (:func:`regression.realtime_out_of_sample`).
+
+    The horizon is the scenario's forecast horizon, cut to the service lag less the filing lag so
+    that every capex figure a forecast needs is filed by its origin; the origins are every quarter
+    of D whose target is within the data.
+    """
+    dg = scenario.demand_gap
+    lag = dg.capital.service_lag_quarters
+    horizon = min(dg.regression.forecast_horizon, lag - PUBLICATION_LAG)
+    origins = pd.period_range(d.quarters[0], d.quarters[-1] - horizon, freq="Q")
+    down = dg.downstream
+    vintages = disclosures.vintages(disclosures.load(ds), [o.end_time for o in origins], down.start_quarter,
+                                    down.level_sd, down.slope_sd)
+    return regression.realtime_out_of_sample(vintages, d.d["d_usd_bn"], ai_q, lag, horizon, dg.primary_test.min_series,
+                                             publication_lag=PUBLICATION_LAG)
 
 
 def _nvidia_run_rate(dc: pd.Series, year: int) -> float:

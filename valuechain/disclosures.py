@@ -159,18 +159,24 @@ def observations(panel: pd.DataFrame) -> pd.DataFrame:
     return obs
 
 
-def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex) -> tuple[np.ndarray, np.ndarray]:
+def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex, cutoffs=None) -> tuple[np.ndarray, np.ndarray]:
     """Combined observation and variance per quarter (NaN where none), one row per vintage.
 
-    Row ``i < n`` holds the disclosures published by the end of quarter ``i`` (the real-time
-    information set); the last row holds every disclosure. Several observations of one quarter
-    are combined into their precision-weighted mean.
+    By default row ``i < n`` holds the disclosures published by the end of quarter ``i`` (the
+    real-time information set) and the last row holds every disclosure; with ``cutoffs`` (dates)
+    row ``j`` holds those published by ``cutoffs[j]``. Observations of quarters outside
+    ``quarters`` are left out. Several observations of one quarter are combined into their
+    precision-weighted mean.
     """
     n = len(quarters)
     position = {q: i for i, q in enumerate(quarters)}
-    cutoffs = np.array([q.end_time for q in quarters] + [pd.Timestamp.max], dtype="datetime64[ns]")
-    weight, weighted = np.zeros((n + 1, n)), np.zeros((n + 1, n))
+    if cutoffs is None:
+        cutoffs = [q.end_time for q in quarters] + [pd.Timestamp.max]
+    cutoffs = np.array(list(cutoffs), dtype="datetime64[ns]")
+    weight, weighted = np.zeros((len(cutoffs), n)), np.zeros((len(cutoffs), n))
     for quarter, value, variance, published in zip(obs["quarter"], obs["log_value"], obs["variance"], obs["published"]):
+        if quarter not in position:
+            continue
         seen = cutoffs >= np.datetime64(published)
         weight[seen, position[quarter]] += 1.0 / variance
         weighted[seen, position[quarter]] += value / variance
@@ -242,14 +248,26 @@ def carry_flows(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[s
 
 def chain_linked(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
     r"""Constant-composition index of :math:`\sum_i s_i x_{i,t}`, rebased to the full sum in the last quarter."""
-    signed = levels * signs
-    index = pd.Series(np.nan, index=levels.index)
-    index.iloc[-1] = signed.iloc[-1].sum()
+    signed = (levels * signs).to_numpy(float)
+    present = levels.notna().to_numpy()
+    index = np.full(len(levels), np.nan)
+    index[-1] = np.nansum(signed[-1])
     for t in range(len(levels) - 1, 0, -1):
-        both = levels.iloc[t].notna() & levels.iloc[t - 1].notna()
-        now, before = signed.iloc[t][both].sum(), signed.iloc[t - 1][both].sum()
-        index.iloc[t - 1] = index.iloc[t] * before / now if both.any() and now > 0 else np.nan
-    return index
+        both = present[t] & present[t - 1]
+        now, before = signed[t, both].sum(), signed[t - 1, both].sum()
+        index[t - 1] = index[t] * before / now if both.any() and now > 0 else np.nan
+    return pd.Series(index, index=levels.index)
+
+
+def _signs(flows: dict[str, str], netted_from: dict[str, str], columns) -> pd.Series:
+    """+1 for a final-demand series, -1 for an intra-chain flow netted from a series present, 0 otherwise."""
+    return pd.Series({s: (1.0 if flows[s] == "final_demand" else -1.0 if netted_from[s] in flows else 0.0)
+                      for s in columns}, dtype=float)
+
+
+def _present(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
+    """Series that enter D in each quarter (final demand and the flows netted from it)."""
+    return levels.notna().mul(signs.abs() > 0, axis=1).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -298,8 +316,7 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
     rt_levels = carry_flows(np.exp(frame("realtime_log_level")), flows, parents)
     netting = net_external(levels, flows, parents)
     rt_net = net_external(rt_levels, flows, parents)["net_usd_bn"]
-    signs = pd.Series({s: (1.0 if flows[s] == "final_demand" else -1.0 if parents[s] in flows else 0.0)
-                       for s in levels.columns})
+    signs = _signs(flows, parents, levels.columns)
     chained = chain_linked(levels, signs)
     # delta-method s.d. of log D from the series' independent smoothing errors
     var_level = (levels ** 2 * (np.exp(log_var.fillna(0.0)) - 1)).mul(signs.abs(), axis=1).sum(axis=1, min_count=1)
@@ -308,7 +325,7 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
     d = pd.DataFrame({"d_usd_bn": chained, "low_usd_bn": chained * np.exp(-z * log_sd),
                       "high_usd_bn": chained * np.exp(z * log_sd), "log_sd": log_sd,
                       "disclosed_sum_usd_bn": netting["net_usd_bn"], "realtime_usd_bn": rt_net,
-                      "series_present": levels.notna().mul(signs.abs() > 0, axis=1).sum(axis=1)}, index=quarters)
+                      "series_present": _present(levels, signs)}, index=quarters)
     d = d.loc[pd.Period(start, freq="Q"):]
     coverage = (obs.groupby("series_id")
                 .agg(company_id=("company_id", "first"), product=("product", "first"), flow=("flow", "first"),
@@ -317,3 +334,63 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
                 .reset_index())
     return Downstream(quarters=d.index, series=levels.loc[d.index], d=d, netting=netting.loc[d.index], observations=obs,
                       coverage=coverage, sources=tuple(dict.fromkeys(panel["source_id"])), level=level)
+
+
+@dataclass(frozen=True)
+class Vintage:
+    """:math:`D` as it could have been built on one date, from the disclosures published by then."""
+
+    cutoff: pd.Timestamp
+    d: pd.DataFrame  # quarter: d_usd_bn (chain-linked), series_present; to the last quarter a disclosure then covered
+    last_published: pd.Timestamp  # the latest publication date among the disclosures used
+    disclosures: int  # how many disclosures were used
+
+
+def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd: float,
+             carry_quarters: int = 2) -> list[Vintage]:
+    """:math:`D` as :func:`downstream` builds it from the disclosures published by each of ``cutoffs``.
+
+    Each vintage equals ``downstream(..., panel=panel[panel["published"] <= cutoff])``: every
+    series is smoothed on the figures then public, present from its first such quarter to
+    ``carry_quarters`` past its last (at most the vintage's last quarter), netted and
+    chain-linked the same way. The series are filtered for all cutoffs in one batch (one
+    smoother run per series and first quarter), so a rolling-origin exercise costs about one
+    build of :math:`D`. A cutoff before any disclosure gives no vintage.
+    """
+    obs = observations(panel)
+    used = obs[obs["flow"] != "market_total"]
+    cutoffs = [pd.Timestamp(c) for c in cutoffs]
+    seen_by = [used["published"] <= c for c in cutoffs]
+    ends = [used.loc[seen, "quarter"].max() if seen.any() else None for seen in seen_by]
+    logs: list[dict[str, pd.Series]] = [{} for _ in cutoffs]
+    flows, parents = {}, {}
+    for sid, group in used.groupby("series_id", sort=True):
+        flows[sid], parents[sid] = group["flow"].iloc[0], group["netted_from"].iloc[0]
+        spans = {}
+        for j, cutoff in enumerate(cutoffs):
+            public = group.loc[group["published"] <= cutoff, "quarter"]
+            if len(public):
+                spans[j] = (public.min(), min(public.max() + carry_quarters, ends[j]))
+        for first in sorted({f for f, _ in spans.values()}):
+            rows = [j for j, (f, _) in spans.items() if f == first]
+            quarters = pd.period_range(first, max(spans[j][1] for j in rows), freq="Q")
+            y, h = _grids(group, quarters, [cutoffs[j] for j in rows])
+            # trailing quarters without observations leave the smoothed values before them unchanged
+            smoothed = local_linear_trend(y, h, level_sd, slope_sd).smoothed_level
+            for r, j in enumerate(rows):
+                k = (spans[j][1] - first).n + 1
+                logs[j][sid] = pd.Series(smoothed[r, :k], index=quarters[:k])
+    out = []
+    for j, cutoff in enumerate(cutoffs):
+        if not logs[j]:
+            continue
+        first = min(series.index[0] for series in logs[j].values())
+        quarters = pd.period_range(min(pd.Period(start, freq="Q"), first), ends[j], freq="Q")
+        names = sorted(logs[j])
+        fl, pa = {s: flows[s] for s in names}, {s: parents[s] for s in names}
+        levels = carry_flows(np.exp(pd.DataFrame(logs[j]).reindex(index=quarters, columns=names)), fl, pa)
+        signs = _signs(fl, pa, names)
+        d = pd.DataFrame({"d_usd_bn": chain_linked(levels, signs), "series_present": _present(levels, signs)})
+        out.append(Vintage(cutoff, d.loc[pd.Period(start, freq="Q"):], used.loc[seen_by[j], "published"].max(),
+                           int(seen_by[j].sum())))
+    return out

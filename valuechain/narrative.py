@@ -192,6 +192,29 @@ def demand_forecasts(result) -> str:
             f"drift's, so it {better} the random walk. With {len(f)} overlapping origins this is a description, not a test.")
 
 
+def demand_realtime_forecasts(result) -> str:
+    """The out-of-sample check of D itself on its real-time vintages, in words, with how few origins there are."""
+    from valuechain.regression import rmse_ratio
+
+    s = result.secondary
+    f = s.d_forecasts
+    if f.empty:
+        return "No origin has enough quarters of D in its vintage for an out-of-sample check of D."
+    n, steps = len(f), (f["target"].iloc[0] - f["origin"].iloc[0]).n
+    ratio = rmse_ratio(f)
+    better = "beats" if ratio < 1 else "does not beat"
+    latest = f.iloc[-1]
+    overlap = (f" and their {steps}-quarter windows overlap" if steps > 1 and n > 1 else "")
+    return (f"Pseudo-real-time forecasts of D itself, {steps} quarters ahead, from {n} rolling origins "
+            f"({f['origin'].iloc[0]} to {f['origin'].iloc[-1]}). Each origin rebuilds D from the disclosures "
+            f"published by its end (at the last origin, {latest['origin']}, the latest one used was published on "
+            f"{latest['last_published']:%Y-%m-%d}) and fits D's growth on AI capex growth {s.d_forecast_lag} quarters "
+            f"earlier, with capex filed by then (through {latest['capex_through']}). Against the growth of D as every "
+            f"disclosure now published shows it, the model's root mean squared error is {ratio:.2f} times the random "
+            f"walk with drift's (n = {n} origins), so on these origins it {better} the random walk. Only {n} origins "
+            f"are available{overlap}: far too few to tell the two forecasts apart. This is a description, not a test.")
+
+
 def demand_limits(result) -> str:
     """What the data can and cannot show, with the numbers that set the limits."""
     c, d = result.closing, result.downstream

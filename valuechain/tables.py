@@ -128,3 +128,19 @@ def ai_elasticity(result):
         "low": ("Interval, low", "{:.2f}"), "high": ("Interval, high", "{:.2f}"),
         "p_positive": ("P(elasticity > 0)", "{:.2f}"), "n": ("n", "{:.0f}"), "dof": ("Degrees of freedom", "{:.0f}"),
     })
+
+
+def realtime_forecasts(result):
+    """D's out-of-sample check, one row per origin: the vintage used, the outcome and both forecast errors."""
+    f = result.secondary.d_forecasts.assign(
+        origin=lambda t: t["origin"].astype(str), base=lambda t: t["base"].astype(str),
+        target=lambda t: t["target"].astype(str), capex_through=lambda t: t["capex_through"].astype(str),
+        last_published=lambda t: t["last_published"].dt.strftime("%Y-%m-%d"))
+    return _present(f, {
+        "origin": ("Origin (quarter)", ""), "last_published": ("Latest disclosure used, published", ""),
+        "capex_through": ("Capex filed through", ""), "base": ("Last quarter of D in the vintage", ""),
+        "target": ("Target quarter", ""), "n": ("Quarterly changes fitted (n)", "{:.0f}"),
+        "actual": ("Growth of D to the target, all disclosures (log points)", "{:+.3f}"),
+        "model_error": ("Capex-growth model error (log points)", "{:+.3f}"),
+        "random_walk_error": ("Random walk with drift error (log points)", "{:+.3f}"),
+    })
