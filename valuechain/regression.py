@@ -62,6 +62,7 @@ class Effect:
     level: float
     method: str
     fit: LinearFit
+    draws: np.ndarray | None = None  # bootstrap draws of the estimate (estimate + se x t*), where bootstrapped
 
     def row(self) -> dict:
         return {"test": self.name, "estimate": self.estimate, "std_err": self.se, "ci_low": self.interval[0],
@@ -86,7 +87,8 @@ def _bootstrapped(name: str, y: np.ndarray, X: np.ndarray, names, terms, level: 
     est, se = fit.combination({t: 1.0 for t in terms})
     boot = inference.bootstrap_t(y, X, weights, 0.0, 2, level, BOOTSTRAP_DRAWS, np.random.default_rng(0))
     return Effect(name, est, se, (est - boot.critical * se, est + boot.critical * se), boot.p_value, fit.n, fit.dof,
-                  level, f"OLS, EWC HAC t, AR(1) parametric-bootstrap reference ({BOOTSTRAP_DRAWS} draws)", fit)
+                  level, f"OLS, EWC HAC t, AR(1) parametric-bootstrap reference ({BOOTSTRAP_DRAWS} draws)", fit,
+                  est + se * boot.reference)
 
 
 def elasticity(y: pd.Series, x: pd.Series, lags: int, level: float = 0.90) -> Effect:
