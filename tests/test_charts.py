@@ -130,3 +130,17 @@ def test_distribution_chart_has_title_axes_source_and_alt(gap):
     assert title == chart.title and xlabel and ylabel == "Density"
     assert footer.startswith("Source: ") and "scenario 'base'" in footer
     assert len(chart.fig.axes) == 3 and "$" not in chart.alt
+
+
+def test_backlog_chart_bars_are_the_backlog_and_trailing_capex(gap):
+    result, source = gap
+    b = result.backlog
+    chart = charts.backlog_chart(b, source)
+    ax = chart.fig.axes[0]
+    rows = b.headline_rows
+    rpo = [p.get_width() for p in ax.patches if p.get_gid() == "rpo"]
+    capex = [p.get_width() for p in ax.patches if p.get_gid() == "capex"]
+    assert rpo == pytest.approx(list(rows["rpo_usd_bn"]))
+    assert capex == pytest.approx(list(rows["capex_ttm_usd_bn"].fillna(0.0)))
+    assert f"{b.multiple:.1f} times" in chart.title and str(b.quarter) in chart.title
+    assert "billion dollars" in chart.alt and "$" not in chart.alt

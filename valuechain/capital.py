@@ -1,7 +1,8 @@
 r"""Capex and the AI capital in service: the one owner of the spenders' capex.
 
-:func:`spender_capex` returns the capex spenders' capex by calendar year or calendar quarter;
-the profit model and the demand gap both call it.
+:func:`spender_capex` returns the capex spenders' capex by calendar year, by calendar quarter or
+over the four quarters to each quarter; the profit model, the demand gap and the backlog
+comparison all call it.
 
 Required revenue on capital in service
 --------------------------------------
@@ -49,8 +50,10 @@ def spender_capex(ds: Dataset, companies, frequency: str, years: range | None = 
 
     ``frequency='year'``: calendar years in ``years`` via :func:`~valuechain.yearly.company_year`
     (calendar-year rows, four quarters, or the fiscal year centred on the year). ``'quarter'``:
-    filed calendar quarters (``period`` is a quarterly Period). A company-period without a figure
-    has no row.
+    filed calendar quarters (``period`` is a quarterly Period). ``'trailing_year'``: capex over
+    the four quarters to each calendar quarter (``period``): four consecutive filed quarters
+    summed, else a fiscal or calendar year ending in that quarter (Oracle's fiscal year to May
+    stands for the four quarters to calendar Q2). A company-period without a figure has no row.
     """
     rows = []
     if frequency == "year":
@@ -67,10 +70,39 @@ def spender_capex(ds: Dataset, companies, frequency: str, years: range | None = 
             rows.append({"period": pd.Period(row["calendar_quarter"], freq="Q"), "company_id": row["company_id"],
                          "capex_usd_bn": float(row["value_usd_bn"]), "method": f"filed quarter {row['fiscal_period']}",
                          "basis": row["basis"], "sources": (row["source_id"],)})
+    elif frequency == "trailing_year":
+        for company in companies:
+            rows += _trailing_year(ds, company)
     else:
-        raise ValueError(f"frequency must be 'year' or 'quarter', not {frequency!r}")
+        raise ValueError(f"frequency must be 'year', 'quarter' or 'trailing_year', not {frequency!r}")
     out = pd.DataFrame(rows, columns=CAPEX_COLUMNS)
     return out.sort_values(["period", "company_id"], kind="stable").reset_index(drop=True)
+
+
+_BASIS_RANK = {"reported": 0, "derived": 1, "run_rate": 2, "estimate": 3, "claim": 4}
+
+
+def _trailing_year(ds: Dataset, company: str) -> list[dict]:
+    """Rows of capex over the four quarters to each calendar quarter (see :func:`spender_capex`)."""
+    fin = ds.financials
+    own = fin[(fin["company_id"] == company) & (fin["metric"] == "capex")]
+    filed = own[own["period_type"] == "quarter"].assign(period=lambda f: f["calendar_quarter"].map(
+        lambda q: pd.Period(q, freq="Q"))).set_index("period").sort_index()
+    out = {}
+    for end in filed.index:
+        window = pd.period_range(end - 3, end, freq="Q")
+        if all(q in filed.index for q in window):
+            used = filed.loc[window]
+            out[end] = {"capex_usd_bn": float(used["value_usd_bn"].sum()),
+                        "method": f"sum of filed quarters {window[0]}-{window[-1]}",
+                        "basis": max(used["basis"], key=_BASIS_RANK.__getitem__), "sources": tuple(dict.fromkeys(used["source_id"]))}
+    for _, row in own[own["period_type"].isin(["fiscal_year", "calendar_year"])].iterrows():
+        end = pd.Period(row["period_end"], freq="Q")
+        if end not in out:
+            out[end] = {"capex_usd_bn": float(row["value_usd_bn"]),
+                        "method": f"{row['period_type'].replace('_', ' ')} {row['fiscal_period']} (ends {row['period_end']:%Y-%m-%d})",
+                        "basis": row["basis"], "sources": (row["source_id"],)}
+    return [{"period": end, "company_id": company, **values} for end, values in sorted(out.items())]
 
 
 def quarterly_wide(capex: pd.DataFrame) -> pd.DataFrame:

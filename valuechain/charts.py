@@ -282,6 +282,33 @@ def distribution_chart(distributions, source: str,
     return Chart(fig, title, "Distribution chart. " + " ".join(parts))
 
 
+def backlog_chart(backlog, source: str) -> Chart:
+    """Each spender's contracted backlog (RPO) against its capex over the four quarters to the same quarter."""
+    rows = backlog.headline_rows
+    fig, ax = plt.subplots(figsize=(8, 0.8 * len(rows) + 2))
+    y = np.arange(len(rows))[::-1]
+    ax.barh(y + 0.2, rows["rpo_usd_bn"], height=0.38, color="#0173b2", gid="rpo",
+            label="contracted backlog (remaining performance obligations)")
+    ax.barh(y - 0.2, rows["capex_ttm_usd_bn"].fillna(0.0), height=0.38, color="#de8f05", gid="capex",
+            label="capex over the four quarters to the same quarter")
+    for yi, (_, row) in zip(y, rows.iterrows()):
+        text = (f"{row['multiple']:.1f}x capex" if pd.notna(row["multiple"]) else "capex for these four quarters not in the data")
+        ax.text(row["rpo_usd_bn"], yi + 0.2, f"  {text}", va="center", fontsize=8)
+    ax.set_yticks(y, rows["name"])
+    ax.set_xlabel(f"USD billions (backlog at the end of {backlog.quarter}; capex over the four quarters to it)")
+    ax.set_xlim(0, rows["rpo_usd_bn"].max() * 1.45)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    title = (f"Contracted backlog is {backlog.multiple:.1f} times the spenders' capex of the last four quarters "
+             f"({backlog.quarter})")
+    _finish(fig, ax, title, source)
+    alt = (f"Bar chart for {backlog.quarter}: " + "; ".join(
+        f"{row['name']} backlog {row['rpo_usd_bn']:,.0f} billion dollars"
+        + (f" against capex of {row['capex_ttm_usd_bn']:,.0f} ({row['multiple']:.1f} times)" if pd.notna(row["multiple"])
+           else ", capex not in the data") for _, row in rows.iterrows())
+        + f". Together {backlog.rpo_usd_bn:,.0f} against {backlog.capex_usd_bn:,.0f}, {backlog.multiple:.1f} times.")
+    return Chart(fig, title, alt)
+
+
 def yield_chart(result, source: str) -> Chart:
     """D per dollar of annual AI capex, with the steady-state and growth-adjusted break-even yields."""
     req = result.required

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from valuechain import capital, closing, disclosures, inference, regression, required, views
+from valuechain import backlog, capital, closing, disclosures, inference, regression, required, views
 from valuechain.dataset import Dataset, load_dataset
 from valuechain.params import Scenario
 from valuechain.profit import ProfitPool, profit_pool
@@ -84,6 +84,7 @@ class DemandGapResult:
     secondary: Secondary
     projection: pd.DataFrame  # quarter to the horizon: R* (and its asset-life range) and D's fan quantiles
     sources: tuple[str, ...] = field(default=())
+    backlog: backlog.Backlog | None = None  # the spenders' contracted backlog against their trailing capex
 
     @property
     def beta_star_growth_adjusted(self) -> float:
@@ -244,14 +245,16 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
     by_year = _required_by_year(scenario, pool, annual_d, annual_r, data_center)
     requirements = _requirements(scenario, by_year, year)
+    contracted = backlog.backlog(ds, cap.spenders)
     sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
-                                   *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
+                                   *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds),
+                                   *contracted.sources]))
     projection = _projection(scenario, ai_q, gap, be)
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
         required=rstar, required_shown_separately=rstar_apart, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
-        closing=gap, secondary=secondary, sources=sources,
+        closing=gap, secondary=secondary, sources=sources, backlog=contracted,
     )
 
 

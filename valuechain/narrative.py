@@ -215,6 +215,48 @@ def demand_realtime_forecasts(result) -> str:
             f"are available{overlap}: far too few to tell the two forecasts apart. This is a description, not a test.")
 
 
+_LEGAL_SUFFIX = re.compile(r"(,? Inc\.|,? Corporation| Platforms| Technologies)$")
+
+
+def _short(name: str) -> str:
+    """A company's name without its legal suffix, for prose ("Amazon.com, Inc." -> "Amazon")."""
+    return _LEGAL_SUFFIX.sub("", name).removesuffix(".com")
+
+
+def _listed(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def backlog(result) -> str:
+    """The spenders' contracted backlog against their trailing capex, and what backlog is not."""
+    b = result.backlog
+    if b is None or b.quarter is None:
+        return "No spender has both a contracted backlog and four quarters of capex in the data."
+    rows = b.headline_rows
+    inside = rows[rows["company_id"].isin(b.companies)]
+    names = {c: _short(n) for c, n in zip(rows["company_id"], rows["name"])}
+    ends = inside["period_end"]
+    period = (f"quarters ending {ends.min():%Y-%m-%d} to {ends.max():%Y-%m-%d}" if ends.min() != ends.max()
+              else f"the quarter ending {ends.max():%Y-%m-%d}")
+    lines = [f"In {b.quarter} ({period}), the contracted backlog (remaining performance obligations) of "
+             f"{_listed([names[c] for c in inside['company_id']])} was **{_usd(b.rpo_usd_bn)}, {b.multiple:.1f} times their capex over the "
+             f"four quarters to then** ({_usd(b.capex_usd_bn)})."]
+    lines.append("Backlog is revenue contracted but not yet recognised, to be earned over several years, not revenue "
+                 "earned; both figures are company-wide, not AI alone.")
+    if b.labs_named:
+        named = [f"{_listed(labs)} in {names.get(c, c)}'s" for c, labs in b.labs_named.items()]
+        lines.append(f"Part of it is with the labs, a flow inside the chain that net external revenue leaves out: "
+                     f"the filings' notes name {_listed(named)} backlog.")
+    else:
+        lines.append("Part of it may be with the labs, a flow inside the chain; the filings' notes name none.")
+    for company in b.left_out:
+        row = rows[rows["company_id"] == company].iloc[0]
+        lines.append(f"{names[company]}'s backlog ({_usd(row['rpo_usd_bn'])}) is shown, but its capex for the four "
+                     f"quarters to {b.quarter} is not in the data, so it is left out of the multiple.")
+    return " ".join(lines)
+
+
 def demand_limits(result) -> str:
     """What the data can and cannot show, with the numbers that set the limits."""
     c, d = result.closing, result.downstream
