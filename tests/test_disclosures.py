@@ -97,3 +97,33 @@ def test_each_vintage_is_d_built_from_the_figures_then_published():
         assert v.disclosures == (cut["flow"] != "market_total").sum()
     # the 2024Q4 vintage ends where the figures then published ended, before the later vintages
     assert vintages[0].d.index[-1] < vintages[1].d.index[-1] < vintages[2].d.index[-1]
+
+
+def test_market_check_sets_annual_d_against_the_survey_totals():
+    """The year's D is the mean of its four annualized quarters; the ratio is D over the total of that year."""
+    ds = load_dataset()
+    d = disclosures.downstream(ds, "2023Q1", 0.05, 0.03)
+    check = disclosures.market_check(d).set_index("year")
+    totals = d.observations[d.observations["flow"] == "market_total"]
+    full_years = [y for y, n in d.d.groupby(d.d.index.year).size().items() if n == 4]
+    expected_years = sorted(set(totals["as_of"].dt.year) & set(full_years))
+    assert list(check.index) == expected_years and expected_years
+    for year, row in check.iterrows():
+        annual = d.d.loc[d.d.index.year == year, "d_usd_bn"].mean()
+        total = totals.loc[totals["as_of"].dt.year == year].sort_values("published")["value_usd_bn"].iloc[-1]
+        assert row["d_usd_bn"] == pytest.approx(annual)
+        assert row["total_usd_bn"] == pytest.approx(total)
+        assert row["ratio"] == pytest.approx(annual / total)
+        assert row["fewest_series"] == d.d.loc[d.d.index.year == year, "series_present"].min()
+    assert np.isnan(check["d_growth"].iloc[0])
+    if len(check) > 1:
+        assert check["d_growth"].iloc[1] == pytest.approx(check["d_usd_bn"].iloc[1] / check["d_usd_bn"].iloc[0])
+
+
+def test_market_totals_never_enter_d():
+    """D built with the market totals removed from the panel is the same D."""
+    ds = load_dataset()
+    panel = disclosures.load(ds)
+    with_totals = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel)
+    without = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel[panel["flow"] != "market_total"])
+    pd.testing.assert_series_equal(with_totals.d["d_usd_bn"], without.d["d_usd_bn"])

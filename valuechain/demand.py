@@ -101,6 +101,11 @@ class DemandGapResult:
         beta = float(self.required.loc[c.last_quarter, "beta_star_growth_adjusted"])
         return c.current_gap + float(np.log(beta / self.beta_star_steady))
 
+    def market_check(self) -> pd.DataFrame:
+        """Annual D against Menlo Ventures' enterprise totals: a check on scale, not a constraint
+        (:func:`valuechain.disclosures.market_check` says why)."""
+        return disclosures.market_check(self.downstream)
+
     def distributions(self, *keys: str) -> tuple[Distribution, ...]:
         r"""Distributions of the closing rate and of the elasticities, each with what is marked beside it.
 
@@ -240,8 +245,8 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
                               years=range(int(tested.index[-1].year), 2041), level=down.band, alpha=pt.alpha)
 
     secondary = _secondary(ds, scenario, d, ai_q, tested.index)
-    annual_d = _annual(d.d["d_usd_bn"])
-    annual_r = _annual(rstar["required_usd_bn"])
+    annual_d = disclosures.annual_revenue(d.d["d_usd_bn"])
+    annual_r = disclosures.annual_revenue(rstar["required_usd_bn"])
     data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
     by_year = _required_by_year(scenario, pool, annual_d, annual_r, data_center)
     requirements = _requirements(scenario, by_year, year)
@@ -299,13 +304,6 @@ def _projection(scenario: Scenario, ai_q: pd.Series, gap: closing.GapClosing, be
     for p in (5, 25, 50, 75, 95):
         out[f"d_p{p:02d}"] = out["required_usd_bn"].to_numpy() * np.exp(np.percentile(log_gap, p, axis=0))
     return out
-
-
-def _annual(quarterly: pd.Series) -> pd.Series:
-    """Mean of the annualized quarterly values in each calendar year with all four quarters: the year's revenue."""
-    q = quarterly.dropna()
-    grouped = q.groupby(q.index.year)
-    return grouped.mean()[grouped.count() == 4]
 
 
 def _secondary(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q: pd.Series, tested) -> Secondary:

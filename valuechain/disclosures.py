@@ -394,3 +394,56 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd
         out.append(Vintage(cutoff, d.loc[pd.Period(start, freq="Q"):], used.loc[seen_by[j], "published"].max(),
                            int(seen_by[j].sum())))
     return out
+
+
+def annual_revenue(quarterly: pd.Series) -> pd.Series:
+    """Mean of the annualized quarterly values in each calendar year with all four quarters: the year's revenue."""
+    q = quarterly.dropna()
+    grouped = q.groupby(q.index.year)
+    return grouped.mean()[grouped.count() == 4]
+
+
+def market_check(down: Downstream) -> pd.DataFrame:
+    r"""Annual :math:`D` against the market totals in the panel (Menlo Ventures' enterprise survey), year by year.
+
+    For each year with a ``market_total`` figure (the latest published, where a total was
+    restated) and all four quarters of :math:`D`: the year's :math:`D` (mean of its annualized
+    quarters), the total, their ratio, the growth of each on the year before, and the fewest
+    series :math:`D` rested on in any quarter of the year.
+
+    The totals are a **check** on the scale of :math:`D`, not a constraint it is scaled to,
+    because the two measure different things:
+
+    - Menlo Ventures surveys US enterprises' spending on generative AI (applications, model
+      access and infrastructure). It leaves out consumers' subscriptions, a large part of the
+      labs' revenue and in :math:`D`; it includes spending on vendors outside :math:`D`'s series
+      and on compute bought inside the chain.
+    - :math:`D` is what the panel's companies disclose (some as company-defined run-rates, some
+      as broad "AI-influenced" revenue), with the flows between chain members netted only where
+      a figure gives them; where fewer series are present, :math:`D` is carried back by
+      chain-linking.
+
+    Scaling :math:`D` to the totals would give it the survey's scope, which is not the one the
+    gap against the required revenue needs, so the primary test and its calibration are
+    unchanged by them.
+    """
+    obs = down.observations
+    totals = obs[obs["flow"] == "market_total"].assign(year=lambda f: f["as_of"].dt.year)
+    totals = totals.sort_values("published").groupby(["series_id", "year"], as_index=False).last()
+    annual = annual_revenue(down.d["d_usd_bn"])
+    fewest = down.d["series_present"].groupby(down.d.index.year).min()
+    rows = []
+    for _, row in totals.sort_values(["series_id", "year"]).iterrows():
+        year = int(row["year"])
+        if year not in annual.index:
+            continue
+        before = totals[(totals["series_id"] == row["series_id"]) & (totals["year"] == year - 1)]
+        rows.append({"year": year, "series_id": row["series_id"], "product": row["product"],
+                     "d_usd_bn": float(annual[year]), "total_usd_bn": float(row["annualized_usd_bn"]),
+                     "ratio": float(annual[year] / row["annualized_usd_bn"]),
+                     "d_growth": float(annual[year] / annual[year - 1]) if year - 1 in annual.index else np.nan,
+                     "total_growth": (float(row["annualized_usd_bn"] / before["annualized_usd_bn"].iloc[0])
+                                      if len(before) else np.nan),
+                     "fewest_series": int(fewest[year]), "published": row["published"], "source_id": row["source_id"]})
+    return pd.DataFrame(rows, columns=["year", "series_id", "product", "d_usd_bn", "total_usd_bn", "ratio", "d_growth",
+                                       "total_growth", "fewest_series", "published", "source_id"])

@@ -257,6 +257,31 @@ def backlog(result) -> str:
     return " ".join(lines)
 
 
+def market_check(result) -> str:
+    """D against Menlo Ventures' enterprise totals, year by year, and why they check D rather than constrain it."""
+    check = result.market_check()
+    if check.empty:
+        return "No market total in the data covers a year with all four quarters of D."
+    parts = [f"{row.ratio:.1f} times as large in {row.year} (USD {row.d_usd_bn:,.1f}bn against USD "
+             f"{row.total_usd_bn:,.1f}bn)" for row in check.itertuples()]
+    lines = [f"Against Menlo Ventures' estimate of {check['product'].iloc[0]}, net external AI revenue D was "
+             f"{_listed(parts)}."]
+    growth = check.dropna(subset=["d_growth", "total_growth"])
+    for row in growth.itertuples():
+        lines.append(f"From {row.year - 1} to {row.year}, D grew {row.d_growth:.1f}-fold and the survey's total "
+                     f"{row.total_growth:.1f}-fold.")
+    thin = check[check["fewest_series"] < result.scenario.demand_gap.primary_test.min_series]
+    if len(thin):
+        lines.append(f"In {_listed([str(y) for y in thin['year']])} D rests on as few as "
+                     f"{int(thin['fewest_series'].min())} series in a quarter and is carried back by chain-linking.")
+    lines.append("The two measure different things: the survey counts enterprises' spending only, leaving out "
+                 "consumers' subscriptions, which are a large part of the labs' revenue and are in D, and it counts "
+                 "vendors outside D's series; D is what the panel's companies disclose, with flows between chain "
+                 "members netted only where a figure gives them. The totals are therefore a check on D's scale, not a "
+                 "constraint D is scaled to: the primary test and its calibration do not use them.")
+    return " ".join(lines)
+
+
 def demand_limits(result) -> str:
     """What the data can and cannot show, with the numbers that set the limits."""
     c, d = result.closing, result.downstream

@@ -144,3 +144,16 @@ def realtime_forecasts(result):
         "model_error": ("Capex-growth model error (log points)", "{:+.3f}"),
         "random_walk_error": ("Random walk with drift error (log points)", "{:+.3f}"),
     })
+
+
+def market_check(result):
+    """Annual D against the market totals in the data (Menlo Ventures' enterprise survey), with the ratio."""
+    check = result.market_check().assign(published=lambda t: t["published"].dt.strftime("%Y-%m-%d"))
+    return _present(check, {
+        "year": ("Year", "{:.0f}"), "d_usd_bn": ("D, net external AI revenue (USD bn)", "{:,.1f}"),
+        "total_usd_bn": ("Menlo Ventures, enterprise generative-AI spend (USD bn)", "{:,.1f}"),
+        "ratio": ("D / Menlo total", "{:.2f}"), "d_growth": ("D, multiple of the year before", "{:.2f}"),
+        "total_growth": ("Menlo total, multiple of the year before", "{:.2f}"),
+        "fewest_series": ("Fewest series in D in a quarter of the year", "{:.0f}"),
+        "published": ("Menlo total published", ""),
+    })
