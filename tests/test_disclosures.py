@@ -127,3 +127,22 @@ def test_market_totals_never_enter_d():
     with_totals = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel)
     without = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel[panel["flow"] != "market_total"])
     pd.testing.assert_series_equal(with_totals.d["d_usd_bn"], without.d["d_usd_bn"])
+
+
+def test_overlaps_pair_each_buyer_with_the_layer_it_pays_and_read_the_netting_tags():
+    """A lab pays two clouds and nets one flow; an app pays the lab; a neocloud's sale lies outside D."""
+    from types import SimpleNamespace
+
+    coverage = pd.DataFrame([
+        ("lab_rev", "lab", "Lab (API)", "final_demand", ""), ("c1_ai", "c1", "Cloud one AI", "final_demand", ""),
+        ("c2_ai", "c2", "Cloud two AI", "final_demand", ""), ("app_arr", "app", "App editor", "final_demand", ""),
+        ("lab_to_c1", "lab", "Lab compute on cloud one", "intra_chain", "c1_ai"),
+        ("neo_to_c1", "neo", "Neocloud capacity sold to cloud one", "intra_chain", ""),
+    ], columns=["series_id", "company_id", "product", "flow", "netted_from"])
+    companies = pd.DataFrame({"company_id": ["lab", "c1", "c2", "neo"], "name": ["Lab Inc.", "One Corporation", "Two", "Neo"],
+                              "layer": ["labs", "cloud", "cloud", "cloud"]})
+    pairs = disclosures.overlaps(SimpleNamespace(coverage=coverage), companies)
+    got = {(r.buyer, r.seller): r.netted_by for r in pairs.itertuples()}
+    assert got == {("Lab", "Cloud one AI"): "lab_to_c1", ("Lab", "Cloud two AI"): "", ("App", "Lab"): "",
+                   ("Neocloud capacity sold to cloud one", ""): ""}
+    assert set(pairs.loc[pairs["buyer"] == "App", "buyer_role"]) == {"application"}

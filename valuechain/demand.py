@@ -85,6 +85,7 @@ class DemandGapResult:
     projection: pd.DataFrame  # quarter to the horizon: R* (and its asset-life range) and D's fan quantiles
     sources: tuple[str, ...] = field(default=())
     backlog: backlog.Backlog | None = None  # the spenders' contracted backlog against their trailing capex
+    overlaps: pd.DataFrame = field(default_factory=pd.DataFrame)  # flows between series of D, netted or not
 
     @property
     def beta_star_growth_adjusted(self) -> float:
@@ -260,6 +261,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
         required=rstar, required_shown_separately=rstar_apart, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources, backlog=contracted,
+        overlaps=disclosures.overlaps(d, ds.companies),
     )
 
 

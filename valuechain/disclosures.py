@@ -45,6 +45,7 @@ The plain sum of series disclosed at the time is kept beside it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -447,3 +448,57 @@ def market_check(down: Downstream) -> pd.DataFrame:
                      "fewest_series": int(fewest[year]), "published": row["published"], "source_id": row["source_id"]})
     return pd.DataFrame(rows, columns=["year", "series_id", "product", "d_usd_bn", "total_usd_bn", "ratio", "d_growth",
                                        "total_growth", "fewest_series", "published", "source_id"])
+
+
+_SUFFIX = re.compile(r"(,? Inc\.|,? Corporation| Platforms)$")
+
+
+def _brand(company: str, product: str, names: dict[str, str]) -> str:
+    """A short name: the company's, without its legal suffix, or the first word of its product."""
+    if company in names:
+        return _SUFFIX.sub("", names[company]).removesuffix(".com")
+    return product.split()[0]
+
+
+def overlaps(down: Downstream, companies: pd.DataFrame) -> pd.DataFrame:
+    r"""Pairs of final-demand series where the buyer's spending is part of the seller's revenue, and their netting.
+
+    Both series are in :math:`D`, so a flow between them counts twice unless it is netted:
+
+    - a **lab** (layer ``labs`` in companies.csv) buys compute from a **cloud** (layer ``cloud``):
+      the payment is in the cloud's AI revenue and is funded by the lab's;
+    - an **application** (a final-demand company that is neither) pays a lab for models: the
+      payment is in the lab's revenue and is funded by the application's.
+
+    A pair is netted when an ``intra_chain`` series of the buyer names the seller's series in
+    ``netted_from``. Where a pair is not netted, :math:`D` counts the flow twice and is an upper
+    bound on external demand. Intra-chain series that name no series of :math:`D` are listed as
+    pairs with no seller series (a flow outside :math:`D`, so nothing to net).
+
+    One row per pair: buyer company and label, its role, the seller's series and label (empty
+    for a flow outside :math:`D`), and the netting series (empty when not netted).
+    """
+    layer = dict(zip(companies["company_id"], companies["layer"]))
+    names = dict(zip(companies["company_id"], companies["name"]))
+    cov = down.coverage
+    final = cov[cov["flow"] == "final_demand"]
+    intra = cov[cov["flow"] == "intra_chain"]
+
+    def role(company):
+        return {"labs": "lab", "cloud": "cloud"}.get(layer.get(company), "application")
+
+    sells_to = {"lab": "cloud", "application": "lab"}  # buyer role -> the role it pays
+    buyers = final.drop_duplicates("company_id")
+    rows = []
+    for _, buyer in buyers.iterrows():
+        target = sells_to.get(role(buyer["company_id"]))
+        for _, seller in final[final["company_id"].map(role) == target].iterrows() if target else ():
+            netting = intra[(intra["company_id"] == buyer["company_id"]) & (intra["netted_from"] == seller["series_id"])]
+            rows.append({"buyer_company": buyer["company_id"], "buyer": _brand(buyer["company_id"], buyer["product"], names),
+                         "buyer_role": role(buyer["company_id"]), "seller_series": seller["series_id"],
+                         "seller": seller["product"].split(" (")[0],
+                         "netted_by": ", ".join(netting["series_id"])})
+    for _, flow in intra[~intra["netted_from"].isin(final["series_id"])].iterrows():
+        rows.append({"buyer_company": flow["company_id"], "buyer": flow["product"].split(" (")[0],
+                     "buyer_role": role(flow["company_id"]), "seller_series": "", "seller": "", "netted_by": ""})
+    return pd.DataFrame(rows, columns=["buyer_company", "buyer", "buyer_role", "seller_series", "seller", "netted_by"])

@@ -282,6 +282,50 @@ def market_check(result) -> str:
     return " ".join(lines)
 
 
+def _upper_bound(result) -> str:
+    """Which flows between series of D the data net and which they do not, from the flow tags."""
+    pairs, d = result.overlaps, result.downstream
+    quarter = d.quarters[-1]
+    level = d.series.iloc[-1]
+    cov = d.coverage.set_index("series_id")
+    lines = ["- D is an upper bound on external demand where flows between chain members are not netted."]
+    netted = pairs[pairs["netted_by"] != ""]
+    if len(netted):
+        parts = []
+        for row in netted.itertuples():
+            flows = row.netted_by.split(", ")
+            amount = float(level.reindex(flows).sum())
+            last = int(cov.loc[flows, "last"].max().year)
+            what = [cov.loc[f, "product"].split(" (")[0] for f in flows]
+            parts.append(f"{row.buyer}'s payments to {row.seller} ({_listed(what)}: USD {amount:,.1f}bn a year in "
+                         f"{quarter}, disclosed to {last} and held at their last share of {row.seller} since)")
+        lines.append(f"The data net {_listed(parts)}.")
+    open_ = pairs[(pairs["netted_by"] == "") & (pairs["seller_series"] != "")]
+    counted = []
+    labs = open_[open_["buyer_role"] == "lab"]
+    if len(labs):
+        at = [f"{buyer} at {_listed(list(group['seller']))}" for buyer, group in labs.groupby("buyer", sort=False)]
+        counted.append(f"the labs' spending at the clouds ({'; '.join(at)})")
+    apps = open_[open_["buyer_role"] == "application"]
+    if len(apps):
+        groups = {}
+        for buyer, group in apps.groupby("buyer", sort=False):
+            groups.setdefault(tuple(group["seller"]), []).append(buyer)
+        to = [f"{_listed(buyers)} to {_listed(list(sellers))}" for sellers, buyers in groups.items()]
+        counted.append(f"the applications' payments to the labs for models ({'; '.join(to)})")
+    if counted:
+        lines.append(f"Not netted, so counted twice: {_listed(counted)}; the data give no figure for these flows.")
+        clouds = level.reindex(labs["seller_series"].unique()).sum()
+        lab_revenue = level.reindex(apps["seller_series"].unique()).sum()
+        lines.append(f"In {quarter} the clouds' AI series in D come to USD {clouds:,.0f}bn a year and the labs' to "
+                     f"USD {lab_revenue:,.0f}bn, against D of USD {d.d['d_usd_bn'].iloc[-1]:,.0f}bn.")
+    outside = pairs[pairs["seller_series"] == ""]
+    if len(outside):
+        lines.append(f"{_listed(list(outside['buyer']))}: tagged intra-chain but inside no series of D, so there is "
+                     f"nothing to net.")
+    return " ".join(lines)
+
+
 def demand_limits(result) -> str:
     """What the data can and cannot show, with the numbers that set the limits."""
     c, d = result.closing, result.downstream
@@ -291,8 +335,7 @@ def demand_limits(result) -> str:
         f"measured by simulation (`make calibrate`) and its intervals are wide because the data are few.",
         "- D is built from company disclosures of different kinds (run-rates, ARR, quarterly revenue); run-rates from "
         "press reports carry more noise in the model than filed figures, and no company discloses all of its AI revenue.",
-        "- Intra-chain flows are netted only where a filing or report gives them; other flows (for example a lab's "
-        "payments to a second cloud) are still in D, which is therefore an upper bound on external demand.",
+        _upper_bound(result),
         "- R* depends on the scenario's AI share of capex, asset lives and margin, which the data do not pin down; "
         "the fan chart's R* band shows the asset-life range only.",
         "- The regressions describe co-movement of revenue and capex growth; the placebo checks that capex leads do not "
