@@ -53,12 +53,8 @@ def test_labs_named_in_the_notes_are_found(ds):
 
 
 def test_backlog_sentence_states_period_multiple_and_what_backlog_is_not(ds):
-    from valuechain.demand import demand_gap
-    from valuechain.params import load_scenario
-
-    result = demand_gap(load_scenario("base"), ds)
-    text = narrative.backlog(result)
-    b = result.backlog
+    b = backlog.backlog(ds, SPENDERS)
+    text = narrative.backlog(b)
     assert f"In {b.quarter} (" in text and f"{b.multiple:.1f} times their capex over the four quarters" in text
     assert "not yet recognised" in text and "company-wide" in text
     assert "with the labs" in text and "OpenAI" in text

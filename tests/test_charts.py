@@ -133,8 +133,10 @@ def test_distribution_chart_has_title_axes_source_and_alt(gap):
 
 
 def test_backlog_chart_bars_are_the_backlog_and_trailing_capex(gap):
+    from valuechain import backlog
+
     result, source = gap
-    b = result.backlog
+    b = backlog.backlog(load_dataset(), result.scenario.demand_gap.capital.spenders)
     chart = charts.backlog_chart(b, source)
     ax = chart.fig.axes[0]
     rows = b.headline_rows

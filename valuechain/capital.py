@@ -71,8 +71,10 @@ def spender_capex(ds: Dataset, companies, frequency: str, years: range | None = 
                          "capex_usd_bn": float(row["value_usd_bn"]), "method": f"filed quarter {row['fiscal_period']}",
                          "basis": row["basis"], "sources": (row["source_id"],)})
     elif frequency == "trailing_year":
-        for company in companies:
-            rows += _trailing_year(ds, company)
+        fin = ds.financials
+        filed = fin[(fin["metric"] == "capex") & fin["company_id"].isin(list(companies))]
+        for company, own in filed.groupby("company_id", sort=False):
+            rows += _trailing_year(own, company)
     else:
         raise ValueError(f"frequency must be 'year', 'quarter' or 'trailing_year', not {frequency!r}")
     out = pd.DataFrame(rows, columns=CAPEX_COLUMNS)
@@ -82,26 +84,28 @@ def spender_capex(ds: Dataset, companies, frequency: str, years: range | None = 
 _BASIS_RANK = {"reported": 0, "derived": 1, "run_rate": 2, "estimate": 3, "claim": 4}
 
 
-def _trailing_year(ds: Dataset, company: str) -> list[dict]:
-    """Rows of capex over the four quarters to each calendar quarter (see :func:`spender_capex`)."""
-    fin = ds.financials
-    own = fin[(fin["company_id"] == company) & (fin["metric"] == "capex")]
-    filed = own[own["period_type"] == "quarter"].assign(period=lambda f: f["calendar_quarter"].map(
-        lambda q: pd.Period(q, freq="Q"))).set_index("period").sort_index()
+def _trailing_year(own: pd.DataFrame, company: str) -> list[dict]:
+    """Rows of capex over the four quarters to each calendar quarter, from ``company``'s capex rows ``own``."""
+    quarters = own[own["period_type"] == "quarter"]
+    filed = {pd.Period(q, freq="Q"): (float(v), b, src) for q, v, b, src in
+             zip(quarters["calendar_quarter"], quarters["value_usd_bn"], quarters["basis"], quarters["source_id"])}
     out = {}
-    for end in filed.index:
-        window = pd.period_range(end - 3, end, freq="Q")
-        if all(q in filed.index for q in window):
-            used = filed.loc[window]
-            out[end] = {"capex_usd_bn": float(used["value_usd_bn"].sum()),
-                        "method": f"sum of filed quarters {window[0]}-{window[-1]}",
-                        "basis": max(used["basis"], key=_BASIS_RANK.__getitem__), "sources": tuple(dict.fromkeys(used["source_id"]))}
-    for _, row in own[own["period_type"].isin(["fiscal_year", "calendar_year"])].iterrows():
-        end = pd.Period(row["period_end"], freq="Q")
+    for end in sorted(filed):
+        window = [end - k for k in (3, 2, 1, 0)]
+        if all(q in filed for q in window):
+            used = [filed[q] for q in window]
+            out[end] = {"capex_usd_bn": sum(u[0] for u in used), "method": f"sum of filed quarters {window[0]}-{end}",
+                        "basis": max((u[1] for u in used), key=_BASIS_RANK.__getitem__),
+                        "sources": tuple(dict.fromkeys(u[2] for u in used))}
+    years = own[own["period_type"].isin(["fiscal_year", "calendar_year"])]
+    for kind, label, period_end, value, basis, source in zip(years["period_type"], years["fiscal_period"],
+                                                            years["period_end"], years["value_usd_bn"],
+                                                            years["basis"], years["source_id"]):
+        end = pd.Period(period_end, freq="Q")
         if end not in out:
-            out[end] = {"capex_usd_bn": float(row["value_usd_bn"]),
-                        "method": f"{row['period_type'].replace('_', ' ')} {row['fiscal_period']} (ends {row['period_end']:%Y-%m-%d})",
-                        "basis": row["basis"], "sources": (row["source_id"],)}
+            out[end] = {"capex_usd_bn": float(value),
+                        "method": f"{kind.replace('_', ' ')} {label} (ends {period_end:%Y-%m-%d})",
+                        "basis": basis, "sources": (source,)}
     return [{"period": end, "company_id": company, **values} for end, values in sorted(out.items())]
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from valuechain import backlog, capital, closing, disclosures, inference, regression, required, views
+from valuechain import capital, closing, disclosures, inference, regression, required, views
 from valuechain.dataset import Dataset, load_dataset
 from valuechain.params import Scenario
 from valuechain.profit import ProfitPool, profit_pool
@@ -84,7 +84,6 @@ class DemandGapResult:
     secondary: Secondary
     projection: pd.DataFrame  # quarter to the horizon: R* (and its asset-life range) and D's fan quantiles
     sources: tuple[str, ...] = field(default=())
-    backlog: backlog.Backlog | None = None  # the spenders' contracted backlog against their trailing capex
     overlaps: pd.DataFrame = field(default_factory=pd.DataFrame)  # flows between series of D, netted or not
 
     @property
@@ -251,16 +250,14 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
     by_year = _required_by_year(scenario, pool, annual_d, annual_r, data_center)
     requirements = _requirements(scenario, by_year, year)
-    contracted = backlog.backlog(ds, cap.spenders)
     sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
-                                   *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds),
-                                   *contracted.sources]))
+                                   *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
     projection = _projection(scenario, ai_q, gap, be)
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
         required=rstar, required_shown_separately=rstar_apart, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
-        closing=gap, secondary=secondary, sources=sources, backlog=contracted,
+        closing=gap, secondary=secondary, sources=sources,
         overlaps=disclosures.overlaps(d, ds.companies),
     )
 
@@ -337,24 +334,30 @@ def _secondary(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q:
 
 
 PUBLICATION_LAG = 1  # quarters from a quarter's end to its capex filing
+D_MIN_WINDOW = 4  # quarterly changes of D a vintage needs before its origin forecasts
 
 
 def _d_forecasts(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q: pd.Series) -> pd.DataFrame:
     """Rolling-origin forecasts of D's growth on D's real-time vintages (:func:`regression.realtime_out_of_sample`).
 
     The horizon is the scenario's forecast horizon, cut to the service lag less the filing lag so
-    that every capex figure a forecast needs is filed by its origin; the origins are every quarter
-    of D whose target is within the data.
+    that every capex figure a forecast needs is filed by its origin; the origins are the quarters
+    of D whose target is within the data, from the first that can hold ``D_MIN_WINDOW`` changes of
+    tested quarters (a vintage holds no series that D on all disclosures lacks, so an earlier
+    origin cannot).
     """
     dg = scenario.demand_gap
-    lag = dg.capital.service_lag_quarters
+    lag, min_series = dg.capital.service_lag_quarters, dg.primary_test.min_series
     horizon = min(dg.regression.forecast_horizon, lag - PUBLICATION_LAG)
-    origins = pd.period_range(d.quarters[0], d.quarters[-1] - horizon, freq="Q")
+    tested = d.d.index[d.d["series_present"] >= min_series]
+    if tested.empty:
+        return regression.realtime_out_of_sample([], d.d["d_usd_bn"], ai_q, lag, horizon, min_series)
+    origins = pd.period_range(tested[0] + D_MIN_WINDOW, d.quarters[-1] - horizon, freq="Q")
     down = dg.downstream
     vintages = disclosures.vintages(disclosures.load(ds), [o.end_time for o in origins], down.start_quarter,
                                     down.level_sd, down.slope_sd)
-    return regression.realtime_out_of_sample(vintages, d.d["d_usd_bn"], ai_q, lag, horizon, dg.primary_test.min_series,
-                                             publication_lag=PUBLICATION_LAG)
+    return regression.realtime_out_of_sample(vintages, d.d["d_usd_bn"], ai_q, lag, horizon, min_series,
+                                             D_MIN_WINDOW, PUBLICATION_LAG)
 
 
 def _nvidia_run_rate(dc: pd.Series, year: int) -> float:

@@ -361,17 +361,19 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd
     obs = observations(panel)
     used = obs[obs["flow"] != "market_total"]
     cutoffs = [pd.Timestamp(c) for c in cutoffs]
-    seen_by = [used["published"] <= c for c in cutoffs]
-    ends = [used.loc[seen, "quarter"].max() if seen.any() else None for seen in seen_by]
-    logs: list[dict[str, pd.Series]] = [{} for _ in cutoffs]
+    published = used["published"].to_numpy()
+    seen_by = [published <= np.datetime64(c) for c in cutoffs]
+    ends = [used["quarter"][seen].max() if seen.any() else None for seen in seen_by]
+    logs: list[dict[str, tuple]] = [{} for _ in cutoffs]
     flows, parents = {}, {}
     for sid, group in used.groupby("series_id", sort=True):
         flows[sid], parents[sid] = group["flow"].iloc[0], group["netted_from"].iloc[0]
+        when, quarter = group["published"].to_numpy(), list(group["quarter"])
         spans = {}
         for j, cutoff in enumerate(cutoffs):
-            public = group.loc[group["published"] <= cutoff, "quarter"]
-            if len(public):
-                spans[j] = (public.min(), min(public.max() + carry_quarters, ends[j]))
+            public = [q for q, w in zip(quarter, when) if w <= np.datetime64(cutoff)]
+            if public:
+                spans[j] = (min(public), min(max(public) + carry_quarters, ends[j]))
         for first in sorted({f for f, _ in spans.values()}):
             rows = [j for j, (f, _) in spans.items() if f == first]
             quarters = pd.period_range(first, max(spans[j][1] for j in rows), freq="Q")
@@ -379,20 +381,24 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd
             # trailing quarters without observations leave the smoothed values before them unchanged
             smoothed = local_linear_trend(y, h, level_sd, slope_sd).smoothed_level
             for r, j in enumerate(rows):
-                k = (spans[j][1] - first).n + 1
-                logs[j][sid] = pd.Series(smoothed[r, :k], index=quarters[:k])
+                logs[j][sid] = (first, smoothed[r, :(spans[j][1] - first).n + 1])  # first quarter, log levels
     out = []
     for j, cutoff in enumerate(cutoffs):
         if not logs[j]:
             continue
-        first = min(series.index[0] for series in logs[j].values())
-        quarters = pd.period_range(min(pd.Period(start, freq="Q"), first), ends[j], freq="Q")
+        first = min(min(q for q, _ in logs[j].values()), pd.Period(start, freq="Q"))
+        quarters = pd.period_range(first, ends[j], freq="Q")
         names = sorted(logs[j])
+        grid = np.full((len(quarters), len(names)), np.nan)
+        for col, name in enumerate(names):
+            at, values = logs[j][name]
+            offset = (at - first).n
+            grid[offset:offset + len(values), col] = values[:len(quarters) - offset]
         fl, pa = {s: flows[s] for s in names}, {s: parents[s] for s in names}
-        levels = carry_flows(np.exp(pd.DataFrame(logs[j]).reindex(index=quarters, columns=names)), fl, pa)
+        levels = carry_flows(pd.DataFrame(np.exp(grid), index=quarters, columns=names), fl, pa)
         signs = _signs(fl, pa, names)
         d = pd.DataFrame({"d_usd_bn": chain_linked(levels, signs), "series_present": _present(levels, signs)})
-        out.append(Vintage(cutoff, d.loc[pd.Period(start, freq="Q"):], used.loc[seen_by[j], "published"].max(),
+        out.append(Vintage(cutoff, d.loc[pd.Period(start, freq="Q"):], pd.Timestamp(published[seen_by[j]].max()),
                            int(seen_by[j].sum())))
     return out
 
@@ -480,25 +486,27 @@ def overlaps(down: Downstream, companies: pd.DataFrame) -> pd.DataFrame:
     """
     layer = dict(zip(companies["company_id"], companies["layer"]))
     names = dict(zip(companies["company_id"], companies["name"]))
-    cov = down.coverage
-    final = cov[cov["flow"] == "final_demand"]
-    intra = cov[cov["flow"] == "intra_chain"]
+    series = down.coverage[["series_id", "company_id", "product", "flow", "netted_from"]].to_dict("records")
+    final = [r for r in series if r["flow"] == "final_demand"]
+    intra = [r for r in series if r["flow"] == "intra_chain"]
 
     def role(company):
         return {"labs": "lab", "cloud": "cloud"}.get(layer.get(company), "application")
 
     sells_to = {"lab": "cloud", "application": "lab"}  # buyer role -> the role it pays
-    buyers = final.drop_duplicates("company_id")
-    rows = []
-    for _, buyer in buyers.iterrows():
-        target = sells_to.get(role(buyer["company_id"]))
-        for _, seller in final[final["company_id"].map(role) == target].iterrows() if target else ():
-            netting = intra[(intra["company_id"] == buyer["company_id"]) & (intra["netted_from"] == seller["series_id"])]
-            rows.append({"buyer_company": buyer["company_id"], "buyer": _brand(buyer["company_id"], buyer["product"], names),
-                         "buyer_role": role(buyer["company_id"]), "seller_series": seller["series_id"],
-                         "seller": seller["product"].split(" (")[0],
-                         "netted_by": ", ".join(netting["series_id"])})
-    for _, flow in intra[~intra["netted_from"].isin(final["series_id"])].iterrows():
+    rows, buyers = [], {}
+    for r in final:
+        buyers.setdefault(r["company_id"], r)
+    for company, buyer in buyers.items():
+        target = sells_to.get(role(company))
+        for seller in (r for r in final if target and role(r["company_id"]) == target):
+            netting = [f["series_id"] for f in intra
+                       if f["company_id"] == company and f["netted_from"] == seller["series_id"]]
+            rows.append({"buyer_company": company, "buyer": _brand(company, buyer["product"], names),
+                         "buyer_role": role(company), "seller_series": seller["series_id"],
+                         "seller": seller["product"].split(" (")[0], "netted_by": ", ".join(netting)})
+    inside = {r["series_id"] for r in final}
+    for flow in (f for f in intra if f["netted_from"] not in inside):
         rows.append({"buyer_company": flow["company_id"], "buyer": flow["product"].split(" (")[0],
                      "buyer_role": role(flow["company_id"]), "seller_series": "", "seller": "", "netted_by": ""})
     return pd.DataFrame(rows, columns=["buyer_company", "buyer", "buyer_role", "seller_series", "seller", "netted_by"])

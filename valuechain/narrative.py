@@ -228,10 +228,10 @@ def _listed(items) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def backlog(result) -> str:
-    """The spenders' contracted backlog against their trailing capex, and what backlog is not."""
-    b = result.backlog
-    if b is None or b.quarter is None:
+def backlog(b) -> str:
+    """The spenders' contracted backlog against their trailing capex (a :class:`~valuechain.backlog.Backlog`),
+    and what backlog is not."""
+    if b.quarter is None:
         return "No spender has both a contracted backlog and four quarters of capex in the data."
     rows = b.headline_rows
     inside = rows[rows["company_id"].isin(b.companies)]
