@@ -35,3 +35,22 @@ def test_one_owner_of_capex_serves_years_and_quarters():
     quarters = capital.spender_capex(ds, ["alphabet"], "quarter")
     q2024 = quarters[quarters["period"].map(lambda p: p.year) == 2024]["capex_usd_bn"].sum()
     assert years["capex_usd_bn"].iloc[0] == pytest.approx(q2024)
+
+
+def test_trailing_year_capex_is_four_filed_quarters_or_a_year_ending_in_the_quarter():
+    ds = load_dataset()
+    trailing = capital.spender_capex(ds, ["alphabet", "oracle"], "trailing_year").set_index(["company_id", "period"])
+    quarters = capital.spender_capex(ds, ["alphabet"], "quarter").set_index("period")["capex_usd_bn"]
+    end = quarters.index[-1]
+    four = quarters.loc[end - 3:end]
+    row = trailing.loc[("alphabet", end)]
+    assert len(four) == 4 and row["capex_usd_bn"] == pytest.approx(four.sum())
+    assert row["method"] == f"sum of filed quarters {end - 3}-{end}"
+    # Oracle's fiscal year to May stands for the four calendar quarters to Q2 where its quarters stop
+    fin = ds.financials
+    fy = fin[(fin["company_id"] == "oracle") & (fin["metric"] == "capex") & (fin["fiscal_period"] == "FY2026")]
+    oracle = trailing.loc[("oracle", pd.Period("2026Q2", freq="Q"))]
+    assert oracle["capex_usd_bn"] == pytest.approx(fy["value_usd_bn"].iloc[0])
+    assert oracle["method"].startswith("fiscal year FY2026") and oracle["sources"] == tuple(fy["source_id"])
+    with pytest.raises(ValueError, match="trailing_year"):
+        capital.spender_capex(ds, ["oracle"], "month")

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from valuechain import charts, load_dataset
@@ -54,3 +55,94 @@ def test_year_not_analysed_is_refused(setup):
     with pytest.raises(ParameterError, match="parameter 'year' = 2019 was not analysed"):
         pool.check_year(2019)
     assert pool.check_year(0) == 2025
+
+
+@pytest.fixture(scope="module")
+def gap():
+    from valuechain.demand import demand_gap
+
+    ds = load_dataset()
+    result = demand_gap(load_scenario("base"), ds)
+    return result, charts.source_line(ds, result.sources, "base")
+
+
+def _lines(ax):
+    """x position of each vertical line, by the gid the chart gave it."""
+    return {line.get_gid(): line.get_xdata()[0] for line in ax.lines if line.get_gid() not in (None, "density")}
+
+
+def _span(ax):
+    patch = next(p for p in ax.patches if p.get_gid() == "interval")
+    return patch.get_x(), patch.get_x() + patch.get_width()  # axvspan draws a Rectangle
+
+
+def test_closing_rate_chart_marks_both_break_even_bars_at_the_library_values(gap):
+    result, source = gap
+    chart = charts.closing_rate_chart(result, source)
+    ax = chart.fig.axes[0]
+    c = result.closing
+    horizon = c.horizon_years
+    beta = result.required.loc[c.last_quarter, "beta_star_growth_adjusted"]
+    steady_gap = c.current_gap + np.log(beta / result.beta_star_steady)  # D against steady-state beta* x AI capex
+    lines = _lines(ax)
+    assert lines["estimate"] == pytest.approx(4 * c.trend)
+    assert lines["beta_star_growth_adjusted"] == pytest.approx(-c.current_gap / horizon)
+    assert lines["beta_star_growth_adjusted"] == pytest.approx(4 * c.required_trend)
+    assert lines["beta_star_steady"] == pytest.approx(-steady_gap / horizon)
+    assert lines["zero"] == 0.0
+    assert _span(ax) == pytest.approx((4 * c.trend_interval[0], 4 * c.trend_interval[1]))
+    # the histogram is a density of the bootstrap draws of the annual rate
+    bars = [p for p in ax.patches if p.get_gid() == "density"]
+    assert sum(b.get_height() * b.get_width() for b in bars) == pytest.approx(1.0)
+    centre = np.median(4 * c.trend_draws)
+    assert min(b.get_x() for b in bars) < centre < max(b.get_x() + b.get_width() for b in bars)
+    assert f"{result.beta_star_steady:.2f}" in chart.alt and f"{beta:.2f}" in chart.alt
+
+
+def test_elasticity_chart_shows_the_posterior_and_the_bootstrap_without_beta_star(gap):
+    from scipy import stats
+
+    result, source = gap
+    chart = charts.distribution_chart(result.distributions("ai_elasticity", "elasticity"), source)
+    posterior_ax, boot_ax = chart.fig.axes
+    post, s = result.secondary.ai_posterior, result.secondary
+    lines = _lines(posterior_ax)
+    assert lines["estimate"] == pytest.approx(post.mean)
+    assert lines["prior_mean"] == result.scenario.demand_gap.regression.elasticity_prior_mean
+    assert lines["proportional"] == 1.0 and lines["zero"] == 0.0
+    assert _span(posterior_ax) == pytest.approx(post.interval(result.downstream.level))
+    curve = next(line for line in posterior_ax.lines if line.get_gid() == "density")
+    x, y = curve.get_xdata(), curve.get_ydata()
+    assert x[np.argmax(y)] == pytest.approx(post.mean, abs=0.01)
+    np.testing.assert_allclose(y, stats.norm.pdf(x, post.mean, post.sd))
+    boot = _lines(boot_ax)
+    assert boot["estimate"] == pytest.approx(s.elasticity.estimate)
+    assert _span(boot_ax) == pytest.approx(s.elasticity.interval)
+    # beta* is a level; it is marked on neither elasticity, and the chart says why
+    assert not any(k.startswith("beta_star") for k in {**lines, **boot})
+    assert "Neither β* is marked here" in chart.alt
+
+
+def test_distribution_chart_has_title_axes_source_and_alt(gap):
+    result, source = gap
+    chart = charts.distribution_chart(result.distributions(), source)
+    title, xlabel, ylabel, footer = _axes_text(chart)
+    assert title == chart.title and xlabel and ylabel == "Density"
+    assert footer.startswith("Source: ") and "scenario 'base'" in footer
+    assert len(chart.fig.axes) == 3 and "$" not in chart.alt
+
+
+def test_backlog_chart_bars_are_the_backlog_and_trailing_capex(gap):
+    from valuechain import backlog
+
+    result, source = gap
+    b = backlog.backlog(load_dataset(), result.scenario.demand_gap.capital.spenders)
+    chart = charts.backlog_chart(b, source)
+    ax = chart.fig.axes[0]
+    rows = b.headline_rows
+    rpo = [p.get_width() for p in ax.patches if p.get_gid() == "rpo"]
+    capex = [p.get_width() for p in ax.patches if p.get_gid() == "capex"]
+    assert rpo == pytest.approx(list(rows["rpo_usd_bn"]))
+    assert capex == pytest.approx(list(rows["capex_ttm_usd_bn"].fillna(0.0)))
+    assert f"{b.multiple:.1f} times" in chart.title and str(b.quarter) in chart.title
+    assert "billion dollars" in chart.alt and "$" not in chart.alt

@@ -89,3 +89,71 @@ def test_aggregated_disclosures_name_the_document_they_transcribe():
     assert len(aggregated) > 0
     assert aggregated["covers"].str.contains("Transcribes ").all()
     assert not aggregated["covers"].str.contains("named in the title").any()
+
+
+def test_each_vintage_is_d_built_from_the_figures_then_published():
+    """A vintage equals D rebuilt from the panel cut at its date, and uses nothing published later."""
+    ds = load_dataset()
+    panel = disclosures.load(ds)
+    cutoffs = [pd.Period(q, freq="Q").end_time for q in ("2024Q4", "2025Q2", "2026Q1")]
+    vintages = disclosures.vintages(panel, cutoffs, "2023Q1", 0.05, 0.03)
+    assert [v.cutoff for v in vintages] == cutoffs
+    for v in vintages:
+        cut = panel[panel["published"] <= v.cutoff]
+        rebuilt = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=cut).d
+        assert v.d.index.equals(rebuilt.index)
+        np.testing.assert_allclose(v.d["d_usd_bn"], rebuilt["d_usd_bn"], rtol=1e-10)
+        assert list(v.d["series_present"]) == list(rebuilt["series_present"])
+        assert v.last_published <= v.cutoff
+        assert v.disclosures == (cut["flow"] != "market_total").sum()
+    # the 2024Q4 vintage ends where the figures then published ended, before the later vintages
+    assert vintages[0].d.index[-1] < vintages[1].d.index[-1] < vintages[2].d.index[-1]
+
+
+def test_market_check_sets_annual_d_against_the_survey_totals():
+    """The year's D is the mean of its four annualized quarters; the ratio is D over the total of that year."""
+    ds = load_dataset()
+    d = disclosures.downstream(ds, "2023Q1", 0.05, 0.03)
+    check = disclosures.market_check(d).set_index("year")
+    totals = d.observations[d.observations["flow"] == "market_total"]
+    full_years = [y for y, n in d.d.groupby(d.d.index.year).size().items() if n == 4]
+    expected_years = sorted(set(totals["as_of"].dt.year) & set(full_years))
+    assert list(check.index) == expected_years and expected_years
+    for year, row in check.iterrows():
+        annual = d.d.loc[d.d.index.year == year, "d_usd_bn"].mean()
+        total = totals.loc[totals["as_of"].dt.year == year].sort_values("published")["value_usd_bn"].iloc[-1]
+        assert row["d_usd_bn"] == pytest.approx(annual)
+        assert row["total_usd_bn"] == pytest.approx(total)
+        assert row["ratio"] == pytest.approx(annual / total)
+        assert row["fewest_series"] == d.d.loc[d.d.index.year == year, "series_present"].min()
+    assert np.isnan(check["d_growth"].iloc[0])
+    if len(check) > 1:
+        assert check["d_growth"].iloc[1] == pytest.approx(check["d_usd_bn"].iloc[1] / check["d_usd_bn"].iloc[0])
+
+
+def test_market_totals_never_enter_d():
+    """D built with the market totals removed from the panel is the same D."""
+    ds = load_dataset()
+    panel = disclosures.load(ds)
+    with_totals = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel)
+    without = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel[panel["flow"] != "market_total"])
+    pd.testing.assert_series_equal(with_totals.d["d_usd_bn"], without.d["d_usd_bn"])
+
+
+def test_overlaps_pair_each_buyer_with_the_layer_it_pays_and_read_the_netting_tags():
+    """A lab pays two clouds and nets one flow; an app pays the lab; a neocloud's sale lies outside D."""
+    from types import SimpleNamespace
+
+    coverage = pd.DataFrame([
+        ("lab_rev", "lab", "Lab (API)", "final_demand", ""), ("c1_ai", "c1", "Cloud one AI", "final_demand", ""),
+        ("c2_ai", "c2", "Cloud two AI", "final_demand", ""), ("app_arr", "app", "App editor", "final_demand", ""),
+        ("lab_to_c1", "lab", "Lab compute on cloud one", "intra_chain", "c1_ai"),
+        ("neo_to_c1", "neo", "Neocloud capacity sold to cloud one", "intra_chain", ""),
+    ], columns=["series_id", "company_id", "product", "flow", "netted_from"])
+    companies = pd.DataFrame({"company_id": ["lab", "c1", "c2", "neo"], "name": ["Lab Inc.", "One Corporation", "Two", "Neo"],
+                              "layer": ["labs", "cloud", "cloud", "cloud"]})
+    pairs = disclosures.overlaps(SimpleNamespace(coverage=coverage), companies)
+    got = {(r.buyer, r.seller): r.netted_by for r in pairs.itertuples()}
+    assert got == {("Lab", "Cloud one AI"): "lab_to_c1", ("Lab", "Cloud two AI"): "", ("App", "Lab"): "",
+                   ("Neocloud capacity sold to cloud one", ""): ""}
+    assert set(pairs.loc[pairs["buyer"] == "App", "buyer_role"]) == {"application"}

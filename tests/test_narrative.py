@@ -1,4 +1,4 @@
-"""The scenario header: user text shown as text, never as markup."""
+"""Generated text: the scenario header shows user text as text; the demand-gap sentences follow the data."""
 import html
 import re
 from types import SimpleNamespace
@@ -56,3 +56,60 @@ def test_ttm_summary_leads_with_the_twelve_months_and_says_what_is_missing():
     assert "No company in the apps and labs layers has figures for these twelve months" in text
     calendar = profit.profit_pool(load_scenario("base", {"years": {"latest": "calendar_year"}}), ds)
     assert "reports calendar years only" in narrative.ttm_summary(calendar)
+
+
+@pytest.fixture(scope="module")
+def gap():
+    from valuechain import load_dataset
+    from valuechain.demand import demand_gap
+    from valuechain.params import load_scenario
+
+    return demand_gap(load_scenario("base"), load_dataset())
+
+
+def test_limits_say_d_is_an_upper_bound_from_the_flow_tags(gap):
+    text = narrative.demand_limits(gap)
+    pairs = gap.overlaps
+    assert "upper bound" in text and "$" not in text
+    netted = pairs[pairs["netted_by"] != ""]
+    twice = text.split("counted twice:")[1].split("the data give no figure")[0]
+    for row in netted.itertuples():
+        assert f"{row.buyer}'s payments to {row.seller}" in text
+        amount = gap.downstream.series.iloc[-1][row.netted_by.split(", ")].sum()
+        assert f"USD {amount:,.1f}bn a year in {gap.downstream.quarters[-1]}" in text
+    for row in pairs[(pairs["netted_by"] == "") & (pairs["seller"] != "")].itertuples():
+        assert row.buyer in twice and row.seller in twice
+    # on the bundled data: OpenAI's flows to Microsoft are netted, Anthropic's cloud spending and the apps' are not
+    assert ("OpenAI", "Microsoft AI business") in set(zip(netted["buyer"], netted["seller"]))
+    assert "Anthropic at AWS AI services" in twice
+
+
+def test_limits_follow_the_tags_when_a_flow_is_netted(gap):
+    """Tagging Anthropic's AWS spending as netted moves that pair from 'counted twice' to 'the data net'."""
+    import dataclasses
+
+    pairs = gap.overlaps.copy()
+    row = (pairs["buyer"] == "Anthropic") & (pairs["seller"] == "AWS AI services")
+    pairs.loc[row, "netted_by"] = "openai_azure_compute"  # any series with a level: the sentence reads the tag
+    text = narrative.demand_limits(dataclasses.replace(gap, overlaps=pairs))
+    assert "Anthropic's payments to AWS AI services" in text
+    assert "Anthropic at Microsoft AI business;" in text
+
+
+def test_d_forecast_sentence_states_how_few_origins(gap):
+    from valuechain.regression import rmse_ratio
+
+    f = gap.secondary.d_forecasts
+    text = narrative.demand_realtime_forecasts(gap)
+    assert len(f) >= 1
+    assert f"{rmse_ratio(f):.2f} times the random walk with drift's (n = {len(f)} origins)" in text
+    assert f"Only {len(f)} origins" in text and "not a test" in text
+    assert (f["last_published"] <= f["origin"].map(lambda q: q.end_time)).all()
+
+
+def test_market_check_sentence_gives_each_year_and_the_differences(gap):
+    text = narrative.market_check(gap)
+    for row in gap.market_check().itertuples():
+        assert f"{row.ratio:.1f} times as large in {row.year}" in text
+    assert "check on D's scale, not a constraint" in text and "consumers' subscriptions" in text
+    assert "$" not in text

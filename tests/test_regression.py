@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuechain import regression
+from valuechain import disclosures, regression
 
 
 def _series(values, start="2015Q1"):
@@ -65,3 +65,64 @@ def test_out_of_sample_uses_only_published_quarters():
     g = regression.growth_frame(y, x.shift(4), 0)
     assert forecasts["origin"].iloc[0] == g.index[11] + 1
     assert regression.rmse_ratio(forecasts) < 1  # the true model beats the random walk
+
+
+def _disclosed(log_d, quarters, days_to_publish=30):
+    """One final-demand series disclosed as quarterly revenue, each figure published a month after its quarter."""
+    ends = [q.end_time.normalize() for q in quarters]
+    return pd.DataFrame({"series_id": "s", "company_id": "c", "product": "p", "as_of": ends,
+                         "published": [e + pd.Timedelta(days=days_to_publish) for e in ends],
+                         "value_usd_bn": np.exp(log_d) / 4, "kind": "quarterly_revenue", "flow": "final_demand",
+                         "netted_from": "", "basis": "reported", "definition": "d", "source_id": "x", "note": ""})
+
+
+def _d_forecasts(panel, capex, quarters):
+    vintages = disclosures.vintages(panel, [q.end_time for q in quarters], str(quarters[0]), 0.05, 0.03)
+    final = disclosures.vintages(panel, [pd.Timestamp.max], str(quarters[0]), 0.05, 0.03)[0].d["d_usd_bn"]
+    return regression.realtime_out_of_sample(vintages, final, capex, lag=3, horizon=2, min_series=1, min_window=8)
+
+
+def _synthetic_d(seed, effect, n=40):
+    """log D a random walk with drift (``effect`` = 0) or driven by capex growth three quarters earlier."""
+    rng = np.random.default_rng(seed)
+    quarters = pd.period_range("2016Q1", periods=n, freq="Q")
+    dx = 0.05 + 0.1 * rng.standard_normal(n)
+    dy = 0.03 + effect * np.roll(dx, 3) + 0.03 * rng.standard_normal(n)
+    capex = pd.Series(np.exp(np.cumsum(dx)), index=quarters)
+    return _disclosed(np.log(5.0) + np.cumsum(dy), quarters), capex, quarters
+
+
+def test_d_forecasts_on_a_pure_drift_series_match_the_random_walk_with_drift():
+    """With D a random walk with drift, capex adds nothing: pooled over eight samples the RMSE ratio is about 1."""
+    pooled = pd.concat([_d_forecasts(*_synthetic_d(seed, effect=0.0)) for seed in range(8)])
+    assert len(pooled) == 8 * 26
+    assert regression.rmse_ratio(pooled) == pytest.approx(1.0, abs=0.06)
+
+
+def test_d_forecasts_beat_the_random_walk_when_capex_drives_d():
+    forecasts = _d_forecasts(*_synthetic_d(0, effect=0.8))
+    assert regression.rmse_ratio(forecasts) < 0.6
+
+
+def test_no_d_forecast_uses_a_figure_published_after_its_origin():
+    panel, capex, quarters = _synthetic_d(1, effect=0.0)
+    forecasts = _d_forecasts(panel, capex, quarters)
+    ends = forecasts["origin"].map(lambda q: q.end_time)
+    assert (forecasts["last_published"] <= ends).all()
+    assert (forecasts["capex_through"] == forecasts["origin"] - 1).all()  # capex is filed a quarter later
+    assert (forecasts["target"] - forecasts["origin"]).map(lambda d: d.n).eq(2).all()
+    # a wildly revised figure for an early quarter, published late, moves no forecast made before it appeared
+    late = panel.iloc[[5]].assign(value_usd_bn=panel["value_usd_bn"].iloc[5] * 20,
+                                  published=quarters[30].end_time.normalize() + pd.Timedelta(days=1))
+    revised = _d_forecasts(pd.concat([panel, late], ignore_index=True), capex, quarters)
+    before = forecasts["origin"] <= quarters[30]
+    model = revised["model_error"] + revised["actual"]  # the forecasts themselves
+    np.testing.assert_allclose(model[before], (forecasts["model_error"] + forecasts["actual"])[before])
+    assert not np.allclose(model[~before], (forecasts["model_error"] + forecasts["actual"])[~before])
+
+
+def test_d_forecast_horizon_cannot_need_capex_not_yet_filed():
+    panel, capex, quarters = _synthetic_d(1, effect=0.0)
+    vintages = disclosures.vintages(panel, [quarters[20].end_time], str(quarters[0]), 0.05, 0.03)
+    with pytest.raises(ValueError, match="not yet filed"):
+        regression.realtime_out_of_sample(vintages, vintages[0].d["d_usd_bn"], capex, lag=3, horizon=3, min_series=1)

@@ -1,7 +1,8 @@
 r"""Capex and the AI capital in service: the one owner of the spenders' capex.
 
-:func:`spender_capex` returns the capex spenders' capex by calendar year or calendar quarter;
-the profit model and the demand gap both call it.
+:func:`spender_capex` returns the capex spenders' capex by calendar year, by calendar quarter or
+over the four quarters to each quarter; the profit model, the demand gap and the backlog
+comparison all call it.
 
 Required revenue on capital in service
 --------------------------------------
@@ -49,8 +50,10 @@ def spender_capex(ds: Dataset, companies, frequency: str, years: range | None = 
 
     ``frequency='year'``: calendar years in ``years`` via :func:`~valuechain.yearly.company_year`
     (calendar-year rows, four quarters, or the fiscal year centred on the year). ``'quarter'``:
-    filed calendar quarters (``period`` is a quarterly Period). A company-period without a figure
-    has no row.
+    filed calendar quarters (``period`` is a quarterly Period). ``'trailing_year'``: capex over
+    the four quarters to each calendar quarter (``period``): four consecutive filed quarters
+    summed, else a fiscal or calendar year ending in that quarter (Oracle's fiscal year to May
+    stands for the four quarters to calendar Q2). A company-period without a figure has no row.
     """
     rows = []
     if frequency == "year":
@@ -67,10 +70,43 @@ def spender_capex(ds: Dataset, companies, frequency: str, years: range | None = 
             rows.append({"period": pd.Period(row["calendar_quarter"], freq="Q"), "company_id": row["company_id"],
                          "capex_usd_bn": float(row["value_usd_bn"]), "method": f"filed quarter {row['fiscal_period']}",
                          "basis": row["basis"], "sources": (row["source_id"],)})
+    elif frequency == "trailing_year":
+        fin = ds.financials
+        filed = fin[(fin["metric"] == "capex") & fin["company_id"].isin(list(companies))]
+        for company, own in filed.groupby("company_id", sort=False):
+            rows += _trailing_year(own, company)
     else:
-        raise ValueError(f"frequency must be 'year' or 'quarter', not {frequency!r}")
+        raise ValueError(f"frequency must be 'year', 'quarter' or 'trailing_year', not {frequency!r}")
     out = pd.DataFrame(rows, columns=CAPEX_COLUMNS)
     return out.sort_values(["period", "company_id"], kind="stable").reset_index(drop=True)
+
+
+_BASIS_RANK = {"reported": 0, "derived": 1, "run_rate": 2, "estimate": 3, "claim": 4}
+
+
+def _trailing_year(own: pd.DataFrame, company: str) -> list[dict]:
+    """Rows of capex over the four quarters to each calendar quarter, from ``company``'s capex rows ``own``."""
+    quarters = own[own["period_type"] == "quarter"]
+    filed = {pd.Period(q, freq="Q"): (float(v), b, src) for q, v, b, src in
+             zip(quarters["calendar_quarter"], quarters["value_usd_bn"], quarters["basis"], quarters["source_id"])}
+    out = {}
+    for end in sorted(filed):
+        window = [end - k for k in (3, 2, 1, 0)]
+        if all(q in filed for q in window):
+            used = [filed[q] for q in window]
+            out[end] = {"capex_usd_bn": sum(u[0] for u in used), "method": f"sum of filed quarters {window[0]}-{end}",
+                        "basis": max((u[1] for u in used), key=_BASIS_RANK.__getitem__),
+                        "sources": tuple(dict.fromkeys(u[2] for u in used))}
+    years = own[own["period_type"].isin(["fiscal_year", "calendar_year"])]
+    for kind, label, period_end, value, basis, source in zip(years["period_type"], years["fiscal_period"],
+                                                            years["period_end"], years["value_usd_bn"],
+                                                            years["basis"], years["source_id"]):
+        end = pd.Period(period_end, freq="Q")
+        if end not in out:
+            out[end] = {"capex_usd_bn": float(value),
+                        "method": f"{kind.replace('_', ' ')} {label} (ends {period_end:%Y-%m-%d})",
+                        "basis": basis, "sources": (source,)}
+    return [{"period": end, "company_id": company, **values} for end, values in sorted(out.items())]
 
 
 def quarterly_wide(capex: pd.DataFrame) -> pd.DataFrame:

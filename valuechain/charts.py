@@ -212,21 +212,100 @@ def demand_fan_chart(result, source: str) -> Chart:
 
 
 def closing_rate_chart(result, source: str) -> Chart:
-    """Bootstrap distribution of the gap's closing rate against the rate needed to close within the asset life."""
-    c = result.closing
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax.hist(4 * c.trend_draws, bins=60, color="#0173b2", alpha=0.7, density=True)
-    ax.axvline(4 * c.trend, color="black", label=f"estimate {4 * c.trend:+.2f} a year")
-    ax.axvline(4 * c.required_trend, color="#d55e00", linestyle="--",
-               label=f"needed to close within {c.horizon_years:g} years: {4 * c.required_trend:+.2f}")
-    ax.set_xlabel("Closing rate of the gap (log points a year)")
-    ax.set_ylabel("Density")
-    ax.legend(frameon=False, fontsize=8)
-    title = "How fast is the gap closing? Bootstrap distribution of the rate"
+    """Bootstrap distribution of the gap's closing rate, with the rates each break-even bar needs."""
+    return distribution_chart(result.distributions("closing_rate"), source,
+                              "How fast is the gap closing? Bootstrap distribution of the rate")
+
+
+REFERENCE_STYLE = {"zero": ("black", ":"), "proportional": ("#555555", "-."), "prior_mean": ("#029e73", ":"),
+                   "beta_star_growth_adjusted": ("#d55e00", "--"), "beta_star_steady": ("#cc78bc", "--")}
+
+
+def distribution_chart(distributions, source: str,
+                       title: str = "The estimates' distributions, with the break-even bars where comparable") -> Chart:
+    """One panel per :class:`~valuechain.results.Distribution`: its density, interval and marked values.
+
+    Bootstrap draws are a density histogram (the outer 2% of draws are not binned; every figure
+    uses them all); a normal posterior is its density curve. The interval is shaded; the estimate
+    is a solid line; each reference is a labelled vertical line whose ``gid`` is its kind. The
+    legend under each panel is titled with the panel's subject and its note.
+    """
+    import textwrap
+
+    from scipy import stats
+
+    dists = list(distributions)
+    width, plot, below, line, top, foot = 9.0, 2.3, 0.55, 0.2, 0.45, 0.55  # inches
+    wrap = 115  # characters a legend line holds at this width
+    blocks = []
+    for d in dists:
+        heading = "\n".join(textwrap.wrap(d.title, wrap) + textwrap.wrap(d.note, wrap))
+        labels = [textwrap.fill(ref.label, wrap) for ref in d.references]
+        lines = heading.count("\n") + 1 + 3 + sum(label.count("\n") + 1 for label in labels)
+        blocks.append((heading, labels, plot + below + line * lines + 0.1))
+    height = top + sum(b[2] for b in blocks) + foot
+    fig = plt.figure(figsize=(width, height))
+    parts, y = [], height - top
+    axes = []
+    for dist, (heading, labels, block) in zip(dists, blocks):
+        ax = fig.add_axes((0.8 / width, (y - plot) / height, (width - 1.2) / width, plot / height))
+        axes.append(ax)
+        y -= block
+        if dist.draws is not None:
+            finite = dist.draws[np.isfinite(dist.draws)]
+            lo, hi = np.percentile(finite, [1, 99])
+            ax.hist(finite[(finite >= lo) & (finite <= hi)], bins=60, density=True, color="#0173b2", alpha=0.45,
+                    label="bootstrap draws (density; the outer 2% are not binned)", gid="density")
+        else:
+            mean, sd = dist.normal
+            x = np.linspace(mean - 4 * sd, mean + 4 * sd, 400)
+            ax.plot(x, stats.norm.pdf(x, mean, sd), color="#0173b2", linewidth=2, label="posterior density", gid="density")
+        low, high = dist.interval
+        ax.axvspan(low, high, color="#0173b2", alpha=0.12, gid="interval",
+                   label=f"{dist.level:.0%} interval {low:+.2f} to {high:+.2f}")
+        ax.axvline(dist.estimate, color="black", linewidth=1.8, gid="estimate", label=f"estimate {dist.estimate:+.2f}")
+        for ref, label in zip(dist.references, labels):
+            colour, style = REFERENCE_STYLE.get(ref.kind, ("#555555", "--"))
+            ax.axvline(ref.value, color=colour, linestyle=style, linewidth=1.4, gid=ref.kind, label=label)
+        ax.set_xlabel(dist.axis_label, fontsize=9)
+        ax.set_ylabel("Density")
+        ax.spines[["top", "right"]].set_visible(False)
+        legend = ax.legend(frameon=False, fontsize=7.5, loc="upper left", title=heading, alignment="left",
+                           title_fontproperties={"size": 8, "weight": "bold"},
+                           bbox_to_anchor=(0.0, -below / plot), borderaxespad=0.0)
+        legend.set_in_layout(False)
+        marks = "; ".join(ref.label for ref in dist.references)
+        parts.append(f"{dist.title}: estimate {dist.estimate:+.2f}, {dist.level:.0%} interval {low:+.2f} to {high:+.2f} "
+                     f"({dist.method}); marked: {marks}. {dist.note}".strip())
+    axes[0].set_title(title, loc="left", fontsize=12, fontweight="bold")
+    fig.text(0.01, foot * 0.8 / height, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
+    return Chart(fig, title, "Distribution chart. " + " ".join(parts))
+
+
+def backlog_chart(backlog, source: str) -> Chart:
+    """Each spender's contracted backlog (RPO) against its capex over the four quarters to the same quarter."""
+    rows = backlog.headline_rows
+    fig, ax = plt.subplots(figsize=(8, 0.8 * len(rows) + 2))
+    y = np.arange(len(rows))[::-1]
+    ax.barh(y + 0.2, rows["rpo_usd_bn"], height=0.38, color="#0173b2", gid="rpo",
+            label="contracted backlog (remaining performance obligations)")
+    ax.barh(y - 0.2, rows["capex_ttm_usd_bn"].fillna(0.0), height=0.38, color="#de8f05", gid="capex",
+            label="capex over the four quarters to the same quarter")
+    for yi, (_, row) in zip(y, rows.iterrows()):
+        text = (f"{row['multiple']:.1f}x capex" if pd.notna(row["multiple"]) else "capex for these four quarters not in the data")
+        ax.text(row["rpo_usd_bn"], yi + 0.2, f"  {text}", va="center", fontsize=8)
+    ax.set_yticks(y, rows["name"])
+    ax.set_xlabel(f"USD billions (backlog at the end of {backlog.quarter}; capex over the four quarters to it)")
+    ax.set_xlim(0, rows["rpo_usd_bn"].max() * 1.45)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    title = (f"Contracted backlog is {backlog.multiple:.1f} times the spenders' capex of the last four quarters "
+             f"({backlog.quarter})")
     _finish(fig, ax, title, source)
-    alt = (f"Histogram of the bootstrap closing rate; estimate {4 * c.trend:+.2f} log points a year, "
-           f"{c.level:.0%} interval {4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f}; "
-           f"needed {4 * c.required_trend:+.2f}.")
+    alt = (f"Bar chart for {backlog.quarter}: " + "; ".join(
+        f"{row['name']} backlog {row['rpo_usd_bn']:,.0f} billion dollars"
+        + (f" against capex of {row['capex_ttm_usd_bn']:,.0f} ({row['multiple']:.1f} times)" if pd.notna(row["multiple"])
+           else ", capex not in the data") for _, row in rows.iterrows())
+        + f". Together {backlog.rpo_usd_bn:,.0f} against {backlog.capex_usd_bn:,.0f}, {backlog.multiple:.1f} times.")
     return Chart(fig, title, alt)
 
 

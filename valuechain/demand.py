@@ -26,7 +26,7 @@ from valuechain import capital, closing, disclosures, inference, regression, req
 from valuechain.dataset import Dataset, load_dataset
 from valuechain.params import Scenario
 from valuechain.profit import ProfitPool, profit_pool
-from valuechain.results import Headline, rounded
+from valuechain.results import Distribution, Headline, Reference, rounded
 
 PRIOR_SENSITIVITY = ((0.0, 0.5), (1.0, 0.25), (1.0, 1.0), (0.0, 1.0))  # (mean, s.d.) beside the stated prior
 
@@ -47,6 +47,8 @@ class Secondary:
     ai_sensitivity: pd.DataFrame
     holm: dict[str, float]
     series_label: str  # e.g. "AWS revenue on Amazon capex"
+    d_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)  # D's growth from rolling origins on its vintages
+    d_forecast_lag: int = 0  # quarters capex is lagged in D's forecasting model (the service lag)
 
     def table(self) -> pd.DataFrame:
         """One row per secondary test: estimate or statistic, interval, p, Holm p, n and degrees of freedom."""
@@ -82,10 +84,90 @@ class DemandGapResult:
     secondary: Secondary
     projection: pd.DataFrame  # quarter to the horizon: R* (and its asset-life range) and D's fan quantiles
     sources: tuple[str, ...] = field(default=())
+    overlaps: pd.DataFrame = field(default_factory=pd.DataFrame)  # flows between series of D, netted or not
 
     @property
     def beta_star_growth_adjusted(self) -> float:
         return float(self.required["beta_star_growth_adjusted"].dropna().iloc[-1])
+
+    @property
+    def gap_to_steady_state(self) -> float:
+        r"""Log gap of :math:`D` to the steady-state bar :math:`\beta^*_{ss} \times` AI capex (last four quarters).
+
+        :math:`R^*_T = \beta^*_T \times` AI capex, so the gap to the steady-state bar is
+        :math:`G_T + \log(\beta^*_T / \beta^*_{ss})`, in the last tested quarter :math:`T`.
+        """
+        c = self.closing
+        beta = float(self.required.loc[c.last_quarter, "beta_star_growth_adjusted"])
+        return c.current_gap + float(np.log(beta / self.beta_star_steady))
+
+    def market_check(self) -> pd.DataFrame:
+        """Annual D against Menlo Ventures' enterprise totals: a check on scale, not a constraint
+        (:func:`valuechain.disclosures.market_check` says why)."""
+        return disclosures.market_check(self.downstream)
+
+    def distributions(self, *keys: str) -> tuple[Distribution, ...]:
+        r"""Distributions of the closing rate and of the elasticities, each with what is marked beside it.
+
+        Keys: ``closing_rate`` (bootstrap draws of :math:`4g`), ``ai_elasticity`` (the normal
+        posterior of the elasticity of :math:`D` to lagged AI capex), ``elasticity`` (bootstrap
+        draws of the long series' elasticity). Default: all three, in that order.
+
+        Both break-even bars are marked where they are comparable, on the closing rate: each
+        defines a gap, :math:`G` to :math:`R^*` (the growth-adjusted :math:`\beta^*`, which the
+        primary test uses) and :math:`G_{ss}` to :math:`\beta^*_{ss} \times` AI capex
+        (:attr:`gap_to_steady_state`), and the rate that closes it within the horizon :math:`H`
+        is :math:`-G/H` a year. :math:`R^*` tends to the steady-state bar once capex stops growing,
+        so the second mark is the rate needed if the requirement were already there. Neither
+        :math:`\beta^*` is marked on an elasticity: :math:`\beta^*` is a level (revenue per
+        dollar of capex), and with a constant in the growth regression the mean growth of revenue
+        is fitted whatever the elasticity, so no value of the elasticity corresponds to either
+        bar. The elasticities carry 0 (no response), 1 (revenue in proportion to capex) and, for
+        the posterior, the prior mean.
+        """
+        c, s = self.closing, self.secondary
+        horizon = c.horizon_years
+        beta = float(self.required.loc[c.last_quarter, "beta_star_growth_adjusted"])
+        needed_ss = -self.gap_to_steady_state / horizon
+        zero = Reference("zero", "0: no change", 0.0)
+        proportional = Reference("proportional", "1: revenue in proportion to capex", 1.0)
+        not_marked = ("Neither β* is marked here: β* is revenue per dollar of capex, a level, and with a constant in "
+                      "the growth regression no elasticity corresponds to it. Both are marked on the closing rate.")
+        post = s.ai_posterior
+        stated = s.ai_sensitivity.iloc[0]
+        lag = self.scenario.demand_gap.capital.service_lag_quarters
+        made = {
+            "closing_rate": Distribution(
+                "closing_rate", f"Closing rate of the gap between D and R*, last {c.n} quarterly changes",
+                "Closing rate of the gap (log points a year)", 4 * c.trend,
+                (4 * c.trend_interval[0], 4 * c.trend_interval[1]), c.level,
+                f"bootstrap of the pipeline under the null ({len(c.trend_draws):,} draws of the trend)",
+                (Reference("zero", "0: the gap neither closes nor widens", 0.0),
+                 Reference("beta_star_growth_adjusted",
+                           _needed(c.current_gap, horizon, f"the growth-adjusted β* ({beta:.2f} in {c.last_quarter}; "
+                                   "R*, the primary test)") + f": {4 * c.required_trend:+.2f}", 4 * c.required_trend),
+                 Reference("beta_star_steady",
+                           _needed(self.gap_to_steady_state, horizon,
+                                   f"the steady-state β* ({self.beta_star_steady:.2f})") + f": {needed_ss:+.2f}",
+                           needed_ss)),
+                draws=4 * c.trend_draws,
+                note="The rate is measured against R*. The steady-state mark is the rate that would close the larger "
+                     "gap to the steady-state bar, which R* approaches once capex stops growing."),
+            "ai_elasticity": Distribution(
+                "ai_elasticity", f"Elasticity of D to AI capex {lag} quarters earlier (n = {int(stated['n'])}, "
+                f"{int(stated['dof'])} degrees of freedom)", "Elasticity of D's growth to lagged AI capex growth",
+                post.mean, post.interval(self.downstream.level), self.downstream.level,
+                f"normal posterior, prior {stated['prior']} with the EWC HAC likelihood",
+                (zero, proportional, Reference("prior_mean", f"prior mean: {post.prior_mean:g}", post.prior_mean)),
+                normal=(post.mean, post.sd), note=not_marked),
+            "elasticity": Distribution(
+                "elasticity", f"Elasticity, {s.series_label} (n = {s.elasticity.n})",
+                f"Elasticity of revenue growth to capex growth ({s.elasticity.name})", s.elasticity.estimate,
+                s.elasticity.interval, s.elasticity.level, s.elasticity.method, (zero, proportional),
+                draws=s.elasticity.draws,
+                note="β* is the chain's bar on AI capital in service, not one cloud's; it is not marked here."),
+        }
+        return tuple(made[k] for k in (keys or made))
 
     def headlines(self) -> list[Headline]:
         """The figures the comparison table and the summary carry, with labels, units and periods."""
@@ -163,8 +245,8 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
                               years=range(int(tested.index[-1].year), 2041), level=down.band, alpha=pt.alpha)
 
     secondary = _secondary(ds, scenario, d, ai_q, tested.index)
-    annual_d = _annual(d.d["d_usd_bn"])
-    annual_r = _annual(rstar["required_usd_bn"])
+    annual_d = disclosures.annual_revenue(d.d["d_usd_bn"])
+    annual_r = disclosures.annual_revenue(rstar["required_usd_bn"])
     data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
     by_year = _required_by_year(scenario, pool, annual_d, annual_r, data_center)
     requirements = _requirements(scenario, by_year, year)
@@ -176,7 +258,15 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
         required=rstar, required_shown_separately=rstar_apart, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
+        overlaps=disclosures.overlaps(d, ds.companies),
     )
+
+
+def _needed(gap: float, years: float, bar: str) -> str:
+    """What the rate -gap/years means: the rate that closes a shortfall, or below which a surplus is gone."""
+    if gap < 0:
+        return f"needed to close in {years:g} years on {bar}"
+    return f"below this, revenue falls back to {bar} within {years:g} years"
 
 
 LIFE_RANGE = ((5.0, 15.0), (6.0, 20.0))  # the asset lives the R* band spans: (servers, buildings) years
@@ -215,13 +305,6 @@ def _projection(scenario: Scenario, ai_q: pd.Series, gap: closing.GapClosing, be
     return out
 
 
-def _annual(quarterly: pd.Series) -> pd.Series:
-    """Mean of the annualized quarterly values in each calendar year with all four quarters: the year's revenue."""
-    q = quarterly.dropna()
-    grouped = q.groupby(q.index.year)
-    return grouped.mean()[grouped.count() == 4]
-
-
 def _secondary(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q: pd.Series, tested) -> Secondary:
     reg, cap = scenario.demand_gap.regression, scenario.demand_gap.capital
     level = scenario.demand_gap.downstream.band
@@ -237,6 +320,7 @@ def _secondary(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q:
     brk, dates = regression.break_test(y, x, reg.lags, reg.break_trim, reg.bootstrap)
     recursive = regression.recursive(y, x, reg.lags, level)
     forecasts = regression.out_of_sample(y, x, reg.lags, reg.forecast_horizon)
+    d_forecasts = _d_forecasts(ds, scenario, d, ai_q)
     ai_d = d.d.loc[tested, "d_usd_bn"]
     posterior, sensitivity, _ = regression.bayesian_elasticity(
         ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, reg.elasticity_prior_mean, reg.elasticity_prior_sd,
@@ -245,7 +329,35 @@ def _secondary(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q:
                            "bounds": bounds.p_value, "break": brk.p_value})
     name = ds.companies.set_index("company_id").loc[company, "name"]
     return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
-                     holm, f"{name} cloud revenue on its capex")
+                     holm, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
+                     d_forecast_lag=cap.service_lag_quarters)
+
+
+PUBLICATION_LAG = 1  # quarters from a quarter's end to its capex filing
+D_MIN_WINDOW = 4  # quarterly changes of D a vintage needs before its origin forecasts
+
+
+def _d_forecasts(ds: Dataset, scenario: Scenario, d: disclosures.Downstream, ai_q: pd.Series) -> pd.DataFrame:
+    """Rolling-origin forecasts of D's growth on D's real-time vintages (:func:`regression.realtime_out_of_sample`).
+
+    The horizon is the scenario's forecast horizon, cut to the service lag less the filing lag so
+    that every capex figure a forecast needs is filed by its origin; the origins are the quarters
+    of D whose target is within the data, from the first that can hold ``D_MIN_WINDOW`` changes of
+    tested quarters (a vintage holds no series that D on all disclosures lacks, so an earlier
+    origin cannot).
+    """
+    dg = scenario.demand_gap
+    lag, min_series = dg.capital.service_lag_quarters, dg.primary_test.min_series
+    horizon = min(dg.regression.forecast_horizon, lag - PUBLICATION_LAG)
+    tested = d.d.index[d.d["series_present"] >= min_series]
+    if tested.empty:
+        return regression.realtime_out_of_sample([], d.d["d_usd_bn"], ai_q, lag, horizon, min_series)
+    origins = pd.period_range(tested[0] + D_MIN_WINDOW, d.quarters[-1] - horizon, freq="Q")
+    down = dg.downstream
+    vintages = disclosures.vintages(disclosures.load(ds), [o.end_time for o in origins], down.start_quarter,
+                                    down.level_sd, down.slope_sd)
+    return regression.realtime_out_of_sample(vintages, d.d["d_usd_bn"], ai_q, lag, horizon, min_series,
+                                             D_MIN_WINDOW, PUBLICATION_LAG)
 
 
 def _nvidia_run_rate(dc: pd.Series, year: int) -> float:

@@ -45,6 +45,7 @@ The plain sum of series disclosed at the time is kept beside it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,18 +160,24 @@ def observations(panel: pd.DataFrame) -> pd.DataFrame:
     return obs
 
 
-def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex) -> tuple[np.ndarray, np.ndarray]:
+def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex, cutoffs=None) -> tuple[np.ndarray, np.ndarray]:
     """Combined observation and variance per quarter (NaN where none), one row per vintage.
 
-    Row ``i < n`` holds the disclosures published by the end of quarter ``i`` (the real-time
-    information set); the last row holds every disclosure. Several observations of one quarter
-    are combined into their precision-weighted mean.
+    By default row ``i < n`` holds the disclosures published by the end of quarter ``i`` (the
+    real-time information set) and the last row holds every disclosure; with ``cutoffs`` (dates)
+    row ``j`` holds those published by ``cutoffs[j]``. Observations of quarters outside
+    ``quarters`` are left out. Several observations of one quarter are combined into their
+    precision-weighted mean.
     """
     n = len(quarters)
     position = {q: i for i, q in enumerate(quarters)}
-    cutoffs = np.array([q.end_time for q in quarters] + [pd.Timestamp.max], dtype="datetime64[ns]")
-    weight, weighted = np.zeros((n + 1, n)), np.zeros((n + 1, n))
+    if cutoffs is None:
+        cutoffs = [q.end_time for q in quarters] + [pd.Timestamp.max]
+    cutoffs = np.array(list(cutoffs), dtype="datetime64[ns]")
+    weight, weighted = np.zeros((len(cutoffs), n)), np.zeros((len(cutoffs), n))
     for quarter, value, variance, published in zip(obs["quarter"], obs["log_value"], obs["variance"], obs["published"]):
+        if quarter not in position:
+            continue
         seen = cutoffs >= np.datetime64(published)
         weight[seen, position[quarter]] += 1.0 / variance
         weighted[seen, position[quarter]] += value / variance
@@ -242,14 +249,26 @@ def carry_flows(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[s
 
 def chain_linked(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
     r"""Constant-composition index of :math:`\sum_i s_i x_{i,t}`, rebased to the full sum in the last quarter."""
-    signed = levels * signs
-    index = pd.Series(np.nan, index=levels.index)
-    index.iloc[-1] = signed.iloc[-1].sum()
+    signed = (levels * signs).to_numpy(float)
+    present = levels.notna().to_numpy()
+    index = np.full(len(levels), np.nan)
+    index[-1] = np.nansum(signed[-1])
     for t in range(len(levels) - 1, 0, -1):
-        both = levels.iloc[t].notna() & levels.iloc[t - 1].notna()
-        now, before = signed.iloc[t][both].sum(), signed.iloc[t - 1][both].sum()
-        index.iloc[t - 1] = index.iloc[t] * before / now if both.any() and now > 0 else np.nan
-    return index
+        both = present[t] & present[t - 1]
+        now, before = signed[t, both].sum(), signed[t - 1, both].sum()
+        index[t - 1] = index[t] * before / now if both.any() and now > 0 else np.nan
+    return pd.Series(index, index=levels.index)
+
+
+def _signs(flows: dict[str, str], netted_from: dict[str, str], columns) -> pd.Series:
+    """+1 for a final-demand series, -1 for an intra-chain flow netted from a series present, 0 otherwise."""
+    return pd.Series({s: (1.0 if flows[s] == "final_demand" else -1.0 if netted_from[s] in flows else 0.0)
+                      for s in columns}, dtype=float)
+
+
+def _present(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
+    """Series that enter D in each quarter (final demand and the flows netted from it)."""
+    return levels.notna().mul(signs.abs() > 0, axis=1).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -298,8 +317,7 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
     rt_levels = carry_flows(np.exp(frame("realtime_log_level")), flows, parents)
     netting = net_external(levels, flows, parents)
     rt_net = net_external(rt_levels, flows, parents)["net_usd_bn"]
-    signs = pd.Series({s: (1.0 if flows[s] == "final_demand" else -1.0 if parents[s] in flows else 0.0)
-                       for s in levels.columns})
+    signs = _signs(flows, parents, levels.columns)
     chained = chain_linked(levels, signs)
     # delta-method s.d. of log D from the series' independent smoothing errors
     var_level = (levels ** 2 * (np.exp(log_var.fillna(0.0)) - 1)).mul(signs.abs(), axis=1).sum(axis=1, min_count=1)
@@ -308,7 +326,7 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
     d = pd.DataFrame({"d_usd_bn": chained, "low_usd_bn": chained * np.exp(-z * log_sd),
                       "high_usd_bn": chained * np.exp(z * log_sd), "log_sd": log_sd,
                       "disclosed_sum_usd_bn": netting["net_usd_bn"], "realtime_usd_bn": rt_net,
-                      "series_present": levels.notna().mul(signs.abs() > 0, axis=1).sum(axis=1)}, index=quarters)
+                      "series_present": _present(levels, signs)}, index=quarters)
     d = d.loc[pd.Period(start, freq="Q"):]
     coverage = (obs.groupby("series_id")
                 .agg(company_id=("company_id", "first"), product=("product", "first"), flow=("flow", "first"),
@@ -317,3 +335,178 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
                 .reset_index())
     return Downstream(quarters=d.index, series=levels.loc[d.index], d=d, netting=netting.loc[d.index], observations=obs,
                       coverage=coverage, sources=tuple(dict.fromkeys(panel["source_id"])), level=level)
+
+
+@dataclass(frozen=True)
+class Vintage:
+    """:math:`D` as it could have been built on one date, from the disclosures published by then."""
+
+    cutoff: pd.Timestamp
+    d: pd.DataFrame  # quarter: d_usd_bn (chain-linked), series_present; to the last quarter a disclosure then covered
+    last_published: pd.Timestamp  # the latest publication date among the disclosures used
+    disclosures: int  # how many disclosures were used
+
+
+def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd: float,
+             carry_quarters: int = 2) -> list[Vintage]:
+    """:math:`D` as :func:`downstream` builds it from the disclosures published by each of ``cutoffs``.
+
+    Each vintage equals ``downstream(..., panel=panel[panel["published"] <= cutoff])``: every
+    series is smoothed on the figures then public, present from its first such quarter to
+    ``carry_quarters`` past its last (at most the vintage's last quarter), netted and
+    chain-linked the same way. The series are filtered for all cutoffs in one batch (one
+    smoother run per series and first quarter), so a rolling-origin exercise costs about one
+    build of :math:`D`. A cutoff before any disclosure gives no vintage.
+    """
+    obs = observations(panel)
+    used = obs[obs["flow"] != "market_total"]
+    cutoffs = [pd.Timestamp(c) for c in cutoffs]
+    published = used["published"].to_numpy()
+    seen_by = [published <= np.datetime64(c) for c in cutoffs]
+    ends = [used["quarter"][seen].max() if seen.any() else None for seen in seen_by]
+    logs: list[dict[str, tuple]] = [{} for _ in cutoffs]
+    flows, parents = {}, {}
+    for sid, group in used.groupby("series_id", sort=True):
+        flows[sid], parents[sid] = group["flow"].iloc[0], group["netted_from"].iloc[0]
+        when, quarter = group["published"].to_numpy(), list(group["quarter"])
+        spans = {}
+        for j, cutoff in enumerate(cutoffs):
+            public = [q for q, w in zip(quarter, when) if w <= np.datetime64(cutoff)]
+            if public:
+                spans[j] = (min(public), min(max(public) + carry_quarters, ends[j]))
+        for first in sorted({f for f, _ in spans.values()}):
+            rows = [j for j, (f, _) in spans.items() if f == first]
+            quarters = pd.period_range(first, max(spans[j][1] for j in rows), freq="Q")
+            y, h = _grids(group, quarters, [cutoffs[j] for j in rows])
+            # trailing quarters without observations leave the smoothed values before them unchanged
+            smoothed = local_linear_trend(y, h, level_sd, slope_sd).smoothed_level
+            for r, j in enumerate(rows):
+                logs[j][sid] = (first, smoothed[r, :(spans[j][1] - first).n + 1])  # first quarter, log levels
+    out = []
+    for j, cutoff in enumerate(cutoffs):
+        if not logs[j]:
+            continue
+        first = min(min(q for q, _ in logs[j].values()), pd.Period(start, freq="Q"))
+        quarters = pd.period_range(first, ends[j], freq="Q")
+        names = sorted(logs[j])
+        grid = np.full((len(quarters), len(names)), np.nan)
+        for col, name in enumerate(names):
+            at, values = logs[j][name]
+            offset = (at - first).n
+            grid[offset:offset + len(values), col] = values[:len(quarters) - offset]
+        fl, pa = {s: flows[s] for s in names}, {s: parents[s] for s in names}
+        levels = carry_flows(pd.DataFrame(np.exp(grid), index=quarters, columns=names), fl, pa)
+        signs = _signs(fl, pa, names)
+        d = pd.DataFrame({"d_usd_bn": chain_linked(levels, signs), "series_present": _present(levels, signs)})
+        out.append(Vintage(cutoff, d.loc[pd.Period(start, freq="Q"):], pd.Timestamp(published[seen_by[j]].max()),
+                           int(seen_by[j].sum())))
+    return out
+
+
+def annual_revenue(quarterly: pd.Series) -> pd.Series:
+    """Mean of the annualized quarterly values in each calendar year with all four quarters: the year's revenue."""
+    q = quarterly.dropna()
+    grouped = q.groupby(q.index.year)
+    return grouped.mean()[grouped.count() == 4]
+
+
+def market_check(down: Downstream) -> pd.DataFrame:
+    r"""Annual :math:`D` against the market totals in the panel (Menlo Ventures' enterprise survey), year by year.
+
+    For each year with a ``market_total`` figure (the latest published, where a total was
+    restated) and all four quarters of :math:`D`: the year's :math:`D` (mean of its annualized
+    quarters), the total, their ratio, the growth of each on the year before, and the fewest
+    series :math:`D` rested on in any quarter of the year.
+
+    The totals are a **check** on the scale of :math:`D`, not a constraint it is scaled to,
+    because the two measure different things:
+
+    - Menlo Ventures surveys US enterprises' spending on generative AI (applications, model
+      access and infrastructure). It leaves out consumers' subscriptions, a large part of the
+      labs' revenue and in :math:`D`; it includes spending on vendors outside :math:`D`'s series
+      and on compute bought inside the chain.
+    - :math:`D` is what the panel's companies disclose (some as company-defined run-rates, some
+      as broad "AI-influenced" revenue), with the flows between chain members netted only where
+      a figure gives them; where fewer series are present, :math:`D` is carried back by
+      chain-linking.
+
+    Scaling :math:`D` to the totals would give it the survey's scope, which is not the one the
+    gap against the required revenue needs, so the primary test and its calibration are
+    unchanged by them.
+    """
+    obs = down.observations
+    totals = obs[obs["flow"] == "market_total"].assign(year=lambda f: f["as_of"].dt.year)
+    totals = totals.sort_values("published").groupby(["series_id", "year"], as_index=False).last()
+    annual = annual_revenue(down.d["d_usd_bn"])
+    fewest = down.d["series_present"].groupby(down.d.index.year).min()
+    rows = []
+    for _, row in totals.sort_values(["series_id", "year"]).iterrows():
+        year = int(row["year"])
+        if year not in annual.index:
+            continue
+        before = totals[(totals["series_id"] == row["series_id"]) & (totals["year"] == year - 1)]
+        rows.append({"year": year, "series_id": row["series_id"], "product": row["product"],
+                     "d_usd_bn": float(annual[year]), "total_usd_bn": float(row["annualized_usd_bn"]),
+                     "ratio": float(annual[year] / row["annualized_usd_bn"]),
+                     "d_growth": float(annual[year] / annual[year - 1]) if year - 1 in annual.index else np.nan,
+                     "total_growth": (float(row["annualized_usd_bn"] / before["annualized_usd_bn"].iloc[0])
+                                      if len(before) else np.nan),
+                     "fewest_series": int(fewest[year]), "published": row["published"], "source_id": row["source_id"]})
+    return pd.DataFrame(rows, columns=["year", "series_id", "product", "d_usd_bn", "total_usd_bn", "ratio", "d_growth",
+                                       "total_growth", "fewest_series", "published", "source_id"])
+
+
+_SUFFIX = re.compile(r"(,? Inc\.|,? Corporation| Platforms)$")
+
+
+def _brand(company: str, product: str, names: dict[str, str]) -> str:
+    """A short name: the company's, without its legal suffix, or the first word of its product."""
+    if company in names:
+        return _SUFFIX.sub("", names[company]).removesuffix(".com")
+    return product.split()[0]
+
+
+def overlaps(down: Downstream, companies: pd.DataFrame) -> pd.DataFrame:
+    r"""Pairs of final-demand series where the buyer's spending is part of the seller's revenue, and their netting.
+
+    Both series are in :math:`D`, so a flow between them counts twice unless it is netted:
+
+    - a **lab** (layer ``labs`` in companies.csv) buys compute from a **cloud** (layer ``cloud``):
+      the payment is in the cloud's AI revenue and is funded by the lab's;
+    - an **application** (a final-demand company that is neither) pays a lab for models: the
+      payment is in the lab's revenue and is funded by the application's.
+
+    A pair is netted when an ``intra_chain`` series of the buyer names the seller's series in
+    ``netted_from``. Where a pair is not netted, :math:`D` counts the flow twice and is an upper
+    bound on external demand. Intra-chain series that name no series of :math:`D` are listed as
+    pairs with no seller series (a flow outside :math:`D`, so nothing to net).
+
+    One row per pair: buyer company and label, its role, the seller's series and label (empty
+    for a flow outside :math:`D`), and the netting series (empty when not netted).
+    """
+    layer = dict(zip(companies["company_id"], companies["layer"]))
+    names = dict(zip(companies["company_id"], companies["name"]))
+    series = down.coverage[["series_id", "company_id", "product", "flow", "netted_from"]].to_dict("records")
+    final = [r for r in series if r["flow"] == "final_demand"]
+    intra = [r for r in series if r["flow"] == "intra_chain"]
+
+    def role(company):
+        return {"labs": "lab", "cloud": "cloud"}.get(layer.get(company), "application")
+
+    sells_to = {"lab": "cloud", "application": "lab"}  # buyer role -> the role it pays
+    rows, buyers = [], {}
+    for r in final:
+        buyers.setdefault(r["company_id"], r)
+    for company, buyer in buyers.items():
+        target = sells_to.get(role(company))
+        for seller in (r for r in final if target and role(r["company_id"]) == target):
+            netting = [f["series_id"] for f in intra
+                       if f["company_id"] == company and f["netted_from"] == seller["series_id"]]
+            rows.append({"buyer_company": company, "buyer": _brand(company, buyer["product"], names),
+                         "buyer_role": role(company), "seller_series": seller["series_id"],
+                         "seller": seller["product"].split(" (")[0], "netted_by": ", ".join(netting)})
+    inside = {r["series_id"] for r in final}
+    for flow in (f for f in intra if f["netted_from"] not in inside):
+        rows.append({"buyer_company": flow["company_id"], "buyer": flow["product"].split(" (")[0],
+                     "buyer_role": role(flow["company_id"]), "seller_series": "", "seller": "", "netted_by": ""})
+    return pd.DataFrame(rows, columns=["buyer_company", "buyer", "buyer_role", "seller_series", "seller", "netted_by"])

@@ -225,6 +225,140 @@ def demand_forecasts(result) -> str:
             f"drift's, so it {better} the random walk. With {len(f)} overlapping origins this is a description, not a test.")
 
 
+def demand_realtime_forecasts(result) -> str:
+    """The out-of-sample check of D itself on its real-time vintages, in words, with how few origins there are."""
+    from valuechain.regression import rmse_ratio
+
+    s = result.secondary
+    f = s.d_forecasts
+    if f.empty:
+        return "No origin has enough quarters of D in its vintage for an out-of-sample check of D."
+    n, steps = len(f), (f["target"].iloc[0] - f["origin"].iloc[0]).n
+    ratio = rmse_ratio(f)
+    better = "beats" if ratio < 1 else "does not beat"
+    latest = f.iloc[-1]
+    overlap = (f" and their {steps}-quarter windows overlap" if steps > 1 and n > 1 else "")
+    return (f"Pseudo-real-time forecasts of D itself, {steps} quarters ahead, from {n} rolling origins "
+            f"({f['origin'].iloc[0]} to {f['origin'].iloc[-1]}). Each origin rebuilds D from the disclosures "
+            f"published by its end (at the last origin, {latest['origin']}, the latest one used was published on "
+            f"{latest['last_published']:%Y-%m-%d}) and fits D's growth on AI capex growth {s.d_forecast_lag} quarters "
+            f"earlier, with capex filed by then (through {latest['capex_through']}). Against the growth of D as every "
+            f"disclosure now published shows it, the model's root mean squared error is {ratio:.2f} times the random "
+            f"walk with drift's (n = {n} origins), so on these origins it {better} the random walk. Only {n} origins "
+            f"are available{overlap}: far too few to tell the two forecasts apart. This is a description, not a test.")
+
+
+_LEGAL_SUFFIX = re.compile(r"(,? Inc\.|,? Corporation| Platforms| Technologies)$")
+
+
+def _short(name: str) -> str:
+    """A company's name without its legal suffix, for prose ("Amazon.com, Inc." -> "Amazon")."""
+    return _LEGAL_SUFFIX.sub("", name).removesuffix(".com")
+
+
+def _listed(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def backlog(b) -> str:
+    """The spenders' contracted backlog against their trailing capex (a :class:`~valuechain.backlog.Backlog`),
+    and what backlog is not."""
+    if b.quarter is None:
+        return "No spender has both a contracted backlog and four quarters of capex in the data."
+    rows = b.headline_rows
+    inside = rows[rows["company_id"].isin(b.companies)]
+    names = {c: _short(n) for c, n in zip(rows["company_id"], rows["name"])}
+    ends = inside["period_end"]
+    period = (f"quarters ending {ends.min():%Y-%m-%d} to {ends.max():%Y-%m-%d}" if ends.min() != ends.max()
+              else f"the quarter ending {ends.max():%Y-%m-%d}")
+    lines = [f"In {b.quarter} ({period}), the contracted backlog (remaining performance obligations) of "
+             f"{_listed([names[c] for c in inside['company_id']])} was **{_usd(b.rpo_usd_bn)}, {b.multiple:.1f} times their capex over the "
+             f"four quarters to then** ({_usd(b.capex_usd_bn)})."]
+    lines.append("Backlog is revenue contracted but not yet recognised, to be earned over several years, not revenue "
+                 "earned; both figures are company-wide, not AI alone.")
+    if b.labs_named:
+        named = [f"{_listed(labs)} in {names.get(c, c)}'s" for c, labs in b.labs_named.items()]
+        lines.append(f"Part of it is with the labs, a flow inside the chain that net external revenue leaves out: "
+                     f"the filings' notes name {_listed(named)} backlog.")
+    else:
+        lines.append("Part of it may be with the labs, a flow inside the chain; the filings' notes name none.")
+    for company in b.left_out:
+        row = rows[rows["company_id"] == company].iloc[0]
+        lines.append(f"{names[company]}'s backlog ({_usd(row['rpo_usd_bn'])}) is shown, but its capex for the four "
+                     f"quarters to {b.quarter} is not in the data, so it is left out of the multiple.")
+    return " ".join(lines)
+
+
+def market_check(result) -> str:
+    """D against Menlo Ventures' enterprise totals, year by year, and why they check D rather than constrain it."""
+    check = result.market_check()
+    if check.empty:
+        return "No market total in the data covers a year with all four quarters of D."
+    parts = [f"{row.ratio:.1f} times as large in {row.year} (USD {row.d_usd_bn:,.1f}bn against USD "
+             f"{row.total_usd_bn:,.1f}bn)" for row in check.itertuples()]
+    lines = [f"Against Menlo Ventures' estimate of {check['product'].iloc[0]}, net external AI revenue D was "
+             f"{_listed(parts)}."]
+    growth = check.dropna(subset=["d_growth", "total_growth"])
+    for row in growth.itertuples():
+        lines.append(f"From {row.year - 1} to {row.year}, D grew {row.d_growth:.1f}-fold and the survey's total "
+                     f"{row.total_growth:.1f}-fold.")
+    thin = check[check["fewest_series"] < result.scenario.demand_gap.primary_test.min_series]
+    if len(thin):
+        lines.append(f"In {_listed([str(y) for y in thin['year']])} D rests on as few as "
+                     f"{int(thin['fewest_series'].min())} series in a quarter and is carried back by chain-linking.")
+    lines.append("The two measure different things: the survey counts enterprises' spending only, leaving out "
+                 "consumers' subscriptions, which are a large part of the labs' revenue and are in D, and it counts "
+                 "vendors outside D's series; D is what the panel's companies disclose, with flows between chain "
+                 "members netted only where a figure gives them. The totals are therefore a check on D's scale, not a "
+                 "constraint D is scaled to: the primary test and its calibration do not use them.")
+    return " ".join(lines)
+
+
+def _upper_bound(result) -> str:
+    """Which flows between series of D the data net and which they do not, from the flow tags."""
+    pairs, d = result.overlaps, result.downstream
+    quarter = d.quarters[-1]
+    level = d.series.iloc[-1]
+    cov = d.coverage.set_index("series_id")
+    lines = ["- D is an upper bound on external demand where flows between chain members are not netted."]
+    netted = pairs[pairs["netted_by"] != ""]
+    if len(netted):
+        parts = []
+        for row in netted.itertuples():
+            flows = row.netted_by.split(", ")
+            amount = float(level.reindex(flows).sum())
+            last = int(cov.loc[flows, "last"].max().year)
+            what = [cov.loc[f, "product"].split(" (")[0] for f in flows]
+            parts.append(f"{row.buyer}'s payments to {row.seller} ({_listed(what)}: USD {amount:,.1f}bn a year in "
+                         f"{quarter}, disclosed to {last} and held at their last share of {row.seller} since)")
+        lines.append(f"The data net {_listed(parts)}.")
+    open_ = pairs[(pairs["netted_by"] == "") & (pairs["seller_series"] != "")]
+    counted = []
+    labs = open_[open_["buyer_role"] == "lab"]
+    if len(labs):
+        at = [f"{buyer} at {_listed(list(group['seller']))}" for buyer, group in labs.groupby("buyer", sort=False)]
+        counted.append(f"the labs' spending at the clouds ({'; '.join(at)})")
+    apps = open_[open_["buyer_role"] == "application"]
+    if len(apps):
+        groups = {}
+        for buyer, group in apps.groupby("buyer", sort=False):
+            groups.setdefault(tuple(group["seller"]), []).append(buyer)
+        to = [f"{_listed(buyers)} to {_listed(list(sellers))}" for sellers, buyers in groups.items()]
+        counted.append(f"the applications' payments to the labs for models ({'; '.join(to)})")
+    if counted:
+        lines.append(f"Not netted, so counted twice: {_listed(counted)}; the data give no figure for these flows.")
+        clouds = level.reindex(labs["seller_series"].unique()).sum()
+        lab_revenue = level.reindex(apps["seller_series"].unique()).sum()
+        lines.append(f"In {quarter} the clouds' AI series in D come to USD {clouds:,.0f}bn a year and the labs' to "
+                     f"USD {lab_revenue:,.0f}bn, against D of USD {d.d['d_usd_bn'].iloc[-1]:,.0f}bn.")
+    outside = pairs[pairs["seller_series"] == ""]
+    if len(outside):
+        lines.append(f"{_listed(list(outside['buyer']))}: tagged intra-chain but inside no series of D, so there is "
+                     f"nothing to net.")
+    return " ".join(lines)
+
+
 def demand_limits(result) -> str:
     """What the data can and cannot show, with the numbers that set the limits."""
     c, d = result.closing, result.downstream
@@ -234,8 +368,7 @@ def demand_limits(result) -> str:
         f"measured by simulation (`make calibrate`) and its intervals are wide because the data are few.",
         "- D is built from company disclosures of different kinds (run-rates, ARR, quarterly revenue); run-rates from "
         "press reports carry more noise in the model than filed figures, and no company discloses all of its AI revenue.",
-        "- Intra-chain flows are netted only where a filing or report gives them; other flows (for example a lab's "
-        "payments to a second cloud) are still in D, which is therefore an upper bound on external demand.",
+        _upper_bound(result),
         "- R* depends on the scenario's AI share of capex, asset lives and margin, which the data do not pin down; "
         "the fan chart's R* band shows the asset-life range only.",
         "- The regressions describe co-movement of revenue and capex growth; the placebo checks that capex leads do not "

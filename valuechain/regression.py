@@ -62,6 +62,7 @@ class Effect:
     level: float
     method: str
     fit: LinearFit
+    draws: np.ndarray | None = None  # bootstrap draws of the estimate (estimate + se x t*), where bootstrapped
 
     def row(self) -> dict:
         return {"test": self.name, "estimate": self.estimate, "std_err": self.se, "ci_low": self.interval[0],
@@ -86,7 +87,8 @@ def _bootstrapped(name: str, y: np.ndarray, X: np.ndarray, names, terms, level: 
     est, se = fit.combination({t: 1.0 for t in terms})
     boot = inference.bootstrap_t(y, X, weights, 0.0, 2, level, BOOTSTRAP_DRAWS, np.random.default_rng(0))
     return Effect(name, est, se, (est - boot.critical * se, est + boot.critical * se), boot.p_value, fit.n, fit.dof,
-                  level, f"OLS, EWC HAC t, AR(1) parametric-bootstrap reference ({BOOTSTRAP_DRAWS} draws)", fit)
+                  level, f"OLS, EWC HAC t, AR(1) parametric-bootstrap reference ({BOOTSTRAP_DRAWS} draws)", fit,
+                  est + se * boot.reference)
 
 
 def elasticity(y: pd.Series, x: pd.Series, lags: int, level: float = 0.90) -> Effect:
@@ -235,6 +237,71 @@ def out_of_sample(y: pd.Series, x: pd.Series, lag: int, horizon: int = 4, min_wi
         rows.append({"origin": origin, "target": future.index[-1], "actual": actual,
                      "model_error": model - actual, "random_walk_error": drift - actual})
     return pd.DataFrame(rows)
+
+
+def realtime_out_of_sample(vintages, final: pd.Series, x: pd.Series, lag: int, horizon: int, min_series: int,
+                           min_window: int = 4, publication_lag: int = 1) -> pd.DataFrame:
+    r"""Pseudo-real-time forecasts of the growth of :math:`D`, each origin on :math:`D`'s vintage at that date.
+
+    ``vintages`` are :class:`valuechain.disclosures.Vintage` objects cut at quarter ends; the
+    quarter :math:`o` whose end is the cutoff is the origin. At :math:`o` the model
+    :math:`\Delta\log D_t = a + b\,\Delta\log x_{t-L}` is fitted by OLS on the vintage's latest
+    run of quarters with at least ``min_series`` series, using capex filed by then (quarters up to
+    :math:`o -` ``publication_lag``). From the vintage's last quarter :math:`s` it forecasts the growth
+    of :math:`D` to :math:`o + h`; every capex change it needs is filed by the origin, which requires
+    :math:`h \le L -` ``publication_lag``. The benchmark is a random walk with drift: the mean
+    growth of the same quarters times the steps. The outcome is the growth of ``final`` (:math:`D`
+    on every disclosure now published) from :math:`s` to the target: growth, not level, because a
+    vintage and the final series rest on different sets of series.
+
+    One row per origin with at least ``min_window`` changes and a target in ``final``: origin,
+    base, target, steps, changes used, the latest publication date and capex quarter used, the
+    outcome and both errors (log points).
+    """
+    if horizon > lag - publication_lag:
+        raise ValueError(f"horizon {horizon} needs capex not yet filed at the origin (at most lag - publication_lag "
+                         f"= {lag - publication_lag})")
+    log_x = np.log(x.where(x > 0))
+    log_final = np.log(final.where(final > 0))
+    rows = []
+    for v in vintages:
+        origin = pd.Period(v.cutoff, freq="Q")
+        target = origin + horizon
+        if pd.isna(log_final.get(target, np.nan)):
+            continue
+        d = v.d.loc[_latest_run(v.d["series_present"] >= min_series), "d_usd_bn"].dropna()
+        filed = log_x[log_x.index <= origin - publication_lag].diff()
+        dy = np.log(d).diff().dropna()
+        dx = pd.Series([filed.get(q - lag, np.nan) for q in dy.index], index=dy.index, dtype=float)
+        dy, dx = dy[dx.notna()], dx[dx.notna()]
+        base = d.index[-1] if len(d) else None
+        if len(dy) < min_window or base is None:
+            continue
+        steps = pd.period_range(base + 1, target, freq="Q")
+        future = np.array([filed.get(q - lag, np.nan) for q in steps], dtype=float)
+        if np.isnan(future).any():
+            continue
+        X = np.column_stack([np.ones(len(dx)), dx.to_numpy()])
+        coef, *_ = np.linalg.lstsq(X, dy.to_numpy(), rcond=None)
+        model = float(np.sum(coef[0] + coef[1] * future))
+        drift = float(len(steps) * dy.mean())
+        actual = float(log_final[target] - log_final[base])
+        rows.append({"origin": origin, "base": base, "target": target, "steps": len(steps), "n": len(dy),
+                     "last_published": v.last_published, "capex_through": filed.index.max(), "actual": actual,
+                     "model_error": model - actual, "random_walk_error": drift - actual})
+    return pd.DataFrame(rows, columns=["origin", "base", "target", "steps", "n", "last_published", "capex_through",
+                                       "actual", "model_error", "random_walk_error"])
+
+
+def _latest_run(enough: pd.Series) -> pd.Series:
+    """Mask of the latest run of consecutive True values that reaches the last position (all False if it is False)."""
+    values = enough.to_numpy(bool)
+    mask = np.zeros(len(values), bool)
+    i = len(values) - 1
+    while i >= 0 and values[i]:
+        mask[i] = True
+        i -= 1
+    return pd.Series(mask, index=enough.index)
 
 
 def rmse_ratio(forecasts: pd.DataFrame) -> float:

@@ -159,3 +159,32 @@ def ai_elasticity(result):
         "low": ("Interval, low", "{:.2f}"), "high": ("Interval, high", "{:.2f}"),
         "p_positive": ("P(elasticity > 0)", "{:.2f}"), "n": ("n", "{:.0f}"), "dof": ("Degrees of freedom", "{:.0f}"),
     })
+
+
+def realtime_forecasts(result):
+    """D's out-of-sample check, one row per origin: the vintage used, the outcome and both forecast errors."""
+    f = result.secondary.d_forecasts.assign(
+        origin=lambda t: t["origin"].astype(str), base=lambda t: t["base"].astype(str),
+        target=lambda t: t["target"].astype(str), capex_through=lambda t: t["capex_through"].astype(str),
+        last_published=lambda t: t["last_published"].dt.strftime("%Y-%m-%d"))
+    return _present(f, {
+        "origin": ("Origin (quarter)", ""), "last_published": ("Latest disclosure used, published", ""),
+        "capex_through": ("Capex filed through", ""), "base": ("Last quarter of D in the vintage", ""),
+        "target": ("Target quarter", ""), "n": ("Quarterly changes fitted (n)", "{:.0f}"),
+        "actual": ("Growth of D to the target, all disclosures (log points)", "{:+.3f}"),
+        "model_error": ("Capex-growth model error (log points)", "{:+.3f}"),
+        "random_walk_error": ("Random walk with drift error (log points)", "{:+.3f}"),
+    })
+
+
+def market_check(result):
+    """Annual D against the market totals in the data (Menlo Ventures' enterprise survey), with the ratio."""
+    check = result.market_check().assign(published=lambda t: t["published"].dt.strftime("%Y-%m-%d"))
+    return _present(check, {
+        "year": ("Year", "{:.0f}"), "d_usd_bn": ("D, net external AI revenue (USD bn)", "{:,.1f}"),
+        "total_usd_bn": ("Menlo Ventures, enterprise generative-AI spend (USD bn)", "{:,.1f}"),
+        "ratio": ("D / Menlo total", "{:.2f}"), "d_growth": ("D, multiple of the year before", "{:.2f}"),
+        "total_growth": ("Menlo total, multiple of the year before", "{:.2f}"),
+        "fewest_series": ("Fewest series in D in a quarter of the year", "{:.0f}"),
+        "published": ("Menlo total published", ""),
+    }).format(na_rep="not applicable", subset=["D, multiple of the year before", "Menlo total, multiple of the year before"])
