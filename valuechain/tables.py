@@ -187,4 +187,5 @@ def market_check(result):
         "total_growth": ("Menlo total, multiple of the year before", "{:.2f}"),
         "fewest_series": ("Fewest series in D in a quarter of the year", "{:.0f}"),
         "published": ("Menlo total published", ""),
-    }).format(na_rep="not applicable", subset=["D, multiple of the year before", "Menlo total, multiple of the year before"])
+    }).format("{:.2f}", na_rep="not applicable", subset=["D, multiple of the year before",
+                                                         "Menlo total, multiple of the year before"])
