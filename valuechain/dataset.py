@@ -25,8 +25,8 @@ import yaml
 
 from valuechain import config, fiscal
 from valuechain.exceptions import DataValidationError, FiscalCalendarError
+from valuechain.layers import LAYERS
 
-LAYERS = ("chips", "servers", "cloud", "labs", "apps")
 REGIONS = ("US", "China", "Other")
 BASES = ("reported", "derived", "estimate", "run_rate", "claim")
 PERIOD_TYPES = ("quarter", "half", "fiscal_year", "calendar_year", "point")
