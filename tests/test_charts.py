@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from valuechain import charts, load_dataset
@@ -54,3 +58,19 @@ def test_year_not_analysed_is_refused(setup):
     with pytest.raises(ParameterError, match="parameter 'year' = 2019 was not analysed"):
         pool.check_year(2019)
     assert pool.check_year(0) == 2025
+
+
+def test_importing_and_drawing_leave_the_users_backend_alone(tmp_path):
+    # As in a JupyterLab kernel: the inline backend is chosen before valuechain is imported.
+    code = ("import sys, matplotlib\n"
+            "matplotlib.use('module://matplotlib_inline.backend_inline')\n"
+            "from valuechain import charts, load_dataset\n"
+            "from valuechain.params import load_scenario\n"
+            "from valuechain.profit import profit_pool\n"
+            "pool = profit_pool(load_scenario('base'), load_dataset())\n"
+            "png = charts.profit_share_chart(pool.layers, 'Source: test.').png()\n"
+            "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules, png[:4] == b'\\x89PNG', len(png) > 10_000)\n")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["module://matplotlib_inline.backend_inline", "False", "True", "True"]
