@@ -64,11 +64,12 @@ def test_importing_and_drawing_leave_the_users_backend_alone(tmp_path):
     # As in a JupyterLab kernel: the inline backend is chosen before valuechain is imported.
     code = ("import sys, matplotlib\n"
             "matplotlib.use('module://matplotlib_inline.backend_inline')\n"
-            "from valuechain import charts, load_dataset\n"
-            "from valuechain.params import load_scenario\n"
-            "from valuechain.profit import profit_pool\n"
-            "pool = profit_pool(load_scenario('base'), load_dataset())\n"
-            "png = charts.profit_share_chart(pool.layers, 'Source: test.').png()\n"
+            "import pandas as pd\n"
+            "from valuechain import charts\n"
+            "layers = pd.DataFrame([(year, layer, 'historical', share) for year in (2024, 2025)\n"
+            "                       for layer, share in zip(charts.LAYERS, (0.5, 0.1, 0.3, -0.2, 0.3))],\n"
+            "                      columns=['year', 'layer', 'kind', 'profit_share'])\n"
+            "png = charts.profit_share_chart(layers, 'Source: test.').png()\n"
             "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules, png[:4] == b'\\x89PNG', len(png) > 10_000)\n")
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
