@@ -1,5 +1,10 @@
 """Progress on stderr: a bar on a terminal, one plain line per finished item anywhere else."""
+import fcntl
 import io
+import os
+import pty
+import struct
+import termios
 
 from valuechain.progress import Progress
 
@@ -36,3 +41,18 @@ def test_a_terminal_gets_the_bar_and_no_item_lines():
 def test_disabled_progress_writes_nothing():
     assert _report(io.StringIO(), enabled=False) == ""
     assert _report(_Terminal(), enabled=False) == ""
+
+
+def test_a_real_terminal_gets_the_bar_unless_it_has_no_width():
+    leader, follower = pty.openpty()
+    try:
+        with os.fdopen(os.dup(follower), "w") as stream:
+            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 0, 0, 0))
+            assert Progress(1, stream=stream).bar is None  # a terminal 0 columns wide: one line per item
+            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+            progress = Progress(1, stream=stream)
+            assert progress.bar is not None
+            progress.close()
+    finally:
+        os.close(follower)
+        os.close(leader)

@@ -5,6 +5,7 @@ terminal each finished item gets one plain line instead.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -40,7 +41,13 @@ class Progress:
 
 
 def _is_terminal(stream) -> bool:
+    """Whether ``stream`` is a terminal a bar can be drawn on (some containers' terminals are 0 columns wide)."""
     try:
-        return bool(stream.isatty())
+        if not stream.isatty():
+            return False
     except (AttributeError, ValueError):  # no isatty, or a closed stream
         return False
+    try:
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, OSError, ValueError):  # a terminal that cannot tell its size: the bar takes a default width
+        return True
