@@ -180,6 +180,12 @@ def kernel_config(sockets: Path):
     return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
 
 
+def _socket_parent() -> str:
+    """Where the kernels' socket folders go: the temporary folder, unless its path is too long for a socket name."""
+    folder = tempfile.gettempdir()
+    return folder if len(folder) <= 64 else "/tmp"
+
+
 def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_dir: str,
                  timeout: int | None = None, vintage: str | None = None) -> dict:
     """Run one item in this process (a worker): execute, convert to HTML, write atomically.
@@ -210,7 +216,8 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
     executed, metrics = scratch / f"{item.notebook}.ipynb", scratch / f"{item.notebook}.json"
     scenario_arg = str(params_dir / f"{item.scenario}.yaml")
     try:
-        with tempfile.TemporaryDirectory(prefix="valuechain-kernel-") as sockets:  # created with mode 0700
+        with tempfile.TemporaryDirectory(prefix="valuechain-kernel-", dir=_socket_parent(),  # created with mode 0700
+                                         ignore_cleanup_errors=True) as sockets:
             pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
                                 parameters={"scenario": scenario_arg, "metrics_path": str(metrics)},
                                 kernel_name=KERNEL_NAME, cwd=str(notebooks_dir), progress_bar=False,
