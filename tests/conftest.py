@@ -14,9 +14,10 @@ KERNEL_FIXTURES = {"tiny", "executed_outputs"}
 KERNEL_MODULES = {"test_browser"}
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(items):
     for item in items:
-        if KERNEL_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in KERNEL_MODULES:
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        if KERNEL_FIXTURES & set(getattr(item, "fixturenames", ())) or module in KERNEL_MODULES:
             item.add_marker(pytest.mark.notebooks)
 
 
