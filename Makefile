@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# JupyterLab refuses to start as root unless told to; many containers and these machines run as root.
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .DEFAULT_GOAL := help
 .PHONY: help test report lab bench calibrate clean
@@ -25,7 +27,7 @@ report: $(STAMP) ## Run the main job on the bundled data and default scenarios (
 	$(BIN)/valuechain report
 
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's environment as kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
 bench: $(STAMP) ## Run the benchmarks (figures printed as ratios to a baseline measured in the same run)
 	$(BIN)/python benchmarks/bench_demand_gap.py

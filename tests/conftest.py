@@ -7,6 +7,34 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from valuechain import config
 
+# Tests that start notebook kernels carry the `notebooks` marker, so `pytest -m "not notebooks"` runs
+# the unit layer alone. A test gets it by using a fixture below that exists to run notebooks, by
+# living in test_browser.py (all of it drives executed pages), or by its own @pytest.mark.notebooks.
+KERNEL_FIXTURES = {"tiny", "executed_outputs"}
+KERNEL_MODULES = {"test_browser"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        if KERNEL_FIXTURES & set(getattr(item, "fixturenames", ())) or module in KERNEL_MODULES:
+            item.add_marker(pytest.mark.notebooks)
+
+
+@pytest.fixture(scope="session")
+def executed_outputs(tmp_path_factory):
+    """The outputs folder of one batch run of every notebook for base and bear, shared by the session.
+
+    Notebooks execute once per test session: every test that checks real executed notebooks reads
+    this folder and must not change what the run wrote (publishing the site into it is fine).
+    """
+    from valuechain import runner
+
+    outputs = tmp_path_factory.mktemp("executed")
+    outcomes = runner.run(scenarios=["base", "bear"], outputs=outputs, progress=False, jobs=2)
+    assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
+    return outputs
+
 
 @pytest.fixture
 def data_copy(tmp_path):

@@ -1,4 +1,8 @@
 import numpy as np
+import os
+import subprocess
+import sys
+
 import pytest
 
 from valuechain import charts, load_dataset
@@ -146,3 +150,18 @@ def test_backlog_chart_bars_are_the_backlog_and_trailing_capex(gap):
     assert capex == pytest.approx(list(rows["capex_ttm_usd_bn"].fillna(0.0)))
     assert f"{b.multiple:.1f} times" in chart.title and str(b.quarter) in chart.title
     assert "billion dollars" in chart.alt and "$" not in chart.alt
+def test_importing_and_drawing_leave_the_users_backend_alone(tmp_path):
+    # As in a JupyterLab kernel: the inline backend is chosen before valuechain is imported.
+    code = ("import sys, matplotlib\n"
+            "matplotlib.use('module://matplotlib_inline.backend_inline')\n"
+            "import pandas as pd\n"
+            "from valuechain import charts\n"
+            "layers = pd.DataFrame([(year, layer, 'historical', share) for year in (2024, 2025)\n"
+            "                       for layer, share in zip(charts.LAYERS, (0.5, 0.1, 0.3, -0.2, 0.3))],\n"
+            "                      columns=['year', 'layer', 'kind', 'profit_share'])\n"
+            "png = charts.profit_share_chart(layers, 'Source: test.').png()\n"
+            "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules, png[:4] == b'\\x89PNG', len(png) > 10_000)\n")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["module://matplotlib_inline.backend_inline", "False", "True", "True"]

@@ -1,6 +1,9 @@
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from conftest import edit_csv
@@ -75,3 +78,51 @@ def test_usage_errors_are_one_line_with_exit_2():
         proc = subprocess.run([sys.executable, "-m", "valuechain.cli", *args], capture_output=True, text=True)
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("valuechain: error: "), (args, proc.stderr)
+
+
+def _commands(group, path=("valuechain",)):
+    """(path, command) of the group and of every command under it, groups included."""
+    yield path, group
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def _parse(args):
+    """The context ``valuechain ARGS`` resolves to, with its options parsed and nothing run."""
+    ctx = main.make_context("valuechain", list(args))
+    while isinstance(ctx.command, click.Group) and [*ctx._protected_args, *ctx.args]:
+        name, command, rest = ctx.command.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
+        ctx = command.make_context(name, rest, parent=ctx)
+    return ctx
+
+
+def test_every_commands_help_has_examples_that_parse():
+    paths = [path for path, _ in _commands(main)]
+    assert ("valuechain", "data", "refresh") in paths and ("valuechain", "report") in paths
+    for path in paths:
+        result = CliRunner().invoke(main, [*path[1:], "--help"], prog_name="valuechain")
+        assert result.exit_code == 0, (path, result.output)
+        assert result.output.startswith(f"Usage: {' '.join(path)} "), path
+        tail = result.output.split("Example:\n" if "Example:\n" in result.output else "Examples:\n")
+        assert len(tail) == 2, f"{' '.join(path)} --help has no example"
+        examples = [line.split("#")[0].strip() for line in tail[1].split("\n\n")[0].splitlines()]
+        assert examples and all(e.startswith(" ".join(path)) for e in examples), (path, examples)
+        for example in examples:
+            ctx = _parse(shlex.split(example)[1:])  # an unknown option or a bad value raises here
+            assert ctx.command_path.startswith(" ".join(path)) and not isinstance(ctx.command, click.Group), example
+
+
+def test_run_help_explains_extends_the_cache_and_where_outputs_go():
+    text = " ".join(CliRunner().invoke(main, ["run", "--help"]).output.split())
+    assert "'extends: base'" in text and "keys that differ" in text and "parameters.json" in text
+    assert "inputs are unchanged" in text and "--force re-runs it" in text
+    assert "Outputs go to outputs/" in text and ".ipynb (executed), .html (its page) and .json (key figures)" in text
+
+
+def test_report_takes_the_options_of_run_and_verbose():
+    ctx = _parse(["report", "--jobs", "3", "--force", "--outputs", "/tmp/vc", "-v"])
+    assert ctx.params == {"jobs": 3, "force": True, "outputs": Path("/tmp/vc"), "verbose": True}
+    assert _parse(["report"]).params == {"jobs": None, "force": False, "outputs": None, "verbose": False}

@@ -1,10 +1,9 @@
 import json
 
 import numpy as np
-import papermill as pm
 import pytest
 
-from valuechain import config, demand, load_dataset, results
+from valuechain import demand, load_dataset, results
 from valuechain.params import load_scenario
 
 
@@ -62,11 +61,8 @@ def test_scenarios_differ_in_the_projection(ds):
     assert bull.projection["required_usd_bn"].iloc[-1] > bear.projection["required_usd_bn"].iloc[-1]
 
 
-def test_demand_notebook_records_what_the_library_returns(tmp_path, ds):
-    out, metrics = tmp_path / "02.ipynb", tmp_path / "02.json"
-    pm.execute_notebook(str(config.NOTEBOOKS_DIR / "02_demand_gap.ipynb"), str(out),
-                        parameters={"scenario": "base", "metrics_path": str(metrics)},
-                        cwd=str(config.NOTEBOOKS_DIR), progress_bar=False, kernel_name="python3")
+def test_demand_notebook_records_what_the_library_returns(executed_outputs, ds):
+    out, metrics = executed_outputs / "base" / "02_demand_gap.ipynb", executed_outputs / "base" / "02_demand_gap.json"
     expected = json.loads(results.to_json(demand.demand_gap(load_scenario("base"), ds).summary()))
     assert json.loads(metrics.read_text()) == expected == results.collect(out)
     markdown = ["".join(o.get("data", {}).get("text/markdown", "")) for cell in json.loads(out.read_text())["cells"]

@@ -1,7 +1,6 @@
 import json
 
 import pandas as pd
-import papermill as pm
 import pytest
 
 from valuechain import config, labs, load_dataset, results, valuation
@@ -94,10 +93,7 @@ def test_bad_lab_parameters_are_refused(tmp_path):
     ("03_lab_economics", lambda sc, ds: labs.analyse(sc, ds).summary()),
     ("04_valuations", lambda sc, ds: valuation.analyse(sc, ds)["summary"]),
 ])
-def test_notebooks_03_04_record_what_the_library_returns(tmp_path, notebook, compute):
-    out, metrics = tmp_path / f"{notebook}.ipynb", tmp_path / f"{notebook}.json"
-    pm.execute_notebook(str(config.NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(out),
-                        parameters={"scenario": "bear", "metrics_path": str(metrics)},
-                        cwd=str(config.NOTEBOOKS_DIR), progress_bar=False, kernel_name="python3")
+def test_notebooks_03_04_record_what_the_library_returns(executed_outputs, notebook, compute):
+    out, metrics = executed_outputs / "bear" / f"{notebook}.ipynb", executed_outputs / "bear" / f"{notebook}.json"
     expected = json.loads(results.to_json(compute(load_scenario("bear"), load_dataset())))
     assert json.loads(metrics.read_text()) == expected == results.collect(out)

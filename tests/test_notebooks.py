@@ -1,14 +1,15 @@
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 
-import papermill as pm
 import pytest
 
 from valuechain import config, load_dataset, results
 from valuechain.params import load_scenario
 from valuechain.profit import profit_pool
-
-NB01 = config.NOTEBOOKS_DIR / "01_profit_capture.ipynb"
-
 
 def test_notebooks_are_committed_without_outputs():
     import nbformat
@@ -25,15 +26,38 @@ def test_notebooks_are_committed_without_outputs():
 
 
 @pytest.mark.parametrize("scenario", ["base", "bear"])
-def test_profit_notebook_records_what_the_library_returns(tmp_path, scenario):
-    out = tmp_path / f"01_{scenario}.ipynb"
-    metrics = tmp_path / "metrics.json"
-    pm.execute_notebook(str(NB01), str(out), parameters={"scenario": scenario, "metrics_path": str(metrics)},
-                        cwd=str(config.NOTEBOOKS_DIR), progress_bar=False, kernel_name="python3")
+def test_profit_notebook_records_what_the_library_returns(executed_outputs, scenario):
+    folder = executed_outputs / scenario
     expected = json.loads(results.to_json(profit_pool(load_scenario(scenario), load_dataset()).summary()))
-    assert json.loads(metrics.read_text()) == expected
-    assert results.collect(out) == expected
+    assert json.loads((folder / "01_profit_capture.json").read_text()) == expected
+    assert results.collect(folder / "01_profit_capture.ipynb") == expected
     assert expected["scenario"] == scenario
+
+
+def _readme_papermill_example() -> str:
+    readme = (config.REPO_ROOT / "README.md").read_text()
+    found = re.search(r"```bash\n(\.venv/bin/papermill --help-notebook .*?)```", readme, re.S)
+    assert found, "the README's papermill example is gone"
+    return found.group(1)
+
+
+@pytest.mark.notebooks
+def test_the_readme_papermill_example_writes_to_its_own_folder(tmp_path):
+    example = _readme_papermill_example()
+    assert "outputs/" not in example  # outputs/ belongs to `valuechain run` and its lock
+    shutil.copytree(config.NOTEBOOKS_DIR, tmp_path / "notebooks")
+    before = sorted(p.name for p in (tmp_path / "notebooks").iterdir())
+    env = dict(os.environ, PWD=str(tmp_path),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(config.REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", example.replace(".venv/bin/papermill", f"{sys.executable} -m papermill")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "metrics_path: str" in proc.stdout and "scenario: str" in proc.stdout  # --help-notebook
+    expected = json.loads(results.to_json(profit_pool(load_scenario("bear"), load_dataset()).summary()))
+    assert json.loads((tmp_path / "my_runs" / "bear" / "01_profit_capture.json").read_text()) == expected
+    assert results.collect(tmp_path / "my_runs" / "bear" / "01_profit_capture.ipynb") == expected
+    assert sorted(p.name for p in (tmp_path / "notebooks").iterdir()) == before  # nothing written beside the notebooks
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_runs", "notebooks"]
 
 
 def test_record_is_byte_stable(tmp_path):

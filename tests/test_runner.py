@@ -120,9 +120,10 @@ def test_second_run_is_refused_while_the_lock_is_held(tiny):
             _run(tiny)
 
 
-def test_real_notebooks_publish_a_site_without_code(tmp_path):
-    outcomes = runner.run(scenarios=["base", "bear"], outputs=tmp_path, progress=False, jobs=2)
-    assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
+def test_real_notebooks_publish_a_site_without_code(executed_outputs):
+    tmp_path = executed_outputs
+    statuses = {(i["scenario"], i["notebook"]): i["status"] for i in json.loads((tmp_path / "run.json").read_text())["items"]}
+    assert len(statuses) == 8 and set(statuses.values()) == {"ok"}
     index = site.publish(tmp_path, rerender=False).read_text()
     assert 'id="comparison"' in index and "Chips share of profit" in index
     for page in tmp_path.glob("*/*.html"):
@@ -145,6 +146,7 @@ import stat
 import subprocess
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 from valuechain import params as params_module
 from valuechain.exceptions import OutputError
@@ -398,3 +400,61 @@ def test_the_failing_cell_is_the_last_one_papermill_started(tmp_path):
     assert runner._last_started_cell(path) == 3
     path.write_text("")
     assert runner._last_started_cell(path) is None
+
+
+# ----------------------------------------------------------------------------- issue 19: a quiet command line
+
+
+def _cli_in(tiny, *args):
+    """``valuechain ARGS`` in a new process, with params/ and notebooks/ pointed at the tiny project."""
+    params, notebooks, _ = tiny
+    code = ("import sys\nfrom pathlib import Path\nfrom valuechain import config\n"
+            f"config.PARAMS_DIR, config.NOTEBOOKS_DIR = Path({str(params)!r}), Path({str(notebooks)!r})\n"
+            f"from valuechain.cli import main\nsys.argv[0] = 'valuechain'\nmain({list(args)!r})\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+def test_a_report_prints_only_its_own_lines_one_per_item_when_not_on_a_terminal(tiny):
+    params, notebooks, outputs = tiny
+    proc = _cli_in(tiny, "report", "--jobs", "2", "--outputs", str(outputs))
+    assert proc.returncode == 0, proc.stderr
+    everything = proc.stdout + proc.stderr
+    assert "IPKernelApp" not in everything and "WARNING" not in everything and "Warning" not in everything
+    items = proc.stderr.splitlines()  # stderr is a pipe here: no bar, one line per finished item
+    assert len(items) == 2 and all(re.fullmatch(r"\[[12]/2\] (base|other)/01_quick: ok \(\d+\.\d s\)", line) for line in items), items
+    assert {line.split()[1] for line in items} == {"base/01_quick:", "other/01_quick:"}
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["scenario", "notebook", "status", "seconds", "cached"]
+    assert [line.split()[:3] for line in lines[1:3]] == [["base", "01_quick", "ok"], ["other", "01_quick", "ok"]]
+    assert lines[3] == f"Site: {outputs / 'index.html'}"
+    assert len(lines) == 5 and lines[4].startswith(("Screenshot of the index: ", "Screenshot skipped"))
+    assert "coverage" not in proc.stdout.lower()  # the coverage table is printed by `summary` or -v only
+    assert (outputs / "data_coverage.csv").read_text().startswith("layer,company_id,metric")
+
+    again = _cli_in(tiny, "report", "-v", "--force", "--jobs", "1", "--outputs", str(outputs))
+    assert again.returncode == 0, again.stderr
+    assert "every row cites a source" in again.stdout and "Quarterly coverage" in again.stdout
+    assert again.stdout.index("Quarterly coverage") < again.stdout.index("scenario  notebook")
+    table = again.stdout.splitlines()[again.stdout.splitlines().index(lines[0]) + 1:][:2]
+    assert [row.split()[2::2] for row in table] == [["ok", "no"], ["ok", "no"]]  # --force ran both items again
+    assert len(again.stderr.splitlines()) == 2
+
+
+def test_kernels_talk_over_private_ipc_sockets_not_tcp(tiny):
+    import tempfile
+
+    params, notebooks, outputs = tiny
+    _notebook(notebooks / "01_quick.ipynb",
+              "import json, os, ipykernel\nfrom valuechain import results\n"
+              "info = json.load(open(ipykernel.get_connection_file()))\n"
+              "folder = os.path.dirname(info['ip'])\n"
+              "results.record({'transport': info['transport'], 'ip': info['ip'], 'mode': oct(os.stat(folder).st_mode & 0o777),"
+              " 'sockets': sorted(os.listdir(folder))}, metrics_path)")
+    outcomes = _run(tiny, scenarios=["base"])
+    assert outcomes[0].status == "ok", outcomes[0].error
+    seen = outcomes[0].figures
+    assert seen["transport"] == "ipc" and seen["mode"] == "0o700"
+    folder = Path(seen["ip"]).parent
+    assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith("valuechain-kernel-")
+    assert seen["sockets"] == [f"kernel-{port}" for port in range(1, 6)]  # shell, iopub, stdin, control, heartbeat
+    assert not folder.exists()  # removed with the kernel

@@ -10,26 +10,23 @@ import html
 import io
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from valuechain.dataset import Dataset  # noqa: E402
-from valuechain.params import CHAIN_ORDER  # noqa: E402
+from valuechain.dataset import Dataset
+from valuechain.layers import CHAIN_ORDER, LAYERS
 
 # seaborn's "colorblind" palette, written out so that drawing a chart does not import seaborn
-LAYER_COLOURS = dict(zip(("chips", "servers", "cloud", "labs", "apps"), ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc")))
-UPSTREAM_FIRST = tuple(reversed(CHAIN_ORDER))
+LAYER_COLOURS = dict(zip(LAYERS, ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc")))
+UPSTREAM_FIRST = LAYERS
 
 
 @dataclass
 class Chart:
     """A rendered chart: the figure, its title and its alt text."""
 
-    fig: plt.Figure
+    fig: Figure
     title: str
     alt: str
 
@@ -40,7 +37,6 @@ class Chart:
 
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.png()).decode("ascii")
-        plt.close(self.fig)
         return (f'<figure class="vc-chart"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
                 f'style="max-width:100%"><figcaption>{html.escape(self.alt)}</figcaption></figure>')
 
@@ -52,6 +48,18 @@ def source_line(ds: Dataset, source_ids, scenario: str | None = None, limit: int
     rest = f"; +{len(publishers) - limit} more" if len(publishers) > limit else ""
     tail = f" Assumptions: scenario '{scenario}'." if scenario else ""
     return f"Source: {shown}{rest} (valuechain dataset, sources.csv).{tail}"
+
+
+def _subplots(figsize: tuple[float, float]):
+    """A figure and its axes, made without pyplot.
+
+    pyplot would register the figure with the session's backend: a notebook would show it twice
+    (the backend's copy and the chart's PNG), and drawing in a terminal or a papermill run would
+    need a display or a forced backend. A bare :class:`~matplotlib.figure.Figure` renders to PNG
+    or SVG on any machine and leaves the user's backend alone.
+    """
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
 
 
 def _finish(fig, ax, title: str, source: str) -> None:
@@ -69,7 +77,7 @@ def profit_pool_chart(layers: pd.DataFrame, year: int, source: str) -> Chart:
     layer's bar hangs below the axis.
     """
     data = layers[(layers["year"] == year)].set_index("layer").reindex(list(UPSTREAM_FIRST)).dropna(subset=["ai_revenue_usd_bn"])
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     left = 0.0
     for layer, row in data.iterrows():
         width, margin = row["revenue_share"] * 100, row["operating_margin"] * 100
@@ -92,7 +100,7 @@ def profit_pool_chart(layers: pd.DataFrame, year: int, source: str) -> Chart:
 
 def profit_share_chart(layers: pd.DataFrame, source: str) -> Chart:
     """Each layer's share of chain operating profit by year; projections dashed."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     for layer in UPSTREAM_FIRST:
         sub = layers[layers["layer"] == layer].sort_values("year")
         for kind, style in (("historical", "-"), ("projection", "--")):
@@ -117,7 +125,7 @@ def profit_share_chart(layers: pd.DataFrame, source: str) -> Chart:
 def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
     """Where one dollar of end-user AI spending ends up: profit, loss and outside costs by layer."""
     data = flow[flow["year"] == year].set_index("layer").reindex(list(CHAIN_ORDER))
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     x = np.arange(len(data))
     outside = data["outside_costs_cents"]
     profit = data["profit_cents"] - data["loss_cents"]
@@ -146,7 +154,7 @@ def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Cha
     data = required_by_year.set_index("year")
     methods = {"sequoia_usd_bn": "Sequoia (GPU run-rate)", "capex_to_revenue_usd_bn": "Bain (capex-to-revenue ratio)",
                "capital_recovery_usd_bn": "Capital recovery (R*)"}
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     for column, label in methods.items():
         ax.plot(data.index, data[column], marker="o", label=f"required: {label}")
     ax.plot(data.index, data["net_external_ai_revenue_usd_bn"], marker="o", color="black", linewidth=2.2,
@@ -176,7 +184,7 @@ def demand_fan_chart(result, source: str) -> Chart:
     """Net external AI revenue D with its band and the disclosures behind it, against R*, with a fan to the horizon."""
     d, req, proj = result.downstream.d.dropna(subset=["d_usd_bn"]), result.required, result.projection
     band = f"{result.downstream.level:.0%}"
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = _subplots(figsize=(9, 5))
     x = _quarters(d.index)
     ax.plot(x, d["d_usd_bn"], color="#0173b2", linewidth=2.2, label="D: net external AI revenue (smoothed)")
     ax.fill_between(x, d["low_usd_bn"], d["high_usd_bn"], color="#0173b2", alpha=0.2, label=f"D, {band} band")
@@ -244,7 +252,7 @@ def distribution_chart(distributions, source: str,
         lines = heading.count("\n") + 1 + 3 + sum(label.count("\n") + 1 for label in labels)
         blocks.append((heading, labels, plot + below + line * lines + 0.1))
     height = top + sum(b[2] for b in blocks) + foot
-    fig = plt.figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
     parts, y = [], height - top
     axes = []
     for dist, (heading, labels, block) in zip(dists, blocks):
@@ -285,7 +293,7 @@ def distribution_chart(distributions, source: str,
 def backlog_chart(backlog, source: str) -> Chart:
     """Each spender's contracted backlog (RPO) against its capex over the four quarters to the same quarter."""
     rows = backlog.headline_rows
-    fig, ax = plt.subplots(figsize=(8, 0.8 * len(rows) + 2))
+    fig, ax = _subplots(figsize=(8, 0.8 * len(rows) + 2))
     y = np.arange(len(rows))[::-1]
     ax.barh(y + 0.2, rows["rpo_usd_bn"], height=0.38, color="#0173b2", gid="rpo",
             label="contracted backlog (remaining performance obligations)")
@@ -315,7 +323,7 @@ def yield_chart(result, source: str) -> Chart:
     both = pd.concat([result.downstream.d["d_usd_bn"], req["ai_capex_ttm_usd_bn"], req["beta_star_growth_adjusted"]],
                      axis=1).dropna()
     ratio = both["d_usd_bn"] / both["ai_capex_ttm_usd_bn"]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     x = _quarters(both.index)
     ax.plot(x, ratio, marker="o", markersize=3, color="#0173b2", label="D per dollar of annual AI capex")
     ax.plot(x, both["beta_star_growth_adjusted"], color="#d55e00", label="β* growth-adjusted (installed base)")
@@ -333,7 +341,7 @@ def yield_chart(result, source: str) -> Chart:
 
 def recursive_chart(recursive: pd.DataFrame, label: str, source: str) -> Chart:
     """Recursive estimate of the growth elasticity with its band."""
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _subplots(figsize=(8, 4))
     x = _quarters(recursive["calendar_quarter"])
     ax.plot(x, recursive["slope"], color="#0173b2", label="elasticity estimated on data to each quarter")
     ax.fill_between(x, recursive["low"], recursive["high"], color="#0173b2", alpha=0.2, label="90% band")
@@ -350,7 +358,7 @@ def recursive_chart(recursive: pd.DataFrame, label: str, source: str) -> Chart:
 
 def forest_chart(companies: pd.DataFrame, pooled, names: dict, source: str) -> Chart:
     """Each company's slope with its interval, and the pooled Driscoll-Kraay estimate."""
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(companies) + 2))
+    fig, ax = _subplots(figsize=(8, 0.6 * len(companies) + 2))
     labels = [names.get(c, c) for c in companies["company_id"]] + ["Pooled (Driscoll-Kraay)"]
     est = list(companies["slope"]) + [pooled.estimate]
     lo = list(companies["ci_low"]) + [pooled.interval[0]]
@@ -368,7 +376,7 @@ def forest_chart(companies: pd.DataFrame, pooled, names: dict, source: str) -> C
 
 def break_even_chart(paths: dict, source: str) -> Chart:
     """Each lab's projected revenue and cost, with the break-even year marked."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     colours = {"openai": "#0173b2", "anthropic": "#d55e00"}
     for lab, be in paths.items():
         colour = colours.get(lab, "#555555")
@@ -389,7 +397,7 @@ def break_even_chart(paths: dict, source: str) -> Chart:
 
 def ipo_draw_chart(draw: pd.DataFrame, seed_range: tuple, typical: tuple, source: str) -> Chart:
     """Capital the IPO wave draws at each float ratio, against the seed's decade of US IPO proceeds."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     ratios = [float(c) for c in draw.columns]
     bottom = np.zeros(len(ratios))
     for company in [c for c in draw.index if c != "total"]:

@@ -56,25 +56,45 @@ class _Group(click.Group):
 @click.version_option(package_name="valuechain")
 def main():
     """Who captures the profit in the AI value chain, and is downstream demand
-    catching up with upstream spending?"""
+    catching up with upstream spending?
+
+    Each command has its own help: valuechain COMMAND --help.
+
+    \b
+    Examples:
+      valuechain report            # the main job: every notebook for every scenario, then the site
+      valuechain run base bear     # two scenarios only
+      valuechain summary           # what the dataset covers
+    """
 
 
-@main.command()
+@main.command(short_help="Validate the dataset and print what it covers.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding the dataset files (default: the bundled data).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the coverage table to this CSV (default: outputs/data_coverage.csv).")
 def summary(data_dir, out):
-    """Validate the dataset and print what it covers."""
+    """Validate the dataset and print what it covers, with the coverage table.
+
+    \b
+    Examples:
+      valuechain summary
+      valuechain summary --data-dir my_data --out coverage.csv
+    """
     from valuechain import reporting
 
     text = reporting.write_data_summary(data_dir=data_dir, out=out or config.OUTPUTS_DIR / "data_coverage.csv")
     click.echo(text)
 
 
-@main.command("list")
+@main.command("list", short_help="List the scenarios and their titles.")
 def list_cmd():
-    """List the scenarios in params/ with their titles."""
+    """List the scenarios in params/ with their titles (an invalid file is marked INVALID).
+
+    \b
+    Example:
+      valuechain list
+    """
     from valuechain.exceptions import ParameterError
     from valuechain.params import list_scenarios, load_scenario
 
@@ -86,12 +106,17 @@ def list_cmd():
         click.echo(f"{name:<16} {one_line(title)}")
 
 
-@main.command()
+@main.command(short_help="Check scenario files without running anything.")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 def validate(files):
     """Validate scenario FILES (default: every file in params/) without running anything.
 
     Every problem of every file is reported, one line each on stderr; the exit code is 2 if any.
+
+    \b
+    Examples:
+      valuechain validate
+      valuechain validate params/bear.yaml ~/my_case.yaml
     """
     from valuechain.exceptions import ParameterError
     from valuechain.params import list_scenarios, load_scenario
@@ -125,7 +150,7 @@ def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None):
     return failed
 
 
-@main.command()
+@main.command(short_help="Run notebooks for scenarios, then publish the site.")
 @click.argument("scenarios", nargs=-1)
 @click.option("--all", "run_all", is_flag=True, help="Run every scenario in params/ (the default when none is named).")
 @click.option("--notebooks", "-n", multiple=True,
@@ -141,7 +166,30 @@ def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None):
                    "--set demand_gap.break_even.target_return=0.12. The run is a variant of the one scenario named, "
                    "recorded in params/variants/<scenario>-set-<hash>.yaml and written to outputs/<that name>/.")
 def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
-    """Execute every notebook for every scenario into outputs/<scenario>/, then publish the site."""
+    """Execute every notebook for every scenario into outputs/<scenario>/, then publish the site.
+
+    SCENARIOS are names of files in params/ (base, bear, ...); with none, or --all, every file
+    there runs. A scenario file may begin with 'extends: base' and then hold only the keys that
+    differ; the parameters it resolves to are injected into every notebook and recorded in
+    <outputs>/<scenario>/parameters.json.
+
+    Cache: an item (one scenario x one notebook) whose inputs are unchanged since its last good
+    run (the notebook, the resolved parameters, the data files and the package code) is not
+    executed again; --force re-runs it.
+
+    Outputs go to outputs/ in the project (or the --outputs folder): per item
+    <scenario>/<notebook>.ipynb (executed), .html (its page) and .json (key figures); per scenario
+    metrics.json and parameters.json; for the whole batch metrics.csv, run.json and index.html,
+    the site to open. A failed item keeps its previous good output and leaves
+    <scenario>/<notebook>.failed.ipynb; the exit code is then 1.
+
+    \b
+    Examples:
+      valuechain run base bear                   # two scenarios, every notebook
+      valuechain run --all -n 02_demand_gap      # one notebook, every scenario
+      valuechain run base --force --outputs /tmp/vc
+      valuechain run base --set valuation.discount_rate=0.2   # a variant of base
+    """
     from valuechain import site
 
     if sets:
@@ -201,11 +249,17 @@ def sweep(scenario, grids, draws, executor, scheduler, workers, as_csv, outputs)
     click.echo(f"{len(table):,} evaluations; table and summary in {folder} (open {page.name})")
 
 
-@main.command()
+@main.command(short_help="Rebuild the HTML site from the executed notebooks.")
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding the runs (default: outputs/).")
 def publish(outputs):
-    """Rebuild the HTML site under outputs/ from the executed notebooks."""
+    """Rebuild the HTML site under outputs/ from the executed notebooks (nothing is executed).
+
+    \b
+    Examples:
+      valuechain publish
+      valuechain publish --outputs /tmp/vc
+    """
     from valuechain import site
 
     click.echo(f"Site: {site.publish(outputs, **_current())}")
@@ -219,11 +273,16 @@ def _current() -> dict:
     return {"scenarios": list_scenarios(), "notebooks": notebook_names()}
 
 
-@main.command()
+@main.command(short_help="Remove the outputs of deleted scenarios and notebooks.")
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding the runs (default: outputs/).")
 def clean(outputs):
-    """Remove the outputs of scenarios and notebooks that no longer exist, then rebuild the index."""
+    """Remove the outputs of scenarios and notebooks that no longer exist, then rebuild the index.
+
+    \b
+    Example:
+      valuechain clean
+    """
     from valuechain import runner, site
 
     removed = runner.prune(outputs)
@@ -234,28 +293,51 @@ def clean(outputs):
         click.echo(f"Site: {site.publish(outputs, rerender=False, **_current())}")
 
 
-@main.command()
+@main.command(short_help="The main job: run everything, publish the site.")
 @click.option("--jobs", "-j", type=int, default=None, help="Parallel processes (default: number of cores).")
-def report(jobs):
-    """The main job: validate the data, run every notebook for every shipped scenario, publish the site."""
+@click.option("--force", is_flag=True, help="Re-run items whose inputs are unchanged.")
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write into (default: outputs/).")
+@click.option("--verbose", "-v", is_flag=True, help="Also print the dataset's coverage table first (as 'valuechain summary').")
+def report(jobs, force, outputs, verbose):
+    """The main job: validate the data, run every notebook for every scenario in params/, publish the site.
+
+    This is what 'make report' runs: 'valuechain run --all' (same cache, same outputs, see
+    'valuechain run --help'), after checking the dataset and writing its coverage table to
+    <outputs>/data_coverage.csv, and followed by a screenshot of the index (index.png) where
+    Chromium is installed.
+
+    \b
+    Examples:
+      valuechain report
+      valuechain report --jobs 2 --force --outputs /tmp/vc -v
+    """
     from valuechain import reporting, site
 
-    click.echo(reporting.write_data_summary(out=config.OUTPUTS_DIR / "data_coverage.csv"))
-    failed = _run((), True, (), jobs, False, 600)
-    index = site.publish(rerender=False, **_current())
+    folder = Path(outputs or config.OUTPUTS_DIR)
+    text = reporting.write_data_summary(out=folder / "data_coverage.csv")
+    if verbose:
+        click.echo(text)
+    failed = _run((), True, (), jobs, force, 600, outputs)
+    index = site.publish(outputs, rerender=False, **_current())
     click.echo(f"Site: {index}")
-    shot = site.screenshot(index, config.OUTPUTS_DIR / "index.png")
+    shot = site.screenshot(index, folder / "index.png")
     click.echo(f"Screenshot of the index: {shot}" if shot else "Screenshot skipped: no Chromium on this machine")
     if failed:
         sys.exit(1)
 
 
-@main.group()
+@main.group(short_help="Refresh the dataset from SEC XBRL company facts.")
 def data():
-    """Work with the dataset files (refresh them from SEC XBRL company facts)."""
+    """Work with the dataset files (refresh them from SEC XBRL company facts).
+
+    \b
+    Example:
+      valuechain data refresh --user-agent 'Jane Analyst jane@example.com'
+    """
 
 
-@data.command()
+@data.command(short_help="Stage SEC figures for review, or apply a reviewed file.")
 @click.option("--user-agent", envvar="VALUECHAIN_SEC_USER_AGENT", default=None, metavar="'NAME EMAIL'",
               help="Your identity for SEC, e.g. 'Jane Analyst jane@example.com' (or set VALUECHAIN_SEC_USER_AGENT).")
 @click.option("--company", "companies", multiple=True, metavar="ID",
@@ -274,6 +356,11 @@ def refresh(user_agent, companies, since, out, data_dir, apply_file):
     write a staged change file (action: new, changed, unchanged, unmapped); no dataset file changes.
     With --apply FILE: merge the accepted rows into financials.csv and sources.csv after validating
     the result; a failure changes nothing.
+
+    \b
+    Examples:
+      valuechain data refresh --user-agent 'Jane Analyst jane@example.com' --since 2024
+      valuechain data refresh --apply outputs/refresh/staged_changes.csv
     """
     from valuechain import refresh as refresh_mod
 

@@ -16,6 +16,7 @@ failure as a table.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +26,8 @@ import yaml
 
 from valuechain import config, fiscal
 from valuechain.exceptions import DataValidationError, FiscalCalendarError
+from valuechain.layers import LAYERS
 
-LAYERS = ("chips", "servers", "cloud", "labs", "apps")
 REGIONS = ("US", "China", "Other")
 BASES = ("reported", "derived", "estimate", "run_rate", "claim")
 PERIOD_TYPES = ("quarter", "half", "fiscal_year", "calendar_year", "point")
@@ -292,6 +293,11 @@ def _raise_if(failures: pd.DataFrame, file: str) -> None:
 # ----------------------------------------------------------------------------- cross-row rules
 
 
+def _rows(frame: pd.DataFrame):
+    """(index, row as a dict) for every row: what ``iterrows`` gives, without building a Series per row."""
+    return zip(frame.index, frame.to_dict("records"))
+
+
 def _financial_rules(raw: pd.DataFrame, fin: pd.DataFrame, metrics: dict) -> pd.DataFrame:
     failures = []
 
@@ -301,7 +307,7 @@ def _financial_rules(raw: pd.DataFrame, fin: pd.DataFrame, metrics: dict) -> pd.
     for idx in raw.index[raw.duplicated(FINANCIAL_KEY, keep="first")]:
         fail(idx, "fiscal_period", "unique_key", "/".join(raw.loc[idx, FINANCIAL_KEY]),
              "each company x period x metric may appear once; remove the repeated row")
-    for idx, row in fin.iterrows():
+    for idx, row in _rows(fin):
         _period_rules(idx, row, fail)
         spec = metrics[row["metric"]]
         if row["value_usd_bn"] < 0 and not spec.get("signed"):
@@ -314,7 +320,7 @@ def _financial_rules(raw: pd.DataFrame, fin: pd.DataFrame, metrics: dict) -> pd.
 
 def _period_rules(idx, row, fail) -> None:
     ptype, label, end = row["period_type"], row["fiscal_period"], row["period_end"].date()
-    if not pd.Series([label]).str.match(LABEL_PATTERNS[ptype]).iloc[0]:
+    if not re.match(LABEL_PATTERNS[ptype], label):
         fail(idx, "fiscal_period", "period_label", label,
              f"a {ptype} period is labelled like {LABEL_PATTERNS[ptype].strip('^$')}; fix the label or the period_type")
         return
@@ -375,7 +381,7 @@ def _source_rules(sources: pd.DataFrame) -> pd.DataFrame:
     # An aggregator's figure is only as good as the filing it copies, so that filing must be named.
     rows = []
     aggregated = sources[sources["via_aggregator"] == "true"]
-    for idx, row in aggregated.iterrows():
+    for idx, row in _rows(aggregated):
         if not (row["accession"] or "Transcribes " in row["covers"]):
             rows.append(("sources.csv", int(idx) + 2, "covers", "aggregator_names_filing", row["source_id"],
                          "a source read through an aggregator must give the accession of the filing it transcribes, "
@@ -388,7 +394,7 @@ def _traceability_rules(fin: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFram
     traced = sources.set_index("source_id")
     traced = traced["accession"].str.len().gt(0) | traced["document_url"].str.len().gt(0)
     rows = []
-    for idx, row in fin[fin["basis"] == "reported"].iterrows():
+    for idx, row in _rows(fin[fin["basis"] == "reported"]):
         if not traced.get(row["source_id"], False):
             rows.append(("financials.csv", int(idx) + 2, "source_id", "reported_cites_document", row["source_id"],
                          f"a reported figure must cite a specific filing: give source '{row['source_id']}' an accession "

@@ -22,9 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from valuechain import config
 from valuechain.exceptions import ParameterError
+from valuechain.layers import CHAIN_ORDER, LayerName
 
-LayerName = Literal["chips", "servers", "cloud", "labs", "apps"]
-CHAIN_ORDER: tuple[str, ...] = ("apps", "labs", "cloud", "servers", "chips")  # downstream -> upstream
 SCENARIO_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]

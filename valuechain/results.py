@@ -40,7 +40,12 @@ def to_json(figures: dict) -> str:
 
 
 def record(figures: dict, path: str | Path | None = None) -> None:
-    """Display ``figures`` under :data:`MIME_TYPE` and write them to ``path`` if one is given."""
+    """Display ``figures`` under :data:`MIME_TYPE` and write them to ``path`` if one is given.
+
+    A relative ``path`` is relative to the process's working directory: in a notebook, the
+    kernel's (``notebooks/`` under ``papermill --cwd notebooks`` and in JupyterLab), not the folder
+    papermill was started from. Give an absolute path to write elsewhere.
+    """
     clean = json.loads(to_json(figures))
     if path:
         atomic_write_text(Path(path), to_json(clean))

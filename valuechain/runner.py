@@ -20,6 +20,10 @@ and SIGHUP stop the batch cleanly, and on Linux each worker asks the kernel to k
 parent dies (``PR_SET_PDEATHSIG``), so even SIGKILL leaves no orphan; a kernel exits within a
 second of its worker (ipykernel watches its parent process). The lock on the outputs folder is
 held by the parent alone (see :class:`valuechain.iorw.OutputsLock`).
+
+Kernels talk to their worker over IPC sockets in a private folder (mode 0700) rather than TCP
+ports: nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print
+(see :func:`kernel_config`). Progress goes to stderr (:class:`valuechain.progress.Progress`).
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -164,6 +169,23 @@ def is_cached(item: Item, key: str, outputs: Path) -> bool:
             and all(p[k].exists() for k in ("ipynb", "html", "json")))
 
 
+def kernel_config(sockets: Path):
+    """Kernel manager settings for one item: IPC sockets named ``<sockets>/kernel-<n>``, no TCP port.
+
+    ``sockets`` should be a short, private folder: a socket path is limited to about 100 bytes,
+    and whoever can open the sockets can talk to the kernel.
+    """
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
+
+
+def _socket_parent() -> str:
+    """Where the kernels' socket folders go: the temporary folder, unless its path is too long for a socket name."""
+    folder = tempfile.gettempdir()
+    return folder if len(folder) <= 64 else "/tmp"
+
+
 def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_dir: str,
                  timeout: int | None = None, vintage: str | None = None) -> dict:
     """Run one item in this process (a worker): execute, convert to HTML, write atomically.
@@ -194,11 +216,13 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
     executed, metrics = scratch / f"{item.notebook}.ipynb", scratch / f"{item.notebook}.json"
     scenario_arg = str(scenario_path(item.scenario, params_dir))
     try:
-        pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
-                            parameters={"scenario": scenario_arg, "metrics_path": str(metrics)},
-                            kernel_name=KERNEL_NAME, cwd=str(notebooks_dir), progress_bar=False,
-                            execution_timeout=timeout, log_output=False,
-                            shutdown_kernel="immediate")  # the kernel's state is discarded anyway
+        with tempfile.TemporaryDirectory(prefix="valuechain-kernel-", dir=_socket_parent(),  # created with mode 0700
+                                         ignore_cleanup_errors=True) as sockets:
+            pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
+                                parameters={"scenario": scenario_arg, "metrics_path": str(metrics)},
+                                kernel_name=KERNEL_NAME, cwd=str(notebooks_dir), progress_bar=False,
+                                execution_timeout=timeout, log_output=False, config=kernel_config(Path(sockets)),
+                                shutdown_kernel="immediate")  # the kernel's state is discarded anyway
     except Exception as exc:  # the failure of one item is reported, never raised
         failing = getattr(exc, "exec_count", None) or _last_started_cell(executed)
         if not disk_full(exc):
@@ -347,12 +371,11 @@ def load_all(scenarios, params_dir: Path) -> dict[str, dict]:
 def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout) -> list[Outcome]:
     if not todo:
         return []
-    from tqdm.auto import tqdm
-
     from valuechain.dataset import load_dataset
+    from valuechain.progress import Progress
 
     vintage = str(load_dataset().vintage)  # once for the batch, not once per page
-    bar = tqdm(total=len(todo), desc="notebooks", unit="item", disable=not progress, dynamic_ncols=True)
+    bar = Progress(len(todo), enabled=progress)
     done: list[Outcome] = []
 
     # A stop signal only records itself; the loop below acts on it between waits. An exception raised
@@ -370,7 +393,7 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
 
         def show_running(pending):
             # The pool takes queued items in order, so the ones running are the first unfinished ones.
-            bar.set_postfix_str(", ".join([item.label for future, item in futures.items() if future in pending][:jobs]))
+            bar.running([item.label for future, item in futures.items() if future in pending][:jobs])
 
         pending = set(futures)
         show_running(pending)
@@ -385,7 +408,7 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
                 except Exception as exc:  # a worker that died (e.g. killed by the system)
                     outcome = Outcome(item.scenario, item.notebook, "failed", error=_one_line(exc, timeout))
                 done.append(outcome)
-                bar.update(1)
+                bar.finished(item.label, outcome.status, outcome.seconds)
             if ready:
                 show_running(pending)
     except KeyboardInterrupt as exc:

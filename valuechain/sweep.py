@@ -196,7 +196,7 @@ def sensitivity(table: pd.DataFrame, varied, headlines) -> pd.DataFrame:
 def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: core.Inputs, grid: dict | None, data_file: str,
                  names: dict | None = None) -> str:
     """A self-contained page: what was swept, each headline's spread, and charts of what moves it."""
-    import matplotlib.pyplot as plt
+    from valuechain.charts import _subplots
 
     headlines = [c for c in core.headline(inputs, core.evaluate(inputs, inputs.theta())) if c in table]
     varied = list(grid) if grid else [c for c in table.columns if c not in headlines and c != "chunk"]
@@ -210,7 +210,7 @@ def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: core.Inputs, g
         driver = f"{top['key'].iloc[0]} ({top['rank_correlation'].iloc[0]:+.2f})" if len(top) else "none"
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in
                                      (text, f"{q[0]:,.3g}", f"{q[1]:,.3g}", f"{q[2]:,.3g}", driver)) + "</tr>")
-        fig, ax = plt.subplots(figsize=(7, 3.2))
+        fig, ax = _subplots(figsize=(7, 3.2))
         key = top["key"].iloc[0] if len(top) else varied[0]
         if grid:
             means = table.groupby(key)[h].mean()
@@ -223,7 +223,6 @@ def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: core.Inputs, g
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
-        plt.close(fig)
         alt = f"{text} against {key}"
         images.append(f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,'
                       f'{base64.b64encode(buffer.getvalue()).decode()}"><figcaption>{html.escape(alt)}</figcaption></figure>')

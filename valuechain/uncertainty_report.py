@@ -4,11 +4,10 @@ Every sentence is generated from the draws; user text (rationales, keys) is esca
 """
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from valuechain.charts import Chart, _finish, _quarters
+from valuechain.charts import Chart, _finish, _quarters, _subplots
 from valuechain.narrative import escape_markdown
 from valuechain.uncertainty import UncertaintyResult, label, quantile
 
@@ -38,7 +37,7 @@ def _fan(ax, x, fan: pd.DataFrame, colour: str, name: str, prefix: str = "") -> 
 def chips_share_fan(result: UncertaintyResult, source: str) -> Chart:
     """The chips layer's share of chain operating profit, filed years and projection, over the draws."""
     fan = result.fan("chips_share")
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     _fan(ax, fan.index, fan, BLUE, "Chips share")
     ax.axhline(0.5, color=GREY, linestyle=":", linewidth=1, label="Half of chain profit")
     ax.axvline(result.inputs.years[-1] + 0.5, color=GREY, linewidth=0.8)
@@ -62,7 +61,7 @@ def demand_gap_fan(result: UncertaintyResult, source: str) -> Chart:
     fan = result.fan("required")
     fan = fan[fan["p50"] > 0]
     d = inp.d_quarterly
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     _fan(ax, _quarters(fan.index), fan, ORANGE, "R*")
     ax.plot(_quarters(d.index), d.to_numpy(), color=BLUE, linewidth=2, label="D: net external AI revenue (smoothed)")
     ax.set_yscale("log")
@@ -81,7 +80,7 @@ def demand_gap_fan(result: UncertaintyResult, source: str) -> Chart:
 def labs_fan(result: UncertaintyResult, source: str) -> Chart:
     """The labs' combined revenue and cost paths over the draws."""
     fan = result.fan("labs")
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     _fan(ax, fan.index, fan, BLUE, "Revenue", "revenue_")
     _fan(ax, fan.index, fan, ORANGE, "Cost", "cost_")
     ax.set_xlabel("Calendar year")
@@ -100,7 +99,7 @@ def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: in
     text, unit = label(headline, result.inputs, result.names)
     rows = result.tornado[result.tornado["headline"] == headline].head(top).iloc[::-1]
     base = float(rows["baseline"].iloc[0])
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 1.5))
     y = np.arange(len(rows))
     ax.barh(y, rows["at_low"] - base, left=base, color=BLUE, label="Prior at its 10th percentile")
     ax.barh(y, rows["at_high"] - base, left=base, color=ORANGE, alpha=0.8, label="Prior at its 90th percentile")
@@ -120,7 +119,7 @@ def sobol_chart(result: UncertaintyResult, headline: str, source: str, top: int 
     """First- and total-order Sobol indices of ``headline`` for its most influential priors."""
     text, _ = label(headline, result.inputs, result.names)
     rows = result.sobol[result.sobol["headline"] == headline].sort_values("ST", ascending=False).head(top).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 1.5))
     y = np.arange(len(rows))
     ax.barh(y + 0.2, rows["ST"], height=0.4, color=ORANGE, xerr=rows["ST_conf"], label="Total order (with interactions)")
     ax.barh(y - 0.2, rows["S1"], height=0.4, color=BLUE, xerr=rows["S1_conf"], label="First order (alone)")
