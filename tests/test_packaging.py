@@ -60,7 +60,9 @@ def test_make_lab_allows_root_only_when_run_as_root(tmp_path):
         fake_id.write_text(f"#!/bin/sh\necho {uid}\n")
         fake_id.chmod(0o755)
         env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-        proc = subprocess.run(["make", "-n", "-o", ".venv/.installed", "lab"], cwd=project, env=env,
+        env.pop("MAKELEVEL", None)  # under `make test` a nested make would print its directory
+        env.pop("MAKEFLAGS", None)
+        proc = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "lab"], cwd=project, env=env,
                               capture_output=True, text=True)  # -n: print the command, run nothing
         assert proc.returncode == 0, proc.stderr
         commands[uid] = proc.stdout.split()
