@@ -454,7 +454,7 @@ def test_kernels_talk_over_private_ipc_sockets_not_tcp(tiny):
     assert outcomes[0].status == "ok", outcomes[0].error
     seen = outcomes[0].figures
     assert seen["transport"] == "ipc" and seen["mode"] == "0o700"
-    folder = Path(seen["ip"]).parent
-    assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith("valuechain-kernel-")
+    folder = Path(seen["ip"]).parent  # the item's folder, inside the batch's
+    assert folder.parent.parent == Path(tempfile.gettempdir()) and folder.parent.name.startswith("valuechain-kernels-")
     assert seen["sockets"] == [f"kernel-{port}" for port in range(1, 6)]  # shell, iopub, stdin, control, heartbeat
-    assert not folder.exists()  # removed with the kernel
+    assert not folder.parent.exists()  # removed with the batch

@@ -23,7 +23,7 @@ held by the parent alone (see :class:`valuechain.iorw.OutputsLock`).
 
 Kernels talk to their worker over IPC sockets in a private folder (mode 0700) rather than TCP
 ports: nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print
-(see :func:`kernel_config`). Progress goes to stderr (:class:`valuechain.progress.Progress`).
+(see :func:`kernel_config`). The parent removes the batch's socket folder however the batch ends. Progress goes to stderr (:class:`valuechain.progress.Progress`).
 """
 from __future__ import annotations
 
@@ -187,18 +187,20 @@ def _socket_parent() -> str:
 
 
 def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_dir: str,
-                 timeout: int | None = None, vintage: str | None = None) -> dict:
+                 timeout: int | None = None, vintage: str | None = None, sockets: str | None = None) -> dict:
     """Run one item in this process (a worker): execute, convert to HTML, write atomically.
 
     Never raises: a failure of the notebook or of a write (a full disk, say) is reported in the
-    outcome, and the item's previous good output stays in place.
+    outcome, and the item's previous good output stays in place. The kernel's socket folder is
+    made inside ``sockets`` (the batch's folder, which the parent removes however the batch ends).
     """
     outputs = Path(outputs)
     p = _paths(outputs, item)
     scratch = outputs / ".tmp" / f"{item.scenario}__{item.notebook}__{os.getpid()}"
     start = time.perf_counter()
     try:
-        return _execute_item(item, key, outputs, Path(notebooks_dir), Path(params_dir), timeout, vintage, p, scratch, start)
+        return _execute_item(item, key, outputs, Path(notebooks_dir), Path(params_dir), timeout, vintage, p, scratch, start,
+                             sockets)
     except Exception as exc:  # a write that failed after the notebook ran (no space, no permission)
         return asdict(Outcome(item.scenario, item.notebook, "failed", time.perf_counter() - start,
                               error=_one_line(exc, timeout)))
@@ -206,7 +208,7 @@ def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintage, p, scratch, start) -> dict:
+def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintage, p, scratch, start, sockets=None) -> dict:
     import papermill as pm
 
     from valuechain import site
@@ -216,12 +218,12 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
     executed, metrics = scratch / f"{item.notebook}.ipynb", scratch / f"{item.notebook}.json"
     scenario_arg = str(scenario_path(item.scenario, params_dir))
     try:
-        with tempfile.TemporaryDirectory(prefix="valuechain-kernel-", dir=_socket_parent(),  # created with mode 0700
-                                         ignore_cleanup_errors=True) as sockets:
+        with tempfile.TemporaryDirectory(prefix="kernel-", dir=sockets or _socket_parent(),  # created with mode 0700
+                                         ignore_cleanup_errors=True) as folder:
             pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
                                 parameters={"scenario": scenario_arg, "metrics_path": str(metrics)},
                                 kernel_name=KERNEL_NAME, cwd=str(notebooks_dir), progress_bar=False,
-                                execution_timeout=timeout, log_output=False, config=kernel_config(Path(sockets)),
+                                execution_timeout=timeout, log_output=False, config=kernel_config(Path(folder)),
                                 shutdown_kernel="immediate")  # the kernel's state is discarded anyway
     except Exception as exc:  # the failure of one item is reported, never raised
         failing = getattr(exc, "exec_count", None) or _last_started_cell(executed)
@@ -386,10 +388,13 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     if on_main:
         for signum in STOP_SIGNALS:
             previous[signum] = signal.signal(signum, lambda number, frame: stopped.append(number))
+    # The kernels' socket folders live in one folder of the batch's, removed below even when the
+    # workers and their kernels were killed before they could remove their own.
+    sockets = tempfile.mkdtemp(prefix="valuechain-kernels-", dir=_socket_parent())
     pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(os.getpid(),))
     try:
         futures = {pool.submit(execute_item, item, keys[item], str(outputs), str(notebooks_dir), str(params_dir),
-                               timeout, vintage): item for item in todo}
+                               timeout, vintage, sockets): item for item in todo}
 
         def show_running(pending):
             # The pool takes queued items in order, so the ones running are the first unfinished ones.
@@ -420,6 +425,7 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
                           else signal.SIG_DFL if handler is None else handler)
         bar.close()
         pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(sockets, ignore_errors=True)
     return done
 
 
