@@ -11,22 +11,12 @@ Run: .venv/bin/python benchmarks/bench_uncertainty.py  (or `make bench`)
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from bench_demand_gap import best_of  # the same timing rule: the best of a few repeats
 
 from valuechain import core, load_dataset, uncertainty
 from valuechain import sweep as sw
 from valuechain.params import list_scenarios, load_scenario
-
-
-def best_of(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

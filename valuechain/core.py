@@ -229,6 +229,7 @@ def inputs(scenario, ds, pool=None, downstream=None) -> Inputs:
     """
     from valuechain import capital, disclosures, views
     from valuechain.profit import _capex, _company_rows
+    from valuechain.demand import _nvidia_run_rate
     from valuechain.yearly import company_year, margin_year
 
     k = _Keys()
@@ -264,8 +265,7 @@ def inputs(scenario, ds, pool=None, downstream=None) -> Inputs:
 
     report_year = years[-1]
     dc = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
-    within = dc[dc.index.year <= report_year]
-    run_rate = dg.sequoia.run_rate_usd_bn if dg.sequoia.run_rate_usd_bn is not None else float(within.iloc[-1] * 4)
+    run_rate = dg.sequoia.run_rate_usd_bn if dg.sequoia.run_rate_usd_bn is not None else _nvidia_run_rate(dc, report_year)
     bain_capex = dg.bain.capex_usd_bn if dg.bain.capex_usd_bn is not None else float(capex_year[-1])
     requirement_cols = {
         "gpu_share": k.add("demand_gap.sequoia.gpu_share_of_tco", dg.sequoia.gpu_share_of_tco),
@@ -274,8 +274,7 @@ def inputs(scenario, ds, pool=None, downstream=None) -> Inputs:
     }
     recovery = np.array([i for i, q in enumerate(quarters[:filed_n]) if q.year == report_year])
     q_d = d.d["d_usd_bn"].dropna()
-    in_year = q_d[q_d.index.year == report_year]
-    actual = float(in_year.mean()) if len(in_year) == 4 else np.nan
+    actual = float(disclosures.annual_revenue(q_d).get(report_year, np.nan))
 
     le = scenario.lab_economics
     lab_cols = {}
