@@ -124,7 +124,7 @@ def test_real_notebooks_publish_a_site_without_code(tmp_path):
     outcomes = runner.run(scenarios=["base", "bear"], outputs=tmp_path, progress=False, jobs=2)
     assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
     index = site.publish(tmp_path, rerender=False).read_text()
-    assert 'id="comparison"' in index and "Chips share of profit" in index
+    assert 'id="comparison"' in index and "Chips share of chain operating profit" in index
     for page in tmp_path.glob("*/*.html"):
         text = page.read_text()
         assert site.off_machine_references(text) == []
