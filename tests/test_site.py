@@ -173,5 +173,5 @@ def test_the_diff_view_shows_what_a_scenario_changes_with_its_rationale(tmp_path
     index = site.index_page(outputs)
     card = index[index.index('id="scenario-bull"'):]
     assert f"{len(rows)} parameters differ from base" in card and "Capex growth" in card
-    assert '<th>base</th><th>bull</th><th>Rationale</th>' in card
+    assert f"<th>{base['title']}</th><th>{bull['title']}</th><th>Rationale</th>" in card
     assert "differ from base" not in index[index.index('id="scenario-base"'): index.index('id="scenario-bull"')]

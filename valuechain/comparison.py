@@ -251,7 +251,7 @@ def parameter_label(key: str) -> str:
 
 
 def differences_html(name: str, base: dict, other: dict) -> str:
-    """Side-by-side table of the parameters ``name`` changes from base, with the rationales."""
+    """Side-by-side table of the parameters ``name`` changes from base, with the rationales (columns by title)."""
     rows = differences(base, other)
     if not rows:
         return f'<p class="vc-meta">Same parameters as {BASE}.</p>'
@@ -267,5 +267,6 @@ def differences_html(name: str, base: dict, other: dict) -> str:
                     f'<td>{_e(r["base"])}</td><td class="vc-diff">{_e(r["value"])}</td>{why}</tr>')
     body = "".join(body)
     return (f'<table class="vc vc-params"><caption>{len(rows)} parameter{"s" if len(rows) != 1 else ""} '
-            f"differ from {BASE}</caption><thead><tr><th>Parameter</th><th>{_e(BASE)}</th><th>{_e(name)}</th>"
+            f"differ from {BASE}</caption><thead><tr><th>Parameter</th><th>{_e(base.get('title') or BASE)}</th>"
+            f"<th>{_e(other.get('title') or name)}</th>"
             f"<th>Rationale</th></tr></thead><tbody>{body}</tbody></table>")
