@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from valuechain import runner, site
+from valuechain.params import load_scenario
 
 CHROMIUM = site.find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
@@ -58,7 +59,7 @@ def test_index_renders_with_table_and_working_links(browser, published):
     assert problems == []
     assert page.locator("#comparison").is_visible()
     assert page.locator("#comparison tbody tr").count() == len(SHIPPED)
-    assert page.locator("#comparison tbody th").all_inner_texts()[0] == "base"
+    assert page.locator("#comparison tbody th a").all_inner_texts()[0] == load_scenario("base").title  # base first
     links = _local_links(page)
     targets = {Path(unquote(urlparse(h).path)) for h in links}
     names = {t.name for t in targets}

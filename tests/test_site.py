@@ -139,7 +139,7 @@ def test_the_comparison_reads_declared_headlines_highlights_differences_and_lift
     table = index[index.index('id="comparison"'): index.index("</table>", index.index('id="comparison"'))]
     assert "Labs share of chain operating profit" in table and "2025 · %" in table  # label, period, unit
     assert "Chips share" not in table and "Chips operating profit" not in table  # the same everywhere; a detail
-    rows = re.findall(r'<tr><th scope="row">(\w+)</th>(.*?)</tr>', table)
+    rows = re.findall(r'<tr><th scope="row"><a href="#scenario-(\w+)">\w+</a>.*?</th>(.*?)</tr>', table)
     assert [name for name, _ in rows] == ["base", "bear", "bull"]  # base first
     assert '<td class="vc-num">-24%</td>' in rows[0][1]
     assert '<td class="vc-num vc-diff">-41%</td>' in rows[1][1] and '<td class="vc-num vc-diff">2%</td>' in rows[2][1]

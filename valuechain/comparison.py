@@ -126,11 +126,13 @@ def _marks(figures_with_notes: list[Figure]) -> dict[tuple[str, str], int]:
     return {(f.notebook, f.key): i for i, f in enumerate(figures_with_notes, start=1)}
 
 
-def comparison_html(data: dict[str, dict], titles: dict[str, str]) -> str:
+def comparison_html(data: dict[str, dict], titles: dict[str, str], scenario_titles: dict | None = None) -> str:
     """The comparison table (``#comparison``), the "all scenarios" line and the notes, as HTML.
 
-    ``titles``: notebook stem -> title, the question its columns are grouped under.
+    ``titles``: notebook stem -> title, the question its columns are grouped under;
+    ``scenario_titles``: scenario name -> title, shown for each row (linked to its card).
     """
+    scenario_titles = scenario_titles or {}
     comp = compare(data)
     if not comp.scenarios:
         return ""
@@ -163,7 +165,8 @@ def comparison_html(data: dict[str, dict], titles: dict[str, str]) -> str:
                 differs = base is not None and s != base and value != comp.value(base, f)
                 kind = "vc-diff" if differs else "vc-missing" if value == NOT_RECORDED else ""
                 cells.append(f'<td class="vc-num {kind}">{_e(value)}</td>' if kind else f'<td class="vc-num">{_e(value)}</td>')
-            rows.append(f'<tr><th scope="row">{_e(s)}</th>{"".join(cells)}</tr>')
+            rows.append(f'<tr><th scope="row"><a href="#scenario-{_e(s)}">{_e(scenario_titles.get(s) or s)}</a>'
+                        f'<span class="vc-key">{_e(s)}</span></th>{"".join(cells)}</tr>')
         legend = (f'<p class="vc-meta">Highlighted: differs from <strong>{BASE}</strong>. Each column states the '
                   f"period of its figure and its unit.</p>") if base else ""
         parts.append(f'<table class="vc vc-compare" id="comparison"><thead><tr><th rowspan="2" scope="col" class="vc-first">Scenario</th>'
@@ -175,7 +178,7 @@ def comparison_html(data: dict[str, dict], titles: dict[str, str]) -> str:
             by_notebook.setdefault(f.notebook, []).append(
                 f"{_e(f.label)}{_e(period)}: <strong>{_e(with_unit(comp.value(comp.scenarios[0], f), f.unit))}</strong>"
                 f"{mark(f)}")
-        items = " ".join(f'<span class="vc-question">{_e(titles.get(nb, labels.words(nb)))}</span> ' + "; ".join(v) + "."
+        items = " ".join(f'<span class="vc-question">{_e(titles.get(nb, labels.words(nb)))}</span> — ' + "; ".join(v) + "."
                          for nb, v in by_notebook.items())
         parts.append(f'<p id="all-scenarios"><strong>All scenarios</strong> (the same in each). {items}</p>')
     if noted:

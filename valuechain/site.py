@@ -54,7 +54,7 @@ INDEX_CSS = """
 table.vc-compare{table-layout:fixed;width:100%;font-size:.78rem}
 table.vc-compare th,table.vc-compare td{padding:.2rem .3rem;overflow-wrap:anywhere;hyphens:auto}
 table.vc-compare thead th{vertical-align:bottom;font-weight:600}
-table.vc-compare th.vc-first{width:7.5rem}
+table.vc-compare th.vc-first{width:9rem}
 table.vc-compare th.vc-question{background:#dde3ea;text-align:center;vertical-align:middle}
 .vc-period{display:block;font-weight:normal;color:#555;font-size:.72rem;margin-top:.15rem}
 td.vc-diff{background:#fff1b8;font-weight:600}
@@ -274,7 +274,8 @@ def index_page(outputs: Path, scenarios=None, notebooks=None) -> str:
                      f"<small>({_e(name)})</small></h3><p>{_e(params[name].get('description', ''))}</p>"
                      f"<ul>{''.join(_links(outputs, name, status, notebooks, titles))}</ul>"
                      f"{_export_links(outputs, name)}{diff}</section>")
-    table = comparison.comparison_html(comparison.load(outputs, scenarios, notebooks), titles)
+    table = comparison.comparison_html(comparison.load(outputs, scenarios, notebooks), titles,
+                                       {name: params[name].get("title") for name in names})
     if table:
         table += '<p class="vc-meta">Every recorded figure: <a href="metrics.csv">metrics.csv</a>.</p>'
     return (
