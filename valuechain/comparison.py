@@ -36,11 +36,6 @@ class Figure:
     period: str
     note: str = ""
 
-    @property
-    def header(self) -> str:
-        """Label, period and unit in one line (for text and exports)."""
-        return labels.header(f"{self.label}, {self.period}" if self.period else self.label, self.unit)
-
 
 def load(outputs: Path, scenarios=None, notebooks=None) -> dict[str, dict]:
     """Each scenario's recorded figures by notebook (``metrics.json``), limited to those that still exist."""

@@ -86,7 +86,6 @@ UNITS = {
     "gw": Unit("GW", "{:,.1f}", "#,##0.0"),
     "cny_bn": Unit("CNY bn", "{:,.1f}", "#,##0.0"),
 }
-TEXT_UNITS = ("text", "company", "layer", "method", "id", "note", "quarter", "date")
 
 
 def header(label: str, unit: str) -> str:

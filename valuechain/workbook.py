@@ -30,12 +30,10 @@ class _Formats:
 
     def __init__(self, book):
         self.book, self.made = book, {}
-        self.bold = book.add_format({"bold": True})
         self.title = book.add_format({"bold": True, "font_size": 13})
         self.header = book.add_format({"bold": True, "bg_color": "#EEF1F4", "text_wrap": True, "valign": "bottom",
                                        "border": 1})
         self.note = book.add_format({"italic": True, "font_color": "#555555"})
-        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
 
     def number(self, unit: str):
         pattern = labels.UNITS[unit].excel if unit in labels.UNITS else ""
