@@ -1,22 +1,30 @@
 """The published site as a stakeholder sees it: headless Chromium, network blocked."""
+import json
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
 from valuechain import runner, site
+from valuechain.params import load_scenario
 
 CHROMIUM = site.find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
                                 reason="headless Chromium is not installed (CI installs it)")
 
 
+SHIPPED = runner.list_scenarios()
+NOTEBOOKS = runner.notebook_names()
+
+
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
+    """The site of every shipped scenario and notebook."""
     outputs = tmp_path_factory.mktemp("site")
-    outcomes = runner.run(scenarios=["base", "bear"], outputs=outputs, progress=False, jobs=2)
-    assert all(o.status == "ok" for o in outcomes)
+    outcomes = runner.run(scenarios=SHIPPED, outputs=outputs, progress=False, jobs=2)
+    assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
     return site.publish(outputs, rerender=False)
 
 
@@ -30,8 +38,8 @@ def browser():
         b.close()
 
 
-def _open(browser, url):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def _open(browser, url, width=1280):
+    page = browser.new_page(viewport={"width": width, "height": 1000})
     problems = []
     page.on("requestfailed", lambda r: problems.append(f"failed request {r.url}"))
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -50,29 +58,95 @@ def test_index_renders_with_table_and_working_links(browser, published):
     page, problems = _open(browser, published.as_uri())
     assert problems == []
     assert page.locator("#comparison").is_visible()
-    assert page.locator("#comparison tbody tr").count() == 2
+    assert page.locator("#comparison tbody tr").count() == len(SHIPPED)
+    assert page.locator("#comparison tbody th a").all_inner_texts()[0] == load_scenario("base").title  # base first
     links = _local_links(page)
     targets = {Path(unquote(urlparse(h).path)) for h in links}
-    assert {t.name for t in targets} >= {"01_profit_capture.html", "02_demand_gap.html", "metrics.csv"}
+    names = {t.name for t in targets}
+    assert names >= {"01_profit_capture.html", "02_demand_gap.html", "metrics.csv", "base.xlsx", "base.pptx",
+                     "profit-pool-2025.png", "profit-pool-2025.svg"}
     assert all(t.exists() for t in targets), [t for t in targets if not t.exists()]
+    texts = page.eval_on_selector_all("a[href$='.html']", "els => els.map(e => e.innerText)")
+    assert "Profit capture across the AI value chain" in texts and not any(t.endswith(".html") or "_" in t for t in texts)
     page.screenshot(path=str(published.parent / "index.png"), full_page=True)
     assert (published.parent / "index.png").stat().st_size > 10_000
     page.close()
 
 
-@pytest.mark.parametrize("notebook", ["01_profit_capture", "02_demand_gap", "03_lab_economics", "04_valuations"])
-def test_scenario_page_shows_charts_with_alt_text_and_no_code(browser, published, notebook):
-    page, problems = _open(browser, (published.parent / "base" / f"{notebook}.html").as_uri())
+WIDTH_JS = """() => {
+    const table = document.querySelector('#comparison');
+    const cells = Array.from(table.querySelectorAll('th, td'));
+    return {page: document.documentElement.scrollWidth, right: table.getBoundingClientRect().right,
+            hidden: cells.filter(c => c.getBoundingClientRect().right > window.innerWidth + 0.5).length,
+            clipped: cells.filter(c => c.scrollWidth > c.clientWidth + 1).length};
+}"""
+
+
+def test_the_index_fits_1366_pixels_and_a4_landscape(browser, published):
+    page, _ = _open(browser, published.as_uri(), width=1366)
+    screen = page.evaluate(WIDTH_JS)
+    assert screen["page"] <= 1366 and screen["right"] <= 1366, screen
+    assert screen["hidden"] == 0 and screen["clipped"] == 0, screen
+    # A4 landscape at 10 mm margins leaves 277 mm, 1047 CSS pixels, for the content
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 1047, "height": 740})
+    printed = page.evaluate(WIDTH_JS)
+    assert printed["page"] <= 1047 and printed["hidden"] == 0 and printed["clipped"] == 0, printed
+    assert page.pdf(format="A4", landscape=True, prefer_css_page_size=True)[:4] == b"%PDF"
+    page.close()
+
+
+def test_the_comparison_highlights_differences_and_explains_shares(browser, published):
+    page, _ = _open(browser, published.as_uri(), width=1366)
+    rows = page.locator("#comparison tbody tr")
+    assert rows.nth(0).locator("td.vc-diff").count() == 0  # base is the reference
+    assert page.locator("#comparison td.vc-diff").count() > 0
+    same = page.inner_text("#all-scenarios")
+    notes = page.inner_text(".vc-notes")
+    # the profit shares outside 0-100% are explained where they are shown
+    assert "Chips share of chain operating profit" in same + page.inner_text("#comparison thead")
+    assert "Above 100% because the labs layer lost money" in notes and "Negative because the labs layer lost money" in notes
+    assert page.locator("table.vc-params").count() == len(SHIPPED) - 1  # each scenario's differences from base
+    page.close()
+
+
+SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
+FIRST_COLUMNS = """() => Array.from(document.querySelectorAll('table')).map(
+    t => Array.from(t.querySelectorAll('tbody tr')).map(r => r.cells.length ? r.cells[0].innerText.trim() : ''))"""
+CODE = ".jp-InputArea-editor, .jp-CodeCell .jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt, pre, code.language-python"
+
+
+def _reads_as_a_report(page) -> None:
+    text = page.inner_text("body")
+    for bad in ("**", "NaN", "{'", "key figures recorded", "import valuechain", "load_dataset("):
+        assert bad not in text, (bad, text[max(0, text.find(bad) - 100): text.find(bad) + 60])
+    headers = page.eval_on_selector_all("thead th", "els => els.map(e => e.innerText)")
+    assert headers and not [h for h in headers if SNAKE.search(h)], headers
+    for column in page.evaluate(FIRST_COLUMNS):
+        assert len(column) < 2 or column != [str(i) for i in range(len(column))], column  # no positional index
+    assert page.locator(CODE).count() == 0
+
+
+@pytest.mark.parametrize("scenario", SHIPPED)
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_every_page_reads_as_a_report(browser, published, scenario, notebook):
+    page, problems = _open(browser, (published.parent / scenario / f"{notebook}.html").as_uri())
     assert problems == []
     images = page.eval_on_selector_all("img", "els => els.map(i => [i.complete, i.naturalWidth, i.alt])")
     assert len(images) >= (3 if notebook < "03" else 1)
     assert all(complete and width > 0 and len(alt) > 20 for complete, width, alt in images), images
-    assert page.locator(".jp-InputArea-editor, .jp-InputPrompt, .jp-OutputPrompt").count() == 0
+    _reads_as_a_report(page)
     text = page.inner_text("body")
-    assert "import valuechain" not in text and "load_dataset(" not in text
-    assert "Executive summary" in text and "Data vintage" in text
+    assert "Executive summary" in text and text.count("Data vintage") == 1  # the scenario block once, in the header
+    assert page.locator("div.vc-table").count() >= 1
     for href in _local_links(page):
         assert Path(unquote(urlparse(href).path)).exists(), href
+    page.close()
+
+
+def test_the_index_reads_as_a_report(browser, published):
+    page, _ = _open(browser, published.as_uri())
+    _reads_as_a_report(page)
     page.close()
 
 
@@ -124,7 +198,11 @@ def test_script_in_scenario_text_never_runs(browser, attacked, target):
     assert XSS_TITLE in text  # shown as the text the user wrote
     assert "javascript:alert('link')" in text
     if target != "index":
-        assert text.count(XSS_TITLE) >= 2  # in the page header and in the notebook's own scenario line
+        assert text.count(XSS_TITLE) == 1  # in the page header; the notebook's own scenario block stays off the page
+        executed = json.loads((attacked.parent / "xss" / f"{target}.ipynb").read_text())
+        shown = [o["data"]["text/markdown"] for c in executed["cells"] for o in c.get("outputs", [])
+                 if o.get("metadata", {}).get("valuechain", {}).get("page") is False and "text/markdown" in o.get("data", {})]
+        assert len(shown) == 1 and "&lt;script&gt;" in "".join(shown[0])  # escaped in the notebook too
     page.close()
 
 

@@ -62,7 +62,7 @@ def base_econ():
 
 
 def test_capital_efficiency_uses_the_seed_figures(base_econ):
-    eff = base_econ.unit_economics.loc["capital efficiency (run-rate per $ of compute)"]
+    eff = base_econ.unit_economics.loc[labs.EFFICIENCY]
     assert eff["anthropic"] == pytest.approx(30 / 30) and eff["openai"] == pytest.approx(24 / 120)
 
 
@@ -96,4 +96,6 @@ def test_bad_lab_parameters_are_refused(tmp_path):
 def test_notebooks_03_04_record_what_the_library_returns(executed_outputs, notebook, compute):
     out, metrics = executed_outputs / "bear" / f"{notebook}.ipynb", executed_outputs / "bear" / f"{notebook}.json"
     expected = json.loads(results.to_json(compute(load_scenario("bear"), load_dataset())))
-    assert json.loads(metrics.read_text()) == expected == results.collect(out)
+    recorded = json.loads(metrics.read_text())
+    assert results.figures_only(recorded) == expected and recorded == results.collect(out)
+    assert recorded[results.HEADLINES_KEY] and recorded[results.SOURCES_KEY]

@@ -113,3 +113,27 @@ def test_market_check_sentence_gives_each_year_and_the_differences(gap):
         assert f"{row.ratio:.1f} times as large in {row.year}" in text
     assert "check on D's scale, not a constraint" in text and "consumers' subscriptions" in text
     assert "$" not in text
+
+
+@pytest.fixture(scope="module")
+def base_results():
+    from valuechain import labs, load_dataset
+    from valuechain.params import load_scenario
+    from valuechain.profit import profit_pool
+
+    ds, sc = load_dataset(), load_scenario("base")
+    pool = profit_pool(sc, ds)
+    return pool, labs.analyse(sc, ds, pool)
+
+
+def test_summaries_name_companies_and_explain_the_costs_outside_the_chain(base_results):
+    pool, econ = base_results
+    labs_text = narrative.labs_summary(econ)
+    assert "**OpenAI** starts from" in labs_text and "**Anthropic** starts from" in labs_text
+    assert "**openai**" not in labs_text
+    text = narrative.profit_summary(pool)
+    flow = pool.dollar_flow[pool.dollar_flow["year"] == pool.historical_years[-1]]
+    outside = flow["outside_costs_cents"].sum()
+    assert outside > 100  # the labs' loss: the explanation must say who pays for it
+    assert f"They come to {outside:.1f} cents, more than the dollar itself, because the labs layer spends more" in text
+    assert "suppliers that are not one of the five layers" in text

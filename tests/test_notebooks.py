@@ -28,10 +28,15 @@ def test_notebooks_are_committed_without_outputs():
 @pytest.mark.parametrize("scenario", ["base", "bear"])
 def test_profit_notebook_records_what_the_library_returns(executed_outputs, scenario):
     folder = executed_outputs / scenario
-    expected = json.loads(results.to_json(profit_pool(load_scenario(scenario), load_dataset()).summary()))
-    assert json.loads((folder / "01_profit_capture.json").read_text()) == expected
-    assert results.collect(folder / "01_profit_capture.ipynb") == expected
+    pool = profit_pool(load_scenario(scenario), load_dataset())
+    expected = json.loads(results.to_json(pool.summary()))
+    recorded = json.loads((folder / "01_profit_capture.json").read_text())
+    assert results.figures_only(recorded) == expected
+    assert results.collect(folder / "01_profit_capture.ipynb") == recorded
     assert expected["scenario"] == scenario
+    # the headline declarations travel with the figures, for the site's comparison and the exports
+    assert recorded[results.HEADLINES_KEY] == [h.declaration() for h in pool.headlines()]
+    assert recorded[results.SOURCES_KEY] == list(pool.sources)
 
 
 def _readme_papermill_example() -> str:
@@ -54,8 +59,9 @@ def test_the_readme_papermill_example_writes_to_its_own_folder(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "metrics_path: str" in proc.stdout and "scenario: str" in proc.stdout  # --help-notebook
     expected = json.loads(results.to_json(profit_pool(load_scenario("bear"), load_dataset()).summary()))
-    assert json.loads((tmp_path / "my_runs" / "bear" / "01_profit_capture.json").read_text()) == expected
-    assert results.collect(tmp_path / "my_runs" / "bear" / "01_profit_capture.ipynb") == expected
+    recorded = json.loads((tmp_path / "my_runs" / "bear" / "01_profit_capture.json").read_text())
+    assert results.figures_only(recorded) == expected
+    assert results.collect(tmp_path / "my_runs" / "bear" / "01_profit_capture.ipynb") == recorded
     assert sorted(p.name for p in (tmp_path / "notebooks").iterdir()) == before  # nothing written beside the notebooks
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my_runs", "notebooks"]
 
@@ -66,3 +72,35 @@ def test_record_is_byte_stable(tmp_path):
     results.record({"c": {"y": 2, "z": 1}, "a": float("nan"), "b": 1.0}, b)
     assert a.read_bytes() == b.read_bytes()
     assert json.loads(a.read_text()) == {"a": None, "b": 1.0, "c": {"y": 2, "z": 1}}
+
+
+def test_record_refuses_a_headline_it_does_not_record(tmp_path):
+    from valuechain.exceptions import HeadlineError
+
+    declared = [results.Headline("chips_share", "Chips share", "share", "2025", 1.1)]
+    with pytest.raises(HeadlineError, match="chips_share"):
+        results.record({"chips_profit_share": 1.1}, tmp_path / "a.json", headlines=declared)
+    assert not (tmp_path / "a.json").exists()
+    results.record({"chips_share": 1.1}, tmp_path / "b.json", headlines=declared, sources=["x", "x", "y"])
+    recorded = json.loads((tmp_path / "b.json").read_text())
+    assert recorded["headlines"][0]["label"] == "Chips share" and recorded["sources"] == ["x", "y"]
+
+
+@pytest.mark.parametrize("scenario", ["base", "bear"])
+def test_every_result_declares_headlines_it_records(scenario):
+    from valuechain import demand, labs, valuation
+
+    ds, sc = load_dataset(), load_scenario(scenario)
+    pool = profit_pool(sc, ds)
+    gap = demand.demand_gap(sc, ds, pool)
+    for summary, heads in ((pool.summary(), pool.headlines()), (gap.summary(), gap.headlines()),
+                           (labs.analyse(sc, ds, pool, gap).summary(), labs.analyse(sc, ds, pool, gap).headlines()),
+                           (valuation.analyse(sc, ds, pool).summary, valuation.analyse(sc, ds, pool).headlines())):
+        keys = [h.key for h in heads]
+        assert len(set(keys)) == len(keys) and set(keys) <= set(summary)
+        assert all(h.label and h.unit and h.period for h in heads)
+        assert any(not h.detail for h in heads)
+    chips = next(h for h in pool.headlines() if h.key == "chips_profit_share")
+    labs_share = next(h for h in pool.headlines() if h.key == "labs_profit_share")
+    assert chips.value > 1 and "labs" in chips.note and "100%" in chips.note
+    assert labs_share.value < 0 and "lost money" in labs_share.note

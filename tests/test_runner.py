@@ -125,7 +125,7 @@ def test_real_notebooks_publish_a_site_without_code(executed_outputs):
     statuses = {(i["scenario"], i["notebook"]): i["status"] for i in json.loads((tmp_path / "run.json").read_text())["items"]}
     assert len(statuses) == 2 * len(runner.notebook_names()) and set(statuses.values()) == {"ok"}
     index = site.publish(tmp_path, rerender=False).read_text()
-    assert 'id="comparison"' in index and "Chips share of profit" in index
+    assert 'id="comparison"' in index and "Chips share of chain operating profit" in index
     for page in tmp_path.glob("*/*.html"):
         text = page.read_text()
         assert site.off_machine_references(text) == []

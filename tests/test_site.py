@@ -1,8 +1,15 @@
 """The site's pages and index: no script, a policy that forbids scripts, only current outputs."""
+import ast
 import json
 import re
+import subprocess
+import sys
 
-from valuechain import runner, site
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from valuechain import comparison, config, mime, runner, site
+from valuechain.params import load_scenario
 
 
 def _run(tiny, **kw):
@@ -52,4 +59,119 @@ def test_the_index_shows_a_failure_only_while_it_is_the_latest_run(tiny):
         item.update(status="failed", error="")
     (outputs / "run.json").write_text(json.dumps({"items": items}))
     index = site.index_page(outputs)
-    assert "FAILED: 01_quick: see the failed notebook" in index  # never an empty reason
+    assert "FAILED: 01_quick (Tiny notebook): see the failed notebook" in index  # never an empty reason
+
+
+def test_the_site_does_not_import_the_runner():
+    """The runner calls the site; the site renders from plain data and never reaches back."""
+    for module in ("site", "comparison", "exports", "workbook", "deck"):
+        tree = ast.parse((config.PACKAGE_DIR / f"{module}.py").read_text())
+        imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not {"runner", "valuechain.runner", "params", "valuechain.params"} & imported, module
+    code = "import sys, valuechain.site; sys.exit('valuechain.runner' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=config.REPO_ROOT).returncode == 0
+
+
+def test_publish_reads_the_recorded_parameters_as_data_whatever_their_schema(tiny):
+    """A parameters.json from an older or newer schema still publishes: it is never validated again."""
+    _, _, outputs = tiny
+    _run(tiny, scenarios=["base"])
+    recorded = json.loads((outputs / "base" / "parameters.json").read_text())
+    recorded.pop("years")  # a key the schema requires
+    recorded.update(renamed_block={"x": 1}, layers="no longer a mapping", title="Renamed <b>case</b>")
+    (outputs / "base" / "parameters.json").write_text(json.dumps(recorded))
+    index = site.publish(outputs)
+    page = (outputs / "base" / "01_quick.html").read_text()
+    assert "Renamed &lt;b&gt;case&lt;/b&gt;" in page and "renamed_block.x" in page
+    assert "Renamed &lt;b&gt;case&lt;/b&gt;" in index.read_text()
+    (outputs / "base" / "parameters.json").write_text("not json")  # unreadable: the page still renders
+    site.publish(outputs)
+    assert "Scenario <strong>base</strong>: base." in (outputs / "base" / "01_quick.html").read_text()
+
+
+def test_index_links_carry_notebook_titles(tiny):
+    _, _, outputs = tiny
+    _run(tiny)
+    index = site.index_page(outputs)
+    assert '<a href="base/01_quick.html">Tiny notebook</a>' in index
+    assert ">01_quick</a>" not in index
+
+
+def test_a_page_leaves_out_outputs_marked_off_page_and_the_exports_data():
+    cells = [new_markdown_cell("# Title"), new_code_cell("x", outputs=[
+        new_output("display_data", data={"text/markdown": "**Scenario:** block"}, metadata={"valuechain": {"page": False}}),
+        new_output("display_data", data={"text/html": "<p>kept</p>", mime.TABLE: {"rows": []}}),
+    ]), new_code_cell("record", outputs=[new_output("display_data", data={mime.METRICS: {"a": 1}, "text/plain": "1 key figures recorded"})])]
+    page = site.for_page(new_notebook(cells=cells))
+    assert len(page.cells) == 2  # the key-figure cell is gone with its output
+    assert [o["data"] for o in page.cells[1].outputs] == [{"text/html": "<p>kept</p>"}]
+
+
+def _scenario_outputs(tmp_path, figures: dict, params: dict | None = None):
+    """An outputs folder holding only what the index reads: metrics.json and parameters.json per scenario."""
+    for name, by_notebook in figures.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(by_notebook))
+        (tmp_path / name / "parameters.json").write_text(json.dumps((params or {}).get(name, {"title": name})))
+    return tmp_path
+
+
+def _declared(key, label, unit="share", period="2025", note="", detail=False):
+    return {"key": key, "label": label, "unit": unit, "period": period, "note": note, "detail": detail}
+
+
+HEADS = [_declared("chips_profit_share", "Chips share of chain operating profit", note="Above 100% because labs lost money."),
+         _declared("labs_profit_share", "Labs share of chain operating profit"),
+         _declared("chips_operating_profit_usd_bn", "Chips operating profit", "usd_bn", detail=True)]
+
+
+def _figures(chips, labs):
+    return {"01_profit_capture": {"chips_profit_share": chips, "labs_profit_share": labs,
+                                  "chips_operating_profit_usd_bn": 132.9, "headlines": HEADS}}
+
+
+def test_the_comparison_reads_declared_headlines_highlights_differences_and_lifts_the_same(tmp_path):
+    outputs = _scenario_outputs(tmp_path, {"base": _figures(1.0994, -0.2363), "bear": _figures(1.0994, -0.41),
+                                           "bull": _figures(1.0994, 0.0155)})
+    index = site.index_page(outputs)
+    table = index[index.index('id="comparison"'): index.index("</table>", index.index('id="comparison"'))]
+    assert "Labs share of chain operating profit" in table and "2025 · %" in table  # label, period, unit
+    assert "Chips share" not in table and "Chips operating profit" not in table  # the same everywhere; a detail
+    rows = re.findall(r'<tr><th scope="row"><a href="#scenario-(\w+)">\w+</a>.*?</th>(.*?)</tr>', table)
+    assert [name for name, _ in rows] == ["base", "bear", "bull"]  # base first
+    assert '<td class="vc-num">-24%</td>' in rows[0][1]
+    assert '<td class="vc-num vc-diff">-41%</td>' in rows[1][1] and '<td class="vc-num vc-diff">2%</td>' in rows[2][1]
+    same = index[index.index('id="all-scenarios"'):]
+    assert "Chips share of chain operating profit, 2025: <strong>110%</strong>" in same
+    assert "Above 100% because labs lost money." in index  # the figure's note goes with it
+
+
+def test_a_renamed_figure_keeps_its_column(tmp_path):
+    """A figure recorded under a new key in one scenario is still a column; the others read 'not recorded'."""
+    renamed = _figures(1.0994, -0.30)
+    nb = renamed["01_profit_capture"]
+    nb["labs_share_of_profit"] = nb.pop("labs_profit_share")
+    nb["headlines"] = [dict(h, key="labs_share_of_profit") if h["key"] == "labs_profit_share" else h for h in HEADS]
+    outputs = _scenario_outputs(tmp_path, {"base": _figures(1.0994, -0.2363), "new": renamed})
+    data = comparison.load(outputs)
+    keys = [f.key for f in comparison.compare(data).columns]
+    assert keys == ["labs_profit_share", "labs_share_of_profit"]
+    index = site.index_page(outputs)
+    assert index.count(comparison.NOT_RECORDED) == 2
+
+
+def test_the_diff_view_shows_what_a_scenario_changes_with_its_rationale(tmp_path):
+    base, bull = load_scenario("base").resolved(), load_scenario("bull").resolved()
+    rows = {r["key"]: r for r in comparison.differences(base, bull)}
+    assert "title" not in rows and not any(k.endswith("rationale") for k in rows)
+    growth = rows["projection.capex_growth"]
+    assert growth["base"].startswith("2026: ") and growth["value"] != growth["base"]
+    assert growth["rationale"] == bull["projection"]["rationale"]
+    outputs = _scenario_outputs(tmp_path, {"base": {}, "bull": {}}, {"base": base, "bull": bull})
+    index = site.index_page(outputs)
+    card = index[index.index('id="scenario-bull"'):]
+    assert f"{len(rows)} parameters differ from base" in card and "Capex growth" in card
+    assert f"<th>{base['title']}</th><th>{bull['title']}</th><th>Rationale</th>" in card
+    assert "differ from base" not in index[index.index('id="scenario-base"'): index.index('id="scenario-bull"')]

@@ -29,16 +29,34 @@ class Chart:
     fig: Figure
     title: str
     alt: str
+    name: str = "chart"  # what it shows, as a file name: "profit-pool-2025"
+    source: str = ""  # the source line drawn under it
+    main: bool = True  # a main chart (one slide each in the deck) rather than a diagnostic one
 
     def png(self) -> bytes:
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-        return buffer.getvalue()
+        if getattr(self, "_png", None) is None:  # drawn once: the page and the exports show the same image
+            buffer = io.BytesIO()
+            self.fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+            self._png = buffer.getvalue()
+        return self._png
 
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.png()).decode("ascii")
         return (f'<figure class="vc-chart"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
                 f'style="max-width:100%"><figcaption>{html.escape(self.alt)}</figcaption></figure>')
+
+    def svg(self) -> str:
+        buffer = io.StringIO()
+        self.fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        return buffer.getvalue()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # The page shows the HTML; the exports read the chart's files and words from mime.CHART.
+        from valuechain import mime
+
+        data = {"name": self.name, "title": self.title, "alt": self.alt, "source": self.source, "main": self.main,
+                "png": base64.b64encode(self.png()).decode("ascii"), "svg": self.svg()}
+        return {"text/html": self._repr_html_(), "text/plain": self.title, mime.CHART: data}
 
 
 def source_line(ds: Dataset, source_ids, scenario: str | None = None, limit: int = 4) -> str:
@@ -95,7 +113,8 @@ def profit_pool_chart(layers: pd.DataFrame, year: int, source: str) -> Chart:
     _finish(fig, ax, title, source)
     parts = ", ".join(f"{layer} {row['revenue_share']:.0%} of revenue at a {row['operating_margin']:.0%} margin"
                       for layer, row in data.iterrows())
-    return Chart(fig, title, f"Profit-pool chart for {year}: {parts}. Bar area is operating profit.")
+    alt = f"Profit-pool chart for {year}: {parts}. Bar area is operating profit."
+    return Chart(fig, title, alt, f"profit-pool-{year}", source)
 
 
 def profit_share_chart(layers: pd.DataFrame, source: str) -> Chart:
@@ -119,7 +138,7 @@ def profit_share_chart(layers: pd.DataFrame, source: str) -> Chart:
     end = layers[layers["year"] == last].set_index("layer")["profit_share"]
     alt = (f"Line chart of each layer's share of chain operating profit, {first}-{last}; in {last} "
            + ", ".join(f"{layer} {end[layer]:.0%}" for layer in UPSTREAM_FIRST if layer in end) + ".")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "profit-share-by-layer", source)
 
 
 def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
@@ -146,7 +165,7 @@ def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
            + ", ".join(f"{layer} keeps {profit[layer]:+.1f} cents and passes {data.loc[layer, 'passed_upstream_cents']:.1f} upstream"
                        for layer in data.index)
            + f"; {outside.sum():.1f} cents go to costs outside the chain.")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, f"one-dollar-flow-{year}", source)
 
 
 def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Chart:
@@ -170,7 +189,7 @@ def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Cha
     alt = (f"Line chart, {data.index.min()}-{last}: in {last} net external AI revenue was "
            f"{data.loc[last, 'net_external_ai_revenue_usd_bn']:,.0f} billion dollars against required revenue of "
            + ", ".join(f"{data.loc[last, c]:,.0f} ({label})" for c, label in methods.items()) + ".")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "required-vs-actual-revenue-by-method", source)
 
 
 BASIS_MARKERS = {"reported": "o", "derived": "s", "run_rate": "^", "claim": "v", "estimate": "D"}
@@ -216,13 +235,14 @@ def demand_fan_chart(result, source: str) -> Chart:
            f"{d['d_usd_bn'].iloc[-1]:,.0f} billion dollars a year in {d.index[-1]} ({band} band "
            f"{d['low_usd_bn'].iloc[-1]:,.0f}-{d['high_usd_bn'].iloc[-1]:,.0f}); required revenue was "
            f"{req['required_usd_bn'].loc[c.last_quarter]:,.0f} in {c.last_quarter}.")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "demand-vs-required-revenue", source)
 
 
 def closing_rate_chart(result, source: str) -> Chart:
     """Bootstrap distribution of the gap's closing rate, with the rates each break-even bar needs."""
     return distribution_chart(result.distributions("closing_rate"), source,
-                              "How fast is the gap closing? Bootstrap distribution of the rate")
+                              "How fast is the gap closing? Bootstrap distribution of the rate",
+                              "gap-closing-rate-distribution")
 
 
 REFERENCE_STYLE = {"zero": ("black", ":"), "proportional": ("#555555", "-."), "prior_mean": ("#029e73", ":"),
@@ -230,7 +250,8 @@ REFERENCE_STYLE = {"zero": ("black", ":"), "proportional": ("#555555", "-."), "p
 
 
 def distribution_chart(distributions, source: str,
-                       title: str = "The estimates' distributions, with the break-even bars where comparable") -> Chart:
+                       title: str = "The estimates' distributions, with the break-even bars where comparable",
+                       name: str = "estimate-distributions") -> Chart:
     """One panel per :class:`~valuechain.results.Distribution`: its density, interval and marked values.
 
     Bootstrap draws are a density histogram (the outer 2% of draws are not binned; every figure
@@ -287,7 +308,7 @@ def distribution_chart(distributions, source: str,
                      f"({dist.method}); marked: {marks}. {dist.note}".strip())
     axes[0].set_title(title, loc="left", fontsize=12, fontweight="bold")
     fig.text(0.01, foot * 0.8 / height, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
-    return Chart(fig, title, "Distribution chart. " + " ".join(parts))
+    return Chart(fig, title, "Distribution chart. " + " ".join(parts), name, source, main=False)
 
 
 def backlog_chart(backlog, source: str) -> Chart:
@@ -314,7 +335,7 @@ def backlog_chart(backlog, source: str) -> Chart:
         + (f" against capex of {row['capex_ttm_usd_bn']:,.0f} ({row['multiple']:.1f} times)" if pd.notna(row["multiple"])
            else ", capex not in the data") for _, row in rows.iterrows())
         + f". Together {backlog.rpo_usd_bn:,.0f} against {backlog.capex_usd_bn:,.0f}, {backlog.multiple:.1f} times.")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "backlog-vs-capex", source)
 
 
 def yield_chart(result, source: str) -> Chart:
@@ -336,7 +357,7 @@ def yield_chart(result, source: str) -> Chart:
     _finish(fig, ax, title, source)
     alt = (f"D per dollar of trailing AI capex was {ratio.iloc[-1]:.2f} in {both.index[-1]}, against a growth-adjusted "
            f"break-even of {both['beta_star_growth_adjusted'].iloc[-1]:.2f} and a steady-state one of {result.beta_star_steady:.2f}.")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "revenue-per-capex-dollar", source, main=False)
 
 
 def recursive_chart(recursive: pd.DataFrame, label: str, source: str) -> Chart:
@@ -353,7 +374,7 @@ def recursive_chart(recursive: pd.DataFrame, label: str, source: str) -> Chart:
     _finish(fig, ax, title, source)
     alt = (f"Recursive elasticity from {recursive['calendar_quarter'].iloc[0]} ({recursive['slope'].iloc[0]:.2f}) to "
            f"{recursive['calendar_quarter'].iloc[-1]} ({recursive['slope'].iloc[-1]:.2f}).")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "elasticity-stability", source, main=False)
 
 
 def forest_chart(companies: pd.DataFrame, pooled, names: dict, source: str) -> Chart:
@@ -371,28 +392,31 @@ def forest_chart(companies: pd.DataFrame, pooled, names: dict, source: str) -> C
     title = "Each cloud's revenue response to its own capex"
     _finish(fig, ax, title, source)
     alt = "Forest plot: " + "; ".join(f"{l} {e:.2f} ({a:.2f} to {b:.2f})" for l, e, a, b in zip(labels, est, lo, hi)) + "."
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "cloud-revenue-response-to-capex", source, main=False)
 
 
 def break_even_chart(paths: dict, source: str) -> Chart:
     """Each lab's projected revenue and cost, with the break-even year marked."""
+    from valuechain.labels import company_name
+
     fig, ax = _subplots(figsize=(8, 4.5))
     colours = {"openai": "#0173b2", "anthropic": "#d55e00"}
     for lab, be in paths.items():
         colour = colours.get(lab, "#555555")
-        ax.plot(be.path["year"], be.path["revenue_usd_bn"], color=colour, marker="o", markersize=3, label=f"{lab} revenue")
-        ax.plot(be.path["year"], be.path["cost_usd_bn"], "--", color=colour, label=f"{lab} cost")
+        ax.plot(be.path["year"], be.path["revenue_usd_bn"], color=colour, marker="o", markersize=3, label=f"{company_name(lab)} revenue")
+        ax.plot(be.path["year"], be.path["cost_usd_bn"], "--", color=colour, label=f"{company_name(lab)} cost")
         if be.year is not None:
             ax.axvline(be.year, color=colour, alpha=0.3)
-            ax.text(be.year, ax.get_ylim()[1] * 0.95, f" {lab}\n break-even {be.year}", color=colour, fontsize=8, va="top")
+            ax.text(be.year, ax.get_ylim()[1] * 0.95, f" {company_name(lab)}\n break-even {be.year}", color=colour, fontsize=8, va="top")
     ax.set_xlabel("Calendar year (projection)")
     ax.set_ylabel("USD billions a year")
     ax.legend(frameon=False, fontsize=8)
     title = "When do the labs break even? Revenue against cost"
     _finish(fig, ax, title, source)
     alt = "Projected revenue and cost of " + "; ".join(
-        f"{lab}: break-even in {be.year}" if be.year else f"{lab}: no break-even within the horizon" for lab, be in paths.items()) + "."
-    return Chart(fig, title, alt)
+        f"{company_name(lab)}: break-even in {be.year}" if be.year else f"{company_name(lab)}: no break-even within the horizon"
+        for lab, be in paths.items()) + "."
+    return Chart(fig, title, alt, "lab-break-even", source)
 
 
 def ipo_draw_chart(draw: pd.DataFrame, seed_range: tuple, typical: tuple, source: str) -> Chart:
@@ -415,4 +439,4 @@ def ipo_draw_chart(draw: pd.DataFrame, seed_range: tuple, typical: tuple, source
     alt = ("Stacked bars of capital drawn by the IPOs at float ratios from "
            f"{ratios[0]:.0%} (${total.iloc[0]:,.0f}bn) to {ratios[-1]:.0%} (${total.iloc[-1]:,.0f}bn), against the seed's "
            f"${seed_range[0]:,.0f}-{seed_range[1]:,.0f}bn decade of US IPO proceeds.")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "ipo-capital-draw", source)

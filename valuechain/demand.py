@@ -26,6 +26,7 @@ from valuechain import capital, closing, disclosures, inference, regression, req
 from valuechain.dataset import Dataset, load_dataset
 from valuechain.params import Scenario
 from valuechain.profit import ProfitPool, profit_pool
+from valuechain.labels import method_name
 from valuechain.results import Distribution, Headline, Reference, rounded
 
 PRIOR_SENSITIVITY = ((0.0, 0.5), (1.0, 0.25), (1.0, 1.0), (0.0, 1.0))  # (mean, s.d.) beside the stated prior
@@ -179,29 +180,32 @@ class DemandGapResult:
         close_year = c.close_year(c.quarters_to_close)
         figures = [
             Headline("d_over_required", "Net external AI revenue / required revenue", "ratio", q, c.ratio),
-            Headline("d_over_required_low", "D / R*, lower bound", "ratio", q, c.ratio_interval[0]),
-            Headline("d_over_required_high", "D / R*, upper bound", "ratio", q, c.ratio_interval[1]),
-            Headline("closing_rate", "Gap closing rate (log points a year)", "rate", q, 4 * c.trend),
-            Headline("closing_rate_low", "Closing rate, lower bound", "rate", q, 4 * c.trend_interval[0]),
-            Headline("closing_rate_high", "Closing rate, upper bound", "rate", q, 4 * c.trend_interval[1]),
+            Headline("d_over_required_low", "D / R*, lower bound", "ratio", q, c.ratio_interval[0], detail=True),
+            Headline("d_over_required_high", "D / R*, upper bound", "ratio", q, c.ratio_interval[1], detail=True),
+            Headline("closing_rate", "Gap closing rate", "rate", q, 4 * c.trend),
+            Headline("closing_rate_low", "Closing rate, lower bound", "rate", q, 4 * c.trend_interval[0], detail=True),
+            Headline("closing_rate_high", "Closing rate, upper bound", "rate", q, 4 * c.trend_interval[1], detail=True),
             Headline("close_year", "Gap closes (year, at the current rate)", "year", q,
                      close_year if np.isfinite(close_year) else None),
             Headline("prob_closed_by_horizon", f"P(gap closed by {horizon})", "probability", str(horizon),
                      c.prob_closed_by.get(horizon)),
             Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.p_value),
-            Headline("elasticity", f"Elasticity, {s.series_label}", "elasticity", str(s.elasticity.fit.n),
+            Headline("elasticity", f"Elasticity, {s.series_label}", "elasticity", f"{s.elasticity.fit.n} quarters",
                      s.elasticity.estimate),
-            Headline("elasticity_low", "Elasticity, lower bound", "elasticity", "", s.elasticity.interval[0]),
-            Headline("elasticity_high", "Elasticity, upper bound", "elasticity", "", s.elasticity.interval[1]),
+            Headline("elasticity_low", "Elasticity, lower bound", "elasticity", f"{s.elasticity.fit.n} quarters",
+                     s.elasticity.interval[0], detail=True),
+            Headline("elasticity_high", "Elasticity, upper bound", "elasticity", f"{s.elasticity.fit.n} quarters",
+                     s.elasticity.interval[1], detail=True),
             Headline("net_external_revenue_usd_bn", "Net external AI revenue (annualized)", "usd_bn", q,
-                     float(self.downstream.d["d_usd_bn"].iloc[-1])),
+                     float(self.downstream.d["d_usd_bn"].iloc[-1]), detail=True),
             Headline("required_revenue_usd_bn", "Required revenue R* (annualized)", "usd_bn", q,
-                     float(self.required["required_usd_bn"].loc[c.last_quarter])),
-            Headline("beta_star_steady", "β* steady state", "ratio", "", self.beta_star_steady),
-            Headline("beta_star_growth_adjusted", "β* growth-adjusted", "ratio", q, self.beta_star_growth_adjusted),
+                     float(self.required["required_usd_bn"].loc[c.last_quarter]), detail=True),
+            Headline("beta_star_steady", "β* steady state", "ratio", "steady state", self.beta_star_steady, detail=True),
+            Headline("beta_star_growth_adjusted", "β* growth-adjusted", "ratio", q, self.beta_star_growth_adjusted,
+                     detail=True),
         ]
         for method in ("sequoia", "capex_to_revenue", "capital_recovery"):
-            figures.append(Headline(f"{method}_required_usd_bn", f"Required revenue, {method.replace('_', ' ')}",
+            figures.append(Headline(f"{method}_required_usd_bn", f"Required revenue, {method_name(method)}",
                                     "usd_bn", year, req.loc[method, "required_usd_bn"]))
         figures.append(Headline("actual_usd_bn", "Net external AI revenue earned", "usd_bn", year,
                                 req.loc["capital_recovery", "actual_usd_bn"]))

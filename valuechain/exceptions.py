@@ -57,6 +57,10 @@ class NotebookExecutionError(ValuechainError):
     """Raised when a notebook fails while executing."""
 
 
+class HeadlineError(ValuechainError):
+    """Raised when a result declares a headline figure that its recorded figures do not hold."""
+
+
 class OutputError(ValuechainError):
     """Raised when a file or folder under the outputs cannot be written (read-only, no permission, disk full)."""
 

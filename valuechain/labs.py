@@ -14,7 +14,7 @@ import pandas as pd
 
 from valuechain import views
 from valuechain.dataset import Dataset
-from valuechain.results import rounded
+from valuechain.results import Headline, rounded
 
 
 def run_rate_growth(ds: Dataset, labs) -> pd.DataFrame:
@@ -62,26 +62,29 @@ def unit_economics(ds: Dataset) -> pd.DataFrame:
     r"""OpenAI against Anthropic on the figures the seeds cite, with capital efficiency.
 
     Capital efficiency is run-rate revenue per dollar of projected compute spend,
-    :math:`RR / C`, both as the seed states them.
+    :math:`RR / C`, both as the seed states them. Each row carries its unit (``unit``).
     """
     pairs = {
-        "run-rate revenue ($bn)": ("openai_run_rate_seed", "anthropic_run_rate_seed"),
-        "revenue per user ($)": ("openai_revenue_per_user", "anthropic_revenue_per_user"),
-        "projected compute spend ($bn)": ("openai_compute_spend", "anthropic_compute_spend"),
+        "run-rate revenue": ("openai_run_rate_seed", "anthropic_run_rate_seed", "usd_bn"),
+        "revenue per user": ("openai_revenue_per_user", "anthropic_revenue_per_user", "usd"),
+        "projected compute spend": ("openai_compute_spend", "anthropic_compute_spend", "usd_bn"),
     }
     rows = []
-    for label, (openai, anthropic) in pairs.items():
+    for label, (openai, anthropic, unit) in pairs.items():
         (o, ob, osrc), (a, ab, asrc) = _fact(ds, openai), _fact(ds, anthropic)
-        rows.append({"measure": label, "openai": o, "anthropic": a, "basis": ob if ob == ab else f"{ob}/{ab}",
+        rows.append({"measure": label, "openai": o, "anthropic": a, "unit": unit, "basis": ob if ob == ab else f"{ob}/{ab}",
                      "source_id": osrc if osrc == asrc else f"{osrc}; {asrc}"})
     customers, basis, src = _fact(ds, "anthropic_million_dollar_customers")
-    rows.append({"measure": "customers paying over $1M a year", "openai": np.nan, "anthropic": customers,
+    rows.append({"measure": "customers paying over $1M a year", "openai": np.nan, "anthropic": customers, "unit": "count",
                  "basis": basis, "source_id": src})
     table = pd.DataFrame(rows).set_index("measure")
-    efficiency = table.loc["run-rate revenue ($bn)", ["openai", "anthropic"]] / table.loc["projected compute spend ($bn)", ["openai", "anthropic"]]
-    table.loc["capital efficiency (run-rate per $ of compute)", ["openai", "anthropic"]] = efficiency.values
-    table.loc["capital efficiency (run-rate per $ of compute)", ["basis", "source_id"]] = ["derived", "from the rows above"]
+    efficiency = table.loc["run-rate revenue", ["openai", "anthropic"]] / table.loc["projected compute spend", ["openai", "anthropic"]]
+    table.loc[EFFICIENCY, ["openai", "anthropic"]] = efficiency.values
+    table.loc[EFFICIENCY, ["unit", "basis", "source_id"]] = ["ratio", "derived", "from the rows above"]
     return table
+
+
+EFFICIENCY = "capital efficiency (run-rate per $ of compute)"
 
 
 # ----------------------------------------------------------------------------- break-even
@@ -181,13 +184,42 @@ class LabEconomicsResult:
             out[f"{lab}_cost_per_revenue_dollar_base"] = round(float(be.path["cost_per_revenue_dollar"].iloc[0]), 4)
         for key, value in self.cloud_split.items():
             out[f"cloud_{key}"] = rounded(value, 4 if key.endswith("share") else 2)
-        eff = self.unit_economics.loc["capital efficiency (run-rate per $ of compute)"]
+        eff = self.unit_economics.loc[EFFICIENCY]
         out["openai_capital_efficiency"] = round(float(eff["openai"]), 4)
         out["anthropic_capital_efficiency"] = round(float(eff["anthropic"]), 4)
         gap = self.gap_with_round_trip.set_index("method")
         for method, row in gap.iterrows():
             out[f"{method}_gap_organic_usd_bn"] = round(float(row["gap_organic_usd_bn"]), 2)
         return out
+
+    def headlines(self) -> list[Headline]:
+        """Each lab's break-even year, the round-tripped share of cloud AI revenue, and the figures behind them."""
+        from valuechain.labels import company_name, method_name
+
+        figures = self.summary()
+        out = []
+        for lab, be in self.break_even.items():
+            first, last = int(be.path["year"].iloc[0]), int(be.path["year"].iloc[-1])
+            out.append(Headline(f"{lab}_break_even_year", f"{company_name(lab)} break-even year", "year",
+                                f"{first}-{last}", be.year, "" if be.year else f"No break-even by {last} on this path."))
+        out.append(Headline("cloud_round_tripped_share", "Round-tripped share of cloud AI revenue", "share", str(self.year),
+                            figures["cloud_round_tripped_share"]))
+        for lab in self.break_even:
+            out.append(Headline(f"{lab}_cost_per_revenue_dollar_base", f"{company_name(lab)} cost per dollar of revenue",
+                                "usd_per_usd", str(self.break_even[lab].path["year"].iloc[0]),
+                                figures[f"{lab}_cost_per_revenue_dollar_base"], detail=True))
+        for method in self.gap_with_round_trip["method"]:
+            out.append(Headline(f"{method}_gap_organic_usd_bn", f"Gap without round-tripped revenue, {method_name(method)}",
+                                "usd_bn", str(self.year), figures[f"{method}_gap_organic_usd_bn"], detail=True))
+        return out
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The source rows (sources.csv ids) of every table in this result."""
+        ids = [*self.growth["source_id"], *self.losses["source_id"], *self.investments["source_id"]]
+        for cell in self.unit_economics["source_id"]:
+            ids += [part.strip() for part in str(cell).split(";")]
+        return tuple(dict.fromkeys(i for i in ids if i and i != "from the rows above"))
 
 
 def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:

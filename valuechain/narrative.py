@@ -6,6 +6,8 @@ import re
 import numpy as np
 
 from valuechain.inference import format_p
+from valuechain.labels import company_name
+from valuechain.labs import EFFICIENCY
 from valuechain.params import CHAIN_ORDER
 from valuechain.profit import ProfitPool, required_end_user_spend
 
@@ -34,9 +36,17 @@ def profit_summary(pool: ProfitPool, year: int | None = None) -> str:
         net = (flow["profit_cents"] - flow["loss_cents"]).reindex(list(CHAIN_ORDER))
         parts = ", ".join(f"{layer} {value:+.1f}" for layer, value in net.items())
         outside = flow["outside_costs_cents"].sum()
-        funded = " (more than the dollar itself: the labs' losses are paid by their investors)" if outside > 100 else ""
-        lines.append(f"Of each dollar end users spend on AI applications, the layers keep (cents): {parts}; "
-                     f"{outside:.1f} cents pay costs outside the chain{funded}.")
+        lines.append(f"Of each dollar end users spend on AI applications, the layers keep (cents): {parts}.")
+        explain = ("Costs outside the chain are what the layers pay to suppliers that are not one of the five layers: "
+                   "staff, power, buildings, and the chip makers' foundries and memory suppliers. ")
+        if outside > 100:
+            funders = [layer for layer, value in net.items() if value < 0]
+            explain += (f"They come to {outside:.1f} cents, more than the dollar itself, because the "
+                        f"{' and '.join(funders)} layer{'s' if len(funders) > 1 else ''} spend{'' if len(funders) > 1 else 's'} "
+                        f"more than {'they take' if len(funders) > 1 else 'it takes'} in; investors fund that loss.")
+        else:
+            explain += f"They come to {outside:.1f} cents of the dollar."
+        lines.append(explain)
     proj = pool.layers[pool.layers["kind"] == "projection"]
     if len(proj):
         last_year = int(proj["year"].max())
@@ -46,7 +56,7 @@ def profit_summary(pool: ProfitPool, year: int | None = None) -> str:
                      f"with AI capex of {_bn(last.loc[top, 'capex_usd_bn'])} a year.")
     gone = pool.excluded[pool.excluded["year"] == year]
     if len(gone):
-        lines.append(f"Left out of {year} for lack of data: {', '.join(gone['company_id'])}.")
+        lines.append(f"Left out of {year} for lack of data: {', '.join(map(company_name, gone['company_id']))}.")
     return "\n\n".join(lines)
 
 
@@ -163,12 +173,12 @@ def demand_summary(result) -> str:
 def labs_summary(result) -> str:
     """Executive summary of notebook 03, generated from a :class:`~valuechain.labs.LabEconomicsResult`."""
     ue = result.unit_economics
-    eff = ue.loc["capital efficiency (run-rate per $ of compute)"]
+    eff = ue.loc[EFFICIENCY]
     lines = []
     for lab, be in result.break_even.items():
         start = be.path.iloc[0]
         when = f"breaks even in **{be.year}**" if be.year else "does not break even within the horizon"
-        lines.append(f"**{lab}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} revenue at "
+        lines.append(f"**{company_name(lab)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} revenue at "
                      f"${start['cost_per_revenue_dollar']:.2f} of cost per revenue dollar and, on the scenario's path, {when}.")
     lines.append(f"On the seed's figures Anthropic earns ${eff['anthropic']:.2f} of run-rate revenue per dollar of projected "
                  f"compute against OpenAI's ${eff['openai']:.2f}.")
@@ -408,3 +418,14 @@ def scenario_header(scenario, ds) -> str:
     """
     return (f"**Scenario:** {escape_markdown(scenario.title)}. {escape_markdown(scenario.description)}\n\n"
             f"**Data vintage:** filed figures through {escape_markdown(ds.vintage)}.")
+
+
+def show_scenario(scenario, ds) -> None:
+    """Display :func:`scenario_header` in a notebook, marked as the scenario block.
+
+    A page shows the scenario in its own header, so the site leaves this output out of the page;
+    a reader of the notebook in JupyterLab still sees it.
+    """
+    from IPython.display import Markdown, display
+
+    display(Markdown(scenario_header(scenario, ds)), metadata={"valuechain": {"page": False}})

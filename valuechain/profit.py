@@ -45,7 +45,7 @@ import pandas as pd
 from valuechain import core
 from valuechain.capital import spender_capex
 from valuechain.dataset import Dataset, load_dataset
-from valuechain.results import rounded
+from valuechain.results import Headline, rounded
 from valuechain.exceptions import ParameterError
 from valuechain.params import CHAIN_ORDER, Scenario
 from valuechain.yearly import company_ttm, company_year, margin_ttm, margin_year, ttm_label, ttm_quarters
@@ -166,6 +166,47 @@ class ProfitPool:
         out["companies_excluded"] = int((self.excluded["year"] == year).sum())
         if self.ttm is not None:
             out.update(self.ttm.summary())
+        return out
+
+    def headlines(self, year: int | None = None) -> list[Headline]:
+        """Each layer's share of chain operating profit in ``year`` and at the end of the projection.
+
+        A share above 100% or below 0 carries a note saying which layer's loss makes it so.
+        """
+        year = year or self.historical_years[-1]
+        figures = self.summary(year)
+        lay = self.layers[(self.layers["year"] == year) & (self.layers["kind"] == "historical")].set_index("layer")
+        losers = [layer for layer in CHAIN_ORDER if layer in lay.index and lay.loc[layer, "operating_profit_usd_bn"] < 0]
+        out = []
+        for layer in reversed(CHAIN_ORDER):
+            key = f"{layer}_profit_share"
+            if key not in figures:
+                continue
+            share, note = figures[key], ""
+            if share is not None and share > 1:
+                note = (f"Above 100% because the {' and '.join(losers)} layer{'s' if len(losers) > 1 else ''} lost money: "
+                        f"shares are of the chain's total operating profit, which losses make smaller than the "
+                        f"profitable layers' profits added up.")
+            elif share is not None and share < 0:
+                note = (f"Negative because the {layer} layer lost money: a loss counts against the chain's total "
+                        f"operating profit, so its share is below zero.")
+            out.append(Headline(key, f"{layer.capitalize()} share of chain operating profit", "share", str(year),
+                                figures[key], note))
+            out.append(Headline(f"{layer}_operating_profit_usd_bn", f"{layer.capitalize()} operating profit", "usd_bn",
+                                str(year), figures[f"{layer}_operating_profit_usd_bn"], detail=True))
+        for layer in reversed(CHAIN_ORDER):
+            key = f"{layer}_profit_share_projected"
+            if key in figures:
+                out.append(Headline(key, f"{layer.capitalize()} share of chain operating profit, projected", "share",
+                                    str(figures["projection_year"]), figures[key], detail=layer != "chips"))
+        if self.ttm is not None and figures.get("ttm_chips_profit_share") is not None:
+            ttm = self.ttm.layers.set_index("layer")
+            absent = [layer for layer in CHAIN_ORDER if pd.isna(ttm.loc[layer, "operating_profit_usd_bn"])]
+            note = ("Of the layers with four filed quarters; the " + " and ".join(absent) + " layer"
+                    + ("s have" if len(absent) > 1 else " has") + " none, so the share is of a smaller chain."
+                    if absent else "Over the trailing four filed quarters.")
+            out.append(Headline("ttm_chips_profit_share", "Chips share of chain operating profit, latest twelve months",
+                                "share", self.ttm.period, figures["ttm_chips_profit_share"], note))
         return out
 
 

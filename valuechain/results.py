@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
+from valuechain import mime
+from valuechain.exceptions import HeadlineError
 from valuechain.iorw import atomic_write_text
 
-MIME_TYPE = "application/vnd.valuechain.metrics+json"
+MIME_TYPE = mime.METRICS
 
 
 def _clean(value):
@@ -39,22 +42,48 @@ def to_json(figures: dict) -> str:
     return json.dumps(_clean(figures), sort_keys=True, indent=2, allow_nan=False) + "\n"
 
 
-def record(figures: dict, path: str | Path | None = None) -> None:
+HEADLINES_KEY = "headlines"  # in the recorded figures: the declarations of the headline figures
+SOURCES_KEY = "sources"  # in the recorded figures: the source rows (sources.csv ids) the figures rest on
+
+
+def record(figures: dict, path: str | Path | None = None, headlines=None, sources=None) -> None:
     """Display ``figures`` under :data:`MIME_TYPE` and write them to ``path`` if one is given.
+
+    ``headlines`` (:class:`Headline` list) are recorded as declarations (key, label, unit, period,
+    note) under :data:`HEADLINES_KEY`, so the site and the exports read the labels and units from
+    the results; each must name a recorded figure, so a renamed figure fails the notebook instead
+    of silently dropping its column. ``sources`` (source ids) are recorded under :data:`SOURCES_KEY`.
 
     A relative ``path`` is relative to the process's working directory: in a notebook, the
     kernel's (``notebooks/`` under ``papermill --cwd notebooks`` and in JupyterLab), not the folder
     papermill was started from. Give an absolute path to write elsewhere.
     """
+    figures = dict(figures)
+    if headlines is not None:
+        unknown = [h.key for h in headlines if h.key not in figures]
+        if unknown:
+            raise HeadlineError(f"headline figure(s) {', '.join(unknown)} not among the recorded figures; "
+                           f"the result's headlines() and summary() must use the same keys")
+        figures[HEADLINES_KEY] = [h.declaration() for h in headlines]
+    if sources is not None:
+        figures[SOURCES_KEY] = list(dict.fromkeys(str(s) for s in sources))
     clean = json.loads(to_json(figures))
     if path:
         atomic_write_text(Path(path), to_json(clean))
     try:
         from IPython.display import display
 
-        display({MIME_TYPE: clean, "text/plain": f"{len(clean)} key figures recorded"}, raw=True)
+        shown = len([k for k in clean if k not in (HEADLINES_KEY, SOURCES_KEY)])
+        # Pages leave this output out (it is data for the runner); in JupyterLab it confirms the recording.
+        display({MIME_TYPE: clean, "text/plain": f"{shown} key figures recorded"}, raw=True,
+                metadata={"valuechain": {"page": False}})
     except ImportError:  # outside IPython there is nothing to display
         pass
+
+
+def figures_only(recorded: dict) -> dict:
+    """Recorded figures without the headline declarations and the sources."""
+    return {k: v for k, v in recorded.items() if k not in (HEADLINES_KEY, SOURCES_KEY)}
 
 
 def collect(notebook_path: str | Path) -> dict | None:
@@ -70,18 +99,30 @@ def collect(notebook_path: str | Path) -> dict | None:
     return None
 
 
+@dataclass(frozen=True)
 class Headline:
     """One headline figure a result declares: key, label, unit, the period it describes, and its value.
 
     Units: ``usd_bn``, ``ratio``, ``rate`` (log points a year), ``probability``, ``p``,
-    ``elasticity``, ``share``, ``year``. The comparison table and the summaries read these; none
-    keeps its own list of keys.
+    ``elasticity``, ``share``, ``year``, ``multiple``, ``growth`` (see :mod:`valuechain.labels`).
+    ``note`` is a one-line explanation a reader needs to read the value (say, why a share
+    exceeds 100%); ``detail`` marks a figure that qualifies another (an interval bound) and stays
+    out of the comparison table. The comparison table, the summaries and the exports read these;
+    none keeps its own list of keys.
     """
 
-    __slots__ = ("key", "label", "unit", "period", "value")
+    key: str
+    label: str
+    unit: str
+    period: str
+    value: object
+    note: str = ""
+    detail: bool = False
 
-    def __init__(self, key: str, label: str, unit: str, period: str, value):
-        self.key, self.label, self.unit, self.period, self.value = key, label, unit, period, value
+    def declaration(self) -> dict:
+        """The headline without its value, as recorded beside the figures."""
+        return {"key": self.key, "label": self.label, "unit": self.unit, "period": str(self.period),
+                "note": self.note, "detail": self.detail}
 
     def __repr__(self) -> str:
         return f"Headline({self.key}={self.value!r} {self.unit}, {self.period})"

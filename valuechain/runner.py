@@ -232,7 +232,8 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
         return asdict(Outcome(item.scenario, item.notebook, "failed", time.perf_counter() - start,
                               error=_one_line(exc, timeout, failing), failing_cell=failing))
     figures = results.collect(executed) or {}
-    page = site.notebook_page(executed, item, load_scenario(item.scenario, params_dir=params_dir), vintage)
+    parameters = load_scenario(item.scenario, params_dir=params_dir).resolved()
+    page = site.notebook_page(executed, parameters, vintage or "", item.scenario)
     atomic_write_text(scratch / "page.html", page)
     atomic_write_text(scratch / "figures.json", results.to_json(figures))
     os.chmod(executed, 0o666 & ~umask())
@@ -348,8 +349,22 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
             shutil.rmtree(outputs / ".tmp", ignore_errors=True)  # scratch of interrupted items
         order = {item.label: i for i, item in enumerate(items)}
         outcomes.sort(key=lambda o: order[f"{o.scenario}/{o.notebook}"])
-        collect(outcomes, resolved, outputs, current=(list_scenarios(params_dir), notebook_names(notebooks_dir)))
+        current = (list_scenarios(params_dir), notebook_names(notebooks_dir))
+        collect(outcomes, resolved, outputs, current=current)
+        write_exports(outcomes, outputs, current[1])
     return outcomes
+
+
+def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None) -> None:
+    """Charts, workbook and deck of each scenario of the run whose executed notebooks are newer than them."""
+    from valuechain import exports
+    from valuechain.dataset import load_dataset
+
+    vintage = None
+    for scenario in dict.fromkeys(o.scenario for o in outcomes):
+        if exports.stale(outputs / scenario):
+            vintage = vintage or str(load_dataset().vintage)
+            exports.write_all(outputs / scenario, notebooks, vintage)
 
 
 def load_all(scenarios, params_dir: Path) -> dict[str, dict]:

@@ -11,7 +11,6 @@ request off the page), so a value that escaped escaping still could not run.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import html
@@ -19,7 +18,8 @@ import json
 import re
 from pathlib import Path
 
-from valuechain import config
+from valuechain import comparison, config, mime
+from valuechain.exports import listing, notebook_title, read_parameters
 from valuechain.iorw import atomic_write_text
 
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"'](?:https?:)?//[^\"']*[\"'][^>]*>\s*</script>", re.I)
@@ -42,6 +42,40 @@ table.vc{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
 table.vc td,table.vc th{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
 table.vc th{background:#eef1f4}.vc-failed{color:#b00020;font-weight:bold}.vc-ok{color:#116329}
 details{margin:.5rem 0}
+div.vc-table table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0;table-layout:auto}
+div.vc-table table caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0}
+div.vc-table table th,div.vc-table table td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;
+vertical-align:top;white-space:normal}
+div.vc-table table thead th{background:#eef1f4;vertical-align:bottom}
+div.vc-table table .vc-num,table.vc .vc-num{text-align:right;font-variant-numeric:tabular-nums}
+.vc-source{color:#555;font-size:.8rem;margin:.2rem 0 1rem;max-width:70rem}
+"""
+INDEX_CSS = """
+table.vc-compare{table-layout:fixed;width:100%;font-size:.78rem}
+table.vc-compare th,table.vc-compare td{padding:.2rem .3rem;overflow-wrap:anywhere;hyphens:auto}
+table.vc-compare thead th{vertical-align:bottom;font-weight:600}
+table.vc-compare th.vc-first{width:9rem}
+table.vc-compare th.vc-question{background:#dde3ea;text-align:center;vertical-align:middle}
+.vc-period{display:block;font-weight:normal;color:#555;font-size:.72rem;margin-top:.15rem}
+td.vc-diff{background:#fff1b8;font-weight:600}
+td.vc-missing{color:#b00020}
+.vc-mark{font-size:.65rem;margin-left:.1rem}
+#all-scenarios{max-width:none;font-size:.85rem;line-height:1.5}
+#all-scenarios .vc-question{font-style:italic}
+.vc-notes{font-size:.8rem;color:#333;max-width:none}
+.vc-card{border-top:1px solid #d0d7de;padding:.5rem 0}
+table.vc-params{width:100%;table-layout:fixed}
+table.vc-params caption{text-align:left;font-weight:600;padding:.3rem 0}
+table.vc-params th:nth-child(1){width:22%}table.vc-params th:nth-child(2),table.vc-params th:nth-child(3){width:14%}
+table.vc-params td{overflow-wrap:anywhere}
+.vc-key{display:block;color:#666;font-size:.72rem}
+@page{size:A4 landscape;margin:10mm}
+@media print{
+body{font-size:9pt}.vc-header,.vc-wrap{padding:.3rem 0}
+table.vc-compare{font-size:6.5pt}.vc-period{font-size:6pt}
+a{color:inherit;text-decoration:none}tr,.vc-card{break-inside:avoid}
+td.vc-diff{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
 """
 
 
@@ -94,29 +128,65 @@ def _exporter():
     return exporter
 
 
-def notebook_page(executed: Path, item, scenario, vintage: str | None = None) -> str:
-    """Self-contained HTML page of one executed notebook, with the scenario header."""
+HIDDEN_MIME = (mime.METRICS,)  # outputs that are data for the runner, never shown on a page
+DATA_MIME = (mime.METRICS, mime.TABLE, mime.CHART)  # data the exports read; a page shows the HTML beside it
+
+
+def for_page(nb):
+    """A copy of ``nb`` as a page shows it: outputs marked ``{"valuechain": {"page": false}}`` (the
+    scenario block, which the page header shows; the key figures, which are data) left out, with
+    the cells they leave empty, and the data the exports read dropped from the rest."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    kept = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.outputs:
+            outputs = [o for o in cell.outputs
+                       if (o.get("metadata") or {}).get("valuechain", {}).get("page") is not False
+                       and not any(m in (o.get("data") or {}) for m in HIDDEN_MIME)]
+            for output in outputs:
+                for mime in DATA_MIME:
+                    (output.get("data") or {}).pop(mime, None)
+            if not outputs:
+                continue
+            cell.outputs = outputs
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+def _parameters_table(parameters: dict) -> str:
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>"
+                   for k, v in flatten({k: v for k, v in parameters.items() if k not in ("name", "title", "description")}))
+    return f'<table class="vc"><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>{rows}</tbody></table>'
+
+
+def notebook_page(executed: Path, parameters: dict, vintage: str, scenario: str | None = None) -> str:
+    """Self-contained HTML page of one executed notebook under its scenario's header.
+
+    Renders from plain data: the executed notebook (its title is its first heading), the
+    scenario's recorded parameters (``parameters.json``: title, description and every value,
+    read as data and never validated again), and the data vintage. ``scenario`` defaults to the
+    folder the notebook is in.
+    """
     import nbformat
 
     nb = nbformat.read(str(executed), as_version=4)
-    title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
-                  if c.cell_type == "markdown" and c.source.startswith("# ")), item.notebook)
-    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": f"{title} - {scenario.title}"}})
+    name = scenario or executed.parent.name
+    title = notebook_title(nb, executed.stem)
+    s_title, description = parameters.get("title") or name, parameters.get("description") or ""
+    body, _ = _exporter().from_notebook_node(for_page(nb), resources={"metadata": {"name": f"{title} - {s_title}"}})
     body = without_scripts(strip_external(body))
     toc = "".join(f'<li><a href="#{_e(anchor)}">{re.sub("<[^>]+>", "", text).strip()}</a></li>'
                   for anchor, text in HEADING.findall(body))
-    if vintage is None:
-        from valuechain.dataset import load_dataset
-
-        vintage = str(load_dataset().vintage)
-    params = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in flatten(scenario.resolved()))
     header = (
         f'<header class="vc-header"><nav><a href="../index.html">All scenarios</a>'
-        f'<a href="{_e(item.notebook)}.ipynb">Executed notebook (.ipynb)</a></nav>'
+        f'<a href="{_e(executed.stem)}.ipynb">Executed notebook (.ipynb)</a></nav>'
         f"<h1>{_e(title)}</h1>"
-        f'<div class="vc-meta">Scenario <strong>{_e(scenario.name)}</strong>: {_e(scenario.title)}. {_e(scenario.description)}<br>'
+        f'<div class="vc-meta">Scenario <strong>{_e(name)}</strong>: {_e(s_title)}. {_e(description)}<br>'
         f"Data vintage: filed figures through {_e(vintage)}. Run on {dt.date.today().isoformat()}.</div>"
-        f"<details><summary>Parameters this page ran with</summary><table class=\"vc\">{params}</table></details>"
+        f"<details><summary>Parameters this page ran with</summary>{_parameters_table(parameters)}</details>"
         f"<details open><summary>Contents</summary><ol>{toc}</ol></details></header>"
     )
     style = f"<style>{CSS}</style>"
@@ -124,49 +194,63 @@ def notebook_page(executed: Path, item, scenario, vintage: str | None = None) ->
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1)
 
 
-KEY_COLUMNS = {
-    "01_profit_capture.chips_profit_share": "Chips share of profit",
-    "01_profit_capture.servers_profit_share": "Servers share",
-    "01_profit_capture.cloud_profit_share": "Cloud share",
-    "01_profit_capture.labs_profit_share": "Labs share",
-    "01_profit_capture.apps_profit_share": "Apps share",
-    "01_profit_capture.chips_profit_share_projected": "Chips share, end of projection",
-    "02_demand_gap.d_over_required": "Net external AI revenue / required (R*)",
-    "02_demand_gap.closing_rate": "Gap closing rate (log points a year)",
-    "02_demand_gap.close_year": "Gap closes (year)",
-    "02_demand_gap.prob_closed_by_horizon": "P(gap closed by the horizon)",
-    "02_demand_gap.primary_p_value": "p, primary test",
-    "02_demand_gap.elasticity": "Elasticity of cloud revenue to capex",
-    "02_demand_gap.sequoia_required_usd_bn": "Required revenue, Sequoia (USD bn)",
-    "02_demand_gap.actual_usd_bn": "Net external AI revenue earned (USD bn)",
-    "03_lab_economics.openai_break_even_year": "OpenAI break-even year",
-    "03_lab_economics.anthropic_break_even_year": "Anthropic break-even year",
-    "03_lab_economics.cloud_round_tripped_share": "Round-tripped share of cloud AI revenue",
-    "04_valuations.ipo_draw_typical_high_usd_bn": "IPO draw at 25% float ($bn)",
-    "04_valuations.labs_revenue_needed_usd_bn": "Lab revenue needed, target year ($bn)",
-    "04_valuations.labs_revenue_scenario_path_usd_bn": "Lab revenue on the scenario path ($bn)",
-}
+def _titles(outputs: Path, names) -> dict[str, str]:
+    """Notebook stem -> title, read once per notebook from the first executed copy found."""
+    import nbformat
+
+    titles = {}
+    for name in names:
+        for executed in sorted((outputs / name).glob("*.ipynb"), key=lambda p: p.name.endswith(".failed.ipynb")):
+            stem = executed.stem.removesuffix(".failed")
+            if stem in titles:
+                continue
+            try:
+                titles[stem] = notebook_title(nbformat.read(str(executed), as_version=4), stem)
+            except Exception:  # an unreadable notebook keeps its file name
+                titles[stem] = stem
+    return titles
 
 
-def _format(column: str, value) -> str:
-    if value in (None, ""):
-        return "n/a"
-    if column.endswith("_year"):
-        return f"{float(value):.0f}"
-    if column.endswith(("_share", "_projected", "d_over_required")):
-        return f"{float(value):.0%}"
-    if column.endswith(("p_one_sided", "p_value")):
-        return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"
-    if column.endswith("_usd_bn"):
-        return f"{float(value):,.0f}"
-    try:
-        return f"{float(value):.2f}"
-    except ValueError:
-        return str(value)
+def _links(outputs: Path, name: str, status: dict, notebooks, titles: dict) -> list[str]:
+    links = []
+    for page in sorted((outputs / name).glob("*.ipynb")):
+        stem = page.stem.removesuffix(".failed")
+        if notebooks is not None and stem not in notebooks:
+            continue
+        info = status.get((name, stem), {})
+        title = titles.get(stem, stem)
+        if page.name.endswith(".failed.ipynb"):
+            if info.get("status", "failed") != "failed":
+                continue  # a later run of the item succeeded
+            cell = info.get("failing_cell")
+            where = f" at cell In[{cell}]" if cell else ""
+            reason = info.get("error") or "see the failed notebook"
+            named = f"{stem} ({title})" if title != stem else stem
+            links.append(f'<li class="vc-failed">FAILED: {_e(named)}{_e(where)}: {_e(reason)} '
+                         f'(<a href="{_e(name)}/{_e(page.name)}">failed notebook</a>)</li>')
+        elif (outputs / name / f"{stem}.html").exists():
+            links.append(f'<li><a href="{_e(name)}/{_e(stem)}.html">{_e(title)}</a> '
+                         f'(<a href="{_e(name)}/{_e(page.name)}">notebook</a>)</li>')
+    return links
+
+
+def _export_links(outputs: Path, name: str) -> str:
+    found = listing(outputs / name)
+    if not found:
+        return ""
+    files = [f'<a href="{_e(name)}/{_e(p.name)}">{_e(label)}</a>' for label, p in found["files"]]
+    charts = [f'{_e(title)} (<a href="{_e(name)}/{_e(png.name)}">PNG</a>, <a href="{_e(name)}/{_e(svg.name)}">SVG</a>)'
+              for title, png, svg in found["charts"]]
+    out = f'<p class="vc-exports">Downloads: {", ".join(files)}.</p>' if files else ""
+    if charts:
+        out += f'<details class="vc-charts"><summary>Charts as images ({len(charts)})</summary><ul>' + \
+               "".join(f"<li>{c}</li>" for c in charts) + "</ul></details>"
+    return out
 
 
 def index_page(outputs: Path, scenarios=None, notebooks=None) -> str:
-    """The index: every scenario, the comparison table, links to every page and notebook, failures marked.
+    """The index: the comparison, every scenario with its differences from base, links to every page,
+    notebook and export, failures marked.
 
     It shows the current outputs: ``scenarios`` and ``notebooks`` (default: all found under
     ``outputs``) are the ones that still exist, and a failure is shown only while it is the latest
@@ -177,46 +261,26 @@ def index_page(outputs: Path, scenarios=None, notebooks=None) -> str:
         status = {(i["scenario"], i["notebook"]): i for i in run["items"]}
     except (ValueError, KeyError, TypeError):
         status = {}
-    metrics = []
-    if (outputs / "metrics.csv").exists():
-        with open(outputs / "metrics.csv", newline="", encoding="utf-8") as handle:
-            metrics = [r for r in csv.DictReader(handle) if scenarios is None or r.get("scenario") in scenarios]
-    names = sorted(p.parent.name for p in outputs.glob("*/parameters.json")
-                   if scenarios is None or p.parent.name in scenarios)
+    names = comparison.scenario_order(p.parent.name for p in outputs.glob("*/parameters.json")
+                                      if scenarios is None or p.parent.name in scenarios)
+    titles = _titles(outputs, names)
+    params = {name: read_parameters(outputs / name) for name in names}
     cards = []
     for name in names:
-        params = json.loads((outputs / name / "parameters.json").read_text())
-        links = []
-        for page in sorted((outputs / name).glob("*.ipynb")):
-            stem = page.stem.removesuffix(".failed")
-            if notebooks is not None and stem not in notebooks:
-                continue
-            info = status.get((name, stem), {})
-            if page.name.endswith(".failed.ipynb"):
-                if info.get("status", "failed") != "failed":
-                    continue  # a later run of the item succeeded
-                cell = info.get("failing_cell")
-                where = f" at cell In[{cell}]" if cell else ""
-                reason = info.get("error") or "see the failed notebook"
-                links.append(f'<li class="vc-failed">FAILED: {_e(stem)}{_e(where)}: {_e(reason)} '
-                             f'(<a href="{_e(name)}/{_e(page.name)}">failed notebook</a>)</li>')
-            elif (outputs / name / f"{stem}.html").exists():
-                links.append(f'<li><a href="{_e(name)}/{_e(stem)}.html">{_e(stem)}</a> '
-                             f'(<a href="{_e(name)}/{_e(page.name)}">.ipynb</a>)</li>')
-        cards.append(f"<section><h3>{_e(params.get('title', name))} <small>({_e(name)})</small></h3>"
-                     f"<p>{_e(params.get('description', ''))}</p><ul>{''.join(links)}</ul></section>")
-    table = ""
-    if metrics:
-        cols = [c for c in KEY_COLUMNS if c in metrics[0]]
-        head = "".join(f"<th>{_e(KEY_COLUMNS[c])}</th>" for c in cols)
-        rows = "".join("<tr><th>" + _e(r["scenario"]) + "</th>" + "".join(f"<td>{_e(_format(c, r[c]))}</td>" for c in cols)
-                       + "</tr>" for r in metrics)
-        table = (f'<div class="vc-scroll"><table class="vc" id="comparison"><thead><tr><th>Scenario</th>{head}</tr></thead>'
-                 f"<tbody>{rows}</tbody></table></div>"
-                 '<p class="vc-meta">All recorded figures: <a href="metrics.csv">metrics.csv</a>.</p>')
+        diff = ""
+        if name != comparison.BASE and comparison.BASE in params:
+            diff = comparison.differences_html(name, params[comparison.BASE], params[name])
+        cards.append(f'<section class="vc-card" id="scenario-{_e(name)}"><h3>{_e(params[name].get("title", name))} '
+                     f"<small>({_e(name)})</small></h3><p>{_e(params[name].get('description', ''))}</p>"
+                     f"<ul>{''.join(_links(outputs, name, status, notebooks, titles))}</ul>"
+                     f"{_export_links(outputs, name)}{diff}</section>")
+    table = comparison.comparison_html(comparison.load(outputs, scenarios, notebooks), titles,
+                                       {name: params[name].get("title") for name in names})
+    if table:
+        table += '<p class="vc-meta">Every recorded figure: <a href="metrics.csv">metrics.csv</a>.</p>'
     return (
         f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{CSP_META}<title>valuechain: who captures the AI profit?</title>"
-        f"<style>{CSS}</style></head><body><header class=\"vc-header\"><h1>Who captures the profit in the AI value chain, "
+        f"<style>{CSS}{INDEX_CSS}</style></head><body><header class=\"vc-header\"><h1>Who captures the profit in the AI value chain, "
         "and is downstream demand catching up?</h1>"
         f'<div class="vc-meta">Built on {dt.date.today().isoformat()} from the runs under this folder.</div></header>'
         f'<div class="vc-wrap"><h2>Key figures by scenario</h2>{table}<h2>Scenarios</h2>{"".join(cards)}</div></body></html>'
@@ -238,22 +302,22 @@ def publish(outputs: Path | None = None, rerender: bool = True, scenarios=None, 
 
 def _publish(outputs: Path, rerender: bool, scenarios, notebooks) -> Path:
     if rerender:
+        from valuechain import exports
         from valuechain.dataset import load_dataset
-        from valuechain.params import Scenario
-        from valuechain.runner import Item
 
         vintage = str(load_dataset().vintage)
+        folders = set()
         for executed in sorted(outputs.glob("*/*.ipynb")):
             if executed.name.endswith(".failed.ipynb"):
                 continue
             if (scenarios is not None and executed.parent.name not in scenarios) or (
                     notebooks is not None and executed.stem not in notebooks):
                 continue
-            params = json.loads((executed.parent / "parameters.json").read_text())
-            params.pop("name", None)
-            scenario = Scenario.model_validate(params | {"name": executed.parent.name})
-            page = notebook_page(executed, Item(executed.parent.name, executed.stem), scenario, vintage)
+            page = notebook_page(executed, read_parameters(executed.parent), vintage)
             atomic_write_text(executed.with_suffix(".html"), page)
+            folders.add(executed.parent)
+        for folder in sorted(folders):
+            exports.write_all(folder, notebooks, vintage)
     index = outputs / "index.html"
     atomic_write_text(index, index_page(outputs, scenarios, notebooks))
     return index

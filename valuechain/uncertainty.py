@@ -323,23 +323,48 @@ class UncertaintyResult:
         return drivers(self.sobol)
 
     def headlines(self):
-        """Median and 90% interval of each headline over the draws, and the probabilities."""
+        """Median and 90% interval of each headline over the draws, and the probabilities.
+
+        The comparison of scenarios shows the medians of the chips share at the horizon and of D/R*,
+        and the two probabilities; the other medians and every percentile are ``detail``.
+        """
         from valuechain.results import Headline
 
-        q = self.draws.quantiles()
+        q, inp = self.draws.quantiles(), self.inputs
+        end, n = inp.proj_years[-1], len(self.draws.values)
+        shown = {f"chips_profit_share_{end}", "d_over_required"}
+        note = f"Over {n:,} draws of the scenario's priors."
         out = []
         for key in self.draws.figures:
-            text, unit = label(key, self.inputs, self.names)
-            out.append(Headline(f"{key}_p50", f"{text}, median of the draws", unit, "draws", q.loc[key, "p50"]))
-            out.append(Headline(f"{key}_p05", f"{text}, 5th percentile", unit, "draws", q.loc[key, "p05"]))
-            out.append(Headline(f"{key}_p95", f"{text}, 95th percentile", unit, "draws", q.loc[key, "p95"]))
-        end = self.inputs.proj_years[-1]
+            text, unit = label(key, inp, self.names)
+            period = self._period(key)
+            out.append(Headline(f"{key}_p50", f"{text}, median of the draws", unit, period, q.loc[key, "p50"],
+                                note, detail=key not in shown))
+            out.append(Headline(f"{key}_p05", f"{text}, 5th percentile", unit, period, q.loc[key, "p05"], detail=True))
+            out.append(Headline(f"{key}_p95", f"{text}, 95th percentile", unit, period, q.loc[key, "p95"], detail=True))
         probs = self.probabilities()
         out.append(Headline("prob_chips_majority_end", f"P(chips keep over half of chain profit in {end})", "probability",
-                            str(end), probs[0][1]))
+                            str(end), probs[0][1], note))
         out.append(Headline("prob_demand_covers_required", "P(D covers R* today)", "probability",
-                            str(self.inputs.quarters[self.inputs.gap_quarter]), probs[1][1]))
+                            str(inp.quarters[inp.gap_quarter]), probs[1][1], note))
         return out
+
+    def _period(self, key: str) -> str:
+        """The year, quarter or span a headline key describes."""
+        inp = self.inputs
+        end = inp.proj_years[-1]
+        if key == f"chips_profit_share_{end}":
+            return str(end)
+        if key == "d_over_required":
+            return str(inp.quarters[inp.gap_quarter])
+        if key.endswith("_break_even_year"):
+            return f"{inp.lab_base_year}-{inp.lab_base_year + inp.lab_horizon}"
+        return str(inp.years[-1])
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The source rows (sources.csv ids) of every filed figure the draws rest on."""
+        return self.inputs.source_ids
 
     def summary(self) -> dict:
         from valuechain.results import rounded

@@ -28,6 +28,11 @@ def _format(value: float, unit: str) -> str:
     return f"{value:.2f}"
 
 
+def _slug(key: str) -> str:
+    """A headline key as a file-name part: "d_over_required" -> "d-over-required"."""
+    return "".join(c if c.isalnum() else "-" for c in key.lower()).strip("-")
+
+
 def _fan(ax, x, fan: pd.DataFrame, colour: str, name: str, prefix: str = "") -> None:
     ax.fill_between(x, fan[f"{prefix}p05"], fan[f"{prefix}p95"], color=colour, alpha=0.15, label=f"{name}, 90% of draws")
     ax.fill_between(x, fan[f"{prefix}p25"], fan[f"{prefix}p75"], color=colour, alpha=0.3, label=f"{name}, 50% of draws")
@@ -52,7 +57,7 @@ def chips_share_fan(result: UncertaintyResult, source: str) -> Chart:
     alt = (f"Fan chart: the chips layer's median share of chain operating profit is {fan['p50'].iloc[0]:.0%} in "
            f"{fan.index[0]} and {fan.loc[end, 'p50']:.0%} in {end} (90% of draws {fan.loc[end, 'p05']:.0%}-"
            f"{fan.loc[end, 'p95']:.0%}). Shares above 100% mean other layers lose money in total.")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "chips-share-fan", source)
 
 
 def demand_gap_fan(result: UncertaintyResult, source: str) -> Chart:
@@ -74,7 +79,7 @@ def demand_gap_fan(result: UncertaintyResult, source: str) -> Chart:
     ratio = result.draws.quantiles().loc["d_over_required"]
     alt = (f"Fan chart of required revenue R* to {fan.index[-1]}; in {q} D was {inp.d_last:,.0f} billion dollars a year "
            f"and D/R* had a median of {ratio['p50']:.2f} over the draws (90%: {ratio['p05']:.2f}-{ratio['p95']:.2f}).")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "required-revenue-fan", source)
 
 
 def labs_fan(result: UncertaintyResult, source: str) -> Chart:
@@ -91,7 +96,7 @@ def labs_fan(result: UncertaintyResult, source: str) -> Chart:
     cross = fan.index[fan["revenue_p50"] >= fan["cost_p50"]]
     when = f"the medians cross in {cross[0]}" if len(cross) else "the medians do not cross within the horizon"
     alt = f"Fan chart of the labs' revenue and cost from {fan.index[0]} to {fan.index[-1]}; {when}."
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, "labs-revenue-cost-fan", source)
 
 
 def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: int = 10) -> Chart:
@@ -112,7 +117,7 @@ def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: in
     first = rows.iloc[-1]
     alt = (f"Tornado chart for {text}: at the scenario's values it is {_format(base, unit)}; the largest swing comes from "
            f"{first['key']}, from {_format(first['at_low'], unit)} to {_format(first['at_high'], unit)}.")
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, f"tornado-{_slug(headline)}", source, main=False)
 
 
 def sobol_chart(result: UncertaintyResult, headline: str, source: str, top: int = 8) -> Chart:
@@ -130,7 +135,7 @@ def sobol_chart(result: UncertaintyResult, headline: str, source: str, top: int 
     _finish(fig, ax, title, source)
     first = rows.iloc[-1]
     alt = f"Sobol indices for {text}: {first['key']} has the largest total-order index, {first['ST']:.2f}."
-    return Chart(fig, title, alt)
+    return Chart(fig, title, alt, f"sobol-{_slug(headline)}", source, main=False)
 
 
 # ----------------------------------------------------------------------------- text and tables
@@ -179,13 +184,19 @@ def priors_table(result: UncertaintyResult) -> pd.DataFrame:
     inp, rows = result.inputs, []
     for key, prior in zip(result.draws.plan.keys, result.draws.plan.priors):
         p10, p50, p90 = quantile(prior, [0.1, 0.5, 0.9])
-        rows.append({"Assumption (scenario key)": key, "Scenario value": inp.values[inp.column(key)],
-                     "Distribution": prior.dist, "10th percentile": p10, "Median": p50, "90th percentile": p90,
-                     "Rationale": prior.rationale})
-    return pd.DataFrame(rows)
+        rows.append({"key": key, "value": inp.values[inp.column(key)], "dist": prior.dist,
+                     "p10": p10, "p50": p50, "p90": p90, "rationale": prior.rationale})
+    return pd.DataFrame(rows, columns=["key", "value", "dist", "p10", "p50", "p90", "rationale"])
 
 
-def present(frame: pd.DataFrame, digits: int = 3):
-    """A table for the page: no positional index, numbers rounded."""
-    numbers = {c: f"{{:,.{digits}g}}" for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
-    return frame.style.format(numbers, na_rep="not available").hide(axis="index")
+def priors(result: UncertaintyResult, source: str = ""):
+    """The priors table through the one formatter (:func:`valuechain.tables.present`)."""
+    from valuechain.tables import Column, present
+
+    number = "{:,.3g}"  # the priors mix shares, years, rates and multiples: three significant digits
+    return present(priors_table(result), [
+        Column("key", "Assumption (scenario key)"), Column("value", "Scenario value", "ratio", number),
+        Column("dist", "Distribution"), Column("p10", "10th percentile", "ratio", number),
+        Column("p50", "Median", "ratio", number), Column("p90", "90th percentile", "ratio", number),
+        Column("rationale", "Rationale"),
+    ], "The priors: each assumption's distribution and its reason", source)

@@ -5,11 +5,13 @@ scenario's parameters; each function is a closed form with its equation in the d
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from valuechain.dataset import Dataset
-from valuechain.results import rounded
+from valuechain.results import Headline, rounded
 
 
 def ipo_draw(valuations: dict[str, float], float_ratios) -> pd.DataFrame:
@@ -56,23 +58,74 @@ def implied_earnings_growth(pe_high: float, pe_low: float, years: float, growth_
     return (1 + growth_low) * (pe_high / pe_low) ** (1 / years) - 1
 
 
+SIGNAL_FACTS = ("anthropic_secondary_valuation", "anthropic_tokenized_valuation", "anthropic_series_g_valuation",
+                "anthropic_series_h_valuation", "openai_valuation_target", "openai_seller_buyer_ratio",
+                "revenue_multiple_cited")
+CONCENTRATION_FACTS = ("us_market_cap_total", "sp500_top_share", "sp500_2025_gain_top7", "sp500_forward_pe",
+                       "ai_infra_spend_bull_low", "ai_infra_spend_bull_high")
+
+
 def secondary_signals(ds: Dataset) -> pd.DataFrame:
     """Secondary-market and private-mark figures from the seeds and announcements, with their sources."""
-    ids = ["anthropic_secondary_valuation", "anthropic_tokenized_valuation", "anthropic_series_g_valuation",
-           "anthropic_series_h_valuation", "openai_valuation_target", "openai_seller_buyer_ratio", "revenue_multiple_cited"]
-    facts = ds.facts.set_index("fact_id").loc[ids]
+    facts = ds.facts.set_index("fact_id").loc[list(SIGNAL_FACTS)]
     out = facts[["entity", "metric", "value", "unit", "as_of", "basis", "source_id", "note"]].reset_index()
     return out
 
 
 def market_concentration(ds: Dataset) -> pd.DataFrame:
     """The seed's market-concentration and valuation figures, with their sources."""
-    ids = ["us_market_cap_total", "sp500_top_share", "sp500_2025_gain_top7", "sp500_forward_pe",
-           "ai_infra_spend_bull_low", "ai_infra_spend_bull_high"]
-    return ds.facts.set_index("fact_id").loc[ids, ["metric", "value", "unit", "basis", "source_id", "note"]].reset_index()
+    return ds.facts.set_index("fact_id").loc[list(CONCENTRATION_FACTS), ["metric", "value", "unit", "basis", "source_id", "note"]].reset_index()
 
 
-def analyse(scenario, ds: Dataset, pool=None) -> dict:
+@dataclass(frozen=True)
+class ValuationResult:
+    """Everything notebook 04 shows, with its sources and its headline figures.
+
+    Item access (``result["draw"]``) reads the attribute of that name.
+    """
+
+    draw: pd.DataFrame  # company (and total) x float ratio: capital drawn, USD bn
+    labs: pd.DataFrame  # per lab: valuation, run-rate, multiple, revenue needed in the target year
+    path_revenue: float  # the labs layer's revenue in the target year on the scenario's projection
+    china_growth: float
+    pe_china: float
+    pe_nvidia: float
+    typical_float: tuple
+    seed_draw: tuple
+    summary: dict
+    valuation_year: int  # the year the valuations are of
+    sources: tuple[str, ...] = ()
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
+
+    def headlines(self) -> list[Headline]:
+        """The IPO draw at a typical float and what the labs' valuations need, with the figures behind them."""
+        s, high = self.summary, self.typical_float[1]
+        target, now = str(s["target_year"]), str(self.valuation_year)
+        return [
+            Headline("ipo_draw_typical_high_usd_bn", f"Capital the IPOs draw at a {high:.0%} float", "usd_bn", now,
+                     s["ipo_draw_typical_high_usd_bn"]),
+            Headline("labs_revenue_needed_usd_bn", "Lab revenue the valuations need", "usd_bn", target,
+                     s["labs_revenue_needed_usd_bn"]),
+            Headline("labs_revenue_scenario_path_usd_bn", "Lab revenue on the scenario's path", "usd_bn", target,
+                     s["labs_revenue_scenario_path_usd_bn"]),
+            Headline("ipo_draw_typical_low_usd_bn", f"Capital the IPOs draw at a {self.typical_float[0]:.0%} float",
+                     "usd_bn", now, s["ipo_draw_typical_low_usd_bn"], detail=True),
+            Headline("openai_revenue_multiple", "OpenAI valuation / run-rate revenue", "multiple", now,
+                     s["openai_revenue_multiple"], detail=True),
+            Headline("anthropic_revenue_multiple", "Anthropic valuation / run-rate revenue", "multiple", now,
+                     s["anthropic_revenue_multiple"], detail=True),
+            Headline("china_implied_earnings_growth", "Earnings growth China's chip multiples imply", "growth", now,
+                     s["china_implied_earnings_growth"], detail=True),
+        ]
+
+
+FACTS_USED = ("ipo_float_typical_low", "ipo_float_typical_high", "ipo_draw_low", "ipo_draw_high", "openai_run_rate_seed",
+              "anthropic_run_rate_seed", "china_chips_pe", "nvidia_pe")
+
+
+def analyse(scenario, ds: Dataset, pool=None) -> ValuationResult:
     """Notebook 04's tables and figures for ``scenario`` (reusing the profit pool if given)."""
     from valuechain.profit import profit_pool
 
@@ -106,6 +159,10 @@ def analyse(scenario, ds: Dataset, pool=None) -> dict:
         "target_year": val.target_year,
         "china_implied_earnings_growth": round(china, 4),
     }
-    return {"draw": draw, "labs": labs, "path_revenue": path_revenue, "china_growth": china,
-            "pe_china": pe_china, "pe_nvidia": pe_nvidia,
-            "typical_float": typical, "seed_draw": decade, "summary": summary}
+    facts = ds.facts.set_index("fact_id")
+    used = [*val.ipo_valuation_facts.values(), *FACTS_USED, *SIGNAL_FACTS, *CONCENTRATION_FACTS]
+    sources = tuple(dict.fromkeys(facts.loc[[f for f in used if f in facts.index], "source_id"]))
+    return ValuationResult(draw=draw, labs=labs, path_revenue=path_revenue, china_growth=china, pe_china=pe_china,
+                           pe_nvidia=pe_nvidia, typical_float=typical, seed_draw=decade, summary=summary,
+                           valuation_year=val.valuation_year,
+                           sources=tuple(dict.fromkeys([*sources, *pool.sources])))

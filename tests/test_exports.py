@@ -1,0 +1,178 @@
+"""The workbook, the deck and the chart files hold what the library returns."""
+import os
+import re
+
+import pytest
+
+from valuechain import (charts, comparison, demand, exports, labs, load_dataset, narrative, runner, site, uncertainty,
+                        valuation)
+from valuechain.params import load_scenario
+from valuechain.profit import profit_pool
+
+SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """outputs/base after one batch run of every notebook (the runner writes the exports)."""
+    outputs = tmp_path_factory.mktemp("exports")
+    outcomes = runner.run(scenarios=["base"], outputs=outputs, progress=False, jobs=2)
+    assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
+    return outputs / "base"
+
+
+@pytest.fixture(scope="module")
+def library():
+    ds, sc = load_dataset(), load_scenario("base")
+    pool = profit_pool(sc, ds)
+    gap = demand.demand_gap(sc, ds, pool)
+    return {"ds": ds, "sc": sc, "pool": pool, "gap": gap, "econ": labs.analyse(sc, ds, pool, gap),
+            "val": valuation.analyse(sc, ds, pool), "unc": uncertainty.analyse(sc, ds)}
+
+
+@pytest.fixture(scope="module")
+def book(folder):
+    openpyxl = pytest.importorskip("openpyxl")
+    return openpyxl.load_workbook(folder / "base.xlsx")
+
+
+def _rows(sheet, header_row=1):
+    header = [c.value for c in sheet[header_row]]
+    return header, [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=header_row + 1)]
+
+
+def test_key_figures_sheet_holds_every_headline_with_its_value(book, library):
+    header, rows = _rows(book["Key figures"])
+    assert header == ["Question", "Figure", "Period", "Value", "Unit", "Note"] and book["Key figures"].freeze_panes == "A2"
+    by_label = {r["Figure"]: r for r in rows}
+    pool, gap, econ, val = library["pool"], library["gap"], library["econ"], library["val"]
+    declared = [(h, pool.summary()) for h in pool.headlines()] + [(h, gap.summary()) for h in gap.headlines()]
+    declared += [(h, econ.summary()) for h in econ.headlines()] + [(h, val.summary) for h in val.headlines()]
+    unc = library["unc"]
+    declared += [(h, unc.summary()) for h in unc.headlines()]
+    assert len(rows) == len(declared)
+    for h, summary in declared:
+        row = by_label[h.label]
+        assert row["Period"] == str(h.period)
+        if summary[h.key] is None:
+            assert row["Value"] == "n/a"
+        else:
+            assert row["Value"] == pytest.approx(summary[h.key]), h.key
+    chips = by_label["Chips share of chain operating profit"]
+    assert chips["Value"] == pytest.approx(pool.summary()["chips_profit_share"]) and "100%" in chips["Note"]
+    assert book["Key figures"].cell(row=2 + [h.key for h, _ in declared].index("chips_profit_share"), column=4).number_format == "0%"
+
+
+def test_every_notebook_table_has_its_own_sheet_with_units_and_frozen_headers(book, folder, library):
+    tables = [t for nb in exports.read_scenario(folder) for t in nb.tables]
+    assert book.sheetnames[0] == "Key figures" and book.sheetnames[-2:] == ["Parameters", "Sources"]
+    assert len(book.sheetnames) == len(tables) + 3
+    for name, table in zip(book.sheetnames[1:-2], tables):
+        sheet = book[name]
+        assert sheet["A1"].value == table["title"] and sheet.freeze_panes == "A3"
+        headers = [c.value for c in sheet[2]]
+        assert headers == [c["header"] for c in table["columns"]]
+        assert not any(SNAKE.search(h) for h in headers), headers
+    layers = book[next(n for n in book.sheetnames if n.startswith("01 AI revenue and operating"))]
+    header, rows = _rows(layers, 2)
+    assert "AI revenue (USD bn)" in header and "Share of chain operating profit (%)" in header
+    lay = library["pool"].layers
+    want = lay[(lay["kind"] == "historical") & (lay["year"] == 2025)].set_index("layer")
+    got = {r["Layer"]: r for r in rows if r["Year"] == 2025}
+    for layer in want.index:
+        assert got[layer.capitalize()]["AI revenue (USD bn)"] == pytest.approx(want.loc[layer, "ai_revenue_usd_bn"])
+        assert got[layer.capitalize()]["Share of chain operating profit (%)"] == pytest.approx(want.loc[layer, "profit_share"])
+    col = header.index("Share of chain operating profit (%)") + 1
+    assert layers.cell(row=3, column=col).number_format == "0%"
+    companies = book[next(n for n in book.sheetnames if n.startswith("01 The company figures"))]
+    _, rows = _rows(companies, 2)
+    assert "NVIDIA Corporation" in {r["Company"] for r in rows}  # names, not ids
+
+
+def test_parameters_and_sources_sheets(book, library):
+    _, rows = _rows(book["Parameters"])
+    by_key = {r["Parameter (key in the scenario file)"]: r for r in rows}
+    sc = library["sc"]
+    assert by_key["layers.cloud.pass_through"]["Value"] == pytest.approx(sc.layers["cloud"].pass_through)
+    assert by_key["layers.cloud.pass_through"]["Rationale"] == sc.layers["cloud"].rationale
+    assert by_key["title"]["Value"] == sc.title
+    _, rows = _rows(book["Sources"])
+    ids = [r["Source id"] for r in rows]
+    used = set(library["pool"].sources) | set(library["gap"].sources) | set(library["econ"].sources) | set(library["val"].sources)
+    assert set(ids) >= used and len(ids) == len(set(ids))
+    known = set(library["ds"].sources["source_id"])
+    assert set(ids) <= known  # every row is a row of sources.csv
+    first = library["ds"].sources.set_index("source_id").loc[ids[0]]
+    assert rows[0]["Title"] == first["title"] and rows[0]["Publisher"] == first["publisher"]
+
+
+def _slide_text(slide):
+    return [shape.text_frame.text for shape in slide.shapes if shape.has_text_frame]
+
+
+def test_the_deck_has_the_summaries_then_one_main_chart_per_slide(folder, library):
+    pptx = pytest.importorskip("pptx")
+    deck = pptx.Presentation(str(folder / "base.pptx"))
+    slides = list(deck.slides)
+    assert slides[0].shapes.title.text == library["sc"].title
+    summaries = [s for s in slides if s.shapes.title.text.startswith("Executive summary: ")]
+    assert [s.shapes.title.text for s in summaries] == [
+        "Executive summary: Profit capture across the AI value chain",
+        "Executive summary: The demand gap: is downstream demand catching up with upstream spending?",
+        "Executive summary: Lab unit economics and circular financing",
+        "Executive summary: Valuations and the 2026 IPO wave",
+        "Executive summary: How much do the conclusions depend on the assumptions?"]
+    profit_text = "\n".join(_slide_text(summaries[0]))
+    for paragraph in narrative.profit_summary(library["pool"]).split("\n\n"):
+        assert paragraph.replace("**", "") in profit_text
+    pool, ds = library["pool"], library["ds"]
+    source = charts.source_line(ds, pool.sources, "base")
+    main = [charts.profit_pool_chart(pool.layers, 2025, source), charts.dollar_waterfall(pool.dollar_flow, 2025, source),
+            charts.profit_share_chart(pool.layers, source)]
+    chart_slides = slides[1 + len(summaries):]
+    titles = [s.shapes.title.text for s in chart_slides]
+    assert titles[:3] == [main[0].title, main[1].title, main[2].title]
+    assert all(c.main for c in main)
+    for slide in chart_slides:
+        assert sum(shape.shape_type == 13 for shape in slide.shapes) == 1  # one picture
+    assert source in _slide_text(chart_slides[0])
+    drawn = [c for nb in exports.read_scenario(folder) for c in nb.charts]
+    assert titles == [c["title"] for c in drawn if c["main"]]
+    assert len(drawn) > len(titles)  # the diagnostic charts stay on the pages and in the image files
+
+
+def test_every_chart_is_saved_as_png_and_svg_named_by_what_it_shows(folder):
+    manifest = exports.listing(folder)
+    names = {png.stem for _, png, _ in manifest["charts"]}
+    assert {"profit-pool-2025", "one-dollar-flow-2025", "demand-vs-required-revenue", "lab-break-even",
+            "ipo-capital-draw"} <= names
+    drawn = [c for nb in exports.read_scenario(folder) for c in nb.charts]
+    assert len(manifest["charts"]) == len(drawn)
+    for title, png, svg in manifest["charts"]:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "<svg" in svg.read_text()[:500]
+        assert png.parent == folder  # beside the pages
+    index = site.publish(folder.parent, rerender=False).read_text()
+    for href in ("base/base.xlsx", "base/base.pptx", "base/profit-pool-2025.png", "base/profit-pool-2025.svg"):
+        assert f'href="{href}"' in index
+
+
+def test_exports_follow_the_notebooks_and_drop_charts_no_longer_drawn(folder):
+    stale = folder / "old-chart.png"
+    stale.write_bytes(b"x")
+    (folder / "old-chart.svg").write_text("<svg/>")
+    manifest = (folder / exports.MANIFEST).read_text()
+    (folder / exports.MANIFEST).write_text(manifest.replace('"profit-pool-2025.png"', '"old-chart.png"', 1)
+                                           .replace('"profit-pool-2025.svg"', '"old-chart.svg"', 1))
+    assert not exports.stale(folder)
+    earlier = (folder / "01_profit_capture.ipynb").stat().st_mtime - 10
+    os.utime(folder / exports.MANIFEST, (earlier, earlier))  # the exports predate a notebook
+    assert exports.stale(folder)
+    exports.write_all(folder)
+    assert not stale.exists() and (folder / "profit-pool-2025.png").exists() and not exports.stale(folder)
+
+
+def test_parameters_sheet_and_diff_view_share_one_reading_of_the_parameters():
+    base = load_scenario("base").resolved()
+    leaves = comparison.leaves(base)
+    assert ("layers", "cloud", "pass_through") in leaves and not any(p[-1] == "rationale" for p in leaves)
+    assert comparison.rationale(base, ("layers", "cloud", "pass_through")) == base["layers"]["cloud"]["rationale"]

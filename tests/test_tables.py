@@ -1,0 +1,109 @@
+"""The one table formatter: headers with units, numbers by unit, names for ids, no index, no NaN."""
+import html
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuechain import labels, load_dataset, mime, tables
+from valuechain.params import load_scenario
+from valuechain.profit import profit_pool
+
+SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
+
+
+def _frame():
+    return pd.DataFrame({"company_id": ["nvidia", "openai", "nobody_here"], "layer": ["chips", "labs", "apps"],
+                         "revenue_usd_bn": [193.734, np.nan, 1234.5], "ai_share": [1.0, 0.5, None],
+                         "note": ["a_b_c <b>x</b>", "fine", np.nan]}, index=[7, 8, 9])
+
+
+def _table():
+    return tables.present(_frame(), [
+        tables.Column("company_id", "Company", "company"), tables.Column("layer", "Layer", "layer"),
+        tables.Column("revenue_usd_bn", "AI revenue", "usd_bn"), tables.Column("ai_share", "AI share", "share"),
+        tables.Column("note", "Note", missing=""),
+    ], "A <title>", source="Source: x & y")
+
+
+def test_headers_carry_units_and_cells_are_formatted_by_unit():
+    table = _table()
+    assert [c.header for c in table.columns] == ["Company", "Layer", "AI revenue (USD bn)", "AI share (%)", "Note"]
+    assert table.text() == [
+        ["NVIDIA Corporation", "Chips", "193.7", "100%", "a_b_c <b>x</b>"],
+        ["OpenAI", "Labs", "not disclosed", "50%", "fine"],
+        ["Nobody here", "Apps", "1,234.5", "not disclosed", ""],
+    ]
+
+
+def test_html_has_no_index_no_nan_and_escapes_every_text():
+    page = _table().html()
+    assert "NaN" not in page and "None" not in page
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page and "A &lt;title&gt;" in page
+    assert "x &amp; y" in page
+    first_cells = re.findall(r"<tr><td[^>]*>([^<]*)</td>", page)
+    assert first_cells == ["NVIDIA Corporation", "OpenAI", "Nobody here"]  # the frame's index 7, 8, 9 is not shown
+    assert not any(SNAKE.search(h) for h in re.findall(r"<th[^>]*>([^<]*)</th>", page))
+
+
+def test_the_table_travels_as_data_with_raw_numbers():
+    bundle = _table()._repr_mimebundle_()
+    data = bundle[mime.TABLE]
+    assert bundle["text/html"] == _table().html() and "AI revenue (USD bn)" in bundle["text/plain"]
+    assert data["rows"][0][2] == pytest.approx(193.734) and data["rows"][1][2] is None
+    assert [c["unit"] for c in data["columns"]] == ["company", "layer", "usd_bn", "share", "text"]
+
+
+def test_a_column_of_mixed_units_carries_each_rows_unit():
+    frame = pd.DataFrame({"value": [75000.0, 0.4, 22.0, 5.0], "unit": ["usd_bn", "share", "multiple", "ratio"]})
+    table = tables.present(frame, [tables.Column("value", "Value", "@unit")], "Facts")
+    assert [row[0] for row in table.text()] == ["USD 75,000bn", "40%", "22.0x", "5.00"]
+    assert table.data()["row_units"] == [["usd_bn"], ["share"], ["multiple"], ["ratio"]]
+
+
+def test_ids_read_as_words():
+    assert labels.words("data_center_revenue") == "Data center revenue"
+    assert labels.words("sp500_forward_pe") == "S&P 500 forward P/E"
+    assert labels.ids_to_words("operating_income / revenue, sum of 2025Q1-Q4") == "operating income / revenue, sum of 2025Q1-Q4"
+    assert labels.company_name("amazon") == "Amazon.com, Inc." and labels.company_name("market") == "Market"
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return profit_pool(load_scenario("base"), load_dataset())
+
+
+def test_the_layer_table_shows_the_library_values_and_explains_shares_outside_0_1(pool):
+    table = tables.layers(pool)
+    rows = {(r[0], r[1]): r for r in table.rows}
+    lay = pool.layers[(pool.layers["kind"] == "historical")].set_index(["year", "layer"])
+    assert rows[(2025, "chips")][6] == pytest.approx(lay.loc[(2025, "chips"), "profit_share"])
+    assert table.text()[[k for k in rows].index((2025, "chips"))][6] == f"{lay.loc[(2025, 'chips'), 'profit_share']:.0%}"
+    assert lay.loc[(2025, "chips"), "profit_share"] > 1 and "more than 100%" in table.note
+    assert [r[1] for r in table.rows[:5]] == ["chips", "servers", "cloud", "labs", "apps"]  # upstream first
+
+
+def test_every_notebook_table_has_worded_headers_and_no_missing_marker(pool):
+    from valuechain import demand, labs, valuation
+
+    ds = load_dataset()
+    sc = load_scenario("base")
+    gap = demand.demand_gap(sc, ds, pool)
+    econ = labs.analyse(sc, ds, pool, gap)
+    val = valuation.analyse(sc, ds, pool)
+    made = [tables.layers(pool), tables.layers(pool, "projection"), tables.dollar_flow(pool, 2025),
+            tables.value_added(pool, 2025), tables.companies(pool, 2025), tables.excluded(pool),
+            tables.downstream(gap), tables.closing(gap), tables.required_by_year(gap), tables.secondary(gap),
+            tables.ai_elasticity(gap), tables.run_rates(econ), tables.losses(econ), tables.unit_economics(econ),
+            tables.break_even(econ), tables.investments(econ), tables.cloud_split(econ),
+            tables.gap_without_round_trip(econ), tables.ipo_draw(val), tables.lab_valuations(val),
+            tables.facts(valuation.market_concentration(ds), "M"), tables.facts(valuation.secondary_signals(ds), "S")]
+    for table in made:
+        headers = [c.header for c in table.columns]
+        assert not any(SNAKE.search(h) for h in headers), (table.title, headers)
+        text = html.unescape(table.html())
+        assert "NaN" not in text and "{'" not in text and "…" not in text, table.title
+    ipo = tables.ipo_draw(val)
+    assert ipo.text()[-1][0] == "Total" and ipo.rows[-1][-1] == pytest.approx(val.draw.iloc[-1, -1])
+    assert tables.cloud_split(econ).rows[0][1] == pytest.approx(econ.cloud_split["round_tripped_usd_bn"])

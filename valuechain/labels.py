@@ -1,0 +1,145 @@
+"""Words for what the data calls by ids: company names, layer and method names, units.
+
+Pages, exports and summaries show these words; the ids stay in the data and the parameters.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+LAYER_NAMES = {"chips": "Chips", "servers": "Servers", "cloud": "Cloud", "labs": "Labs", "apps": "Apps"}
+METHOD_NAMES = {
+    "sequoia": "Sequoia (GPU run-rate)",
+    "capex_to_revenue": "Bain (capex-to-revenue ratio)",
+    "capital_recovery": "Capital recovery (R*)",
+}
+# Words whose spelling is not the id's: acronyms and names.
+_WORDS = {"ai": "AI", "us": "US", "usd": "USD", "cny": "CNY", "ipo": "IPO", "pe": "P/E", "sp500": "S&P 500",
+          "arr": "ARR", "gw": "GW", "vc": "VC", "genai": "generative-AI", "dc": "data-center", "cy": "CY",
+          "mcap": "market cap", "1m": "$1M", "h1": "H1", "h2": "H2", "nvidia": "NVIDIA", "openai": "OpenAI"}
+_ID = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def words(identifier) -> str:
+    """``data_center_revenue`` -> ``Data center revenue``; acronyms keep their capitals."""
+    text = str(identifier)
+    parts = [_WORDS.get(part, part) for part in text.split("_")]
+    out = " ".join(parts)
+    return out[:1].upper() + out[1:] if out[:1].islower() else out
+
+
+def ids_to_words(text) -> str:
+    """Every snake_case id inside ``text`` written as words (lower case), the rest unchanged."""
+    return _ID.sub(lambda m: " ".join(_WORDS.get(p, p) for p in m.group(0).split("_")), str(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_names() -> dict[str, str]:
+    import csv
+
+    from valuechain import config
+
+    with open(config.DATA_DIR / "companies.csv", newline="", encoding="utf-8") as handle:
+        return {row["company_id"]: row["name"] for row in csv.DictReader(handle)}
+
+
+def company_name(company_id, names: dict | None = None) -> str:
+    """The company's name from companies.csv (``names`` if given), or the id in words if it has none."""
+    names = _bundled_names() if names is None else names
+    return names.get(str(company_id)) or words(company_id)
+
+
+def layer_name(layer) -> str:
+    return LAYER_NAMES.get(str(layer), words(layer))
+
+
+def method_name(method) -> str:
+    return METHOD_NAMES.get(str(method), words(method))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """How a unit reads: the words after a header, the format of a value on a page and in Excel."""
+
+    suffix: str  # shown in headers as "Label (suffix)"; "" for none
+    text: str  # Python format for pages
+    excel: str  # Excel number format ("" for text)
+
+
+UNITS = {
+    "usd_bn": Unit("USD bn", "{:,.1f}", "#,##0.0"),
+    "usd": Unit("USD", "{:,.2f}", "#,##0.00"),
+    "share": Unit("%", "{:.0%}", "0%"),
+    "probability": Unit("", "{:.2f}", "0.00"),
+    "growth": Unit("% a year", "{:+.0%}", "+0%;-0%"),
+    "rate": Unit("log points a year", "{:+.2f}", "+0.00;-0.00"),
+    "log_points": Unit("log points", "{:+.3f}", "+0.000;-0.000"),
+    "ratio": Unit("", "{:.2f}", "0.00"),
+    "multiple": Unit("x", "{:,.1f}x", '#,##0.0"x"'),
+    "elasticity": Unit("", "{:.2f}", "0.00"),
+    "statistic": Unit("", "{:.3f}", "0.000"),
+    "cents": Unit("cents", "{:.1f}", "0.0"),
+    "usd_per_usd": Unit("USD", "{:.2f}", "0.00"),
+    "count": Unit("", "{:,.0f}", "#,##0"),
+    "year": Unit("", "{:.0f}", "0"),
+    "p": Unit("", "", "0.000"),
+    "gw": Unit("GW", "{:,.1f}", "#,##0.0"),
+    "cny_bn": Unit("CNY bn", "{:,.1f}", "#,##0.0"),
+}
+
+
+def header(label: str, unit: str) -> str:
+    """``label`` with its unit, e.g. ``AI revenue (USD bn)``."""
+    suffix = UNITS[unit].suffix if unit in UNITS else ""
+    return f"{label} ({suffix})" if suffix else label
+
+
+def missing(value) -> bool:
+    """None, NaN or pandas' NA/NaT."""
+    import pandas as pd
+
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def value_text(value, unit: str, fmt: str | None = None, names: dict | None = None) -> str:
+    """``value`` as a page shows it in ``unit`` (``fmt`` overrides the unit's format); "" when missing."""
+    if missing(value):
+        return ""
+    if unit == "company":
+        return company_name(value, names)
+    if unit == "layer":
+        return layer_name(value)
+    if unit == "method":
+        return method_name(value)
+    if unit == "id":
+        return words(value)
+    if unit == "note":
+        return ids_to_words(value)
+    if unit in ("text", "quarter", "date") or unit not in UNITS:
+        return str(value)[:10] if unit == "date" else str(value)
+    if unit == "p":
+        from valuechain.inference import format_p
+
+        return format_p(float(value))
+    try:
+        return (fmt or UNITS[unit].text).format(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def with_unit(value, unit: str) -> str:
+    """A value that carries its unit in the cell (a column mixing units): ``USD 75,000bn``, ``40%``, ``22.0x``."""
+    if missing(value):
+        return ""
+    if unit == "usd_bn":
+        return f"USD {float(value):,.0f}bn" if abs(float(value)) >= 100 else f"USD {float(value):,.1f}bn"
+    if unit == "cny_bn":
+        return f"CNY {float(value):,.0f}bn"
+    if unit == "usd":
+        return f"USD {float(value):,.2f}"
+    if unit == "usd_per_usd":
+        return f"USD {float(value):,.2f} per USD"
+    if unit in ("share", "multiple", "year", "count", "gw"):
+        return value_text(value, unit) + (" GW" if unit == "gw" else "")
+    return value_text(value, unit if unit in UNITS else "ratio")
