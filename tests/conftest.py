@@ -14,11 +14,60 @@ KERNEL_FIXTURES = {"tiny", "executed_outputs"}
 KERNEL_MODULES = {"test_browser"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         module = getattr(getattr(item, "module", None), "__name__", "")
         if KERNEL_FIXTURES & set(getattr(item, "fixturenames", ())) or module in KERNEL_MODULES:
             item.add_marker(pytest.mark.notebooks)
+        # pytest-xdist (--dist loadgroup) gives each group to one worker: the whole slow layer to
+        # one, so the session's notebooks execute once; each unit-test module to one, so its
+        # module fixtures are computed once.
+        item.add_marker(pytest.mark.xdist_group("notebooks" if item.get_closest_marker("notebooks") else module))
+
+
+# The bundled dataset and the base scenario's results, computed once per test session. Results are
+# frozen records; a test that needs to change one copies it (dataclasses.replace, DataFrame.copy).
+@pytest.fixture(scope="session")
+def ds():
+    from valuechain import load_dataset
+
+    return load_dataset()
+
+
+@pytest.fixture(scope="session")
+def base_scenario():
+    from valuechain.params import load_scenario
+
+    return load_scenario("base")
+
+
+@pytest.fixture(scope="session")
+def base_pool(base_scenario, ds):
+    from valuechain.profit import profit_pool
+
+    return profit_pool(base_scenario, ds)
+
+
+@pytest.fixture(scope="session")
+def base_gap(base_scenario, ds, base_pool):
+    from valuechain.demand import demand_gap
+
+    return demand_gap(base_scenario, ds, base_pool)
+
+
+@pytest.fixture(scope="session")
+def base_econ(base_scenario, ds, base_pool, base_gap):
+    from valuechain import labs
+
+    return labs.analyse(base_scenario, ds, base_pool, base_gap)
+
+
+@pytest.fixture(scope="session")
+def base_inputs(base_scenario, ds):
+    from valuechain import core
+
+    return core.inputs(base_scenario, ds)
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +83,21 @@ def executed_outputs(tmp_path_factory):
     outcomes = runner.run(scenarios=["base", "bear"], outputs=outputs, progress=False, jobs=2)
     assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
     return outputs
+
+
+def invoke_cli(*args):
+    """``valuechain *args`` in this process (click's runner): its exit code, stdout and stderr.
+
+    Quicker than a subprocess; tests/test_cli.py keeps the checks that run the installed entry point.
+    """
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from valuechain.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
 
 @pytest.fixture

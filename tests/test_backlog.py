@@ -9,11 +9,6 @@ from valuechain import backlog, capital, load_dataset, narrative
 SPENDERS = ["microsoft", "alphabet", "amazon", "oracle", "coreweave"]
 
 
-@pytest.fixture(scope="module")
-def ds():
-    return load_dataset()
-
-
 def test_multiple_is_summed_backlog_over_summed_trailing_capex(ds):
     b = backlog.backlog(ds, SPENDERS)
     fin = ds.financials

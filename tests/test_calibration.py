@@ -3,6 +3,8 @@ import pytest
 
 from valuechain import calibration
 
+pytestmark = pytest.mark.notebooks  # the slow layer: 200 simulations of every reported test
+
 
 @pytest.fixture(scope="module")
 def sizes():

@@ -12,10 +12,8 @@ from valuechain.profit import profit_pool
 
 
 @pytest.fixture(scope="module")
-def setup():
-    ds = load_dataset()
-    pool = profit_pool(load_scenario("base"), ds)
-    return ds, pool, charts.source_line(ds, pool.sources, "base")
+def setup(ds, base_pool):
+    return ds, base_pool, charts.source_line(ds, base_pool.sources, "base")
 
 
 def _axes_text(chart):
@@ -62,12 +60,8 @@ def test_year_not_analysed_is_refused(setup):
 
 
 @pytest.fixture(scope="module")
-def gap():
-    from valuechain.demand import demand_gap
-
-    ds = load_dataset()
-    result = demand_gap(load_scenario("base"), ds)
-    return result, charts.source_line(ds, result.sources, "base")
+def gap(ds, base_gap):
+    return base_gap, charts.source_line(ds, base_gap.sources, "base")
 
 
 def _lines(ax):

@@ -8,20 +8,14 @@ from valuechain.params import CHAIN_ORDER
 
 
 @pytest.fixture(scope="module")
-def dataset():
-    return load_dataset()
+def dataset(ds):
+    return ds
 
 
 @pytest.fixture(scope="module")
-def base(dataset):
-    from valuechain.demand import demand_gap
-    from valuechain.profit import profit_pool
-
-    sc = params.load_scenario("base")
-    pool = profit_pool(sc, dataset)
-    gap = demand_gap(sc, dataset, pool)
-    inp = core.inputs(sc, dataset, pool, gap.downstream)
-    return sc, pool, gap, inp, core.evaluate(inp, inp.theta())
+def base(base_scenario, ds, base_pool, base_gap):
+    inp = core.inputs(base_scenario, ds, base_pool, base_gap.downstream)
+    return base_scenario, base_pool, base_gap, inp, core.evaluate(inp, inp.theta())
 
 
 def test_in_service_is_the_window_sum():

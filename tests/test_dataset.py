@@ -7,11 +7,6 @@ from valuechain.dataset import BASES, LAYERS
 from valuechain.exceptions import DataValidationError
 
 
-@pytest.fixture(scope="module")
-def ds():
-    return load_dataset()
-
-
 def test_every_source_id_resolves(ds):
     known = set(ds.sources["source_id"])
     assert set(ds.financials["source_id"]) <= known

@@ -8,13 +8,8 @@ from valuechain.params import load_scenario
 
 
 @pytest.fixture(scope="module")
-def ds():
-    return load_dataset()
-
-
-@pytest.fixture(scope="module")
-def base(ds):
-    return demand.demand_gap(load_scenario("base"), ds)
+def base(base_gap):
+    return base_gap
 
 
 def test_sequoia_headline_equals_the_year_table(base):
@@ -55,6 +50,7 @@ def test_results_carry_their_sources(base, ds):
     assert set(base.downstream.sources) <= set(base.sources)
 
 
+@pytest.mark.notebooks  # the slow layer: two more scenarios' whole analyses
 def test_scenarios_differ_in_the_projection(ds):
     bull = demand.demand_gap(load_scenario("bull"), ds)
     bear = demand.demand_gap(load_scenario("bear"), ds)

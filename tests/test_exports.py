@@ -12,21 +12,19 @@ from valuechain.profit import profit_pool
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    """outputs/base after one batch run of every notebook (the runner writes the exports)."""
-    outputs = tmp_path_factory.mktemp("exports")
-    outcomes = runner.run(scenarios=["base"], outputs=outputs, progress=False, jobs=2)
-    assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
-    return outputs / "base"
+pytestmark = pytest.mark.notebooks  # reads the session's executed notebooks
 
 
 @pytest.fixture(scope="module")
-def library():
-    ds, sc = load_dataset(), load_scenario("base")
-    pool = profit_pool(sc, ds)
-    gap = demand.demand_gap(sc, ds, pool)
-    return {"ds": ds, "sc": sc, "pool": pool, "gap": gap, "econ": labs.analyse(sc, ds, pool, gap),
+def folder(executed_outputs):
+    """outputs/base after the session's batch run of every notebook (the runner writes the exports)."""
+    return executed_outputs / "base"
+
+
+@pytest.fixture(scope="module")
+def library(ds, base_scenario, base_pool, base_gap, base_econ):
+    sc, pool = base_scenario, base_pool
+    return {"ds": ds, "sc": sc, "pool": pool, "gap": base_gap, "econ": base_econ,
             "val": valuation.analyse(sc, ds, pool), "unc": uncertainty.analyse(sc, ds)}
 
 
@@ -156,7 +154,10 @@ def test_every_chart_is_saved_as_png_and_svg_named_by_what_it_shows(folder):
         assert f'href="{href}"' in index
 
 
-def test_exports_follow_the_notebooks_and_drop_charts_no_longer_drawn(folder):
+def test_exports_follow_the_notebooks_and_drop_charts_no_longer_drawn(folder, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(folder, tmp_path / "base")  # the session's outputs stay as the run wrote them
     stale = folder / "old-chart.png"
     stale.write_bytes(b"x")
     (folder / "old-chart.svg").write_text("<svg/>")

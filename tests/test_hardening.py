@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_notebook
+from conftest import invoke_cli, write_notebook
 from valuechain import config, runner
 from valuechain.exceptions import ParameterError
 from valuechain.params import load_scenario
 
 
-def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "valuechain.cli", *args], capture_output=True, text=True, **kw)
+def _cli(*args):
+    return invoke_cli(*args)
 
 
 def _snapshot(folder: Path) -> dict:

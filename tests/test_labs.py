@@ -56,11 +56,6 @@ def test_round_tripped_plus_organic_is_total():
     assert labs.split_cloud_revenue(1.0, 5.0)["organic_usd_bn"] == 0.0
 
 
-@pytest.fixture(scope="module")
-def base_econ():
-    return labs.analyse(load_scenario("base"), load_dataset())
-
-
 def test_capital_efficiency_uses_the_seed_figures(base_econ):
     eff = base_econ.unit_economics.loc[labs.EFFICIENCY]
     assert eff["anthropic"] == pytest.approx(30 / 30) and eff["openai"] == pytest.approx(24 / 120)

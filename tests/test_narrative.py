@@ -43,12 +43,12 @@ def test_scenario_header_escapes_title_and_description():
     assert "<strong>Scenario:</strong>" in rendered  # the header's own markup is kept
 
 
-def test_ttm_summary_leads_with_the_twelve_months_and_says_what_is_missing():
-    from valuechain import load_dataset, profit
+def test_ttm_summary_leads_with_the_twelve_months_and_says_what_is_missing(ds, base_pool):
+    from valuechain import profit
     from valuechain.params import load_scenario
 
-    ds = load_dataset()
-    pool = profit.profit_pool(load_scenario("base", {"years": {"latest": "ttm", "ttm_end": "2026Q2"}}), ds)
+    pool = base_pool
+    assert pool.ttm.end == "2026Q2"  # base reports the twelve months to 2026Q2
     text = narrative.ttm_summary(pool)
     lay = pool.ttm.layers.set_index("layer")
     assert text.startswith(f"**In the twelve months 2025Q3-2026Q2 chips captured {lay.loc['chips', 'profit_share']:.0%}")
@@ -59,12 +59,8 @@ def test_ttm_summary_leads_with_the_twelve_months_and_says_what_is_missing():
 
 
 @pytest.fixture(scope="module")
-def gap():
-    from valuechain import load_dataset
-    from valuechain.demand import demand_gap
-    from valuechain.params import load_scenario
-
-    return demand_gap(load_scenario("base"), load_dataset())
+def gap(base_gap):
+    return base_gap
 
 
 def test_limits_say_d_is_an_upper_bound_from_the_flow_tags(gap):
@@ -116,14 +112,8 @@ def test_market_check_sentence_gives_each_year_and_the_differences(gap):
 
 
 @pytest.fixture(scope="module")
-def base_results():
-    from valuechain import labs, load_dataset
-    from valuechain.params import load_scenario
-    from valuechain.profit import profit_pool
-
-    ds, sc = load_dataset(), load_scenario("base")
-    pool = profit_pool(sc, ds)
-    return pool, labs.analyse(sc, ds, pool)
+def base_results(base_pool, base_econ):
+    return base_pool, base_econ
 
 
 def test_summaries_name_companies_and_explain_the_costs_outside_the_chain(base_results):

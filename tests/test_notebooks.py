@@ -86,16 +86,23 @@ def test_record_refuses_a_headline_it_does_not_record(tmp_path):
     assert recorded["headlines"][0]["label"] == "Chips share" and recorded["sources"] == ["x", "y"]
 
 
-@pytest.mark.parametrize("scenario", ["base", "bear"])
-def test_every_result_declares_headlines_it_records(scenario):
-    from valuechain import demand, labs, valuation
+@pytest.mark.parametrize("scenario", ["base", pytest.param("bear", marks=pytest.mark.notebooks)])  # bear: slow layer
+def test_every_result_declares_headlines_it_records(scenario, request):
+    from valuechain import demand, labs, uncertainty, valuation
 
-    ds, sc = load_dataset(), load_scenario(scenario)
-    pool = profit_pool(sc, ds)
-    gap = demand.demand_gap(sc, ds, pool)
+    ds = request.getfixturevalue("ds")
+    if scenario == "base":
+        sc, pool, gap, econ = (request.getfixturevalue(f) for f in ("base_scenario", "base_pool", "base_gap", "base_econ"))
+    else:
+        sc = load_scenario(scenario)
+        pool = profit_pool(sc, ds)
+        gap = demand.demand_gap(sc, ds, pool)
+        econ = labs.analyse(sc, ds, pool, gap)
+    val = valuation.analyse(sc, ds, pool)
+    drawn = uncertainty.analyse(load_scenario(scenario, {"uncertainty": {"sobol_samples": 64}}), ds, n=200)
     for summary, heads in ((pool.summary(), pool.headlines()), (gap.summary(), gap.headlines()),
-                           (labs.analyse(sc, ds, pool, gap).summary(), labs.analyse(sc, ds, pool, gap).headlines()),
-                           (valuation.analyse(sc, ds, pool).summary, valuation.analyse(sc, ds, pool).headlines())):
+                           (econ.summary(), econ.headlines()), (val.summary, val.headlines()),
+                           (drawn.summary(), drawn.headlines())):
         keys = [h.key for h in heads]
         assert len(set(keys)) == len(keys) and set(keys) <= set(summary)
         assert all(h.label and h.unit and h.period for h in heads)

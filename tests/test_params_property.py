@@ -105,11 +105,21 @@ def _check(folder, doc):
     return "valid"
 
 
-@settings(max_examples=500, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+_SETTINGS = dict(derandomize=True, deadline=None, database=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@settings(max_examples=30, **_SETTINGS)
 @given(changes=mutations)
 def test_any_mutation_of_base_validates_or_is_refused_with_one_line(tmp_path, changes):
     _check(tmp_path, _apply(BASE, changes))  # any other exception fails the property
+
+
+@pytest.mark.notebooks  # the slow layer: the same property on many more mutations
+@settings(max_examples=1000, **_SETTINGS)
+@given(changes=mutations)
+def test_a_thousand_mutations_of_base_validate_or_are_refused_with_one_line(tmp_path, changes):
+    _check(tmp_path, _apply(BASE, changes))
 
 
 def test_the_unmutated_base_validates(tmp_path):
@@ -126,13 +136,32 @@ CLI_CASES = [
 ]
 
 
+def _cli_validate(path):
+    """``valuechain validate path`` in this process: (exit code, stderr)."""
+    from click.testing import CliRunner
+
+    from valuechain.cli import main
+
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    return result.exit_code, result.stderr
+
+
+def _assert_one_line_per_problem(code, stderr):
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert lines and all(line.startswith("valuechain: error: ") and "mutant.yaml" in line for line in lines)
+
+
 @pytest.mark.parametrize("changes", CLI_CASES)
 def test_the_command_line_gives_one_line_and_exit_2(tmp_path, changes):
-    doc = _apply(BASE, changes)
     path = tmp_path / "mutant.yaml"
-    path.write_text(_dump(doc), encoding="utf-8")
+    path.write_text(_dump(_apply(BASE, changes)), encoding="utf-8")
+    _assert_one_line_per_problem(*_cli_validate(path))
+
+
+def test_the_installed_command_gives_one_line_and_exit_2_in_its_own_process(tmp_path):
+    path = tmp_path / "mutant.yaml"
+    path.write_text(_dump(_apply(BASE, CLI_CASES[-1])), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "validate", str(path)], capture_output=True, text=True)
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.splitlines()
-    assert lines and all(line.startswith("valuechain: error: ") and "mutant.yaml" in line for line in lines)
+    _assert_one_line_per_problem(proc.returncode, proc.stderr)

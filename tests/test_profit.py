@@ -64,16 +64,6 @@ def test_required_end_user_spend_inverts_the_chain():
     assert np.isinf(required_end_user_spend(10.0, p | {"labs": 0.0}))
 
 
-@pytest.fixture(scope="module")
-def ds():
-    return load_dataset()
-
-
-@pytest.fixture(scope="module")
-def base_pool(ds):
-    return profit_pool(load_scenario("base"), ds)
-
-
 def test_nvidia_2025_revenue_is_the_sum_of_its_filed_quarters(base_pool):
     row = base_pool.companies.set_index(["year", "company_id"]).loc[(2025, "nvidia")]
     assert row["ai_revenue_usd_bn"] == pytest.approx(39.112 + 41.096 + 51.215 + 62.31)

@@ -40,8 +40,8 @@ def test_anchors_match_the_published_facts():
     ("sequoia_2024", "sequoia", 600.0, 500.0),
     ("bain_2030", "capex_to_revenue", 2000.0, 800.0),
 ])
-def test_anchor_scenario_files_reproduce_the_published_numbers(name, method, required_bn, gap_bn):
-    result = demand_gap(load_scenario(name))
+def test_anchor_scenario_files_reproduce_the_published_numbers(name, method, required_bn, gap_bn, ds):
+    result = demand_gap(load_scenario(name), ds)
     row = result.requirements.set_index("method").loc[method]
     assert row["required_usd_bn"] == required_bn
     assert row["gap_usd_bn"] == gap_bn

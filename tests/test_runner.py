@@ -5,6 +5,7 @@ import nbformat
 import pandas as pd
 import pytest
 
+from conftest import invoke_cli
 from conftest import write_notebook as _notebook
 
 from valuechain import runner, site
@@ -220,8 +221,7 @@ def test_clean_command_says_what_it_removed(tmp_path):
     keep = outputs / "notes"
     keep.mkdir()
     (keep / "mine.txt").write_text("not an output")
-    proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "clean", "--outputs", str(outputs)],
-                          capture_output=True, text=True)
+    proc = invoke_cli("clean", "--outputs", outputs)
     assert proc.returncode == 0, proc.stderr
     assert f"removed {gone.resolve()}" in proc.stdout and "1 stale output removed" in proc.stdout
     assert not gone.exists() and (keep / "mine.txt").exists()

@@ -12,10 +12,8 @@ from valuechain.exceptions import ParameterError
 
 
 @pytest.fixture(scope="module")
-def base():
-    ds = load_dataset()
-    sc = params.load_scenario("base")
-    return sc, ds, core.inputs(sc, ds)
+def base(base_scenario, ds, base_inputs):
+    return base_scenario, ds, base_inputs
 
 
 def test_grid_rows_equal_the_reverse_dcf(base):
@@ -29,6 +27,7 @@ def test_grid_rows_equal_the_reverse_dcf(base):
     assert (table["chips_profit_share"] == table["chips_profit_share"].iloc[0]).all()  # untouched by these keys
 
 
+@pytest.mark.notebooks  # the slow layer: it starts worker processes
 def test_same_seed_same_table_on_one_and_two_dask_workers(base):
     sc, ds, inp = base
     local = sw.sweep(sc, ds, draws=2500, inputs=inp)
@@ -67,14 +66,18 @@ def test_parse_grid():
 
 
 def test_cli_writes_the_table_and_page(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "sweep", "base", "--grid", "valuation.discount_rate=0.1,0.2",
-                           "--csv", "--outputs", str(tmp_path)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    from click.testing import CliRunner
+
+    from valuechain.cli import main
+
+    runner = CliRunner()
+    done = runner.invoke(main, ["sweep", "base", "--grid", "valuation.discount_rate=0.1,0.2", "--csv",
+                                "--outputs", str(tmp_path)])
+    assert done.exit_code == 0, done.stderr
     folder = next((tmp_path / "sweeps").iterdir())
     table = pd.read_csv(folder / "sweep.csv")
     assert table["valuation.discount_rate"].tolist() == [0.1, 0.2]
     page = (folder / "index.html").read_text()
     assert "Lab revenue the valuations need" in page and "<script" not in page
-    bad = subprocess.run([sys.executable, "-m", "valuechain.cli", "sweep", "base", "--grid", "nope=1"],
-                         capture_output=True, text=True)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    bad = runner.invoke(main, ["sweep", "base", "--grid", "nope=1"])
+    assert bad.exit_code == 2 and bad.stderr.count("\n") == 1 and "nope" in bad.stderr

@@ -70,8 +70,8 @@ def test_ids_read_as_words():
 
 
 @pytest.fixture(scope="module")
-def pool():
-    return profit_pool(load_scenario("base"), load_dataset())
+def pool(base_pool):
+    return base_pool
 
 
 def test_the_layer_table_shows_the_library_values_and_explains_shares_outside_0_1(pool):
@@ -84,21 +84,22 @@ def test_the_layer_table_shows_the_library_values_and_explains_shares_outside_0_
     assert [r[1] for r in table.rows[:5]] == ["chips", "servers", "cloud", "labs", "apps"]  # upstream first
 
 
-def test_every_notebook_table_has_worded_headers_and_no_missing_marker(pool):
-    from valuechain import demand, labs, valuation
+def test_every_notebook_table_has_worded_headers_and_no_missing_marker(pool, ds, base_scenario, base_gap, base_econ):
+    from valuechain import uncertainty, uncertainty_report, valuation
 
-    ds = load_dataset()
-    sc = load_scenario("base")
-    gap = demand.demand_gap(sc, ds, pool)
-    econ = labs.analyse(sc, ds, pool, gap)
+    sc, gap, econ = base_scenario, base_gap, base_econ
     val = valuation.analyse(sc, ds, pool)
+    draws = uncertainty.analyse(load_scenario("base", {"uncertainty": {"sobol_samples": 64}}), ds, n=200)
     made = [tables.layers(pool), tables.layers(pool, "projection"), tables.dollar_flow(pool, 2025),
             tables.value_added(pool, 2025), tables.companies(pool, 2025), tables.excluded(pool),
             tables.downstream(gap), tables.closing(gap), tables.required_by_year(gap), tables.secondary(gap),
             tables.ai_elasticity(gap), tables.run_rates(econ), tables.losses(econ), tables.unit_economics(econ),
             tables.break_even(econ), tables.investments(econ), tables.cloud_split(econ),
             tables.gap_without_round_trip(econ), tables.ipo_draw(val), tables.lab_valuations(val),
-            tables.facts(valuation.market_concentration(ds), "M"), tables.facts(valuation.secondary_signals(ds), "S")]
+            tables.facts(valuation.market_concentration(ds), "M"), tables.facts(valuation.secondary_signals(ds), "S"),
+            tables.ttm_layers(pool), tables.lab_backlog(ds), tables.realtime_forecasts(gap), tables.market_check(gap),
+            uncertainty_report.priors(draws)]
+    assert pool.ttm is not None  # base reports the latest twelve months
     for table in made:
         headers = [c.header for c in table.columns]
         assert not any(SNAKE.search(h) for h in headers), (table.title, headers)

@@ -7,11 +7,6 @@ from valuechain import load_dataset
 from valuechain.yearly import company_ttm, company_year, interpolate_run_rate, margin_ttm, margin_year
 
 
-@pytest.fixture(scope="module")
-def ds():
-    return load_dataset()
-
-
 def test_fiscal_year_stands_for_the_calendar_year_of_its_midpoint(ds):
     # Supermicro FY2025 runs July 2024 - June 2025; its midpoint is end-December 2024.
     value = company_year(ds, "supermicro", "revenue", 2024)
