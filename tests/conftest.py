@@ -72,7 +72,7 @@ def base_inputs(base_scenario, ds):
 
 @pytest.fixture(scope="session")
 def executed_outputs(tmp_path_factory):
-    """The outputs folder of one batch run of every notebook for base and bear, shared by the session.
+    """The outputs folder of one batch run of every notebook for every shipped scenario, shared by the session.
 
     Notebooks execute once per test session: every test that checks real executed notebooks reads
     this folder and must not change what the run wrote (publishing the site into it is fine).
@@ -80,7 +80,7 @@ def executed_outputs(tmp_path_factory):
     from valuechain import runner
 
     outputs = tmp_path_factory.mktemp("executed")
-    outcomes = runner.run(scenarios=["base", "bear"], outputs=outputs, progress=False, jobs=2)
+    outcomes = runner.run(scenarios=runner.list_scenarios(), outputs=outputs, progress=False, jobs=2)
     assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
     return outputs
 
