@@ -108,3 +108,32 @@ def test_every_notebook_table_has_worded_headers_and_no_missing_marker(pool, ds,
     ipo = tables.ipo_draw(val)
     assert ipo.text()[-1][0] == "Total" and ipo.rows[-1][-1] == pytest.approx(val.draw.iloc[-1, -1])
     assert tables.cloud_split(econ).rows[0][1] == pytest.approx(econ.cloud_split["round_tripped_usd_bn"])
+
+
+def test_a_probability_never_reads_as_a_bare_0_or_1():
+    assert [labels.value_text(p, "probability") for p in (1.0, 0.996, 0.63, 0.004, 0.0)] == [
+        "> 0.99", "> 0.99", "0.63", "< 0.01", "< 0.01"]
+    table = tables.present(pd.DataFrame({"p": [1.0, 0.5]}), [tables.Column("p", "P(x)", "probability")], "t")
+    assert table.text() == [["> 0.99"], ["0.50"]] and table.rows[0][0] == 1.0  # the exports keep the number
+
+
+@pytest.mark.parametrize("key, text", [
+    ("attribution.amazon.ai_share.2025", "Amazon.com, Inc.: AI share of revenue, 2025"),
+    ("layers.cloud.pass_through", "Cloud layer: share of price passed upstream"),
+    ("lab_economics.paths.openai.cost_decline", "OpenAI: yearly decline in cost per dollar of revenue"),
+    ("demand_gap.capital.ai_share.2025", "AI share of the spenders' capex, 2025"),
+    ("projection.final_margins.chips", "Chips: operating margin at the horizon"),
+    ("projection.capex_growth.2027", "Capex growth, 2027"),
+    ("valuation.exit_multiple", "Valuation: exit multiple"),
+    ("demand_gap.break_even.target_return", "Target return on capital"),
+])
+def test_scenario_keys_read_as_words(key, text):
+    assert labels.assumption(key) == text
+
+
+def test_every_shipped_prior_has_words_without_ids():
+    from valuechain.params import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        for key in load_scenario(name).uncertainty.priors:
+            assert not SNAKE.search(labels.assumption(key)), (name, key, labels.assumption(key))

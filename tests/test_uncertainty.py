@@ -153,4 +153,5 @@ def test_notebook_05_sentences_come_from_the_draws(base):
     top = result.drivers().set_index("headline").loc["sequoia_required_usd_bn"]
     assert top["key"] == "demand_gap.sequoia.gpu_share_of_tco"  # the only prior in Sequoia's formula with a spread here
     assert "gpu\\_share\\_of\\_tco" in report.drivers(result)
+    assert "depends most on **GPU share of data\\-center cost** (scenario key demand\\_gap\\.sequoia" in report.drivers(result)
     assert "$" not in report.summary(result) + text

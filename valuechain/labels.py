@@ -122,10 +122,25 @@ def value_text(value, unit: str, fmt: str | None = None, names: dict | None = No
         from valuechain.inference import format_p
 
         return format_p(float(value))
+    if unit == "probability":
+        return probability_text(float(value), fmt)
     try:
         return (fmt or UNITS[unit].text).format(float(value))
     except (TypeError, ValueError):
         return str(value)
+
+
+def probability_text(p: float, fmt: str | None = None) -> str:
+    """A probability as a page shows it: two decimals, but never a bare 0 or 1.
+
+    An estimate of 1.00 or 0.00 (every draw or none) reads "> 0.99" or "< 0.01": the draws bound a
+    probability, they do not make it certain.
+    """
+    if p >= 0.995:
+        return "> 0.99"
+    if p < 0.005:
+        return "< 0.01"
+    return (fmt or UNITS["probability"].text).format(p)
 
 
 def with_unit(value, unit: str) -> str:
@@ -143,3 +158,41 @@ def with_unit(value, unit: str) -> str:
     if unit in ("share", "multiple", "year", "count", "gw"):
         return value_text(value, unit) + (" GW" if unit == "gw" else "")
     return value_text(value, unit if unit in UNITS else "ratio")
+
+
+# What a scenario field means, for the assumptions notebook 05 names (dotted keys stay beside the words).
+_FIELDS = {
+    "ai_share": "AI share of revenue", "margin": "operating margin", "pass_through": "share of price passed upstream",
+    "servers_life_years": "server life (years)", "buildings_life_years": "building life (years)",
+    "target_return": "target return on capital", "margin_before_depreciation": "margin before depreciation",
+    "gpu_share_of_tco": "GPU share of data-center cost", "capex_growth": "capex growth",
+    "end_user_growth": "end-user spending growth", "final_margins": "operating margin at the horizon",
+    "cost_decline": "yearly decline in cost per dollar of revenue", "loss_per_revenue_dollar": "loss per dollar of revenue",
+    "discount_rate": "discount rate", "exit_multiple": "exit multiple",
+}
+
+
+def _field(name: str) -> str:
+    return _FIELDS.get(name, ids_to_words(name).replace("_", " "))
+
+
+def assumption(key: str) -> str:
+    """A scenario's dotted key in words: ``attribution.amazon.ai_share.2025`` -> ``Amazon.com, Inc.: AI share of revenue, 2025``."""
+    parts = str(key).split(".")
+    year = f", {parts[-1]}" if parts[-1].isdigit() else ""
+    core = parts[:-1] if year else parts
+    head, rest = core[0], core[1:]
+    if head == "attribution" and len(rest) == 2:
+        return f"{company_name(rest[0])}: {_field(rest[1])}{year}"
+    if head == "layers" and len(rest) == 2:
+        return f"{layer_name(rest[0])} layer: {_field(rest[1])}{year}"
+    if head == "lab_economics" and len(rest) == 3 and rest[0] == "paths":
+        return f"{company_name(rest[1])}: {_field(rest[2])}{year}"
+    if head == "demand_gap" and rest == ["capital", "ai_share"]:
+        return f"AI share of the spenders' capex{year}"
+    if head == "projection" and len(rest) == 2 and not year:
+        return f"{layer_name(rest[1])}: {_field(rest[0])}"
+    if head == "valuation" and len(rest) == 1:
+        return f"Valuation: {_field(rest[0])}"
+    text = _field(rest[-1]) if rest else words(head)
+    return text[:1].upper() + text[1:] + year
