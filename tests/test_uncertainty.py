@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import yaml
 
-from valuechain import core, params, uncertainty as U
+from valuechain import core, labels, params, uncertainty as U
 from valuechain.dataset import load_dataset
 from valuechain.exceptions import ParameterError
 from valuechain.params import Prior
@@ -155,3 +155,18 @@ def test_notebook_05_sentences_come_from_the_draws(base):
     assert "gpu\\_share\\_of\\_tco" in report.drivers(result)
     assert "depends most on **GPU share of data\\-center cost** (scenario key demand\\_gap\\.sequoia" in report.drivers(result)
     assert "$" not in report.summary(result) + text
+
+
+def test_the_tornado_leaves_out_priors_that_do_not_move_the_figure(base):
+    from valuechain import uncertainty_report as report
+
+    sc, inp, ds = base
+    result = U.analyse(params.load_scenario("base", {"uncertainty": {"sobol_samples": 64}}), ds, n=200)
+    table = result.tornado[result.tornado["headline"] == "d_over_required"]
+    swing = (table["at_low"] - table["baseline"]).abs() + (table["at_high"] - table["baseline"]).abs()
+    moving = table[swing > 1e-9]
+    chart = report.tornado_chart(result, "d_over_required", "s")
+    labels_drawn = [t.get_text() for t in chart.fig.axes[0].get_yticklabels()]
+    assert labels_drawn == [labels.assumption(k) for k in moving["key"].head(10)][::-1]
+    assert "Server life (years)" in labels_drawn and "Valuation: exit multiple" not in labels_drawn
+    assert f"{(swing <= 1e-9).sum()} of the {len(table)} priors do not move it" in chart.alt

@@ -101,10 +101,18 @@ def labs_fan(result: UncertaintyResult, source: str) -> Chart:
 
 
 def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: int = 10) -> Chart:
-    """One-at-a-time swings of ``headline`` with each prior at its 10th and 90th percentiles."""
+    """One-at-a-time swings of ``headline`` with each prior at its 10th and 90th percentiles.
+
+    Priors that do not move the headline at all (it does not depend on them) are left out, and
+    the caption says how many; at most ``top`` bars are drawn, the largest swing at the top.
+    """
     text, unit = label(headline, result.inputs, result.names)
-    rows = result.tornado[result.tornado["headline"] == headline].head(top).iloc[::-1]
-    base = float(rows["baseline"].iloc[0])
+    every = result.tornado[result.tornado["headline"] == headline]
+    base = float(every["baseline"].iloc[0])
+    moves = (every["at_low"] - base).abs() + (every["at_high"] - base).abs() > 1e-9 * max(1.0, abs(base))
+    rows = every[moves].head(top).iloc[::-1]
+    if rows.empty:
+        rows = every.head(1)  # nothing moves it: one empty bar keeps the axis, the caption says why
     fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 1.5))
     y = np.arange(len(rows))
     ax.barh(y, rows["at_low"] - base, left=base, color=BLUE, label="Prior at its 10th percentile")
@@ -117,7 +125,11 @@ def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: in
     _finish(fig, ax, title, source)
     first = rows.iloc[-1]
     alt = (f"Tornado chart for {text}: at the scenario's values it is {_format(base, unit)}; the largest swing comes from "
-           f"{assumption(first['key'])} ({first['key']}), from {_format(first['at_low'], unit)} to {_format(first['at_high'], unit)}.")
+           f"{assumption(first['key'])} ({first['key']}), from {_format(first['at_low'], unit)} to {_format(first['at_high'], unit)}."
+           + (f" {int((~moves).sum())} of the {len(every)} priors do not move it and are not shown." if (~moves).any() else ""))
+    if not moves.any():
+        alt = (f"Tornado chart for {text}: none of the {len(every)} priors moves it; it stays {_format(base, unit)} "
+               f"with each prior at its 10th and 90th percentiles.")
     return Chart(fig, title, alt, f"tornado-{_slug(headline)}", source, main=False)
 
 
