@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.charts import Chart, _finish, _quarters, _subplots
-from valuechain.labels import assumption
+from valuechain.labels import assumption, probability_text
 from valuechain.narrative import escape_markdown
 from valuechain.uncertainty import UncertaintyResult, label, quantile
 
@@ -124,12 +124,14 @@ def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: in
     title = f"What moves it: {text}"
     _finish(fig, ax, title, source)
     first = rows.iloc[-1]
-    alt = (f"Tornado chart for {text}: at the scenario's values it is {_format(base, unit)}; the largest swing comes from "
-           f"{assumption(first['key'])} ({first['key']}), from {_format(first['at_low'], unit)} to {_format(first['at_high'], unit)}."
-           + (f" {int((~moves).sum())} of the {len(every)} priors do not move it and are not shown." if (~moves).any() else ""))
     if not moves.any():
         alt = (f"Tornado chart for {text}: none of the {len(every)} priors moves it; it stays {_format(base, unit)} "
                f"with each prior at its 10th and 90th percentiles.")
+    else:
+        alt = (f"Tornado chart for {text}: at the scenario's values it is {_format(base, unit)}; the largest swing comes "
+               f"from {assumption(first['key'])} ({first['key']}), from {_format(first['at_low'], unit)} to "
+               f"{_format(first['at_high'], unit)}."
+               + (f" {int((~moves).sum())} of the {len(every)} priors do not move it and are not shown." if (~moves).any() else ""))
     return Chart(fig, title, alt, f"tornado-{_slug(headline)}", source, main=False)
 
 
@@ -163,12 +165,14 @@ def probabilities(result: UncertaintyResult) -> str:
 
 
 def _probability(p: float, n: int) -> str:
-    """``= 0.63``; at the ends, the bound the draws allow (never a bare 0 or 1)."""
-    if p >= 0.995:
-        return "> 0.99" if p < 1 else f"> {1 - 1 / n:.4f} (every draw)"
-    if p < 0.005:
-        return "< 0.01" if p > 0 else f"< {1 / n:.4f} (no draw)"
-    return f"= {p:.2f}"
+    """``= 0.63``; near the ends as every page shows a probability (:func:`labels.probability_text`);
+    at the ends, the bound ``n`` draws allow (never a bare 0 or 1)."""
+    if p >= 1:
+        return f"> {1 - 1 / n:.4f} (every draw)"
+    if p <= 0:
+        return f"< {1 / n:.4f} (no draw)"
+    text = probability_text(p)
+    return text if text[0] in "<>" else f"= {text}"
 
 
 def summary(result: UncertaintyResult) -> str:
