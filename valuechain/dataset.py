@@ -16,6 +16,7 @@ failure as a table.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,16 @@ class Dataset:
     sources: pd.DataFrame
     metrics: dict
     data_dir: Path
+
+    def series(self, company: str, metric: str) -> tuple:
+        """The rows of ``financials`` for one company and metric, in file order, as named tuples
+        (fields are the column names). Built once per dataset: the frames are never edited."""
+        return self._series.get((company, metric), ())
+
+    @functools.cached_property
+    def _series(self) -> dict:
+        groups = self.financials.groupby(["company_id", "metric"], sort=False)
+        return {key: tuple(group.itertuples(index=False)) for key, group in groups}
 
     @property
     def vintage(self) -> dt.date:

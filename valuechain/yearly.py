@@ -58,39 +58,45 @@ def _weakest(bases) -> str:
     return max(bases, key=_BASIS_RANK.__getitem__)
 
 
-def _rows(ds: Dataset, company: str, metric: str) -> pd.DataFrame:
-    fin = ds.financials
-    return fin[(fin["company_id"] == company) & (fin["metric"] == metric)]
+def _rows(ds: Dataset, company: str, metric: str) -> tuple:
+    """The company's rows of one metric, in file order (see :meth:`Dataset.series`)."""
+    return ds.series(company, metric)
 
 
-def _result(rows: pd.DataFrame, value: float, method: str, basis: str | None = None) -> YearValue:
-    return YearValue(float(value), method, basis or _weakest(rows["basis"]), tuple(dict.fromkeys(rows["source_id"])))
+def _result(rows, value: float, method: str, basis: str | None = None) -> YearValue:
+    return YearValue(float(value), method, basis or _weakest(row.basis for row in rows),
+                     tuple(dict.fromkeys(row.source_id for row in rows)))
+
+
+def _total(rows) -> float:
+    return sum(row.value_usd_bn for row in rows)
+
+
+_HALF_YEAR = pd.Timedelta(days=182)
 
 
 def company_year(ds: Dataset, company: str, metric: str, year: int, annualize_partial: bool = False) -> YearValue | None:
     """Calendar-year value of ``metric`` for ``company`` (see the module docstring for the order)."""
     rows = _rows(ds, company, metric)
-    if rows.empty:
+    if not rows:
         return None
-    cal = rows[(rows["period_type"] == "calendar_year") & (rows["fiscal_period"] == f"CY{year}")]
-    if len(cal):
-        return _result(cal, cal["value_usd_bn"].iloc[0], f"calendar year {year}")
-    quarters = rows[(rows["period_type"] == "quarter") & rows["calendar_quarter"].str.startswith(str(year))]
+    cal = [row for row in rows if row.period_type == "calendar_year" and row.fiscal_period == f"CY{year}"]
+    if cal:
+        return _result(cal, cal[0].value_usd_bn, f"calendar year {year}")
+    quarters = [row for row in rows if row.period_type == "quarter" and row.calendar_quarter.startswith(str(year))]
     if len(quarters) == 4:
-        return _result(quarters, quarters["value_usd_bn"].sum(), f"sum of calendar quarters {year}Q1-Q4")
-    fiscal = rows[rows["period_type"] == "fiscal_year"]
-    midpoint_year = (fiscal["period_end"] - pd.Timedelta(days=182)).dt.year
-    fiscal = fiscal[midpoint_year == year]
-    if len(fiscal):
-        label = fiscal["fiscal_period"].iloc[0]
-        end = fiscal["period_end"].iloc[0].date()
-        return _result(fiscal, fiscal["value_usd_bn"].iloc[0], f"fiscal year {label} (ends {end:%Y-%m}) for calendar {year}")
+        return _result(quarters, _total(quarters), f"sum of calendar quarters {year}Q1-Q4")
+    fiscal_years = [row for row in rows if row.period_type == "fiscal_year" and (row.period_end - _HALF_YEAR).year == year]
+    if fiscal_years:
+        first = fiscal_years[0]
+        return _result(fiscal_years, first.value_usd_bn,
+                       f"fiscal year {first.fiscal_period} (ends {first.period_end.date():%Y-%m}) for calendar {year}")
     if annualize_partial and len(quarters) == 3:
-        return _result(quarters, quarters["value_usd_bn"].sum() * 4 / 3,
+        return _result(quarters, _total(quarters) * 4 / 3,
                        f"annualized: 3 of 4 calendar quarters of {year} x 4/3", basis="estimate")
-    halves = rows[(rows["period_type"] == "half") & rows["fiscal_period"].isin([f"H1-{year}", f"H2-{year}"])]
+    halves = [row for row in rows if row.period_type == "half" and row.fiscal_period in (f"H1-{year}", f"H2-{year}")]
     if len(halves) == 2:
-        return _result(halves, halves["value_usd_bn"].sum(), f"sum of H1 and H2 {year}")
+        return _result(halves, _total(halves), f"sum of H1 and H2 {year}")
     if metric == RUN_RATE:
         return _run_rate_year(rows, year)
     return None
@@ -99,27 +105,32 @@ def company_year(ds: Dataset, company: str, metric: str, year: int, annualize_pa
 def interpolate_run_rate(points: pd.DataFrame, dates) -> pd.Series:
     """Run-rate at ``dates`` by linear interpolation between dated points; NaN outside their span."""
     points = points.sort_values("period_end")
-    x = points["period_end"].map(pd.Timestamp.toordinal).to_numpy(dtype=float)
-    y = points["value_usd_bn"].to_numpy(dtype=float)
+    return _interpolate(points["period_end"], points["value_usd_bn"], dates)
+
+
+def _interpolate(ends, values, dates) -> pd.Series:
+    x = np.array([end.toordinal() for end in ends], dtype=float)
+    y = np.asarray(values, dtype=float)
     when = pd.DatetimeIndex(dates)
     t = np.array([d.toordinal() for d in when], dtype=float)
-    values = np.interp(t, x, y, left=np.nan, right=np.nan)
-    return pd.Series(values, index=when)
+    return pd.Series(np.interp(t, x, y, left=np.nan, right=np.nan), index=when)
 
 
-def _run_rate_year(rows: pd.DataFrame, year: int) -> YearValue | None:
+def _run_rate_year(rows, year: int) -> YearValue | None:
     start, end = pd.Timestamp(dt.date(year, 1, 1)), pd.Timestamp(dt.date(year, 12, 31))
     return _run_rate_mean(rows, start, end, str(year))
 
 
-def _run_rate_mean(rows: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, label: str) -> YearValue | None:
-    points = rows[rows["period_type"] == "point"]
-    if points.empty or points["period_end"].min() > start or points["period_end"].max() < end:
+def _run_rate_mean(rows, start: pd.Timestamp, end: pd.Timestamp, label: str) -> YearValue | None:
+    points = [row for row in rows if row.period_type == "point"]
+    if not points or min(p.period_end for p in points) > start or max(p.period_end for p in points) < end:
         return None
+    ordered = sorted(points, key=lambda p: p.period_end)
     days = pd.date_range(start, end, freq="D")
-    mean = interpolate_run_rate(points, days).mean()
-    used = points[(points["period_end"] >= points.loc[points["period_end"] <= start, "period_end"].max())
-                  & (points["period_end"] <= points.loc[points["period_end"] >= end, "period_end"].min())]
+    mean = _interpolate([p.period_end for p in ordered], [p.value_usd_bn for p in ordered], days).mean()
+    first = max(p.period_end for p in points if p.period_end <= start)
+    last = min(p.period_end for p in points if p.period_end >= end)
+    used = [p for p in points if first <= p.period_end <= last]
     return _result(used, mean, f"mean of run-rate interpolated daily over {label}", basis="estimate")
 
 
@@ -143,6 +154,10 @@ def closing_quarter(rows: pd.DataFrame) -> pd.Series:
     return rows["period_end"].map(lambda end: fiscal.calendar_quarter_of(end.date()))
 
 
+def _closing(row) -> str:
+    return fiscal.calendar_quarter_of(row.period_end.date())
+
+
 def company_ttm(ds: Dataset, company: str, metric: str, end: str | pd.Period,
                 annualize_partial: bool = False) -> YearValue | None:
     """Value of ``metric`` for ``company`` over the twelve months to calendar quarter ``end``.
@@ -151,31 +166,27 @@ def company_ttm(ds: Dataset, company: str, metric: str, end: str | pd.Period,
     :math:`x_{TTM} = \\sum_{q=end-3}^{end} x_q`, over calendar quarters as mapped from fiscal ones.
     """
     rows = _rows(ds, company, metric)
-    if rows.empty:
+    if not rows:
         return None
     quarters = ttm_quarters(end)
     label = ttm_label(end)
     wanted = [str(q) for q in quarters]
-    qrows = rows[(rows["period_type"] == "quarter") & rows["calendar_quarter"].isin(wanted)]
+    qrows = [row for row in rows if row.period_type == "quarter" and row.calendar_quarter in wanted]
     if len(qrows) == 4:
-        return _result(qrows, qrows["value_usd_bn"].sum(), f"sum of calendar quarters {label}")
-    longer = rows[rows["period_type"].isin(["fiscal_year", "calendar_year"])]
-    longer = longer[closing_quarter(longer) == wanted[-1]] if len(longer) else longer
-    if len(longer):
-        row = longer.iloc[[0]]
-        return _result(row, row["value_usd_bn"].iloc[0],
-                       f"{row['period_type'].iloc[0].replace('_', ' ')} {row['fiscal_period'].iloc[0]} "
-                       f"(ends {row['period_end'].iloc[0]:%Y-%m}) = the twelve months {label}")
-    halves = rows[rows["period_type"] == "half"]
-    if len(halves):
-        closes = closing_quarter(halves)
-        halves = halves[closes.isin([wanted[-1], wanted[1]])]
-        if len(halves) == 2 and set(closing_quarter(halves)) == {wanted[-1], wanted[1]}:
-            halves = halves.sort_values("period_end")
-            return _result(halves, halves["value_usd_bn"].sum(),
-                           f"sum of {' and '.join(halves['fiscal_period'])} = the twelve months {label}")
+        return _result(qrows, _total(qrows), f"sum of calendar quarters {label}")
+    longer = [row for row in rows if row.period_type in ("fiscal_year", "calendar_year") and _closing(row) == wanted[-1]]
+    if longer:
+        row = longer[0]
+        return _result([row], row.value_usd_bn,
+                       f"{row.period_type.replace('_', ' ')} {row.fiscal_period} "
+                       f"(ends {row.period_end:%Y-%m}) = the twelve months {label}")
+    halves = [row for row in rows if row.period_type == "half" and _closing(row) in (wanted[-1], wanted[1])]
+    if len(halves) == 2 and {_closing(row) for row in halves} == {wanted[-1], wanted[1]}:
+        halves = sorted(halves, key=lambda row: row.period_end)
+        return _result(halves, _total(halves),
+                       f"sum of {' and '.join(row.fiscal_period for row in halves)} = the twelve months {label}")
     if annualize_partial and len(qrows) == 3:
-        return _result(qrows, qrows["value_usd_bn"].sum() * 4 / 3,
+        return _result(qrows, _total(qrows) * 4 / 3,
                        f"annualized: 3 of 4 calendar quarters of {label} x 4/3", basis="estimate")
     if metric == RUN_RATE:
         return _run_rate_mean(rows, quarters[0].start_time.normalize(), quarters[-1].end_time.normalize(),
@@ -194,7 +205,7 @@ def margin_ttm(ds: Dataset, company: str, income_metrics, denominator: str, end:
     wanted = {str(q) for q in ttm_quarters(end)}
     return _margin(ds, company, income_metrics, denominator,
                    lambda metric: company_ttm(ds, company, metric, end, annualize_partial),
-                   lambda pairs: closing_quarter(pairs).isin(wanted) if len(pairs) else pd.Series([], dtype=bool))
+                   lambda row: _closing(row) in wanted)
 
 
 def margin_year(ds: Dataset, company: str, income_metrics, denominator: str, year: int,
@@ -210,27 +221,25 @@ def margin_year(ds: Dataset, company: str, income_metrics, denominator: str, yea
     """
     return _margin(ds, company, income_metrics, denominator,
                    lambda metric: company_year(ds, company, metric, year, annualize_partial),
-                   lambda pairs: pairs["period_end"].dt.year == year)
+                   lambda row: row.period_end.year == year)
 
 
 def _margin(ds: Dataset, company: str, income_metrics, denominator: str, whole, within) -> YearValue | None:
-    """The margin rule of :func:`margin_year`: ``whole(metric)`` gives the period's value, ``within(rows)``
-    marks the rows of a shorter period that count as inside it."""
+    """The margin rule of :func:`margin_year`: ``whole(metric)`` gives the period's value, ``within(row)``
+    says whether a shorter period's row counts as inside it."""
     revenue = whole(denominator)
-    den = _rows(ds, company, denominator)
+    den = {(row.period_type, row.fiscal_period): row for row in _rows(ds, company, denominator)}
     for metric in income_metrics:
         sign = -1.0 if ds.metrics[metric].get("loss") else 1.0
         income = whole(metric)
         if income and revenue and revenue.value > 0 and income.method == revenue.method:
             return YearValue(sign * income.value / revenue.value, f"{metric} / {denominator}, {income.method}",
                              _weakest([income.basis, revenue.basis]), income.sources + revenue.sources)
-        pairs = _rows(ds, company, metric).merge(den, on=["period_type", "fiscal_period"], suffixes=("", "_den"))
-        pairs = pairs[(pairs["value_usd_bn_den"] > 0)]
-        pairs = pairs[within(pairs).to_numpy(dtype=bool)] if len(pairs) else pairs
-        if len(pairs):
-            length = pairs["period_type"].map(_PERIOD_LENGTH).fillna(0)
-            pair = pairs.assign(_length=length).sort_values(["period_end", "_length"], kind="stable").iloc[-1]
-            return YearValue(float(sign * pair["value_usd_bn"] / pair["value_usd_bn_den"]),
-                             f"{metric} / {denominator} in {pair['fiscal_period']}",
-                             _weakest([pair["basis"], pair["basis_den"]]), (pair["source_id"], pair["source_id_den"]))
+        pairs = [(row, den[key]) for row in _rows(ds, company, metric)
+                 if (key := (row.period_type, row.fiscal_period)) in den and den[key].value_usd_bn > 0 and within(row)]
+        if pairs:
+            # the latest period, the longest of several ending the same day (the last of equals, as filed)
+            num, dnm = sorted(pairs, key=lambda pair: (pair[0].period_end, _PERIOD_LENGTH.get(pair[0].period_type, 0)))[-1]
+            return YearValue(float(sign * num.value_usd_bn / dnm.value_usd_bn), f"{metric} / {denominator} in {num.fiscal_period}",
+                             _weakest([num.basis, dnm.basis]), (num.source_id, dnm.source_id))
     return None
