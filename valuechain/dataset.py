@@ -28,6 +28,7 @@ import yaml
 from valuechain import config, fiscal
 from valuechain.exceptions import DataValidationError, FiscalCalendarError
 from valuechain.layers import LAYERS
+from valuechain.yamlio import safe_load
 
 REGIONS = ("US", "China", "Other")
 BASES = ("reported", "derived", "estimate", "run_rate", "claim")
@@ -146,7 +147,7 @@ def read_yaml(path: Path):
     if not path.exists():
         raise DataValidationError(f"{path}: file not found; restore {path.name} from the repository")
     try:
-        return yaml.safe_load(path.read_text())
+        return safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise DataValidationError(f"{path.name}: invalid YAML ({str(exc).splitlines()[0]}); fix the syntax") from exc
 
@@ -364,28 +365,36 @@ def _period_rules(idx, row, fail) -> None:
 
 
 def _segment_rules(fin: pd.DataFrame, metrics: dict, fail) -> None:
-    keys = ["company_id", "period_type", "fiscal_period"]
-    for metric, spec in metrics.items():
-        parent = spec.get("parent")
-        if not parent:
-            continue
-        child = fin[fin["metric"] == metric].reset_index()
-        total = fin.loc[fin["metric"] == parent, keys + ["value_usd_bn"]]
-        both = child.merge(total, on=keys, suffixes=("", "_total"))
-        for row in both[both["value_usd_bn"] > both["value_usd_bn_total"] + 1e-9].itertuples():
-            fail(row.index, "value_usd_bn", "segment_within_total", row.value_usd_bn,
-                 f"{metric} {row.value_usd_bn} exceeds {parent} {row.value_usd_bn_total} for {row.company_id} {row.fiscal_period}")
+    parents = {metric: spec["parent"] for metric, spec in metrics.items() if spec.get("parent")}
+    totals = {(row.company_id, row.period_type, row.fiscal_period, row.metric): row.value_usd_bn
+              for row in fin[fin["metric"].isin(set(parents.values()))].itertuples()}
+    for row in fin[fin["metric"].isin(list(parents))].itertuples():
+        parent = parents[row.metric]
+        total = totals.get((row.company_id, row.period_type, row.fiscal_period, parent))
+        if total is not None and row.value_usd_bn > total + 1e-9:
+            fail(row.Index, "value_usd_bn", "segment_within_total", row.value_usd_bn,
+                 f"{row.metric} {row.value_usd_bn} exceeds {parent} {total} for {row.company_id} {row.fiscal_period}")
+
+
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 
 
 def _gap_rules(fin: pd.DataFrame, fail) -> None:
-    quarters = fin[fin["period_type"] == "quarter"]
-    for (company, metric), group in quarters.groupby(["company_id", "metric"]):
-        periods = pd.PeriodIndex(group["calendar_quarter"], freq="Q").sort_values()
-        expected = pd.period_range(periods.min(), periods.max(), freq="Q")
-        missing = expected.difference(periods)
-        if len(missing):
-            fail(group.index.max(), "calendar_quarter", "no_gap", str(missing[0]),
-                 f"{company} {metric} has no row for {missing[0]} inside its series; add the quarter or trim the series")
+    """Each company's quarterly series of a metric runs without a missing calendar quarter. Rows whose
+    calendar_quarter is malformed are left out here: the quarter-mapping rule reports them."""
+    series: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for row in fin[fin["period_type"] == "quarter"].itertuples():
+        match = _QUARTER.match(row.calendar_quarter)
+        if match:
+            number = int(match[1]) * 4 + int(match[2]) - 1
+            series.setdefault((row.company_id, row.metric), []).append((number, row.Index))
+    for (company, metric), rows in sorted(series.items()):
+        held = {number for number, _ in rows}
+        missing = next((n for n in range(min(held), max(held) + 1) if n not in held), None)
+        if missing is not None:
+            quarter = f"{missing // 4}Q{missing % 4 + 1}"
+            fail(max(idx for _, idx in rows), "calendar_quarter", "no_gap", quarter,
+                 f"{company} {metric} has no row for {quarter} inside its series; add the quarter or trim the series")
 
 
 def _source_rules(sources: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from valuechain import config
 from valuechain.exceptions import ParameterError
 from valuechain.layers import CHAIN_ORDER, LayerName
+from valuechain.yamlio import safe_load
 
 SCENARIO_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -589,7 +590,7 @@ def parse_assignments(texts) -> dict:
         if not sep or not key.strip():
             raise ParameterError(f"--set {text!r} is not key=value; write e.g. --set demand_gap.break_even.target_return=0.12")
         try:
-            out[key.strip()] = yaml.safe_load(value)
+            out[key.strip()] = safe_load(value)
         except yaml.YAMLError:
             raise ParameterError(f"--set {key.strip()}: the value {value!r} cannot be read; write a number, text or [list]") from None
     return out
@@ -633,15 +634,11 @@ def write_variant(base: str, overrides: dict, params_dir: Path | None = None) ->
     return name
 
 
-# libyaml's safe loader when installed (about ten times faster); the same safe constructors either way.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _read_yaml(path: Path) -> dict:
     if not path.exists():
         raise ParameterError(f"{path}: scenario file not found; check the name or create it in params/")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -780,7 +777,7 @@ def _reference_names() -> tuple[set[str], set[str]]:
 
     with open(config.DATA_DIR / "companies.csv", newline="", encoding="utf-8") as handle:
         ids = {row["company_id"].strip() for row in csv.DictReader(handle)}
-    metrics = yaml.safe_load((config.DATA_DIR / "metrics.yaml").read_text(encoding="utf-8")) or {}
+    metrics = safe_load((config.DATA_DIR / "metrics.yaml").read_text(encoding="utf-8")) or {}
     return ids, set(metrics)
 
 
