@@ -1,9 +1,7 @@
 import shutil
 
-import nbformat
 import pandas as pd
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from valuechain import config
 
@@ -116,6 +114,9 @@ def edit_csv(folder, name, edit):
 
 
 def write_notebook(path, body, parameters='scenario: str = "base"  # scenario\nmetrics_path: str = ""  # where figures go'):
+    import nbformat  # here, not at the top: it takes over a second to import, and every test worker loads this file
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
     cells = [new_markdown_cell("# Tiny notebook\n\n## Section one"),
              new_code_cell(parameters, metadata={"tags": ["parameters"]}),
              new_code_cell(body)]

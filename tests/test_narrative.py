@@ -4,7 +4,6 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from valuechain import narrative
 
@@ -20,6 +19,8 @@ PAYLOADS = [
 
 
 def _render(markdown: str) -> str:
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune  # the renderer the pages use
+
     return markdown2html_mistune(markdown)
 
 

@@ -3,7 +3,6 @@ import json
 import subprocess
 import sys
 
-import papermill as pm
 import pytest
 
 from valuechain import config, params
@@ -60,6 +59,8 @@ def test_cli_set_refuses_an_unknown_key_with_one_line(tmp_path):
 
 @pytest.mark.notebooks
 def test_papermill_overrides_change_the_figure_and_a_stray_parameter_fails(tmp_path):
+    import papermill as pm  # here: a slow-layer test, and papermill takes two seconds to import
+
     def run(**kwargs):
         metrics = tmp_path / "m.json"
         pm.execute_notebook(str(NB04), str(tmp_path / "out.ipynb"),

@@ -1,7 +1,6 @@
 import json
 import re
 
-import nbformat
 import pandas as pd
 import pytest
 
@@ -78,6 +77,8 @@ def test_failing_notebook_fails_alone_and_keeps_the_previous_good_output(tiny):
     broken = status[("base", "02_broken")]
     assert broken.status == "failed" and "RuntimeError: deliberate failure" in broken.error
     assert broken.failing_cell == 3  # execution count: the markdown cell does not count, the injected parameters do
+    import nbformat
+
     failed_nb = nbformat.read(str(outputs / "base" / "02_broken.failed.ipynb"), as_version=4)
     assert any("papermill-error-cell-tag" in c.metadata.get("tags", []) or c.metadata.get("tags") == ["papermill-error-cell-tag"]
                for c in failed_nb.cells) or "An Exception was encountered" in json.dumps(failed_nb)
@@ -306,6 +307,8 @@ def test_a_notebook_without_kernelspec_is_refused_before_any_runs(tiny):
     params, notebooks, outputs = tiny
     path = notebooks / "02_nokernel.ipynb"
     _notebook(path, "x = 1")
+    import nbformat
+
     nb = nbformat.read(str(path), as_version=4)
     nb.metadata.pop("kernelspec")
     nbformat.write(nb, str(path))
@@ -389,6 +392,7 @@ def test_the_command_line_refuses_read_only_outputs_with_one_line(tmp_path):
 def test_the_failing_cell_is_the_last_one_papermill_started(tmp_path):
     # As papermill leaves a notebook stopped in its third code cell before the kernel reported the
     # count: never-run cells are marked "completed" too, but only started cells have a start_time.
+    import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
     cells = [new_code_cell("a", execution_count=1), new_code_cell("b", execution_count=2), new_code_cell("c"),

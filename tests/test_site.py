@@ -5,9 +5,6 @@ import re
 import subprocess
 import sys
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
 from valuechain import comparison, config, mime, runner, site
 from valuechain.params import load_scenario
 
@@ -100,6 +97,8 @@ def test_index_links_carry_notebook_titles(tiny):
 
 
 def test_a_page_leaves_out_outputs_marked_off_page_and_the_exports_data():
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
     cells = [new_markdown_cell("# Title"), new_code_cell("x", outputs=[
         new_output("display_data", data={"text/markdown": "**Scenario:** block"}, metadata={"valuechain": {"page": False}}),
         new_output("display_data", data={"text/html": "<p>kept</p>", mime.TABLE: {"rows": []}}),

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 P_FLOOR = 0.001  # below this a p-value prints as "< 0.001"
 
@@ -79,10 +78,14 @@ class LinearFit:
         return float(w @ self.coef), float(np.sqrt(w @ self.cov @ w))
 
     def interval(self, estimate: float, se: float, level: float = 0.90) -> tuple[float, float]:
+        from scipy import stats  # here, not at the top: it takes most of a second to import
+
         q = stats.t.ppf(0.5 + level / 2, self.dof)
         return estimate - q * se, estimate + q * se
 
     def p_two_sided(self, estimate: float, se: float, null: float = 0.0) -> float:
+        from scipy import stats
+
         return float(2 * stats.t.sf(abs(estimate - null) / se, self.dof)) if se > 0 else np.nan
 
 
@@ -175,10 +178,14 @@ class Posterior:
     sd: float
 
     def interval(self, level: float = 0.90) -> tuple[float, float]:
+        from scipy import stats
+
         z = stats.norm.ppf(0.5 + level / 2)
         return self.mean - z * self.sd, self.mean + z * self.sd
 
     def prob_above(self, value: float) -> float:
+        from scipy import stats
+
         return float(stats.norm.sf(value, self.mean, self.sd))
 
 
