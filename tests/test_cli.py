@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from conftest import edit_csv
+from conftest import edit_csv, invoke_cli
 from valuechain.cli import main
 
 
@@ -28,8 +28,7 @@ def test_bad_data_exits_2_with_one_line(data_copy, tmp_path):
     edit_csv(data_copy, "companies.csv", lambda f: f.assign(layer=f["layer"].replace("chips", "silicon")))
     out = tmp_path / "coverage.csv"
     out.write_text("previous good output\n")
-    proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "summary", "--data-dir", str(data_copy), "--out", str(out)],
-                          capture_output=True, text=True)
+    proc = invoke_cli("summary", "--data-dir", data_copy, "--out", out)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("valuechain: error: companies.csv row 2, column layer: rule 'known_layer'")
@@ -52,7 +51,7 @@ def _params_with_bad_files(tmp_path):
 def test_validate_reports_every_problem_of_every_file(tmp_path):
     folder = _params_with_bad_files(tmp_path)
     files = [str(folder / name) for name in ("base.yaml", "broken.yaml", "worse.yaml")]
-    proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "validate", *files], capture_output=True, text=True)
+    proc = invoke_cli("validate", *files)
     assert proc.returncode == 2
     assert proc.stdout.startswith("ok  base: Base case")
     lines = proc.stderr.splitlines()
@@ -75,9 +74,15 @@ def test_list_marks_invalid_scenarios_and_lists_the_rest(tmp_path, monkeypatch):
 
 def test_usage_errors_are_one_line_with_exit_2():
     for args in (["run", "--jobs", "abc"], ["run", "--no-such-option"], ["no-such-command"], ["run", "--timeout", "0"]):
-        proc = subprocess.run([sys.executable, "-m", "valuechain.cli", *args], capture_output=True, text=True)
+        proc = invoke_cli(*args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("valuechain: error: "), (args, proc.stderr)
+
+
+def test_the_installed_command_refuses_bad_usage_with_one_line():
+    proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "run", "--jobs", "abc"], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("valuechain: error: Invalid value for '--jobs'"), proc.stderr
 
 
 def _commands(group, path=("valuechain",)):

@@ -450,3 +450,29 @@ def test_new_chip_and_networking_companies_sit_in_their_layers(ds):
     assert fin.loc[("micron", "revenue", "FY2026Q4"), "calendar_quarter"] == "2026Q3"
     # TSMC's operating income is its stated operating margin times the US$ revenue it states.
     assert fin.loc[("tsmc", "operating_income", "FY2026Q2"), "value_usd_bn"] == pytest.approx(0.603 * 40.2, abs=1e-3)
+
+
+def test_a_second_load_of_the_same_bytes_skips_validation_but_not_an_edit(data_copy, monkeypatch):
+    from valuechain import dataset
+
+    first = load_dataset(data_copy)
+    checks = []
+    monkeypatch.setattr(dataset, "_check", lambda *args: checks.append(args[2]))
+    again = load_dataset(data_copy)
+    assert checks == [] and again.data_dir == data_copy
+    pd.testing.assert_frame_equal(again.financials, first.financials)
+    monkeypatch.undo()
+    # an edit makes new bytes, and new bytes are validated again
+    edit_csv(data_copy, "financials.csv", lambda f: f.assign(value_usd_bn=f["value_usd_bn"].where(f.index != 0, "-1.0")))
+    with pytest.raises(DataValidationError, match="non_negative"):
+        load_dataset(data_copy)
+
+
+def test_editing_a_loaded_frame_leaves_later_loads_alone(data_copy):
+    first = load_dataset(data_copy)
+    value = first.financials.loc[0, "value_usd_bn"]
+    first.financials.loc[0, "value_usd_bn"] = -99.0
+    first.metrics[first.financials.loc[0, "metric"]]["unit"] = "changed"
+    second = load_dataset(data_copy)
+    assert second.financials.loc[0, "value_usd_bn"] == value
+    assert second.metrics[second.financials.loc[0, "metric"]]["unit"] == "usd_bn"

@@ -15,8 +15,11 @@ failure as a table.
 """
 from __future__ import annotations
 
+import collections
+import copy
 import datetime as dt
 import functools
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +70,10 @@ class Dataset:
 
     @functools.cached_property
     def _series(self) -> dict:
-        groups = self.financials.groupby(["company_id", "metric"], sort=False)
-        return {key: tuple(group.itertuples(index=False)) for key, group in groups}
+        series: dict[tuple[str, str], list] = {}
+        for row in self.financials.itertuples(index=False):
+            series.setdefault((row.company_id, row.metric), []).append(row)
+        return {key: tuple(rows) for key, rows in series.items()}
 
     @property
     def vintage(self) -> dt.date:
@@ -92,9 +97,48 @@ class Dataset:
         return "Source: " + "; ".join(parts)
 
 
+FILES = ("sources.csv", "companies.csv", "financials.csv", "facts.csv", "metrics.yaml")
+
+# Datasets already validated in this process, by the bytes of their files: a notebook, the batch
+# runner and the site load the same files several times, and validating them takes most of the load.
+_VALIDATED: collections.OrderedDict[str, Dataset] = collections.OrderedDict()
+_KEEP = 8
+
+
 def load_dataset(data_dir: str | Path | None = None) -> Dataset:
-    """Read, validate and type the dataset in ``data_dir`` (default: the bundled data)."""
+    """Read, validate and type the dataset in ``data_dir`` (default: the bundled data).
+
+    Files whose exact bytes were already validated in this process (wherever they lie) are not
+    checked again; the caller gets its own copy of the frames either way, so editing one never
+    changes what a later call returns.
+    """
     data_dir = Path(data_dir) if data_dir is not None else config.DATA_DIR
+    key = _fingerprint(data_dir)
+    if key is None:
+        return _load(data_dir)
+    if key in _VALIDATED:
+        _VALIDATED.move_to_end(key)
+    else:
+        _VALIDATED[key] = _load(data_dir)
+        while len(_VALIDATED) > _KEEP:
+            _VALIDATED.popitem(last=False)
+    known = _VALIDATED[key]
+    return Dataset(companies=known.companies.copy(), financials=known.financials.copy(), facts=known.facts.copy(),
+                   sources=known.sources.copy(), metrics=copy.deepcopy(known.metrics), data_dir=data_dir)
+
+
+def _fingerprint(data_dir: Path) -> str | None:
+    """A digest of the dataset's files, or None when one cannot be read (loading then says which)."""
+    digest = hashlib.blake2b(digest_size=20)
+    try:
+        for name in FILES:
+            digest.update(name.encode() + b"\0" + (data_dir / name).read_bytes() + b"\0")
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _load(data_dir: Path) -> Dataset:
     metrics = _read_metrics(data_dir / "metrics.yaml")
     raw = {name: _read_csv(data_dir / f"{name}.csv") for name in ("sources", "companies", "financials", "facts")}
 
