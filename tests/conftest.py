@@ -1,6 +1,5 @@
 import shutil
 
-import pandas as pd
 import pytest
 
 from valuechain import config
@@ -10,6 +9,9 @@ from valuechain import config
 # living in test_browser.py (all of it drives executed pages), or by its own @pytest.mark.notebooks.
 KERNEL_FIXTURES = {"tiny", "executed_outputs"}
 KERNEL_MODULES = {"test_browser"}
+# Unit-test modules that read or render notebooks share one worker: nbformat and nbconvert take about
+# four seconds to import, paid by each worker that imports them.
+NOTEBOOK_READERS = {"test_hardening", "test_narrative", "test_notebooks", "test_runner", "test_site"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
@@ -20,8 +22,18 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.notebooks)
         # pytest-xdist (--dist loadgroup) gives each group to one worker: the whole slow layer to
         # one, so the session's notebooks execute once; each unit-test module to one, so its
-        # module fixtures are computed once.
-        item.add_marker(pytest.mark.xdist_group("notebooks" if item.get_closest_marker("notebooks") else module))
+        # module fixtures are computed once (the notebook readers together).
+        group = "notebook_readers" if module in NOTEBOOK_READERS else module
+        item.add_marker(pytest.mark.xdist_group("notebooks" if item.get_closest_marker("notebooks") else group))
+
+
+def pytest_configure(config):
+    # pytest-xdist tells its scheduler an item's group by rewriting Item._nodeid to "id@group". From
+    # pytest 9.2 the node id no longer reads _nodeid, so groups vanish without a word and every worker
+    # would execute the notebooks; refuse to start instead.
+    if config.getoption("dist", "no") == "loadgroup" and "_nodeid" not in pytest.Item.nodeid.fget.__code__.co_names:
+        raise pytest.UsageError(f"pytest {pytest.__version__} cannot keep pytest-xdist's test groups (--dist loadgroup); "
+                                "install the versions in requirements.lock (make test does), or run with -n 0")
 
 
 # The bundled dataset and the base scenario's results, computed once per test session. Results are
@@ -109,6 +121,8 @@ def data_copy(tmp_path):
 def edit_csv(folder, name, edit):
     """Apply ``edit(frame) -> frame`` to one CSV of a dataset copy (all columns as text)."""
     path = folder / name
+    import pandas as pd  # here, not at the top: the process that hands out tests to workers needs no pandas
+
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     edit(frame).to_csv(path, index=False)
 

@@ -1,10 +1,9 @@
 """Overrides without editing YAML: dotted keys from --set and from a notebook's `overrides` parameter."""
 import json
-import subprocess
-import sys
 
 import pytest
 
+from conftest import invoke_cli
 from valuechain import config, params
 from valuechain.exceptions import ParameterError
 
@@ -50,8 +49,7 @@ def test_variant_file_extends_base_with_a_name_from_its_overrides(tmp_path):
 
 
 def test_cli_set_refuses_an_unknown_key_with_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "run", "base", "--set", "valuation.discount_rat=0.3",
-                           "--outputs", str(tmp_path)], capture_output=True, text=True)
+    proc = invoke_cli("run", "base", "--set", "valuation.discount_rat=0.3", "--outputs", tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "did you mean 'valuation.discount_rate'?" in proc.stderr
     assert not (config.PARAMS_DIR / params.VARIANTS).exists() or not any((config.PARAMS_DIR / params.VARIANTS).glob("*rat*"))

@@ -383,8 +383,7 @@ def test_run_all_names_a_badly_named_file_with_the_other_bad_files(tiny):
 def test_the_command_line_refuses_read_only_outputs_with_one_line(tmp_path):
     outputs = tmp_path / "ro"
     with _read_only(outputs):
-        proc = subprocess.run([sys.executable, "-m", "valuechain.cli", "run", "base", "--outputs", str(outputs)],
-                              capture_output=True, text=True)
+        proc = invoke_cli("run", "base", "--outputs", outputs)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"valuechain: error: {outputs}")
 
