@@ -12,7 +12,7 @@ Run: .venv/bin/python benchmarks/bench_uncertainty.py  (or `make bench`)
 from __future__ import annotations
 
 import numpy as np
-from bench_demand_gap import best_of  # the same timing rule: the best of a few repeats
+from bench_demand_gap import best_of, load_baseline  # the same timing rule and baseline
 
 from valuechain import core, load_dataset, uncertainty
 from valuechain import sweep as sw
@@ -21,7 +21,7 @@ from valuechain.params import list_scenarios, load_scenario
 
 def main() -> None:
     ds = load_dataset()
-    baseline = best_of(load_dataset)
+    baseline = load_baseline()
     print(f"baseline_load_dataset_seconds: {baseline:.3f}")
     inputs = {name: core.inputs(load_scenario(name), ds) for name in list_scenarios()}
     per = [best_of(lambda inp=inp: core.evaluate(inp, inp.theta()), 20) for inp in inputs.values()]

@@ -20,11 +20,14 @@ def pytest_collection_modifyitems(items):
         module = getattr(getattr(item, "module", None), "__name__", "")
         if KERNEL_FIXTURES & set(getattr(item, "fixturenames", ())) or module in KERNEL_MODULES:
             item.add_marker(pytest.mark.notebooks)
-        # pytest-xdist (--dist loadgroup) gives each group to one worker: the whole slow layer to
-        # one, so the session's notebooks execute once; each unit-test module to one, so its
-        # module fixtures are computed once (the notebook readers together).
-        group = "notebook_readers" if module in NOTEBOOK_READERS else module
-        item.add_marker(pytest.mark.xdist_group("notebooks" if item.get_closest_marker("notebooks") else group))
+        # pytest-xdist (--dist loadgroup) gives each group to one worker: every test of the
+        # session's executed notebooks to one, so they execute once; each other module to one, so
+        # its module fixtures are computed once (the notebook readers together).
+        if "executed_outputs" in getattr(item, "fixturenames", ()) or module in KERNEL_MODULES:
+            group = "executed_outputs"
+        else:
+            group = "notebook_readers" if module in NOTEBOOK_READERS else module
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_configure(config):
