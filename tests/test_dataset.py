@@ -476,3 +476,12 @@ def test_editing_a_loaded_frame_leaves_later_loads_alone(data_copy):
     second = load_dataset(data_copy)
     assert second.financials.loc[0, "value_usd_bn"] == value
     assert second.metrics[second.financials.loc[0, "metric"]]["unit"] == "usd_bn"
+
+
+def test_series_are_the_rows_of_one_company_and_metric_in_file_order(ds):
+    fin = ds.financials
+    rows = fin[(fin["company_id"] == "nvidia") & (fin["metric"] == "data_center_revenue")]
+    series = ds.series("nvidia", "data_center_revenue")
+    assert [r.fiscal_period for r in series] == rows["fiscal_period"].tolist()
+    assert [r.value_usd_bn for r in series] == rows["value_usd_bn"].tolist()
+    assert ds.series("nvidia", "no_such_metric") == ()

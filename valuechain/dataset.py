@@ -65,7 +65,8 @@ class Dataset:
 
     def series(self, company: str, metric: str) -> tuple:
         """The rows of ``financials`` for one company and metric, in file order, as named tuples
-        (fields are the column names). Built once per dataset: the frames are never edited."""
+        (fields are the column names). Built on first use from the frame as it then is, like
+        everything read from a Dataset: its frames are not to be edited in place."""
         return self._series.get((company, metric), ())
 
     @functools.cached_property

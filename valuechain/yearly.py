@@ -149,12 +149,8 @@ def ttm_label(end: str | pd.Period) -> str:
     return f"{quarters[0]}-{quarters[-1]}"
 
 
-def closing_quarter(rows: pd.DataFrame) -> pd.Series:
-    """Calendar quarter of each period row's closing three months (by their midpoint, as quarters map)."""
-    return rows["period_end"].map(lambda end: fiscal.calendar_quarter_of(end.date()))
-
-
 def _closing(row) -> str:
+    """Calendar quarter of a period row's closing three months (by their midpoint, as quarters map)."""
     return fiscal.calendar_quarter_of(row.period_end.date())
 
 
