@@ -170,3 +170,14 @@ def test_the_tornado_leaves_out_priors_that_do_not_move_the_figure(base):
     assert labels_drawn == [labels.assumption(k) for k in moving["key"].head(10)][::-1]
     assert "Server life (years)" in labels_drawn and "Valuation: exit multiple" not in labels_drawn
     assert f"{(swing <= 1e-9).sum()} of the {len(table)} priors do not move it" in chart.alt
+
+
+def test_notebook_05_sentences_write_figures_as_the_tables_do():
+    from valuechain import uncertainty_report as report
+
+    assert report._format(997.2, "usd_bn") == labels.with_unit(997.2, "usd_bn") == "USD 997bn"
+    assert report._format(51.84, "usd_bn") == "USD 51.8bn"
+    assert report._format(0.746, "share") == "75%" and report._format(2029.0, "year") == "2029"
+    assert report._format(4.26, "cents") == "4.3 cents" and report._format(1.2345, "ratio") == "1.23"
+    assert report._format(float("nan"), "year") == "not within the horizon"
+    assert report._format(float("nan"), "usd_bn") == "not available"
