@@ -117,6 +117,15 @@ def test_a_probability_never_reads_as_a_bare_0_or_1():
     assert table.text() == [["> 0.99"], ["0.50"]] and table.rows[0][0] == 1.0  # the exports keep the number
 
 
+@pytest.mark.parametrize("value, unit, text", [
+    (997.04, "usd_bn", "USD 997bn"), (51.84, "usd_bn", "USD 51.8bn"), (0.746, "share", "75%"), (2029.0, "year", "2029"),
+    (0.164, "rate", "+0.16 log points a year"), (0.12, "growth", "+12% a year"), (4.26, "cents", "4.3 cents"),
+    (1.234, "ratio", "1.23"), (0.996, "probability", "> 0.99"), (22.04, "multiple", "22.0x"), (float("nan"), "usd_bn", ""),
+])
+def test_a_figure_in_a_sentence_carries_its_unit_once(value, unit, text):
+    assert labels.in_sentence(value, unit) == text
+
+
 @pytest.mark.parametrize("key, text", [
     ("attribution.amazon.ai_share.2025", "Amazon.com, Inc.: AI share of revenue, 2025"),
     ("layers.cloud.pass_through", "Cloud layer: share of price passed upstream"),

@@ -109,14 +109,6 @@ def compare(data: dict[str, dict]) -> Comparison:
     return Comparison(names, columns, same, text)
 
 
-def with_unit(text: str, unit: str) -> str:
-    """A cell's text followed by its unit's words where the text does not show them (``997.0 USD bn``)."""
-    suffix = labels.UNITS[unit].suffix if unit in labels.UNITS else ""
-    if not suffix or suffix in ("%", "x") or text in (MISSING, NOT_RECORDED):
-        return text
-    return f"{text} {suffix}"
-
-
 def _marks(figures_with_notes: list[Figure]) -> dict[tuple[str, str], int]:
     return {(f.notebook, f.key): i for i, f in enumerate(figures_with_notes, start=1)}
 
@@ -170,9 +162,9 @@ def comparison_html(data: dict[str, dict], titles: dict[str, str], scenario_titl
         by_notebook: dict[str, list[str]] = {}
         for f in comp.same:
             period = f", {f.period}" if f.period else ""
-            by_notebook.setdefault(f.notebook, []).append(
-                f"{_e(f.label)}{_e(period)}: <strong>{_e(with_unit(comp.value(comp.scenarios[0], f), f.unit))}</strong>"
-                f"{mark(f)}")
+            value = data[comp.scenarios[0]][f.notebook][f.key]  # the same in every scenario, and recorded
+            text = labels.in_sentence(value, f.unit) or MISSING
+            by_notebook.setdefault(f.notebook, []).append(f"{_e(f.label)}{_e(period)}: <strong>{_e(text)}</strong>{mark(f)}")
         items = " ".join(f'<span class="vc-question">{_e(titles.get(nb, labels.words(nb)))}</span> — ' + "; ".join(v) + "."
                          for nb, v in by_notebook.items())
         parts.append(f'<p id="all-scenarios"><strong>All scenarios</strong> (the same in each). {items}</p>')

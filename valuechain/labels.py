@@ -160,6 +160,20 @@ def with_unit(value, unit: str) -> str:
     return value_text(value, unit if unit in UNITS else "ratio")
 
 
+def in_sentence(value, unit: str) -> str:
+    """A figure in running text with its unit written out: ``USD 997bn``, ``74%``, ``2029``,
+    ``+0.16 log points a year``, ``4.3 cents``, ``+12% a year``; "" when missing."""
+    if missing(value):
+        return ""
+    if unit in ("usd_bn", "cny_bn", "usd", "usd_per_usd", "share", "multiple", "year", "count", "gw"):
+        return with_unit(value, unit)
+    text = value_text(value, unit)
+    suffix = UNITS[unit].suffix if unit in UNITS else ""
+    if suffix.startswith("%"):  # the number already ends in its per cent sign
+        suffix = suffix[1:].strip()
+    return f"{text} {suffix}" if suffix else text
+
+
 # What a scenario field means, for the assumptions notebook 05 names (dotted keys stay beside the words).
 _FIELDS = {
     "ai_share": "AI share of revenue", "margin": "operating margin", "pass_through": "share of price passed upstream",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.charts import Chart, _finish, _quarters, _subplots
-from valuechain.labels import assumption, probability_text, with_unit
+from valuechain.labels import assumption, in_sentence, probability_text
 from valuechain.narrative import escape_markdown
 from valuechain.uncertainty import UncertaintyResult, label, quantile
 
@@ -16,12 +16,10 @@ BLUE, ORANGE, GREY = "#0173b2", "#d55e00", "#555555"
 
 
 def _format(value: float, unit: str) -> str:
-    """A figure in a sentence, written as the tables write it with its unit (``USD 997bn``, ``74%``)."""
+    """A figure in a sentence, as every page writes one (``USD 997bn``, ``74%``, ``4.3 cents``)."""
     if value is None or not np.isfinite(value):
         return "not within the horizon" if unit == "year" else "not available"
-    if unit == "cents":
-        return f"{value:.1f} cents"
-    return with_unit(value, unit)
+    return in_sentence(value, unit)
 
 
 def _slug(key: str) -> str:
