@@ -20,6 +20,7 @@ import copy
 import datetime as dt
 import functools
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +99,8 @@ class Dataset:
         return "Source: " + "; ".join(parts)
 
 
-FILES = ("sources.csv", "companies.csv", "financials.csv", "facts.csv", "metrics.yaml")
+TABLES = ("sources", "companies", "financials", "facts")  # the CSV files, in the order they are checked
+FILES = (*(f"{name}.csv" for name in TABLES), "metrics.yaml")
 
 # Datasets already validated in this process, by the bytes of their files: a notebook, the batch
 # runner and the site load the same files several times, and validating them takes most of the load.
@@ -114,13 +116,18 @@ def load_dataset(data_dir: str | Path | None = None) -> Dataset:
     changes what a later call returns.
     """
     data_dir = Path(data_dir) if data_dir is not None else config.DATA_DIR
-    key = _fingerprint(data_dir)
-    if key is None:
-        return _load(data_dir)
+    try:
+        content = {name: (data_dir / name).read_bytes() for name in FILES}
+    except OSError:
+        return _load(data_dir)  # which names the file that cannot be read
+    digest = hashlib.blake2b(digest_size=20)
+    for name in FILES:
+        digest.update(name.encode() + b"\0" + content[name] + b"\0")
+    key = digest.hexdigest()
     if key in _VALIDATED:
         _VALIDATED.move_to_end(key)
-    else:
-        _VALIDATED[key] = _load(data_dir)
+    else:  # validated from the very bytes the key was made of
+        _VALIDATED[key] = _load(data_dir, content)
         while len(_VALIDATED) > _KEEP:
             _VALIDATED.popitem(last=False)
     known = _VALIDATED[key]
@@ -128,20 +135,11 @@ def load_dataset(data_dir: str | Path | None = None) -> Dataset:
                    sources=known.sources.copy(), metrics=copy.deepcopy(known.metrics), data_dir=data_dir)
 
 
-def _fingerprint(data_dir: Path) -> str | None:
-    """A digest of the dataset's files, or None when one cannot be read (loading then says which)."""
-    digest = hashlib.blake2b(digest_size=20)
-    try:
-        for name in FILES:
-            digest.update(name.encode() + b"\0" + (data_dir / name).read_bytes() + b"\0")
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
-def _load(data_dir: Path) -> Dataset:
-    metrics = _read_metrics(data_dir / "metrics.yaml")
-    raw = {name: _read_csv(data_dir / f"{name}.csv") for name in ("sources", "companies", "financials", "facts")}
+def _load(data_dir: Path, content: dict[str, bytes] | None = None) -> Dataset:
+    """Read (from ``content``, the files' bytes by name, when given), validate and type the dataset."""
+    content = content or {}
+    metrics = _read_metrics(data_dir / "metrics.yaml", content.get("metrics.yaml"))
+    raw = {name: _read_csv(data_dir / f"{name}.csv", content.get(f"{name}.csv")) for name in TABLES}
 
     _check(_schema_sources(), raw["sources"], "sources.csv")
     _raise_if(_source_rules(raw["sources"]), "sources.csv")
@@ -177,28 +175,30 @@ def _load(data_dir: Path) -> Dataset:
 # ----------------------------------------------------------------------------- reading
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.exists():
+def _read_csv(path: Path, data: bytes | None = None) -> pd.DataFrame:
+    """The CSV at ``path`` (or its bytes ``data``, already read) as text columns, stripped."""
+    if data is None and not path.exists():
         raise DataValidationError(f"{path}: file not found; restore it from the repository or point data_dir at a full copy")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path if data is None else io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataValidationError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}); fix the quoting or column count") from exc
     return frame.apply(lambda col: col.str.strip())
 
 
-def read_yaml(path: Path):
-    """A bundled YAML file's content; a missing file or bad syntax is a one-line DataValidationError."""
-    if not path.exists():
+def read_yaml(path: Path, data: bytes | None = None):
+    """A bundled YAML file's content (from its bytes ``data`` when already read); a missing file or
+    bad syntax is a one-line DataValidationError."""
+    if data is None and not path.exists():
         raise DataValidationError(f"{path}: file not found; restore {path.name} from the repository")
     try:
-        return safe_load(path.read_text())
+        return safe_load(path.read_text() if data is None else data.decode())
     except yaml.YAMLError as exc:
         raise DataValidationError(f"{path.name}: invalid YAML ({str(exc).splitlines()[0]}); fix the syntax") from exc
 
 
-def _read_metrics(path: Path) -> dict:
-    metrics = read_yaml(path)
+def _read_metrics(path: Path, data: bytes | None = None) -> dict:
+    metrics = read_yaml(path, data)
     if not isinstance(metrics, dict):
         raise DataValidationError(f"{path.name}: expected a mapping of metric name to definition")
     for name, spec in metrics.items():
