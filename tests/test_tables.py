@@ -120,10 +120,11 @@ def test_a_probability_never_reads_as_a_bare_0_or_1():
 @pytest.mark.parametrize("value, unit, text", [
     (997.04, "usd_bn", "USD 997bn"), (51.84, "usd_bn", "USD 51.8bn"), (0.746, "share", "75%"), (2029.0, "year", "2029"),
     (0.164, "rate", "+0.16 log points a year"), (0.12, "growth", "+12% a year"), (4.26, "cents", "4.3 cents"),
-    (1.234, "ratio", "1.23"), (0.996, "probability", "> 0.99"), (22.04, "multiple", "22.0x"), (float("nan"), "usd_bn", ""),
+    (1.234, "ratio", "1.23"), (0.996, "probability", "> 0.99"), (22.04, "multiple", "22.0x"), (2.04, "gw", "2.0 GW"),
+    (1234.0, "count", "1,234"), (float("nan"), "usd_bn", ""),
 ])
 def test_a_figure_in_a_sentence_carries_its_unit_once(value, unit, text):
-    assert labels.in_sentence(value, unit) == text
+    assert labels.with_unit(value, unit) == text
 
 
 @pytest.mark.parametrize("key, text", [

@@ -163,7 +163,7 @@ def comparison_html(data: dict[str, dict], titles: dict[str, str], scenario_titl
         for f in comp.same:
             period = f", {f.period}" if f.period else ""
             value = data[comp.scenarios[0]][f.notebook][f.key]  # the same in every scenario, and recorded
-            text = labels.in_sentence(value, f.unit) or MISSING
+            text = labels.with_unit(value, f.unit) or MISSING
             by_notebook.setdefault(f.notebook, []).append(f"{_e(f.label)}{_e(period)}: <strong>{_e(text)}</strong>{mark(f)}")
         items = " ".join(f'<span class="vc-question">{_e(titles.get(nb, labels.words(nb)))}</span> — ' + "; ".join(v) + "."
                          for nb, v in by_notebook.items())

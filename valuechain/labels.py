@@ -144,7 +144,8 @@ def probability_text(p: float, fmt: str | None = None) -> str:
 
 
 def with_unit(value, unit: str) -> str:
-    """A value that carries its unit in the cell (a column mixing units): ``USD 75,000bn``, ``40%``, ``22.0x``."""
+    """A value that carries its unit in its text, in a cell of a column mixing units or in a sentence:
+    ``USD 997bn``, ``40%``, ``22.0x``, ``2029``, ``+0.16 log points a year``, ``4.3 cents``; "" when missing."""
     if missing(value):
         return ""
     if unit == "usd_bn":
@@ -155,22 +156,13 @@ def with_unit(value, unit: str) -> str:
         return f"USD {float(value):,.2f}"
     if unit == "usd_per_usd":
         return f"USD {float(value):,.2f} per USD"
-    if unit in ("share", "multiple", "year", "count", "gw"):
-        return value_text(value, unit) + (" GW" if unit == "gw" else "")
-    return value_text(value, unit if unit in UNITS else "ratio")
-
-
-def in_sentence(value, unit: str) -> str:
-    """A figure in running text with its unit written out: ``USD 997bn``, ``74%``, ``2029``,
-    ``+0.16 log points a year``, ``4.3 cents``, ``+12% a year``; "" when missing."""
-    if missing(value):
-        return ""
-    if unit in ("usd_bn", "cny_bn", "usd", "usd_per_usd", "share", "multiple", "year", "count", "gw"):
-        return with_unit(value, unit)
-    text = value_text(value, unit)
-    suffix = UNITS[unit].suffix if unit in UNITS else ""
+    if unit not in UNITS:
+        return value_text(value, "ratio")
+    text, suffix = value_text(value, unit), UNITS[unit].suffix
     if suffix.startswith("%"):  # the number already ends in its per cent sign
         suffix = suffix[1:].strip()
+    elif suffix == "x":  # and a multiple in its x
+        suffix = ""
     return f"{text} {suffix}" if suffix else text
 
 

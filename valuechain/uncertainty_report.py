@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.charts import Chart, _finish, _quarters, _subplots
-from valuechain.labels import assumption, in_sentence, probability_text
+from valuechain.labels import assumption, probability_text, with_unit
 from valuechain.narrative import escape_markdown
 from valuechain.uncertainty import UncertaintyResult, label, quantile
 
@@ -19,7 +19,7 @@ def _format(value: float, unit: str) -> str:
     """A figure in a sentence, as every page writes one (``USD 997bn``, ``74%``, ``4.3 cents``)."""
     if value is None or not np.isfinite(value):
         return "not within the horizon" if unit == "year" else "not available"
-    return in_sentence(value, unit)
+    return with_unit(value, unit)
 
 
 def _slug(key: str) -> str:
