@@ -147,3 +147,9 @@ def test_every_shipped_prior_has_words_without_ids():
     for name in list_scenarios():
         for key in load_scenario(name).uncertainty.priors:
             assert not SNAKE.search(labels.assumption(key)), (name, key, labels.assumption(key))
+
+
+def test_file_names_are_lower_case_with_one_hyphen_per_gap():
+    assert labels.file_name("d_over_required") == "d-over-required"
+    assert labels.file_name("Profit pool, 2025 (USD bn)") == "profit-pool-2025-usd-bn"
+    assert labels.file_name("***") == "chart" and labels.file_name("", default="x") == "x"

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from valuechain import mime
+from valuechain import labels, mime
 from valuechain.iorw import atomic_write_bytes, atomic_write_text
 from valuechain.results import HEADLINES_KEY, SOURCES_KEY
 
@@ -85,16 +84,12 @@ def read_scenario(folder: Path, notebooks=None) -> list[Notebook]:
             if not p.name.endswith(".failed.ipynb") and (notebooks is None or p.stem in notebooks)]
 
 
-def _file_name(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-") or "chart"
-
-
 def write_charts(folder: Path, books: list[Notebook]) -> list[dict]:
     """Each chart as PNG and SVG beside the pages; returns their names, titles and files."""
     written, seen = [], set()
     for book in books:
         for chart in book.charts:
-            name = _file_name(chart["name"])
+            name = labels.file_name(chart["name"])
             while name in seen:  # two charts that show the same thing in different notebooks
                 name = f"{name}-{book.stem[:2]}"
             seen.add(name)

@@ -50,6 +50,12 @@ def company_name(company_id, names: dict | None = None) -> str:
     return names.get(str(company_id)) or words(company_id)
 
 
+def file_name(name, default: str = "chart") -> str:
+    """``name`` as a file-name part: lower case, each run of other characters one hyphen
+    (``d_over_required`` -> ``d-over-required``); ``default`` when nothing is left."""
+    return re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-") or default
+
+
 def layer_name(layer) -> str:
     return LAYER_NAMES.get(str(layer), words(layer))
 

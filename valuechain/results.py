@@ -67,13 +67,14 @@ def record(figures: dict, path: str | Path | None = None, headlines=None, source
         figures[HEADLINES_KEY] = [h.declaration() for h in headlines]
     if sources is not None:
         figures[SOURCES_KEY] = list(dict.fromkeys(str(s) for s in sources))
-    clean = json.loads(to_json(figures))
+    text = to_json(figures)
+    clean = json.loads(text)
     if path:
-        atomic_write_text(Path(path), to_json(clean))
+        atomic_write_text(Path(path), text)
     try:
         from IPython.display import display
 
-        shown = len([k for k in clean if k not in (HEADLINES_KEY, SOURCES_KEY)])
+        shown = len(figures_only(clean))
         # Pages leave this output out (it is data for the runner); in JupyterLab it confirms the recording.
         display({MIME_TYPE: clean, "text/plain": f"{shown} key figures recorded"}, raw=True,
                 metadata={"valuechain": {"page": False}})

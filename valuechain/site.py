@@ -146,8 +146,8 @@ def for_page(nb):
                        if (o.get("metadata") or {}).get("valuechain", {}).get("page") is not False
                        and not any(m in (o.get("data") or {}) for m in HIDDEN_MIME)]
             for output in outputs:
-                for mime in DATA_MIME:
-                    (output.get("data") or {}).pop(mime, None)
+                for kind in DATA_MIME:
+                    (output.get("data") or {}).pop(kind, None)
             if not outputs:
                 continue
             cell.outputs = outputs

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.charts import Chart, _finish, _quarters, _subplots
-from valuechain.labels import assumption, probability_text, with_unit
+from valuechain.labels import assumption, file_name, probability_text, with_unit
 from valuechain.narrative import escape_markdown
 from valuechain.uncertainty import UncertaintyResult, label, quantile
 
@@ -20,11 +20,6 @@ def _format(value: float, unit: str) -> str:
     if value is None or not np.isfinite(value):
         return "not within the horizon" if unit == "year" else "not available"
     return with_unit(value, unit)
-
-
-def _slug(key: str) -> str:
-    """A headline key as a file-name part: "d_over_required" -> "d-over-required"."""
-    return "".join(c if c.isalnum() else "-" for c in key.lower()).strip("-")
 
 
 def _fan(ax, x, fan: pd.DataFrame, colour: str, name: str, prefix: str = "") -> None:
@@ -125,7 +120,7 @@ def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: in
                f"from {assumption(first['key'])} ({first['key']}), from {_format(first['at_low'], unit)} to "
                f"{_format(first['at_high'], unit)}."
                + (f" {int((~moves).sum())} of the {len(every)} priors do not move it and are not shown." if (~moves).any() else ""))
-    return Chart(fig, title, alt, f"tornado-{_slug(headline)}", source, main=False)
+    return Chart(fig, title, alt, f"tornado-{file_name(headline)}", source, main=False)
 
 
 def sobol_chart(result: UncertaintyResult, headline: str, source: str, top: int = 8) -> Chart:
@@ -144,7 +139,7 @@ def sobol_chart(result: UncertaintyResult, headline: str, source: str, top: int 
     first = rows.iloc[-1]
     alt = (f"Sobol indices for {text}: {assumption(first['key'])} ({first['key']}) has the largest total-order index, "
            f"{first['ST']:.2f}.")
-    return Chart(fig, title, alt, f"sobol-{_slug(headline)}", source, main=False)
+    return Chart(fig, title, alt, f"sobol-{file_name(headline)}", source, main=False)
 
 
 # ----------------------------------------------------------------------------- text and tables
