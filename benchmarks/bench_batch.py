@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from valuechain import config
-from valuechain.params import list_scenarios
-from valuechain.runner import notebook_names
+from valuechain import paths
+from valuechain.scenario.schema import list_scenarios
+from valuechain.batch.runner import notebook_names
 
 BIN = Path(sys.executable).parent
 
@@ -39,8 +39,8 @@ def main() -> None:
             for notebook in notebooks:
                 out = work / "naive" / scenario / f"{notebook}.ipynb"
                 out.parent.mkdir(parents=True, exist_ok=True)
-                naive.append([str(BIN / "papermill"), str(config.NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(out),
-                              "--cwd", str(config.NOTEBOOKS_DIR), "-p", "scenario", scenario,
+                naive.append([str(BIN / "papermill"), str(paths.NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(out),
+                              "--cwd", str(paths.NOTEBOOKS_DIR), "-p", "scenario", scenario,
                               "-p", "metrics_path", str(out.with_suffix(".json"))])
                 naive.append([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out)])
         run = [str(BIN / "valuechain"), "run", "--all", "--outputs", str(work / "batch")]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import statistics
 import time
 
-from valuechain import config, dataset, load_dataset
-from valuechain.demand import demand_gap
-from valuechain.params import list_scenarios, load_scenario
+from valuechain import paths, load_dataset
+from valuechain.dataset import load as dataset
+from valuechain.model.demand import demand_gap
+from valuechain.scenario.schema import list_scenarios, load_scenario
 
 REPEATS = 5
 
@@ -29,7 +30,7 @@ def best_of(fn, repeats: int = REPEATS) -> float:
 def load_baseline() -> float:
     """Seconds to read and validate the bundled dataset: a first load_dataset call's work (later calls
     of the same files skip the validation, so they would make a poor baseline)."""
-    return best_of(lambda: dataset._load(config.DATA_DIR))
+    return best_of(lambda: dataset._load(paths.DATA_DIR))
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     baseline = load_baseline()
     ds = load_dataset()
     scenarios = {name: load_scenario(name) for name in list_scenarios()}
-    from valuechain.profit import profit_pool
+    from valuechain.model.profit import profit_pool
 
     pool_seconds = statistics.median(best_of(lambda sc=sc: profit_pool(sc, ds)) for sc in scenarios.values())
     pools = {name: profit_pool(sc, ds) for name, sc in scenarios.items()}  # notebook 01's model, computed once

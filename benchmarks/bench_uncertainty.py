@@ -14,17 +14,19 @@ from __future__ import annotations
 import numpy as np
 from bench_demand_gap import best_of, load_baseline  # the same timing rule and baseline
 
-from valuechain import core, load_dataset, uncertainty
-from valuechain import sweep as sw
-from valuechain.params import list_scenarios, load_scenario
+from valuechain.model import engine, uncertainty
+from valuechain.model.inputs import build as build_inputs
+from valuechain import load_dataset
+from valuechain.batch import sweep as sw
+from valuechain.scenario.schema import list_scenarios, load_scenario
 
 
 def main() -> None:
     ds = load_dataset()
     baseline = load_baseline()
     print(f"baseline_load_dataset_seconds: {baseline:.3f}")
-    inputs = {name: core.inputs(load_scenario(name), ds) for name in list_scenarios()}
-    per = [best_of(lambda inp=inp: core.evaluate(inp, inp.theta()), 20) for inp in inputs.values()]
+    inputs = {name: build_inputs(load_scenario(name), ds) for name in list_scenarios()}
+    per = [best_of(lambda inp=inp: engine.evaluate(inp, inp.theta()), 20) for inp in inputs.values()]
     core_ms = 1000 * max(per)
     print(f"core_ms_per_scenario: {core_ms:.2f} (slowest of {len(per)} scenarios; target 50; "
           f"{core_ms / 1000 / baseline:.3f} x baseline)")
@@ -36,8 +38,8 @@ def main() -> None:
 
     plan = uncertainty.plan(sc, inp)
     theta = uncertainty.theta(inp, plan, uncertainty.draw_chunk(plan, 0, 500))
-    vectorized = best_of(lambda: core.evaluate(inp, theta), 3)
-    loop = best_of(lambda: [core.evaluate(inp, theta[i:i + 1]) for i in range(len(theta))], 1)
+    vectorized = best_of(lambda: engine.evaluate(inp, theta), 3)
+    loop = best_of(lambda: [engine.evaluate(inp, theta[i:i + 1]) for i in range(len(theta))], 1)
     print(f"vectorized_vs_loop: {loop / vectorized:.1f} (500 draws: loop {loop:.3f} s, vectorized {vectorized:.4f} s)")
 
     n = 400_000

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from valuechain import config
+from valuechain import paths
 
 # Tests that start notebook kernels carry the `notebooks` marker, so `pytest -m "not notebooks"` runs
 # the unit layer alone. A test gets it by using a fixture below that exists to run notebooks, by
@@ -50,37 +50,37 @@ def ds():
 
 @pytest.fixture(scope="session")
 def base_scenario():
-    from valuechain.params import load_scenario
+    from valuechain.scenario.schema import load_scenario
 
     return load_scenario("base")
 
 
 @pytest.fixture(scope="session")
 def base_pool(base_scenario, ds):
-    from valuechain.profit import profit_pool
+    from valuechain.model.profit import profit_pool
 
     return profit_pool(base_scenario, ds)
 
 
 @pytest.fixture(scope="session")
 def base_gap(base_scenario, ds, base_pool):
-    from valuechain.demand import demand_gap
+    from valuechain.model.demand import demand_gap
 
     return demand_gap(base_scenario, ds, base_pool)
 
 
 @pytest.fixture(scope="session")
 def base_econ(base_scenario, ds, base_pool, base_gap):
-    from valuechain import labs
+    from valuechain.model import labs
 
     return labs.analyse(base_scenario, ds, base_pool, base_gap)
 
 
 @pytest.fixture(scope="session")
 def base_inputs(base_scenario, ds):
-    from valuechain import core
+    from valuechain.model.inputs import build as build_inputs
 
-    return core.inputs(base_scenario, ds)
+    return build_inputs(base_scenario, ds)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +90,7 @@ def executed_outputs(tmp_path_factory):
     Notebooks execute once per test session: every test that checks real executed notebooks reads
     this folder and must not change what the run wrote (publishing the site into it is fine).
     """
-    from valuechain import runner
+    from valuechain.batch import runner
 
     outputs = tmp_path_factory.mktemp("executed")
     outcomes = runner.run(scenarios=runner.list_scenarios(), outputs=outputs, progress=False, jobs=2)
@@ -117,7 +117,7 @@ def invoke_cli(*args):
 def data_copy(tmp_path):
     """A writable copy of the bundled dataset; returns its folder."""
     target = tmp_path / "data"
-    shutil.copytree(config.DATA_DIR, target)
+    shutil.copytree(paths.DATA_DIR, target)
     return target
 
 
@@ -146,13 +146,14 @@ def tiny(tmp_path):
     """A params folder with two scenarios and a notebooks folder with a quick notebook (saved with a missing kernel)."""
     params, notebooks, outputs = tmp_path / "params", tmp_path / "notebooks", tmp_path / "outputs"
     params.mkdir(), notebooks.mkdir()
-    shutil.copy(config.PARAMS_DIR / "base.yaml", params / "base.yaml")
+    shutil.copy(paths.PARAMS_DIR / "base.yaml", params / "base.yaml")
     (params / "other.yaml").write_text("extends: base\ntitle: Other <b>case</b>\n"
                                        "description: \"<script>alert('x')</script> & more\"\n")
     write_notebook(notebooks / "01_quick.ipynb",
-              "from valuechain import params, results\n"
+              "from valuechain.report import notebook\n"
+              "from valuechain.scenario import schema as params\n"
               "sc = params.load_scenario(scenario)\n"
-              "results.record({'scenario': sc.name, 'cloud_pass_through': sc.layers['cloud'].pass_through, 'b': 2}, metrics_path)")
+              "notebook.record({'scenario': sc.name, 'cloud_pass_through': sc.layers['cloud'].pass_through, 'b': 2}, metrics_path)")
     return params, notebooks, outputs
 
 

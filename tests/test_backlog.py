@@ -4,7 +4,10 @@ import pandas as pd
 import pytest
 
 from tests.conftest import edit_csv
-from valuechain import backlog, capital, load_dataset, narrative
+from valuechain.dataset.capex import spender_capex
+from valuechain.model import backlog, capital
+from valuechain.report import narrative
+from valuechain import load_dataset
 
 SPENDERS = ["microsoft", "alphabet", "amazon", "oracle", "coreweave"]
 
@@ -13,7 +16,7 @@ def test_multiple_is_summed_backlog_over_summed_trailing_capex(ds):
     b = backlog.backlog(ds, SPENDERS)
     fin = ds.financials
     rpo = fin[(fin["metric"] == backlog.METRIC) & (fin["calendar_quarter"] == str(b.quarter))].set_index("company_id")
-    capex = capital.spender_capex(ds, SPENDERS, "trailing_year")
+    capex = spender_capex(ds, SPENDERS, "trailing_year")
     capex = capex[capex["period"] == b.quarter].set_index("company_id")["capex_usd_bn"]
     both = sorted(set(rpo.index) & set(capex.index))
     assert sorted(b.companies) == both and len(both) >= 2

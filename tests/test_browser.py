@@ -7,8 +7,9 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from valuechain import runner, site
-from valuechain.params import load_scenario
+from valuechain.batch import runner
+from valuechain.publish import site
+from valuechain.scenario.schema import load_scenario
 
 CHROMIUM = site.find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),

@@ -1,7 +1,7 @@
 """A fast, small version of `make calibrate`: every reported test rejects at about its nominal rate."""
 import pytest
 
-from valuechain import calibration
+from valuechain.batch import calibrate as calibration
 
 pytestmark = pytest.mark.notebooks  # the slow layer: 200 simulations of every reported test
 

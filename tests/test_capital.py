@@ -2,8 +2,10 @@
 import pandas as pd
 import pytest
 
-from valuechain import capital, load_dataset
-from valuechain.required import capital_recovery_factor
+from valuechain.dataset.capex import spender_capex
+from valuechain.model import capital
+from valuechain import load_dataset
+from valuechain.model.required import capital_recovery_factor
 
 
 def test_in_service_counts_vintages_after_the_lag_until_retirement():
@@ -31,16 +33,16 @@ def test_ai_capex_is_zero_before_the_first_share_year_and_carries_the_last():
 
 def test_one_owner_of_capex_serves_years_and_quarters():
     ds = load_dataset()
-    years = capital.spender_capex(ds, ["alphabet"], "year", range(2024, 2025))
-    quarters = capital.spender_capex(ds, ["alphabet"], "quarter")
+    years = spender_capex(ds, ["alphabet"], "year", range(2024, 2025))
+    quarters = spender_capex(ds, ["alphabet"], "quarter")
     q2024 = quarters[quarters["period"].map(lambda p: p.year) == 2024]["capex_usd_bn"].sum()
     assert years["capex_usd_bn"].iloc[0] == pytest.approx(q2024)
 
 
 def test_trailing_year_capex_is_four_filed_quarters_or_a_year_ending_in_the_quarter():
     ds = load_dataset()
-    trailing = capital.spender_capex(ds, ["alphabet", "oracle"], "trailing_year").set_index(["company_id", "period"])
-    quarters = capital.spender_capex(ds, ["alphabet"], "quarter").set_index("period")["capex_usd_bn"]
+    trailing = spender_capex(ds, ["alphabet", "oracle"], "trailing_year").set_index(["company_id", "period"])
+    quarters = spender_capex(ds, ["alphabet"], "quarter").set_index("period")["capex_usd_bn"]
     end = quarters.index[-1]
     four = quarters.loc[end - 3:end]
     row = trailing.loc[("alphabet", end)]
@@ -53,4 +55,4 @@ def test_trailing_year_capex_is_four_filed_quarters_or_a_year_ending_in_the_quar
     assert oracle["capex_usd_bn"] == pytest.approx(fy["value_usd_bn"].iloc[0])
     assert oracle["method"].startswith("fiscal year FY2026") and oracle["sources"] == tuple(fy["source_id"])
     with pytest.raises(ValueError, match="trailing_year"):
-        capital.spender_capex(ds, ["oracle"], "month")
+        spender_capex(ds, ["oracle"], "month")

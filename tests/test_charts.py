@@ -5,10 +5,11 @@ import sys
 
 import pytest
 
-from valuechain import charts, load_dataset
+from valuechain.report import charts
+from valuechain import load_dataset
 from valuechain.exceptions import ParameterError
-from valuechain.params import load_scenario
-from valuechain.profit import profit_pool
+from valuechain.scenario.schema import load_scenario
+from valuechain.model.profit import profit_pool
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +132,7 @@ def test_distribution_chart_has_title_axes_source_and_alt(gap):
 
 
 def test_backlog_chart_bars_are_the_backlog_and_trailing_capex(gap):
-    from valuechain import backlog
+    from valuechain.model import backlog
 
     result, source = gap
     b = backlog.backlog(load_dataset(), result.scenario.demand_gap.capital.spenders)
@@ -149,7 +150,7 @@ def test_importing_and_drawing_leave_the_users_backend_alone(tmp_path):
     code = ("import sys, matplotlib\n"
             "matplotlib.use('module://matplotlib_inline.backend_inline')\n"
             "import pandas as pd\n"
-            "from valuechain import charts\n"
+            "from valuechain.report import charts\n"
             "layers = pd.DataFrame([(year, layer, 'historical', share) for year in (2024, 2025)\n"
             "                       for layer, share in zip(charts.LAYERS, (0.5, 0.1, 0.3, -0.2, 0.3))],\n"
             "                      columns=['year', 'layer', 'kind', 'profit_share'])\n"

@@ -38,11 +38,11 @@ def test_bad_data_exits_2_with_one_line(data_copy, tmp_path):
 def _params_with_bad_files(tmp_path):
     import shutil
 
-    from valuechain import config
+    from valuechain import paths
 
     folder = tmp_path / "params"
     folder.mkdir()
-    shutil.copy(config.PARAMS_DIR / "base.yaml", folder / "base.yaml")
+    shutil.copy(paths.PARAMS_DIR / "base.yaml", folder / "base.yaml")
     (folder / "broken.yaml").write_text("extends: base\nyears: {start: soon}\nvaluation: {exit_multiple: .inf}\n")
     (folder / "worse.yaml").write_text("title: [unclosed\n")
     return folder
@@ -61,9 +61,9 @@ def test_validate_reports_every_problem_of_every_file(tmp_path):
 
 
 def test_list_marks_invalid_scenarios_and_lists_the_rest(tmp_path, monkeypatch):
-    from valuechain import config
+    from valuechain import paths
 
-    monkeypatch.setattr(config, "PARAMS_DIR", _params_with_bad_files(tmp_path))
+    monkeypatch.setattr(paths, "PARAMS_DIR", _params_with_bad_files(tmp_path))
     result = CliRunner().invoke(main, ["list"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuechain import closing
+from valuechain.stats import closing
 
 
 def _gap(d_growth, r_growth, start_gap, n=12):

@@ -2,9 +2,11 @@
 import numpy as np
 import pytest
 
-from valuechain import capital, core, labs, params, valuation
-from valuechain.dataset import load_dataset
-from valuechain.params import CHAIN_ORDER
+from valuechain.model import capital, engine, formulas, labs, valuation
+from valuechain.model.inputs import build as build_inputs
+from valuechain.scenario import schema as params
+from valuechain.dataset.load import load_dataset
+from valuechain.scenario.schema import CHAIN_ORDER
 
 
 @pytest.fixture(scope="module")
@@ -14,29 +16,29 @@ def dataset(ds):
 
 @pytest.fixture(scope="module")
 def base(base_scenario, ds, base_pool, base_gap):
-    inp = core.inputs(base_scenario, ds, base_pool, base_gap.downstream)
-    return base_scenario, base_pool, base_gap, inp, core.evaluate(inp, inp.theta())
+    inp = build_inputs(base_scenario, ds, base_pool, base_gap.downstream)
+    return base_scenario, base_pool, base_gap, inp, engine.evaluate(inp, inp.theta())
 
 
 def test_in_service_is_the_window_sum():
     rng = np.random.default_rng(1)
     a = rng.uniform(0, 10, size=(3, 30))
     lives = np.array([4, 9, 22])
-    got = core.in_service(a, 3, lives)
+    got = formulas.in_service(a, 3, lives)
     for i, life in enumerate(lives):
         want = [a[i, max(0, t - 3 - life + 1):max(0, t - 3 + 1)].sum() for t in range(30)]
         np.testing.assert_allclose(got[i], want, rtol=1e-12, atol=1e-12)
 
 
 def test_capital_recovery_factor_closed_forms():
-    np.testing.assert_allclose(core.capital_recovery_factor([0.0, 0.1], [5.0, 5.0]), [0.2, 0.1 * 1.1 ** 5 / (1.1 ** 5 - 1)])
+    np.testing.assert_allclose(formulas.capital_recovery_factor([0.0, 0.1], [5.0, 5.0]), [0.2, 0.1 * 1.1 ** 5 / (1.1 ** 5 - 1)])
 
 
 @pytest.mark.parametrize("c0,d", [(1.5, 0.25), (3.0, 0.2), (0.8, 0.3), (2.0, 0.1)])
 def test_break_even_years_equal_the_closed_form(c0, d):
     want = labs.closed_form_break_even_years(c0, d)
-    assert core.break_even_years(c0, d, 30) == want
-    assert np.isnan(core.break_even_years(c0, d, want - 1)) or want == 0
+    assert formulas.break_even_years(c0, d, 30) == want
+    assert np.isnan(formulas.break_even_years(c0, d, want - 1)) or want == 0
 
 
 def test_pool_equals_the_profit_model(base):
@@ -78,9 +80,9 @@ def test_vectorized_rows_equal_one_at_a_time(base):
     _, _, _, inp, _ = base
     rng = np.random.default_rng(7)
     theta = inp.theta(6) * rng.uniform(0.8, 1.2, size=(6, len(inp.keys)))
-    together = core.headline(inp, core.evaluate(inp, theta))
+    together = engine.headline(inp, engine.evaluate(inp, theta))
     for i in range(6):
-        alone = core.headline(inp, core.evaluate(inp, theta[i:i + 1]))
+        alone = engine.headline(inp, engine.evaluate(inp, theta[i:i + 1]))
         for key, values in together.items():
             np.testing.assert_allclose(values[i], alone[key][0], rtol=1e-12, equal_nan=True)
 

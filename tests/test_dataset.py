@@ -2,8 +2,9 @@ import pandas as pd
 import pytest
 
 from conftest import edit_csv
-from valuechain import fiscal, load_dataset
-from valuechain.dataset import BASES, LAYERS
+from valuechain.dataset import fiscal
+from valuechain import load_dataset
+from valuechain.dataset.load import BASES, LAYERS
 from valuechain.exceptions import DataValidationError
 
 
@@ -453,11 +454,11 @@ def test_new_chip_and_networking_companies_sit_in_their_layers(ds):
 
 
 def test_a_second_load_of_the_same_bytes_skips_validation_but_not_an_edit(data_copy, monkeypatch):
-    from valuechain import dataset
+    from valuechain.dataset import load as dataset
 
     first = load_dataset(data_copy)
     checks = []
-    monkeypatch.setattr(dataset, "_check", lambda *args: checks.append(args[2]))
+    monkeypatch.setattr(dataset, "check", lambda *args: checks.append(args[2]))
     again = load_dataset(data_copy)
     assert checks == [] and again.data_dir == data_copy
     pd.testing.assert_frame_equal(again.financials, first.financials)

@@ -3,8 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from valuechain import demand, load_dataset, results
-from valuechain.params import load_scenario
+from valuechain.model import demand
+from valuechain.publish import outputs
+from valuechain.report import notebook
+from valuechain import load_dataset
+from valuechain.scenario.schema import load_scenario
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +63,10 @@ def test_scenarios_differ_in_the_projection(ds):
 def test_demand_notebook_records_what_the_library_returns(executed_outputs, ds):
     out, metrics = executed_outputs / "base" / "02_demand_gap.ipynb", executed_outputs / "base" / "02_demand_gap.json"
     gap = demand.demand_gap(load_scenario("base"), ds)
-    expected = json.loads(results.to_json(gap.summary()))
+    expected = json.loads(notebook.to_json(gap.summary()))
     recorded = json.loads(metrics.read_text())
-    assert results.figures_only(recorded) == expected and recorded == results.collect(out)
-    assert [h["key"] for h in recorded[results.HEADLINES_KEY]] == [h.key for h in gap.headlines()]
+    assert notebook.figures_only(recorded) == expected and recorded == outputs.collect(out)
+    assert [h["key"] for h in recorded[notebook.HEADLINES_KEY]] == [h.key for h in gap.headlines()]
     markdown = ["".join(o.get("data", {}).get("text/markdown", "")) for cell in json.loads(out.read_text())["cells"]
                 for o in cell.get("outputs", [])]
     assert any(markdown) and not any("$" in text for text in markdown)  # a $ would start maths on the page

@@ -4,7 +4,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import edit_csv
-from valuechain import disclosures, load_dataset
+from valuechain.dataset import disclosures
+from valuechain.model import downstream
+from valuechain import load_dataset
 from valuechain.exceptions import DataValidationError
 
 
@@ -17,7 +19,7 @@ def test_netting_on_a_small_closed_case():
     flows = {"lab": "final_demand", "cloud": "final_demand", "app": "final_demand", "lab_to_cloud": "intra_chain",
              "app_to_lab": "intra_chain", "neocloud": "intra_chain"}
     parents = {"lab_to_cloud": "cloud", "app_to_lab": "lab", "neocloud": ""}
-    net = disclosures.net_external(levels, flows, parents)
+    net = downstream.net_external(levels, flows, parents)
     assert list(net["net_usd_bn"]) == [14.0, 15.0]  # the app's payment is netted only where it is disclosed
     assert list(net["final_demand_usd_bn"]) == [19.0, 19.0]
 
@@ -25,14 +27,14 @@ def test_netting_on_a_small_closed_case():
 def test_a_flow_never_removes_more_than_the_series_containing_it():
     q = pd.period_range("2025Q1", periods=1, freq="Q")
     levels = pd.DataFrame({"cloud": [3.0], "flow": [5.0]}, index=q)
-    net = disclosures.net_external(levels, {"cloud": "final_demand", "flow": "intra_chain"}, {"flow": "cloud"})
+    net = downstream.net_external(levels, {"cloud": "final_demand", "flow": "intra_chain"}, {"flow": "cloud"})
     assert net["net_usd_bn"].iloc[0] == 0.0
 
 
 def test_chain_linking_removes_the_jump_when_a_series_enters():
     q = pd.period_range("2025Q1", periods=3, freq="Q")
     levels = pd.DataFrame({"a": [10.0, 11.0, 12.1], "b": [np.nan, np.nan, 50.0]}, index=q)
-    index = disclosures.chain_linked(levels, pd.Series({"a": 1.0, "b": 1.0}))
+    index = downstream.chain_linked(levels, pd.Series({"a": 1.0, "b": 1.0}))
     assert index.iloc[-1] == pytest.approx(62.1)
     assert index.iloc[1] / index.iloc[0] == pytest.approx(1.1)  # growth of the series present in both quarters
     assert index.iloc[2] / index.iloc[1] == pytest.approx(1.1)
@@ -40,7 +42,7 @@ def test_chain_linking_removes_the_jump_when_a_series_enters():
 
 def test_bundled_panel_covers_ten_companies_from_2023q1_to_2026q2():
     ds = load_dataset()
-    d = disclosures.downstream(ds, "2023Q1", 0.05, 0.03)
+    d = downstream.downstream(ds, "2023Q1", 0.05, 0.03)
     assert str(d.quarters[0]) == "2023Q1" and str(d.quarters[-1]) == "2026Q2"
     assert len(d.companies) >= 10  # final-demand disclosures from at least ten companies (issue #15)
     assert d.coverage["company_id"].nunique() >= 10
@@ -55,7 +57,7 @@ def test_real_time_series_uses_only_published_figures():
                         "quarter": pd.PeriodIndex(["2025Q1", "2025Q2", "2025Q3"], freq="Q"),
                         "log_value": np.log([1.0, 2.0, 4.0]), "variance": 0.01,
                         "published": pd.to_datetime(["2025-03-31", "2026-06-30", "2025-09-30"])})
-    fit = disclosures.fit_series(obs, pd.Period("2025Q3", freq="Q"), 0.05, 0.03)
+    fit = downstream.fit_series(obs, pd.Period("2025Q3", freq="Q"), 0.05, 0.03)
     # in 2025Q2 only the 2025Q1 figure was public: the real-time value is the prediction from it
     assert np.exp(fit.realtime_log_level[1]) == pytest.approx(1.0, rel=0.05)
     assert np.exp(fit.log_level[1]) == pytest.approx(2.0, rel=0.1)  # the smoothed value uses the late figure
@@ -96,11 +98,11 @@ def test_each_vintage_is_d_built_from_the_figures_then_published():
     ds = load_dataset()
     panel = disclosures.load(ds)
     cutoffs = [pd.Period(q, freq="Q").end_time for q in ("2024Q4", "2025Q2", "2026Q1")]
-    vintages = disclosures.vintages(panel, cutoffs, "2023Q1", 0.05, 0.03)
+    vintages = downstream.vintages(panel, cutoffs, "2023Q1", 0.05, 0.03)
     assert [v.cutoff for v in vintages] == cutoffs
     for v in vintages:
         cut = panel[panel["published"] <= v.cutoff]
-        rebuilt = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=cut).d
+        rebuilt = downstream.downstream(ds, "2023Q1", 0.05, 0.03, panel=cut).d
         assert v.d.index.equals(rebuilt.index)
         np.testing.assert_allclose(v.d["d_usd_bn"], rebuilt["d_usd_bn"], rtol=1e-10)
         assert list(v.d["series_present"]) == list(rebuilt["series_present"])
@@ -113,8 +115,8 @@ def test_each_vintage_is_d_built_from_the_figures_then_published():
 def test_market_check_sets_annual_d_against_the_survey_totals():
     """The year's D is the mean of its four annualized quarters; the ratio is D over the total of that year."""
     ds = load_dataset()
-    d = disclosures.downstream(ds, "2023Q1", 0.05, 0.03)
-    check = disclosures.market_check(d).set_index("year")
+    d = downstream.downstream(ds, "2023Q1", 0.05, 0.03)
+    check = downstream.market_check(d).set_index("year")
     totals = d.observations[d.observations["flow"] == "market_total"]
     full_years = [y for y, n in d.d.groupby(d.d.index.year).size().items() if n == 4]
     expected_years = sorted(set(totals["as_of"].dt.year) & set(full_years))
@@ -135,8 +137,8 @@ def test_market_totals_never_enter_d():
     """D built with the market totals removed from the panel is the same D."""
     ds = load_dataset()
     panel = disclosures.load(ds)
-    with_totals = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel)
-    without = disclosures.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel[panel["flow"] != "market_total"])
+    with_totals = downstream.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel)
+    without = downstream.downstream(ds, "2023Q1", 0.05, 0.03, panel=panel[panel["flow"] != "market_total"])
     pd.testing.assert_series_equal(with_totals.d["d_usd_bn"], without.d["d_usd_bn"])
 
 
@@ -152,7 +154,7 @@ def test_overlaps_pair_each_buyer_with_the_layer_it_pays_and_read_the_netting_ta
     ], columns=["series_id", "company_id", "product", "flow", "netted_from"])
     companies = pd.DataFrame({"company_id": ["lab", "c1", "c2", "neo"], "name": ["Lab Inc.", "One Corporation", "Two", "Neo"],
                               "layer": ["labs", "cloud", "cloud", "cloud"]})
-    pairs = disclosures.overlaps(SimpleNamespace(coverage=coverage), companies)
+    pairs = downstream.overlaps(SimpleNamespace(coverage=coverage), companies)
     got = {(r.buyer, r.seller): r.netted_by for r in pairs.itertuples()}
     assert got == {("Lab", "Cloud one AI"): "lab_to_c1", ("Lab", "Cloud two AI"): "", ("App", "Lab"): "",
                    ("Neocloud capacity sold to cloud one", ""): ""}

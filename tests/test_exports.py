@@ -4,10 +4,11 @@ import re
 
 import pytest
 
-from valuechain import (charts, comparison, demand, exports, labs, load_dataset, narrative, runner, site, uncertainty,
-                        valuation)
-from valuechain.params import load_scenario
-from valuechain.profit import profit_pool
+from valuechain.model import uncertainty, valuation
+from valuechain.publish import comparison, exports, outputs, site
+from valuechain.report import charts, narrative
+from valuechain.scenario.schema import load_scenario
+from valuechain.model.profit import profit_pool
 
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 
@@ -62,7 +63,7 @@ def test_key_figures_sheet_holds_every_headline_with_its_value(book, library):
 
 
 def test_every_notebook_table_has_its_own_sheet_with_units_and_frozen_headers(book, folder, library):
-    tables = [t for nb in exports.read_scenario(folder) for t in nb.tables]
+    tables = [t for nb in outputs.read_scenario(folder) for t in nb.tables]
     assert book.sheetnames[0] == "Key figures" and book.sheetnames[-2:] == ["Parameters", "Sources"]
     assert len(book.sheetnames) == len(tables) + 3
     for name, table in zip(book.sheetnames[1:-2], tables):
@@ -134,7 +135,7 @@ def test_the_deck_has_the_summaries_then_one_main_chart_per_slide(folder, librar
     for slide in chart_slides:
         assert sum(shape.shape_type == 13 for shape in slide.shapes) == 1  # one picture
     assert source in _slide_text(chart_slides[0])
-    drawn = [c for nb in exports.read_scenario(folder) for c in nb.charts]
+    drawn = [c for nb in outputs.read_scenario(folder) for c in nb.charts]
     assert titles == [c["title"] for c in drawn if c["main"]]
     assert len(drawn) > len(titles)  # the diagnostic charts stay on the pages and in the image files
 
@@ -144,7 +145,7 @@ def test_every_chart_is_saved_as_png_and_svg_named_by_what_it_shows(folder):
     names = {png.stem for _, png, _ in manifest["charts"]}
     assert {"profit-pool-2025", "one-dollar-flow-2025", "demand-vs-required-revenue", "lab-break-even",
             "ipo-capital-draw"} <= names
-    drawn = [c for nb in exports.read_scenario(folder) for c in nb.charts]
+    drawn = [c for nb in outputs.read_scenario(folder) for c in nb.charts]
     assert len(manifest["charts"]) == len(drawn)
     for title, png, svg in manifest["charts"]:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "<svg" in svg.read_text()[:500]

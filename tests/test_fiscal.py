@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from valuechain import fiscal
+from valuechain.dataset import fiscal
 from valuechain.exceptions import FiscalCalendarError
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import invoke_cli, write_notebook
-from valuechain import config, runner
+from valuechain import paths
+from valuechain.batch import runner
 from valuechain.exceptions import ParameterError
-from valuechain.params import load_scenario
+from valuechain.scenario.schema import load_scenario
 
 
 def _cli(*args):
@@ -52,7 +53,7 @@ def test_cli_refuses_bad_names_with_one_line_and_exit_2(tmp_path, args, message)
 ])
 def test_cli_validate_refuses_bad_files(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
-    (tmp_path / "base.yaml").write_text((config.PARAMS_DIR / "base.yaml").read_text())
+    (tmp_path / "base.yaml").write_text((paths.PARAMS_DIR / "base.yaml").read_text())
     path.write_text(text)
     proc = _cli("validate", str(path))
     assert proc.returncode == 2
@@ -129,7 +130,7 @@ def test_interrupt_stops_kernels_and_leaves_no_partial_file(tiny):
     write_notebook(notebooks / "01_quick.ipynb",
                    f"import os, time\nopen(os.path.join({str(pids)!r}, str(os.getpid())), 'w').close()\ntime.sleep(120)")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    code = ("import sys\nfrom pathlib import Path\nfrom valuechain import runner\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom valuechain.batch import runner\n"
             f"runner.run(outputs=Path({str(outputs)!r}), params_dir=Path({str(params)!r}), "
             f"notebooks_dir=Path({str(notebooks)!r}), progress=False, force=True, jobs=2)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -159,7 +160,7 @@ def test_kernels_listen_on_loopback_only():
 
 
 def test_scenario_strings_are_never_evaluated(tmp_path):
-    (tmp_path / "base.yaml").write_text((config.PARAMS_DIR / "base.yaml").read_text())
+    (tmp_path / "base.yaml").write_text((paths.PARAMS_DIR / "base.yaml").read_text())
     (tmp_path / "evil.yaml").write_text("extends: base\ndescription: \"__import__('os').system('touch pwned')\"\n")
     sc = load_scenario("evil", params_dir=tmp_path)
     assert sc.description == "__import__('os').system('touch pwned')"

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from valuechain import inference
+from valuechain.stats import inference
 
 
 def test_format_p_never_prints_zero():

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from valuechain import iorw
+from valuechain import files as iorw
 from valuechain.exceptions import OutputError, RunLockedError
 
 
@@ -76,7 +76,7 @@ def test_disk_full_follows_the_chain_of_causes():
 _HOLD = """
 import sys, time
 from pathlib import Path
-from valuechain.iorw import OutputsLock
+from valuechain.files import OutputsLock
 with OutputsLock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(60)
@@ -112,7 +112,7 @@ def test_child_processes_do_not_inherit_the_lock(tmp_path):
             time.sleep(5)
             os._exit(0)
     try:
-        code = ("import sys\nfrom pathlib import Path\nfrom valuechain.iorw import OutputsLock\n"
+        code = ("import sys\nfrom pathlib import Path\nfrom valuechain.files import OutputsLock\n"
                 "with OutputsLock(Path(sys.argv[1])): print('taken')")
         proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
         assert proc.stdout.strip() == "taken", proc.stderr

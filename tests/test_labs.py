@@ -3,9 +3,12 @@ import json
 import pandas as pd
 import pytest
 
-from valuechain import config, labs, load_dataset, results, valuation
+from valuechain import paths, load_dataset
+from valuechain.model import labs, valuation
+from valuechain.publish import outputs
+from valuechain.report import notebook
 from valuechain.exceptions import ParameterError
-from valuechain.params import load_scenario
+from valuechain.scenario.schema import load_scenario
 
 
 @pytest.mark.parametrize("c0, d, years", [(2.0, 0.5, 1), (2.22, 0.25, 3), (1.0, 0.3, 0), (0.8, 0.1, 0), (4.0, 0.5, 2)])
@@ -75,7 +78,7 @@ def test_excluding_round_trip_widens_the_gap_by_that_amount(base_econ):
 
 
 def test_bad_lab_parameters_are_refused(tmp_path):
-    (tmp_path / "base.yaml").write_text((config.PARAMS_DIR / "base.yaml").read_text())
+    (tmp_path / "base.yaml").write_text((paths.PARAMS_DIR / "base.yaml").read_text())
     (tmp_path / "a.yaml").write_text("extends: base\nvaluation: {float_ratios: [0.1, 1.5]}\n")
     with pytest.raises(ParameterError, match=r"key 'valuation.float_ratios.1'"):
         load_scenario("a", params_dir=tmp_path)
@@ -84,13 +87,13 @@ def test_bad_lab_parameters_are_refused(tmp_path):
         load_scenario("b", params_dir=tmp_path)
 
 
-@pytest.mark.parametrize("notebook, compute", [
+@pytest.mark.parametrize("name, compute", [
     ("03_lab_economics", lambda sc, ds: labs.analyse(sc, ds).summary()),
     ("04_valuations", lambda sc, ds: valuation.analyse(sc, ds)["summary"]),
 ])
-def test_notebooks_03_04_record_what_the_library_returns(executed_outputs, notebook, compute):
-    out, metrics = executed_outputs / "bear" / f"{notebook}.ipynb", executed_outputs / "bear" / f"{notebook}.json"
-    expected = json.loads(results.to_json(compute(load_scenario("bear"), load_dataset())))
+def test_notebooks_03_04_record_what_the_library_returns(executed_outputs, name, compute):
+    out, metrics = executed_outputs / "bear" / f"{name}.ipynb", executed_outputs / "bear" / f"{name}.json"
+    expected = json.loads(notebook.to_json(compute(load_scenario("bear"), load_dataset())))
     recorded = json.loads(metrics.read_text())
-    assert results.figures_only(recorded) == expected and recorded == results.collect(out)
-    assert recorded[results.HEADLINES_KEY] and recorded[results.SOURCES_KEY]
+    assert notebook.figures_only(recorded) == expected and recorded == outputs.collect(out)
+    assert recorded[notebook.HEADLINES_KEY] and recorded[notebook.SOURCES_KEY]

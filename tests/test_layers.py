@@ -1,7 +1,10 @@
 """The layer list is spelled once; every other list of layers derives from it."""
 import typing
 
-from valuechain import charts, dataset, layers, params
+from valuechain.report import charts
+from valuechain.dataset import load as dataset
+from valuechain import layers
+from valuechain.scenario import schema as params
 
 
 def test_every_list_of_layers_is_the_one_definition():

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from valuechain import narrative
+from valuechain.report import narrative
 
 PAYLOADS = [
     "<script>alert('t')</script><img src=x onerror=alert(1)>",
@@ -45,8 +45,8 @@ def test_scenario_header_escapes_title_and_description():
 
 
 def test_ttm_summary_leads_with_the_twelve_months_and_says_what_is_missing(ds, base_pool):
-    from valuechain import profit
-    from valuechain.params import load_scenario
+    from valuechain.model import profit
+    from valuechain.scenario.schema import load_scenario
 
     pool = base_pool
     assert pool.ttm.end == "2026Q2"  # base reports the twelve months to 2026Q2
@@ -94,7 +94,7 @@ def test_limits_follow_the_tags_when_a_flow_is_netted(gap):
 
 
 def test_d_forecast_sentence_states_how_few_origins(gap):
-    from valuechain.regression import rmse_ratio
+    from valuechain.stats.regression import rmse_ratio
 
     f = gap.secondary.d_forecasts
     text = narrative.demand_realtime_forecasts(gap)

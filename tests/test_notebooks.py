@@ -7,14 +7,17 @@ import sys
 
 import pytest
 
-from valuechain import config, load_dataset, results
-from valuechain.params import load_scenario
-from valuechain.profit import profit_pool
+from valuechain import paths, load_dataset
+from valuechain.model import results
+from valuechain.publish import outputs
+from valuechain.report import notebook
+from valuechain.scenario.schema import load_scenario
+from valuechain.model.profit import profit_pool
 
 def test_notebooks_are_committed_without_outputs():
     import nbformat
 
-    for path in config.NOTEBOOKS_DIR.glob("*.ipynb"):
+    for path in paths.NOTEBOOKS_DIR.glob("*.ipynb"):
         nb = nbformat.read(str(path), as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code":
@@ -29,18 +32,18 @@ def test_notebooks_are_committed_without_outputs():
 def test_profit_notebook_records_what_the_library_returns(executed_outputs, scenario):
     folder = executed_outputs / scenario
     pool = profit_pool(load_scenario(scenario), load_dataset())
-    expected = json.loads(results.to_json(pool.summary()))
+    expected = json.loads(notebook.to_json(pool.summary()))
     recorded = json.loads((folder / "01_profit_capture.json").read_text())
-    assert results.figures_only(recorded) == expected
-    assert results.collect(folder / "01_profit_capture.ipynb") == recorded
+    assert notebook.figures_only(recorded) == expected
+    assert outputs.collect(folder / "01_profit_capture.ipynb") == recorded
     assert expected["scenario"] == scenario
     # the headline declarations travel with the figures, for the site's comparison and the exports
-    assert recorded[results.HEADLINES_KEY] == [h.declaration() for h in pool.headlines()]
-    assert recorded[results.SOURCES_KEY] == list(pool.sources)
+    assert recorded[notebook.HEADLINES_KEY] == [h.declaration() for h in pool.headlines()]
+    assert recorded[notebook.SOURCES_KEY] == list(pool.sources)
 
 
 def _readme_papermill_example() -> str:
-    readme = (config.REPO_ROOT / "README.md").read_text()
+    readme = (paths.REPO_ROOT / "README.md").read_text()
     found = re.search(r"```bash\n(\.venv/bin/papermill --help-notebook .*?)```", readme, re.S)
     assert found, "the README's papermill example is gone"
     return found.group(1)
@@ -50,26 +53,26 @@ def _readme_papermill_example() -> str:
 def test_the_readme_papermill_example_writes_to_its_own_folder(tmp_path):
     example = _readme_papermill_example()
     assert "outputs/" not in example  # outputs/ belongs to `valuechain run` and its lock
-    shutil.copytree(config.NOTEBOOKS_DIR, tmp_path / "notebooks")
+    shutil.copytree(paths.NOTEBOOKS_DIR, tmp_path / "notebooks")
     before = sorted(p.name for p in (tmp_path / "notebooks").iterdir())
     env = dict(os.environ, PWD=str(tmp_path),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(config.REPO_ROOT), os.environ.get("PYTHONPATH")])))
+               PYTHONPATH=os.pathsep.join(filter(None, [str(paths.REPO_ROOT), os.environ.get("PYTHONPATH")])))
     proc = subprocess.run(["bash", "-euo", "pipefail", "-c", example.replace(".venv/bin/papermill", f"{sys.executable} -m papermill")],
                           cwd=tmp_path, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "metrics_path: str" in proc.stdout and "scenario: str" in proc.stdout  # --help-notebook
-    expected = json.loads(results.to_json(profit_pool(load_scenario("bear"), load_dataset()).summary()))
+    expected = json.loads(notebook.to_json(profit_pool(load_scenario("bear"), load_dataset()).summary()))
     recorded = json.loads((tmp_path / "my_runs" / "bear" / "01_profit_capture.json").read_text())
-    assert results.figures_only(recorded) == expected
-    assert results.collect(tmp_path / "my_runs" / "bear" / "01_profit_capture.ipynb") == recorded
+    assert notebook.figures_only(recorded) == expected
+    assert outputs.collect(tmp_path / "my_runs" / "bear" / "01_profit_capture.ipynb") == recorded
     assert sorted(p.name for p in (tmp_path / "notebooks").iterdir()) == before  # nothing written beside the notebooks
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my_runs", "notebooks"]
 
 
 def test_record_is_byte_stable(tmp_path):
     a, b = tmp_path / "a.json", tmp_path / "b.json"
-    results.record({"b": 1.0, "a": float("nan"), "c": {"z": 1, "y": 2}}, a)
-    results.record({"c": {"y": 2, "z": 1}, "a": float("nan"), "b": 1.0}, b)
+    notebook.record({"b": 1.0, "a": float("nan"), "c": {"z": 1, "y": 2}}, a)
+    notebook.record({"c": {"y": 2, "z": 1}, "a": float("nan"), "b": 1.0}, b)
     assert a.read_bytes() == b.read_bytes()
     assert json.loads(a.read_text()) == {"a": None, "b": 1.0, "c": {"y": 2, "z": 1}}
 
@@ -79,16 +82,16 @@ def test_record_refuses_a_headline_it_does_not_record(tmp_path):
 
     declared = [results.Headline("chips_share", "Chips share", "share", "2025", 1.1)]
     with pytest.raises(HeadlineError, match="chips_share"):
-        results.record({"chips_profit_share": 1.1}, tmp_path / "a.json", headlines=declared)
+        notebook.record({"chips_profit_share": 1.1}, tmp_path / "a.json", headlines=declared)
     assert not (tmp_path / "a.json").exists()
-    results.record({"chips_share": 1.1}, tmp_path / "b.json", headlines=declared, sources=["x", "x", "y"])
+    notebook.record({"chips_share": 1.1}, tmp_path / "b.json", headlines=declared, sources=["x", "x", "y"])
     recorded = json.loads((tmp_path / "b.json").read_text())
     assert recorded["headlines"][0]["label"] == "Chips share" and recorded["sources"] == ["x", "y"]
 
 
 @pytest.mark.parametrize("scenario", ["base", pytest.param("bear", marks=pytest.mark.notebooks)])  # bear: slow layer
 def test_every_result_declares_headlines_it_records(scenario, request):
-    from valuechain import demand, labs, uncertainty, valuation
+    from valuechain.model import demand, labs, uncertainty, valuation
 
     ds = request.getfixturevalue("ds")
     if scenario == "base":

@@ -4,10 +4,11 @@ import json
 import pytest
 
 from conftest import invoke_cli
-from valuechain import config, params
+from valuechain import paths
+from valuechain.scenario import schema as params
 from valuechain.exceptions import ParameterError
 
-NB04 = config.NOTEBOOKS_DIR / "04_valuations.ipynb"
+NB04 = paths.NOTEBOOKS_DIR / "04_valuations.ipynb"
 
 
 def test_dotted_overrides_change_the_value_and_say_so():
@@ -40,7 +41,7 @@ def test_parse_assignments_reads_values_as_yaml():
 def test_variant_file_extends_base_with_a_name_from_its_overrides(tmp_path):
     folder = tmp_path / "params"
     folder.mkdir()
-    (folder / "base.yaml").write_text((config.PARAMS_DIR / "base.yaml").read_text())
+    (folder / "base.yaml").write_text((paths.PARAMS_DIR / "base.yaml").read_text())
     name = params.write_variant("base", {"valuation.discount_rate": 0.3}, folder)
     assert name == params.variant_name("base", {"valuation.discount_rate": 0.3}) and name.startswith("base-set-")
     assert name in params.list_scenarios(folder)
@@ -52,7 +53,7 @@ def test_cli_set_refuses_an_unknown_key_with_one_line(tmp_path):
     proc = invoke_cli("run", "base", "--set", "valuation.discount_rat=0.3", "--outputs", tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "did you mean 'valuation.discount_rate'?" in proc.stderr
-    assert not (config.PARAMS_DIR / params.VARIANTS).exists() or not any((config.PARAMS_DIR / params.VARIANTS).glob("*rat*"))
+    assert not (paths.PARAMS_DIR / params.VARIANTS).exists() or not any((paths.PARAMS_DIR / params.VARIANTS).glob("*rat*"))
 
 
 @pytest.mark.notebooks
@@ -63,7 +64,7 @@ def test_papermill_overrides_change_the_figure_and_a_stray_parameter_fails(tmp_p
         metrics = tmp_path / "m.json"
         pm.execute_notebook(str(NB04), str(tmp_path / "out.ipynb"),
                             parameters={"scenario": "base", "metrics_path": str(metrics), **kwargs},
-                            cwd=str(config.NOTEBOOKS_DIR), progress_bar=False, kernel_name="python3")
+                            cwd=str(paths.NOTEBOOKS_DIR), progress_bar=False, kernel_name="python3")
         return json.loads(metrics.read_text())
 
     assert run()["labs_revenue_needed_usd_bn"] == pytest.approx(349.8, abs=0.01)

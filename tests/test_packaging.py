@@ -7,7 +7,7 @@ import tomllib
 import pytest
 import yaml
 
-from valuechain import config
+from valuechain import paths
 
 
 def _name(requirement: str) -> str:
@@ -15,13 +15,13 @@ def _name(requirement: str) -> str:
 
 
 def _pyproject():
-    return tomllib.loads((config.REPO_ROOT / "pyproject.toml").read_text())
+    return tomllib.loads((paths.REPO_ROOT / "pyproject.toml").read_text())
 
 
 def test_environment_yml_names_the_same_dependencies_as_pyproject():
     project = _pyproject()["project"]
     wanted = {_name(r) for r in project["dependencies"]} | {_name(r) for r in project["optional-dependencies"]["test"]}
-    env = yaml.safe_load((config.REPO_ROOT / "environment.yml").read_text())
+    env = yaml.safe_load((paths.REPO_ROOT / "environment.yml").read_text())
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
     assert conda == wanted
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
@@ -30,21 +30,21 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
 
 def test_lock_pins_every_dependency_exactly():
     project = _pyproject()["project"]
-    lock = (config.REPO_ROOT / "requirements.lock").read_text().splitlines()
+    lock = (paths.REPO_ROOT / "requirements.lock").read_text().splitlines()
     pins = {_name(line): line.split("==")[1] for line in lock if "==" in line}
     for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
         assert _name(requirement) in pins, requirement
 
 
 def test_bundled_data_ships_with_the_package():
-    data = _pyproject()["tool"]["setuptools"]["package-data"]["valuechain"]
+    data = _pyproject()["tool"]["setuptools"]["package-data"]["valuechain.dataset"]
     assert "data/*.csv" in data and "data/*.yaml" in data
 
 
 def _in_repo(*command, env=None):
     if shutil.which(command[0]) is None:
         pytest.skip(f"{command[0]} is not installed")
-    return subprocess.run(list(command), cwd=config.REPO_ROOT, capture_output=True, text=True, env=env)
+    return subprocess.run(list(command), cwd=paths.REPO_ROOT, capture_output=True, text=True, env=env)
 
 
 def test_make_lab_allows_root_only_when_run_as_root(tmp_path):
@@ -53,7 +53,7 @@ def test_make_lab_allows_root_only_when_run_as_root(tmp_path):
     # A copy of the Makefile alone, so that nothing can be built; -o: never remake the environment's stamp.
     project = tmp_path / "project"
     project.mkdir()
-    shutil.copy(config.REPO_ROOT / "Makefile", project / "Makefile")
+    shutil.copy(paths.REPO_ROOT / "Makefile", project / "Makefile")
     fake_id = tmp_path / "id"  # stands in for id(1), so the test does not depend on who runs it
     commands = {}
     for uid in ("0", "1000"):
@@ -72,7 +72,7 @@ def test_make_lab_allows_root_only_when_run_as_root(tmp_path):
 
 
 def test_nbconvert_output_beside_the_notebooks_is_ignored_by_git():
-    if not (config.REPO_ROOT / ".git").exists():
+    if not (paths.REPO_ROOT / ".git").exists():
         pytest.skip("not a git checkout")
     ignored = ["notebooks/01_profit_capture.html", "notebooks/01_profit_capture.nbconvert.ipynb",
                "notebooks/01_profit_capture_files/figure.png"]

@@ -3,16 +3,16 @@ import shutil
 import pytest
 from pydantic import ValidationError
 
-from valuechain import config
+from valuechain import paths
 from valuechain.exceptions import ParameterError
-from valuechain.params import list_scenarios, load_scenario
+from valuechain.scenario.schema import list_scenarios, load_scenario
 
 
 @pytest.fixture
 def params_dir(tmp_path):
     folder = tmp_path / "params"
     folder.mkdir()
-    shutil.copy(config.PARAMS_DIR / "base.yaml", folder / "base.yaml")
+    shutil.copy(paths.PARAMS_DIR / "base.yaml", folder / "base.yaml")
     return folder
 
 
@@ -181,7 +181,7 @@ def test_a_file_outside_params_extends_base_from_params(tmp_path):
 
 
 def test_a_file_outside_params_prefers_a_parent_beside_it(tmp_path):
-    _write(tmp_path, "base", (config.PARAMS_DIR / "base.yaml").read_text().replace("title: Base case", "title: Local base"))
+    _write(tmp_path, "base", (paths.PARAMS_DIR / "base.yaml").read_text().replace("title: Base case", "title: Local base"))
     _write(tmp_path, "mine", "extends: base\n")
     assert load_scenario(str(tmp_path / "mine.yaml")).title == "Local base"
 
@@ -191,5 +191,5 @@ def test_a_missing_parent_names_where_it_looked(tmp_path):
     with pytest.raises(ParameterError) as info:
         load_scenario(str(tmp_path / "mine.yaml"))
     message = str(info.value)
-    assert f"looked for nowhere.yaml in {tmp_path.resolve()} and {config.PARAMS_DIR.resolve()}" in message
+    assert f"looked for nowhere.yaml in {tmp_path.resolve()} and {paths.PARAMS_DIR.resolve()}" in message
     assert "use one of:" in message and "base" in message

@@ -15,11 +15,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from valuechain import config
+from valuechain import paths
 from valuechain.exceptions import ParameterError
-from valuechain.params import _reference_names, load_scenario
+from valuechain.scenario.schema import _reference_names, load_scenario
 
-BASE = yaml.safe_load((config.PARAMS_DIR / "base.yaml").read_text())
+BASE = yaml.safe_load((paths.PARAMS_DIR / "base.yaml").read_text())
 COMPANIES, METRICS = _reference_names()
 
 scalars = st.one_of(

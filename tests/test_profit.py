@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from valuechain import load_dataset
-from valuechain.params import CHAIN_ORDER, load_scenario
-from valuechain.profit import (closed_chain_revenue, dollar_flow, layer_table, profit_pool, required_end_user_spend,
+from valuechain.scenario.schema import CHAIN_ORDER, load_scenario
+from valuechain.model.profit import (closed_chain_revenue, dollar_flow, layer_table, profit_pool, required_end_user_spend,
                                value_added)
 
 LAYERS = list(CHAIN_ORDER)
@@ -201,7 +201,7 @@ def test_ttm_ai_share_averages_the_years_its_quarters_lie_in(ds):
 
 
 def test_default_ttm_end_is_the_latest_quarter_most_companies_have_filed(ds):
-    from valuechain.profit import default_ttm_end
+    from valuechain.model.profit import default_ttm_end
 
     assert default_ttm_end(load_scenario("base"), ds) == "2026Q2"
 

@@ -6,7 +6,7 @@ import pty
 import struct
 import termios
 
-from valuechain.progress import Progress
+from valuechain.batch.progress import Progress
 
 
 class _Terminal(io.StringIO):

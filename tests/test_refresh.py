@@ -8,9 +8,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from valuechain import refresh
+from valuechain.dataset import refresh
 from valuechain.cli import main
-from valuechain.dataset import load_dataset
+from valuechain.dataset.load import load_dataset
 from valuechain.exceptions import (
     SecIdentityError,
     SecRateLimitError,

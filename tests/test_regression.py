@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuechain import disclosures, regression
+from valuechain.model import downstream
+from valuechain.stats import regression
 
 
 def _series(values, start="2015Q1"):
@@ -77,8 +78,8 @@ def _disclosed(log_d, quarters, days_to_publish=30):
 
 
 def _d_forecasts(panel, capex, quarters):
-    vintages = disclosures.vintages(panel, [q.end_time for q in quarters], str(quarters[0]), 0.05, 0.03)
-    final = disclosures.vintages(panel, [pd.Timestamp.max], str(quarters[0]), 0.05, 0.03)[0].d["d_usd_bn"]
+    vintages = downstream.vintages(panel, [q.end_time for q in quarters], str(quarters[0]), 0.05, 0.03)
+    final = downstream.vintages(panel, [pd.Timestamp.max], str(quarters[0]), 0.05, 0.03)[0].d["d_usd_bn"]
     return regression.realtime_out_of_sample(vintages, final, capex, lag=3, horizon=2, min_series=1, min_window=8)
 
 
@@ -123,6 +124,6 @@ def test_no_d_forecast_uses_a_figure_published_after_its_origin():
 
 def test_d_forecast_horizon_cannot_need_capex_not_yet_filed():
     panel, capex, quarters = _synthetic_d(1, effect=0.0)
-    vintages = disclosures.vintages(panel, [quarters[20].end_time], str(quarters[0]), 0.05, 0.03)
+    vintages = downstream.vintages(panel, [quarters[20].end_time], str(quarters[0]), 0.05, 0.03)
     with pytest.raises(ValueError, match="not yet filed"):
         regression.realtime_out_of_sample(vintages, vintages[0].d["d_usd_bn"], capex, lag=3, horizon=3, min_series=1)

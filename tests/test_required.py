@@ -1,8 +1,9 @@
 import pytest
 
-from valuechain import load_dataset, required
-from valuechain.demand import demand_gap
-from valuechain.params import load_scenario
+from valuechain.model import required
+from valuechain import load_dataset
+from valuechain.model.demand import demand_gap
+from valuechain.scenario.schema import load_scenario
 
 
 def test_sequoia_2023_anchor():

@@ -7,7 +7,8 @@ import pytest
 from conftest import invoke_cli
 from conftest import write_notebook as _notebook
 
-from valuechain import runner, site
+from valuechain.batch import runner
+from valuechain.publish import site
 from valuechain.exceptions import ParameterError
 
 
@@ -98,7 +99,7 @@ def test_site_escapes_user_text_and_stays_on_the_machine(tiny):
         assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
         assert "Other &lt;b&gt;case&lt;/b&gt;" in text
         assert site.off_machine_references(text) == []
-    assert not re.search(r'class="[^"]*(jp-InputArea-editor|jp-InputPrompt)', page) and "results.record" not in page
+    assert not re.search(r'class="[^"]*(jp-InputArea-editor|jp-InputPrompt)', page) and "notebook.record" not in page
     assert "Section one" in page and 'href="#Section-one"' in page  # table of contents
     assert "Data vintage" in page and "Parameters this page ran with" in page
     assert 'href="other/01_quick.html"' in index and 'href="other/01_quick.ipynb"' in index
@@ -150,13 +151,13 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from valuechain import params as params_module
+from valuechain.scenario import schema as params_module
 from valuechain.exceptions import OutputError
 
 
 def _two_notebooks(tiny):
     params, notebooks, outputs = tiny
-    _notebook(notebooks / "02_second.ipynb", "from valuechain import results\nresults.record({'c': 3}, metrics_path)")
+    _notebook(notebooks / "02_second.ipynb", "from valuechain.report import notebook\nnotebook.record({'c': 3}, metrics_path)")
     return tiny
 
 
@@ -176,7 +177,7 @@ def test_a_subset_run_keeps_the_other_notebooks_figures(tiny):
 def test_a_later_good_run_clears_a_failure_from_the_index(tiny):
     params, notebooks, outputs = _two_notebooks(tiny)
     _run(tiny)
-    slow = "import time\ntime.sleep(30)\nfrom valuechain import results\nresults.record({'c': 3}, metrics_path)"
+    slow = "import time\ntime.sleep(30)\nfrom valuechain.report import notebook\nnotebook.record({'c': 3}, metrics_path)"
     good = (notebooks / "02_second.ipynb").read_bytes()
     _notebook(notebooks / "02_second.ipynb", slow)
     failed = _run(tiny, scenarios=["base"], notebooks=["02_second"], timeout=1)
@@ -282,7 +283,7 @@ def test_a_read_only_outputs_folder_is_one_line_before_anything_runs(tiny):
     params, notebooks, outputs = tiny
     with _read_only(outputs):
         proc = subprocess.run([sys.executable, "-c", (
-            "import sys\nfrom pathlib import Path\nfrom valuechain import runner\n"
+            "import sys\nfrom pathlib import Path\nfrom valuechain.batch import runner\n"
             "from valuechain.exceptions import ValuechainError\n"
             f"try:\n    runner.run(outputs=Path({str(outputs)!r}), params_dir=Path({str(params)!r}), "
             f"notebooks_dir=Path({str(notebooks)!r}), progress=False)\n"
@@ -411,8 +412,8 @@ def test_the_failing_cell_is_the_last_one_papermill_started(tmp_path):
 def _cli_in(tiny, *args):
     """``valuechain ARGS`` in a new process, with params/ and notebooks/ pointed at the tiny project."""
     params, notebooks, _ = tiny
-    code = ("import sys\nfrom pathlib import Path\nfrom valuechain import config\n"
-            f"config.PARAMS_DIR, config.NOTEBOOKS_DIR = Path({str(params)!r}), Path({str(notebooks)!r})\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom valuechain import paths\n"
+            f"paths.PARAMS_DIR, paths.NOTEBOOKS_DIR = Path({str(params)!r}), Path({str(notebooks)!r})\n"
             f"from valuechain.cli import main\nsys.argv[0] = 'valuechain'\nmain({list(args)!r})\n")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 
@@ -448,10 +449,10 @@ def test_kernels_talk_over_private_ipc_sockets_not_tcp(tiny):
 
     params, notebooks, outputs = tiny
     _notebook(notebooks / "01_quick.ipynb",
-              "import json, os, ipykernel\nfrom valuechain import results\n"
+              "import json, os, ipykernel\nfrom valuechain.report import notebook\n"
               "info = json.load(open(ipykernel.get_connection_file()))\n"
               "folder = os.path.dirname(info['ip'])\n"
-              "results.record({'transport': info['transport'], 'ip': info['ip'], 'mode': oct(os.stat(folder).st_mode & 0o777),"
+              "notebook.record({'transport': info['transport'], 'ip': info['ip'], 'mode': oct(os.stat(folder).st_mode & 0o777),"
               " 'sockets': sorted(os.listdir(folder))}, metrics_path)")
     outcomes = _run(tiny, scenarios=["base"])
     assert outcomes[0].status == "ok", outcomes[0].error
@@ -461,3 +462,25 @@ def test_kernels_talk_over_private_ipc_sockets_not_tcp(tiny):
     assert folder.parent.parent == Path(tempfile.gettempdir()) and folder.parent.name.startswith("valuechain-kernels-")
     assert seen["sockets"] == [f"kernel-{port}" for port in range(1, 6)]  # shell, iopub, stdin, control, heartbeat
     assert not folder.parent.exists()  # removed with the batch
+
+
+def test_the_cache_key_covers_every_module_of_every_sub_package(tmp_path, monkeypatch):
+    """A change to a module in a sub-package, or a module moved between sub-packages, invalidates the cache."""
+    package, data = tmp_path / "valuechain", tmp_path / "valuechain" / "dataset" / "data"
+    (package / "model").mkdir(parents=True)
+    data.mkdir(parents=True)
+    (package / "cli.py").write_text("x = 1\n")
+    (package / "model" / "engine.py").write_text("y = 1\n")
+    (data / "financials.csv").write_text("a\n1\n")
+    monkeypatch.setattr(runner.paths, "PACKAGE_DIR", package)
+    monkeypatch.setattr(runner.paths, "DATA_DIR", data)
+    first = runner.shared_inputs_hash()
+    assert runner.shared_inputs_hash() == first  # the same files give the same key
+    (package / "model" / "engine.py").write_text("y = 2\n")
+    edited = runner.shared_inputs_hash()
+    assert edited != first
+    (package / "report").mkdir()
+    (package / "model" / "engine.py").rename(package / "report" / "engine.py")
+    assert runner.shared_inputs_hash() not in (first, edited)
+    (data / "financials.csv").write_text("a\n2\n")
+    assert runner.shared_inputs_hash() not in (first, edited)

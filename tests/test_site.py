@@ -5,8 +5,10 @@ import re
 import subprocess
 import sys
 
-from valuechain import comparison, config, mime, runner, site
-from valuechain.params import load_scenario
+from valuechain.publish import comparison, site
+from valuechain import paths, mime
+from valuechain.batch import runner
+from valuechain.scenario.schema import load_scenario
 
 
 def _run(tiny, **kw):
@@ -62,13 +64,13 @@ def test_the_index_shows_a_failure_only_while_it_is_the_latest_run(tiny):
 def test_the_site_does_not_import_the_runner():
     """The runner calls the site; the site renders from plain data and never reaches back."""
     for module in ("site", "comparison", "exports", "workbook", "deck"):
-        tree = ast.parse((config.PACKAGE_DIR / f"{module}.py").read_text())
+        tree = ast.parse((paths.PACKAGE_DIR / "publish" / f"{module}.py").read_text())
         imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        assert not {"runner", "valuechain.runner", "params", "valuechain.params"} & imported, module
-    code = "import sys, valuechain.site; sys.exit('valuechain.runner' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], cwd=config.REPO_ROOT).returncode == 0
+        assert not {"runner", "valuechain.batch.runner", "params", "valuechain.scenario.schema"} & imported, module
+    code = "import sys, valuechain.publish.site; sys.exit('valuechain.batch.runner' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=paths.REPO_ROOT).returncode == 0
 
 
 def test_publish_reads_the_recorded_parameters_as_data_whatever_their_schema(tiny):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from valuechain.statespace import local_linear_trend
+from valuechain.stats.statespace import local_linear_trend
 
 
 def test_matches_statsmodels_with_the_same_initial_state():

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuechain import core, params, sweep as sw
-from valuechain.dataset import load_dataset
+
+from valuechain.scenario import schema as params
+from valuechain.batch import sweep as sw
+from valuechain.dataset.load import load_dataset
 from valuechain.exceptions import ParameterError
 
 
@@ -39,7 +41,7 @@ def test_same_seed_same_table_on_one_and_two_dask_workers(base):
 
 
 def test_draw_sweep_equals_the_monte_carlo(base):
-    from valuechain import uncertainty
+    from valuechain.model import uncertainty
 
     sc, ds, inp = base
     table = sw.sweep(sc, ds, draws=1500, inputs=inp)

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuechain import labels, load_dataset, mime, tables
-from valuechain.params import load_scenario
-from valuechain.profit import profit_pool
+from valuechain.report import labels, tables
+from valuechain import mime, load_dataset
+from valuechain.scenario.schema import load_scenario
+from valuechain.model.profit import profit_pool
 
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 
@@ -85,7 +86,8 @@ def test_the_layer_table_shows_the_library_values_and_explains_shares_outside_0_
 
 
 def test_every_notebook_table_has_worded_headers_and_no_missing_marker(pool, ds, base_scenario, base_gap, base_econ):
-    from valuechain import uncertainty, uncertainty_report, valuation
+    from valuechain.model import uncertainty, valuation
+    from valuechain.report import uncertainty_report
 
     sc, gap, econ = base_scenario, base_gap, base_econ
     val = valuation.analyse(sc, ds, pool)
@@ -142,7 +144,7 @@ def test_scenario_keys_read_as_words(key, text):
 
 
 def test_every_shipped_prior_has_words_without_ids():
-    from valuechain.params import list_scenarios, load_scenario
+    from valuechain.scenario.schema import list_scenarios, load_scenario
 
     for name in list_scenarios():
         for key in load_scenario(name).uncertainty.priors:

@@ -3,10 +3,13 @@ import numpy as np
 import pytest
 import yaml
 
-from valuechain import core, labels, params, uncertainty as U
-from valuechain.dataset import load_dataset
+from valuechain.model import engine, uncertainty as U
+from valuechain.model.inputs import build as build_inputs
+from valuechain.report import labels
+from valuechain.scenario import schema as params
+from valuechain.dataset.load import load_dataset
 from valuechain.exceptions import ParameterError
-from valuechain.params import Prior
+from valuechain.scenario.schema import Prior
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +49,8 @@ def test_zero_width_priors_reproduce_the_deterministic_scenario(base, tmp_path):
     fixed = {key: {"dist": "normal", "mean": float(inp.values[inp.column(key)]), "sd": 0.0, "rationale": "fixed"}
              for key in sc.uncertainty.priors}
     variant = params.load_scenario(_scenario(tmp_path, {"draws": 100, "priors": fixed}))
-    draws = U.monte_carlo(variant, core.inputs(variant, base[2]))
-    deterministic = core.headline(inp, core.evaluate(inp, inp.theta()))
+    draws = U.monte_carlo(variant, build_inputs(variant, base[2]))
+    deterministic = engine.headline(inp, engine.evaluate(inp, inp.theta()))
     for key, values in draws.figures.items():
         assert np.array_equal(values, np.repeat(deterministic[key], 100), equal_nan=True), key
 
@@ -128,11 +131,11 @@ def test_a_prior_the_model_does_not_consume_is_an_error(base, tmp_path):
     block = {"priors": {"demand_gap.regression.lags": {"dist": "uniform", "low": 2, "high": 4, "rationale": "x"}}}
     variant = params.load_scenario(_scenario(tmp_path, block))
     with pytest.raises(ParameterError, match="is set but the model does not consume it"):
-        U.plan(variant, core.inputs(variant, base[2]))
+        U.plan(variant, build_inputs(variant, base[2]))
 
 
 def test_the_same_seed_gives_byte_identical_figures(base):
-    from valuechain import uncertainty_report as report
+    from valuechain.report import uncertainty_report as report
 
     _, _, ds = base
     sc = params.load_scenario("base", {"uncertainty": {"sobol_samples": 64}})
@@ -143,7 +146,7 @@ def test_the_same_seed_gives_byte_identical_figures(base):
 
 
 def test_notebook_05_sentences_come_from_the_draws(base):
-    from valuechain import uncertainty_report as report
+    from valuechain.report import uncertainty_report as report
 
     sc, _, ds = base
     result = U.analyse(sc, ds, n=1000)
@@ -158,7 +161,7 @@ def test_notebook_05_sentences_come_from_the_draws(base):
 
 
 def test_the_tornado_leaves_out_priors_that_do_not_move_the_figure(base):
-    from valuechain import uncertainty_report as report
+    from valuechain.report import uncertainty_report as report
 
     sc, inp, ds = base
     result = U.analyse(params.load_scenario("base", {"uncertainty": {"sobol_samples": 64}}), ds, n=200)
@@ -173,7 +176,7 @@ def test_the_tornado_leaves_out_priors_that_do_not_move_the_figure(base):
 
 
 def test_notebook_05_sentences_write_figures_as_the_tables_do():
-    from valuechain import uncertainty_report as report
+    from valuechain.report import uncertainty_report as report
 
     assert report._format(997.2, "usd_bn") == labels.with_unit(997.2, "usd_bn") == "USD 997bn"
     assert report._format(51.84, "usd_bn") == "USD 51.8bn"

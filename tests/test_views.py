@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuechain import load_dataset, views
+from valuechain.dataset import views
+from valuechain import load_dataset
 
 
 def _wide(values, start="2023Q1"):
@@ -78,7 +79,7 @@ def test_series_more_than_two_quarters_behind_are_flagged(small):
 
 
 def test_aggregator_rows_name_the_filing_transcribed(small):
-    from valuechain import disclosures
+    from valuechain.dataset import disclosures
 
     rows = views.aggregated_rows(small, disclosures.load(small))
     assert rows["file"].value_counts().to_dict() == {"financials.csv": 3, "facts.csv": 1, "ai_revenue.csv": 1}  # one fact cites the filing itself
@@ -89,7 +90,7 @@ def test_aggregator_rows_name_the_filing_transcribed(small):
 
 
 def test_summary_text_lists_latest_quarters_stale_series_and_aggregated_rows(tmp_path):
-    from valuechain import reporting
+    from valuechain.dataset import coverage as reporting
 
     text = reporting.write_data_summary(SUMMARY_DATA, tmp_path / "coverage.csv")
     assert "newest filed quarter in the data: 2026Q3" in text

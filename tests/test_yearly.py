@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from valuechain import load_dataset
-from valuechain.yearly import company_ttm, company_year, interpolate_run_rate, margin_ttm, margin_year
+from valuechain.dataset.yearly import company_ttm, company_year, interpolate_run_rate, margin_ttm, margin_year
 
 
 def test_fiscal_year_stands_for_the_calendar_year_of_its_midpoint(ds):
@@ -109,7 +109,7 @@ def _tiny(rows):
     """A dataset of hand-made rows: (company, period_type, label, end, calendar_quarter, metric, value)."""
     from pathlib import Path
 
-    from valuechain.dataset import Dataset
+    from valuechain.dataset.load import Dataset
 
     fin = pd.DataFrame(rows, columns=["company_id", "period_type", "fiscal_period", "period_end", "calendar_quarter",
                                       "metric", "value_usd_bn"])

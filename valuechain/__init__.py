@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     if name in ("Dataset", "load_dataset"):
-        from valuechain import dataset
+        from valuechain.dataset import load as dataset
 
         return getattr(dataset, name)
     if name == "ValuechainError":

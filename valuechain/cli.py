@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from valuechain import config
+from valuechain import paths
 from valuechain.exceptions import ValuechainError, one_line
 
 
@@ -81,9 +81,9 @@ def summary(data_dir, out):
       valuechain summary
       valuechain summary --data-dir my_data --out coverage.csv
     """
-    from valuechain import reporting
+    from valuechain.dataset import coverage as reporting
 
-    text = reporting.write_data_summary(data_dir=data_dir, out=out or config.OUTPUTS_DIR / "data_coverage.csv")
+    text = reporting.write_data_summary(data_dir=data_dir, out=out or paths.OUTPUTS_DIR / "data_coverage.csv")
     click.echo(text)
 
 
@@ -96,7 +96,7 @@ def list_cmd():
       valuechain list
     """
     from valuechain.exceptions import ParameterError
-    from valuechain.params import list_scenarios, load_scenario
+    from valuechain.scenario.schema import list_scenarios, load_scenario
 
     for name in list_scenarios():
         try:
@@ -119,7 +119,7 @@ def validate(files):
       valuechain validate params/bear.yaml ~/my_case.yaml
     """
     from valuechain.exceptions import ParameterError
-    from valuechain.params import list_scenarios, load_scenario
+    from valuechain.scenario.schema import list_scenarios, load_scenario
 
     targets = [str(f) for f in files] or list_scenarios()
     problems = []
@@ -136,7 +136,7 @@ def validate(files):
 
 
 def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None):
-    from valuechain import runner
+    from valuechain.batch import runner
 
     if scenarios and run_all:
         raise click.UsageError("give scenario names or --all, not both")
@@ -190,10 +190,10 @@ def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
       valuechain run base --force --outputs /tmp/vc
       valuechain run base --set valuation.discount_rate=0.2   # a variant of base
     """
-    from valuechain import site
+    from valuechain.publish import site
 
     if sets:
-        from valuechain import params
+        from valuechain.scenario import schema as params
 
         if len(scenarios) != 1 or run_all:
             raise click.UsageError("--set changes one scenario; name exactly one, e.g. 'valuechain run base --set key=value'")
@@ -233,17 +233,18 @@ def sweep(scenario, grids, draws, executor, scheduler, workers, as_csv, outputs)
     1 or N workers.
     """
     import valuechain as vc
-    from valuechain import core, params
-    from valuechain import sweep as sw
+    from valuechain.model.inputs import build as build_inputs
+    from valuechain.scenario import schema as params
+    from valuechain.batch import sweep as sw
 
     if workers < 1:
         raise click.UsageError(f"--workers {workers} is not allowed; give 1 or more")
     sc = params.load_scenario(scenario)
     ds = vc.load_dataset()
     grid = sw.parse_grid(grids) if grids else None
-    inputs = core.inputs(sc, ds)
+    inputs = build_inputs(sc, ds)
     table = sw.sweep(sc, ds, grid, draws, executor, scheduler, workers, progress=True, inputs=inputs)
-    folder = Path(outputs or config.OUTPUTS_DIR) / "sweeps" / sw.folder_name(sc.name, grid, draws)
+    folder = Path(outputs or paths.OUTPUTS_DIR) / "sweeps" / sw.folder_name(sc.name, grid, draws)
     names = dict(zip(ds.companies["company_id"], ds.companies["name"]))
     page = sw.write(table, folder, sc, inputs, grid, as_csv, names)
     click.echo(f"{len(table):,} evaluations; table and summary in {folder} (open {page.name})")
@@ -260,15 +261,15 @@ def publish(outputs):
       valuechain publish
       valuechain publish --outputs /tmp/vc
     """
-    from valuechain import site
+    from valuechain.publish import site
 
     click.echo(f"Site: {site.publish(outputs, **_current())}")
 
 
 def _current() -> dict:
     """The scenarios and notebooks that exist now: the site shows only their outputs."""
-    from valuechain.params import list_scenarios
-    from valuechain.runner import notebook_names
+    from valuechain.scenario.schema import list_scenarios
+    from valuechain.batch.runner import notebook_names
 
     return {"scenarios": list_scenarios(), "notebooks": notebook_names()}
 
@@ -283,13 +284,14 @@ def clean(outputs):
     Example:
       valuechain clean
     """
-    from valuechain import runner, site
+    from valuechain.batch import runner
+    from valuechain.publish import site
 
     removed = runner.prune(outputs)
     for path in removed:
         click.echo(f"removed {path}")
     click.echo(f"{len(removed)} stale output{'s' if len(removed) != 1 else ''} removed")
-    if (Path(outputs or config.OUTPUTS_DIR) / "run.json").exists():
+    if (Path(outputs or paths.OUTPUTS_DIR) / "run.json").exists():
         click.echo(f"Site: {site.publish(outputs, rerender=False, **_current())}")
 
 
@@ -312,9 +314,10 @@ def report(jobs, force, outputs, verbose):
       valuechain report
       valuechain report --jobs 2 --force --outputs /tmp/vc -v
     """
-    from valuechain import reporting, site
+    from valuechain.dataset import coverage as reporting
+    from valuechain.publish import site
 
-    folder = Path(outputs or config.OUTPUTS_DIR)
+    folder = Path(outputs or paths.OUTPUTS_DIR)
     text = reporting.write_data_summary(out=folder / "data_coverage.csv")
     if verbose:
         click.echo(text)
@@ -362,7 +365,7 @@ def refresh(user_agent, companies, since, out, data_dir, apply_file):
       valuechain data refresh --user-agent 'Jane Analyst jane@example.com' --since 2024
       valuechain data refresh --apply outputs/refresh/staged_changes.csv
     """
-    from valuechain import refresh as refresh_mod
+    from valuechain.dataset import refresh as refresh_mod
 
     if apply_file is not None:
         click.echo(refresh_mod.apply_staged(apply_file, data_dir=data_dir).describe())

@@ -1,0 +1,602 @@
+"""The batch runner: every notebook for every scenario, in parallel processes, cached.
+
+Layout of ``outputs/`` (all files written atomically: a temporary file, then a rename):
+
+``<scenario>/<notebook>.ipynb``         executed notebook (last good run)
+``<scenario>/<notebook>.html``          its page, code hidden, self-contained
+``<scenario>/<notebook>.json``          key figures the notebook recorded
+``<scenario>/<notebook>.failed.ipynb``  the executed notebook of a failed run, with papermill's error marker
+``<scenario>/<notebook>.inputs``        hash of the item's inputs (written last: the cache marker)
+``<scenario>/metrics.json``             figures of every notebook of the scenario, stable key order
+``<scenario>/parameters.json``          the resolved scenario parameters
+``metrics.csv``                         the comparison table across scenarios
+``run.json``                            latest status of every item (merged across runs)
+
+papermill changes the working directory while it executes, so items run in separate processes,
+never threads. A failing notebook fails only its own item.
+
+The workers and their kernels die with the parent process, however it ends: SIGINT, SIGTERM
+and SIGHUP stop the batch cleanly, and on Linux each worker asks the kernel to kill it when its
+parent dies (``PR_SET_PDEATHSIG``), so even SIGKILL leaves no orphan; a kernel exits within a
+second of its worker (ipykernel watches its parent process). The lock on the outputs folder is
+held by the parent alone (see :class:`valuechain.files.OutputsLock`).
+
+Kernels talk to their worker over IPC sockets in a private folder (mode 0700) rather than TCP
+ports: nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print
+(see :func:`kernel_config`). The parent removes the batch's socket folder however the batch ends. Progress goes to stderr (:class:`valuechain.batch.progress.Progress`).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import ctypes
+import hashlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from valuechain import paths
+from valuechain.publish import outputs as outputs_reader
+from valuechain.report.notebook import to_json
+from valuechain.exceptions import ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
+from valuechain.files import OutputsLock, atomic_write_text, check_writable, disk_full, umask
+from valuechain.scenario.schema import check_name, list_scenarios, load_scenario, scenario_path
+
+KERNEL_NAME = "python3"  # ipykernel's own spec: the interpreter running valuechain, whatever the notebook names
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Raised in the parent when a stop signal (SIGINT, SIGTERM, SIGHUP) ended the batch."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@dataclass(frozen=True)
+class Item:
+    """One scenario x notebook."""
+
+    scenario: str
+    notebook: str  # file stem, e.g. 01_profit_capture
+
+    @property
+    def label(self) -> str:
+        return f"{self.scenario}/{self.notebook}"
+
+
+@dataclass
+class Outcome:
+    """What happened to one item."""
+
+    scenario: str
+    notebook: str
+    status: str  # ok | cached | failed
+    seconds: float = 0.0
+    cached: bool = False
+    error: str = ""
+    failing_cell: int | None = None
+    figures: dict = field(default_factory=dict)
+
+
+def notebook_names(notebooks_dir: Path | None = None) -> list[str]:
+    """Stems of the notebooks in ``notebooks/``, in file order."""
+    return sorted(p.stem for p in (notebooks_dir or paths.NOTEBOOKS_DIR).glob("*.ipynb"))
+
+
+def notebook_stem(name: str) -> str:
+    """The stem a notebook is known by, given as a stem, a file name or a path (``notebooks/01_x.ipynb``)."""
+    return Path(str(name)).name.removesuffix(".ipynb")
+
+
+def plan(scenarios, notebooks, params_dir: Path | None = None, notebooks_dir: Path | None = None) -> list[Item]:
+    """Items to run, each once; unknown scenario or notebook names are refused before anything runs."""
+    known_s = list_scenarios(params_dir)
+    known_n = notebook_names(notebooks_dir)
+    scenarios = list(dict.fromkeys(scenarios))  # `run base base` runs base once
+    notebooks = list(dict.fromkeys(notebook_stem(n) for n in notebooks))
+    for name in scenarios:
+        check_name(name)
+        if name not in known_s:
+            raise ParameterError(f"unknown scenario '{name}'; choose from: {', '.join(known_s)} (files in params/)")
+    for name in notebooks:
+        if name not in known_n:
+            raise ParameterError(f"unknown notebook '{name}'; choose from: {', '.join(known_n)} (files in notebooks/)")
+    return [Item(s, n) for s in scenarios for n in notebooks]
+
+
+INJECTED = ("scenario", "metrics_path")  # the parameters the runner injects into every notebook
+
+
+def check_parameters(notebook: Path, names=INJECTED) -> None:
+    """Refuse a notebook that does not declare every parameter the runner injects.
+
+    papermill only warns about an undeclared parameter and runs on, so the check happens here,
+    before anything executes.
+    """
+    import nbformat
+    import papermill as pm
+
+    try:
+        nb = nbformat.read(str(notebook), as_version=4)
+    except Exception as exc:  # not JSON, not a notebook
+        raise ParameterError(f"{notebook}: cannot be read as a notebook ({type(exc).__name__}); "
+                             f"restore it from git or save it again from JupyterLab") from None
+    if not (nb.metadata.get("kernelspec") or {}).get("name"):
+        raise ParameterError(f"{notebook}: the notebook's metadata has no kernelspec, so papermill cannot tell its language; "
+                             f"open it in JupyterLab, choose the Python 3 kernel and save it")
+    declared = set(pm.inspect_notebook(str(notebook)))
+    missing = [name for name in names if name not in declared]
+    if missing:
+        raise ParameterError(f"{notebook}: the cell tagged 'parameters' does not declare {', '.join(missing)}; "
+                             f"add '{missing[0]}: str = \"\"' with a comment to that cell")
+
+
+def shared_inputs_hash() -> str:
+    """Hash of the inputs every item shares: the data files and the package code."""
+    digest = hashlib.sha256()
+    for folder, pattern in ((paths.DATA_DIR, "*"), (paths.PACKAGE_DIR, "**/*.py")):
+        for path in sorted(folder.glob(pattern)):
+            if path.is_file():  # named by its place in the folder, so a module moved between sub-packages counts
+                digest.update(path.relative_to(folder).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_hash(item: Item, resolved: dict, notebooks_dir: Path, shared: str) -> str:
+    """Hash of everything that determines an item's output: notebook, parameters, data, package code."""
+    digest = hashlib.sha256(shared.encode())
+    digest.update((notebooks_dir / f"{item.notebook}.ipynb").read_bytes())
+    digest.update(json.dumps(resolved, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _paths(outputs: Path, item: Item) -> dict[str, Path]:
+    folder = outputs / item.scenario
+    stem = folder / item.notebook
+    return {"folder": folder, "ipynb": stem.with_suffix(".ipynb"), "html": stem.with_suffix(".html"),
+            "json": stem.with_suffix(".json"), "failed": folder / f"{item.notebook}.failed.ipynb",
+            "inputs": stem.with_suffix(".inputs")}
+
+
+def is_cached(item: Item, key: str, outputs: Path) -> bool:
+    p = _paths(outputs, item)
+    return (p["inputs"].exists() and p["inputs"].read_text().strip() == key
+            and all(p[k].exists() for k in ("ipynb", "html", "json")))
+
+
+def kernel_config(sockets: Path):
+    """Kernel manager settings for one item: IPC sockets named ``<sockets>/kernel-<n>``, no TCP port.
+
+    ``sockets`` should be a short, private folder: a socket path is limited to about 100 bytes,
+    and whoever can open the sockets can talk to the kernel.
+    """
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
+
+
+def _socket_parent() -> str:
+    """Where the kernels' socket folders go: the temporary folder, unless its path is too long for a socket name."""
+    folder = tempfile.gettempdir()
+    return folder if len(folder) <= 64 else "/tmp"
+
+
+def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_dir: str,
+                 timeout: int | None = None, vintage: str | None = None, sockets: str | None = None) -> dict:
+    """Run one item in this process (a worker): execute, convert to HTML, write atomically.
+
+    Never raises: a failure of the notebook or of a write (a full disk, say) is reported in the
+    outcome, and the item's previous good output stays in place. The kernel's socket folder is
+    made inside ``sockets`` (the batch's folder, which the parent removes however the batch ends).
+    """
+    outputs = Path(outputs)
+    p = _paths(outputs, item)
+    scratch = outputs / ".tmp" / f"{item.scenario}__{item.notebook}__{os.getpid()}"
+    start = time.perf_counter()
+    try:
+        return _execute_item(item, key, outputs, Path(notebooks_dir), Path(params_dir), timeout, vintage, p, scratch, start,
+                             sockets)
+    except Exception as exc:  # a write that failed after the notebook ran (no space, no permission)
+        return asdict(Outcome(item.scenario, item.notebook, "failed", time.perf_counter() - start,
+                              error=_one_line(exc, timeout)))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintage, p, scratch, start, sockets=None) -> dict:
+    import papermill as pm
+
+    from valuechain.publish import site
+
+    p["folder"].mkdir(parents=True, exist_ok=True)
+    scratch.mkdir(parents=True, exist_ok=True)
+    executed, metrics = scratch / f"{item.notebook}.ipynb", scratch / f"{item.notebook}.json"
+    scenario_arg = str(scenario_path(item.scenario, params_dir))
+    try:
+        with tempfile.TemporaryDirectory(prefix="kernel-", dir=sockets or _socket_parent(),  # created with mode 0700
+                                         ignore_cleanup_errors=True) as folder:
+            pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
+                                parameters={"scenario": scenario_arg, "metrics_path": str(metrics)},
+                                kernel_name=KERNEL_NAME, cwd=str(notebooks_dir), progress_bar=False,
+                                execution_timeout=timeout, log_output=False, config=kernel_config(Path(folder)),
+                                shutdown_kernel="immediate")  # the kernel's state is discarded anyway
+    except Exception as exc:  # the failure of one item is reported, never raised
+        failing = getattr(exc, "exec_count", None) or _last_started_cell(executed)
+        if not disk_full(exc):
+            _save_failed(executed, scratch, p["failed"])
+        return asdict(Outcome(item.scenario, item.notebook, "failed", time.perf_counter() - start,
+                              error=_one_line(exc, timeout, failing), failing_cell=failing))
+    figures = outputs_reader.collect(executed) or {}
+    parameters = load_scenario(item.scenario, params_dir=params_dir).resolved()
+    page = site.notebook_page(executed, parameters, vintage or "", item.scenario)
+    atomic_write_text(scratch / "page.html", page)
+    atomic_write_text(scratch / "figures.json", to_json(figures))
+    os.chmod(executed, 0o666 & ~umask())
+    os.replace(executed, p["ipynb"])
+    os.replace(scratch / "page.html", p["html"])
+    os.replace(scratch / "figures.json", p["json"])
+    atomic_write_text(p["inputs"], key + "\n")
+    p["failed"].unlink(missing_ok=True)
+    return asdict(Outcome(item.scenario, item.notebook, "ok", time.perf_counter() - start, figures=figures))
+
+
+def _read_notebook(path: Path):
+    """The notebook at ``path``, or None if it is missing, empty or not a whole notebook (a write cut short)."""
+    import nbformat
+
+    try:
+        return nbformat.read(str(path), as_version=4) if path.exists() and path.stat().st_size else None
+    except Exception:
+        return None
+
+
+def _save_failed(executed: Path, scratch: Path, target: Path) -> None:
+    """Keep the executed copy of a failed run as ``<notebook>.failed.ipynb``, if a whole one was written."""
+    if _read_notebook(executed) is None:
+        return  # never an empty or truncated marker
+    tmp = scratch / "failed.ipynb"
+    try:
+        shutil.copyfile(executed, tmp)
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # no room for the marker: the outcome still says what failed
+
+
+def _last_started_cell(executed: Path) -> int | None:
+    """Execution count of the last code cell papermill started in ``executed`` (the one that failed)."""
+    nb = _read_notebook(executed)
+    if nb is None:
+        return None
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    # papermill stamps start_time when a cell starts; it marks never-run cells "completed" at the end.
+    started = [i for i, c in enumerate(code) if c.metadata.get("papermill", {}).get("start_time")]
+    if not started:
+        return None
+    # A cell stopped before the kernel reported its count would have had the count of its position,
+    # since papermill runs the cells in order in a fresh kernel.
+    return code[started[-1]].get("execution_count") or started[-1] + 1
+
+
+def _one_line(exc: Exception, timeout: int | None = None, cell: int | None = None) -> str:
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    kind = type(exc).__name__
+    where = f"cell In[{cell}]" if cell else "a cell"
+    if disk_full(exc):
+        name = getattr(exc, "filename", None) or next((getattr(e, "filename", None) for e in (exc.__cause__, exc.__context__)
+                                                       if e is not None), None)
+        text = f"the disk is full (no space left on device{f' writing {name}' if name else ''}); free some space, then run again"
+    elif kind == "DeadKernelError":
+        text = f"the kernel died while executing {where} (a crash, os._exit or running out of memory)"
+    elif kind == "CellTimeoutError" or "timed out" in str(exc).lower():
+        limit = f"the {timeout}-second timeout" if timeout else "the timeout"
+        text = f"{where} ran longer than {limit} and was stopped; raise --timeout if the work is expected to take longer"
+    else:
+        text = f"{ename}: {evalue}" if ename else f"{kind}: {exc}"
+    return " ".join(str(text).split())[:300]
+
+
+def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = False,
+        outputs: Path | None = None, params_dir: Path | None = None, notebooks_dir: Path | None = None,
+        progress: bool = True, timeout: int | None = None) -> list[Outcome]:
+    """Run ``notebooks`` (default: all) for ``scenarios`` (default: all), then collect the figures.
+
+    Everything that can be checked is checked before any notebook executes: names, ``jobs`` and
+    ``timeout``, every scenario file asked for (all of them are reported, not only the first),
+    the notebooks' metadata and parameters, and that the outputs folder and each scenario's
+    folder can be written.
+    """
+    outputs = Path(outputs or paths.OUTPUTS_DIR).resolve()
+    params_dir = Path(params_dir or paths.PARAMS_DIR).resolve()
+    notebooks_dir = Path(notebooks_dir or paths.NOTEBOOKS_DIR).resolve()
+    every_scenario = not scenarios
+    scenarios = list(scenarios or list_scenarios(params_dir))
+    notebooks = list(notebooks or notebook_names(notebooks_dir))
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"--jobs {jobs} is not allowed; give a whole number of parallel processes, 1 or more")
+    if timeout is not None and timeout < 1:
+        raise ParameterError(f"--timeout {timeout} is not allowed; give the seconds a single cell may run, 1 or more "
+                             f"(the default is 600)")
+    jobs = jobs or os.cpu_count() or 1
+    # Bad scenario files are refused before anything else happens, all of them in one message
+    # (with every file in params/, a badly named one among them).
+    resolved = load_all(scenarios, params_dir) if every_scenario else None
+    items = plan(scenarios, notebooks, params_dir, notebooks_dir)
+    scenarios = list(dict.fromkeys(item.scenario for item in items))
+    resolved = resolved or load_all(scenarios, params_dir)
+    with OutputsLock(outputs):
+        for folder in [outputs, *(outputs / s for s in scenarios)]:
+            check_writable(folder)
+        shared = shared_inputs_hash()
+        keys = {item: inputs_hash(item, resolved[item.scenario], notebooks_dir, shared) for item in items}
+        outcomes, todo = [], []
+        for item in items:
+            if not force and is_cached(item, keys[item], outputs):
+                figures = json.loads(_paths(outputs, item)["json"].read_text())
+                _paths(outputs, item)["failed"].unlink(missing_ok=True)  # a failure older than the good output it sits beside
+                outcomes.append(Outcome(item.scenario, item.notebook, "cached", 0.0, cached=True, figures=figures))
+            else:
+                todo.append(item)
+        for notebook in sorted({item.notebook for item in todo}):
+            check_parameters(notebooks_dir / f"{notebook}.ipynb")
+        try:
+            outcomes += _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout)
+        finally:
+            shutil.rmtree(outputs / ".tmp", ignore_errors=True)  # scratch of interrupted items
+        order = {item.label: i for i, item in enumerate(items)}
+        outcomes.sort(key=lambda o: order[f"{o.scenario}/{o.notebook}"])
+        current = (list_scenarios(params_dir), notebook_names(notebooks_dir))
+        collect(outcomes, resolved, outputs, current=current)
+        write_exports(outcomes, outputs, current[1])
+    return outcomes
+
+
+def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None) -> None:
+    """Charts, workbook and deck of each scenario of the run whose executed notebooks are newer than them."""
+    from valuechain.publish import exports
+    from valuechain.dataset.load import load_dataset
+
+    vintage = None
+    for scenario in dict.fromkeys(o.scenario for o in outcomes):
+        if exports.stale(outputs / scenario):
+            vintage = vintage or str(load_dataset().vintage)
+            exports.write_all(outputs / scenario, notebooks, vintage)
+
+
+def load_all(scenarios, params_dir: Path) -> dict[str, dict]:
+    """Resolved parameters of every scenario, or one ParameterError naming every file that is invalid."""
+    resolved, problems, bad = {}, [], []
+    for name in scenarios:
+        try:
+            resolved[name] = load_scenario(name, params_dir=params_dir).resolved()
+        except ParameterError as exc:
+            bad.append(name)
+            problems += exc.problems
+    if len(bad) == 1 and len(scenarios) == 1:
+        raise ParameterError(problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""), problems)
+    if bad:
+        files = ", ".join(str(params_dir / f"{name}.yaml") for name in bad)
+        raise ParameterError(f"{len(bad)} of {len(scenarios)} scenario files are invalid, so nothing was run: {files}; "
+                             f"'valuechain validate' lists every problem, e.g. {problems[0]}", problems)
+    return resolved
+
+
+def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout) -> list[Outcome]:
+    if not todo:
+        return []
+    from valuechain.dataset.load import load_dataset
+    from valuechain.batch.progress import Progress
+
+    vintage = str(load_dataset().vintage)  # once for the batch, not once per page
+    bar = Progress(len(todo), enabled=progress)
+    done: list[Outcome] = []
+
+    # A stop signal only records itself; the loop below acts on it between waits. An exception raised
+    # wherever the signal happens to land could leave a future's lock held and hang the pool's shutdown.
+    stopped: list[int] = []
+    on_main = threading.current_thread() is threading.main_thread()  # signals can only be caught there
+    previous = {}
+    if on_main:
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, lambda number, frame: stopped.append(number))
+    # The kernels' socket folders live in one folder of the batch's, removed below even when the
+    # workers and their kernels were killed before they could remove their own.
+    sockets = tempfile.mkdtemp(prefix="valuechain-kernels-", dir=_socket_parent())
+    pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(os.getpid(),))
+    try:
+        futures = {pool.submit(execute_item, item, keys[item], str(outputs), str(notebooks_dir), str(params_dir),
+                               timeout, vintage, sockets): item for item in todo}
+
+        def show_running(pending):
+            # The pool takes queued items in order, so the ones running are the first unfinished ones.
+            bar.running([item.label for future, item in futures.items() if future in pending][:jobs])
+
+        pending = set(futures)
+        show_running(pending)
+        while pending:
+            if stopped:
+                raise RunInterrupted(stopped[0])
+            ready, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            for future in ready:  # run() puts the outcomes back in plan order
+                item = futures[future]
+                try:
+                    outcome = Outcome(**future.result())
+                except Exception as exc:  # a worker that died (e.g. killed by the system)
+                    outcome = Outcome(item.scenario, item.notebook, "failed", error=_one_line(exc, timeout))
+                done.append(outcome)
+                bar.finished(item.label, outcome.status, outcome.seconds)
+            if ready:
+                show_running(pending)
+    except KeyboardInterrupt as exc:
+        _terminate(pool)
+        raise exc if isinstance(exc, RunInterrupted) else RunInterrupted(signal.SIGINT) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.default_int_handler if handler is None and signum == signal.SIGINT
+                          else signal.SIG_DFL if handler is None else handler)
+        bar.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(sockets, ignore_errors=True)
+    return done
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (a no-op elsewhere); exit if it already has."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _worker_init(parent_pid: int | None = None) -> None:
+    # Workers leave Ctrl-C, SIGTERM and SIGHUP to the parent, which stops them and their kernels.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.setpgid(0, 0)
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
+
+
+def _terminate(pool: cf.ProcessPoolExecutor) -> None:
+    """Kill every worker and, through its process group, the kernels it started."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def collect(outcomes: list[Outcome], resolved: dict, outputs: Path, current=None) -> list[dict]:
+    """Write each scenario's metrics.json and parameters.json, the comparison table and run.json.
+
+    A scenario's metrics.json holds the figures of every notebook's current output, not only of the
+    notebooks in this run. ``current`` = (scenario names, notebook stems) that still exist: the
+    comparison table and run.json leave out the rest (``valuechain clean`` removes their files).
+    """
+    scenarios_now, notebooks_now = current if current is not None else (None, None)
+    for scenario in dict.fromkeys(o.scenario for o in outcomes):
+        atomic_write_text(outputs / scenario / "metrics.json", to_json(scenario_figures(outputs / scenario, notebooks_now)))
+        atomic_write_text(outputs / scenario / "parameters.json", to_json(resolved[scenario]))
+    table = comparison_table(outputs, scenarios_now, notebooks_now)
+    atomic_write_text(outputs / "metrics.csv", table_to_csv(table))
+    write_status(outputs, outcomes, scenarios_now, notebooks_now)
+    return table
+
+
+def scenario_figures(folder: Path, notebooks=None) -> dict:
+    """Figures of every notebook whose current output is in ``folder`` (limited to ``notebooks`` if given)."""
+    figures = {}
+    for path in sorted(folder.glob("*.json")):
+        stem = path.stem
+        if notebooks is not None and stem not in notebooks:
+            continue
+        if (folder / f"{stem}.inputs").exists():  # a notebook's figures, not metrics.json or parameters.json
+            figures[stem] = json.loads(path.read_text())
+    return figures
+
+
+OUTPUT_SUFFIXES = (".failed.ipynb", ".ipynb", ".html", ".json", ".inputs")  # files an item writes
+
+
+def prune(outputs: Path | None = None, params_dir: Path | None = None, notebooks_dir: Path | None = None) -> list[Path]:
+    """Remove the outputs of scenarios and notebooks that no longer exist; return what was removed.
+
+    A scenario folder goes when ``params/`` has no file of that name; an item's files go when
+    ``notebooks/`` has no notebook of that stem. Then each remaining scenario's metrics.json, the
+    comparison table and run.json are rewritten without them. Takes the lock, as a run does.
+    """
+    outputs = Path(outputs or paths.OUTPUTS_DIR).resolve()
+    scenarios_now = list_scenarios(Path(params_dir or paths.PARAMS_DIR))
+    notebooks_now = notebook_names(Path(notebooks_dir or paths.NOTEBOOKS_DIR))
+    removed: list[Path] = []
+    if not outputs.is_dir():
+        return removed
+    with OutputsLock(outputs):
+        for folder in sorted(p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if not ((folder / "parameters.json").exists() or any(folder.glob("*.inputs"))):
+                continue  # not a scenario's outputs: leave it alone
+            if folder.name not in scenarios_now:
+                shutil.rmtree(folder)
+                removed.append(folder)
+                continue
+            for path in sorted(folder.iterdir()):
+                suffix = next((x for x in OUTPUT_SUFFIXES if path.name.endswith(x)), None)
+                stem = path.name[: -len(suffix)] if suffix else None
+                if stem and stem not in ("metrics", "parameters") and stem not in notebooks_now and path.is_file():
+                    path.unlink()
+                    removed.append(path)
+            if any(p.parent == folder for p in removed):
+                atomic_write_text(folder / "metrics.json", to_json(scenario_figures(folder, notebooks_now)))
+        if removed:
+            atomic_write_text(outputs / "metrics.csv", table_to_csv(comparison_table(outputs, scenarios_now, notebooks_now)))
+            write_status(outputs, [], scenarios_now, notebooks_now)
+    return removed
+
+
+def write_status(outputs: Path, outcomes: list[Outcome], scenarios_now=None, notebooks_now=None) -> None:
+    """Merge this run's outcomes into run.json: the latest status of every item that still exists."""
+    path = outputs / "run.json"
+    try:
+        items = json.loads(path.read_text())["items"] if path.exists() else []
+    except (ValueError, KeyError, TypeError):
+        items = []  # an unreadable status file is rebuilt from this run
+    latest = {(i["scenario"], i["notebook"]): i for i in items if isinstance(i, dict) and "scenario" in i and "notebook" in i}
+    latest.update({(o.scenario, o.notebook): asdict(o) | {"figures": None} for o in outcomes})
+    keep = [latest[k] for k in sorted(latest)
+            if (scenarios_now is None or k[0] in scenarios_now) and (notebooks_now is None or k[1] in notebooks_now)]
+    atomic_write_text(path, json.dumps({"items": keep}, indent=2, sort_keys=True) + "\n")
+
+
+def comparison_table(outputs: Path, scenarios=None, notebooks=None) -> list[dict]:
+    """One row per scenario: every recorded figure, as ``<notebook>.<key>`` columns in sorted order.
+
+    ``scenarios`` and ``notebooks`` (default: all found) limit the table to those that still exist.
+    """
+    rows = []
+    for path in sorted(outputs.glob("*/metrics.json")):
+        if scenarios is not None and path.parent.name not in scenarios:
+            continue
+        data = json.loads(path.read_text())
+        row = {"scenario": path.parent.name}
+        for notebook in sorted(n for n in data if notebooks is None or n in notebooks):
+            for key in sorted(data[notebook]):
+                value = data[notebook][key]
+                if key != "scenario" and not isinstance(value, (dict, list)):
+                    row[f"{notebook}.{key}"] = value
+        rows.append(row)
+    return rows
+
+
+def table_to_csv(rows: list[dict]) -> str:
+    """CSV text of the comparison table: columns sorted (scenario first), floats in shortest round-trip form."""
+    import csv
+    import io
+
+    columns = ["scenario"] + sorted({key for row in rows for key in row} - {"scenario"})
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def summary_table(outcomes: list[Outcome]) -> str:
+    """Plain-text table: scenario, notebook, status, duration, cached."""
+    if not outcomes:
+        return "nothing to run"
+    rows = [("scenario", "notebook", "status", "seconds", "cached")]
+    rows += [(o.scenario, o.notebook, o.status, f"{o.seconds:.1f}", "yes" if o.cached else "no") for o in outcomes]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)

@@ -1,0 +1,241 @@
+"""``valuechain sweep``: the model core over a grid of assumptions or over draws of the priors, locally or on Dask.
+
+Work is cut into chunks that do not depend on the number of workers: draws in the seeded chunks of
+:mod:`valuechain.model.uncertainty` (chunk :math:`i` seeded by the :math:`i`-th child of
+``SeedSequence(seed)``), grid points in blocks of :data:`BLOCK`. Each chunk evaluates the vectorized
+core on all its rows at once. With ``executor="dask"`` the chunks are tasks on a
+``dask.distributed`` cluster (a ``LocalCluster`` when no scheduler address is given); the inputs
+are scattered to the workers once. Results are put back in chunk order, so 1 or N workers give the
+same table.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from valuechain.model import engine, uncertainty
+from valuechain.model.inputs import Inputs, build as build_inputs
+from valuechain.exceptions import ParameterError
+from valuechain.scenario.schema import Scenario, closest_key
+
+BLOCK = 2000  # grid points per task
+
+
+@dataclass(frozen=True)
+class Task:
+    """One chunk of work: draws ``(index, size)`` of the plan, or a block of grid rows."""
+
+    index: int
+    size: int
+    grid_keys: tuple[str, ...] = ()
+    grid_rows: np.ndarray | None = None
+
+
+def parse_grid(texts) -> dict[str, list[float]]:
+    """``--grid key=v1,v2,...`` arguments as a mapping of key to values."""
+    grid = {}
+    for text in texts:
+        key, sep, values = str(text).partition("=")
+        try:
+            numbers = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            numbers = []
+        if not sep or not numbers:
+            raise ParameterError(f"--grid {text!r} is not key=v1,v2,...; write e.g. --grid valuation.discount_rate=0.1,0.15,0.2")
+        grid[key.strip()] = numbers
+    return grid
+
+
+def grid_tasks(inputs: Inputs, grid: dict[str, list[float]], scenario: str) -> list[Task]:
+    """The grid's points (every combination) in blocks; a key the core does not consume is refused."""
+    for key in grid:
+        if key not in inputs.keys:
+            raise ParameterError(f"--grid {key}: the model core does not consume this key in scenario '{scenario}'; "
+                                 f"{closest_key(key, inputs.keys)} (other values: valuechain run {scenario} --set)")
+    rows = np.array(list(itertools.product(*grid.values())), dtype=float)
+    return [Task(i, len(block), tuple(grid), block) for i, block in enumerate(np.array_split(rows, -(-len(rows) // BLOCK)))]
+
+
+def draw_tasks(n: int) -> list[Task]:
+    return [Task(index, size) for index, size in uncertainty.chunks(n)]
+
+
+def evaluate_task(inputs: Inputs, plan: uncertainty.Plan | None, task: Task) -> pd.DataFrame:
+    """One chunk's table: the varied assumptions and the headline figures, one row per draw or grid point."""
+    if task.grid_rows is not None:
+        theta = inputs.theta(task.size)
+        theta[:, [inputs.column(k) for k in task.grid_keys]] = task.grid_rows
+        varied = pd.DataFrame(task.grid_rows, columns=list(task.grid_keys))
+    else:
+        values = uncertainty.draw_chunk(plan, task.index, task.size)
+        theta = uncertainty.theta(inputs, plan, values)
+        varied = pd.DataFrame(values, columns=list(plan.keys))
+    figures = pd.DataFrame(engine.headline(inputs, engine.evaluate(inputs, theta)))
+    return pd.concat([varied, figures], axis=1).assign(chunk=task.index)
+
+
+def _local(inputs, plan, tasks, progress):
+    for task in tasks:
+        yield task.index, evaluate_task(inputs, plan, task)
+        progress(task.size)
+
+
+def _dask(inputs, plan, tasks, progress, scheduler: str | None, workers: int):
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None, silence_logs=logging.CRITICAL)
+    client = Client(scheduler) if scheduler else Client(cluster)
+    try:
+        shared = client.scatter(inputs, broadcast=True)
+        futures = {client.submit(evaluate_task, shared, plan, task, pure=False): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            yield task.index, future.result()
+            progress(task.size)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def sweep(scenario: Scenario, ds, grid: dict | None = None, draws: int | None = None, executor: str = "local",
+          scheduler: str | None = None, workers: int = 2, progress: bool = False, inputs: Inputs | None = None) -> pd.DataFrame:
+    """Evaluate the model core for ``scenario`` over ``grid`` (key -> values) or ``draws`` of its priors.
+
+    Returns the tidy table in chunk order: the varied assumptions, then the headline figures.
+    """
+    if (grid is None) == (draws is None):
+        raise ParameterError("give a grid (--grid key=v1,v2,...) or a number of draws (--draws N), not both or neither")
+    if executor not in ("local", "dask"):
+        raise ParameterError(f"--executor {executor!r} is not known; use local or dask")
+    inputs = inputs or build_inputs(scenario, ds)
+    plan = None
+    if grid is not None:
+        tasks = grid_tasks(inputs, grid, scenario.name)
+    else:
+        if draws < 1:
+            raise ParameterError(f"--draws {draws} is not allowed; give 1 or more")
+        plan = uncertainty.plan(scenario, inputs)
+        tasks = draw_tasks(draws)
+    total = sum(t.size for t in tasks)
+    bar = _bar(total, "draws" if grid is None else "grid points", progress)
+    try:
+        run = _local(inputs, plan, tasks, bar.update) if executor == "local" else \
+            _dask(inputs, plan, tasks, bar.update, scheduler, workers)
+        parts = dict(run)
+    finally:
+        bar.close()
+    return pd.concat([parts[t.index] for t in tasks], ignore_index=True)
+
+
+class _Quiet:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _bar(total: int, unit: str, show: bool):
+    if not show:
+        return _Quiet()
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=" " + unit.split()[0], desc=unit, disable=None,
+                mininterval=0.5 if sys.stderr.isatty() else 30)
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def folder_name(scenario: str, grid: dict | None, draws: int | None) -> str:
+    """``<scenario>-sweep-<hash of the grid or draw count>``."""
+    spec = json.dumps({"grid": grid, "draws": draws}, sort_keys=True)
+    return f"{scenario}-sweep-{hashlib.sha256(spec.encode()).hexdigest()[:8]}"
+
+
+def write(table: pd.DataFrame, folder: Path, scenario: Scenario, inputs: Inputs, grid: dict | None,
+          csv: bool = False, names: dict | None = None) -> Path:
+    """Write the table (Parquet, or CSV) and a summary page with the sensitivity charts; return the page."""
+    from valuechain.files import atomic_write_text
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if csv:
+        atomic_write_text(folder / "sweep.csv", table.to_csv(index=False))
+    else:
+        table.to_parquet(folder / "sweep.parquet", index=False)
+    page = folder / "index.html"
+    atomic_write_text(page, summary_page(table, scenario, inputs, grid, "sweep.csv" if csv else "sweep.parquet", names))
+    return page
+
+
+def sensitivity(table: pd.DataFrame, varied, headlines) -> pd.DataFrame:
+    """Spearman rank correlation of each headline with each varied assumption."""
+    rows = []
+    for h in headlines:
+        for k in varied:
+            x, y = table[k].to_numpy(), table[h].to_numpy()
+            ok = np.isfinite(y)
+            rho = uncertainty.rank_correlation(x[ok], y[ok]) if ok.sum() > 2 and np.ptp(x[ok]) and np.ptp(y[ok]) else np.nan
+            rows.append({"headline": h, "key": k, "rank_correlation": rho})
+    return pd.DataFrame(rows)
+
+
+def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: Inputs, grid: dict | None, data_file: str,
+                 names: dict | None = None) -> str:
+    """A self-contained page: what was swept, each headline's spread, and charts of what moves it."""
+    from valuechain.report.charts import subplots
+
+    headlines = [c for c in engine.headline(inputs, engine.evaluate(inputs, inputs.theta())) if c in table]
+    varied = list(grid) if grid else [c for c in table.columns if c not in headlines and c != "chunk"]
+    sens = sensitivity(table, varied, headlines)
+    rows, images = [], []
+    for h in headlines:
+        text, unit = uncertainty.label(h, inputs, names or {})
+        v = table[h].to_numpy(float)
+        q = np.nanpercentile(v, [5, 50, 95]) if np.isfinite(v).any() else [np.nan] * 3
+        top = sens[sens["headline"] == h].dropna().sort_values("rank_correlation", key=np.abs, ascending=False).head(1)
+        driver = f"{top['key'].iloc[0]} ({top['rank_correlation'].iloc[0]:+.2f})" if len(top) else "none"
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in
+                                     (text, f"{q[0]:,.3g}", f"{q[1]:,.3g}", f"{q[2]:,.3g}", driver)) + "</tr>")
+        fig, ax = subplots(figsize=(7, 3.2))
+        key = top["key"].iloc[0] if len(top) else varied[0]
+        if grid:
+            means = table.groupby(key)[h].mean()
+            ax.plot(means.index, means.to_numpy(), marker="o")
+            ax.set_ylabel("mean over the other grid keys")
+        else:
+            ax.scatter(table[key], table[h], s=3, alpha=0.3)
+        ax.set_xlabel(key)
+        ax.set_title(text, loc="left", fontsize=10)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
+        alt = f"{text} against {key}"
+        images.append(f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,'
+                      f'{base64.b64encode(buffer.getvalue()).decode()}"><figcaption>{html.escape(alt)}</figcaption></figure>')
+    what = (", ".join(f"{k} in {{{', '.join(f'{x:g}' for x in vals)}}}" for k, vals in grid.items()) if grid
+            else f"{len(table):,} draws of the priors (seed {scenario.uncertainty.seed})")
+    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
+            f'content="{csp}"><title>Sweep of {html.escape(scenario.title)}</title><style>body{{font-family:system-ui,'
+            f'sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;'
+            f'padding:.25rem .5rem}}img{{max-width:100%}}</style></head><body><h1>Sweep of {html.escape(scenario.title)}</h1>'
+            f"<p>{html.escape(what)}; {len(table):,} evaluations of the model core. Table: "
+            f'<a href="{html.escape(data_file)}">{html.escape(data_file)}</a>.</p>'
+            "<table><thead><tr><th>Figure</th><th>5th percentile</th><th>Median</th><th>95th percentile</th>"
+            "<th>Moves most with (rank correlation)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            + "".join(images) + "</body></html>")

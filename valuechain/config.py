@@ -1,9 +1,0 @@
-"""Paths, and nothing else."""
-from pathlib import Path
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parent
-DATA_DIR = PACKAGE_DIR / "data"
-PARAMS_DIR = REPO_ROOT / "params"
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-OUTPUTS_DIR = REPO_ROOT / "outputs"

@@ -1,0 +1,200 @@
+"""Files: atomic writes under the outputs folder, write checks, the lock, and reading YAML.
+
+Every file is written to a temporary file and renamed, so a reader never sees half of one, and
+gets the mode an ordinary ``open`` would give (0644 under the usual umask 022), so the folder can
+be zipped or copied to a file share as it is. An operating-system error on the way (a read-only
+file system, a folder the user cannot write, a full disk) becomes one :class:`OutputError` line
+naming the path and the fix.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import struct
+import tempfile
+import threading
+from pathlib import Path
+
+import yaml
+
+from valuechain.exceptions import OutputError, RunLockedError
+
+_FIXES = {
+    errno.ENOSPC: "the disk is full; free some space, then run again",
+    errno.EDQUOT: "the disk quota is exhausted; free some space, then run again",
+    errno.EROFS: "it is on a read-only file system; choose a writable folder with --outputs",
+    errno.EACCES: "you have no permission to write there; fix the folder's permissions or choose another with --outputs",
+    errno.EPERM: "you have no permission to write there; fix the folder's permissions or choose another with --outputs",
+    errno.ENOTDIR: "part of the path is a file, not a folder; move that file or choose another folder with --outputs",
+}
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) says the disk is full."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """One line for an operating-system error met while writing ``path``."""
+    fix = _FIXES.get(exc.errno, "check that the folder exists and can be written")
+    reason = exc.strerror or type(exc).__name__
+    return OutputError(f"{path}: cannot write ({reason}): {fix}")
+
+
+def umask() -> int:
+    """The process's umask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename, so a reader never sees half a file.
+
+    The file gets mode ``0666 & ~umask``, as ``open`` would give it (``mkstemp`` alone gives 0600).
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    try:
+        os.fchmod(fd, 0o666 & ~umask())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise output_error(path, exc) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse, with one line, a folder that cannot be created or written (checked with a probe file)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise output_error(folder, exc) from None
+
+
+# ----------------------------------------------------------------------------- the lock
+
+_HELD: set[str] = set()  # lock files this process holds (POSIX locks never conflict inside one process)
+_HELD_GUARD = threading.Lock()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has ended; only its parent has not collected it yet
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _holder(fd: int) -> int | None:
+    """Pid of the process holding a POSIX write lock on ``fd`` (F_GETLK), or None."""
+    request = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+    try:
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, request)
+        kind, _, _, _, pid = struct.unpack("hhqqi", answer)
+    except (OSError, struct.error):
+        return None
+    return pid if kind != fcntl.F_UNLCK and pid > 0 else None
+
+
+class OutputsLock:
+    """An exclusive lock on the outputs folder, so two runs (or a run and a publish) never interleave their writes.
+
+    The lock is a POSIX record lock (``lockf``) held by this process alone: child processes (the
+    workers, the kernels) do not inherit it, and the kernel releases it when this process ends,
+    however it ends, even by SIGKILL. The pid written into ``.lock`` is informative only; a file
+    left by an ended process names a pid that is no longer alive and does not block anything.
+    """
+
+    def __init__(self, outputs: Path):
+        self.path = Path(outputs) / ".lock"
+        self.handle = None
+
+    def __enter__(self):
+        key = str(self.path.resolve())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+")
+        except OSError as exc:
+            raise output_error(self.path.parent, exc) from None
+        with _HELD_GUARD:
+            if key in _HELD:
+                handle.close()
+                raise RunLockedError(f"{self.path.parent}: another valuechain run (in this process, pid {os.getpid()}) "
+                                     f"is writing here; wait for it to finish, then run again")
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    handle.close()
+                    raise output_error(self.path, exc) from None
+                pid = _holder(handle.fileno())
+                handle.close()  # closing any descriptor of the file would drop a lock this process held
+                holder = f"pid {pid}" if pid and _alive(pid) else "another process"
+                raise RunLockedError(f"{self.path.parent}: another valuechain run ({holder}) is writing here; "
+                                     f"wait for it to finish, then run again") from None
+            _HELD.add(key)
+        self.handle, self._key = handle, key
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}\n")
+            handle.flush()
+        except OSError:
+            pass  # the pid is informative only; a full disk must not keep the lock from working
+        return self
+
+    def __exit__(self, *exc):
+        with _HELD_GUARD:
+            try:
+                fcntl.lockf(self.handle, fcntl.LOCK_UN)
+            finally:
+                self.handle.close()
+                _HELD.discard(self._key)
+
+
+# libyaml's safe loader when it is installed (about ten times faster than the pure Python one),
+# with the same safe constructors either way
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_load(text: str):
+    """The content of a YAML document, built only from plain types (as :func:`yaml.safe_load`)."""
+    return yaml.load(text, Loader=SAFE_LOADER)

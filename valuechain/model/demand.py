@@ -1,0 +1,435 @@
+r"""The demand gap: is downstream demand catching up with upstream spending?
+
+:func:`demand_gap` runs, for one scenario:
+
+1. **Net external AI revenue** :math:`D` by quarter, from dated disclosures with intra-chain flows
+   netted out (:mod:`valuechain.dataset.disclosures`).
+2. **Required revenue** :math:`R^*` on the AI capital in service (:mod:`valuechain.model.capital`), and
+   the three published methods (Sequoia, Bain, capital recovery) year by year, each year using
+   only that year's data (:mod:`valuechain.model.required`).
+3. **The primary test**: is the gap :math:`\log D - \log R^*` closing fast enough to close within
+   the servers' life? (:mod:`valuechain.stats.closing`)
+4. **The secondary evidence**, Holm-adjusted as a family: the growth elasticity of cloud revenue
+   to capex with its placebo, the bounds test, the panel, the break test; plus the Bayesian
+   elasticity of :math:`D` to AI capex and the out-of-sample check (:mod:`valuechain.stats.regression`).
+
+The result is typed, carries its sources and declares its headline figures.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from valuechain.dataset.capex import quarterly_wide, spender_capex
+from valuechain.model import capital, required
+from valuechain.stats import closing, inference, regression
+from valuechain.dataset import disclosures, views
+from valuechain.model import downstream
+from valuechain.dataset.load import Dataset, load_dataset
+from valuechain.scenario.schema import Scenario
+from valuechain.model.profit import ProfitPool, profit_pool
+from valuechain.model.results import Distribution, Headline, Reference, rounded
+
+PRIOR_SENSITIVITY = ((0.0, 0.5), (1.0, 0.25), (1.0, 1.0), (0.0, 1.0))  # (mean, s.d.) beside the stated prior
+
+
+@dataclass(frozen=True)
+class Secondary:
+    """The secondary tests and estimates, with Holm-adjusted p-values for the tests."""
+
+    elasticity: regression.Effect  # long series: cloud revenue growth on own capex growth
+    placebo: regression.Effect
+    bounds: inference.BoundsTest
+    panel: regression.PanelResult
+    break_test: inference.BreakTest
+    break_dates: tuple  # (estimated, first, last) quarters of the 90% date set
+    recursive: pd.DataFrame
+    forecasts: pd.DataFrame
+    ai_posterior: inference.Posterior  # D growth on lagged AI capex growth, stated prior
+    ai_sensitivity: pd.DataFrame
+    holm: dict[str, float]
+    series_label: str  # e.g. "AWS revenue on Amazon capex"
+    d_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)  # D's growth from rolling origins on its vintages
+    d_forecast_lag: int = 0  # quarters capex is lagged in D's forecasting model (the service lag)
+
+    def table(self) -> pd.DataFrame:
+        """One row per secondary test: estimate or statistic, interval, p, Holm p, n and degrees of freedom."""
+        rows = [
+            {**self.elasticity.row(), "key": "elasticity"},
+            {**self.placebo.row(), "key": "placebo"},
+            {**self.panel.pooled.row(), "key": "panel"},
+            {"key": "bounds", "test": "bounds F test (levels relationship)", "estimate": self.bounds.f_stat,
+             "p_value": self.bounds.p_value, "n": self.bounds.n, "dof": np.nan,
+             "method": f"UECM with {self.bounds.lags} lag, parametric bootstrap ({self.bounds.bootstrap} draws)"},
+            {"key": "break", "test": "sup-Wald break in the growth regression", "estimate": self.break_test.sup_wald,
+             "p_value": self.break_test.p_value, "n": self.break_test.n, "dof": np.nan,
+             "method": f"EWC HAC Wald, {self.break_test.trim:.0%} trimming, parametric bootstrap ({self.break_test.bootstrap} draws)"},
+        ]
+        table = pd.DataFrame(rows)
+        table["p_holm"] = table["key"].map(self.holm)
+        return table
+
+
+@dataclass(frozen=True)
+class DemandGapResult:
+    """Everything notebook 02 shows, with the sources it rests on and its headline figures."""
+
+    scenario: Scenario
+    year: int  # the year of the published methods' headline (the last historical year)
+    requirements: pd.DataFrame  # method x (required, actual, gap, inputs) for ``year``
+    required_by_year: pd.DataFrame  # year x method, each year on that year's data only
+    downstream: downstream.Downstream
+    required: pd.DataFrame  # quarter: capital in service by class, R*, growth-adjusted beta*
+    required_shown_separately: pd.DataFrame  # the same for the spenders shown apart (Meta)
+    beta_star_steady: float
+    closing: closing.GapClosing
+    secondary: Secondary
+    projection: pd.DataFrame  # quarter to the horizon: R* (and its asset-life range) and D's fan quantiles
+    sources: tuple[str, ...] = field(default=())
+    overlaps: pd.DataFrame = field(default_factory=pd.DataFrame)  # flows between series of D, netted or not
+
+    @property
+    def beta_star_growth_adjusted(self) -> float:
+        return float(self.required["beta_star_growth_adjusted"].dropna().iloc[-1])
+
+    @property
+    def gap_to_steady_state(self) -> float:
+        r"""Log gap of :math:`D` to the steady-state bar :math:`\beta^*_{ss} \times` AI capex (last four quarters).
+
+        :math:`R^*_T = \beta^*_T \times` AI capex, so the gap to the steady-state bar is
+        :math:`G_T + \log(\beta^*_T / \beta^*_{ss})`, in the last tested quarter :math:`T`.
+        """
+        c = self.closing
+        beta = float(self.required.loc[c.last_quarter, "beta_star_growth_adjusted"])
+        return c.current_gap + float(np.log(beta / self.beta_star_steady))
+
+    def market_check(self) -> pd.DataFrame:
+        """Annual D against Menlo Ventures' enterprise totals: a check on scale, not a constraint
+        (:func:`valuechain.model.downstream.market_check` says why)."""
+        return downstream.market_check(self.downstream)
+
+    def distributions(self, *keys: str) -> tuple[Distribution, ...]:
+        r"""Distributions of the closing rate and of the elasticities, each with what is marked beside it.
+
+        Keys: ``closing_rate`` (bootstrap draws of :math:`4g`), ``ai_elasticity`` (the normal
+        posterior of the elasticity of :math:`D` to lagged AI capex), ``elasticity`` (bootstrap
+        draws of the long series' elasticity). Default: all three, in that order.
+
+        Both break-even bars are marked where they are comparable, on the closing rate: each
+        defines a gap, :math:`G` to :math:`R^*` (the growth-adjusted :math:`\beta^*`, which the
+        primary test uses) and :math:`G_{ss}` to :math:`\beta^*_{ss} \times` AI capex
+        (:attr:`gap_to_steady_state`), and the rate that closes it within the horizon :math:`H`
+        is :math:`-G/H` a year. :math:`R^*` tends to the steady-state bar once capex stops growing,
+        so the second mark is the rate needed if the requirement were already there. Neither
+        :math:`\beta^*` is marked on an elasticity: :math:`\beta^*` is a level (revenue per
+        dollar of capex), and with a constant in the growth regression the mean growth of revenue
+        is fitted whatever the elasticity, so no value of the elasticity corresponds to either
+        bar. The elasticities carry 0 (no response), 1 (revenue in proportion to capex) and, for
+        the posterior, the prior mean.
+        """
+        c, s = self.closing, self.secondary
+        horizon = c.horizon_years
+        beta = float(self.required.loc[c.last_quarter, "beta_star_growth_adjusted"])
+        needed_ss = -self.gap_to_steady_state / horizon
+        zero = Reference("zero", "0: no change", 0.0)
+        proportional = Reference("proportional", "1: revenue in proportion to capex", 1.0)
+        not_marked = ("Neither β* is marked here: β* is revenue per dollar of capex, a level, and with a constant in "
+                      "the growth regression no elasticity corresponds to it. Both are marked on the closing rate.")
+        post = s.ai_posterior
+        stated = s.ai_sensitivity.iloc[0]
+        lag = self.scenario.demand_gap.capital.service_lag_quarters
+        made = {
+            "closing_rate": Distribution(
+                "closing_rate", f"Closing rate of the gap between D and R*, last {c.n} quarterly changes",
+                "Closing rate of the gap (log points a year)", 4 * c.trend,
+                (4 * c.trend_interval[0], 4 * c.trend_interval[1]), c.level,
+                f"bootstrap of the pipeline under the null ({len(c.trend_draws):,} draws of the trend)",
+                (Reference("zero", "0: the gap neither closes nor widens", 0.0),
+                 Reference("beta_star_growth_adjusted",
+                           _needed(c.current_gap, horizon, f"the growth-adjusted β* ({beta:.2f} in {c.last_quarter}; "
+                                   "R*, the primary test)") + f": {4 * c.required_trend:+.2f}", 4 * c.required_trend),
+                 Reference("beta_star_steady",
+                           _needed(self.gap_to_steady_state, horizon,
+                                   f"the steady-state β* ({self.beta_star_steady:.2f})") + f": {needed_ss:+.2f}",
+                           needed_ss)),
+                draws=4 * c.trend_draws,
+                note="The rate is measured against R*. The steady-state mark is the rate that would close the larger "
+                     "gap to the steady-state bar, which R* approaches once capex stops growing."),
+            "ai_elasticity": Distribution(
+                "ai_elasticity", f"Elasticity of D to AI capex {lag} quarters earlier (n = {int(stated['n'])}, "
+                f"{int(stated['dof'])} degrees of freedom)", "Elasticity of D's growth to lagged AI capex growth",
+                post.mean, post.interval(self.downstream.level), self.downstream.level,
+                f"normal posterior, prior {stated['prior']} with the EWC HAC likelihood",
+                (zero, proportional, Reference("prior_mean", f"prior mean: {post.prior_mean:g}", post.prior_mean)),
+                normal=(post.mean, post.sd), note=not_marked),
+            "elasticity": Distribution(
+                "elasticity", f"Elasticity, {s.series_label} (n = {s.elasticity.n})",
+                f"Elasticity of revenue growth to capex growth ({s.elasticity.name})", s.elasticity.estimate,
+                s.elasticity.interval, s.elasticity.level, s.elasticity.method, (zero, proportional),
+                draws=s.elasticity.draws,
+                note="β* is the chain's bar on AI capital in service, not one cloud's; it is not marked here."),
+        }
+        return tuple(made[k] for k in (keys or made))
+
+    def headlines(self) -> list[Headline]:
+        """The figures the comparison table and the summary carry, with labels, units and periods."""
+        c, s = self.closing, self.secondary
+        q = str(c.last_quarter)
+        horizon = self.scenario.demand_gap.primary_test.horizon_year
+        req = self.requirements.set_index("method")
+        year = str(self.year)
+        close_year = c.close_year(c.quarters_to_close)
+        figures = [
+            Headline("d_over_required", "Net external AI revenue / required revenue", "ratio", q, c.ratio),
+            Headline("d_over_required_low", "D / R*, lower bound", "ratio", q, c.ratio_interval[0], detail=True),
+            Headline("d_over_required_high", "D / R*, upper bound", "ratio", q, c.ratio_interval[1], detail=True),
+            Headline("closing_rate", "Gap closing rate", "rate", q, 4 * c.trend),
+            Headline("closing_rate_low", "Closing rate, lower bound", "rate", q, 4 * c.trend_interval[0], detail=True),
+            Headline("closing_rate_high", "Closing rate, upper bound", "rate", q, 4 * c.trend_interval[1], detail=True),
+            Headline("close_year", "Gap closes (year, at the current rate)", "year", q,
+                     close_year if np.isfinite(close_year) else None),
+            Headline("prob_closed_by_horizon", f"P(gap closed by {horizon})", "probability", str(horizon),
+                     c.prob_closed_by.get(horizon)),
+            Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.p_value),
+            Headline("elasticity", f"Elasticity, {s.series_label}", "elasticity", f"{s.elasticity.fit.n} quarters",
+                     s.elasticity.estimate),
+            Headline("elasticity_low", "Elasticity, lower bound", "elasticity", f"{s.elasticity.fit.n} quarters",
+                     s.elasticity.interval[0], detail=True),
+            Headline("elasticity_high", "Elasticity, upper bound", "elasticity", f"{s.elasticity.fit.n} quarters",
+                     s.elasticity.interval[1], detail=True),
+            Headline("net_external_revenue_usd_bn", "Net external AI revenue (annualized)", "usd_bn", q,
+                     float(self.downstream.d["d_usd_bn"].iloc[-1]), detail=True),
+            Headline("required_revenue_usd_bn", "Required revenue R* (annualized)", "usd_bn", q,
+                     float(self.required["required_usd_bn"].loc[c.last_quarter]), detail=True),
+            Headline("beta_star_steady", "β* steady state", "ratio", "steady state", self.beta_star_steady, detail=True),
+            Headline("beta_star_growth_adjusted", "β* growth-adjusted", "ratio", q, self.beta_star_growth_adjusted,
+                     detail=True),
+        ]
+        for method in ("sequoia", "capex_to_revenue", "capital_recovery"):
+            figures.append(Headline(f"{method}_required_usd_bn", f"Required revenue, {required.method_name(method)}",
+                                    "usd_bn", year, req.loc[method, "required_usd_bn"]))
+        figures.append(Headline("actual_usd_bn", "Net external AI revenue earned", "usd_bn", year,
+                                req.loc["capital_recovery", "actual_usd_bn"]))
+        return figures
+
+    def summary(self) -> dict:
+        """Key figures for the batch comparison table, rounded for presentation."""
+        out = {"scenario": self.scenario.name, "year": self.year, "quarter": str(self.closing.last_quarter)}
+        for h in self.headlines():
+            out[h.key] = rounded(h.value, 4 if h.unit in ("ratio", "rate", "probability", "p", "elasticity") else 2)
+        return out
+
+
+def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool | None = None,
+               year: int | None = None) -> DemandGapResult:
+    """Run the demand-gap analysis for ``scenario`` (see the module docstring)."""
+    ds = ds or load_dataset()
+    pool = pool or profit_pool(scenario, ds)
+    year = year or pool.historical_years[-1]
+    dg = scenario.demand_gap
+    cap, be, reg, pt, down = dg.capital, dg.break_even, dg.regression, dg.primary_test, dg.downstream
+
+    d = downstream.downstream(ds, down.start_quarter, down.level_sd, down.slope_sd, down.band)
+    classes = (capital.AssetClass("servers", cap.servers_share, cap.servers_life_years),
+               capital.AssetClass("buildings", 1 - cap.servers_share, cap.buildings_life_years))
+    spend = spender_capex(ds, cap.spenders, "quarter")
+    ai_q = capital.ai_capex(quarterly_wide(spend), cap.ai_share)
+    rstar = capital.required_revenue(ai_q, classes, cap.service_lag_quarters, be.target_return,
+                                     be.margin_before_depreciation)
+    apart = spender_capex(ds, cap.shown_separately, "quarter")
+    rstar_apart = (capital.required_revenue(capital.ai_capex(quarterly_wide(apart), cap.ai_share), classes,
+                                            cap.service_lag_quarters, be.target_return, be.margin_before_depreciation)
+                   if len(apart) else pd.DataFrame())
+
+    tested = d.d[d.d["series_present"] >= pt.min_series]
+    log_d = np.log(tested["d_usd_bn"])
+    log_r = np.log(rstar["required_usd_bn"].where(rstar["required_usd_bn"] > 0))
+    horizon = pt.close_within_years or cap.servers_life_years
+    gap = closing.gap_closing(log_d, log_r, float(tested["log_sd"].iloc[-1]), horizon, pt.window_quarters,
+                              (down.level_sd, down.slope_sd),
+                              years=range(int(tested.index[-1].year), 2041), level=down.band, alpha=pt.alpha)
+
+    secondary = _secondary(ds, scenario, d, ai_q, tested.index)
+    annual_d = downstream.annual_revenue(d.d["d_usd_bn"])
+    annual_r = downstream.annual_revenue(rstar["required_usd_bn"])
+    data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
+    by_year = _required_by_year(scenario, pool, annual_d, annual_r, data_center)
+    requirements = _requirements(scenario, by_year, year)
+    sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
+                                   *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
+    projection = _projection(scenario, ai_q, gap, be)
+    return DemandGapResult(
+        scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
+        required=rstar, required_shown_separately=rstar_apart, projection=projection,
+        beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
+        closing=gap, secondary=secondary, sources=sources,
+        overlaps=downstream.overlaps(d, ds.companies),
+    )
+
+
+def _needed(gap: float, years: float, bar: str) -> str:
+    """What the rate -gap/years means: the rate that closes a shortfall, or below which a surplus is gone."""
+    if gap < 0:
+        return f"needed to close in {years:g} years on {bar}"
+    return f"below this, revenue falls back to {bar} within {years:g} years"
+
+
+LIFE_RANGE = ((5.0, 15.0), (6.0, 20.0))  # the asset lives the R* band spans: (servers, buildings) years
+
+
+def _projection(scenario: Scenario, ai_q: pd.Series, gap: closing.GapClosing, be) -> pd.DataFrame:
+    r"""R* to the end of the horizon year on the scenario's capex growth, and D's fan at the current closing rate.
+
+    AI capex in a projected quarter is the same quarter a year earlier times one plus the
+    scenario's capex growth for its year. D's quantiles come from the draws of the gap and its
+    trend: :math:`D_{T+h} = R^*_{T+h} \exp(G_T + g h)`.
+    """
+    cap = scenario.demand_gap.capital
+    horizon = scenario.demand_gap.primary_test.horizon_year
+    filed = ai_q.dropna()
+    quarters = pd.period_range(filed.index[-1] + 1, pd.Period(f"{horizon}Q4", freq="Q"), freq="Q")
+    extended = filed.copy()
+    for q in quarters:
+        growth = scenario.projection.growth("capex_growth", q.year) if scenario.projection.start <= q.year <= scenario.projection.end else 0.0
+        extended.loc[q] = extended.loc[q - 4] * (1 + growth)
+
+    def rstar(servers_life, buildings_life):
+        classes = (capital.AssetClass("servers", cap.servers_share, servers_life),
+                   capital.AssetClass("buildings", 1 - cap.servers_share, buildings_life))
+        return capital.required_revenue(extended, classes, cap.service_lag_quarters, be.target_return,
+                                        be.margin_before_depreciation)["required_usd_bn"]
+
+    central = rstar(cap.servers_life_years, cap.buildings_life_years)
+    ranges = [rstar(*lives) for lives in LIFE_RANGE]
+    out = pd.DataFrame({"required_usd_bn": central, "required_low_usd_bn": np.minimum(*ranges),
+                        "required_high_usd_bn": np.maximum(*ranges)}).loc[quarters]
+    steps = np.array([(q - gap.last_quarter).n for q in quarters])
+    log_gap = gap.gap_draws[:, None] + gap.trend_draws[:, None] * steps[None, :]
+    for p in (5, 25, 50, 75, 95):
+        out[f"d_p{p:02d}"] = out["required_usd_bn"].to_numpy() * np.exp(np.percentile(log_gap, p, axis=0))
+    return out
+
+
+def _secondary(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q: pd.Series, tested) -> Secondary:
+    reg, cap = scenario.demand_gap.regression, scenario.demand_gap.capital
+    level = scenario.demand_gap.downstream.band
+    company = reg.long_series_company
+    y = views.quarterly(ds, "cloud_revenue", [company])[company].dropna()
+    x = views.quarterly(ds, "capex", [company])[company].dropna()
+    elasticity = regression.elasticity(y, x, reg.lags, level)
+    placebo = regression.placebo(y, x, reg.lags, reg.placebo_leads, level)
+    bounds = regression.bounds(y, x, 1, reg.bootstrap)
+    revenue = views.quarterly(ds, "cloud_revenue", reg.panel_companies)
+    capex = views.quarterly(ds, "capex", reg.panel_companies)
+    panel = regression.panel(revenue, capex, reg.lags, level)
+    brk, dates = regression.break_test(y, x, reg.lags, reg.break_trim, reg.bootstrap)
+    recursive = regression.recursive(y, x, reg.lags, level)
+    forecasts = regression.out_of_sample(y, x, reg.lags, reg.forecast_horizon)
+    d_forecasts = _d_forecasts(ds, scenario, d, ai_q)
+    ai_d = d.d.loc[tested, "d_usd_bn"]
+    posterior, sensitivity, _ = regression.bayesian_elasticity(
+        ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, reg.elasticity_prior_mean, reg.elasticity_prior_sd,
+        PRIOR_SENSITIVITY, level)
+    holm = inference.holm({"elasticity": elasticity.p_value, "placebo": placebo.p_value, "panel": panel.pooled.p_value,
+                           "bounds": bounds.p_value, "break": brk.p_value})
+    name = ds.companies.set_index("company_id").loc[company, "name"]
+    return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
+                     holm, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
+                     d_forecast_lag=cap.service_lag_quarters)
+
+
+PUBLICATION_LAG = 1  # quarters from a quarter's end to its capex filing
+D_MIN_WINDOW = 4  # quarterly changes of D a vintage needs before its origin forecasts
+
+
+def _d_forecasts(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q: pd.Series) -> pd.DataFrame:
+    """Rolling-origin forecasts of D's growth on D's real-time vintages (:func:`regression.realtime_out_of_sample`).
+
+    The horizon is the scenario's forecast horizon, cut to the service lag less the filing lag so
+    that every capex figure a forecast needs is filed by its origin; the origins are the quarters
+    of D whose target is within the data, from the first that can hold ``D_MIN_WINDOW`` changes of
+    tested quarters (a vintage holds no series that D on all disclosures lacks, so an earlier
+    origin cannot).
+    """
+    dg = scenario.demand_gap
+    lag, min_series = dg.capital.service_lag_quarters, dg.primary_test.min_series
+    horizon = min(dg.regression.forecast_horizon, lag - PUBLICATION_LAG)
+    tested = d.d.index[d.d["series_present"] >= min_series]
+    if tested.empty:
+        return regression.realtime_out_of_sample([], d.d["d_usd_bn"], ai_q, lag, horizon, min_series)
+    origins = pd.period_range(tested[0] + D_MIN_WINDOW, d.quarters[-1] - horizon, freq="Q")
+    down = dg.downstream
+    vintages = downstream.vintages(disclosures.load(ds), [o.end_time for o in origins], down.start_quarter,
+                                    down.level_sd, down.slope_sd)
+    return regression.realtime_out_of_sample(vintages, d.d["d_usd_bn"], ai_q, lag, horizon, min_series,
+                                             D_MIN_WINDOW, PUBLICATION_LAG)
+
+
+def _spender_capex(pool: ProfitPool, year: int) -> float:
+    """The capex spenders' calendar-year capex, as the profit model summed it (NaN if one is missing)."""
+    hist = pool.layers[(pool.layers["year"] == year) & (pool.layers["kind"] == "historical")]
+    return float(hist["capex_usd_bn"].iloc[0])
+
+
+def _required_by_year(scenario: Scenario, pool: ProfitPool, annual_d: pd.Series, annual_r: pd.Series,
+                      data_center: pd.Series) -> pd.DataFrame:
+    """Each method's required revenue year by year, each year on that year's data only, against D earned in it."""
+    dg = scenario.demand_gap
+    rows = []
+    for year in pool.historical_years:
+        capex = _spender_capex(pool, year)
+        rows.append({
+            "year": year,
+            "net_external_ai_revenue_usd_bn": annual_d.get(year, np.nan),
+            "nvidia_run_rate_usd_bn": required.nvidia_run_rate(data_center, year),
+            "sequoia_usd_bn": required.sequoia(required.nvidia_run_rate(data_center, year), dg.sequoia.gpu_share_of_tco,
+                                               dg.sequoia.end_user_gross_margin).required_usd_bn,
+            "spenders_capex_usd_bn": capex,
+            "capex_to_revenue_usd_bn": required.capex_to_revenue(capex, dg.bain.capex_to_revenue).required_usd_bn
+            if pd.notna(capex) else np.nan,
+            "capital_recovery_usd_bn": annual_r.get(year, np.nan),
+        })
+    return pd.DataFrame(rows)
+
+
+def _requirements(scenario: Scenario, by_year: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The three methods for ``year``: the year table's row, unless the scenario fixes an input."""
+    dg = scenario.demand_gap
+    seq, bain, be = dg.sequoia, dg.bain, dg.break_even
+    row = by_year.set_index("year").loc[year]
+    actual = float(row["net_external_ai_revenue_usd_bn"])
+    run_rate = seq.run_rate_usd_bn if seq.run_rate_usd_bn is not None else float(row["nvidia_run_rate_usd_bn"])
+    identified = seq.identified_ai_revenue_usd_bn if seq.identified_ai_revenue_usd_bn is not None else actual
+    capex = bain.capex_usd_bn if bain.capex_usd_bn is not None else float(row["spenders_capex_usd_bn"])
+    given = dg.capital_recovery.capital_base_usd_bn
+    recovery = (required.capital_recovery(given, be.depreciation_life_years, be.target_return,
+                                          be.margin_before_depreciation, actual)
+                if given is not None else
+                required.Requirement("capital_recovery", float(row["capital_recovery_usd_bn"]), actual,
+                                     {"capital_in_service": "from the data (R*)", "year": year}))
+    results = [
+        required.sequoia(run_rate, seq.gpu_share_of_tco, seq.end_user_gross_margin, identified),
+        required.capex_to_revenue(capex, bain.capex_to_revenue,
+                                  bain.fundable_revenue_usd_bn if bain.fundable_revenue_usd_bn is not None else actual),
+        recovery,
+    ]
+    return pd.DataFrame([{"method": r.method, "required_usd_bn": r.required_usd_bn, "actual_usd_bn": r.actual_usd_bn,
+                          "gap_usd_bn": r.gap_usd_bn, "inputs": r.inputs} for r in results])
+
+
+def _nvidia_sources(ds: Dataset) -> list[str]:
+    fin = ds.financials
+    return list(fin.loc[(fin["company_id"] == "nvidia") & (fin["metric"] == "data_center_revenue"), "source_id"])
+
+
+def _series_sources(ds: Dataset, reg) -> list[str]:
+    fin = ds.financials
+    companies = {reg.long_series_company, *reg.panel_companies}
+    rows = fin[fin["company_id"].isin(companies) & fin["metric"].isin(["cloud_revenue", "capex"])]
+    return list(rows["source_id"])
+
+
+def _method_sources(ds: Dataset) -> list[str]:
+    return [s for s in ("sequoia_2023", "sequoia_2024", "bain_2025") if s in set(ds.sources["source_id"])]

@@ -1,0 +1,417 @@
+r"""Net external AI revenue :math:`D`, built from the dated disclosures of ``ai_revenue.csv``
+(:mod:`valuechain.dataset.disclosures` reads and checks them).
+
+Netting
+-------
+Net external AI revenue in quarter :math:`t` is the final-demand revenue with the intra-chain
+flows that it double counts removed:
+
+.. math::
+
+    D_t = \sum_{i \in F} x_{i,t} - \sum_{j \in I} \min(x_{j,t}, x_{f(j),t}),
+
+where :math:`F` are the final-demand series present in quarter :math:`t`, :math:`I` the
+intra-chain series present with their ``netted_from`` series :math:`f(j)` also present (a flow
+cannot remove more than the series that contains it), and :math:`x` is annualized revenue.
+Intra-chain flows that no final-demand series contains are not in :math:`D` at all and need no
+netting.
+
+From dated points to quarters
+-----------------------------
+Every disclosure becomes an observation of log annualized revenue in the calendar quarter that
+holds its ``as_of`` date (a quarter's revenue x 4; a year's revenue in the quarter holding the
+year's midpoint), with a measurement s.d. set by basis and kind (:data:`BASIS_SD`,
+:data:`KIND_SD`). Each series is smoothed by the local-linear-trend model of
+:mod:`valuechain.stats.statespace` from its first disclosed quarter to the last quarter of the panel;
+nothing is interpolated from a later point into the real-time series, which uses, for each
+quarter, only disclosures published by that quarter's end.
+
+A series enters :math:`D` at its first disclosure, so the sum jumps when a series enters.
+Growth is therefore **chain-linked**: from :math:`t-1` to :math:`t` only series present in both
+quarters count, and :math:`D` before the last quarter is the last quarter's full-coverage level
+carried back by those links (a constant-composition index, as statistical agencies build one).
+The plain sum of series disclosed at the time is kept beside it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from valuechain.dataset import disclosures
+from valuechain.dataset.load import Dataset
+from valuechain.stats.statespace import local_linear_trend
+
+BASIS_SD = {"reported": 0.03, "derived": 0.05, "run_rate": 0.08, "claim": 0.15, "estimate": 0.25}
+"""Measurement s.d. of log revenue by basis: a filed figure is nearly exact, a press report less so."""
+
+KIND_SD = {"quarterly_revenue": 0.0, "arr": 0.05, "run_rate": 0.05, "acv": 0.08, "annual_revenue": 0.10}
+"""Extra s.d. for timing: a point figure stands for its whole quarter; a year's revenue for its midpoint."""
+
+ANNUALIZE = {"quarterly_revenue": 4.0, "arr": 1.0, "run_rate": 1.0, "acv": 1.0, "annual_revenue": 1.0}
+
+
+def observations(panel: pd.DataFrame) -> pd.DataFrame:
+    """One row per disclosure as an observation of log annualized revenue in a calendar quarter."""
+    obs = panel.copy()
+    mid_year = pd.to_datetime(obs["as_of"].dt.year.astype(str) + "-06-30")
+    when = obs["as_of"].where(obs["kind"] != "annual_revenue", mid_year)
+    obs["quarter"] = when.dt.to_period("Q")
+    obs["annualized_usd_bn"] = obs["value_usd_bn"] * obs["kind"].map(ANNUALIZE)
+    obs["log_value"] = np.log(obs["annualized_usd_bn"])
+    obs["variance"] = obs["basis"].map(BASIS_SD) ** 2 + obs["kind"].map(KIND_SD) ** 2
+    return obs
+
+
+def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex, cutoffs=None) -> tuple[np.ndarray, np.ndarray]:
+    """Combined observation and variance per quarter (NaN where none), one row per vintage.
+
+    By default row ``i < n`` holds the disclosures published by the end of quarter ``i`` (the
+    real-time information set) and the last row holds every disclosure; with ``cutoffs`` (dates)
+    row ``j`` holds those published by ``cutoffs[j]``. Observations of quarters outside
+    ``quarters`` are left out. Several observations of one quarter are combined into their
+    precision-weighted mean.
+    """
+    n = len(quarters)
+    position = {q: i for i, q in enumerate(quarters)}
+    if cutoffs is None:
+        cutoffs = [q.end_time for q in quarters] + [pd.Timestamp.max]
+    cutoffs = np.array(list(cutoffs), dtype="datetime64[ns]")
+    weight, weighted = np.zeros((len(cutoffs), n)), np.zeros((len(cutoffs), n))
+    for quarter, value, variance, published in zip(obs["quarter"], obs["log_value"], obs["variance"], obs["published"]):
+        if quarter not in position:
+            continue
+        seen = cutoffs >= np.datetime64(published)
+        weight[seen, position[quarter]] += 1.0 / variance
+        weighted[seen, position[quarter]] += value / variance
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, weighted / weight, np.nan), np.where(weight > 0, 1.0 / weight, 1.0)
+
+
+@dataclass(frozen=True)
+class SeriesFit:
+    """One series smoothed on its quarters: log level and its variance, smoothed and real-time."""
+
+    series_id: str
+    flow: str
+    netted_from: str
+    quarters: pd.PeriodIndex
+    log_level: np.ndarray
+    log_var: np.ndarray
+    realtime_log_level: np.ndarray  # filtered with disclosures published by each quarter's end (NaN before any)
+    realtime_log_var: np.ndarray
+
+
+def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd: float, slope_sd: float,
+               carry_quarters: int = 2) -> SeriesFit:
+    """Smooth one series' observations from its first quarter to ``carry_quarters`` past its last (at most ``end``).
+
+    The real-time path covers the same quarters, each using the disclosures published by its end.
+    """
+    quarters = pd.period_range(obs["quarter"].min(), min(end, obs["quarter"].max() + carry_quarters), freq="Q")
+    y, h = _grids(obs, quarters)
+    est = local_linear_trend(y, h, level_sd, slope_sd)
+    diagonal = np.arange(len(quarters))
+    known = np.isfinite(y[:-1]).any(axis=1)
+    realtime = np.where(known, est.filtered_level[diagonal, diagonal], np.nan)
+    realtime_var = np.where(known, est.filtered_level_var[diagonal, diagonal], np.nan)
+    row = obs.iloc[0]
+    return SeriesFit(row["series_id"], row["flow"], row["netted_from"], quarters, est.smoothed_level[-1],
+                     est.smoothed_level_var[-1], realtime, realtime_var)
+
+
+def net_external(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[str, str]) -> pd.DataFrame:
+    """Final-demand total, the intra-chain flows netted out, and :math:`D` (see the module docstring).
+
+    ``levels`` is quarter x series (annualized USD bn, NaN where a series is absent); ``flows`` and
+    ``netted_from`` map each series to its flow tag and containing series. A flow is netted only
+    in quarters where both it and its containing series are present.
+    """
+    final = [s for s in levels.columns if flows[s] == "final_demand"]
+    netted = pd.Series(0.0, index=levels.index)
+    for s in levels.columns:
+        parent = netted_from.get(s) or ""
+        if flows[s] == "intra_chain" and parent in final:
+            both = levels[s].notna() & levels[parent].notna()
+            netted += np.minimum(levels[s], levels[parent]).where(both, 0.0)
+    gross = levels[final].sum(axis=1, min_count=1)
+    return pd.DataFrame({"final_demand_usd_bn": gross, "intra_chain_netted_usd_bn": netted,
+                         "net_usd_bn": gross - netted})
+
+
+def carry_flows(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[str, str]) -> pd.DataFrame:
+    """Intra-chain flows after their last disclosure, held at their last share of the series containing them."""
+    out = levels.copy()
+    for s in levels.columns:
+        parent = netted_from.get(s) or ""
+        if flows[s] == "intra_chain" and parent in levels.columns:
+            share = (levels[s] / levels[parent]).ffill()
+            out[s] = levels[s].fillna(share * levels[parent])
+    return out
+
+
+def chain_linked(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
+    r"""Constant-composition index of :math:`\sum_i s_i x_{i,t}`, rebased to the full sum in the last quarter."""
+    signed = (levels * signs).to_numpy(float)
+    present = levels.notna().to_numpy()
+    index = np.full(len(levels), np.nan)
+    index[-1] = np.nansum(signed[-1])
+    for t in range(len(levels) - 1, 0, -1):
+        both = present[t] & present[t - 1]
+        now, before = signed[t, both].sum(), signed[t - 1, both].sum()
+        index[t - 1] = index[t] * before / now if both.any() and now > 0 else np.nan
+    return pd.Series(index, index=levels.index)
+
+
+def _signs(flows: dict[str, str], netted_from: dict[str, str], columns) -> pd.Series:
+    """+1 for a final-demand series, -1 for an intra-chain flow netted from a series present, 0 otherwise."""
+    return pd.Series({s: (1.0 if flows[s] == "final_demand" else -1.0 if netted_from[s] in flows else 0.0)
+                      for s in columns}, dtype=float)
+
+
+def _present(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
+    """Series that enter D in each quarter (final demand and the flows netted from it)."""
+    return levels.notna().mul(signs.abs() > 0, axis=1).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class Downstream:
+    """Net external AI revenue :math:`D` by quarter, its parts, its band and the observations behind it."""
+
+    quarters: pd.PeriodIndex
+    series: pd.DataFrame  # quarter x series: smoothed annualized revenue, USD bn (NaN before a series' first disclosure)
+    d: pd.DataFrame  # quarter: d_usd_bn (chain-linked), low, high, log_sd, disclosed_sum_usd_bn, realtime_usd_bn, ...
+    netting: pd.DataFrame  # quarter: final demand, intra-chain netted, net (smoothed series, as disclosed)
+    observations: pd.DataFrame  # every disclosure with its quarter and annualized value
+    coverage: pd.DataFrame  # one row per series: company, flow, first and last disclosure, points
+    sources: tuple[str, ...]
+    level: float  # band level, e.g. 0.90
+
+    @property
+    def companies(self) -> tuple[str, ...]:
+        final = self.coverage[self.coverage["flow"] == "final_demand"]
+        return tuple(sorted(final["company_id"].unique()))
+
+
+def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level: float = 0.90,
+               carry_quarters: int = 2, panel: pd.DataFrame | None = None) -> Downstream:
+    """Build :math:`D` from the disclosure panel, quarterly from ``start`` to the panel's last quarter.
+
+    A series is present from its first disclosed quarter to ``carry_quarters`` past its last
+    (filter predictions beyond that would rest on no data); an intra-chain flow after that is
+    held at its last share of the series containing it (:func:`carry_flows`).
+    """
+    from scipy import stats
+
+    panel = disclosures.load(ds) if panel is None else panel
+    obs = observations(panel)
+    used = obs[obs["flow"] != "market_total"]
+    end = used["quarter"].max()
+    fits = [fit_series(group, end, level_sd, slope_sd, carry_quarters) for _, group in used.groupby("series_id", sort=True)]
+    quarters = pd.period_range(min(pd.Period(start, freq="Q"), min(f.quarters[0] for f in fits)), end, freq="Q")
+
+    def frame(attr):
+        return pd.DataFrame({f.series_id: pd.Series(getattr(f, attr), index=f.quarters) for f in fits}).reindex(quarters)
+
+    flows = {f.series_id: f.flow for f in fits}
+    parents = {f.series_id: f.netted_from for f in fits}
+    log_var = frame("log_var")
+    levels = carry_flows(np.exp(frame("log_level")), flows, parents)
+    rt_levels = carry_flows(np.exp(frame("realtime_log_level")), flows, parents)
+    netting = net_external(levels, flows, parents)
+    rt_net = net_external(rt_levels, flows, parents)["net_usd_bn"]
+    signs = _signs(flows, parents, levels.columns)
+    chained = chain_linked(levels, signs)
+    # delta-method s.d. of log D from the series' independent smoothing errors
+    var_level = (levels ** 2 * (np.exp(log_var.fillna(0.0)) - 1)).mul(signs.abs(), axis=1).sum(axis=1, min_count=1)
+    log_sd = np.sqrt(var_level) / netting["net_usd_bn"]
+    z = stats.norm.ppf(0.5 + level / 2)
+    d = pd.DataFrame({"d_usd_bn": chained, "low_usd_bn": chained * np.exp(-z * log_sd),
+                      "high_usd_bn": chained * np.exp(z * log_sd), "log_sd": log_sd,
+                      "disclosed_sum_usd_bn": netting["net_usd_bn"], "realtime_usd_bn": rt_net,
+                      "series_present": _present(levels, signs)}, index=quarters)
+    d = d.loc[pd.Period(start, freq="Q"):]
+    coverage = (obs.groupby("series_id")
+                .agg(company_id=("company_id", "first"), product=("product", "first"), flow=("flow", "first"),
+                     netted_from=("netted_from", "first"), first=("as_of", "min"), last=("as_of", "max"),
+                     points=("value_usd_bn", "size"), bases=("basis", lambda s: ", ".join(sorted(set(s)))))
+                .reset_index())
+    return Downstream(quarters=d.index, series=levels.loc[d.index], d=d, netting=netting.loc[d.index], observations=obs,
+                      coverage=coverage, sources=tuple(dict.fromkeys(panel["source_id"])), level=level)
+
+
+@dataclass(frozen=True)
+class Vintage:
+    """:math:`D` as it could have been built on one date, from the disclosures published by then."""
+
+    cutoff: pd.Timestamp
+    d: pd.DataFrame  # quarter: d_usd_bn (chain-linked), series_present; to the last quarter a disclosure then covered
+    last_published: pd.Timestamp  # the latest publication date among the disclosures used
+    disclosures: int  # how many disclosures were used
+
+
+def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd: float,
+             carry_quarters: int = 2) -> list[Vintage]:
+    """:math:`D` as :func:`downstream` builds it from the disclosures published by each of ``cutoffs``.
+
+    Each vintage equals ``downstream(..., panel=panel[panel["published"] <= cutoff])``: every
+    series is smoothed on the figures then public, present from its first such quarter to
+    ``carry_quarters`` past its last (at most the vintage's last quarter), netted and
+    chain-linked the same way. The series are filtered for all cutoffs in one batch (one
+    smoother run per series and first quarter), so a rolling-origin exercise costs about one
+    build of :math:`D`. A cutoff before any disclosure gives no vintage.
+    """
+    obs = observations(panel)
+    used = obs[obs["flow"] != "market_total"]
+    cutoffs = [pd.Timestamp(c) for c in cutoffs]
+    published = used["published"].to_numpy()
+    seen_by = [published <= np.datetime64(c) for c in cutoffs]
+    ends = [used["quarter"][seen].max() if seen.any() else None for seen in seen_by]
+    logs: list[dict[str, tuple]] = [{} for _ in cutoffs]
+    flows, parents = {}, {}
+    for sid, group in used.groupby("series_id", sort=True):
+        flows[sid], parents[sid] = group["flow"].iloc[0], group["netted_from"].iloc[0]
+        when, quarter = group["published"].to_numpy(), list(group["quarter"])
+        spans = {}
+        for j, cutoff in enumerate(cutoffs):
+            public = [q for q, w in zip(quarter, when) if w <= np.datetime64(cutoff)]
+            if public:
+                spans[j] = (min(public), min(max(public) + carry_quarters, ends[j]))
+        for first in sorted({f for f, _ in spans.values()}):
+            rows = [j for j, (f, _) in spans.items() if f == first]
+            quarters = pd.period_range(first, max(spans[j][1] for j in rows), freq="Q")
+            y, h = _grids(group, quarters, [cutoffs[j] for j in rows])
+            # trailing quarters without observations leave the smoothed values before them unchanged
+            smoothed = local_linear_trend(y, h, level_sd, slope_sd).smoothed_level
+            for r, j in enumerate(rows):
+                logs[j][sid] = (first, smoothed[r, :(spans[j][1] - first).n + 1])  # first quarter, log levels
+    out = []
+    for j, cutoff in enumerate(cutoffs):
+        if not logs[j]:
+            continue
+        first = min(min(q for q, _ in logs[j].values()), pd.Period(start, freq="Q"))
+        quarters = pd.period_range(first, ends[j], freq="Q")
+        names = sorted(logs[j])
+        grid = np.full((len(quarters), len(names)), np.nan)
+        for col, name in enumerate(names):
+            at, values = logs[j][name]
+            offset = (at - first).n
+            grid[offset:offset + len(values), col] = values[:len(quarters) - offset]
+        fl, pa = {s: flows[s] for s in names}, {s: parents[s] for s in names}
+        levels = carry_flows(pd.DataFrame(np.exp(grid), index=quarters, columns=names), fl, pa)
+        signs = _signs(fl, pa, names)
+        d = pd.DataFrame({"d_usd_bn": chain_linked(levels, signs), "series_present": _present(levels, signs)})
+        out.append(Vintage(cutoff, d.loc[pd.Period(start, freq="Q"):], pd.Timestamp(published[seen_by[j]].max()),
+                           int(seen_by[j].sum())))
+    return out
+
+
+def annual_revenue(quarterly: pd.Series) -> pd.Series:
+    """Mean of the annualized quarterly values in each calendar year with all four quarters: the year's revenue."""
+    q = quarterly.dropna()
+    grouped = q.groupby(q.index.year)
+    return grouped.mean()[grouped.count() == 4]
+
+
+def market_check(down: Downstream) -> pd.DataFrame:
+    r"""Annual :math:`D` against the market totals in the panel (Menlo Ventures' enterprise survey), year by year.
+
+    For each year with a ``market_total`` figure (the latest published, where a total was
+    restated) and all four quarters of :math:`D`: the year's :math:`D` (mean of its annualized
+    quarters), the total, their ratio, the growth of each on the year before, and the fewest
+    series :math:`D` rested on in any quarter of the year.
+
+    The totals are a **check** on the scale of :math:`D`, not a constraint it is scaled to,
+    because the two measure different things:
+
+    - Menlo Ventures surveys US enterprises' spending on generative AI (applications, model
+      access and infrastructure). It leaves out consumers' subscriptions, a large part of the
+      labs' revenue and in :math:`D`; it includes spending on vendors outside :math:`D`'s series
+      and on compute bought inside the chain.
+    - :math:`D` is what the panel's companies disclose (some as company-defined run-rates, some
+      as broad "AI-influenced" revenue), with the flows between chain members netted only where
+      a figure gives them; where fewer series are present, :math:`D` is carried back by
+      chain-linking.
+
+    Scaling :math:`D` to the totals would give it the survey's scope, which is not the one the
+    gap against the required revenue needs, so the primary test and its calibration are
+    unchanged by them.
+    """
+    obs = down.observations
+    totals = obs[obs["flow"] == "market_total"].assign(year=lambda f: f["as_of"].dt.year)
+    totals = totals.sort_values("published").groupby(["series_id", "year"], as_index=False).last()
+    annual = annual_revenue(down.d["d_usd_bn"])
+    fewest = down.d["series_present"].groupby(down.d.index.year).min()
+    rows = []
+    for _, row in totals.sort_values(["series_id", "year"]).iterrows():
+        year = int(row["year"])
+        if year not in annual.index:
+            continue
+        before = totals[(totals["series_id"] == row["series_id"]) & (totals["year"] == year - 1)]
+        rows.append({"year": year, "series_id": row["series_id"], "product": row["product"],
+                     "d_usd_bn": float(annual[year]), "total_usd_bn": float(row["annualized_usd_bn"]),
+                     "ratio": float(annual[year] / row["annualized_usd_bn"]),
+                     "d_growth": float(annual[year] / annual[year - 1]) if year - 1 in annual.index else np.nan,
+                     "total_growth": (float(row["annualized_usd_bn"] / before["annualized_usd_bn"].iloc[0])
+                                      if len(before) else np.nan),
+                     "fewest_series": int(fewest[year]), "published": row["published"], "source_id": row["source_id"]})
+    return pd.DataFrame(rows, columns=["year", "series_id", "product", "d_usd_bn", "total_usd_bn", "ratio", "d_growth",
+                                       "total_growth", "fewest_series", "published", "source_id"])
+
+
+_SUFFIX = re.compile(r"(,? Inc\.|,? Corporation| Platforms)$")
+
+
+def _brand(company: str, product: str, names: dict[str, str]) -> str:
+    """A short name: the company's, without its legal suffix, or the first word of its product."""
+    if company in names:
+        return _SUFFIX.sub("", names[company]).removesuffix(".com")
+    return product.split()[0]
+
+
+def overlaps(down: Downstream, companies: pd.DataFrame) -> pd.DataFrame:
+    r"""Pairs of final-demand series where the buyer's spending is part of the seller's revenue, and their netting.
+
+    Both series are in :math:`D`, so a flow between them counts twice unless it is netted:
+
+    - a **lab** (layer ``labs`` in companies.csv) buys compute from a **cloud** (layer ``cloud``):
+      the payment is in the cloud's AI revenue and is funded by the lab's;
+    - an **application** (a final-demand company that is neither) pays a lab for models: the
+      payment is in the lab's revenue and is funded by the application's.
+
+    A pair is netted when an ``intra_chain`` series of the buyer names the seller's series in
+    ``netted_from``. Where a pair is not netted, :math:`D` counts the flow twice and is an upper
+    bound on external demand. Intra-chain series that name no series of :math:`D` are listed as
+    pairs with no seller series (a flow outside :math:`D`, so nothing to net).
+
+    One row per pair: buyer company and label, its role, the seller's series and label (empty
+    for a flow outside :math:`D`), and the netting series (empty when not netted).
+    """
+    layer = dict(zip(companies["company_id"], companies["layer"]))
+    names = dict(zip(companies["company_id"], companies["name"]))
+    series = down.coverage[["series_id", "company_id", "product", "flow", "netted_from"]].to_dict("records")
+    final = [r for r in series if r["flow"] == "final_demand"]
+    intra = [r for r in series if r["flow"] == "intra_chain"]
+
+    def role(company):
+        return {"labs": "lab", "cloud": "cloud"}.get(layer.get(company), "application")
+
+    sells_to = {"lab": "cloud", "application": "lab"}  # buyer role -> the role it pays
+    rows, buyers = [], {}
+    for r in final:
+        buyers.setdefault(r["company_id"], r)
+    for company, buyer in buyers.items():
+        target = sells_to.get(role(company))
+        for seller in (r for r in final if target and role(r["company_id"]) == target):
+            netting = [f["series_id"] for f in intra
+                       if f["company_id"] == company and f["netted_from"] == seller["series_id"]]
+            rows.append({"buyer_company": company, "buyer": _brand(company, buyer["product"], names),
+                         "buyer_role": role(company), "seller_series": seller["series_id"],
+                         "seller": seller["product"].split(" (")[0], "netted_by": ", ".join(netting)})
+    inside = {r["series_id"] for r in final}
+    for flow in (f for f in intra if f["netted_from"] not in inside):
+        rows.append({"buyer_company": flow["company_id"], "buyer": flow["product"].split(" (")[0],
+                     "buyer_role": role(flow["company_id"]), "seller_series": "", "seller": "", "netted_by": ""})
+    return pd.DataFrame(rows, columns=["buyer_company", "buyer", "buyer_role", "seller_series", "seller", "netted_by"])

@@ -1,0 +1,285 @@
+r"""What the model takes from the data for one scenario, and the parameters it consumes.
+
+:func:`inputs` reads, once per scenario, everything :func:`valuechain.model.engine.evaluate` takes
+from the data (each company's filed revenue and margin by year, the spenders' capex by quarter,
+NVIDIA's run-rate, the labs' base-year position, the IPO valuations, net external AI revenue
+:math:`D`) and lists every parameter the model consumes under its dotted scenario key
+(``attribution.microsoft.ai_share.2025``, ``demand_gap.break_even.target_return`` …) with the
+scenario's value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from valuechain.dataset import views
+from valuechain.dataset.capex import quarterly_wide, spender_capex, spenders_by_year
+from valuechain.dataset.yearly import company_year, margin_year
+from valuechain.layers import CHAIN_ORDER
+from valuechain.model import downstream
+from valuechain.model.capital import ai_capex
+from valuechain.model.companies import company_rows
+from valuechain.model.required import nvidia_run_rate
+
+LAYER_INDEX = {layer: i for i, layer in enumerate(CHAIN_ORDER)}
+
+
+@dataclass(frozen=True)
+class PoolInputs:
+    """The profit pool's part of :class:`Inputs`: company-year rows and the projection's drivers."""
+
+    scenario: str
+    keys: tuple[str, ...]  # every parameter the core consumes, as a dotted scenario key
+    values: np.ndarray  # the scenario's value of each key
+    years: tuple[int, ...]  # historical calendar years
+    row_layer: np.ndarray  # company-year rows of the profit pool: layer index
+    row_year: np.ndarray  # year index
+    row_revenue: np.ndarray  # reported revenue line, USD bn
+    row_share: np.ndarray  # column of the row's AI share in the parameters
+    row_margin: np.ndarray  # filed margin (NaN where assumed)
+    row_margin_col: np.ndarray  # column of the assumed margin (-1 where filed)
+    capex_year: np.ndarray  # the projection's spenders' capex by historical year (NaN where incomplete)
+    proj_years: tuple[int, ...]
+    capex_growth_col: np.ndarray  # column per projected year
+    end_user_growth_col: np.ndarray
+    final_margin_col: np.ndarray  # column per layer (CHAIN_ORDER)
+    allocation_col: np.ndarray  # columns of capex_allocation.chips and .servers
+
+    def column(self, key: str) -> int:
+        return self.keys.index(key)
+
+    def theta(self, n: int = 1) -> np.ndarray:
+        """The scenario's values repeated for ``n`` draws."""
+        return np.repeat(self.values[None, :], n, axis=0)
+
+
+@dataclass(frozen=True)
+class Inputs(PoolInputs):
+    """What the model takes from the data for one scenario, and the parameters it consumes."""
+
+    quarters: pd.PeriodIndex  # capex quarters, extended to the horizon year
+    filed_quarters: int  # how many of them are filed
+    capex_q: np.ndarray  # spenders' quarterly capex (0 where none filed)
+    capex_ai_col: np.ndarray  # column of the AI share of each quarter's year (-1: before the first, share 0)
+    quarter_growth_col: np.ndarray  # column of capex growth for projected quarters (-1: none)
+    lag: int
+    capital_cols: dict  # servers_share, servers_life, buildings_life, target_return, margin_before_depreciation
+    gap_quarter: int  # index of the last quarter the demand-gap test uses
+    d_last: float  # D in that quarter, USD bn annualized
+    d_quarterly: pd.Series  # D by quarter (central), for charts
+    report_year: int
+    run_rate: float  # NVIDIA run-rate for the report year, or the scenario's
+    requirement_cols: dict  # gpu_share_of_tco, end_user_gross_margin, capex_to_revenue
+    bain_capex: float
+    recovery_quarters: np.ndarray  # quarter indices of the report year (capital recovery = their mean)
+    actual_usd_bn: float  # D earned in the report year
+    labs: tuple[str, ...]
+    lab_base_year: int
+    lab_horizon: int
+    lab_cols: dict  # lab -> dict(base_revenue, loss, cost_decline, growth=array of columns per year)
+    valuation_cols: dict  # discount_rate, exit_multiple
+    lab_valuations: np.ndarray  # USD bn, the labs in the reverse DCF
+    years_to_target: int
+    target_year: int
+    ipo_total_usd_bn: float
+    ipo_typical_high: float
+    pass_col: np.ndarray  # columns of pass_through for every layer but chips (CHAIN_ORDER)
+    source_ids: tuple[str, ...]  # the sources of every filed figure used
+
+
+class _Keys:
+    """Collects the parameters the core consumes, in order, with their values."""
+
+    def __init__(self):
+        self.keys: dict[str, float] = {}
+
+    def add(self, key: str, value) -> int:
+        if key not in self.keys:
+            self.keys[key] = float(value)
+        return list(self.keys).index(key)
+
+    def per_year(self, prefix: str, spec, year: int, carry_last: bool = False) -> int:
+        """Column of a value that is either one number or a mapping by year."""
+        if isinstance(spec, dict):
+            if year in spec:
+                return self.add(f"{prefix}.{year}", spec[year])
+            if carry_last and spec:
+                last = max(spec)
+                return self.add(f"{prefix}.{last}", spec[last])
+            return -1
+        return self.add(prefix, spec)
+
+
+def pool_inputs(scenario, companies: pd.DataFrame, capex: pd.DataFrame, keys: _Keys | None = None) -> PoolInputs:
+    """The profit pool's inputs from its company-year rows and the spenders' capex by year
+    (:func:`valuechain.model.profit.profit_pool`)."""
+    k = keys or _Keys()
+    years = tuple(range(scenario.years.start, scenario.years.end + 1))
+    share_col, margin_col, margin_filed = [], [], []
+    for row in companies.itertuples():
+        attr = scenario.attribution[row.company_id]
+        share_col.append(k.per_year(f"attribution.{row.company_id}.ai_share", attr.ai_share, row.year))
+        if row.margin_basis == "assumption":
+            if attr.margin_in(row.year) is not None:
+                col = k.per_year(f"attribution.{row.company_id}.margin", attr.margin, row.year)
+            else:
+                col = k.add(f"layers.{row.layer}.margin", scenario.layers[row.layer].margin)
+            margin_col.append(col)
+            margin_filed.append(np.nan)
+        else:
+            margin_col.append(-1)
+            margin_filed.append(row.operating_margin)
+    proj = scenario.projection
+    proj_years = tuple(range(proj.start, proj.end + 1))
+    capex_growth = np.array([k.per_year("projection.capex_growth", proj.capex_growth, y) for y in proj_years])
+    end_user = np.array([k.per_year("projection.end_user_growth", proj.end_user_growth, y) for y in proj_years])
+    final = np.array([k.add(f"projection.final_margins.{layer}", proj.final_margins[layer]) for layer in CHAIN_ORDER])
+    allocation = np.array([k.add(f"projection.capex_allocation.{layer}", proj.capex_allocation[layer])
+                           for layer in ("chips", "servers")])
+    spenders = scenario.demand_gap.regression.capex_companies
+    totals = capex.groupby("year").agg(n=("company_id", "nunique"), v=("capex_usd_bn", "sum"))
+    capex_year = np.array([totals.loc[y, "v"] if y in totals.index and totals.loc[y, "n"] == len(spenders) else np.nan
+                           for y in years])
+    empty = not len(companies)
+    return PoolInputs(
+        scenario=scenario.name, keys=tuple(k.keys), values=np.array(list(k.keys.values())), years=years,
+        row_layer=np.zeros(0, int) if empty else np.array([LAYER_INDEX[x] for x in companies["layer"]], dtype=int),
+        row_year=np.zeros(0, int) if empty else np.array([years.index(y) for y in companies["year"]], dtype=int),
+        row_revenue=np.zeros(0) if empty else companies["revenue_usd_bn"].to_numpy(float),
+        row_share=np.array(share_col, dtype=int), row_margin=np.array(margin_filed, dtype=float),
+        row_margin_col=np.array(margin_col, dtype=int), capex_year=capex_year, proj_years=proj_years,
+        capex_growth_col=capex_growth, end_user_growth_col=end_user, final_margin_col=final, allocation_col=allocation)
+
+
+def build(scenario, ds, pool=None, down=None) -> Inputs:
+    """Everything :func:`valuechain.model.engine.evaluate` needs for ``scenario`` on the dataset ``ds``.
+
+    ``pool`` (a :class:`~valuechain.model.profit.ProfitPool`, whose company rows are reused) and
+    ``down`` (a :class:`~valuechain.model.downstream.Downstream`) are computed when not given.
+    Built in steps, each adding the parameters it consumes (the order of the keys is the order
+    of the columns of a parameter matrix).
+    """
+    k = _Keys()
+    companies = company_rows(scenario, ds, True)[0] if pool is None else pool.companies
+    pool_part = pool_inputs(scenario, companies, spenders_by_year(ds, scenario.demand_gap.regression.capex_companies,
+                                                                  range(scenario.years.start, scenario.years.end + 1),
+                                                                  True), k)
+    dg = scenario.demand_gap
+    capex = _quarterly_capex(scenario, ds, k)
+    capital_cols = _capital_columns(dg, k)
+    down = down or downstream.downstream(ds, dg.downstream.start_quarter, dg.downstream.level_sd,
+                                         dg.downstream.slope_sd, dg.downstream.band)
+    filed = capex["quarters"][:capex["filed_quarters"]]
+    tested = down.d[down.d["series_present"] >= dg.primary_test.min_series]["d_usd_bn"].dropna()
+    gap_q = tested.index[tested.index.isin(filed)][-1]
+    report_year = pool_part.years[-1]
+    requirements = _requirements(scenario, ds, k, pool_part.capex_year, report_year)
+    q_d = down.d["d_usd_bn"].dropna()
+    lab_cols = _lab_columns(scenario, ds, k)
+    pass_col = np.array([k.add(f"layers.{layer}.pass_through", scenario.layers[layer].pass_through)
+                         for layer in CHAIN_ORDER[:-1]])
+    valuation = _valuation(scenario, ds, k)
+    fields = {name: getattr(pool_part, name) for name in PoolInputs.__dataclass_fields__}
+    fields.update(keys=tuple(k.keys), values=np.array(list(k.keys.values())))
+    return Inputs(
+        **fields, **capex, **requirements, **valuation, lag=dg.capital.service_lag_quarters, capital_cols=capital_cols,
+        gap_quarter=int(np.searchsorted(capex["quarters"], gap_q)), d_last=float(tested.loc[gap_q]), d_quarterly=q_d,
+        report_year=report_year,
+        recovery_quarters=np.array([i for i, q in enumerate(filed) if q.year == report_year]),
+        actual_usd_bn=float(downstream.annual_revenue(q_d).get(report_year, np.nan)),
+        labs=tuple(lab_cols), lab_base_year=scenario.lab_economics.base_year,
+        lab_horizon=scenario.lab_economics.horizon_years, lab_cols=lab_cols, pass_col=pass_col,
+        source_ids=tuple(dict.fromkeys([*(s for row in companies["sources"] for s in row), *down.sources])),
+    )
+
+
+def _quarterly_capex(scenario, ds, k: _Keys) -> dict:
+    """The spenders' filed quarterly capex extended to the horizon year, with the columns of each
+    quarter's AI share and (past the filed quarters) of its capex growth."""
+    cap, proj = scenario.demand_gap.capital, scenario.projection
+    wide = quarterly_wide(spender_capex(ds, cap.spenders, "quarter"))
+    horizon = scenario.demand_gap.primary_test.horizon_year
+    filed = ai_capex(wide, cap.ai_share).dropna()
+    quarters = pd.period_range(wide.index[0], pd.Period(f"{max(horizon, filed.index[-1].year)}Q4", freq="Q"), freq="Q")
+    filed_n = int(np.searchsorted(quarters, filed.index[-1]) + 1)
+    first_share = min(cap.ai_share)
+    return {
+        "quarters": quarters,
+        "filed_quarters": filed_n,
+        "capex_q": wide.sum(axis=1, min_count=1).reindex(quarters[:filed_n]).fillna(0.0).to_numpy(),
+        "capex_ai_col": np.array([-1 if q.year < first_share else
+                                  k.per_year("demand_gap.capital.ai_share", cap.ai_share, q.year, carry_last=True)
+                                  for q in quarters]),
+        "quarter_growth_col": np.array([k.per_year("projection.capex_growth", proj.capex_growth, q.year)
+                                        if i >= filed_n and proj.start <= q.year <= proj.end else -1
+                                        for i, q in enumerate(quarters)]),
+    }
+
+
+def _capital_columns(dg, k: _Keys) -> dict:
+    """Columns of the asset classes, the target return and the margin before depreciation (R*)."""
+    cap, be = dg.capital, dg.break_even
+    return {
+        "servers_share": k.add("demand_gap.capital.servers_share", cap.servers_share),
+        "servers_life": k.add("demand_gap.capital.servers_life_years", cap.servers_life_years),
+        "buildings_life": k.add("demand_gap.capital.buildings_life_years", cap.buildings_life_years),
+        "target_return": k.add("demand_gap.break_even.target_return", be.target_return),
+        "margin": k.add("demand_gap.break_even.margin_before_depreciation", be.margin_before_depreciation),
+    }
+
+
+def _requirements(scenario, ds, k: _Keys, capex_year: np.ndarray, report_year: int) -> dict:
+    """Sequoia's and Bain's inputs for the report year, and the columns of their ratios."""
+    dg = scenario.demand_gap
+    dc = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
+    return {
+        "run_rate": dg.sequoia.run_rate_usd_bn if dg.sequoia.run_rate_usd_bn is not None else nvidia_run_rate(dc, report_year),
+        "bain_capex": dg.bain.capex_usd_bn if dg.bain.capex_usd_bn is not None else float(capex_year[-1]),
+        "requirement_cols": {
+            "gpu_share": k.add("demand_gap.sequoia.gpu_share_of_tco", dg.sequoia.gpu_share_of_tco),
+            "gross_margin": k.add("demand_gap.sequoia.end_user_gross_margin", dg.sequoia.end_user_gross_margin),
+            "capex_to_revenue": k.add("demand_gap.bain.capex_to_revenue", dg.bain.capex_to_revenue),
+        },
+    }
+
+
+def _lab_columns(scenario, ds, k: _Keys) -> dict:
+    """Per lab: the columns of its base-year revenue and loss (filed, unless the scenario gives them),
+    its cost decline and its revenue growth per projected year."""
+    le = scenario.lab_economics
+    lab_cols = {}
+    for lab, spec in le.paths.items():
+        revenue = spec.base_revenue_usd_bn
+        if revenue is None:
+            found = company_year(ds, lab, "revenue", le.base_year) or company_year(ds, lab, "revenue_run_rate", le.base_year)
+            revenue = found.value if found is not None else np.nan
+        loss = spec.loss_per_revenue_dollar
+        if loss is None:
+            margin = margin_year(ds, lab, ["operating_loss", "net_loss"], "revenue", le.base_year)
+            loss = -margin.value if margin is not None else np.nan
+        prefix = f"lab_economics.paths.{lab}"
+        lab_cols[lab] = {
+            "base_revenue": k.add(f"{prefix}.base_revenue_usd_bn", revenue),
+            "loss": k.add(f"{prefix}.loss_per_revenue_dollar", loss),
+            "cost_decline": k.add(f"{prefix}.cost_decline", spec.cost_decline),
+            "growth": np.array([k.per_year(f"{prefix}.revenue_growth", spec.revenue_growth, le.base_year + s, carry_last=True)
+                                for s in range(1, le.horizon_years + 1)], dtype=int),
+        }
+    return lab_cols
+
+
+def _valuation(scenario, ds, k: _Keys) -> dict:
+    """The IPO valuations, the labs in the reverse DCF, and the columns of its rate and multiple."""
+    val = scenario.valuation
+    valuation_cols = {"discount_rate": k.add("valuation.discount_rate", val.discount_rate),
+                      "exit_multiple": k.add("valuation.exit_multiple", val.exit_multiple)}
+    valuations = {company: ds.fact(fact_id) for company, fact_id in val.ipo_valuation_facts.items()}
+    reverse_dcf_labs = [lab for lab in ("openai", "anthropic") if lab in valuations]
+    return {
+        "valuation_cols": valuation_cols,
+        "lab_valuations": np.array([valuations[lab] for lab in reverse_dcf_labs]),
+        "years_to_target": val.target_year - val.valuation_year, "target_year": val.target_year,
+        "ipo_total_usd_bn": float(sum(valuations.values())), "ipo_typical_high": float(ds.fact("ipo_float_typical_high")),
+    }

@@ -1,0 +1,391 @@
+r"""Uncertainty an analyst can act on: Monte Carlo over correlated priors, tornado swings and Sobol indices.
+
+A scenario's ``uncertainty:`` block gives a prior to each assumption that matters, named by its
+dotted scenario key, and optional **rank** correlations between them. Draws are made through a
+Gaussian copula: :math:`Z \sim N(0, \Sigma)` with :math:`\Sigma_{ij} = 2 \sin(\pi \rho^S_{ij} / 6)`
+(the normal correlation whose Spearman correlation is :math:`\rho^S`), :math:`U = \Phi(Z)`, and
+each assumption is its marginal's quantile function at :math:`U`. Assumptions without a prior keep
+the scenario's value. The model core (:mod:`valuechain.model.engine`) is evaluated on all draws at once.
+
+Draws come in fixed chunks of :data:`CHUNK`, chunk :math:`i` seeded with the :math:`i`-th child of
+``numpy.random.SeedSequence(seed)``, so the same seed gives the same draws however the chunks
+are spread over workers (:mod:`valuechain.batch.sweep`).
+
+**Sensitivity.** The tornado sets one prior at a time to its 10th and 90th percentiles, the others
+at the scenario's values. The Sobol indices (Saltelli's scheme, SALib) split the variance of each
+headline into first-order (:math:`S_i`, the share explained by assumption :math:`i` alone) and
+total-order (:math:`S_{Ti}`, with all its interactions) parts. Sobol indices assume independent
+inputs, so they are computed on the marginals without the copula; a break-even year beyond the
+horizon enters them as the year after the horizon (it is censored).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from valuechain.model import engine
+from valuechain.model.inputs import Inputs, LAYER_INDEX, build as build_inputs
+from valuechain.exceptions import ParameterError
+from valuechain.scenario.schema import Prior, Scenario, closest_key, rank_correlation_matrix
+
+CHUNK = 1000  # draws per seeded chunk; fixed, so results do not depend on the number of workers
+EDGE = 1e-9  # uniforms are kept this far inside (0, 1), so unbounded quantile functions stay finite
+
+
+# ----------------------------------------------------------------------------- marginals
+
+
+def quantile(prior: Prior, u) -> np.ndarray:
+    """The prior's quantile function at ``u`` (uniforms in (0, 1))."""
+    u = np.clip(np.asarray(u, dtype=float), EDGE, 1 - EDGE)
+    if prior.dist in ("normal", "lognormal"):
+        centre, scale = (prior.mean, prior.sd) if prior.dist == "normal" else (np.log(prior.median), prior.sigma)
+        if scale == 0:
+            value = centre if prior.dist == "normal" else prior.median
+            return np.full(u.shape, float(value))
+        log = prior.dist == "lognormal"
+        bound = (lambda x: np.log(x) if x > 0 else -np.inf) if log else float
+        a = -np.inf if prior.low is None else (bound(prior.low) - centre) / scale
+        b = np.inf if prior.high is None else (bound(prior.high) - centre) / scale
+        lo, hi = special.ndtr(a), special.ndtr(b)
+        z = special.ndtri(lo + u * (hi - lo))
+        x = centre + scale * z
+        return np.exp(x) if log else x
+    low, high = prior.low, prior.high
+    if prior.dist == "beta":
+        low, high = (0.0 if low is None else low), (1.0 if high is None else high)
+    width = high - low
+    if width == 0:
+        return np.full(u.shape, float(low))
+    if prior.dist == "uniform":
+        return low + u * width
+    if prior.dist == "triangular":  # closed form on each side of the mode
+        c = (prior.mode - low) / width
+        return np.where(u < c, low + np.sqrt(u * width * (prior.mode - low)),
+                        high - np.sqrt((1 - u) * width * (high - prior.mode)))
+    if prior.dist == "pert":
+        a = 1 + 4 * (prior.mode - low) / width
+        b = 1 + 4 * (high - prior.mode) / width
+        return low + width * special.betaincinv(a, b, u)
+    return low + width * special.betaincinv(prior.alpha, prior.beta, u)
+
+
+def normal_correlation(rank: np.ndarray) -> np.ndarray:
+    r"""The normal copula's correlation giving Spearman correlation ``rank``: :math:`2\sin(\pi\rho/6)`."""
+    return 2 * np.sin(np.pi * np.asarray(rank) / 6)
+
+
+def _root(matrix: np.ndarray) -> np.ndarray:
+    """A square root :math:`A` with :math:`A A^T` = ``matrix`` (positive semi-definite allowed)."""
+    values, vectors = np.linalg.eigh(matrix)
+    return vectors * np.sqrt(np.clip(values, 0, None))
+
+
+# ----------------------------------------------------------------------------- draws
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to draw: the priors in the core's column order, their correlation root and the seed."""
+
+    keys: tuple[str, ...]  # keys with a prior
+    priors: tuple[Prior, ...]
+    columns: np.ndarray  # their columns in the core's parameter matrix
+    root: np.ndarray  # copula: Z = E @ root.T
+    seed: int
+
+
+def plan(scenario: Scenario, inputs: Inputs) -> Plan:
+    """The draw plan for ``scenario``; a prior on an assumption the model does not consume is an error."""
+    unc = scenario.uncertainty
+    if unc is None or not unc.priors:
+        raise ParameterError(f"params/{scenario.name}.yaml: no 'uncertainty' block; add priors (see params/base.yaml)")
+    consumed = set(inputs.keys)
+    for key in unc.priors:
+        if key not in consumed:
+            raise ParameterError(
+                f"params/{scenario.name}.yaml: key 'uncertainty.priors.{key}' is set but the model does not consume it "
+                f"(for example, a margin where the filings give one); {closest_key(key, consumed)}")
+    keys = tuple(unc.priors)
+    rank = rank_correlation_matrix(keys, unc.correlations)
+    return Plan(keys, tuple(unc.priors[k] for k in keys), np.array([inputs.column(k) for k in keys], dtype=int),
+                _root(normal_correlation(rank)), unc.seed)
+
+
+def chunks(n: int) -> list[tuple[int, int]]:
+    """``(index, size)`` of the seeded chunks holding ``n`` draws."""
+    return [(i, min(CHUNK, n - i * CHUNK)) for i in range(-(-n // CHUNK))]
+
+
+def draw_chunk(p: Plan, index: int, size: int) -> np.ndarray:
+    """Draws of the priors (size x keys) for chunk ``index``: the same for the same seed, wherever it runs."""
+    seeds = np.random.SeedSequence(p.seed).spawn(index + 1)
+    rng = np.random.default_rng(seeds[index])
+    z = rng.standard_normal((size, len(p.keys))) @ p.root.T
+    u = special.ndtr(z)
+    return np.column_stack([quantile(prior, u[:, j]) for j, prior in enumerate(p.priors)])
+
+
+def theta(inputs: Inputs, p: Plan, values: np.ndarray) -> np.ndarray:
+    """The core's parameter matrix with the prior columns set to ``values`` (draws x keys)."""
+    out = inputs.theta(len(values))
+    out[:, p.columns] = values
+    return out
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Monte Carlo draws of the priors and the model's headline figures on them."""
+
+    scenario: str
+    plan: Plan
+    values: np.ndarray  # draws x prior keys
+    outputs: engine.Outputs
+    figures: dict[str, np.ndarray]  # headline -> draws
+    inputs: Inputs
+
+    def quantiles(self, levels=(5, 25, 50, 75, 95)) -> pd.DataFrame:
+        """Each headline's percentiles over the draws (NaN draws, e.g. no break-even, left out)."""
+        rows = {key: {f"p{q:02d}": float(np.nanpercentile(v, q)) if np.isfinite(v).any() else np.nan for q in levels}
+                for key, v in self.figures.items()}
+        return pd.DataFrame(rows).T
+
+    def probability(self, key: str, above: float) -> float:
+        """Share of draws in which headline ``key`` is above ``above`` (a missing value counts as not above)."""
+        return float(np.mean(np.nan_to_num(self.figures[key], nan=-np.inf) > above))
+
+
+def monte_carlo(scenario: Scenario, inputs: Inputs, n: int | None = None, progress=None) -> Draws:
+    """``n`` draws (default: the scenario's) of the priors, and the model on each, chunk by chunk."""
+    p = plan(scenario, inputs)
+    n = n or scenario.uncertainty.draws
+    values = []
+    for index, size in chunks(n):
+        values.append(draw_chunk(p, index, size))
+        if progress is not None:
+            progress(size)
+    values = np.vstack(values)
+    out = engine.evaluate(inputs, theta(inputs, p, values))
+    return Draws(scenario.name, p, values, out, engine.headline(inputs, out), inputs)
+
+
+def rank_correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation of two samples."""
+    return float(stats.spearmanr(x, y).statistic)
+
+
+# ----------------------------------------------------------------------------- sensitivity
+
+
+def tornado(inputs: Inputs, p: Plan, low: float = 0.10, high: float = 0.90) -> pd.DataFrame:
+    """One-at-a-time swings: each prior at its ``low`` and ``high`` quantiles, the rest at the scenario's values.
+
+    One row per prior key x headline: the headline at the low and the high quantile, the swing
+    (high minus low) and the baseline.
+    """
+    k = len(p.keys)
+    matrix = inputs.theta(2 * k + 1)
+    for j, (col, prior) in enumerate(zip(p.columns, p.priors)):
+        matrix[2 * j, col] = quantile(prior, [low])[0]
+        matrix[2 * j + 1, col] = quantile(prior, [high])[0]
+    figures = engine.headline(inputs, engine.evaluate(inputs, matrix))
+    rows = []
+    for name, values in figures.items():
+        for j, key in enumerate(p.keys):
+            rows.append({"headline": name, "key": key, "at_low": values[2 * j], "at_high": values[2 * j + 1],
+                         "swing": values[2 * j + 1] - values[2 * j], "baseline": values[-1]})
+    out = pd.DataFrame(rows)
+    out["abs_swing"] = out["swing"].abs()
+    return out.sort_values(["headline", "abs_swing"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def sobol_indices(model, priors, samples: int = 512, seed: int = 0) -> pd.DataFrame:
+    """First- and total-order Sobol indices of each output of ``model`` (SALib, Saltelli's scheme).
+
+    ``model`` maps a (rows x len(priors)) matrix of assumption values to a dict of output arrays;
+    ``priors`` is a sequence of ``(name, Prior)``. Returns one row per output x assumption with
+    ``S1``, ``S1_conf``, ``ST`` and ``ST_conf`` (95% bootstrap half-widths). An output that does not
+    vary gets no rows.
+    """
+    from SALib.analyze import sobol as analyze
+    from SALib.sample import sobol as sample
+
+    names = [name for name, _ in priors]
+    problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+    u = sample.sample(problem, samples, calc_second_order=False, scramble=True, seed=seed)
+    x = np.column_stack([quantile(prior, u[:, j]) for j, (_, prior) in enumerate(priors)])
+    rows = []
+    for output, y in model(x).items():
+        y = np.asarray(y, dtype=float)
+        if not np.isfinite(y).all() or np.ptp(y) == 0:
+            continue
+        si = analyze.analyze(problem, y, calc_second_order=False, seed=seed)
+        for j, name in enumerate(names):
+            rows.append({"headline": output, "key": name, "S1": float(si["S1"][j]), "S1_conf": float(si["S1_conf"][j]),
+                         "ST": float(si["ST"][j]), "ST_conf": float(si["ST_conf"][j])})
+    return pd.DataFrame(rows, columns=["headline", "key", "S1", "S1_conf", "ST", "ST_conf"])
+
+
+def model_sobol(inputs: Inputs, p: Plan, samples: int) -> pd.DataFrame:
+    """Sobol indices of the core's headline figures over the scenario's priors (marginals, no copula)."""
+    censor = {f"{lab}_break_even_year": inputs.lab_base_year + inputs.lab_horizon + 1 for lab in inputs.labs}
+
+    def model(values):
+        figures = engine.headline(inputs, engine.evaluate(inputs, theta(inputs, p, values)))
+        return {k: np.nan_to_num(v, nan=censor.get(k, np.nan)) for k, v in figures.items()}
+
+    return sobol_indices(model, list(zip(p.keys, p.priors)), samples, p.seed)
+
+
+def drivers(sobol: pd.DataFrame) -> pd.DataFrame:
+    """The assumption with the largest total-order index for each headline, with its indices."""
+    if not len(sobol):
+        return sobol
+    top = sobol.loc[sobol.groupby("headline", sort=False)["ST"].idxmax()]
+    return top.reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- notebook 05's result
+
+HEADLINE_LABELS = {  # key -> (label, unit)
+    "chips_profit_share": ("Chips share of chain operating profit, last filed year", "share"),
+    "chips_profit_share_{end}": ("Chips share of chain operating profit, {end}", "share"),
+    "chips_cents_per_dollar": ("Cents of an end-user dollar the chips layer keeps", "cents"),
+    "d_over_required": ("Net external AI revenue / required revenue R*", "ratio"),
+    "sequoia_required_usd_bn": ("Required revenue, Sequoia's method", "usd_bn"),
+    "capital_recovery_required_usd_bn": ("Required revenue, capital recovery", "usd_bn"),
+    "labs_revenue_needed_usd_bn": ("Lab revenue the valuations need in the target year", "usd_bn"),
+    "{lab}_break_even_year": ("{name} break-even year", "year"),
+}
+
+
+def label(key: str, inputs: Inputs, names: dict | None = None) -> tuple[str, str]:
+    """Human label and unit of a headline key."""
+    names = names or {}
+    end = inputs.proj_years[-1]
+    for pattern, (text, unit) in HEADLINE_LABELS.items():
+        if "{lab}" not in pattern and pattern.format(end=end) == key:
+            return text.format(end=end), unit
+    lab = key.removesuffix("_break_even_year")
+    return HEADLINE_LABELS["{lab}_break_even_year"][0].format(name=names.get(lab, lab)), "year"
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """Everything notebook 05 shows: draws, fans, probabilities, tornado and Sobol indices."""
+
+    scenario: Scenario
+    draws: Draws
+    deterministic: dict[str, float]  # each headline at the scenario's values
+    tornado: pd.DataFrame
+    sobol: pd.DataFrame
+    names: dict  # company id -> name
+
+    @property
+    def inputs(self) -> Inputs:
+        return self.draws.inputs
+
+    def fan(self, what: str) -> pd.DataFrame:
+        """Percentiles 5/25/50/75/95 over the draws, by period, of ``chips_share`` (year), ``required`` (quarter)
+        or ``labs`` (year: the labs' revenue and cost)."""
+        out, inp = self.draws.outputs, self.inputs
+        levels = (5, 25, 50, 75, 95)
+        if what == "chips_share":
+            chips = LAYER_INDEX["chips"]
+            values = np.concatenate([out.profit_share[:, :, chips], out.proj_profit_share[:, :, chips]], axis=1)
+            index = pd.Index([*inp.years, *inp.proj_years], name="year")
+            return _percentiles(values, index, levels)
+        if what == "required":
+            return _percentiles(out.required_q, pd.PeriodIndex(inp.quarters, name="quarter"), levels)
+        if what == "labs":
+            index = pd.Index(range(inp.lab_base_year, inp.lab_base_year + inp.lab_horizon + 1), name="year")
+            revenue = _percentiles(out.lab_revenue.sum(axis=1), index, levels).add_prefix("revenue_")
+            cost = _percentiles(out.lab_cost.sum(axis=1), index, levels).add_prefix("cost_")
+            return revenue.join(cost)
+        raise ValueError(f"no fan named {what!r}; use chips_share, required or labs")
+
+    def probabilities(self) -> list[tuple[str, float]]:
+        """Plain-English statements with their probability over the draws."""
+        inp, end = self.inputs, self.inputs.proj_years[-1]
+        d = self.draws
+        out = [(f"the chips layer keeps more than half of the chain's operating profit in {end}",
+                d.probability(f"chips_profit_share_{end}", 0.5)),
+               (f"net external AI revenue already covers the revenue required on AI capital in service "
+                f"({inp.quarters[inp.gap_quarter]})", d.probability("d_over_required", 1.0))]
+        for lab in inp.labs:
+            years = d.figures[f"{lab}_break_even_year"]
+            out.append((f"{self.names.get(lab, lab)} breaks even by {end}", float(np.mean(np.nan_to_num(years, nan=np.inf) <= end))))
+        return out
+
+    def drivers(self) -> pd.DataFrame:
+        return drivers(self.sobol)
+
+    def headlines(self):
+        """Median and 90% interval of each headline over the draws, and the probabilities.
+
+        The comparison of scenarios shows the medians of the chips share at the horizon and of D/R*,
+        and the two probabilities; the other medians and every percentile are ``detail``.
+        """
+        from valuechain.model.results import Headline
+
+        q, inp = self.draws.quantiles(), self.inputs
+        end, n = inp.proj_years[-1], len(self.draws.values)
+        shown = {f"chips_profit_share_{end}", "d_over_required"}
+        note = f"Over {n:,} draws of the scenario's priors."
+        out = []
+        for key in self.draws.figures:
+            text, unit = label(key, inp, self.names)
+            period = self._period(key)
+            out.append(Headline(f"{key}_p50", f"{text}, median of the draws", unit, period, q.loc[key, "p50"],
+                                note, detail=key not in shown))
+            out.append(Headline(f"{key}_p05", f"{text}, 5th percentile", unit, period, q.loc[key, "p05"], detail=True))
+            out.append(Headline(f"{key}_p95", f"{text}, 95th percentile", unit, period, q.loc[key, "p95"], detail=True))
+        probs = self.probabilities()
+        out.append(Headline("prob_chips_majority_end", f"P(chips keep over half of chain profit in {end})", "probability",
+                            str(end), probs[0][1], note))
+        out.append(Headline("prob_demand_covers_required", "P(D covers R* today)", "probability",
+                            str(inp.quarters[inp.gap_quarter]), probs[1][1], note))
+        return out
+
+    def _period(self, key: str) -> str:
+        """The year, quarter or span a headline key describes."""
+        inp = self.inputs
+        end = inp.proj_years[-1]
+        if key == f"chips_profit_share_{end}":
+            return str(end)
+        if key == "d_over_required":
+            return str(inp.quarters[inp.gap_quarter])
+        if key.endswith("_break_even_year"):
+            return f"{inp.lab_base_year}-{inp.lab_base_year + inp.lab_horizon}"
+        return str(inp.years[-1])
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The source rows (sources.csv ids) of every filed figure the draws rest on."""
+        return self.inputs.source_ids
+
+    def summary(self) -> dict:
+        from valuechain.model.results import rounded
+
+        figures = {h.key: rounded(h.value, 4) for h in self.headlines()}
+        figures.update(draws=int(len(self.draws.values)), seed=int(self.scenario.uncertainty.seed), scenario=self.scenario.name)
+        return figures
+
+
+def _percentiles(values: np.ndarray, index, levels) -> pd.DataFrame:
+    with np.errstate(invalid="ignore"):
+        data = {f"p{q:02d}": np.nanpercentile(values, q, axis=0) for q in levels}
+    return pd.DataFrame(data, index=index)
+
+
+def analyse(scenario: Scenario, ds, n: int | None = None, progress=None) -> UncertaintyResult:
+    """Notebook 05's analyses for ``scenario``: Monte Carlo draws, tornado and Sobol indices."""
+    inp = build_inputs(scenario, ds)
+    draws = monte_carlo(scenario, inp, n, progress)
+    deterministic = {k: float(v[0]) for k, v in engine.headline(inp, engine.evaluate(inp, inp.theta())).items()}
+    names = dict(zip(ds.companies["company_id"], ds.companies["name"]))
+    return UncertaintyResult(scenario, draws, deterministic, tornado(inp, draws.plan),
+                             model_sobol(inp, draws.plan, scenario.uncertainty.sobol_samples), names)

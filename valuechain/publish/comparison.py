@@ -1,0 +1,262 @@
+"""The index's comparison of scenarios, built from plain data under ``outputs/``.
+
+The columns are the headline figures each notebook's results declared (key, label, unit, period,
+note) and recorded beside their figures (:func:`valuechain.model.notebook.record`); no list of keys is
+kept here. Columns are grouped by the question each notebook answers (its title). A value that
+differs from ``base`` is highlighted; a figure that reads the same in every scenario leaves the
+table for one "all scenarios" line. Everything a user wrote is escaped.
+"""
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from valuechain.report import labels
+from valuechain.report.notebook import HEADLINES_KEY
+
+BASE = "base"
+NOT_RECORDED = "not recorded"
+MISSING = "n/a"
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One comparison column: a notebook's declared headline figure."""
+
+    notebook: str
+    key: str
+    label: str
+    unit: str
+    period: str
+    note: str = ""
+
+
+def load(outputs: Path, scenarios=None, notebooks=None) -> dict[str, dict]:
+    """Each scenario's recorded figures by notebook (``metrics.json``), limited to those that still exist."""
+    out = {}
+    for path in sorted(outputs.glob("*/metrics.json")):
+        name = path.parent.name
+        if scenarios is not None and name not in scenarios:
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:
+            continue  # an unreadable file is left out; the next run rewrites it
+        out[name] = {nb: figs for nb, figs in data.items() if isinstance(figs, dict) and (notebooks is None or nb in notebooks)}
+    return out
+
+
+def scenario_order(names) -> list[str]:
+    """``base`` first, then the others in name order."""
+    return sorted(names, key=lambda n: (n != BASE, n))
+
+
+def figures(data: dict[str, dict]) -> list[Figure]:
+    """Every headline figure any scenario declared for the comparison, in notebook then declaration order.
+
+    The label, unit, period and note come from ``base`` where it declares the figure (else the
+    first scenario that does). A figure declared by one scenario and missing from another stays a
+    column: the scenario without it reads "not recorded".
+    """
+    found: dict[tuple[str, str], Figure] = {}
+    for name in scenario_order(data):
+        for notebook in sorted(data[name]):
+            for h in data[name][notebook].get(HEADLINES_KEY) or []:
+                if not isinstance(h, dict) or h.get("detail") or "key" not in h:
+                    continue
+                found.setdefault((notebook, h["key"]), Figure(notebook, h["key"], h.get("label") or h["key"],
+                                                              h.get("unit", ""), h.get("period", ""), h.get("note", "")))
+    return sorted(found.values(), key=lambda f: f.notebook)  # stable: declaration order within a notebook
+
+
+def cell(data: dict, scenario: str, figure: Figure) -> str:
+    """The text of ``figure`` for ``scenario``."""
+    recorded = data.get(scenario, {}).get(figure.notebook)
+    if recorded is None or figure.key not in recorded:
+        return NOT_RECORDED
+    value = recorded[figure.key]
+    return labels.value_text(value, figure.unit) if not labels.missing(value) else MISSING
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison's parts: scenarios (rows), figures that differ (columns), figures the same everywhere."""
+
+    scenarios: list[str]
+    columns: list[Figure]
+    same: list[Figure]
+    text: dict  # (scenario, notebook, key) -> cell text
+
+    def value(self, scenario: str, figure: Figure) -> str:
+        return self.text[(scenario, figure.notebook, figure.key)]
+
+
+def compare(data: dict[str, dict]) -> Comparison:
+    """Split the declared figures into columns (they differ somewhere) and the "all scenarios" line."""
+    names = scenario_order(data)
+    every = figures(data)
+    text = {(s, f.notebook, f.key): cell(data, s, f) for s in names for f in every}
+    same, columns = [], []
+    for f in every:
+        values = {text[(s, f.notebook, f.key)] for s in names}
+        (same if len(names) > 1 and len(values) == 1 and NOT_RECORDED not in values else columns).append(f)
+    return Comparison(names, columns, same, text)
+
+
+def _marks(figures_with_notes: list[Figure]) -> dict[tuple[str, str], int]:
+    return {(f.notebook, f.key): i for i, f in enumerate(figures_with_notes, start=1)}
+
+
+def comparison_html(data: dict[str, dict], titles: dict[str, str], scenario_titles: dict | None = None) -> str:
+    """The comparison table (``#comparison``), the "all scenarios" line and the notes, as HTML.
+
+    ``titles``: notebook stem -> title, the question its columns are grouped under;
+    ``scenario_titles``: scenario name -> title, shown for each row (linked to its card).
+    """
+    scenario_titles = scenario_titles or {}
+    comp = compare(data)
+    if not comp.scenarios:
+        return ""
+    noted = [f for f in comp.columns + comp.same if f.note]
+    marks = _marks(noted)
+
+    def mark(f: Figure) -> str:
+        n = marks.get((f.notebook, f.key))
+        return f'<sup class="vc-mark">{n}</sup>' if n else ""
+
+    parts = []
+    if comp.columns:
+        groups: list[tuple[str, list[Figure]]] = []
+        for f in comp.columns:
+            if not groups or groups[-1][0] != f.notebook:
+                groups.append((f.notebook, []))
+            groups[-1][1].append(f)
+        top = "".join(f'<th colspan="{len(fs)}" class="vc-question">{_e(titles.get(nb, labels.words(nb)))}</th>'
+                      for nb, fs in groups)
+        heads = "".join(
+            f'<th scope="col">{_e(f.label)}{mark(f)}<span class="vc-period">'
+            f'{_e(" · ".join(p for p in (f.period, labels.UNITS[f.unit].suffix if f.unit in labels.UNITS else "") if p))}'
+            f"</span></th>" for f in comp.columns)
+        base = BASE if BASE in comp.scenarios else None
+        rows = []
+        for s in comp.scenarios:
+            cells = []
+            for f in comp.columns:
+                value = comp.value(s, f)
+                differs = base is not None and s != base and value != comp.value(base, f)
+                kind = "vc-diff" if differs else "vc-missing" if value == NOT_RECORDED else ""
+                cells.append(f'<td class="vc-num {kind}">{_e(value)}</td>' if kind else f'<td class="vc-num">{_e(value)}</td>')
+            rows.append(f'<tr><th scope="row"><a href="#scenario-{_e(s)}">{_e(scenario_titles.get(s) or s)}</a>'
+                        f'<span class="vc-key">{_e(s)}</span></th>{"".join(cells)}</tr>')
+        legend = (f'<p class="vc-meta">Highlighted: differs from <strong>{BASE}</strong>. Each column states the '
+                  f"period of its figure and its unit.</p>") if base else ""
+        parts.append(f'<table class="vc vc-compare" id="comparison"><thead><tr><th rowspan="2" scope="col" class="vc-first">Scenario</th>'
+                     f"{top}</tr><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table>{legend}")
+    if comp.same:
+        by_notebook: dict[str, list[str]] = {}
+        for f in comp.same:
+            period = f", {f.period}" if f.period else ""
+            value = data[comp.scenarios[0]][f.notebook][f.key]  # the same in every scenario, and recorded
+            text = labels.with_unit(value, f.unit) or MISSING
+            by_notebook.setdefault(f.notebook, []).append(f"{_e(f.label)}{_e(period)}: <strong>{_e(text)}</strong>{mark(f)}")
+        items = " ".join(f'<span class="vc-question">{_e(titles.get(nb, labels.words(nb)))}</span> — ' + "; ".join(v) + "."
+                         for nb, v in by_notebook.items())
+        parts.append(f'<p id="all-scenarios"><strong>All scenarios</strong> (the same in each). {items}</p>')
+    if noted:
+        notes = "".join(f'<li id="note-{i}">{_e(f.label)}: {_e(f.note)}</li>' for i, f in enumerate(noted, start=1))
+        parts.append(f'<ol class="vc-notes">{notes}</ol>')
+    return "".join(parts)
+
+
+# ----------------------------------------------------------------------------- scenario differences
+
+SKIP = ("name", "title", "description", "extends")
+
+
+def _is_years(value) -> bool:
+    return isinstance(value, dict) and bool(value) and all(str(k).isdigit() for k in value)
+
+
+def show(value) -> str:
+    """A parameter value in one line: years as "2026: 0.75, 2027: 0.35", lists comma-separated."""
+    if value is None:
+        return "none"
+    if _is_years(value):
+        return ", ".join(f"{k}: {show(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(show, value)) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {show(v)}" for k, v in value.items())
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def leaves(params: dict, prefix: tuple = ()) -> dict[tuple, object]:
+    """Key path -> value of a resolved scenario, a year-keyed mapping kept whole; rationales left out."""
+    out = {}
+    for key, value in params.items():
+        path = (*prefix, str(key))
+        if (not prefix and key in SKIP) or key == "rationale":
+            continue
+        if isinstance(value, dict) and not _is_years(value):
+            out.update(leaves(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def rationale(params: dict, path: tuple) -> str:
+    """The rationale written nearest to ``path`` in ``params`` (its own block, then the blocks above it)."""
+    for depth in range(len(path) - 1, 0, -1):
+        block = params
+        for key in path[:depth]:
+            block = block.get(key) if isinstance(block, dict) else None
+        if isinstance(block, dict) and str(block.get("rationale") or "").strip():
+            return str(block["rationale"])
+    return ""
+
+
+def differences(base: dict, other: dict) -> list[dict]:
+    """Parameters of ``other`` that differ from ``base``: the key, both values and ``other``'s rationale."""
+    a, b = leaves(base), leaves(other)
+    rows = []
+    for path in sorted(set(a) | set(b)):
+        if a.get(path) != b.get(path):
+            rows.append({"key": ".".join(path), "base": show(a.get(path)) if path in a else "not set",
+                         "value": show(b.get(path)) if path in b else "not set", "rationale": rationale(other, path)})
+    return rows
+
+
+def parameter_label(key: str) -> str:
+    """A parameter's key in words: ``projection.final_margins.labs`` -> ``Final margins, labs``."""
+    parts = key.split(".")
+    if len(parts) >= 3:
+        return f"{labels.words(parts[-2])}, {labels.ids_to_words(parts[-1]).replace('_', ' ')}"
+    return labels.words(parts[-1])
+
+
+def differences_html(name: str, base: dict, other: dict) -> str:
+    """Side-by-side table of the parameters ``name`` changes from base, with the rationales (columns by title)."""
+    rows = differences(base, other)
+    if not rows:
+        return f'<p class="vc-meta">Same parameters as {BASE}.</p>'
+    body = []
+    for i, r in enumerate(rows):
+        # One rationale cell for the rows of a block that share it.
+        if i and r["rationale"] == rows[i - 1]["rationale"]:
+            why = ""
+        else:
+            span = next((j for j in range(i + 1, len(rows)) if rows[j]["rationale"] != r["rationale"]), len(rows)) - i
+            why = f'<td rowspan="{span}">{_e(r["rationale"])}</td>' if span > 1 else f'<td>{_e(r["rationale"])}</td>'
+        body.append(f'<tr><td>{_e(parameter_label(r["key"]))} <span class="vc-key">{_e(r["key"])}</span></td>'
+                    f'<td>{_e(r["base"])}</td><td class="vc-diff">{_e(r["value"])}</td>{why}</tr>')
+    body = "".join(body)
+    return (f'<table class="vc vc-params"><caption>{len(rows)} parameter{"s" if len(rows) != 1 else ""} '
+            f"differ from {BASE}</caption><thead><tr><th>Parameter</th><th>{_e(base.get('title') or BASE)}</th>"
+            f"<th>{_e(other.get('title') or name)}</th>"
+            f"<th>Rationale</th></tr></thead><tbody>{body}</tbody></table>")

@@ -1,0 +1,359 @@
+"""The stakeholder site: one page per scenario x notebook and an index, with no code and no network.
+
+Pages come from nbconvert with the input cells and prompts removed. nbconvert's templates load
+scripts (MathJax, require.js) from CDNs; every element that would fetch from another host is
+removed, so a page opened from disk makes no request off the machine. Charts are already
+embedded as data URIs. Everything a user wrote (titles, descriptions, parameters) is escaped.
+
+The pages need no script, so none is shipped: every ``<script>`` element is removed, and every
+page and the index carry a Content-Security-Policy that allows no script at all (nor any
+request off the page), so a value that escaped escaping still could not run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import json
+import re
+from pathlib import Path
+
+from valuechain.publish import comparison
+from valuechain import paths, mime
+from valuechain.publish.exports import listing
+from valuechain.publish.outputs import notebook_title, read_parameters
+from valuechain.files import atomic_write_text
+
+EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"'](?:https?:)?//[^\"']*[\"'][^>]*>\s*</script>", re.I)
+FETCHING_SCRIPT = re.compile(r"<script\b[^>]*>(?:(?!</script>).)*?https?://(?:(?!</script>).)*?</script>", re.I | re.S)
+EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=[\"'](?:https?:)?//[^\"']*[\"'][^>]*/?>", re.I)
+ANY_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
+# No script; images, styles and fonts only from the page itself (data URIs and inline styles).
+CSP = ("default-src 'none'; script-src 'none'; object-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+       "font-src data:; base-uri 'none'; form-action 'none'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+OFF_MACHINE = re.compile(r"""\b(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
+HEADING = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)(?:<a class="anchor-link".*?)?</h2>', re.S)
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b}
+.vc-header{background:#f4f6f8;border-bottom:1px solid #d0d7de;padding:1.2rem 2rem}
+.vc-header h1{margin:.2rem 0 .4rem;font-size:1.5rem}.vc-meta{color:#555;font-size:.9rem}
+.vc-header nav a{margin-right:1rem}.vc-wrap{padding:1rem 2rem}.vc-scroll{overflow-x:auto}
+.vc-wrap p,.vc-wrap ul{max-width:70rem}
+table.vc{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
+table.vc td,table.vc th{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
+table.vc th{background:#eef1f4}.vc-failed{color:#b00020;font-weight:bold}.vc-ok{color:#116329}
+details{margin:.5rem 0}
+div.vc-table table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0;table-layout:auto}
+div.vc-table table caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0}
+div.vc-table table th,div.vc-table table td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;
+vertical-align:top;white-space:normal}
+div.vc-table table thead th{background:#eef1f4;vertical-align:bottom}
+div.vc-table table .vc-num,table.vc .vc-num{text-align:right;font-variant-numeric:tabular-nums}
+.vc-source{color:#555;font-size:.8rem;margin:.2rem 0 1rem;max-width:70rem}
+"""
+INDEX_CSS = """
+table.vc-compare{table-layout:fixed;width:100%;font-size:.78rem}
+table.vc-compare th,table.vc-compare td{padding:.2rem .3rem;overflow-wrap:anywhere;hyphens:auto}
+table.vc-compare thead th{vertical-align:bottom;font-weight:600}
+table.vc-compare th.vc-first{width:9rem}
+table.vc-compare th.vc-question{background:#dde3ea;text-align:center;vertical-align:middle}
+.vc-period{display:block;font-weight:normal;color:#555;font-size:.72rem;margin-top:.15rem}
+td.vc-diff{background:#fff1b8;font-weight:600}
+td.vc-missing{color:#b00020}
+.vc-mark{font-size:.65rem;margin-left:.1rem}
+#all-scenarios{max-width:none;font-size:.85rem;line-height:1.5}
+#all-scenarios .vc-question{font-style:italic}
+.vc-notes{font-size:.8rem;color:#333;max-width:none}
+.vc-card{border-top:1px solid #d0d7de;padding:.5rem 0}
+table.vc-params{width:100%;table-layout:fixed}
+table.vc-params caption{text-align:left;font-weight:600;padding:.3rem 0}
+table.vc-params th:nth-child(1){width:22%}table.vc-params th:nth-child(2),table.vc-params th:nth-child(3){width:14%}
+table.vc-params td{overflow-wrap:anywhere}
+.vc-key{display:block;color:#666;font-size:.72rem}
+@page{size:A4 landscape;margin:10mm}
+@media print{
+body{font-size:9pt}.vc-header,.vc-wrap{padding:.3rem 0}
+table.vc-compare{font-size:6.5pt}.vc-period{font-size:6pt}
+a{color:inherit;text-decoration:none}tr,.vc-card{break-inside:avoid}
+td.vc-diff{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
+"""
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def flatten(data, prefix: str = "") -> list[tuple[str, str]]:
+    """Key paths and values of a nested mapping (lists kept as comma-separated text)."""
+    rows = []
+    if isinstance(data, dict):
+        for key in data:
+            rows += flatten(data[key], f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(data, list):
+        rows.append((prefix, ", ".join(map(str, data))))
+    else:
+        rows.append((prefix, "" if data is None else str(data)))
+    return rows
+
+
+def strip_external(page: str) -> str:
+    """Remove every script and stylesheet that would be fetched from another host."""
+    page = EXTERNAL_SCRIPT.sub("", page)
+    page = FETCHING_SCRIPT.sub("", page)  # e.g. the loader that imports mermaid from a CDN
+    return EXTERNAL_LINK.sub("", page)
+
+
+def without_scripts(page: str) -> str:
+    """``page`` with every script element removed (the pages need none) and the Content-Security-Policy
+    as the first element of its head, so that it governs everything after it."""
+    page = ANY_SCRIPT.sub("", page)
+    return re.sub(r"(<head\b[^>]*>)", lambda m: m.group(1) + CSP_META, page, count=1, flags=re.I)
+
+
+def off_machine_references(page: str) -> list[str]:
+    """``src=``/``href=`` attributes and script imports of ``page`` that point off the machine (should be none)."""
+    found = [page[m.start(): m.start() + 80] for m in OFF_MACHINE.finditer(page)]
+    return found + [m.group(0)[:80] for m in FETCHING_SCRIPT.finditer(page)]
+
+
+@functools.lru_cache(maxsize=1)
+def _exporter():
+    # Built once per process: loading the templates costs more than converting a notebook.
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    return exporter
+
+
+HIDDEN_MIME = (mime.METRICS,)  # outputs that are data for the runner, never shown on a page
+DATA_MIME = (mime.METRICS, mime.TABLE, mime.CHART)  # data the exports read; a page shows the HTML beside it
+
+
+def for_page(nb):
+    """A copy of ``nb`` as a page shows it: outputs marked ``{"valuechain": {"page": false}}`` (the
+    scenario block, which the page header shows; the key figures, which are data) left out, with
+    the cells they leave empty, and the data the exports read dropped from the rest."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    kept = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.outputs:
+            outputs = [o for o in cell.outputs
+                       if (o.get("metadata") or {}).get("valuechain", {}).get("page") is not False
+                       and not any(m in (o.get("data") or {}) for m in HIDDEN_MIME)]
+            for output in outputs:
+                for kind in DATA_MIME:
+                    (output.get("data") or {}).pop(kind, None)
+            if not outputs:
+                continue
+            cell.outputs = outputs
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+def _parameters_table(parameters: dict) -> str:
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>"
+                   for k, v in flatten({k: v for k, v in parameters.items() if k not in ("name", "title", "description")}))
+    return f'<table class="vc"><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>{rows}</tbody></table>'
+
+
+def notebook_page(executed: Path, parameters: dict, vintage: str, scenario: str | None = None) -> str:
+    """Self-contained HTML page of one executed notebook under its scenario's header.
+
+    Renders from plain data: the executed notebook (its title is its first heading), the
+    scenario's recorded parameters (``parameters.json``: title, description and every value,
+    read as data and never validated again), and the data vintage. ``scenario`` defaults to the
+    folder the notebook is in.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    name = scenario or executed.parent.name
+    title = notebook_title(nb, executed.stem)
+    s_title, description = parameters.get("title") or name, parameters.get("description") or ""
+    body, _ = _exporter().from_notebook_node(for_page(nb), resources={"metadata": {"name": f"{title} - {s_title}"}})
+    body = without_scripts(strip_external(body))
+    toc = "".join(f'<li><a href="#{_e(anchor)}">{re.sub("<[^>]+>", "", text).strip()}</a></li>'
+                  for anchor, text in HEADING.findall(body))
+    header = (
+        f'<header class="vc-header"><nav><a href="../index.html">All scenarios</a>'
+        f'<a href="{_e(executed.stem)}.ipynb">Executed notebook (.ipynb)</a></nav>'
+        f"<h1>{_e(title)}</h1>"
+        f'<div class="vc-meta">Scenario <strong>{_e(name)}</strong>: {_e(s_title)}. {_e(description)}<br>'
+        f"Data vintage: filed figures through {_e(vintage)}. Run on {dt.date.today().isoformat()}.</div>"
+        f"<details><summary>Parameters this page ran with</summary>{_parameters_table(parameters)}</details>"
+        f"<details open><summary>Contents</summary><ol>{toc}</ol></details></header>"
+    )
+    style = f"<style>{CSS}</style>"
+    body = body.replace("</head>", style + "</head>", 1)
+    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1)
+
+
+def _titles(outputs: Path, names) -> dict[str, str]:
+    """Notebook stem -> title, read once per notebook from the first executed copy found."""
+    import nbformat
+
+    titles = {}
+    for name in names:
+        for executed in sorted((outputs / name).glob("*.ipynb"), key=lambda p: p.name.endswith(".failed.ipynb")):
+            stem = executed.stem.removesuffix(".failed")
+            if stem in titles:
+                continue
+            try:
+                titles[stem] = notebook_title(nbformat.read(str(executed), as_version=4), stem)
+            except Exception:  # an unreadable notebook keeps its file name
+                titles[stem] = stem
+    return titles
+
+
+def _links(outputs: Path, name: str, status: dict, notebooks, titles: dict) -> list[str]:
+    links = []
+    for page in sorted((outputs / name).glob("*.ipynb")):
+        stem = page.stem.removesuffix(".failed")
+        if notebooks is not None and stem not in notebooks:
+            continue
+        info = status.get((name, stem), {})
+        title = titles.get(stem, stem)
+        if page.name.endswith(".failed.ipynb"):
+            if info.get("status", "failed") != "failed":
+                continue  # a later run of the item succeeded
+            cell = info.get("failing_cell")
+            where = f" at cell In[{cell}]" if cell else ""
+            reason = info.get("error") or "see the failed notebook"
+            named = f"{stem} ({title})" if title != stem else stem
+            links.append(f'<li class="vc-failed">FAILED: {_e(named)}{_e(where)}: {_e(reason)} '
+                         f'(<a href="{_e(name)}/{_e(page.name)}">failed notebook</a>)</li>')
+        elif (outputs / name / f"{stem}.html").exists():
+            links.append(f'<li><a href="{_e(name)}/{_e(stem)}.html">{_e(title)}</a> '
+                         f'(<a href="{_e(name)}/{_e(page.name)}">notebook</a>)</li>')
+    return links
+
+
+def _export_links(outputs: Path, name: str) -> str:
+    found = listing(outputs / name)
+    if not found:
+        return ""
+    files = [f'<a href="{_e(name)}/{_e(p.name)}">{_e(label)}</a>' for label, p in found["files"]]
+    charts = [f'{_e(title)} (<a href="{_e(name)}/{_e(png.name)}">PNG</a>, <a href="{_e(name)}/{_e(svg.name)}">SVG</a>)'
+              for title, png, svg in found["charts"]]
+    out = f'<p class="vc-exports">Downloads: {", ".join(files)}.</p>' if files else ""
+    if charts:
+        out += f'<details class="vc-charts"><summary>Charts as images ({len(charts)})</summary><ul>' + \
+               "".join(f"<li>{c}</li>" for c in charts) + "</ul></details>"
+    return out
+
+
+def index_page(outputs: Path, scenarios=None, notebooks=None) -> str:
+    """The index: the comparison, every scenario with its differences from base, links to every page,
+    notebook and export, failures marked.
+
+    It shows the current outputs: ``scenarios`` and ``notebooks`` (default: all found under
+    ``outputs``) are the ones that still exist, and a failure is shown only while it is the latest
+    run of its item (run.json).
+    """
+    try:
+        run = json.loads((outputs / "run.json").read_text()) if (outputs / "run.json").exists() else {"items": []}
+        status = {(i["scenario"], i["notebook"]): i for i in run["items"]}
+    except (ValueError, KeyError, TypeError):
+        status = {}
+    names = comparison.scenario_order(p.parent.name for p in outputs.glob("*/parameters.json")
+                                      if scenarios is None or p.parent.name in scenarios)
+    titles = _titles(outputs, names)
+    params = {name: read_parameters(outputs / name) for name in names}
+    cards = []
+    for name in names:
+        diff = ""
+        if name != comparison.BASE and comparison.BASE in params:
+            diff = comparison.differences_html(name, params[comparison.BASE], params[name])
+        cards.append(f'<section class="vc-card" id="scenario-{_e(name)}"><h3>{_e(params[name].get("title", name))} '
+                     f"<small>({_e(name)})</small></h3><p>{_e(params[name].get('description', ''))}</p>"
+                     f"<ul>{''.join(_links(outputs, name, status, notebooks, titles))}</ul>"
+                     f"{_export_links(outputs, name)}{diff}</section>")
+    table = comparison.comparison_html(comparison.load(outputs, scenarios, notebooks), titles,
+                                       {name: params[name].get("title") for name in names})
+    if table:
+        table += '<p class="vc-meta">Every recorded figure: <a href="metrics.csv">metrics.csv</a>.</p>'
+    return (
+        f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{CSP_META}<title>valuechain: who captures the AI profit?</title>"
+        f"<style>{CSS}{INDEX_CSS}</style></head><body><header class=\"vc-header\"><h1>Who captures the profit in the AI value chain, "
+        "and is downstream demand catching up?</h1>"
+        f'<div class="vc-meta">Built on {dt.date.today().isoformat()} from the runs under this folder.</div></header>'
+        f'<div class="vc-wrap"><h2>Key figures by scenario</h2>{table}<h2>Scenarios</h2>{"".join(cards)}</div></body></html>'
+    )
+
+
+def publish(outputs: Path | None = None, rerender: bool = True, scenarios=None, notebooks=None) -> Path:
+    """Rebuild the site under ``outputs``: every page from its executed notebook, then the index.
+
+    Takes the same lock as ``valuechain run``, so it never renders pages a run is replacing.
+    ``scenarios`` and ``notebooks`` (default: all found) are the ones that still exist.
+    """
+    from valuechain.files import OutputsLock
+
+    outputs = Path(outputs or paths.OUTPUTS_DIR)
+    with OutputsLock(outputs):
+        return _publish(outputs, rerender, scenarios, notebooks)
+
+
+def _publish(outputs: Path, rerender: bool, scenarios, notebooks) -> Path:
+    if rerender:
+        from valuechain.publish import exports
+        from valuechain.dataset.load import load_dataset
+
+        vintage = str(load_dataset().vintage)
+        folders = set()
+        for executed in sorted(outputs.glob("*/*.ipynb")):
+            if executed.name.endswith(".failed.ipynb"):
+                continue
+            if (scenarios is not None and executed.parent.name not in scenarios) or (
+                    notebooks is not None and executed.stem not in notebooks):
+                continue
+            page = notebook_page(executed, read_parameters(executed.parent), vintage)
+            atomic_write_text(executed.with_suffix(".html"), page)
+            folders.add(executed.parent)
+        for folder in sorted(folders):
+            exports.write_all(folder, notebooks, vintage)
+    index = outputs / "index.html"
+    atomic_write_text(index, index_page(outputs, scenarios, notebooks))
+    return index
+
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars")
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium executable on this machine, or None."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def screenshot(page: Path, png: Path, width: int = 1700, height: int = 1100) -> Path | None:
+    """Screenshot of ``page`` taken by headless Chromium with no network; None if Chromium is absent."""
+    import subprocess
+    import tempfile
+
+    chromium = find_chromium()
+    if chromium is None:
+        return None
+    png.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        tmp = png.with_name(f".{png.name}.tmp.png")
+        subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                        "--host-resolver-rules=MAP * ~NOTFOUND", f"--screenshot={tmp}", page.resolve().as_uri()],
+                       check=True, capture_output=True, timeout=120)
+        tmp.replace(png)
+    return png

@@ -1,0 +1,167 @@
+"""The scenario's Excel workbook (XlsxWriter): key figures, every table, parameters, sources.
+
+Numbers are written as numbers with a format by unit (the page's text is only used where a value
+is missing or is words), headers carry units, and each sheet's header row is frozen.
+"""
+from __future__ import annotations
+
+import io
+import re
+
+from valuechain.publish import comparison
+from valuechain import paths
+from valuechain.report import labels
+
+MAX_WIDTH = 60
+
+
+def _sheet_name(title: str, taken: set) -> str:
+    clean = re.sub(r"[\[\]:*?/\\']", "", title).strip()
+    base = clean if len(clean) <= 31 else clean[:31].rsplit(" ", 1)[0].rstrip(",;-") or clean[:31]
+    base = base or "Table"
+    name, i = base, 2
+    while name.lower() in taken:
+        suffix = f" ({i})"
+        name, i = base[: 31 - len(suffix)] + suffix, i + 1
+    taken.add(name.lower())
+    return name
+
+
+class _Formats:
+    """One XlsxWriter format per number format, made on first use."""
+
+    def __init__(self, book):
+        self.book, self.made = book, {}
+        self.title = book.add_format({"bold": True, "font_size": 13})
+        self.header = book.add_format({"bold": True, "bg_color": "#EEF1F4", "text_wrap": True, "valign": "bottom",
+                                       "border": 1})
+        self.note = book.add_format({"italic": True, "font_color": "#555555"})
+
+    def number(self, unit: str):
+        pattern = labels.UNITS[unit].excel if unit in labels.UNITS else ""
+        if not pattern:
+            return None
+        if pattern not in self.made:
+            self.made[pattern] = self.book.add_format({"num_format": pattern})
+        return self.made[pattern]
+
+
+def _write_cell(sheet, fmt: _Formats, row: int, col: int, value, unit: str, text: str) -> None:
+    """A number in its unit's format, or the page's words (company names, missing values, notes)."""
+    number = fmt.number(unit)
+    if number is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+        sheet.write_number(row, col, value, number)
+    else:
+        sheet.write_string(row, col, text)
+
+
+def _widths(sheet, rows: list[list[str]], minimum: int = 8) -> None:
+    for j in range(max((len(r) for r in rows), default=0)):
+        longest = max((len(str(r[j])) for r in rows if j < len(r)), default=0)
+        sheet.set_column(j, j, min(MAX_WIDTH, max(minimum, longest + 2)))
+
+
+def _table_sheet(book, fmt: _Formats, name: str, table: dict) -> None:
+    sheet = book.add_worksheet(name)
+    sheet.write_string(0, 0, table["title"], fmt.title)
+    headers = [c["header"] for c in table["columns"]]
+    for j, header in enumerate(headers):
+        sheet.write_string(1, j, header, fmt.header)
+    for i, (values, texts) in enumerate(zip(table["rows"], table["text"])):
+        units = table["row_units"][i] if table.get("row_units") else [""] * len(values)
+        for j, column in enumerate(table["columns"]):
+            unit = units[j] if column["unit"].startswith("@") else column["unit"]
+            _write_cell(sheet, fmt, i + 2, j, values[j], unit, texts[j])
+    below = len(table["rows"]) + 3
+    for line in (table.get("note"), table.get("source")):
+        if line:
+            sheet.write_string(below, 0, line, fmt.note)
+            below += 1
+    sheet.freeze_panes(2, 0)
+    _widths(sheet, [[h[:30] for h in headers], *table["text"]])
+
+
+def _key_figures_sheet(book, fmt: _Formats, rows: list[dict]) -> None:
+    sheet = book.add_worksheet("Key figures")
+    headers = ["Question", "Figure", "Period", "Value", "Unit", "Note"]
+    for j, header in enumerate(headers):
+        sheet.write_string(0, j, header, fmt.header)
+    for i, h in enumerate(rows, start=1):
+        value = h["value"]
+        text = labels.value_text(value, h["unit"]) if not labels.missing(value) else "n/a"
+        sheet.write_string(i, 0, h["question"])
+        sheet.write_string(i, 1, h["label"])
+        sheet.write_string(i, 2, str(h.get("period", "")))
+        _write_cell(sheet, fmt, i, 3, value, h["unit"], text)
+        sheet.write_string(i, 4, labels.UNITS[h["unit"]].suffix if h["unit"] in labels.UNITS else "")
+        sheet.write_string(i, 5, h.get("note", ""))
+    sheet.freeze_panes(1, 0)
+    sheet.set_column(0, 0, 40)
+    sheet.set_column(1, 1, 50)
+    sheet.set_column(2, 4, 14)
+    sheet.set_column(5, 5, 80)
+
+
+def _parameters_sheet(book, fmt: _Formats, parameters: dict) -> None:
+    sheet = book.add_worksheet("Parameters")
+    for j, header in enumerate(["Parameter (key in the scenario file)", "Value", "Rationale"]):
+        sheet.write_string(0, j, header, fmt.header)
+    sheet.write_string(1, 0, "title")
+    sheet.write_string(1, 1, str(parameters.get("title", "")))
+    sheet.write_string(2, 0, "description")
+    sheet.write_string(2, 1, str(parameters.get("description", "")))
+    for i, (path, value) in enumerate(sorted(comparison.leaves(parameters).items()), start=3):
+        sheet.write_string(i, 0, ".".join(path))
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            sheet.write_number(i, 1, value)
+        else:
+            sheet.write_string(i, 1, comparison.show(value))
+        sheet.write_string(i, 2, comparison.rationale(parameters, path))
+    sheet.freeze_panes(1, 0)
+    sheet.set_column(0, 0, 50)
+    sheet.set_column(1, 1, 30)
+    sheet.set_column(2, 2, 100)
+
+
+def source_rows(ids: list[str]) -> tuple[list[str], list[dict]]:
+    """The columns of sources.csv and its rows for ``ids``, in that order (an unknown id gets a row saying so)."""
+    import csv
+
+    with open(paths.DATA_DIR / "sources.csv", newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        columns, rows = list(reader.fieldnames or []), {r["source_id"]: r for r in reader}
+    return columns, [rows.get(i, {"source_id": i, "title": "not in sources.csv"}) for i in ids]
+
+
+def _sources_sheet(book, fmt: _Formats, ids: list[str]) -> None:
+    sheet = book.add_worksheet("Sources")
+    columns, rows = source_rows(ids)
+    for j, column in enumerate(columns):
+        sheet.write_string(0, j, labels.words(column), fmt.header)
+    for i, row in enumerate(rows, start=1):
+        for j, column in enumerate(columns):
+            sheet.write_string(i, j, str(row.get(column) or ""))
+    sheet.freeze_panes(1, 1)
+    _widths(sheet, [[r.get(c) or "" for c in columns] for r in rows])
+
+
+def build(name: str, parameters: dict, books) -> bytes:
+    """The workbook of scenario ``name`` from its notebooks' data (:func:`valuechain.publish.outputs.read_scenario`)."""
+    import xlsxwriter
+
+    from valuechain.publish.outputs import headlines, sources_used
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                        "strings_to_urls": False})
+    book.set_properties({"title": f"valuechain: {parameters.get('title', name)}", "author": "valuechain"})
+    fmt = _Formats(book)
+    taken = {"key figures", "parameters", "sources"}
+    _key_figures_sheet(book, fmt, headlines(books))
+    for nb in books:
+        for table in nb.tables:
+            _table_sheet(book, fmt, _sheet_name(f"{nb.stem[:2]} {table['title']}", taken), table)
+    _parameters_sheet(book, fmt, parameters)
+    _sources_sheet(book, fmt, sources_used(books))
+    book.close()
+    return buffer.getvalue()

@@ -1,0 +1,442 @@
+"""Charts for memos: each has a title, labelled axes with units, a source line and alt text.
+
+Every function returns a :class:`Chart`. In a notebook it displays as an embedded PNG with its
+alt text (so the exported HTML needs no other file); ``chart.fig`` is the matplotlib figure.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from valuechain.dataset.load import Dataset
+from valuechain.layers import CHAIN_ORDER, LAYERS
+
+# seaborn's "colorblind" palette, written out so that drawing a chart does not import seaborn
+LAYER_COLOURS = dict(zip(LAYERS, ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc")))
+UPSTREAM_FIRST = LAYERS
+
+
+@dataclass
+class Chart:
+    """A rendered chart: the figure, its title and its alt text."""
+
+    fig: Figure
+    title: str
+    alt: str
+    name: str = "chart"  # what it shows, as a file name: "profit-pool-2025"
+    source: str = ""  # the source line drawn under it
+    main: bool = True  # a main chart (one slide each in the deck) rather than a diagnostic one
+
+    def png(self) -> bytes:
+        if getattr(self, "_png", None) is None:  # drawn once: the page and the exports show the same image
+            buffer = io.BytesIO()
+            self.fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+            self._png = buffer.getvalue()
+        return self._png
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.png()).decode("ascii")
+        return (f'<figure class="vc-chart"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
+                f'style="max-width:100%"><figcaption>{html.escape(self.alt)}</figcaption></figure>')
+
+    def svg(self) -> str:
+        buffer = io.StringIO()
+        self.fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        return buffer.getvalue()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # The page shows the HTML; the exports read the chart's files and words from mime.CHART.
+        from valuechain import mime
+
+        data = {"name": self.name, "title": self.title, "alt": self.alt, "source": self.source, "main": self.main,
+                "png": base64.b64encode(self.png()).decode("ascii"), "svg": self.svg()}
+        return {"text/html": self._repr_html_(), "text/plain": self.title, mime.CHART: data}
+
+
+def source_line(ds: Dataset, source_ids, scenario: str | None = None, limit: int = 4) -> str:
+    """Short source line: the first publishers cited, a count of the rest, and the scenario."""
+    publishers = list(dict.fromkeys(ds.sources.set_index("source_id").loc[list(dict.fromkeys(source_ids)), "publisher"]))
+    shown = "; ".join(publishers[:limit])
+    rest = f"; +{len(publishers) - limit} more" if len(publishers) > limit else ""
+    tail = f" Assumptions: scenario '{scenario}'." if scenario else ""
+    return f"Source: {shown}{rest} (valuechain dataset, sources.csv).{tail}"
+
+
+def subplots(figsize: tuple[float, float]):
+    """A figure and its axes, made without pyplot.
+
+    pyplot would register the figure with the session's backend: a notebook would show it twice
+    (the backend's copy and the chart's PNG), and drawing in a terminal or a papermill run would
+    need a display or a forced backend. A bare :class:`~matplotlib.figure.Figure` renders to PNG
+    or SVG on any machine and leaves the user's backend alone.
+    """
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
+def finish(fig, ax, title: str, source: str) -> None:
+    ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+    fig.text(0.01, -0.02, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
+    for axis in fig.axes:
+        axis.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+
+
+def profit_pool_chart(layers: pd.DataFrame, year: int, source: str) -> Chart:
+    """Gadiesh & Gilbert's profit pool: width = share of chain revenue, height = operating margin.
+
+    The area of each bar is the layer's operating profit as a share of chain revenue; a loss-making
+    layer's bar hangs below the axis.
+    """
+    data = layers[(layers["year"] == year)].set_index("layer").reindex(list(UPSTREAM_FIRST)).dropna(subset=["ai_revenue_usd_bn"])
+    fig, ax = subplots(figsize=(8, 4.5))
+    left = 0.0
+    for layer, row in data.iterrows():
+        width, margin = row["revenue_share"] * 100, row["operating_margin"] * 100
+        ax.bar(left, margin, width=width, align="edge", color=LAYER_COLOURS[layer], edgecolor="white")
+        ax.text(left + width / 2, margin + (3 if margin >= 0 else -3), f"{layer}\n{margin:.0f}%",
+                ha="center", va="bottom" if margin >= 0 else "top", fontsize=8)
+        left += width
+    ax.axhline(0, color="black", linewidth=0.8)
+    margins = data["operating_margin"] * 100
+    ax.set_ylim(min(0.0, margins.min()) * 1.25 - 10, max(0.0, margins.max()) * 1.3 + 10)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Share of AI value-chain revenue (%)")
+    ax.set_ylabel("Operating margin (%)")
+    title = f"AI value-chain profit pool, {year}"
+    finish(fig, ax, title, source)
+    parts = ", ".join(f"{layer} {row['revenue_share']:.0%} of revenue at a {row['operating_margin']:.0%} margin"
+                      for layer, row in data.iterrows())
+    alt = f"Profit-pool chart for {year}: {parts}. Bar area is operating profit."
+    return Chart(fig, title, alt, f"profit-pool-{year}", source)
+
+
+def profit_share_chart(layers: pd.DataFrame, source: str) -> Chart:
+    """Each layer's share of chain operating profit by year; projections dashed."""
+    fig, ax = subplots(figsize=(8, 4.5))
+    for layer in UPSTREAM_FIRST:
+        sub = layers[layers["layer"] == layer].sort_values("year")
+        for kind, style in (("historical", "-"), ("projection", "--")):
+            part = sub[sub["kind"] == kind]
+            if kind == "projection" and len(part):
+                part = pd.concat([sub[sub["kind"] == "historical"].tail(1), part])
+            ax.plot(part["year"], part["profit_share"] * 100, style, color=LAYER_COLOURS[layer], marker="o",
+                    markersize=3, label=layer if kind == "historical" else None)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("Calendar year (dashed: scenario projection)")
+    ax.set_ylabel("Share of chain operating profit (%)")
+    ax.legend(frameon=False, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    title = "Who captures the AI profit: share of chain operating profit by layer"
+    finish(fig, ax, title, source)
+    first, last = layers["year"].min(), layers["year"].max()
+    end = layers[layers["year"] == last].set_index("layer")["profit_share"]
+    alt = (f"Line chart of each layer's share of chain operating profit, {first}-{last}; in {last} "
+           + ", ".join(f"{layer} {end[layer]:.0%}" for layer in UPSTREAM_FIRST if layer in end) + ".")
+    return Chart(fig, title, alt, "profit-share-by-layer", source)
+
+
+def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
+    """Where one dollar of end-user AI spending ends up: profit, loss and outside costs by layer."""
+    data = flow[flow["year"] == year].set_index("layer").reindex(list(CHAIN_ORDER))
+    fig, ax = subplots(figsize=(8, 4.5))
+    x = np.arange(len(data))
+    outside = data["outside_costs_cents"]
+    profit = data["profit_cents"] - data["loss_cents"]
+    ax.bar(x, data["cents_in"], color="#dddddd", label="received from the layer below (cents)")
+    ax.bar(x - 0.2, profit, width=0.35, color=[LAYER_COLOURS[layer] for layer in data.index], label="profit (or loss) kept")
+    ax.bar(x + 0.2, data["passed_upstream_cents"], width=0.35, color="#7f7f7f", label="passed upstream")
+    for i, value in enumerate(profit):
+        ax.text(i - 0.2, value + (1 if value >= 0 else -1), f"{value:+.1f}", ha="center",
+                va="bottom" if value >= 0 else "top", fontsize=8)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(x, data.index)
+    ax.set_xlabel("Layer, from end user (left) to chip makers (right)")
+    ax.set_ylabel("Cents per $1 of end-user AI spending")
+    ax.legend(frameon=False, fontsize=8)
+    title = f"The $1 of end-user AI spending, {year}"
+    finish(fig, ax, title, source)
+    alt = (f"Waterfall of one end-user dollar in {year}: "
+           + ", ".join(f"{layer} keeps {profit[layer]:+.1f} cents and passes {data.loc[layer, 'passed_upstream_cents']:.1f} upstream"
+                       for layer in data.index)
+           + f"; {outside.sum():.1f} cents go to costs outside the chain.")
+    return Chart(fig, title, alt, f"one-dollar-flow-{year}", source)
+
+
+def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Chart:
+    """Each published method's required revenue, year by year on that year's data, against net external AI revenue."""
+    data = required_by_year.set_index("year")
+    methods = {"sequoia_usd_bn": "Sequoia (GPU run-rate)", "capex_to_revenue_usd_bn": "Bain (capex-to-revenue ratio)",
+               "capital_recovery_usd_bn": "Capital recovery (R*)"}
+    fig, ax = subplots(figsize=(8, 4.5))
+    for column, label in methods.items():
+        ax.plot(data.index, data[column], marker="o", label=f"required: {label}")
+    ax.plot(data.index, data["net_external_ai_revenue_usd_bn"], marker="o", color="black", linewidth=2.2,
+            label="net external AI revenue earned")
+    ax.set_xticks(data.index)
+    ax.set_yscale("log")
+    ax.set_xlabel("Calendar year")
+    ax.set_ylabel("USD billions a year (log scale)")
+    ax.legend(frameon=False, fontsize=8)
+    title = "Required versus net external AI revenue, by method"
+    finish(fig, ax, title, source)
+    last = data.index.max()
+    alt = (f"Line chart, {data.index.min()}-{last}: in {last} net external AI revenue was "
+           f"{data.loc[last, 'net_external_ai_revenue_usd_bn']:,.0f} billion dollars against required revenue of "
+           + ", ".join(f"{data.loc[last, c]:,.0f} ({label})" for c, label in methods.items()) + ".")
+    return Chart(fig, title, alt, "required-vs-actual-revenue-by-method", source)
+
+
+BASIS_MARKERS = {"reported": "o", "derived": "s", "run_rate": "^", "claim": "v", "estimate": "D"}
+
+
+def quarter_dates(index) -> pd.DatetimeIndex:
+    return pd.PeriodIndex(index, freq="Q").to_timestamp(how="end")
+
+
+def demand_fan_chart(result, source: str) -> Chart:
+    """Net external AI revenue D with its band and the disclosures behind it, against R*, with a fan to the horizon."""
+    d, req, proj = result.downstream.d.dropna(subset=["d_usd_bn"]), result.required, result.projection
+    band = f"{result.downstream.level:.0%}"
+    fig, ax = subplots(figsize=(9, 5))
+    x = quarter_dates(d.index)
+    ax.plot(x, d["d_usd_bn"], color="#0173b2", linewidth=2.2, label="D: net external AI revenue (smoothed)")
+    ax.fill_between(x, d["low_usd_bn"], d["high_usd_bn"], color="#0173b2", alpha=0.2, label=f"D, {band} band")
+    obs = result.downstream.observations
+    obs = obs[obs["flow"] == "final_demand"]
+    for basis, marker in BASIS_MARKERS.items():
+        part = obs[obs["basis"] == basis]
+        if len(part):
+            ax.scatter(part["as_of"], part["annualized_usd_bn"], marker=marker, s=16, color="#555555", alpha=0.7,
+                       label=f"disclosed figure ({basis.replace('_', '-')})")
+    r = req["required_usd_bn"].dropna()
+    r = r[r > 0]
+    ax.plot(quarter_dates(r.index), r, color="#d55e00", linewidth=2.2, label="R*: revenue that recovers AI capital in service")
+    px = quarter_dates(proj.index)
+    ax.fill_between(px, proj["d_p05"], proj["d_p95"], color="#0173b2", alpha=0.12, label="D projected at the current closing rate, 90%")
+    ax.fill_between(px, proj["d_p25"], proj["d_p75"], color="#0173b2", alpha=0.22, label="D projected, 50%")
+    ax.plot(px, proj["d_p50"], color="#0173b2", linestyle="--", linewidth=1.2)
+    ax.plot(px, proj["required_usd_bn"], color="#d55e00", linestyle="--", linewidth=1.5, label="R* projected (scenario capex growth)")
+    ax.fill_between(px, proj["required_low_usd_bn"], proj["required_high_usd_bn"], color="#d55e00", alpha=0.15,
+                    label="R*, asset lives 5-6 and 15-20 years")
+    ax.set_yscale("log")
+    ax.set_xlabel("Quarter")
+    ax.set_ylabel("USD billions a year (annualized, log scale)")
+    ax.legend(frameon=False, fontsize=7, ncol=2, loc="upper left")
+    title = f"Downstream AI revenue against required revenue, to {proj.index[-1].year}"
+    finish(fig, ax, title, source)
+    c = result.closing
+    alt = (f"Log-scale chart from {d.index[0]} to {proj.index[-1]}: net external AI revenue reached "
+           f"{d['d_usd_bn'].iloc[-1]:,.0f} billion dollars a year in {d.index[-1]} ({band} band "
+           f"{d['low_usd_bn'].iloc[-1]:,.0f}-{d['high_usd_bn'].iloc[-1]:,.0f}); required revenue was "
+           f"{req['required_usd_bn'].loc[c.last_quarter]:,.0f} in {c.last_quarter}.")
+    return Chart(fig, title, alt, "demand-vs-required-revenue", source)
+
+
+def closing_rate_chart(result, source: str) -> Chart:
+    """Bootstrap distribution of the gap's closing rate, with the rates each break-even bar needs."""
+    return distribution_chart(result.distributions("closing_rate"), source,
+                              "How fast is the gap closing? Bootstrap distribution of the rate",
+                              "gap-closing-rate-distribution")
+
+
+REFERENCE_STYLE = {"zero": ("black", ":"), "proportional": ("#555555", "-."), "prior_mean": ("#029e73", ":"),
+                   "beta_star_growth_adjusted": ("#d55e00", "--"), "beta_star_steady": ("#cc78bc", "--")}
+
+
+def distribution_chart(distributions, source: str,
+                       title: str = "The estimates' distributions, with the break-even bars where comparable",
+                       name: str = "estimate-distributions") -> Chart:
+    """One panel per :class:`~valuechain.model.results.Distribution`: its density, interval and marked values.
+
+    Bootstrap draws are a density histogram (the outer 2% of draws are not binned; every figure
+    uses them all); a normal posterior is its density curve. The interval is shaded; the estimate
+    is a solid line; each reference is a labelled vertical line whose ``gid`` is its kind. The
+    legend under each panel is titled with the panel's subject and its note.
+    """
+    import textwrap
+
+    from scipy import stats
+
+    dists = list(distributions)
+    width, plot, below, line, top, foot = 9.0, 2.3, 0.55, 0.2, 0.45, 0.55  # inches
+    wrap = 115  # characters a legend line holds at this width
+    blocks = []
+    for d in dists:
+        heading = "\n".join(textwrap.wrap(d.title, wrap) + textwrap.wrap(d.note, wrap))
+        labels = [textwrap.fill(ref.label, wrap) for ref in d.references]
+        lines = heading.count("\n") + 1 + 3 + sum(label.count("\n") + 1 for label in labels)
+        blocks.append((heading, labels, plot + below + line * lines + 0.1))
+    height = top + sum(b[2] for b in blocks) + foot
+    fig = Figure(figsize=(width, height))
+    parts, y = [], height - top
+    axes = []
+    for dist, (heading, labels, block) in zip(dists, blocks):
+        ax = fig.add_axes((0.8 / width, (y - plot) / height, (width - 1.2) / width, plot / height))
+        axes.append(ax)
+        y -= block
+        if dist.draws is not None:
+            finite = dist.draws[np.isfinite(dist.draws)]
+            lo, hi = np.percentile(finite, [1, 99])
+            ax.hist(finite[(finite >= lo) & (finite <= hi)], bins=60, density=True, color="#0173b2", alpha=0.45,
+                    label="bootstrap draws (density; the outer 2% are not binned)", gid="density")
+        else:
+            mean, sd = dist.normal
+            x = np.linspace(mean - 4 * sd, mean + 4 * sd, 400)
+            ax.plot(x, stats.norm.pdf(x, mean, sd), color="#0173b2", linewidth=2, label="posterior density", gid="density")
+        low, high = dist.interval
+        ax.axvspan(low, high, color="#0173b2", alpha=0.12, gid="interval",
+                   label=f"{dist.level:.0%} interval {low:+.2f} to {high:+.2f}")
+        ax.axvline(dist.estimate, color="black", linewidth=1.8, gid="estimate", label=f"estimate {dist.estimate:+.2f}")
+        for ref, label in zip(dist.references, labels):
+            colour, style = REFERENCE_STYLE.get(ref.kind, ("#555555", "--"))
+            ax.axvline(ref.value, color=colour, linestyle=style, linewidth=1.4, gid=ref.kind, label=label)
+        ax.set_xlabel(dist.axis_label, fontsize=9)
+        ax.set_ylabel("Density")
+        ax.spines[["top", "right"]].set_visible(False)
+        legend = ax.legend(frameon=False, fontsize=7.5, loc="upper left", title=heading, alignment="left",
+                           title_fontproperties={"size": 8, "weight": "bold"},
+                           bbox_to_anchor=(0.0, -below / plot), borderaxespad=0.0)
+        legend.set_in_layout(False)
+        marks = "; ".join(ref.label for ref in dist.references)
+        parts.append(f"{dist.title}: estimate {dist.estimate:+.2f}, {dist.level:.0%} interval {low:+.2f} to {high:+.2f} "
+                     f"({dist.method}); marked: {marks}. {dist.note}".strip())
+    axes[0].set_title(title, loc="left", fontsize=12, fontweight="bold")
+    fig.text(0.01, foot * 0.8 / height, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
+    return Chart(fig, title, "Distribution chart. " + " ".join(parts), name, source, main=False)
+
+
+def backlog_chart(backlog, source: str) -> Chart:
+    """Each spender's contracted backlog (RPO) against its capex over the four quarters to the same quarter."""
+    rows = backlog.headline_rows
+    fig, ax = subplots(figsize=(8, 0.8 * len(rows) + 2))
+    y = np.arange(len(rows))[::-1]
+    ax.barh(y + 0.2, rows["rpo_usd_bn"], height=0.38, color="#0173b2", gid="rpo",
+            label="contracted backlog (remaining performance obligations)")
+    ax.barh(y - 0.2, rows["capex_ttm_usd_bn"].fillna(0.0), height=0.38, color="#de8f05", gid="capex",
+            label="capex over the four quarters to the same quarter")
+    for yi, (_, row) in zip(y, rows.iterrows()):
+        text = (f"{row['multiple']:.1f}x capex" if pd.notna(row["multiple"]) else "capex for these four quarters not in the data")
+        ax.text(row["rpo_usd_bn"], yi + 0.2, f"  {text}", va="center", fontsize=8)
+    ax.set_yticks(y, rows["name"])
+    ax.set_xlabel(f"USD billions (backlog at the end of {backlog.quarter}; capex over the four quarters to it)")
+    ax.set_xlim(0, rows["rpo_usd_bn"].max() * 1.45)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    title = (f"Contracted backlog is {backlog.multiple:.1f} times the spenders' capex of the last four quarters "
+             f"({backlog.quarter})")
+    finish(fig, ax, title, source)
+    alt = (f"Bar chart for {backlog.quarter}: " + "; ".join(
+        f"{row['name']} backlog {row['rpo_usd_bn']:,.0f} billion dollars"
+        + (f" against capex of {row['capex_ttm_usd_bn']:,.0f} ({row['multiple']:.1f} times)" if pd.notna(row["multiple"])
+           else ", capex not in the data") for _, row in rows.iterrows())
+        + f". Together {backlog.rpo_usd_bn:,.0f} against {backlog.capex_usd_bn:,.0f}, {backlog.multiple:.1f} times.")
+    return Chart(fig, title, alt, "backlog-vs-capex", source)
+
+
+def yield_chart(result, source: str) -> Chart:
+    """D per dollar of annual AI capex, with the steady-state and growth-adjusted break-even yields."""
+    req = result.required
+    both = pd.concat([result.downstream.d["d_usd_bn"], req["ai_capex_ttm_usd_bn"], req["beta_star_growth_adjusted"]],
+                     axis=1).dropna()
+    ratio = both["d_usd_bn"] / both["ai_capex_ttm_usd_bn"]
+    fig, ax = subplots(figsize=(8, 4.5))
+    x = quarter_dates(both.index)
+    ax.plot(x, ratio, marker="o", markersize=3, color="#0173b2", label="D per dollar of annual AI capex")
+    ax.plot(x, both["beta_star_growth_adjusted"], color="#d55e00", label="β* growth-adjusted (installed base)")
+    ax.axhline(result.beta_star_steady, color="#d55e00", linestyle="--",
+               label=f"β* steady state ({result.beta_star_steady:.2f})")
+    ax.set_xlabel("Quarter")
+    ax.set_ylabel("USD of annual revenue per USD of annual capex")
+    ax.legend(frameon=False, fontsize=8)
+    title = "Revenue per dollar of AI capex against both break-even bars"
+    finish(fig, ax, title, source)
+    alt = (f"D per dollar of trailing AI capex was {ratio.iloc[-1]:.2f} in {both.index[-1]}, against a growth-adjusted "
+           f"break-even of {both['beta_star_growth_adjusted'].iloc[-1]:.2f} and a steady-state one of {result.beta_star_steady:.2f}.")
+    return Chart(fig, title, alt, "revenue-per-capex-dollar", source, main=False)
+
+
+def recursive_chart(recursive: pd.DataFrame, label: str, source: str) -> Chart:
+    """Recursive estimate of the growth elasticity with its band."""
+    fig, ax = subplots(figsize=(8, 4))
+    x = quarter_dates(recursive["calendar_quarter"])
+    ax.plot(x, recursive["slope"], color="#0173b2", label="elasticity estimated on data to each quarter")
+    ax.fill_between(x, recursive["low"], recursive["high"], color="#0173b2", alpha=0.2, label="90% band")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("Last quarter used")
+    ax.set_ylabel("Elasticity of revenue growth to lagged capex growth")
+    ax.legend(frameon=False, fontsize=8)
+    title = f"Stability: recursive elasticity, {label}"
+    finish(fig, ax, title, source)
+    alt = (f"Recursive elasticity from {recursive['calendar_quarter'].iloc[0]} ({recursive['slope'].iloc[0]:.2f}) to "
+           f"{recursive['calendar_quarter'].iloc[-1]} ({recursive['slope'].iloc[-1]:.2f}).")
+    return Chart(fig, title, alt, "elasticity-stability", source, main=False)
+
+
+def forest_chart(companies: pd.DataFrame, pooled, names: dict, source: str) -> Chart:
+    """Each company's slope with its interval, and the pooled Driscoll-Kraay estimate."""
+    fig, ax = subplots(figsize=(8, 0.6 * len(companies) + 2))
+    labels = [names.get(c, c) for c in companies["company_id"]] + ["Pooled (Driscoll-Kraay)"]
+    est = list(companies["slope"]) + [pooled.estimate]
+    lo = list(companies["ci_low"]) + [pooled.interval[0]]
+    hi = list(companies["ci_high"]) + [pooled.interval[1]]
+    y = np.arange(len(labels))[::-1]
+    ax.errorbar(est, y, xerr=[np.subtract(est, lo), np.subtract(hi, est)], fmt="o", color="#0173b2", capsize=3)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("Elasticity of cloud revenue growth to own lagged capex growth (90% interval)")
+    title = "Each cloud's revenue response to its own capex"
+    finish(fig, ax, title, source)
+    alt = "Forest plot: " + "; ".join(f"{l} {e:.2f} ({a:.2f} to {b:.2f})" for l, e, a, b in zip(labels, est, lo, hi)) + "."
+    return Chart(fig, title, alt, "cloud-revenue-response-to-capex", source, main=False)
+
+
+def break_even_chart(paths: dict, source: str) -> Chart:
+    """Each lab's projected revenue and cost, with the break-even year marked."""
+    from valuechain.report.labels import company_name
+
+    fig, ax = subplots(figsize=(8, 4.5))
+    colours = {"openai": "#0173b2", "anthropic": "#d55e00"}
+    for lab, be in paths.items():
+        colour = colours.get(lab, "#555555")
+        ax.plot(be.path["year"], be.path["revenue_usd_bn"], color=colour, marker="o", markersize=3, label=f"{company_name(lab)} revenue")
+        ax.plot(be.path["year"], be.path["cost_usd_bn"], "--", color=colour, label=f"{company_name(lab)} cost")
+        if be.year is not None:
+            ax.axvline(be.year, color=colour, alpha=0.3)
+            ax.text(be.year, ax.get_ylim()[1] * 0.95, f" {company_name(lab)}\n break-even {be.year}", color=colour, fontsize=8, va="top")
+    ax.set_xlabel("Calendar year (projection)")
+    ax.set_ylabel("USD billions a year")
+    ax.legend(frameon=False, fontsize=8)
+    title = "When do the labs break even? Revenue against cost"
+    finish(fig, ax, title, source)
+    alt = "Projected revenue and cost of " + "; ".join(
+        f"{company_name(lab)}: break-even in {be.year}" if be.year else f"{company_name(lab)}: no break-even within the horizon"
+        for lab, be in paths.items()) + "."
+    return Chart(fig, title, alt, "lab-break-even", source)
+
+
+def ipo_draw_chart(draw: pd.DataFrame, seed_range: tuple, typical: tuple, source: str) -> Chart:
+    """Capital the IPO wave draws at each float ratio, against the seed's decade of US IPO proceeds."""
+    fig, ax = subplots(figsize=(8, 4.5))
+    ratios = [float(c) for c in draw.columns]
+    bottom = np.zeros(len(ratios))
+    for company in [c for c in draw.index if c != "total"]:
+        values = draw.loc[company].to_numpy(dtype=float)
+        ax.bar([f"{r:.0%}" for r in ratios], values, bottom=bottom, label=company)
+        bottom += values
+    ax.axhspan(seed_range[0], seed_range[1], color="#d62728", alpha=0.12,
+               label=f"seed: a decade of US IPO proceeds (${seed_range[0]:,.0f}-{seed_range[1]:,.0f}bn)")
+    ax.set_xlabel(f"Share of each company floated (typical: {typical[0]:.0%}-{typical[1]:.0%})")
+    ax.set_ylabel("Capital drawn from the market (USD billions)")
+    ax.legend(frameon=False, fontsize=8)
+    title = "The 2026 IPO wave: capital drawn at each float ratio"
+    finish(fig, ax, title, source)
+    total = draw.loc["total"]
+    alt = ("Stacked bars of capital drawn by the IPOs at float ratios from "
+           f"{ratios[0]:.0%} (${total.iloc[0]:,.0f}bn) to {ratios[-1]:.0%} (${total.iloc[-1]:,.0f}bn), against the seed's "
+           f"${seed_range[0]:,.0f}-{seed_range[1]:,.0f}bn decade of US IPO proceeds.")
+    return Chart(fig, title, alt, "ipo-capital-draw", source)

@@ -1,0 +1,431 @@
+"""Plain-English sentences generated from results; no figure is typed by hand."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from valuechain.stats.inference import format_p
+from valuechain.report.labels import company_name
+from valuechain.model.labs import EFFICIENCY
+from valuechain.scenario.schema import CHAIN_ORDER
+from valuechain.model.profit import ProfitPool, required_end_user_spend
+
+
+def _bn(value: float) -> str:
+    return f"${abs(value):,.1f}bn"
+
+
+def profit_summary(pool: ProfitPool, year: int | None = None) -> str:
+    """Executive summary of the profit pool in ``year`` (default: last historical year), as Markdown."""
+    year = year or pool.historical_years[-1]
+    lay = pool.layers[(pool.layers["year"] == year) & (pool.layers["kind"] == "historical")].set_index("layer")
+    lay = lay.dropna(subset=["ai_revenue_usd_bn"])
+    top = lay["profit_share"].idxmax()
+    lines = [
+        f"**In {year} {top} captured {lay.loc[top, 'profit_share']:.0%} of the AI value chain's operating profit "
+        f"on {lay.loc[top, 'revenue_share']:.0%} of its revenue** "
+        f"({_bn(lay.loc[top, 'operating_profit_usd_bn'])} of operating profit on {_bn(lay.loc[top, 'ai_revenue_usd_bn'])} of AI revenue).",
+    ]
+    losers = lay[lay["operating_profit_usd_bn"] < 0]
+    for layer, row in losers.iterrows():
+        lines.append(f"The {layer} layer lost {_bn(row['operating_profit_usd_bn'])} on {_bn(row['ai_revenue_usd_bn'])} of revenue "
+                     f"(an operating margin of {row['operating_margin']:.0%}), so the other layers' shares add up to more than 100%.")
+    flow = pool.dollar_flow[pool.dollar_flow["year"] == year].set_index("layer")
+    if len(flow):
+        net = (flow["profit_cents"] - flow["loss_cents"]).reindex(list(CHAIN_ORDER))
+        parts = ", ".join(f"{layer} {value:+.1f}" for layer, value in net.items())
+        outside = flow["outside_costs_cents"].sum()
+        lines.append(f"Of each dollar end users spend on AI applications, the layers keep (cents): {parts}.")
+        explain = ("Costs outside the chain are what the layers pay to suppliers that are not one of the five layers: "
+                   "staff, power, buildings, and the chip makers' foundries and memory suppliers. ")
+        if outside > 100:
+            funders = [layer for layer, value in net.items() if value < 0]
+            explain += (f"They come to {outside:.1f} cents, more than the dollar itself, because the "
+                        f"{' and '.join(funders)} layer{'s' if len(funders) > 1 else ''} spend{'' if len(funders) > 1 else 's'} "
+                        f"more than {'they take' if len(funders) > 1 else 'it takes'} in; investors fund that loss.")
+        else:
+            explain += f"They come to {outside:.1f} cents of the dollar."
+        lines.append(explain)
+    proj = pool.layers[pool.layers["kind"] == "projection"]
+    if len(proj):
+        last_year = int(proj["year"].max())
+        last = proj[proj["year"] == last_year].set_index("layer")
+        lines.append(f"Under the '{pool.scenario.name}' scenario, by {last_year} the {top} layer's share of operating profit would be "
+                     f"{last.loc[top, 'profit_share']:.0%} and the cloud layer's {last.loc['cloud', 'profit_share']:.0%}, "
+                     f"with AI capex of {_bn(last.loc[top, 'capex_usd_bn'])} a year.")
+    gone = pool.excluded[pool.excluded["year"] == year]
+    if len(gone):
+        lines.append(f"Left out of {year} for lack of data: {', '.join(map(company_name, gone['company_id']))}.")
+    return "\n\n".join(lines)
+
+
+def value_added_summary(pool: ProfitPool, year: int | None = None) -> str:
+    """What end-user spend a closed chain would need to pay the chips layer its revenue."""
+    year = year or pool.historical_years[-1]
+    lay = pool.layers[(pool.layers["year"] == year) & (pool.layers["kind"] == "historical")].set_index("layer")
+    pass_through = {layer: spec.pass_through for layer, spec in pool.scenario.layers.items()}
+    required = required_end_user_spend(lay.loc["chips", "ai_revenue_usd_bn"], pass_through)
+    facing = lay.loc[["apps", "labs"], "ai_revenue_usd_bn"].sum()
+    return (f"At the scenario's pass-through ratios, paying the chips layer its {year} revenue of "
+            f"{_bn(lay.loc['chips', 'ai_revenue_usd_bn'])} out of end-user spending alone would take {_bn(required)} of "
+            f"end-user AI spend a year; the application and lab layers took in {_bn(facing)}. The difference is "
+            f"paid for by investment (capex and venture funding), not by end users.")
+
+
+def ttm_summary(pool: ProfitPool) -> str:
+    """The profit pool over the latest twelve months, as Markdown (no dollar signs, which start maths)."""
+    ttm = pool.ttm
+    if ttm is None:
+        return (f"The '{pool.scenario.name}' scenario reports calendar years only; set years.latest: ttm to lead with "
+                "the latest twelve months.")
+    lay = ttm.layers.set_index("layer").dropna(subset=["ai_revenue_usd_bn"])
+    top = lay["profit_share"].idxmax()
+    lines = [
+        f"**In the twelve months {ttm.period} {top} captured {lay.loc[top, 'profit_share']:.0%} of the operating "
+        f"profit of the layers with data, on {lay.loc[top, 'revenue_share']:.0%} of their AI revenue** "
+        f"({_usd(lay.loc[top, 'operating_profit_usd_bn'])} of operating profit on "
+        f"{_usd(lay.loc[top, 'ai_revenue_usd_bn'])} of AI revenue).",
+        "By layer: " + "; ".join(f"{layer} {row['profit_share']:.0%} of profit, {_usd(row['ai_revenue_usd_bn'])} of AI "
+                                 f"revenue at a {row['operating_margin']:.0%} margin"
+                                 for layer, row in lay.reindex([c for c in reversed(CHAIN_ORDER) if c in lay.index]).iterrows()) + ".",
+    ]
+    missing = [layer for layer in CHAIN_ORDER if layer not in lay.index]
+    if missing:
+        lines.append(f"No company in the {' and '.join(missing)} layer{'s' if len(missing) > 1 else ''} has figures for these "
+                     "twelve months (their disclosures are annual, half-yearly or run-rates that do not span them), so the "
+                     "shares are of the other layers only; the calendar years below cover every layer.")
+    if len(ttm.excluded):
+        gone = ", ".join(f"{r.company_id} ({r.reason})" for r in ttm.excluded.itertuples())
+        lines.append(f"Left out for lack of data: {gone}.")
+    suppliers = ttm.companies[ttm.companies["company_id"].isin(["tsmc", "micron"])]
+    if len(suppliers):
+        lines.append(f"The chips layer includes {_usd(suppliers['ai_revenue_usd_bn'].sum())} of TSMC's and Micron's AI revenue, "
+                     "most of it paid by the chip designers in the same layer: counted twice in the layer's revenue, "
+                     "once in its profit.")
+    return "\n\n".join(lines)
+
+
+def _usd(value: float) -> str:
+    """USD billions in words a Markdown renderer leaves alone (no dollar sign, which starts maths)."""
+    return f"USD {value:,.0f}bn"
+
+
+def _when(closing, quarters: float) -> str:
+    year = closing.close_year(quarters)
+    if quarters == 0:
+        return "already closed"
+    return f"{int(year)}" if np.isfinite(year) else "never at that rate"
+
+
+def demand_verdict(result) -> str:
+    """The verdict of the primary test, generated from the numbers, with its uncertainty."""
+    c, band = result.closing, f"{result.closing.level:.0%}"
+    lo, hi = c.ratio_interval
+    horizon = result.scenario.demand_gap.primary_test.horizon_year
+    p_text = format_p(c.p_value)
+    lines = [f"Net external AI revenue was **{c.ratio:.0%} of required revenue** in {c.last_quarter} "
+             f"({band} interval {lo:.0%}-{hi:.0%})."]
+    rate = f"{4 * c.trend:+.2f} log points a year ({band} interval {4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f})"
+    if c.current_gap < 0:
+        first, last = c.close_quarter_interval
+        lines.append(f"The gap is changing at {rate}. At that rate it closes: **{_when(c, c.quarters_to_close)}** "
+                     f"({band} interval: {_when(c, first)} to {_when(c, last)}).")
+    else:
+        lines.append(f"Revenue is above the requirement; the ratio is changing at {rate}.")
+    lines.append(f"P(gap closed by the end of {horizon}) = **{c.prob_closed_by.get(horizon, float('nan')):.2f}**.")
+    if c.current_gap < 0:
+        null = f"the gap is not closing fast enough to close within {c.horizon_years:g} years, the servers' life"
+        verdict = "the data show it closing fast enough" if c.reject else "the data cannot show that it closes in time"
+    else:
+        null = f"at its current rate revenue falls back below the requirement within {c.horizon_years:g} years"
+        verdict = "the data show revenue staying above it" if c.reject else "the data cannot rule that out"
+    lines.append(f"Primary test (H0: {null}): p = {p_text} on {c.n} quarterly changes; at the {c.alpha:.0%} level "
+                 f"{verdict}.")
+    return " ".join(lines)
+
+
+def demand_summary(result) -> str:
+    """Executive summary of the demand gap, generated from a :class:`~valuechain.model.demand.DemandGapResult`."""
+    req = result.requirements.set_index("method")
+    seq, bain, cap = req.loc["sequoia"], req.loc["capex_to_revenue"], req.loc["capital_recovery"]
+    year = result.year
+    d = result.downstream
+    fundable = result.scenario.demand_gap.bain.fundable_revenue_usd_bn
+    bain_against = (f"against Bain's {_usd(fundable)} of revenue it deems fundable by 2030 (both are 2030 figures)"
+                    if fundable is not None else f"against {_usd(bain['actual_usd_bn'])} of net external AI revenue earned in {year}")
+    lines = [
+        demand_verdict(result),
+        f"**Net external AI revenue** (end users and enterprises paying for AI, with the flows between chain members "
+        f"taken out) is built from {len(d.coverage[d.coverage['flow'] == 'final_demand'])} dated series of "
+        f"{len(d.companies)} companies and reached {_usd(d.d['d_usd_bn'].iloc[-1])} a year in {d.quarters[-1]}.",
+        f"**Sequoia's method** turns NVIDIA's data-center run-rate at the end of {year} "
+        f"({_usd(seq['inputs']['run_rate_usd_bn'])}) into {_usd(seq['required_usd_bn'])} of required end-user revenue, "
+        f"against {_usd(seq['actual_usd_bn'])} identified.",
+        f"**Bain's method** (capex of {_usd(bain['inputs']['capex_usd_bn'])} at a capex-to-revenue ratio of "
+        f"{bain['inputs']['capex_to_revenue_ratio']:.0%}) requires {_usd(bain['required_usd_bn'])} a year, {bain_against}.",
+        f"**Capital recovery** on the AI capital in service requires {_usd(cap['required_usd_bn'])} in {year}, "
+        f"against {_usd(cap['actual_usd_bn'])} earned.",
+    ]
+    return "\n\n".join(lines)
+
+
+def labs_summary(result) -> str:
+    """Executive summary of notebook 03, generated from a :class:`~valuechain.model.labs.LabEconomicsResult`."""
+    ue = result.unit_economics
+    eff = ue.loc[EFFICIENCY]
+    lines = []
+    for lab, be in result.break_even.items():
+        start = be.path.iloc[0]
+        when = f"breaks even in **{be.year}**" if be.year else "does not break even within the horizon"
+        lines.append(f"**{company_name(lab)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} revenue at "
+                     f"${start['cost_per_revenue_dollar']:.2f} of cost per revenue dollar and, on the scenario's path, {when}.")
+    lines.append(f"On the seed's figures Anthropic earns ${eff['anthropic']:.2f} of run-rate revenue per dollar of projected "
+                 f"compute against OpenAI's ${eff['openai']:.2f}.")
+    split = result.cloud_split
+    gap = result.gap_with_round_trip.set_index("method").loc["sequoia"]
+    lines.append(f"Of {_bn(split['total_usd_bn'])} of cloud AI revenue in {result.year}, {_bn(split['round_tripped_usd_bn'])} "
+                 f"({split['round_tripped_share']:.0%}) is the clouds' own investment in labs coming back as revenue; "
+                 f"excluding it, Sequoia's gap widens from {_bn(gap['gap_usd_bn'])} to {_bn(gap['gap_organic_usd_bn'])}.")
+    return "\n\n".join(lines)
+
+
+def valuation_summary(result: dict, scenario) -> str:
+    """Executive summary of notebook 04, generated from :func:`valuechain.model.valuation.analyse`."""
+    s, val = result["summary"], scenario.valuation
+    low, high = result["typical_float"]
+    seed_low, seed_high = result["seed_draw"]
+    verdict = "above" if s["ipo_draw_typical_low_usd_bn"] > seed_high else "within or below"
+    lines = [
+        f"The three IPO candidates are valued at {_bn(s['ipo_total_valuation_usd_bn'])} together. Floating the typical "
+        f"{low:.0%}-{high:.0%} would draw {_bn(s['ipo_draw_typical_low_usd_bn'])}-{_bn(s['ipo_draw_typical_high_usd_bn'])} "
+        f"from the market, {verdict} the seed's own figure of {_bn(seed_low)}-{_bn(seed_high)} (its 'decade of US IPO proceeds').",
+        f"At the seed's run-rates OpenAI is valued at {s['openai_revenue_multiple']:.0f}x revenue and Anthropic at "
+        f"{s['anthropic_revenue_multiple']:.0f}x. To earn {val.discount_rate:.0%} a year and be worth "
+        f"{val.exit_multiple:g}x revenue in {val.target_year}, the two would need {_bn(s['labs_revenue_needed_usd_bn'])} of "
+        f"revenue that year; the scenario's labs layer reaches {_bn(s['labs_revenue_scenario_path_usd_bn'])}.",
+        f"China's chip makers trade at {result['pe_china']:.0f}x earnings against NVIDIA's {result['pe_nvidia']:.0f}x (seed): to fall to NVIDIA's multiple over "
+        f"{val.china_years_to_converge} years with the same return, their earnings would have to grow "
+        f"{s['china_implied_earnings_growth']:.0%} a year against NVIDIA's assumed {val.nvidia_earnings_growth:.0%}.",
+    ]
+    return "\n\n".join(lines)
+
+
+def demand_stability(result) -> str:
+    """The break test and the recursive estimates in words."""
+    s = result.secondary
+    est, first, last = s.break_dates
+    return (f"Andrews' sup-Wald test of a break in the elasticity ({s.series_label}, {s.break_test.n} quarters): "
+            f"p = {format_p(s.break_test.p_value)} (Holm-adjusted {format_p(s.holm['break'])}). The most likely break "
+            f"date is {est}; the data cannot tell it apart from any date between {first} and {last} (90% set).")
+
+
+def demand_forecasts(result) -> str:
+    """The out-of-sample check in words."""
+    from valuechain.stats.regression import rmse_ratio
+
+    f = result.secondary.forecasts
+    if f.empty:
+        return "Too few quarters for an out-of-sample check."
+    ratio = rmse_ratio(f)
+    better = "beats" if ratio < 1 else "does not beat"
+    return (f"Pseudo-real-time forecasts of {result.secondary.series_label.split(' on ')[0]} four quarters ahead from "
+            f"{len(f)} rolling origins ({f['origin'].iloc[0]} to {f['origin'].iloc[-1]}), each using only quarters filed "
+            f"by its origin: the capex-growth model's root mean squared error is {ratio:.2f} times the random walk with "
+            f"drift's, so it {better} the random walk. With {len(f)} overlapping origins this is a description, not a test.")
+
+
+def demand_realtime_forecasts(result) -> str:
+    """The out-of-sample check of D itself on its real-time vintages, in words, with how few origins there are."""
+    from valuechain.stats.regression import rmse_ratio
+
+    s = result.secondary
+    f = s.d_forecasts
+    if f.empty:
+        return "No origin has enough quarters of D in its vintage for an out-of-sample check of D."
+    n, steps = len(f), (f["target"].iloc[0] - f["origin"].iloc[0]).n
+    ratio = rmse_ratio(f)
+    better = "beats" if ratio < 1 else "does not beat"
+    latest = f.iloc[-1]
+    overlap = (f" and their {steps}-quarter windows overlap" if steps > 1 and n > 1 else "")
+    return (f"Pseudo-real-time forecasts of D itself, {steps} quarters ahead, from {n} rolling origins "
+            f"({f['origin'].iloc[0]} to {f['origin'].iloc[-1]}). Each origin rebuilds D from the disclosures "
+            f"published by its end (at the last origin, {latest['origin']}, the latest one used was published on "
+            f"{latest['last_published']:%Y-%m-%d}) and fits D's growth on AI capex growth {s.d_forecast_lag} quarters "
+            f"earlier, with capex filed by then (through {latest['capex_through']}). Against the growth of D as every "
+            f"disclosure now published shows it, the model's root mean squared error is {ratio:.2f} times the random "
+            f"walk with drift's (n = {n} origins), so on these origins it {better} the random walk. Only {n} origins "
+            f"are available{overlap}: far too few to tell the two forecasts apart. This is a description, not a test.")
+
+
+_LEGAL_SUFFIX = re.compile(r"(,? Inc\.|,? Corporation| Platforms| Technologies)$")
+
+
+def _short(name: str) -> str:
+    """A company's name without its legal suffix, for prose ("Amazon.com, Inc." -> "Amazon")."""
+    return _LEGAL_SUFFIX.sub("", name).removesuffix(".com")
+
+
+def _listed(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def backlog(b) -> str:
+    """The spenders' contracted backlog against their trailing capex (a :class:`~valuechain.model.backlog.Backlog`),
+    and what backlog is not."""
+    if b.quarter is None:
+        return "No spender has both a contracted backlog and four quarters of capex in the data."
+    rows = b.headline_rows
+    inside = rows[rows["company_id"].isin(b.companies)]
+    names = {c: _short(n) for c, n in zip(rows["company_id"], rows["name"])}
+    ends = inside["period_end"]
+    period = (f"quarters ending {ends.min():%Y-%m-%d} to {ends.max():%Y-%m-%d}" if ends.min() != ends.max()
+              else f"the quarter ending {ends.max():%Y-%m-%d}")
+    lines = [f"In {b.quarter} ({period}), the contracted backlog (remaining performance obligations) of "
+             f"{_listed([names[c] for c in inside['company_id']])} was **{_usd(b.rpo_usd_bn)}, {b.multiple:.1f} times their capex over the "
+             f"four quarters to then** ({_usd(b.capex_usd_bn)})."]
+    lines.append("Backlog is revenue contracted but not yet recognised, to be earned over several years, not revenue "
+                 "earned; both figures are company-wide, not AI alone.")
+    if b.labs_named:
+        named = [f"{_listed(labs)} in {names.get(c, c)}'s" for c, labs in b.labs_named.items()]
+        lines.append(f"Part of it is with the labs, a flow inside the chain that net external revenue leaves out: "
+                     f"the filings' notes name {_listed(named)} backlog.")
+    else:
+        lines.append("Part of it may be with the labs, a flow inside the chain; the filings' notes name none.")
+    for company in b.left_out:
+        row = rows[rows["company_id"] == company].iloc[0]
+        lines.append(f"{names[company]}'s backlog ({_usd(row['rpo_usd_bn'])}) is shown, but its capex for the four "
+                     f"quarters to {b.quarter} is not in the data, so it is left out of the multiple.")
+    return " ".join(lines)
+
+
+def market_check(result) -> str:
+    """D against Menlo Ventures' enterprise totals, year by year, and why they check D rather than constrain it."""
+    check = result.market_check()
+    if check.empty:
+        return "No market total in the data covers a year with all four quarters of D."
+    parts = [f"{row.ratio:.1f} times as large in {row.year} (USD {row.d_usd_bn:,.1f}bn against USD "
+             f"{row.total_usd_bn:,.1f}bn)" for row in check.itertuples()]
+    lines = [f"Against Menlo Ventures' estimate of {check['product'].iloc[0]}, net external AI revenue D was "
+             f"{_listed(parts)}."]
+    growth = check.dropna(subset=["d_growth", "total_growth"])
+    for row in growth.itertuples():
+        lines.append(f"From {row.year - 1} to {row.year}, D grew {row.d_growth:.1f}-fold and the survey's total "
+                     f"{row.total_growth:.1f}-fold.")
+    thin = check[check["fewest_series"] < result.scenario.demand_gap.primary_test.min_series]
+    if len(thin):
+        lines.append(f"In {_listed([str(y) for y in thin['year']])} D rests on as few as "
+                     f"{int(thin['fewest_series'].min())} series in a quarter and is carried back by chain-linking.")
+    lines.append("The two measure different things: the survey counts enterprises' spending only, leaving out "
+                 "consumers' subscriptions, which are a large part of the labs' revenue and are in D, and it counts "
+                 "vendors outside D's series; D is what the panel's companies disclose, with flows between chain "
+                 "members netted only where a figure gives them. The totals are therefore a check on D's scale, not a "
+                 "constraint D is scaled to: the primary test and its calibration do not use them.")
+    return " ".join(lines)
+
+
+def _upper_bound(result) -> str:
+    """Which flows between series of D the data net and which they do not, from the flow tags."""
+    pairs, d = result.overlaps, result.downstream
+    quarter = d.quarters[-1]
+    level = d.series.iloc[-1]
+    cov = d.coverage.set_index("series_id")
+    lines = ["- D is an upper bound on external demand where flows between chain members are not netted."]
+    netted = pairs[pairs["netted_by"] != ""]
+    if len(netted):
+        parts = []
+        for row in netted.itertuples():
+            flows = row.netted_by.split(", ")
+            amount = float(level.reindex(flows).sum())
+            last = int(cov.loc[flows, "last"].max().year)
+            what = [cov.loc[f, "product"].split(" (")[0] for f in flows]
+            parts.append(f"{row.buyer}'s payments to {row.seller} ({_listed(what)}: USD {amount:,.1f}bn a year in "
+                         f"{quarter}, disclosed to {last} and held at their last share of {row.seller} since)")
+        lines.append(f"The data net {_listed(parts)}.")
+    open_ = pairs[(pairs["netted_by"] == "") & (pairs["seller_series"] != "")]
+    counted = []
+    labs = open_[open_["buyer_role"] == "lab"]
+    if len(labs):
+        at = [f"{buyer} at {_listed(list(group['seller']))}" for buyer, group in labs.groupby("buyer", sort=False)]
+        counted.append(f"the labs' spending at the clouds ({'; '.join(at)})")
+    apps = open_[open_["buyer_role"] == "application"]
+    if len(apps):
+        groups = {}
+        for buyer, group in apps.groupby("buyer", sort=False):
+            groups.setdefault(tuple(group["seller"]), []).append(buyer)
+        to = [f"{_listed(buyers)} to {_listed(list(sellers))}" for sellers, buyers in groups.items()]
+        counted.append(f"the applications' payments to the labs for models ({'; '.join(to)})")
+    if counted:
+        lines.append(f"Not netted, so counted twice: {_listed(counted)}; the data give no figure for these flows.")
+        clouds = level.reindex(labs["seller_series"].unique()).sum()
+        lab_revenue = level.reindex(apps["seller_series"].unique()).sum()
+        lines.append(f"In {quarter} the clouds' AI series in D come to USD {clouds:,.0f}bn a year and the labs' to "
+                     f"USD {lab_revenue:,.0f}bn, against D of USD {d.d['d_usd_bn'].iloc[-1]:,.0f}bn.")
+    outside = pairs[pairs["seller_series"] == ""]
+    if len(outside):
+        lines.append(f"{_listed(list(outside['buyer']))}: tagged intra-chain but inside no series of D, so there is "
+                     f"nothing to net.")
+    return " ".join(lines)
+
+
+def demand_limits(result) -> str:
+    """What the data can and cannot show, with the numbers that set the limits."""
+    c, d = result.closing, result.downstream
+    thin = d.d[d.d["series_present"] < result.scenario.demand_gap.primary_test.min_series]
+    lines = [
+        f"- The primary test rests on {c.n} quarterly changes with {c.dof} effective degrees of freedom; its size was "
+        f"measured by simulation (`make calibrate`) and its intervals are wide because the data are few.",
+        "- D is built from company disclosures of different kinds (run-rates, ARR, quarterly revenue); run-rates from "
+        "press reports carry more noise in the model than filed figures, and no company discloses all of its AI revenue.",
+        _upper_bound(result),
+        "- R* depends on the scenario's AI share of capex, asset lives and margin, which the data do not pin down; "
+        "the fan chart's R* band shows the asset-life range only.",
+        "- The regressions describe co-movement of revenue and capex growth; the placebo checks that capex leads do not "
+        "'predict' revenue, but none of it identifies a causal effect.",
+    ]
+    if len(thin):
+        lines.append(f"- Before {thin.index[-1] + 1}, D rests on fewer than "
+                     f"{result.scenario.demand_gap.primary_test.min_series} series; those quarters are shown but not tested.")
+    return "\n".join(lines)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>\"'=:$])")
+
+
+def escape_markdown(text) -> str:
+    """``text`` as Markdown that renders as exactly that text: no markup, no HTML, no link.
+
+    HTML's ``&``, ``<`` and ``>`` become entities (so no tag can open); every other character
+    Markdown gives a meaning to is backslash-escaped (so ``[x](javascript:...)`` stays text); line
+    breaks become spaces (so no heading or list can start).
+    """
+    flat = " ".join(str(text).split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def scenario_header(scenario, ds) -> str:
+    """The header every notebook shows under its title, as Markdown: the scenario's title and
+    description (user text, escaped) and the data vintage.
+
+    Parameters
+    ----------
+    scenario : valuechain.scenario.schema.Scenario
+        The scenario the notebook runs.
+    ds : valuechain.dataset.load.Dataset
+        The loaded dataset (its ``vintage`` is the last filed period).
+    """
+    return (f"**Scenario:** {escape_markdown(scenario.title)}. {escape_markdown(scenario.description)}\n\n"
+            f"**Data vintage:** filed figures through {escape_markdown(ds.vintage)}.")
+
+
+def show_scenario(scenario, ds) -> None:
+    """Display :func:`scenario_header` in a notebook, marked as the scenario block.
+
+    A page shows the scenario in its own header, so the site leaves this output out of the page;
+    a reader of the notebook in JupyterLab still sees it.
+    """
+    from IPython.display import Markdown, display
+
+    display(Markdown(scenario_header(scenario, ds)), metadata={"valuechain": {"page": False}})

@@ -1,0 +1,79 @@
+"""What a notebook does around its story: recording its key figures for the batch runner.
+
+A notebook calls :func:`record` once at the end. The figures are displayed as an output with
+their own MIME type (so they travel inside the executed notebook) and, when a path is given,
+written to a JSON file beside it, with sorted keys so reruns are byte-identical.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from valuechain import mime
+from valuechain.exceptions import HeadlineError
+from valuechain.files import atomic_write_text
+
+MIME_TYPE = mime.METRICS
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def to_json(figures: dict) -> str:
+    """Stable JSON text of ``figures``: sorted keys, NaN as null, trailing newline."""
+    return json.dumps(_clean(figures), sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+HEADLINES_KEY = "headlines"  # in the recorded figures: the declarations of the headline figures
+SOURCES_KEY = "sources"  # in the recorded figures: the source rows (sources.csv ids) the figures rest on
+
+
+def record(figures: dict, path: str | Path | None = None, headlines=None, sources=None) -> None:
+    """Display ``figures`` under :data:`MIME_TYPE` and write them to ``path`` if one is given.
+
+    ``headlines`` (:class:`Headline` list) are recorded as declarations (key, label, unit, period,
+    note) under :data:`HEADLINES_KEY`, so the site and the exports read the labels and units from
+    the results; each must name a recorded figure, so a renamed figure fails the notebook instead
+    of silently dropping its column. ``sources`` (source ids) are recorded under :data:`SOURCES_KEY`.
+
+    A relative ``path`` is relative to the process's working directory: in a notebook, the
+    kernel's (``notebooks/`` under ``papermill --cwd notebooks`` and in JupyterLab), not the folder
+    papermill was started from. Give an absolute path to write elsewhere.
+    """
+    figures = dict(figures)
+    if headlines is not None:
+        unknown = [h.key for h in headlines if h.key not in figures]
+        if unknown:
+            raise HeadlineError(f"headline figure(s) {', '.join(unknown)} not among the recorded figures; "
+                           f"the result's headlines() and summary() must use the same keys")
+        figures[HEADLINES_KEY] = [h.declaration() for h in headlines]
+    if sources is not None:
+        figures[SOURCES_KEY] = list(dict.fromkeys(str(s) for s in sources))
+    text = to_json(figures)
+    clean = json.loads(text)
+    if path:
+        atomic_write_text(Path(path), text)
+    try:
+        from IPython.display import display
+
+        shown = len(figures_only(clean))
+        # Pages leave this output out (it is data for the runner); in JupyterLab it confirms the recording.
+        display({MIME_TYPE: clean, "text/plain": f"{shown} key figures recorded"}, raw=True,
+                metadata={"valuechain": {"page": False}})
+    except ImportError:  # outside IPython there is nothing to display
+        pass
+
+
+def figures_only(recorded: dict) -> dict:
+    """Recorded figures without the headline declarations and the sources."""
+    return {k: v for k, v in recorded.items() if k not in (HEADLINES_KEY, SOURCES_KEY)}

@@ -1,0 +1,476 @@
+"""The one table formatter: every table a notebook shows goes through :func:`present`.
+
+A :class:`Table` reads like a table in a sell-side note: headers in words with their units,
+numbers formatted by unit, no positional index, company names rather than ids, "not disclosed"
+where a value is missing, and a source line. It displays as HTML (every text escaped) and
+carries its data under :data:`TABLE_MIME`, so the exports write the same table to Excel with
+the raw numbers and the same headers. The notebooks' tables follow the formatter, one function
+per table.
+"""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from valuechain.report import labels
+from valuechain import mime
+
+TABLE_MIME = mime.TABLE
+MISSING = "not disclosed"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: the frame's column ``key``, its ``label`` in words and its ``unit`` (see :data:`labels.UNITS`).
+
+    ``unit`` may be ``"@<column>"``: each row's unit is in that column of the frame (a column of
+    facts in mixed units); such a cell carries its unit in the text.
+    """
+
+    key: str
+    label: str
+    unit: str = "text"
+    fmt: str | None = None  # page format overriding the unit's, e.g. "{:,.0f}"
+    missing: str = MISSING  # what a missing value reads as
+
+    @property
+    def header(self) -> str:
+        return self.label if self.unit.startswith("@") else labels.header(self.label, self.unit)
+
+    @property
+    def numeric(self) -> bool:
+        return self.unit.startswith("@") or self.unit in labels.UNITS
+
+
+def _plain(value):
+    """A JSON value for a cell: numbers as floats (None when missing), everything else as text."""
+    if labels.missing(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A formatted table: the title, the columns, the rows of raw values, a source line and a note."""
+
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple, ...]
+    source: str = ""
+    note: str = ""
+    row_units: tuple[tuple, ...] = field(default=())  # per row, the unit of each "@" column (else "")
+
+    def cell(self, i: int, j: int) -> str:
+        """The text of row ``i``, column ``j`` as a page shows it."""
+        column, value = self.columns[j], self.rows[i][j]
+        if labels.missing(value):
+            return column.missing
+        if column.unit.startswith("@"):
+            return labels.with_unit(value, self.row_units[i][j])
+        return labels.value_text(value, column.unit, column.fmt)
+
+    def text(self) -> list[list[str]]:
+        return [[self.cell(i, j) for j in range(len(self.columns))] for i in range(len(self.rows))]
+
+    def data(self) -> dict:
+        """The table as plain data (what the exports read): headers, units, raw values and their text."""
+        return {
+            "title": self.title, "source": self.source, "note": self.note,
+            "columns": [{"key": c.key, "label": c.label, "header": c.header, "unit": c.unit} for c in self.columns],
+            "rows": [[_plain(v) for v in row] for row in self.rows],
+            "row_units": [list(u) for u in self.row_units],
+            "text": self.text(),
+        }
+
+    def html(self) -> str:
+        e = html.escape
+        kind = [' class="vc-num"' if c.numeric else "" for c in self.columns]
+        head = "".join(f"<th{k}>{e(c.header)}</th>" for c, k in zip(self.columns, kind))
+        body = "".join("<tr>" + "".join(f"<td{k}>{e(t)}</td>" for k, t in zip(kind, row)) + "</tr>"
+                       for row in self.text())
+        if not self.rows:
+            body = f'<tr><td colspan="{len(self.columns)}">None.</td></tr>'
+        foot = "".join(f'<p class="vc-source">{e(t)}</p>' for t in (self.note, self.source) if t)
+        return (f'<div class="vc-table"><table><caption>{e(self.title)}</caption><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>{foot}</div>")
+
+    def plain(self) -> str:
+        frame = pd.DataFrame(self.text(), columns=[c.header for c in self.columns])
+        return f"{self.title}\n{frame.to_string(index=False) if len(frame) else 'None.'}"
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html(), "text/plain": self.plain(), TABLE_MIME: self.data()}
+
+
+def present(frame: pd.DataFrame, columns: list[Column], title: str, source: str = "", note: str = "") -> Table:
+    """The table of ``frame``'s ``columns`` (in that order), with no index: the one formatter.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data; its index is ignored (reset it first if it holds a column to show).
+    columns : list of Column
+        What to show, in order, each with its label and unit.
+    title, source, note : str
+        Shown above (title) and below (note, then source) the table.
+    """
+    rows = tuple(tuple(record) for record in frame[[c.key for c in columns]].itertuples(index=False, name=None))
+    units = ()
+    if any(c.unit.startswith("@") for c in columns):
+        units = tuple(tuple(str(frame[c.unit[1:]].iloc[i]) if c.unit.startswith("@") else "" for c in columns)
+                      for i in range(len(frame)))
+    return Table(title, tuple(columns), rows, source, note, units)
+
+
+def _layer_order(frame: pd.DataFrame, by=("year",)) -> pd.DataFrame:
+    """Rows upstream first (chips to apps) within each ``by`` group."""
+    from valuechain.scenario.schema import CHAIN_ORDER
+
+    order = {layer: i for i, layer in enumerate(reversed(CHAIN_ORDER))}
+    return frame.assign(_o=frame["layer"].map(order)).sort_values([*by, "_o"]).drop(columns="_o")
+
+
+# ----------------------------------------------------------------------------- profit capture (notebook 01)
+
+SHARE_NOTE = ("Shares are of the whole chain's operating profit. A layer that loses money has a negative share, "
+              "and the chain's total is then smaller than the profitable layers' profits added up, so their "
+              "shares add up to more than 100%.")
+
+
+def layers(pool, kind: str = "historical", source: str = "") -> Table:
+    """Layer x year: AI revenue, operating profit, margin and shares of the chain's totals."""
+    data = _layer_order(pool.layers[pool.layers["kind"] == kind])
+    years = f"{data['year'].min()}-{data['year'].max()}" if len(data) else ""
+    shares = data["profit_share"].dropna()
+    note = SHARE_NOTE if ((shares < 0) | (shares > 1)).any() else ""
+    title = (f"AI revenue and operating profit by layer, {years}" if kind == "historical"
+             else f"The scenario's projection by layer, {years}")
+    return present(data, [
+        Column("year", "Year", "year"), Column("layer", "Layer", "layer"),
+        Column("ai_revenue_usd_bn", "AI revenue", "usd_bn"),
+        Column("operating_profit_usd_bn", "Operating profit", "usd_bn"),
+        Column("operating_margin", "Operating margin", "share"),
+        Column("revenue_share", "Share of chain revenue", "share"),
+        Column("profit_share", "Share of chain operating profit", "share"),
+    ], title, source, note)
+
+
+OUTSIDE_NOTE = ("Paid outside the chain: what a layer pays to suppliers that are not one of the five layers "
+                "(staff, power, buildings, and the chip makers' foundries and memory suppliers). A layer that "
+                "loses money pays out more than it receives; its investors fund the difference, so the column "
+                "can add up to more than the dollar.")
+
+
+def dollar_flow(pool, year: int, source: str = "") -> Table:
+    """The $1 flow for one year, in cents: received, kept, lost, passed upstream, paid outside the chain."""
+    data = pool.dollar_flow[pool.dollar_flow["year"] == year]
+    return present(data, [
+        Column("layer", "Layer", "layer"),
+        Column("cents_in", "Received", "cents"),
+        Column("profit_cents", "Kept as operating profit", "cents"),
+        Column("loss_cents", "Lost", "cents"),
+        Column("passed_upstream_cents", "Passed to the layer upstream", "cents"),
+        Column("outside_costs_cents", "Paid outside the chain", "cents"),
+    ], f"Where one dollar of end-user AI spending goes, {year}", source, OUTSIDE_NOTE)
+
+
+def value_added(pool, year: int, source: str = "") -> Table:
+    """Revenue, purchases from the layer upstream and value added per layer for one year."""
+    data = pool.value_added[pool.value_added["year"] == year]
+    return present(data, [
+        Column("layer", "Layer", "layer"),
+        Column("revenue_usd_bn", "AI revenue", "usd_bn"),
+        Column("purchases_from_upstream_usd_bn", "Purchases from the layer upstream", "usd_bn"),
+        Column("value_added_usd_bn", "Value added", "usd_bn"),
+    ], f"Value added by layer, {year}", source)
+
+
+def companies(pool, year: int, source: str = "") -> Table:
+    """Company rows used in ``year``: the reported figure, the AI share and margin, and how each was obtained."""
+    data = _layer_order(pool.companies[pool.companies["year"] == year])
+    return present(data, [
+        Column("layer", "Layer", "layer"), Column("company_id", "Company", "company"),
+        Column("revenue_metric", "Revenue line", "id"),
+        Column("revenue_usd_bn", "Revenue", "usd_bn", "{:,.2f}"),
+        Column("revenue_method", "How the revenue was obtained", "note"),
+        Column("revenue_basis", "Basis", "id"),
+        Column("ai_share", "AI share", "share"),
+        Column("operating_margin", "Operating margin", "share"),
+        Column("margin_method", "How the margin was obtained", "note"),
+    ], f"The company figures behind {year}", source)
+
+
+def excluded(pool, source: str = "") -> Table:
+    """Companies left out of a year, and why."""
+    return present(pool.excluded, [
+        Column("year", "Year", "year"), Column("layer", "Layer", "layer"),
+        Column("company_id", "Company", "company"), Column("reason", "Why it is left out", "note"),
+    ], "Companies left out for lack of data", source)
+
+
+def ttm_layers(pool, source: str = "") -> Table | None:
+    """The latest twelve months by layer: AI revenue, operating profit, margin and shares (None without a TTM)."""
+    if pool.ttm is None:
+        return None
+    data = _layer_order(pool.ttm.layers, by=())
+    shares = data["profit_share"].dropna()
+    return present(data, [
+        Column("layer", "Layer", "layer"),
+        Column("ai_revenue_usd_bn", "AI revenue", "usd_bn"),
+        Column("operating_profit_usd_bn", "Operating profit", "usd_bn"),
+        Column("operating_margin", "Operating margin", "share"),
+        Column("revenue_share", "Share of chain revenue", "share"),
+        Column("profit_share", "Share of chain operating profit", "share"),
+    ], f"The latest twelve months by layer, {pool.ttm.period}", source,
+        SHARE_NOTE if ((shares < 0) | (shares > 1)).any() else "")
+
+
+def lab_backlog(ds, source: str = "") -> Table:
+    """Backlog contracted with the labs, where a filing or release says so, beside each company's backlog."""
+    from valuechain.dataset import views
+
+    return present(views.lab_backlog(ds), [
+        Column("company", "Company", "company"), Column("lab", "Lab", "company"), Column("stated", "Stated"),
+        Column("contracted_with_lab_usd_bn", "Contracted with the lab", "usd_bn", "{:,.0f}"),
+        Column("backlog_usd_bn", "Company backlog", "usd_bn", "{:,.0f}"),
+        Column("backlog_date", "Backlog at", "date"), Column("share_of_backlog", "Share of backlog", "share"),
+        Column("basis", "Basis", "id"), Column("note", "What the source says", "note"),
+    ], "Backlog contracted with the labs", source)
+
+
+# ----------------------------------------------------------------------------- demand gap (notebook 02)
+
+
+def company_names(ds) -> dict[str, str]:
+    """Company id -> name, for labels."""
+    return dict(zip(ds.companies["company_id"], ds.companies["name"]))
+
+
+def downstream(result, source: str = "") -> Table:
+    """Net external AI revenue by quarter: D with its band, the disclosed sum, the real-time value and the netting."""
+    d = result.downstream.d.join(result.downstream.netting).join(result.required[["required_usd_bn"]])
+    d = d.reset_index(names="quarter").assign(quarter=lambda f: f["quarter"].astype(str))
+    band = f"{result.downstream.level:.0%}"
+    return present(d, [
+        Column("quarter", "Quarter", "quarter"),
+        Column("d_usd_bn", "D, net external AI revenue, annualized", "usd_bn"),
+        Column("low_usd_bn", f"D, {band} band, low", "usd_bn"),
+        Column("high_usd_bn", f"D, {band} band, high", "usd_bn"),
+        Column("final_demand_usd_bn", "Final demand disclosed", "usd_bn"),
+        Column("intra_chain_netted_usd_bn", "Intra-chain flows netted", "usd_bn"),
+        Column("realtime_usd_bn", "D as known at the time", "usd_bn"),
+        Column("series_present", "Final-demand series", "count"),
+        Column("required_usd_bn", "R*, required revenue, annualized", "usd_bn"),
+    ], "Net external AI revenue (D) against required revenue (R*), by quarter", source)
+
+
+def closing(result, source: str = "") -> Table:
+    """The primary test's figures: gap, trend, time to close and probabilities, each with its interval."""
+    from valuechain.stats.inference import format_p
+
+    c = result.closing
+    band = f"{c.level:.0%}"
+    rows = [
+        ("D / R* in " + str(c.last_quarter), f"{c.ratio:.0%}", f"{c.ratio_interval[0]:.0%} to {c.ratio_interval[1]:.0%}"),
+        ("Closing rate (log points a year)", f"{4 * c.trend:+.2f}",
+         f"{4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f}"),
+        ("Rate needed to close within the asset life (log points a year)", f"{4 * c.required_trend:+.2f}", ""),
+        ("Quarterly changes used (n) and EWC degrees of freedom", f"{c.n} and {c.dof}", ""),
+        ("Primary test p-value", format_p(c.p_value), "parametric bootstrap of the pipeline"),
+    ] + [(f"P(gap closed by the end of {y})", f"{p:.2f}", "") for y, p in c.prob_closed_by.items() if y <= 2035]
+    frame = pd.DataFrame(rows, columns=["figure", "estimate", "interval"])
+    return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate"),
+                           Column("interval", f"{band} interval or note", missing="")],
+                   "The primary test: is the gap closing in time?", source)
+
+
+def required_by_year(result, source: str = "") -> Table:
+    """Each method's required revenue by year on that year's data, against net external AI revenue."""
+    return present(result.required_by_year, [
+        Column("year", "Year", "year"),
+        Column("net_external_ai_revenue_usd_bn", "Net external AI revenue earned", "usd_bn"),
+        Column("nvidia_run_rate_usd_bn", "NVIDIA data-center run-rate, last quarter of the year", "usd_bn"),
+        Column("sequoia_usd_bn", "Required, Sequoia", "usd_bn", "{:,.0f}"),
+        Column("spenders_capex_usd_bn", "Spenders' capex", "usd_bn", "{:,.0f}"),
+        Column("capex_to_revenue_usd_bn", "Required, Bain", "usd_bn", "{:,.0f}"),
+        Column("capital_recovery_usd_bn", "Required, capital recovery R*", "usd_bn"),
+    ], "The published methods, each year on that year's data", source)
+
+
+def secondary(result, source: str = "") -> Table:
+    """Secondary tests with n, degrees of freedom, the method, and Holm-adjusted p-values."""
+    band = f"{result.closing.level:.0%}"
+    na = "not applicable"
+    return present(result.secondary.table(), [
+        Column("test", "Test"), Column("estimate", "Estimate or statistic", "statistic"),
+        Column("ci_low", f"{band} interval, low", "statistic", missing=na),
+        Column("ci_high", f"{band} interval, high", "statistic", missing=na),
+        Column("p_value", "p", "p"), Column("p_holm", "p, Holm-adjusted", "p"),
+        Column("n", "n", "count"), Column("dof", "Degrees of freedom", "count", missing=na),
+        Column("method", "Method"),
+    ], "Secondary tests, Holm-adjusted as a family", source)
+
+
+def ai_elasticity(result, source: str = "") -> Table:
+    """Posterior of the elasticity of D to lagged AI capex under the stated prior and the alternatives."""
+    return present(result.secondary.ai_sensitivity, [
+        Column("prior", "Prior"), Column("posterior_mean", "Posterior mean", "elasticity"),
+        Column("posterior_sd", "Posterior s.d.", "elasticity"),
+        Column("low", "Interval, low", "elasticity"), Column("high", "Interval, high", "elasticity"),
+        Column("p_positive", "P(elasticity > 0)", "probability"), Column("n", "n", "count"),
+        Column("dof", "Degrees of freedom", "count"),
+    ], "Elasticity of D to lagged AI capex, by prior", source)
+
+
+def realtime_forecasts(result, source: str = "") -> Table:
+    """D's out-of-sample check, one row per origin: the vintage used, the outcome and both forecast errors."""
+    f = result.secondary.d_forecasts.assign(
+        origin=lambda t: t["origin"].astype(str), base=lambda t: t["base"].astype(str),
+        target=lambda t: t["target"].astype(str), capex_through=lambda t: t["capex_through"].astype(str))
+    return present(f, [
+        Column("origin", "Origin", "quarter"), Column("last_published", "Latest disclosure used, published", "date"),
+        Column("capex_through", "Capex filed through", "quarter"),
+        Column("base", "Last quarter of D in the vintage", "quarter"),
+        Column("target", "Target quarter", "quarter"), Column("n", "Quarterly changes fitted (n)", "count"),
+        Column("actual", "Growth of D to the target, all disclosures", "log_points"),
+        Column("model_error", "Capex-growth model error", "log_points"),
+        Column("random_walk_error", "Random walk with drift error", "log_points"),
+    ], "D forecast from its own vintages: the capex-growth model against a random walk", source)
+
+
+def market_check(result, source: str = "") -> Table:
+    """Annual D against the market totals in the data (Menlo Ventures' enterprise survey), with the ratio."""
+    na = "not applicable"
+    return present(result.market_check(), [
+        Column("year", "Year", "year"), Column("d_usd_bn", "D, net external AI revenue", "usd_bn"),
+        Column("total_usd_bn", "Menlo Ventures, enterprise generative-AI spend", "usd_bn"),
+        Column("ratio", "D / Menlo total", "ratio"),
+        Column("d_growth", "D, multiple of the year before", "ratio", missing=na),
+        Column("total_growth", "Menlo total, multiple of the year before", "ratio", missing=na),
+        Column("fewest_series", "Fewest series in D in a quarter of the year", "count"),
+        Column("published", "Menlo total published", "date"),
+    ], "D against Menlo Ventures' survey of enterprise spending (a check, not a constraint)", source)
+
+
+# ----------------------------------------------------------------------------- lab economics (notebook 03)
+
+
+def run_rates(econ, source: str = "") -> Table:
+    """Dated run-rates and the annualized growth since the previous observation of the same lab."""
+    return present(econ.growth, [
+        Column("company_id", "Company", "company"), Column("period_end", "Date", "date"),
+        Column("value_usd_bn", "Run-rate revenue", "usd_bn"),
+        Column("annualized_growth", "Annualized growth since the previous date", "growth", "{:+,.0%}",
+               missing="first observation"),
+        Column("basis", "Basis", "id"), Column("source_id", "Source (sources.csv)"),
+    ], "Revenue run-rates and their growth", source)
+
+
+def losses(econ, source: str = "") -> Table:
+    """Every measure of the labs' loss per dollar of revenue, with its basis."""
+    return present(econ.losses, [
+        Column("company_id", "Company", "company"), Column("measure", "Measure", "note"),
+        Column("loss_per_revenue_dollar", "Loss per dollar of revenue", "usd_per_usd"),
+        Column("basis", "Basis", "id"), Column("source_id", "Source (sources.csv)"),
+    ], "Loss per dollar of revenue", source)
+
+
+def unit_economics(econ, source: str = "") -> Table:
+    """OpenAI against Anthropic on the seed's figures (each row in its own unit)."""
+    data = econ.unit_economics.reset_index()
+    return present(data, [
+        Column("measure", "Measure"), Column("openai", "OpenAI", "@unit"), Column("anthropic", "Anthropic", "@unit"),
+        Column("basis", "Basis", "id"), Column("source_id", "Source (sources.csv)"),
+    ], "OpenAI against Anthropic on the seed's figures", source)
+
+
+def break_even(econ, source: str = "") -> Table:
+    """Each lab's projected revenue, cost and operating profit to the horizon."""
+    data = pd.concat([be.path.assign(lab=lab) for lab, be in econ.break_even.items()], ignore_index=True)
+    return present(data, [
+        Column("lab", "Company", "company"), Column("year", "Year", "year"),
+        Column("revenue_usd_bn", "Revenue", "usd_bn"), Column("cost_usd_bn", "Cost", "usd_bn"),
+        Column("operating_profit_usd_bn", "Operating profit", "usd_bn"),
+        Column("cost_per_revenue_dollar", "Cost per dollar of revenue", "usd_per_usd"),
+    ], "The labs' projected path to break-even", source)
+
+
+def investments(econ, source: str = "") -> Table:
+    """The clouds' investments in labs and the revenue that comes back to them in the circular year."""
+    return present(econ.investments, [
+        Column("investor", "Investor", "company"), Column("lab", "Lab", "company"),
+        Column("amount_usd_bn", "Amount invested", "usd_bn"),
+        Column("share_spent_on_investor_cloud", "Share spent on the investor's cloud", "share"),
+        Column("first_year", "First year of spending", "year"), Column("spend_years", "Years of spending", "count"),
+        Column("round_trip_usd_bn", f"Coming back as cloud revenue in {econ.year}", "usd_bn", "{:,.2f}"),
+        Column("source_id", "Source (sources.csv)"),
+    ], "Clouds' investments in labs", source)
+
+
+def cloud_split(econ, source: str = "") -> Table:
+    """Cloud AI revenue split into round-tripped (investor-funded) and organic (end-user-funded)."""
+    return present(pd.DataFrame([econ.cloud_split]), [
+        Column("total_usd_bn", f"Cloud AI revenue, {econ.year}", "usd_bn"),
+        Column("round_tripped_usd_bn", "Round-tripped (the clouds' own investment)", "usd_bn"),
+        Column("organic_usd_bn", "Organic (paid by end users)", "usd_bn"),
+        Column("round_tripped_share", "Round-tripped share", "share"),
+    ], f"How much cloud AI revenue is the clouds' own money, {econ.year}", source)
+
+
+def gap_without_round_trip(econ, source: str = "") -> Table:
+    """Notebook 02's requirements with round-tripped revenue taken out of actual revenue."""
+    return present(econ.gap_with_round_trip, [
+        Column("method", "Method", "method"), Column("required_usd_bn", "Required revenue", "usd_bn"),
+        Column("actual_usd_bn", "Net external AI revenue", "usd_bn"), Column("gap_usd_bn", "Gap", "usd_bn"),
+        Column("actual_organic_usd_bn", "Revenue without round-tripped", "usd_bn"),
+        Column("gap_organic_usd_bn", "Gap without round-tripped", "usd_bn"),
+    ], "The demand gap without round-tripped revenue", source)
+
+
+# ----------------------------------------------------------------------------- valuations (notebook 04)
+
+
+def ipo_draw(val, source: str = "") -> Table:
+    """Capital each IPO draws at each float ratio."""
+    draw = val.draw
+    data = draw.reset_index(names="company")
+    data.columns = ["company", *(f"f{i}" for i in range(len(draw.columns)))]
+    data["company"] = [labels.company_name(c) if c != "total" else "Total" for c in data["company"]]
+    return present(data, [Column("company", "Company")] + [
+        Column(f"f{i}", f"Drawn at a {ratio:.0%} float", "usd_bn") for i, ratio in enumerate(draw.columns)
+    ], "Capital drawn by the IPOs at each float ratio", source)
+
+
+def lab_valuations(val, source: str = "") -> Table:
+    """The labs' valuations, revenue multiples and the revenue the reverse DCF needs in the target year."""
+    needed = next(c for c in val.labs.columns if c.startswith("revenue_needed_"))
+    year = needed.removeprefix("revenue_needed_").removesuffix("_usd_bn")
+    return present(val.labs, [
+        Column("company_id", "Company", "company"), Column("valuation_usd_bn", "Valuation", "usd_bn", "{:,.0f}"),
+        Column("run_rate_usd_bn", "Run-rate revenue", "usd_bn"),
+        Column("revenue_multiple", "Valuation / run-rate revenue", "multiple"),
+        Column(needed, f"Revenue needed in {year}", "usd_bn"),
+    ], "Implied multiples and the reverse DCF", source)
+
+
+def facts(frame: pd.DataFrame, title: str, source: str = "") -> Table:
+    """Rows of facts.csv: who, what, the value with its unit, as of when, the basis, the source and the note."""
+    wanted = [Column("entity", "Company or market", "company"), Column("metric", "Figure", "id"),
+              Column("value", "Value", "@unit"), Column("as_of", "As of", missing=""),
+              Column("basis", "Basis", "id"), Column("source_id", "Source (sources.csv)"),
+              Column("note", "Note", missing="")]
+    return present(frame, [c for c in wanted if c.key in frame.columns], title, source)

@@ -1,0 +1,210 @@
+"""Notebook 05's charts, tables and sentences, from an :class:`~valuechain.model.uncertainty.UncertaintyResult`.
+
+Every sentence is generated from the draws; user text (rationales, keys) is escaped.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from valuechain.report.charts import Chart, finish, quarter_dates, subplots
+from valuechain.report.labels import assumption, file_name, probability_text, with_unit
+from valuechain.report.narrative import escape_markdown
+from valuechain.model.uncertainty import UncertaintyResult, label, quantile
+
+BLUE, ORANGE, GREY = "#0173b2", "#d55e00", "#555555"
+
+
+def _format(value: float, unit: str) -> str:
+    """A figure in a sentence, as every page writes one (``USD 997bn``, ``74%``, ``4.3 cents``)."""
+    if value is None or not np.isfinite(value):
+        return "not within the horizon" if unit == "year" else "not available"
+    return with_unit(value, unit)
+
+
+def _fan(ax, x, fan: pd.DataFrame, colour: str, name: str, prefix: str = "") -> None:
+    ax.fill_between(x, fan[f"{prefix}p05"], fan[f"{prefix}p95"], color=colour, alpha=0.15, label=f"{name}, 90% of draws")
+    ax.fill_between(x, fan[f"{prefix}p25"], fan[f"{prefix}p75"], color=colour, alpha=0.3, label=f"{name}, 50% of draws")
+    ax.plot(x, fan[f"{prefix}p50"], color=colour, linewidth=2, label=f"{name}, median")
+
+
+def chips_share_fan(result: UncertaintyResult, source: str) -> Chart:
+    """The chips layer's share of chain operating profit, filed years and projection, over the draws."""
+    fan = result.fan("chips_share")
+    fig, ax = subplots(figsize=(8, 4.5))
+    _fan(ax, fan.index, fan, BLUE, "Chips share")
+    ax.axhline(0.5, color=GREY, linestyle=":", linewidth=1, label="Half of chain profit")
+    ax.axvline(result.inputs.years[-1] + 0.5, color=GREY, linewidth=0.8)
+    ax.text(result.inputs.years[-1] + 0.6, ax.get_ylim()[1], "projection", fontsize=8, color=GREY, va="top")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_xlabel("Calendar year")
+    ax.set_ylabel("Share of chain operating profit")
+    ax.legend(frameon=False, fontsize=8, loc="lower left")
+    title = "Chips layer's share of AI value-chain operating profit, over the priors"
+    finish(fig, ax, title, source)
+    end = fan.index[-1]
+    alt = (f"Fan chart: the chips layer's median share of chain operating profit is {fan['p50'].iloc[0]:.0%} in "
+           f"{fan.index[0]} and {fan.loc[end, 'p50']:.0%} in {end} (90% of draws {fan.loc[end, 'p05']:.0%}-"
+           f"{fan.loc[end, 'p95']:.0%}). Shares above 100% mean other layers lose money in total.")
+    return Chart(fig, title, alt, "chips-share-fan", source)
+
+
+def demand_gap_fan(result: UncertaintyResult, source: str) -> Chart:
+    """Required revenue R* over the draws against net external AI revenue D (central estimate)."""
+    inp = result.inputs
+    fan = result.fan("required")
+    fan = fan[fan["p50"] > 0]
+    d = inp.d_quarterly
+    fig, ax = subplots(figsize=(8, 4.5))
+    _fan(ax, quarter_dates(fan.index), fan, ORANGE, "R*")
+    ax.plot(quarter_dates(d.index), d.to_numpy(), color=BLUE, linewidth=2, label="D: net external AI revenue (smoothed)")
+    ax.set_yscale("log")
+    ax.set_xlabel("Quarter")
+    ax.set_ylabel("USD billions a year (annualized, log scale)")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    title = "Revenue required on AI capital in service, over the priors, against downstream revenue"
+    finish(fig, ax, title, source)
+    q = inp.quarters[inp.gap_quarter]
+    ratio = result.draws.quantiles().loc["d_over_required"]
+    alt = (f"Fan chart of required revenue R* to {fan.index[-1]}; in {q} D was {inp.d_last:,.0f} billion dollars a year "
+           f"and D/R* had a median of {ratio['p50']:.2f} over the draws (90%: {ratio['p05']:.2f}-{ratio['p95']:.2f}).")
+    return Chart(fig, title, alt, "required-revenue-fan", source)
+
+
+def labs_fan(result: UncertaintyResult, source: str) -> Chart:
+    """The labs' combined revenue and cost paths over the draws."""
+    fan = result.fan("labs")
+    fig, ax = subplots(figsize=(8, 4.5))
+    _fan(ax, fan.index, fan, BLUE, "Revenue", "revenue_")
+    _fan(ax, fan.index, fan, ORANGE, "Cost", "cost_")
+    ax.set_xlabel("Calendar year")
+    ax.set_ylabel("USD billions")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", ncol=2)
+    title = "The labs' combined revenue and cost, over the priors"
+    finish(fig, ax, title, source)
+    cross = fan.index[fan["revenue_p50"] >= fan["cost_p50"]]
+    when = f"the medians cross in {cross[0]}" if len(cross) else "the medians do not cross within the horizon"
+    alt = f"Fan chart of the labs' revenue and cost from {fan.index[0]} to {fan.index[-1]}; {when}."
+    return Chart(fig, title, alt, "labs-revenue-cost-fan", source)
+
+
+def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: int = 10) -> Chart:
+    """One-at-a-time swings of ``headline`` with each prior at its 10th and 90th percentiles.
+
+    Priors that do not move the headline at all (it does not depend on them) are left out, and
+    the caption says how many; at most ``top`` bars are drawn, the largest swing at the top.
+    """
+    text, unit = label(headline, result.inputs, result.names)
+    every = result.tornado[result.tornado["headline"] == headline]
+    base = float(every["baseline"].iloc[0])
+    moves = (every["at_low"] - base).abs() + (every["at_high"] - base).abs() > 1e-9 * max(1.0, abs(base))
+    rows = every[moves].head(top).iloc[::-1]
+    if rows.empty:
+        rows = every.head(1)  # nothing moves it: one empty bar keeps the axis, the caption says why
+    fig, ax = subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    y = np.arange(len(rows))
+    ax.barh(y, rows["at_low"] - base, left=base, color=BLUE, label="Prior at its 10th percentile")
+    ax.barh(y, rows["at_high"] - base, left=base, color=ORANGE, alpha=0.8, label="Prior at its 90th percentile")
+    ax.axvline(base, color=GREY, linewidth=1)
+    ax.set_yticks(y, [assumption(k) for k in rows["key"]], fontsize=8)
+    ax.set_xlabel(f"{text} ({'share' if unit == 'share' else unit.replace('usd_bn', 'USD bn')})")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    title = f"What moves it: {text}"
+    finish(fig, ax, title, source)
+    first = rows.iloc[-1]
+    if not moves.any():
+        alt = (f"Tornado chart for {text}: none of the {len(every)} priors moves it; it stays {_format(base, unit)} "
+               f"with each prior at its 10th and 90th percentiles.")
+    else:
+        alt = (f"Tornado chart for {text}: at the scenario's values it is {_format(base, unit)}; the largest swing comes "
+               f"from {assumption(first['key'])} ({first['key']}), from {_format(first['at_low'], unit)} to "
+               f"{_format(first['at_high'], unit)}."
+               + (f" {int((~moves).sum())} of the {len(every)} priors do not move it and are not shown." if (~moves).any() else ""))
+    return Chart(fig, title, alt, f"tornado-{file_name(headline)}", source, main=False)
+
+
+def sobol_chart(result: UncertaintyResult, headline: str, source: str, top: int = 8) -> Chart:
+    """First- and total-order Sobol indices of ``headline`` for its most influential priors."""
+    text, _ = label(headline, result.inputs, result.names)
+    rows = result.sobol[result.sobol["headline"] == headline].sort_values("ST", ascending=False).head(top).iloc[::-1]
+    fig, ax = subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    y = np.arange(len(rows))
+    ax.barh(y + 0.2, rows["ST"], height=0.4, color=ORANGE, xerr=rows["ST_conf"], label="Total order (with interactions)")
+    ax.barh(y - 0.2, rows["S1"], height=0.4, color=BLUE, xerr=rows["S1_conf"], label="First order (alone)")
+    ax.set_yticks(y, [assumption(k) for k in rows["key"]], fontsize=8)
+    ax.set_xlabel("Share of the variance over the priors (95% bootstrap bars)")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    title = f"Sobol indices: {text}"
+    finish(fig, ax, title, source)
+    first = rows.iloc[-1]
+    alt = (f"Sobol indices for {text}: {assumption(first['key'])} ({first['key']}) has the largest total-order index, "
+           f"{first['ST']:.2f}.")
+    return Chart(fig, title, alt, f"sobol-{file_name(headline)}", source, main=False)
+
+
+# ----------------------------------------------------------------------------- text and tables
+
+
+def probabilities(result: UncertaintyResult) -> str:
+    """The probabilities as Markdown bullets."""
+    n = len(result.draws.values)
+    lines = [f"- P({escape_markdown(text)}) {_probability(p, n)}" for text, p in result.probabilities()]
+    return "\n".join(lines) + f"\n\nEach probability is the share of {n:,} draws of the priors (seed {result.scenario.uncertainty.seed})."
+
+
+def _probability(p: float, n: int) -> str:
+    """``= 0.63``; near the ends as every page shows a probability (:func:`labels.probability_text`);
+    at the ends, the bound ``n`` draws allow (never a bare 0 or 1)."""
+    if p >= 1:
+        return f"> {1 - 1 / n:.4f} (every draw)"
+    if p <= 0:
+        return f"< {1 / n:.4f} (no draw)"
+    text = probability_text(p)
+    return text if text[0] in "<>" else f"= {text}"
+
+
+def summary(result: UncertaintyResult) -> str:
+    """Executive summary: each headline's median and 90% interval beside its value at the scenario's assumptions."""
+    q = result.draws.quantiles()
+    lines = []
+    for key, fixed in result.deterministic.items():
+        text, unit = label(key, result.inputs, result.names)
+        row = q.loc[key]
+        lines.append(f"- **{escape_markdown(text)}**: {_format(fixed, unit)} at the scenario's values; median "
+                     f"{_format(row['p50'], unit)} over the draws (90%: {_format(row['p05'], unit)} to {_format(row['p95'], unit)}).")
+    return "\n".join(lines)
+
+
+def drivers(result: UncertaintyResult) -> str:
+    """One sentence per headline naming the assumption that drives it (largest total-order Sobol index)."""
+    lines = []
+    for row in result.drivers().itertuples():
+        text, _ = label(row.headline, result.inputs, result.names)
+        lines.append(f"- {escape_markdown(text)} depends most on **{escape_markdown(assumption(row.key))}** "
+                     f"(scenario key {escape_markdown(row.key)}): it explains "
+                     f"{row.S1:.0%} of the variance alone and {row.ST:.0%} with its interactions.")
+    return "\n".join(lines)
+
+
+def priors_table(result: UncertaintyResult) -> pd.DataFrame:
+    """The priors: key, scenario value, distribution, 10th/50th/90th percentiles, rationale."""
+    inp, rows = result.inputs, []
+    for key, prior in zip(result.draws.plan.keys, result.draws.plan.priors):
+        p10, p50, p90 = quantile(prior, [0.1, 0.5, 0.9])
+        rows.append({"assumption": assumption(key), "key": key, "value": inp.values[inp.column(key)], "dist": prior.dist,
+                     "p10": p10, "p50": p50, "p90": p90, "rationale": prior.rationale})
+    return pd.DataFrame(rows, columns=["assumption", "key", "value", "dist", "p10", "p50", "p90", "rationale"])
+
+
+def priors(result: UncertaintyResult, source: str = ""):
+    """The priors table through the one formatter (:func:`valuechain.report.tables.present`)."""
+    from valuechain.report.tables import Column, present
+
+    number = "{:,.3g}"  # the priors mix shares, years, rates and multiples: three significant digits
+    return present(priors_table(result), [
+        Column("assumption", "Assumption"), Column("key", "Scenario key"),
+        Column("value", "Scenario value", "ratio", number),
+        Column("dist", "Distribution"), Column("p10", "10th percentile", "ratio", number),
+        Column("p50", "Median", "ratio", number), Column("p90", "90th percentile", "ratio", number),
+        Column("rationale", "Rationale"),
+    ], "The priors: each assumption's distribution and its reason", source)

@@ -1,0 +1,309 @@
+r"""Downstream revenue on upstream capex, in growth and error-correction form, with small-sample inference.
+
+Levels of two trending series correlate whether or not one drives the other (independent random
+walks give a "significant" levels regression most of the time), so nothing here regresses
+levels on levels. The forms used:
+
+- **growth (distributed lag)**:
+  :math:`\Delta\log y_t = a + \sum_{k=0}^{L} b_k \Delta\log x_{t-k} + e_t`; the elasticity is
+  :math:`\sum_k b_k`, with an EWC HAC t statistic whose reference distribution is an AR(1)
+  parametric bootstrap under the null (the fixed-b :math:`t_\nu` alone over-rejects here);
+- **error correction with a bounds test** (Pesaran, Shin and Smith, 2001) where the series is long
+  enough, with a bootstrap p-value;
+- **placebo**: capex *leads* added to the growth regression; their sum must show nothing;
+- **Bayesian elasticity** for the short AI series: a stated normal prior combined with the
+  HAC-based likelihood (:func:`valuechain.stats.inference.sandwich_posterior`), shown with a
+  prior-sensitivity table, never a levels p-value;
+- **panel**: each company's revenue growth on its own lagged capex growth, company intercepts,
+  Driscoll-Kraay errors (the EWC long-run variance of the cross-sectional sum of scores, so the
+  inference rests on the number of quarters, not on a handful of companies), plus each company's
+  own slope for a forest plot;
+- **stability**: recursive coefficients and Andrews' sup-Wald break test with a date set;
+- **out of sample**: pseudo-real-time forecasts from rolling origins against a random walk with
+  drift.
+
+Quarterly series are pandas Series on a contiguous quarterly PeriodIndex; a lag never crosses a
+missing quarter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from valuechain.stats import inference
+from valuechain.stats.inference import LinearFit, ols_ewc
+
+
+def growth_frame(y: pd.Series, x: pd.Series, lags: int, leads: int = 0) -> pd.DataFrame:
+    """Quarterly log growth of ``y`` with log growth of ``x`` at lags 0..``lags`` and leads 1..``leads``."""
+    frame = np.log(pd.concat({"y": y, "x": x}, axis=1).sort_index().where(lambda f: f > 0)).diff()
+    cols = {"dy": frame["y"]}
+    for k in range(lags + 1):
+        cols[f"dx_lag{k}"] = frame["x"].shift(k)
+    for k in range(1, leads + 1):
+        cols[f"dx_lead{k}"] = frame["x"].shift(-k)
+    return pd.DataFrame(cols).dropna()
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A linear combination of coefficients (an elasticity, a sum of leads) with its inference."""
+
+    name: str
+    estimate: float
+    se: float
+    interval: tuple[float, float]
+    p_value: float  # two-sided, H0: effect = 0
+    n: int
+    dof: int
+    level: float
+    method: str
+    fit: LinearFit
+    draws: np.ndarray | None = None  # bootstrap draws of the estimate (estimate + se x t*), where bootstrapped
+
+    def row(self) -> dict:
+        return {"test": self.name, "estimate": self.estimate, "std_err": self.se, "ci_low": self.interval[0],
+                "ci_high": self.interval[1], "p_value": self.p_value, "n": self.n, "dof": self.dof,
+                "method": self.method}
+
+
+BOOTSTRAP_DRAWS = 999
+
+
+def _effect(name: str, fit: LinearFit, terms, level: float) -> Effect:
+    """The fixed-b t_nu reference: used where its size was measured within bounds (the panel)."""
+    est, se = fit.combination({t: 1.0 for t in terms})
+    return Effect(name, est, se, fit.interval(est, se, level), fit.p_two_sided(est, se), fit.n, fit.dof, level,
+                  fit.method, fit)
+
+
+def _bootstrapped(name: str, y: np.ndarray, X: np.ndarray, names, terms, level: float) -> Effect:
+    """A linear combination with the EWC t and its AR(1) parametric-bootstrap reference."""
+    fit = ols_ewc(y, X, names)
+    weights = np.array([1.0 if n in terms else 0.0 for n in names])
+    est, se = fit.combination({t: 1.0 for t in terms})
+    boot = inference.bootstrap_t(y, X, weights, 0.0, 2, level, BOOTSTRAP_DRAWS, np.random.default_rng(0))
+    return Effect(name, est, se, (est - boot.critical * se, est + boot.critical * se), boot.p_value, fit.n, fit.dof,
+                  level, f"OLS, EWC HAC t, AR(1) parametric-bootstrap reference ({BOOTSTRAP_DRAWS} draws)", fit,
+                  est + se * boot.reference)
+
+
+def elasticity(y: pd.Series, x: pd.Series, lags: int, level: float = 0.90) -> Effect:
+    """Sum of the distributed-lag growth coefficients: the growth elasticity of ``y`` to ``x``."""
+    frame = growth_frame(y, x, lags)
+    names = ["const"] + [c for c in frame if c.startswith("dx_")]
+    X = np.column_stack([np.ones(len(frame))] + [frame[c] for c in names[1:]])
+    return _bootstrapped(f"elasticity (sum of lags 0-{lags})", frame["dy"].to_numpy(), X, names, names[1:], level)
+
+
+def placebo(y: pd.Series, x: pd.Series, lags: int, leads: int, level: float = 0.90) -> Effect:
+    """Sum of the coefficients on capex *leads* in the growth regression; causality says zero."""
+    frame = growth_frame(y, x, lags, leads)
+    names = ["const"] + [c for c in frame if c.startswith("dx_")]
+    X = np.column_stack([np.ones(len(frame))] + [frame[c] for c in names[1:]])
+    return _bootstrapped(f"placebo (sum of leads 1-{leads})", frame["dy"].to_numpy(), X, names,
+                         [c for c in names if "lead" in c], level)
+
+
+def bounds(y: pd.Series, x: pd.Series, lags: int = 1, bootstrap: int = 499, seed: int = 0) -> inference.BoundsTest:
+    """Bounds test for a levels relationship between log ``y`` and log ``x`` (bootstrap p-value)."""
+    frame = np.log(pd.concat({"y": y, "x": x}, axis=1).dropna())
+    return inference.bounds_test(frame["y"].to_numpy(), frame["x"].to_numpy(), lags, bootstrap,
+                                 np.random.default_rng(seed))
+
+
+def bayesian_elasticity(y: pd.Series, x: pd.Series, lag: int, prior_mean: float, prior_sd: float,
+                        sensitivity: tuple[tuple[float, float], ...], level: float = 0.90):
+    """Posterior of the growth elasticity of ``y`` to ``x`` lagged ``lag`` quarters, and a prior-sensitivity table.
+
+    Returns ``(posterior, table)``; the table has one row per prior (the stated one first, then
+    ``sensitivity``, then a flat prior) with the posterior mean, interval and P(elasticity > 0).
+    """
+    frame = growth_frame(y, x.shift(lag), 0)
+    X = np.column_stack([np.ones(len(frame)), frame["dx_lag0"]])
+    fit = ols_ewc(frame["dy"].to_numpy(), X, ["const", "elasticity"])
+    est, se = float(fit.coef[1]), fit.se("elasticity")
+    rows, main = [], None
+    for i, (m, s) in enumerate(((prior_mean, prior_sd), *sensitivity, (0.0, np.inf))):
+        post = inference.sandwich_posterior(est, se, m, s)
+        main = main or post
+        lo, hi = post.interval(level)
+        rows.append({"prior": "flat" if not np.isfinite(s) else f"N({m:g}, {s:g}²)",
+                     "stated_prior": i == 0, "posterior_mean": post.mean, "posterior_sd": post.sd,
+                     "low": lo, "high": hi, "p_positive": post.prob_above(0.0), "n": fit.n, "dof": fit.dof})
+    return main, pd.DataFrame(rows), fit
+
+
+@dataclass(frozen=True)
+class PanelResult:
+    """Pooled slope with Driscoll-Kraay (EWC) errors and each company's own slope."""
+
+    pooled: Effect
+    companies: pd.DataFrame  # company, slope, ci_low, ci_high, n, dof
+    quarters: int
+
+
+def panel(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, level: float = 0.90) -> PanelResult:
+    r"""Revenue growth on own capex growth lagged ``lag`` quarters, company intercepts, Driscoll-Kraay EWC errors.
+
+    ``revenue`` and ``capex`` are quarter x company tables. The scores :math:`x_{it} e_{it}` are
+    summed over companies in each quarter and their long-run variance taken over quarters, so the
+    reference distribution has :math:`\nu` from the number of quarters; clustering by three
+    companies would give a rank-deficient covariance.
+    """
+    parts, rows = [], []
+    for company in revenue.columns:
+        if company not in capex.columns:
+            continue
+        g = growth_frame(revenue[company], capex[company].shift(lag), 0).rename(columns={"dx_lag0": "dx"})
+        if len(g) < 8:
+            continue
+        parts.append(g.assign(company=company))
+        fit = ols_ewc(g["dy"].to_numpy(), np.column_stack([np.ones(len(g)), g["dx"]]), ["const", "slope"])
+        lo, hi = fit.interval(fit.coef[1], fit.se("slope"), level)
+        rows.append({"company_id": company, "slope": fit.coef[1], "ci_low": lo, "ci_high": hi, "n": fit.n,
+                     "dof": fit.dof})
+    data = pd.concat(parts)
+    quarters = pd.period_range(data.index.min(), data.index.max(), freq="Q")
+    companies = sorted(data["company"].unique())
+    dummies = np.column_stack([(data["company"] == c).to_numpy(float) for c in companies])
+    X = np.column_stack([data["dx"].to_numpy(), dummies])
+    y = data["dy"].to_numpy()
+    xtx_inv = np.linalg.inv(X.T @ X)
+    coef = xtx_inv @ X.T @ y
+    resid = y - X @ coef
+    position = {q: i for i, q in enumerate(quarters)}
+    summed = np.zeros((len(quarters), X.shape[1]))
+    np.add.at(summed, [position[q] for q in data.index], X * resid[:, None])
+    nu = inference.ewc_dof(len(quarters))
+    cov = len(quarters) * xtx_inv @ inference.ewc_long_run(summed, nu) @ xtx_inv
+    fit = LinearFit(("slope", *companies), coef, cov, len(y), nu, resid,
+                    f"pooled OLS with company intercepts, Driscoll-Kraay EWC errors over {len(quarters)} quarters")
+    return PanelResult(_effect(f"panel slope (own capex lagged {lag} quarters)", fit, ["slope"], level),
+                       pd.DataFrame(rows), len(quarters))
+
+
+def recursive(y: pd.Series, x: pd.Series, lag: int, level: float = 0.90) -> pd.DataFrame:
+    """Recursive least-squares slope of revenue growth on lagged capex growth, with its band, by quarter."""
+    from statsmodels.regression.recursive_ls import RecursiveLS
+
+    g = growth_frame(y, x.shift(lag), 0)
+    X = np.column_stack([np.ones(len(g)), g["dx_lag0"]])
+    res = RecursiveLS(g["dy"].to_numpy(), X).fit()
+    coef = res.recursive_coefficients.filtered[1]
+    sd = np.sqrt(res.recursive_coefficients.filtered_cov[1, 1])
+    z = stats.norm.ppf(0.5 + level / 2)
+    frame = pd.DataFrame({"calendar_quarter": g.index, "slope": coef, "low": coef - z * sd, "high": coef + z * sd})
+    return frame.iloc[4:].reset_index(drop=True)  # the first estimates rest on too few quarters to show
+
+
+def break_test(y: pd.Series, x: pd.Series, lag: int, trim: float = 0.15, bootstrap: int = 499,
+               seed: int = 0):
+    """sup-Wald test of a break in the growth regression, and the quarters of its 90% date set."""
+    g = growth_frame(y, x.shift(lag), 0)
+    X = np.column_stack([np.ones(len(g)), g["dx_lag0"]])
+    result = inference.sup_wald(g["dy"].to_numpy(), X, trim, bootstrap, np.random.default_rng(seed))
+    dates = (g.index[result.break_index], g.index[result.date_set[0]], g.index[result.date_set[1]])
+    return result, dates
+
+
+def out_of_sample(y: pd.Series, x: pd.Series, lag: int, horizon: int = 4, min_window: int = 12,
+                  publication_lag: int = 1) -> pd.DataFrame:
+    r"""Pseudo-real-time forecasts of log ``y`` ``horizon`` quarters ahead from rolling origins.
+
+    At origin quarter :math:`o` only quarters up to :math:`o - \text{publication\_lag}` are known
+    (a quarter's filing comes out in the next quarter). The model is
+    :math:`\Delta\log y_t = a + b\,\Delta\log x_{t-L}` fitted on the known quarters; with
+    :math:`L \ge` ``horizon`` every capex growth it needs is already known. The benchmark is a
+    random walk with drift (the mean known growth). One row per origin with both errors.
+    """
+    g = growth_frame(y, x.shift(lag), 0)
+    log_y = np.log(y)
+    rows = []
+    for end in range(min_window, len(g) - horizon + 1):
+        known = g.iloc[:end]
+        origin = known.index[-1] + publication_lag
+        X = np.column_stack([np.ones(len(known)), known["dx_lag0"]])
+        coef, *_ = np.linalg.lstsq(X, known["dy"].to_numpy(), rcond=None)
+        future = g.iloc[end:end + horizon]
+        if lag < horizon or len(future) < horizon:
+            break
+        model = float(np.sum(coef[0] + coef[1] * future["dx_lag0"]))
+        drift = float(horizon * known["dy"].mean())
+        actual = float(log_y[future.index[-1]] - log_y[known.index[-1]])
+        rows.append({"origin": origin, "target": future.index[-1], "actual": actual,
+                     "model_error": model - actual, "random_walk_error": drift - actual})
+    return pd.DataFrame(rows)
+
+
+def realtime_out_of_sample(vintages, final: pd.Series, x: pd.Series, lag: int, horizon: int, min_series: int,
+                           min_window: int = 4, publication_lag: int = 1) -> pd.DataFrame:
+    r"""Pseudo-real-time forecasts of the growth of :math:`D`, each origin on :math:`D`'s vintage at that date.
+
+    ``vintages`` are :class:`valuechain.model.downstream.Vintage` objects cut at quarter ends; the
+    quarter :math:`o` whose end is the cutoff is the origin. At :math:`o` the model
+    :math:`\Delta\log D_t = a + b\,\Delta\log x_{t-L}` is fitted by OLS on the vintage's latest
+    run of quarters with at least ``min_series`` series, using capex filed by then (quarters up to
+    :math:`o -` ``publication_lag``). From the vintage's last quarter :math:`s` it forecasts the growth
+    of :math:`D` to :math:`o + h`; every capex change it needs is filed by the origin, which requires
+    :math:`h \le L -` ``publication_lag``. The benchmark is a random walk with drift: the mean
+    growth of the same quarters times the steps. The outcome is the growth of ``final`` (:math:`D`
+    on every disclosure now published) from :math:`s` to the target: growth, not level, because a
+    vintage and the final series rest on different sets of series.
+
+    One row per origin with at least ``min_window`` changes and a target in ``final``: origin,
+    base, target, steps, changes used, the latest publication date and capex quarter used, the
+    outcome and both errors (log points).
+    """
+    if horizon > lag - publication_lag:
+        raise ValueError(f"horizon {horizon} needs capex not yet filed at the origin (at most lag - publication_lag "
+                         f"= {lag - publication_lag})")
+    log_x = np.log(x.where(x > 0))
+    log_final = np.log(final.where(final > 0))
+    rows = []
+    for v in vintages:
+        origin = pd.Period(v.cutoff, freq="Q")
+        target = origin + horizon
+        if pd.isna(log_final.get(target, np.nan)):
+            continue
+        d = v.d.loc[_latest_run(v.d["series_present"] >= min_series), "d_usd_bn"].dropna()
+        filed = log_x[log_x.index <= origin - publication_lag].diff()
+        dy = np.log(d).diff().dropna()
+        dx = pd.Series([filed.get(q - lag, np.nan) for q in dy.index], index=dy.index, dtype=float)
+        dy, dx = dy[dx.notna()], dx[dx.notna()]
+        base = d.index[-1] if len(d) else None
+        if len(dy) < min_window or base is None:
+            continue
+        steps = pd.period_range(base + 1, target, freq="Q")
+        future = np.array([filed.get(q - lag, np.nan) for q in steps], dtype=float)
+        if np.isnan(future).any():
+            continue
+        X = np.column_stack([np.ones(len(dx)), dx.to_numpy()])
+        coef, *_ = np.linalg.lstsq(X, dy.to_numpy(), rcond=None)
+        model = float(np.sum(coef[0] + coef[1] * future))
+        drift = float(len(steps) * dy.mean())
+        actual = float(log_final[target] - log_final[base])
+        rows.append({"origin": origin, "base": base, "target": target, "steps": len(steps), "n": len(dy),
+                     "last_published": v.last_published, "capex_through": filed.index.max(), "actual": actual,
+                     "model_error": model - actual, "random_walk_error": drift - actual})
+    return pd.DataFrame(rows, columns=["origin", "base", "target", "steps", "n", "last_published", "capex_through",
+                                       "actual", "model_error", "random_walk_error"])
+
+
+def _latest_run(enough: pd.Series) -> pd.Series:
+    """Mask of the latest run of consecutive True values that reaches the last position (all False if it is False)."""
+    values = enough.to_numpy(bool)
+    mask = np.zeros(len(values), bool)
+    i = len(values) - 1
+    while i >= 0 and values[i]:
+        mask[i] = True
+        i -= 1
+    return pd.Series(mask, index=enough.index)
+
+
+def rmse_ratio(forecasts: pd.DataFrame) -> float:
+    """Root mean squared error of the model over that of the random walk with drift (< 1: the model helps)."""
+    return float(np.sqrt(np.mean(forecasts["model_error"] ** 2) / np.mean(forecasts["random_walk_error"] ** 2)))
