@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .DEFAULT_GOAL := help
-.PHONY: help test report lab bench calibrate clean
+.PHONY: help test report lab bench calibrate docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ bench: $(STAMP) ## Run the benchmarks (figures printed as ratios to a baseline m
 
 calibrate: $(STAMP) ## Measure the size of every reported demand-gap test by simulation (1,000 draws each)
 	$(BIN)/python -m valuechain.calibration --sims 1000
+
+docs: $(STAMP) ## Regenerate the reference pages in docs/ from the code (CLI help, scenario schema, data coverage)
+	$(BIN)/python docs/generate.py
 
 clean: ## Remove .venv and everything generated under outputs/
 	rm -rf $(VENV)
