@@ -38,8 +38,8 @@ from pydantic_core import PydanticUndefined
 # valuechain imports: the only lines in this file that name the package's modules.
 # When a module moves, change these lines and nothing else.
 from valuechain.cli import main as valuechain_command
-from valuechain.params import Scenario
-from valuechain.reporting import write_data_summary
+from valuechain.scenario.schema import Scenario
+from valuechain.dataset.coverage import write_data_summary
 # ---------------------------------------------------------------------------------------------------
 
 DOCS_DIR = Path(__file__).resolve().parent
