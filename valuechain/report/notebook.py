@@ -1,7 +1,9 @@
-"""What a notebook does around its story: recording its key figures for the batch runner.
+"""What a notebook does around its story: starting from its parameters, and recording its key
+figures for the batch runner.
 
-A notebook calls :func:`record` once at the end. The figures are displayed as an output with
-their own MIME type (so they travel inside the executed notebook) and, when a path is given,
+A notebook calls :func:`start` once in its setup cell, for the dataset and the scenario its
+parameters ask for, and :func:`record` once at the end. The figures are displayed as an output
+with their own MIME type (so they travel inside the executed notebook) and, when a path is given,
 written to a JSON file beside it, with sorted keys so reruns are byte-identical.
 """
 from __future__ import annotations
@@ -9,12 +11,45 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from valuechain import mime
 from valuechain.exceptions import HeadlineError
 from valuechain.files import atomic_write_text
 
+if TYPE_CHECKING:
+    from valuechain.dataset.load import Dataset
+    from valuechain.scenario.schema import Scenario
+
 MIME_TYPE = mime.METRICS
+
+
+class Start(NamedTuple):
+    """What every notebook starts from; unpacks as ``ds, sc = notebook.start(...)``."""
+
+    dataset: Dataset  # the bundled dataset, validated
+    scenario: Scenario  # the scenario the notebook's parameters name, with their overrides applied
+
+
+def start(namespace: dict, *declared: str) -> Start:
+    """The dataset and the scenario a notebook's parameters ask for, with the scenario block shown.
+
+    ``namespace`` is the notebook's ``globals()``; ``declared`` names the parameters its
+    ``parameters`` cell declares. The scenario is read first, so a parameter papermill injected
+    that the notebook does not declare fails before the data are loaded
+    (:func:`~valuechain.scenario.schema.notebook_scenario`). The scenario block
+    (:func:`~valuechain.report.narrative.show_scenario`) is the setup cell's one output.
+    """
+    # Imported here, not above: the batch runner and the publish layer import this module for its
+    # recording keys, and need neither the scenario schema nor the model that narrative imports.
+    from valuechain.dataset.load import load_dataset
+    from valuechain.report.narrative import show_scenario
+    from valuechain.scenario.schema import notebook_scenario
+
+    scenario = notebook_scenario(namespace, *declared)
+    ds = load_dataset()
+    show_scenario(scenario, ds)
+    return Start(ds, scenario)
 
 
 def _clean(value):
