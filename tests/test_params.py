@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from valuechain import paths
 from valuechain.exceptions import ParameterError
-from valuechain.scenario.schema import list_scenarios, load_scenario
+from valuechain.scenario.load import list_scenarios, load_scenario
 
 
 @pytest.fixture
