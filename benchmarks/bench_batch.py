@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from valuechain import paths
-from valuechain.scenario.schema import list_scenarios
+from valuechain.scenario.load import list_scenarios
 from valuechain.batch.runner import notebook_names
 
 BIN = Path(sys.executable).parent

@@ -13,7 +13,7 @@ import time
 from valuechain import paths, load_dataset
 from valuechain.dataset import load as dataset
 from valuechain.model.demand import demand_gap
-from valuechain.scenario.schema import list_scenarios, load_scenario
+from valuechain.scenario.load import list_scenarios, load_scenario
 
 REPEATS = 5
 

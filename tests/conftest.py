@@ -50,7 +50,7 @@ def ds():
 
 @pytest.fixture(scope="session")
 def base_scenario():
-    from valuechain.scenario.schema import load_scenario
+    from valuechain.scenario.load import load_scenario
 
     return load_scenario("base")
 
@@ -151,8 +151,8 @@ def tiny(tmp_path):
                                        "description: \"<script>alert('x')</script> & more\"\n")
     write_notebook(notebooks / "01_quick.ipynb",
               "from valuechain.report import notebook\n"
-              "from valuechain.scenario import schema as params\n"
-              "sc = params.load_scenario(scenario)\n"
+              "from valuechain.scenario.load import load_scenario\n"
+              "sc = load_scenario(scenario)\n"
               "notebook.record({'scenario': sc.name, 'cloud_pass_through': sc.layers['cloud'].pass_through, 'b': 2}, metrics_path)")
     return params, notebooks, outputs
 

@@ -9,7 +9,7 @@ import pytest
 
 from valuechain.batch import runner
 from valuechain.publish import site
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 
 CHROMIUM = site.find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),

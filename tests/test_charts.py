@@ -8,7 +8,6 @@ import pytest
 from valuechain.report import charts
 from valuechain import load_dataset
 from valuechain.exceptions import ParameterError
-from valuechain.scenario.schema import load_scenario
 from valuechain.model.profit import profit_pool
 
 

@@ -4,9 +4,8 @@ import pytest
 
 from valuechain.model import capital, engine, formulas, labs, valuation
 from valuechain.model.inputs import build as build_inputs
-from valuechain.scenario import schema as params
 from valuechain.dataset.load import load_dataset
-from valuechain.scenario.schema import CHAIN_ORDER
+from valuechain.layers import CHAIN_ORDER
 
 
 @pytest.fixture(scope="module")

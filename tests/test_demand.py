@@ -7,7 +7,7 @@ from valuechain.model import demand
 from valuechain.publish import outputs
 from valuechain.report import notebook
 from valuechain import load_dataset
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from valuechain.model import uncertainty, valuation
 from valuechain.publish import comparison, exports, outputs, site
 from valuechain.report import charts, narrative
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 from valuechain.model.profit import profit_pool
 
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")

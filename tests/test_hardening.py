@@ -13,7 +13,7 @@ from conftest import invoke_cli, write_notebook
 from valuechain import paths
 from valuechain.batch import runner
 from valuechain.exceptions import ParameterError
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 
 
 def _cli(*args):

@@ -8,7 +8,7 @@ from valuechain.model import labs, valuation
 from valuechain.publish import outputs
 from valuechain.report import notebook
 from valuechain.exceptions import ParameterError
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 
 
 @pytest.mark.parametrize("c0, d, years", [(2.0, 0.5, 1), (2.22, 0.25, 3), (1.0, 0.3, 0), (0.8, 0.1, 0), (4.0, 0.5, 2)])

@@ -5,6 +5,7 @@ from valuechain.report import charts
 from valuechain.dataset import load as dataset
 from valuechain import layers
 from valuechain.scenario import schema as params
+from valuechain.scenario.load import load_scenario
 
 
 def test_every_list_of_layers_is_the_one_definition():
@@ -17,7 +18,7 @@ def test_every_list_of_layers_is_the_one_definition():
 
 
 def test_the_scenario_schema_and_the_dataset_rule_accept_exactly_those_layers():
-    base = params.load_scenario("base")
+    base = load_scenario("base")
     assert set(base.layers) == set(base.projection.final_margins) == set(layers.LAYERS)
     check = next(c for c in dataset._schema_companies().columns["layer"].checks if c.name == "known_layer")
     assert check.error == "layer must be one of chips, servers, cloud, labs, apps"

@@ -46,7 +46,7 @@ def test_scenario_header_escapes_title_and_description():
 
 def test_ttm_summary_leads_with_the_twelve_months_and_says_what_is_missing(ds, base_pool):
     from valuechain.model import profit
-    from valuechain.scenario.schema import load_scenario
+    from valuechain.scenario.load import load_scenario
 
     pool = base_pool
     assert pool.ttm.end == "2026Q2"  # base reports the twelve months to 2026Q2

@@ -12,7 +12,7 @@ from valuechain import paths
 from valuechain.dataset.load import load_dataset
 from valuechain.exceptions import ParameterError
 from valuechain.report import narrative, notebook
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
 MAX_LOGIC_LINES = 15  # STYLE.md: a cell longer than about 15 lines of logic belongs in the library

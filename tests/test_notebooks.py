@@ -11,7 +11,7 @@ from valuechain import paths, load_dataset
 from valuechain.model import results
 from valuechain.publish import outputs
 from valuechain.report import notebook
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 from valuechain.model.profit import profit_pool
 
 def test_notebooks_are_committed_without_outputs():

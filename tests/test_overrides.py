@@ -5,15 +5,16 @@ import pytest
 
 from conftest import invoke_cli
 from valuechain import paths
-from valuechain.scenario import schema as params
+from valuechain.scenario import variants
+from valuechain.scenario.load import VARIANTS, list_scenarios, load_scenario
 from valuechain.exceptions import ParameterError
 
 NB04 = paths.NOTEBOOKS_DIR / "04_valuations.ipynb"
 
 
 def test_dotted_overrides_change_the_value_and_say_so():
-    sc = params.load_scenario("base", {"valuation.discount_rate": 0.3, "attribution.microsoft.ai_share.2025": 0.2,
-                                       "demand_gap.capital.ai_share.2026": 0.8})
+    sc = load_scenario("base", {"valuation.discount_rate": 0.3, "attribution.microsoft.ai_share.2025": 0.2,
+                                "demand_gap.capital.ai_share.2026": 0.8})
     assert sc.valuation.discount_rate == 0.3
     assert sc.attribution["microsoft"].ai_share == {2023: 0.03, 2024: 0.06, 2025: 0.2}
     assert sc.demand_gap.capital.ai_share[2026] == 0.8  # a new year in a mapping by year
@@ -28,32 +29,32 @@ def test_dotted_overrides_change_the_value_and_say_so():
 ])
 def test_bad_overrides_get_one_line(overrides, message):
     with pytest.raises(ParameterError) as err:
-        params.load_scenario("base", overrides)
+        load_scenario("base", overrides)
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
 def test_parse_assignments_reads_values_as_yaml():
-    assert params.parse_assignments(["a.b=0.12", "c=[1, 2]", "d=null"]) == {"a.b": 0.12, "c": [1, 2], "d": None}
+    assert variants.parse_assignments(["a.b=0.12", "c=[1, 2]", "d=null"]) == {"a.b": 0.12, "c": [1, 2], "d": None}
     with pytest.raises(ParameterError, match="not key=value"):
-        params.parse_assignments(["a.b"])
+        variants.parse_assignments(["a.b"])
 
 
 def test_variant_file_extends_base_with_a_name_from_its_overrides(tmp_path):
     folder = tmp_path / "params"
     folder.mkdir()
     (folder / "base.yaml").write_text((paths.PARAMS_DIR / "base.yaml").read_text())
-    name = params.write_variant("base", {"valuation.discount_rate": 0.3}, folder)
-    assert name == params.variant_name("base", {"valuation.discount_rate": 0.3}) and name.startswith("base-set-")
-    assert name in params.list_scenarios(folder)
-    assert params.load_scenario(name, params_dir=folder).valuation.discount_rate == 0.3
-    assert params.variant_name("base", {"valuation.discount_rate": 0.31}) != name
+    name = variants.write_variant("base", {"valuation.discount_rate": 0.3}, folder)
+    assert name == variants.variant_name("base", {"valuation.discount_rate": 0.3}) and name.startswith("base-set-")
+    assert name in list_scenarios(folder)
+    assert load_scenario(name, params_dir=folder).valuation.discount_rate == 0.3
+    assert variants.variant_name("base", {"valuation.discount_rate": 0.31}) != name
 
 
 def test_cli_set_refuses_an_unknown_key_with_one_line(tmp_path):
     proc = invoke_cli("run", "base", "--set", "valuation.discount_rat=0.3", "--outputs", tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "did you mean 'valuation.discount_rate'?" in proc.stderr
-    assert not (paths.PARAMS_DIR / params.VARIANTS).exists() or not any((paths.PARAMS_DIR / params.VARIANTS).glob("*rat*"))
+    assert not (paths.PARAMS_DIR / VARIANTS).exists() or not any((paths.PARAMS_DIR / VARIANTS).glob("*rat*"))
 
 
 @pytest.mark.notebooks

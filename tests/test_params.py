@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from valuechain import paths
 from valuechain.exceptions import ParameterError
-from valuechain.scenario.schema import list_scenarios, load_scenario
+from valuechain.scenario.load import list_scenarios, load_scenario
 
 
 @pytest.fixture
@@ -193,3 +193,19 @@ def test_a_missing_parent_names_where_it_looked(tmp_path):
     message = str(info.value)
     assert f"looked for nowhere.yaml in {tmp_path.resolve()} and {paths.PARAMS_DIR.resolve()}" in message
     assert "use one of:" in message and "base" in message
+
+
+def test_companies_and_metrics_are_checked_against_the_dataset_given():
+    """A scenario run on another dataset is checked against that dataset's companies and metrics, not the bundled ones."""
+    import dataclasses
+
+    from valuechain.dataset.load import load_dataset
+
+    ds = load_dataset()
+    assert load_scenario("base", dataset=ds).layers["chips"].companies[0] == "nvidia"
+    without = dataclasses.replace(ds, companies=ds.companies[ds.companies["company_id"] != "nvidia"],
+                                  metrics={k: v for k, v in ds.metrics.items() if k != "ai_semiconductor_revenue"})
+    with pytest.raises(ParameterError) as info:
+        load_scenario("base", dataset=without)
+    assert "key 'layers.chips.companies[0]': unknown company 'nvidia'" in str(info.value)
+    assert any("key 'attribution.broadcom.revenue_metric': unknown metric 'ai_semiconductor_revenue'" in p for p in info.value.problems)

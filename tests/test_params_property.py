@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 from valuechain import paths
 from valuechain.exceptions import ParameterError
-from valuechain.scenario.schema import _reference_names, load_scenario
+from valuechain.dataset.load import load_dataset
+from valuechain.scenario.load import load_scenario
 
 BASE = yaml.safe_load((paths.PARAMS_DIR / "base.yaml").read_text())
-COMPANIES, METRICS = _reference_names()
+DATASET = load_dataset()  # validated once; every mutant is checked against its companies and metrics
 
 scalars = st.one_of(
     st.none(), st.booleans(),
@@ -95,7 +96,7 @@ def _check(folder, doc):
     path = folder / "mutant.yaml"
     path.write_text(_dump(doc), encoding="utf-8")
     try:
-        load_scenario(str(path), company_ids=COMPANIES, metric_names=METRICS)
+        load_scenario(str(path), dataset=DATASET)
     except ParameterError as exc:
         message = str(exc)
         assert message and "\n" not in message and "\r" not in message, message

@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from valuechain.dataset import refresh
 from valuechain.cli import main
 from valuechain.dataset.load import load_dataset
+from conftest import edit_csv
 from valuechain.exceptions import (
+    DataValidationError,
     SecIdentityError,
     SecRateLimitError,
     SecRequestError,
@@ -201,6 +203,19 @@ def test_concept_map_refuses_unknown_company(data_copy):
     (data_copy / refresh.CONCEPTS_FILE).write_text("concepts: {capex: [X]}\ncompanies:\n  nobody: {cik: 1, metrics: [capex]}\n")
     with pytest.raises(Exception, match="'nobody' is not in companies.csv"):
         refresh.load_concept_map(data_copy)
+
+
+def test_staging_refuses_a_dataset_that_does_not_validate_before_any_request(data_copy, tmp_path):
+    """Rows staged against a dataset that does not validate could never be applied: nothing is fetched."""
+    def month_13(frame):
+        frame.loc[frame["company_id"] == "microsoft", "fiscal_year_end_month"] = "13"
+        return frame
+
+    edit_csv(data_copy, "companies.csv", month_13)
+    session = FixtureSession()
+    with pytest.raises(DataValidationError, match=r"^companies.csv.*fiscal_year_end_month"):
+        stage(data_copy, tmp_path, session=session)
+    assert session.calls == [] and not (tmp_path / "staged_changes.csv").exists()
 
 
 # ----------------------------------------------------------------------------- the HTTP layer

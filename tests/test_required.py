@@ -3,7 +3,7 @@ import pytest
 from valuechain.model import required
 from valuechain import load_dataset
 from valuechain.model.demand import demand_gap
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 
 
 def test_sequoia_2023_anchor():

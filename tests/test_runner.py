@@ -151,7 +151,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from valuechain.scenario import schema as params_module
+from valuechain.scenario.load import list_scenarios
 from valuechain.exceptions import OutputError
 
 
@@ -198,7 +198,7 @@ def test_the_index_leaves_out_deleted_scenarios_and_notebooks_and_clean_removes_
     (params / "other.yaml").unlink()
     (notebooks / "02_second.ipynb").unlink()
     _run(tiny)
-    current = {"scenarios": params_module.list_scenarios(params), "notebooks": runner.notebook_names(notebooks)}
+    current = {"scenarios": list_scenarios(params), "notebooks": runner.notebook_names(notebooks)}
     index = site.publish(outputs, rerender=False, **current).read_text()
     assert "other/" not in index and "02_second" not in index and 'href="base/01_quick.html"' in index
     table = pd.read_csv(outputs / "metrics.csv")

@@ -8,7 +8,7 @@ import sys
 from valuechain.publish import comparison, site
 from valuechain import paths, mime
 from valuechain.batch import runner
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 
 
 def _run(tiny, **kw):

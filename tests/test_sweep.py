@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 
-from valuechain.scenario import schema as params
 from valuechain.batch import sweep as sw
 from valuechain.dataset.load import load_dataset
 from valuechain.exceptions import ParameterError

@@ -8,7 +8,7 @@ import pytest
 
 from valuechain.report import labels, tables
 from valuechain import mime, load_dataset
-from valuechain.scenario.schema import load_scenario
+from valuechain.scenario.load import load_scenario
 from valuechain.model.profit import profit_pool
 
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
@@ -144,7 +144,7 @@ def test_scenario_keys_read_as_words(key, text):
 
 
 def test_every_shipped_prior_has_words_without_ids():
-    from valuechain.scenario.schema import list_scenarios, load_scenario
+    from valuechain.scenario.load import list_scenarios, load_scenario
 
     for name in list_scenarios():
         for key in load_scenario(name).uncertainty.priors:

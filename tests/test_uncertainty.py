@@ -6,7 +6,7 @@ import yaml
 from valuechain.model import engine, uncertainty as U
 from valuechain.model.inputs import build as build_inputs
 from valuechain.report import labels
-from valuechain.scenario import schema as params
+from valuechain.scenario.load import load_scenario
 from valuechain.dataset.load import load_dataset
 from valuechain.exceptions import ParameterError
 from valuechain.scenario.schema import Prior
@@ -48,7 +48,7 @@ def test_zero_width_priors_reproduce_the_deterministic_scenario(base, tmp_path):
     sc, inp, _ = base
     fixed = {key: {"dist": "normal", "mean": float(inp.values[inp.column(key)]), "sd": 0.0, "rationale": "fixed"}
              for key in sc.uncertainty.priors}
-    variant = params.load_scenario(_scenario(tmp_path, {"draws": 100, "priors": fixed}))
+    variant = load_scenario(_scenario(tmp_path, {"draws": 100, "priors": fixed}))
     draws = U.monte_carlo(variant, build_inputs(variant, base[2]))
     deterministic = engine.headline(inp, engine.evaluate(inp, inp.theta()))
     for key, values in draws.figures.items():
@@ -121,7 +121,7 @@ def test_tornado_swings_equal_the_model_at_the_quantiles(base):
 ])
 def test_bad_uncertainty_blocks_get_one_line(tmp_path, block, message):
     with pytest.raises(ParameterError) as err:
-        params.load_scenario(_scenario(tmp_path, block))
+        load_scenario(_scenario(tmp_path, block))
     text = str(err.value)
     assert message in text and "variant.yaml" in text and "\n" not in text
 
@@ -129,7 +129,7 @@ def test_bad_uncertainty_blocks_get_one_line(tmp_path, block, message):
 def test_a_prior_the_model_does_not_consume_is_an_error(base, tmp_path):
     # NVIDIA's margin is filed, so an assumed margin for it is never used
     block = {"priors": {"demand_gap.regression.lags": {"dist": "uniform", "low": 2, "high": 4, "rationale": "x"}}}
-    variant = params.load_scenario(_scenario(tmp_path, block))
+    variant = load_scenario(_scenario(tmp_path, block))
     with pytest.raises(ParameterError, match="is set but the model does not consume it"):
         U.plan(variant, build_inputs(variant, base[2]))
 
@@ -138,7 +138,7 @@ def test_the_same_seed_gives_byte_identical_figures(base):
     from valuechain.report import uncertainty_report as report
 
     _, _, ds = base
-    sc = params.load_scenario("base", {"uncertainty": {"sobol_samples": 64}})
+    sc = load_scenario("base", {"uncertainty": {"sobol_samples": 64}})
     one, two = U.analyse(sc, ds, n=500), U.analyse(sc, ds, n=500)
     assert one.summary() == two.summary()
     assert report.chips_share_fan(one, "Source: test").png() == report.chips_share_fan(two, "Source: test").png()
@@ -164,7 +164,7 @@ def test_the_tornado_leaves_out_priors_that_do_not_move_the_figure(base):
     from valuechain.report import uncertainty_report as report
 
     sc, inp, ds = base
-    result = U.analyse(params.load_scenario("base", {"uncertainty": {"sobol_samples": 64}}), ds, n=200)
+    result = U.analyse(load_scenario("base", {"uncertainty": {"sobol_samples": 64}}), ds, n=200)
     table = result.tornado[result.tornado["headline"] == "d_over_required"]
     swing = (table["at_low"] - table["baseline"]).abs() + (table["at_high"] - table["baseline"]).abs()
     moving = table[swing > 1e-9]

@@ -96,7 +96,7 @@ def list_cmd():
       valuechain list
     """
     from valuechain.exceptions import ParameterError
-    from valuechain.scenario.schema import list_scenarios, load_scenario
+    from valuechain.scenario.load import list_scenarios, load_scenario
 
     for name in list_scenarios():
         try:
@@ -119,7 +119,7 @@ def validate(files):
       valuechain validate params/bear.yaml ~/my_case.yaml
     """
     from valuechain.exceptions import ParameterError
-    from valuechain.scenario.schema import list_scenarios, load_scenario
+    from valuechain.scenario.load import list_scenarios, load_scenario
 
     targets = [str(f) for f in files] or list_scenarios()
     problems = []
@@ -193,12 +193,13 @@ def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
     from valuechain.publish import site
 
     if sets:
-        from valuechain.scenario import schema as params
+        from valuechain.scenario import variants
+        from valuechain.scenario.load import VARIANTS
 
         if len(scenarios) != 1 or run_all:
             raise click.UsageError("--set changes one scenario; name exactly one, e.g. 'valuechain run base --set key=value'")
-        name = params.write_variant(scenarios[0], params.parse_assignments(sets))
-        click.echo(f"Variant of {scenarios[0]}: {name} (params/{params.VARIANTS}/{name}.yaml)")
+        name = variants.write_variant(scenarios[0], variants.parse_assignments(sets))
+        click.echo(f"Variant of {scenarios[0]}: {name} (params/{VARIANTS}/{name}.yaml)")
         scenarios = (name,)
     failed = _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs)
     index = site.publish(outputs, rerender=False, **_current())
@@ -234,12 +235,12 @@ def sweep(scenario, grids, draws, executor, scheduler, workers, as_csv, outputs)
     """
     import valuechain as vc
     from valuechain.model.inputs import build as build_inputs
-    from valuechain.scenario import schema as params
+    from valuechain.scenario.load import load_scenario
     from valuechain.batch import sweep as sw
 
     if workers < 1:
         raise click.UsageError(f"--workers {workers} is not allowed; give 1 or more")
-    sc = params.load_scenario(scenario)
+    sc = load_scenario(scenario)
     ds = vc.load_dataset()
     grid = sw.parse_grid(grids) if grids else None
     inputs = build_inputs(sc, ds)
@@ -268,7 +269,7 @@ def publish(outputs):
 
 def _current() -> dict:
     """The scenarios and notebooks that exist now: the site shows only their outputs."""
-    from valuechain.scenario.schema import list_scenarios
+    from valuechain.scenario.load import list_scenarios
     from valuechain.batch.runner import notebook_names
 
     return {"scenarios": list_scenarios(), "notebooks": notebook_names()}

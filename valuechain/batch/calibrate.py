@@ -191,7 +191,7 @@ def calibrate(scenario: str = "base", sims: int = 1000, seed: int = 20261121, te
     """Size of each reported test (``tests``: names from :data:`TESTS`, default all) for ``scenario``."""
     from valuechain import load_dataset
     from valuechain.model.demand import demand_gap
-    from valuechain.scenario.schema import load_scenario
+    from valuechain.scenario.load import load_scenario
 
     ds = load_dataset()
     inp = inputs_for(demand_gap(load_scenario(scenario), ds), ds)

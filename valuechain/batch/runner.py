@@ -45,7 +45,7 @@ from valuechain.publish import outputs as outputs_reader
 from valuechain.report.notebook import to_json
 from valuechain.exceptions import ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
 from valuechain.files import OutputsLock, atomic_write_text, check_writable, disk_full, umask
-from valuechain.scenario.schema import check_name, list_scenarios, load_scenario, scenario_path
+from valuechain.scenario.load import check_name, list_scenarios, load_scenario, scenario_path
 
 KERNEL_NAME = "python3"  # ipykernel's own spec: the interpreter running valuechain, whatever the notebook names
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))

@@ -2,11 +2,12 @@
 
 The refresh has two steps with a person in between:
 
-1. :func:`stage_refresh` fetches the company-facts JSON of every SEC filer mapped in
-   ``xbrl_concepts.yaml``, turns its facts into dataset rows and writes a *staged change file*
-   comparing them with the bundled rows. Each row's ``action`` is ``new``, ``changed`` (both
-   values shown: a restatement, or a rounded figure the filing gives exactly), ``unchanged`` or
-   ``unmapped`` (a fact that could not be placed, or a quarter that could not be derived).
+1. :func:`stage_refresh` checks that the dataset validates, fetches the company-facts JSON of
+   every SEC filer mapped in ``xbrl_concepts.yaml``, turns its facts into dataset rows and writes a
+   *staged change file* comparing them with the bundled rows (their values as written). Each
+   row's ``action`` is ``new``, ``changed`` (both values shown: a restatement, or a rounded figure
+   the filing gives exactly), ``unchanged`` or ``unmapped`` (a fact that could not be placed, or a
+   quarter that could not be derived).
 2. :func:`apply_staged` merges only the rows whose ``accept`` column a reviewer set to ``yes``
    into ``financials.csv``, adds one ``sources.csv`` row per filing naming its accession number,
    validates the result with :func:`valuechain.dataset.load.load_dataset` and only then replaces the
@@ -46,7 +47,8 @@ import pandas as pd
 
 from valuechain import paths
 from valuechain.dataset import fiscal
-from valuechain.dataset.load import read_yaml
+from valuechain.dataset.load import load_dataset
+from valuechain.dataset.rules import read_csv, read_yaml
 from valuechain.exceptions import (
     DataValidationError,
     SecIdentityError,
@@ -174,7 +176,7 @@ def load_concept_map(data_dir: Path | None = None, company_ids=None) -> list[Com
     path = data_dir / CONCEPTS_FILE
     spec = _read_yaml_mapping(path)
     defaults = spec.get("concepts") or {}
-    known = set(pd.read_csv(data_dir / "companies.csv", dtype=str, keep_default_na=False)["company_id"])
+    known = set(read_csv(data_dir / "companies.csv")["company_id"])
     maps = [_company_map(path.name, cid, entry, defaults, known) for cid, entry in (spec.get("companies") or {}).items()]
     if company_ids:
         unknown = sorted(set(company_ids) - {m.company_id for m in maps})
@@ -601,8 +603,9 @@ def stage_refresh(user_agent: str | None, data_dir: Path | None = None, out: Pat
                   throttle: Throttle | None = None) -> RefreshSummary:
     """Fetch company facts for the mapped SEC filers and write the staged change file.
 
-    Every company is fetched before anything is written, so a network or response error leaves
-    the previous staged file (and the dataset, which this step never writes) as it was.
+    The dataset must validate first (:func:`valuechain.dataset.load.load_dataset`), and every
+    company is fetched before anything is written, so a network or response error leaves the
+    previous staged file (and the dataset, which this step never writes) as it was.
 
     Parameters
     ----------
@@ -628,24 +631,23 @@ def stage_refresh(user_agent: str | None, data_dir: Path | None = None, out: Pat
     user_agent = check_user_agent(user_agent)
     data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
     out = Path(out) if out is not None else paths.OUTPUTS_DIR / "refresh" / "staged_changes.csv"
+    # Checked before anything is fetched: rows staged against a dataset that does not validate could
+    # never be applied (apply_staged validates the merged dataset).
+    dataset = load_dataset(data_dir)
     companies = load_concept_map(data_dir, company_ids)
-    fye = _fiscal_year_end_months(data_dir)
+    fye = dict(zip(dataset.companies["company_id"], dataset.companies["fiscal_year_end_month"]))
     session = session if session is not None else new_session()
     throttle = throttle or Throttle()
     rows = []
     for company in companies:
         payload = fetch_companyfacts(company.cik, user_agent, session, throttle)
         rows += company_rows(payload, company, fye[company.company_id], COMPANYFACTS_URL.format(cik=company.cik))
-    financials = pd.read_csv(data_dir / "financials.csv", dtype=str, keep_default_na=False)
+    # The file's text, not the dataset's numbers: a changed row is matched on its value as written.
+    financials = read_csv(data_dir / "financials.csv")
     staged = compare_with_bundled(rows, financials, since)
     atomic_write_text(out, staged.to_csv(index=False))
     counts = staged["action"].value_counts().to_dict()
     return RefreshSummary(path=out, counts=counts, companies=tuple(c.company_id for c in companies))
-
-
-def _fiscal_year_end_months(data_dir: Path) -> dict:
-    companies = pd.read_csv(data_dir / "companies.csv", dtype=str, keep_default_na=False)
-    return dict(zip(companies["company_id"], companies["fiscal_year_end_month"].astype(int)))
 
 
 # ----------------------------------------------------------------------------- applying
@@ -703,16 +705,15 @@ def apply_staged(staged_path: Path, data_dir: Path | None = None, today: dt.date
     -------
     ApplySummary
     """
-    from valuechain.dataset.load import load_dataset
-
     data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
     accepted = read_staged(staged_path)
     if accepted.empty:
         return ApplySummary(added=0, changed=0)
-    fin_text = (data_dir / "financials.csv").read_text(encoding="utf-8")
-    src_text = (data_dir / "sources.csv").read_text(encoding="utf-8")
-    financials = _frame(fin_text)
-    sources = _frame(src_text)
+    # The files' exact text, kept line for line; parsed from the same bytes as every dataset file is.
+    fin_bytes, src_bytes = (data_dir / "financials.csv").read_bytes(), (data_dir / "sources.csv").read_bytes()
+    fin_text, src_text = fin_bytes.decode("utf-8"), src_bytes.decode("utf-8")
+    financials = read_csv(data_dir / "financials.csv", fin_bytes)
+    sources = read_csv(data_dir / "sources.csv", src_bytes)
     new_sources = source_rows(accepted, sources, today or dt.date.today())
     fin_out = merge_financials(fin_text, financials, accepted, Path(staged_path).name)
     src_out = src_text + "".join(_csv_line([row.get(c, "") for c in sources.columns]) for row in new_sources)
@@ -730,10 +731,6 @@ def apply_staged(staged_path: Path, data_dir: Path | None = None, today: dt.date
     counts = accepted["action"].value_counts()
     return ApplySummary(added=int(counts.get("new", 0)), changed=int(counts.get("changed", 0)),
                         sources_added=tuple(row["source_id"] for row in new_sources))
-
-
-def _frame(text: str) -> pd.DataFrame:
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
 
 def _csv_line(values) -> str:

@@ -49,7 +49,8 @@ from valuechain.model.companies import company_rows
 from valuechain.model.inputs import pool_inputs
 from valuechain.model.results import Headline, rounded
 from valuechain.exceptions import ParameterError
-from valuechain.scenario.schema import CHAIN_ORDER, Scenario
+from valuechain.layers import CHAIN_ORDER
+from valuechain.scenario.schema import Scenario
 from valuechain.dataset.yearly import company_ttm, ttm_label
 
 LAYER_COLUMNS = ["year", "layer", "kind", "ai_revenue_usd_bn", "operating_profit_usd_bn", "operating_margin",

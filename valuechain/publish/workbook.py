@@ -9,7 +9,6 @@ import io
 import re
 
 from valuechain.publish import comparison
-from valuechain import paths
 from valuechain.report import labels
 
 MAX_WIDTH = 60
@@ -123,19 +122,20 @@ def _parameters_sheet(book, fmt: _Formats, parameters: dict) -> None:
     sheet.set_column(2, 2, 100)
 
 
-def source_rows(ids: list[str]) -> tuple[list[str], list[dict]]:
-    """The columns of sources.csv and its rows for ``ids``, in that order (an unknown id gets a row saying so)."""
-    import csv
-
-    with open(paths.DATA_DIR / "sources.csv", newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        columns, rows = list(reader.fieldnames or []), {r["source_id"]: r for r in reader}
-    return columns, [rows.get(i, {"source_id": i, "title": "not in sources.csv"}) for i in ids]
+def source_rows(ids: list[str], sources) -> tuple[list[str], list[dict]]:
+    """The columns of ``sources`` (a dataset's sources.csv, :attr:`Dataset.sources`) and its rows for
+    ``ids``, in that order (an unknown id gets a row saying so)."""
+    rows = {row["source_id"]: row for row in sources.to_dict("records")}
+    return list(sources.columns), [rows.get(i, {"source_id": i, "title": "not in sources.csv"}) for i in ids]
 
 
 def _sources_sheet(book, fmt: _Formats, ids: list[str]) -> None:
+    from valuechain.dataset.load import load_dataset
+
     sheet = book.add_worksheet("Sources")
-    columns, rows = source_rows(ids)
+    # The outputs record source ids only, and the runner builds them on the bundled dataset:
+    # its validated sources.csv describes them.
+    columns, rows = source_rows(ids, load_dataset().sources)
     for j, column in enumerate(columns):
         sheet.write_string(0, j, labels.words(column), fmt.header)
     for i, row in enumerate(rows, start=1):

@@ -8,7 +8,7 @@ import numpy as np
 from valuechain.stats.inference import format_p
 from valuechain.report.labels import company_name
 from valuechain.model.labs import EFFICIENCY
-from valuechain.scenario.schema import CHAIN_ORDER
+from valuechain.layers import CHAIN_ORDER
 from valuechain.model.profit import ProfitPool, required_end_user_spend
 
 

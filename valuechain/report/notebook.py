@@ -35,19 +35,19 @@ def start(namespace: dict, *declared: str) -> Start:
     """The dataset and the scenario a notebook's parameters ask for, with the scenario block shown.
 
     ``namespace`` is the notebook's ``globals()``; ``declared`` names the parameters its
-    ``parameters`` cell declares. The scenario is read first, so a parameter papermill injected
-    that the notebook does not declare fails before the data are loaded
-    (:func:`~valuechain.scenario.schema.notebook_scenario`). The scenario block
+    ``parameters`` cell declares. The scenario's companies and metrics are checked against the
+    loaded dataset, and a parameter papermill injected that the notebook does not declare fails
+    before anything is shown (:func:`~valuechain.scenario.load.notebook_scenario`). The scenario block
     (:func:`~valuechain.report.narrative.show_scenario`) is the setup cell's one output.
     """
     # Imported here, not above: the batch runner and the publish layer import this module for its
     # recording keys, and need neither the scenario schema nor the model that narrative imports.
     from valuechain.dataset.load import load_dataset
     from valuechain.report.narrative import show_scenario
-    from valuechain.scenario.schema import notebook_scenario
+    from valuechain.scenario.load import notebook_scenario
 
-    scenario = notebook_scenario(namespace, *declared)
     ds = load_dataset()
+    scenario = notebook_scenario(namespace, *declared, dataset=ds)  # its companies and metrics checked against ds
     show_scenario(scenario, ds)
     return Start(ds, scenario)
 

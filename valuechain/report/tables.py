@@ -138,7 +138,7 @@ def present(frame: pd.DataFrame, columns: list[Column], title: str, source: str 
 
 def _layer_order(frame: pd.DataFrame, by=("year",)) -> pd.DataFrame:
     """Rows upstream first (chips to apps) within each ``by`` group."""
-    from valuechain.scenario.schema import CHAIN_ORDER
+    from valuechain.layers import CHAIN_ORDER
 
     order = {layer: i for i, layer in enumerate(reversed(CHAIN_ORDER))}
     return frame.assign(_o=frame["layer"].map(order)).sort_values([*by, "_o"]).drop(columns="_o")

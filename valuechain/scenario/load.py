@@ -1,0 +1,230 @@
+"""Loading a scenario: ``params/<name>.yaml`` (or a path, or a variant in ``params/variants/``) read,
+its ``extends`` resolved, overrides applied, validated against the schema and checked against
+the dataset's companies and metrics.
+
+A scenario may ``extends:`` another and override only what differs; mappings are merged
+key by key, anything else (numbers, lists) is replaced, and so is a prior under
+``uncertainty.priors`` (it is one distribution). Every refusal is a :class:`ParameterError`
+naming the file, the key path and the fix.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+from pydantic import ValidationError
+
+from valuechain import paths
+from valuechain.exceptions import ParameterError
+from valuechain.files import safe_load
+from valuechain.scenario.messages import check_references, parameter_error
+from valuechain.scenario.schema import Scenario, closest_key
+
+if TYPE_CHECKING:
+    from valuechain.dataset.load import Dataset
+
+SCENARIO_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+VARIANTS = "variants"  # sub-folder of params/ holding the variants written by --set
+
+
+def scenario_path(name_or_path: str | Path, params_dir: Path | None = None) -> Path:
+    """File of a scenario given by name (``base``, or a variant in ``params/variants/``) or by path."""
+    params_dir = params_dir or paths.PARAMS_DIR
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")):
+        path = Path(text)
+        check_name(path.stem)
+        return path
+    check_name(text)
+    variant = params_dir / VARIANTS / f"{text}.yaml"
+    return variant if variant.exists() and not (params_dir / f"{text}.yaml").exists() else params_dir / f"{text}.yaml"
+
+
+def check_name(name: str) -> str:
+    """Refuse a scenario name that could escape outputs/ or confuse a shell."""
+    if not SCENARIO_NAME.match(name):
+        raise ParameterError(
+            f"scenario name {name!r} is not allowed; use lower-case letters, digits, '-' and '_', starting with a letter or digit")
+    return name
+
+
+def list_scenarios(params_dir: Path | None = None) -> list[str]:
+    """Names of the scenario files in ``params/`` and of the variants in ``params/variants/``, sorted."""
+    params_dir = params_dir or paths.PARAMS_DIR
+    return sorted({p.stem for p in (*params_dir.glob("*.yaml"), *(params_dir / VARIANTS).glob("*.yaml"))})
+
+
+def load_scenario(name_or_path: str | Path, overrides: dict | None = None, params_dir: Path | None = None,
+                  dataset: Dataset | None = None) -> Scenario:
+    """Load, resolve ``extends`` and validate a scenario.
+
+    ``overrides`` is merged over the file: a nested mapping, or dotted keys
+    (``{"valuation.discount_rate": 0.3}``, as ``--set`` and the notebooks' ``overrides`` give them),
+    each checked against the scenario's keys (:func:`apply_overrides`).
+    Every company and metric the scenario names must be one of ``dataset`` (default: the bundled
+    dataset, :func:`valuechain.dataset.load.load_dataset`): pass the dataset the scenario will be
+    run on.
+    """
+    path = scenario_path(name_or_path, params_dir)
+    raw = _resolve(path, chain=(), params_dir=params_dir or paths.PARAMS_DIR)
+    raw.pop("extends", None)
+    nested = {k: v for k, v in (overrides or {}).items() if "." not in str(k) and isinstance(v, dict)}
+    dotted = {k: v for k, v in (overrides or {}).items() if k not in nested}
+    if nested:
+        raw = _merge(raw, nested)
+    if dotted:
+        raw = apply_overrides(path, raw, dotted)
+    raw["name"] = path.stem
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise parameter_error(path, exc) from None
+    check_references(path, scenario, *reference_names(dataset))
+    return scenario
+
+
+def reference_names(dataset: Dataset | None = None) -> tuple[set[str], set[str]]:
+    """Company ids and metric names a scenario may name: those of ``dataset`` (default: the bundled one)."""
+    if dataset is None:
+        # Imported here: naming or listing scenarios needs no pandas; the loader caches what it validated.
+        from valuechain.dataset.load import load_dataset
+
+        dataset = load_dataset()
+    return set(dataset.companies["company_id"]), set(dataset.metrics)
+
+
+def leaf_keys(data, prefix: str = "") -> set[str]:
+    """Dotted keys of every value in resolved scenario data (a list is one value)."""
+    if isinstance(data, dict):
+        return set().union(*(leaf_keys(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in data.items())) if data else {prefix}
+    return {prefix}
+
+
+def apply_overrides(path: Path, raw: dict, dotted: dict) -> dict:
+    """``raw`` (a resolved scenario file) with each dotted key of ``dotted`` set to its value.
+
+    A key must name a value the scenario has (or a new year in a mapping by year); an unknown key is
+    a :class:`ParameterError` suggesting the closest valid key. The title and description say the
+    scenario is a variant and list the overrides, so every page shows them.
+    """
+    try:
+        valid = leaf_keys(Scenario.model_validate({**raw, "name": path.stem}).model_dump(mode="json"))
+    except ValidationError as exc:
+        raise parameter_error(path, exc) from None
+    out = copy.deepcopy(raw)
+    for key, value in dotted.items():
+        parts = str(key).split(".")
+        parent = ".".join(parts[:-1])
+        new_year = parts[-1].isdigit() and any(k.startswith(parent + ".") and k[len(parent) + 1:].isdigit() for k in valid)
+        if key not in valid and not new_year:
+            raise ParameterError(f"{path}: override '{key}' names no value of the scenario; {closest_key(key, valid)}")
+        node = out
+        for part in parts[:-1]:
+            part = _existing_key(node, part)
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[_existing_key(node, parts[-1])] = value
+    listed = "; ".join(f"{k} = {v}" for k, v in dotted.items())
+    out["title"] = f"{out.get('title', path.stem)} (variant)"
+    out["description"] = f"Variant of {path.stem} with {listed}. {out.get('description', '')}".strip()
+    return out
+
+
+def _existing_key(node: dict, part: str):
+    """``part`` as the mapping spells it: YAML reads a year as a number, a dotted key gives text."""
+    if part.isdigit() and int(part) in node:
+        return int(part)
+    return int(part) if part.isdigit() and any(isinstance(k, int) for k in node) else part
+
+
+def injected_parameters(history) -> set[str]:
+    """Names papermill assigned in a notebook's injected-parameters cell, read from the kernel's input history."""
+    import ast
+
+    names: set[str] = set()
+    for source in history or ():
+        if isinstance(source, str) and source.lstrip().startswith("# Parameters"):
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                continue
+            names |= {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def notebook_scenario(namespace: dict, *declared: str, dataset: Dataset | None = None) -> Scenario:
+    """The scenario a notebook's parameters ask for: ``scenario`` with ``overrides`` applied, checked
+    against ``dataset`` (the notebook's; default: the bundled one).
+
+    A parameter papermill injected that the notebook does not declare (``-p discount_rate 0.3``)
+    is an error, not papermill's warning: it names the scenario key to set through ``overrides``.
+    """
+    stray = sorted(injected_parameters(namespace.get("_ih") or namespace.get("In")) - set(declared))
+    if stray:
+        name = stray[0]
+        base = load_scenario(namespace["scenario"], dataset=dataset)
+        hint = closest_key(name, leaf_keys(base.model_dump(mode="json")))
+        key = hint.split("'")[1] if "'" in hint else "<dotted.key>"
+        raise ParameterError(f"parameter '{name}' is not a parameter of this notebook (it takes {', '.join(declared)}); "
+                             f"to change a scenario value pass overrides, e.g. -y '{{overrides: {{{key}: ...}}}}'")
+    return load_scenario(namespace["scenario"], namespace.get("overrides") or None, dataset=dataset)
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        raise ParameterError(f"{path}: scenario file not found; check the name or create it in params/")
+    try:
+        data = safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParameterError(f"{path}: YAML syntax error{where}: {problem}; fix the syntax") from None
+    if data is None:
+        raise ParameterError(f"{path}: the file is empty; write the scenario's keys or 'extends: base' with overrides")
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    return data
+
+
+def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None) -> dict:
+    if path.resolve() in chain:
+        cycle = " -> ".join(p.stem for p in (*chain, path.resolve()))
+        raise ParameterError(f"{chain[0]}: key 'extends' forms a cycle ({cycle}); remove one of the extends")
+    data = _read_yaml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ParameterError(f"{path}: key 'extends' must be a scenario name, got {parent!r}")
+    try:
+        check_name(parent)
+    except ParameterError:
+        raise ParameterError(f"{path}: key 'extends' names {parent!r}, which is not a scenario name; "
+                             f"use the stem of a file in params/, e.g. 'base'") from None
+    # The file's own folder first (a family of scenarios kept together), then the scenarios folder
+    # given, then the project's params/.
+    folders = list(dict.fromkeys(p.resolve() for p in (path.parent, params_dir or paths.PARAMS_DIR, paths.PARAMS_DIR)))
+    parent_path = next((folder / f"{parent}.yaml" for folder in folders if (folder / f"{parent}.yaml").exists()), None)
+    if parent_path is None:
+        choices = ", ".join(sorted({n for folder in folders for n in list_scenarios(folder)})) or "none"
+        raise ParameterError(f"{path}: key 'extends' names '{parent}', which does not exist; looked for {parent}.yaml in "
+                             f"{' and '.join(map(str, folders))}; use one of: {choices}")
+    return _merge(_resolve(parent_path, (*chain, path.resolve()), params_dir), data)
+
+
+WHOLE = (("uncertainty", "priors"),)  # mappings whose entries an override replaces whole (a prior is one distribution)
+
+
+def _merge(base: dict, override: dict, path: tuple = ()) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and path not in WHOLE:
+            merged[key] = _merge(merged[key], value, (*path, key))
+        else:
+            merged[key] = value
+    return merged

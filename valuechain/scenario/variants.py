@@ -1,0 +1,66 @@
+"""Variants written by ``valuechain run <scenario> --set key=value``: the assignments read as YAML,
+checked on the base scenario, and recorded as ``params/variants/<base>-set-<hash>.yaml``, a file
+that extends the base, so a variant is rerun, cached and published like any scenario.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+
+from valuechain import paths
+from valuechain.exceptions import ParameterError
+from valuechain.files import atomic_write_text, safe_load
+from valuechain.scenario.load import VARIANTS, list_scenarios, load_scenario, scenario_path
+
+
+def parse_assignments(texts) -> dict:
+    """``--set key=value`` arguments as a mapping; values are read as YAML (``0.12``, ``[1, 2]``, ``null``)."""
+    out = {}
+    for text in texts:
+        key, sep, value = str(text).partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"--set {text!r} is not key=value; write e.g. --set demand_gap.break_even.target_return=0.12")
+        try:
+            out[key.strip()] = safe_load(value)
+        except yaml.YAMLError:
+            raise ParameterError(f"--set {key.strip()}: the value {value!r} cannot be read; write a number, text or [list]") from None
+    return out
+
+
+def variant_name(base: str, overrides: dict) -> str:
+    """A variant's name: its base and a short hash of its overrides, e.g. ``base-set-1a2b3c4d``."""
+    digest = hashlib.sha256(json.dumps(overrides, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{base}-set-{digest}"
+
+
+def write_variant(base: str, overrides: dict, params_dir: Path | None = None) -> str:
+    """Check ``overrides`` on scenario ``base`` and record them as ``params/variants/<name>.yaml``; return the name.
+
+    The file extends ``base`` and lists the overrides, so the variant is rerun, cached and
+    published like any scenario.
+    """
+    params_dir = params_dir or paths.PARAMS_DIR
+    if not scenario_path(base, params_dir).exists():
+        raise ParameterError(f"unknown scenario '{base}'; choose from: {', '.join(list_scenarios(params_dir))} (files in params/)")
+    load_scenario(base, overrides, params_dir)  # every override checked before anything is written
+    name = variant_name(base, overrides)
+    folder = params_dir / VARIANTS
+    folder.mkdir(parents=True, exist_ok=True)
+    nested: dict = {}
+    for key, value in overrides.items():
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(int(part) if part.isdigit() else part, {})
+        node[int(parts[-1]) if parts[-1].isdigit() else parts[-1]] = value
+    listed = "; ".join(f"{k} = {v}" for k, v in overrides.items())
+    base_sc = load_scenario(base, params_dir=params_dir)
+    head = {"extends": base, "title": f"{base_sc.title} (variant)",
+            "description": f"Variant of {base} with {listed}. {base_sc.description}"}
+    text = (f"# Variant of {base} written by 'valuechain run {base} --set ...'; only the overrides differ.\n"
+            + yaml.safe_dump({**head, **nested}, sort_keys=False, allow_unicode=True))
+    atomic_write_text(folder / f"{name}.yaml", text)
+    return name
