@@ -302,7 +302,7 @@ NVIDIA = {"company_id": "nvidia"}
     ("financials.csv", _set_where("calendar_quarter", "2025Q1", **NVIDIA, metric="revenue", fiscal_period="FY2025Q4"),
      r"quarter_mapping.*FY2025Q4 \(fiscal year ends month 1\) maps to calendar 2024Q4"),
     ("financials.csv", _set_where("period_end", "2024-12-31", **NVIDIA, metric="revenue", fiscal_period="FY2025Q4"),
-     r"column period_end: rule 'quarter_mapping' failed for 2024-12-31; FY2025Q4 of a fiscal year ending in month 1 ends 2025-01-31"),
+     r"column period_end: rule 'quarter_mapping' failed for '2024-12-31'; FY2025Q4 of a fiscal year ending in month 1 ends 2025-01-31"),
     ("financials.csv", _set_where("fiscal_period", "FY2025Q5", **NVIDIA, metric="revenue", fiscal_period="FY2025Q4"),
      r"rule 'period_label' failed for 'FY2025Q5'"),
     ("facts.csv", _set_where("value", "15", fact_id="ipo_float_typical_low"),
