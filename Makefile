@@ -35,7 +35,7 @@ bench: $(STAMP) ## Run the benchmarks (figures printed as ratios to a baseline m
 	$(BIN)/python benchmarks/bench_uncertainty.py
 
 calibrate: $(STAMP) ## Measure the size of every reported demand-gap test by simulation (1,000 draws each)
-	$(BIN)/python -m valuechain.calibration --sims 1000
+	$(BIN)/python -m valuechain.batch.calibrate --sims 1000
 
 docs: $(STAMP) ## Regenerate the reference pages in docs/ from the code (CLI help, scenario schema, data coverage)
 	$(BIN)/python docs/generate.py

@@ -29,7 +29,29 @@ def test_time_to_close_equals_the_closed_form_with_constant_growth():
 
 
 def test_primary_test_null_is_the_rate_that_closes_within_the_asset_life():
+    """On a straight line the trend is known without error, so the p-value is at its bounds: the least a
+    Monte Carlo p-value can be, 1 / (1 + B), above the null, and 1 below it (every null draw is at least -inf)."""
     log_d, log_r = _gap(0.10, 0.05, -1.0)
     result = closing.gap_closing(log_d, log_r, 0.05, 5.0, 8, (0.05, 0.03))
-    assert result.required_trend == pytest.approx(0.45 / 20)
-    assert 0 < result.p_value <= 1
+    assert result.required_trend == pytest.approx(0.45 / 20)  # close -0.45 within 5 years = 20 quarters
+    assert result.t_stat > 1e6 and result.p_value == 1 / (1 + closing.BOOTSTRAP_DRAWS)
+    # D grows 6% a quarter against 5%: the gap of -0.89 needs 0.89 / 20 a quarter, above the trend of 0.01
+    slow = closing.gap_closing(*_gap(0.06, 0.05, -1.0), 0.05, 5.0, 8, (0.05, 0.03))
+    assert slow.required_trend == pytest.approx(0.89 / 20) and slow.trend == pytest.approx(0.01)
+    assert slow.t_stat < -1e6 and slow.p_value == 1.0
+    assert result.reject and not slow.reject
+
+
+def test_primary_test_at_its_null_gives_a_p_value_of_one_half():
+    """Gap changes whose mean is exactly the rate tested give t = 0; the null's t statistics are symmetric
+    about 0, so P(T* >= 0) = 1/2, within the Monte Carlo error of 999 draws (s.e. 0.016)."""
+    q = pd.period_range("2023Q4", periods=12, freq="Q")
+    log_r = pd.Series(np.log(100.0) + 0.05 * np.arange(12), q)
+    noise = [0.02, -0.02, 0.01, -0.01, 0.03, -0.03, 0.02, -0.02, 0.01, -0.01, 0.0]  # D grows 10% a quarter give or take
+    log_d = pd.Series(np.log(100.0) - 1.0 + np.concatenate([[0.0], np.cumsum(0.10 + np.array(noise))]), q)
+    gap = log_d - log_r
+    trend = gap.diff().iloc[-8:].mean()  # the mean change over the 8-quarter window
+    horizon = -gap.iloc[-1] / (4 * trend)  # the horizon whose required rate is exactly the trend
+    result = closing.gap_closing(log_d, log_r, 0.05, horizon, 8, (0.05, 0.03))
+    assert result.required_trend == pytest.approx(result.trend) and result.t_stat == pytest.approx(0.0, abs=1e-9)
+    assert result.p_value == pytest.approx(0.5, abs=3 * 0.016)

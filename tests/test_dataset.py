@@ -2,43 +2,14 @@ import pandas as pd
 import pytest
 
 from conftest import edit_csv
-from valuechain.dataset import fiscal
 from valuechain import load_dataset
-from valuechain.dataset.load import BASES, LAYERS
 from valuechain.exceptions import DataValidationError
-
-
-def test_every_source_id_resolves(ds):
-    known = set(ds.sources["source_id"])
-    assert set(ds.financials["source_id"]) <= known
-    assert set(ds.facts["source_id"]) <= known
-    assert ds.financials["source_id"].str.len().gt(0).all()
-
-
-def test_every_company_has_a_layer(ds):
-    assert ds.companies["layer"].isin(LAYERS).all()
-    assert set(ds.financials["company_id"]) <= set(ds.companies["company_id"])
-    assert ds.financials["layer"].notna().all()
-
-
-def test_every_row_has_basis_and_metric_definition(ds):
-    assert ds.financials["basis"].isin(BASES).all()
-    assert set(ds.financials["metric"]) <= set(ds.metrics)
-    assert all(spec["definition"] for spec in ds.metrics.values())
 
 
 def test_derived_rows_say_how(ds):
     derived = ds.financials[ds.financials["basis"] == "derived"]
     assert len(derived) > 0
     assert derived["note"].str.len().gt(0).all()
-
-
-def test_quarter_mapping_holds_for_every_quarter_row(ds):
-    quarters = ds.financials[ds.financials["period_type"] == "quarter"]
-    fye = ds.companies.set_index("company_id")["fiscal_year_end_month"]
-    for row in quarters.itertuples():
-        end, cq = fiscal.map_fiscal_quarter(row.fiscal_period, int(fye[row.company_id]))
-        assert (row.period_end.date(), row.calendar_quarter) == (end, cq), row
 
 
 def _rounding_tolerance(values):
@@ -287,6 +258,7 @@ def _set(row, column, value):
         ("sources.csv", _set(0, "accessed", "21/11/2026"), r"sources.csv row 2, column accessed: rule 'date_format'"),
         ("sources.csv", _set(0, "licence", ""), r"sources.csv row 2, column licence: rule 'required'"),
         ("facts.csv", _set(0, "unit", "furlongs"), r"facts.csv row 2, column unit: rule 'known_unit'"),
+        ("facts.csv", _set(0, "source_id", "blog_post"), r"facts.csv row 2, column source_id: rule 'known_source'"),
     ],
 )
 def test_malformed_column_is_refused_naming_file_row_and_rule(data_copy, file, edit, expected):
@@ -329,6 +301,8 @@ NVIDIA = {"company_id": "nvidia"}
      r"segment_within_total.*data_center_revenue 30.0 exceeds revenue 26.044 for nvidia FY2025Q1"),
     ("financials.csv", _set_where("calendar_quarter", "2025Q1", **NVIDIA, metric="revenue", fiscal_period="FY2025Q4"),
      r"quarter_mapping.*FY2025Q4 \(fiscal year ends month 1\) maps to calendar 2024Q4"),
+    ("financials.csv", _set_where("period_end", "2024-12-31", **NVIDIA, metric="revenue", fiscal_period="FY2025Q4"),
+     r"column period_end: rule 'quarter_mapping' failed for '2024-12-31'; FY2025Q4 of a fiscal year ending in month 1 ends 2025-01-31"),
     ("financials.csv", _set_where("fiscal_period", "FY2025Q5", **NVIDIA, metric="revenue", fiscal_period="FY2025Q4"),
      r"rule 'period_label' failed for 'FY2025Q5'"),
     ("facts.csv", _set_where("value", "15", fact_id="ipo_float_typical_low"),
@@ -354,6 +328,13 @@ def test_extra_column_is_refused(data_copy):
         load_dataset(data_copy)
 
 
+def test_metric_without_a_definition_is_refused(data_copy):
+    path = data_copy / "metrics.yaml"
+    path.write_text(path.read_text().replace("definition:", "note:", 1))
+    with pytest.raises(DataValidationError, match=r"^metrics.yaml: metric '\w+' needs a unit and a one-line definition$"):
+        load_dataset(data_copy)
+
+
 def test_missing_file_is_refused(data_copy):
     (data_copy / "sources.csv").unlink()
     with pytest.raises(DataValidationError, match=r"sources.csv: file not found"):
@@ -372,13 +353,6 @@ def _reported_share_citing_a_filing(ds) -> float:
     return float(reported["source_id"].map(filing).mean())
 
 
-def test_every_reported_row_cites_a_document(ds):
-    src = ds.sources.set_index("source_id")
-    traced = src["accession"].str.len().gt(0) | src["document_url"].str.len().gt(0)
-    reported = ds.financials[ds.financials["basis"] == "reported"]
-    assert reported["source_id"].map(traced).all()
-
-
 def test_at_least_90_percent_of_reported_rows_cite_a_filing(ds):
     assert _reported_share_citing_a_filing(ds) >= 0.90
 
@@ -390,13 +364,6 @@ def test_sec_sources_carry_an_accession_and_point_at_a_document_not_an_index(ds)
     cik_folder = sec["accession"].str.replace("-", "", regex=False)
     on_sec = sec["document_url"].str.contains("sec.gov/Archives", regex=False)
     assert all(folder in url for folder, url in zip(cik_folder[on_sec], sec.loc[on_sec, "document_url"]))
-
-
-def test_aggregator_sources_name_the_filing_they_transcribe(ds):
-    agg = ds.sources[ds.sources["via_aggregator"] == "true"]
-    assert len(agg) > 0
-    names_it = agg["accession"].str.len().gt(0) | agg["covers"].str.contains("Transcribes ", regex=False)
-    assert names_it.all()
 
 
 def test_aggregator_source_that_names_no_filing_is_refused(data_copy):
@@ -427,7 +394,9 @@ def test_estimate_row_may_cite_an_undated_source(data_copy):
         frame.loc[frame["source_id"] == "menlo_2025", ["accession", "document_url"]] = ""
         return frame
     edit_csv(data_copy, "sources.csv", strip)
-    assert len(load_dataset(data_copy).financials) > 0
+    fin = load_dataset(data_copy).financials
+    cited = fin[fin["source_id"] == "menlo_2025"]
+    assert cited["value_usd_bn"].tolist() == [11.5, 37.0, 19.0] and set(cited["basis"]) == {"estimate"}
 
 
 # ------------------------------------------------------------------ backlog and the companies added for issue 17

@@ -3,7 +3,6 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from valuechain import load_dataset
 from valuechain.dataset.yearly import company_ttm, company_year, interpolate_run_rate, margin_ttm, margin_year
 
 
@@ -40,8 +39,12 @@ def test_run_rate_interpolation_closed_form():
 
 
 def test_run_rate_year_needs_bracketing_points(ds):
+    # Straight lines through $1B (2024-12-31), $5B (2025-08-31, 243 days on) and $14B (2026-02-12, 165 days
+    # after that), read daily over 2025: days 1-243 sum to 243 * 1 + 4 / 243 * (243 * 244 / 2), and the
+    # 122 days from September to December to 122 * 5 + 9 / 165 * (122 * 123 / 2).
     value = company_year(ds, "anthropic", "revenue_run_rate", 2025)
-    assert 1.0 < value.value < 14.0
+    assert value.value == pytest.approx((243 * 1 + 4 * 244 / 2 + 122 * 5 + 9 / 165 * 122 * 123 / 2) / 365)
+    assert value.method == "mean of run-rate interpolated daily over 2025"
     assert value.basis == "estimate"
     assert company_year(ds, "anthropic", "revenue_run_rate", 2024) is None  # no point before 2024
 
@@ -158,9 +161,10 @@ def test_ttm_falls_back_to_a_fiscal_year_closing_in_its_last_quarter_then_halves
     assert company_ttm(ds, "june", "revenue", "2026Q1") is None  # the fiscal year does not close in 2026Q1
     assert company_ttm(ds, "lab", "revenue", "2026Q2").value == 20.0
     assert company_ttm(ds, "lab", "revenue", "2026Q1") is None
-    # a run-rate rising in a straight line from 0 to 10 over 366 days has a mean of about 5 over the year inside it
+    # a run-rate rising in a straight line from 0 to 10 over 366 days is 10 d / 366 on day d = 1..365 of the
+    # twelve months inside them, whose mean is 10 / 366 * (366 / 2) = 5
     rr = company_ttm(ds, "rr", "revenue_run_rate", "2026Q2")
-    assert 4.8 < rr.value < 5.2 and rr.basis == "estimate"
+    assert rr.value == pytest.approx(5.0) and rr.basis == "estimate"
 
 
 def test_ttm_margin_divides_income_and_revenue_of_the_same_periods():
