@@ -97,10 +97,31 @@ def test_no_module_imports_a_layer_after_its_own():
     assert not wrong, "imports against the dependency rule:\n" + "\n".join(wrong)
 
 
+def _private_attributes(path: Path):
+    """(line, module, name) for every ``alias._name`` read of a valuechain module imported under ``alias``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "valuechain":
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in MODULES:
+                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in MODULES and alias.asname:
+                    aliases[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                and node.attr.startswith("_") and not node.attr.startswith("__")):
+            yield node.lineno, aliases[node.value.id], node.attr
+
+
 def test_no_module_imports_another_modules_private_name():
     wrong = [f"{_where(path, line)}: {module} imports {target}.{name}"
              for module, path, line, target, names in _edges() for name in names
              if name.startswith("_") and target != module]
+    wrong += [f"{_where(path, line)}: {module} reads {target}.{name}"
+              for module, path in MODULES.items() for line, target, name in _private_attributes(path) if target != module]
     assert not wrong, "private names imported across modules (make them public in a module of their own):\n" + "\n".join(wrong)
 
 

@@ -224,7 +224,7 @@ class BreakTest:
     trim: float
 
 
-def _wald_path(y: np.ndarray, X: np.ndarray, candidates, nu: int) -> np.ndarray:
+def wald_path(y: np.ndarray, X: np.ndarray, candidates, nu: int) -> np.ndarray:
     """sup over candidates of the EWC Wald statistic for the interaction terms; batched over rows of ``y``."""
     y = np.atleast_2d(y)
     n, k = X.shape
@@ -276,11 +276,11 @@ def sup_wald(y: np.ndarray, X: np.ndarray, trim: float = 0.15, bootstrap: int = 
     n, k = X.shape
     cand = candidates_for(n, k, trim)
     nu = ewc_dof(n)
-    observed = float(_wald_path(y, X, cand, nu)[0])
+    observed = float(wald_path(y, X, cand, nu)[0])
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     phi, sd = ar1(y - X @ coef)
     sims = X @ coef + simulate_ar1(rng, bootstrap, n, phi, sd)
-    p = mc_p_value(observed, _wald_path(sims, X, cand, nu))
+    p = mc_p_value(observed, wald_path(sims, X, cand, nu))
     ssr = _ssr_path(y, X, cand)
     best = int(np.argmin(ssr))
     crit = -2 * np.log(1 - np.sqrt(0.90))
@@ -322,7 +322,7 @@ def _ssr(target: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.sum(resid ** 2, axis=-1), coef
 
 
-def _bounds_f(y: np.ndarray, x: np.ndarray, lags: int) -> tuple[np.ndarray, np.ndarray]:
+def bounds_f(y: np.ndarray, x: np.ndarray, lags: int) -> tuple[np.ndarray, np.ndarray]:
     """Bounds F statistic and long-run elasticity, batched over leading axes."""
     target, Z = _uecm_design(y, x, lags)
     ssr, coef = _ssr(target, Z)
@@ -353,10 +353,10 @@ def bounds_test(y: np.ndarray, x: np.ndarray, lags: int = 1, bootstrap: int = 49
     """
     rng = rng or np.random.default_rng(0)
     y, x = np.asarray(y, float), np.asarray(x, float)
-    f, long_run = _bounds_f(y, x, lags)
+    f, long_run = bounds_f(y, x, lags)
     ys = simulate_random_walks(rng, bootstrap, y[0], np.diff(y), len(y))
     xs = simulate_random_walks(rng, bootstrap, x[0], np.diff(x), len(x))
-    null, _ = _bounds_f(ys, xs, lags)
+    null, _ = bounds_f(ys, xs, lags)
     return BoundsTest(float(f), mc_p_value(f, null), float(long_run), len(y) - 1 - lags, lags, bootstrap)
 
 

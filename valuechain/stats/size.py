@@ -125,10 +125,10 @@ def size_bounds(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
     frame = np.log(pd.concat({"y": inp.long_revenue, "x": inp.long_capex}, axis=1).dropna())
     y0, x = frame["y"].to_numpy(), frame["x"].to_numpy()
     ys = inference.simulate_random_walks(rng, sims, y0[0], np.diff(y0), len(y0))
-    observed, _ = inference._bounds_f(ys, np.broadcast_to(x, ys.shape), 1)
+    observed, _ = inference.bounds_f(ys, np.broadcast_to(x, ys.shape), 1)
     star_y = np.vstack([inference.simulate_random_walks(rng, 1, row[0], np.diff(row), len(row)) for row in ys])
     star_x = np.vstack([inference.simulate_random_walks(rng, 1, x[0], np.diff(x), len(x)) for _ in range(sims)])
-    boot, _ = inference._bounds_f(star_y, star_x, 1)
+    boot, _ = inference.bounds_f(star_y, star_x, 1)
     p = (1 + (boot[None, :] >= observed[:, None]).sum(axis=1)) / (1 + sims)
     return float(np.mean(p <= NOMINAL))
 
@@ -144,13 +144,13 @@ def size_break(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
     cand = inference.candidates_for(n, k, inp.trim)
     nu = inference.ewc_dof(n)
     ys = X @ coef + inference.simulate_ar1(rng, sims, n, phi, sd)
-    observed = inference._wald_path(ys, X, cand, nu)
+    observed = inference.wald_path(ys, X, cand, nu)
     fitted, *_ = np.linalg.lstsq(X, ys.T, rcond=None)
     stars = []
     for i in range(sims):
         phi_i, sd_i = inference.ar1(ys[i] - X @ fitted[:, i])
         stars.append(X @ fitted[:, i] + inference.simulate_ar1(rng, 1, n, phi_i, sd_i)[0])
-    boot = inference._wald_path(np.array(stars), X, cand, nu)
+    boot = inference.wald_path(np.array(stars), X, cand, nu)
     p = (1 + (boot[None, :] >= observed[:, None]).sum(axis=1)) / (1 + sims)
     return float(np.mean(p <= NOMINAL))
 
