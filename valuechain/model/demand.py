@@ -17,7 +17,7 @@ The result is typed, carries its sources and declares its headline figures.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -54,21 +54,15 @@ class Secondary:
     d_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)  # D's growth from rolling origins on its vintages
     d_forecast_lag: int = 0  # quarters capex is lagged in D's forecasting model (the service lag)
 
+    def tests(self) -> dict[str, inference.TestResult]:
+        """The family of secondary tests, by key, each in the shape every test shares."""
+        return {"elasticity": self.elasticity, "placebo": self.placebo, "panel": self.panel.pooled,
+                "bounds": self.bounds, "break": self.break_test}
+
     def table(self) -> pd.DataFrame:
-        """One row per secondary test: estimate or statistic, interval, p, Holm p, n and degrees of freedom."""
-        rows = [
-            {**self.elasticity.row(), "key": "elasticity"},
-            {**self.placebo.row(), "key": "placebo"},
-            {**self.panel.pooled.row(), "key": "panel"},
-            {"key": "bounds", "test": "bounds F test (levels relationship)", "estimate": self.bounds.f_stat,
-             "p_value": self.bounds.p_value, "n": self.bounds.n, "dof": np.nan,
-             "method": f"UECM with {self.bounds.lags} lag, parametric bootstrap ({self.bounds.bootstrap} draws)"},
-            {"key": "break", "test": "sup-Wald break in the growth regression", "estimate": self.break_test.sup_wald,
-             "p_value": self.break_test.p_value, "n": self.break_test.n, "dof": np.nan,
-             "method": f"EWC HAC Wald, {self.break_test.trim:.0%} trimming, parametric bootstrap ({self.break_test.bootstrap} draws)"},
-        ]
-        table = pd.DataFrame(rows)
-        table["p_holm"] = table["key"].map(self.holm)
+        """One row per secondary test (:meth:`valuechain.stats.inference.TestResult.row`) with its Holm-adjusted p."""
+        table = pd.DataFrame([{**test.row(), "key": key} for key, test in self.tests().items()])
+        table["pvalue_holm"] = table["key"].map(self.holm)
         return table
 
 
@@ -142,7 +136,7 @@ class DemandGapResult:
         lag = self.scenario.demand_gap.capital.service_lag_quarters
         made = {
             "closing_rate": Distribution(
-                "closing_rate", f"Closing rate of the gap between D and R*, last {c.n} quarterly changes",
+                "closing_rate", f"Closing rate of the gap between D and R*, last {c.test.nobs} quarterly changes",
                 "Closing rate of the gap (log points a year)", 4 * c.trend,
                 (4 * c.trend_interval[0], 4 * c.trend_interval[1]), c.level,
                 f"bootstrap of the pipeline under the null ({len(c.trend_draws):,} draws of the trend)",
@@ -165,7 +159,7 @@ class DemandGapResult:
                 (zero, proportional, Reference("prior_mean", f"prior mean: {post.prior_mean:g}", post.prior_mean)),
                 normal=(post.mean, post.sd), note=not_marked),
             "elasticity": Distribution(
-                "elasticity", f"Elasticity, {s.series_label} (n = {s.elasticity.n})",
+                "elasticity", f"Elasticity, {s.series_label} (n = {s.elasticity.nobs})",
                 f"Elasticity of revenue growth to capex growth ({s.elasticity.name})", s.elasticity.estimate,
                 s.elasticity.interval, s.elasticity.level, s.elasticity.method, (zero, proportional),
                 draws=s.elasticity.draws,
@@ -332,12 +326,11 @@ def _secondary(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q: 
     posterior, sensitivity, _ = regression.bayesian_elasticity(
         ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, reg.elasticity_prior_mean, reg.elasticity_prior_sd,
         PRIOR_SENSITIVITY, level)
-    holm = inference.holm({"elasticity": elasticity.p_value, "placebo": placebo.p_value, "panel": panel.pooled.p_value,
-                           "bounds": bounds.p_value, "break": brk.p_value})
     name = ds.companies.set_index("company_id").loc[company, "name"]
-    return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
-                     holm, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
-                     d_forecast_lag=cap.service_lag_quarters)
+    secondary = Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
+                          {}, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
+                          d_forecast_lag=cap.service_lag_quarters)
+    return replace(secondary, holm=inference.holm({k: t.pvalue for k, t in secondary.tests().items()}))
 
 
 PUBLICATION_LAG = 1  # quarters from a quarter's end to its capex filing

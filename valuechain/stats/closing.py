@@ -76,6 +76,23 @@ class GapClosing:
     def reject(self) -> bool:
         return bool(self.p_value < self.alpha)
 
+    @property
+    def test(self) -> inference.TestResult:
+        """The primary test in the shape every test shares: :math:`H_0: g \\le g_{req}`, its t and bootstrap p-value.
+
+        The estimate is the trend :math:`g` (per quarter) with its interval from the bootstrap
+        critical value; ``df`` is the EWC :math:`\\nu`, on which the t statistic is built, though its
+        reference is the pipeline bootstrap.
+        """
+        return inference.TestResult(
+            name="primary test: is the gap closing fast enough to close in time?", statistic=self.t_stat,
+            pvalue=self.p_value,
+            null=f"the gap's trend is at most the rate the horizon of {self.horizon_years:g} years requires "
+                 f"({self.required_trend:+.4f} a quarter)",
+            alternative=f"the trend is above {self.required_trend:+.4f} a quarter",
+            method="parametric bootstrap of the pipeline", nobs=self.n, df=self.dof, estimate=self.trend,
+            interval=self.trend_interval, level=self.level)
+
     def close_year(self, quarters: float) -> float:
         """Calendar year (with fraction) reached ``quarters`` after the last quarter."""
         end = self.last_quarter.year + self.last_quarter.quarter / 4
