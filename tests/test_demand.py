@@ -1,12 +1,10 @@
 import json
 
-import numpy as np
 import pytest
 
 from valuechain.model import demand
 from valuechain.publish import outputs
 from valuechain.report import notebook
-from valuechain import load_dataset
 from valuechain.scenario.schema import load_scenario
 
 

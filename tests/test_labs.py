@@ -89,7 +89,7 @@ def test_bad_lab_parameters_are_refused(tmp_path):
 
 @pytest.mark.parametrize("name, compute", [
     ("03_lab_economics", lambda sc, ds: labs.analyse(sc, ds).summary()),
-    ("04_valuations", lambda sc, ds: valuation.analyse(sc, ds)["summary"]),
+    ("04_valuations", lambda sc, ds: valuation.analyse(sc, ds).summary()),
 ])
 def test_notebooks_03_04_record_what_the_library_returns(executed_outputs, name, compute):
     out, metrics = executed_outputs / "bear" / f"{name}.ipynb", executed_outputs / "bear" / f"{name}.json"

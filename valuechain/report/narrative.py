@@ -190,11 +190,11 @@ def labs_summary(result) -> str:
     return "\n\n".join(lines)
 
 
-def valuation_summary(result: dict, scenario) -> str:
-    """Executive summary of notebook 04, generated from :func:`valuechain.model.valuation.analyse`."""
-    s, val = result["summary"], scenario.valuation
-    low, high = result["typical_float"]
-    seed_low, seed_high = result["seed_draw"]
+def valuation_summary(result, scenario) -> str:
+    """Executive summary of notebook 04, generated from a :class:`~valuechain.model.valuation.ValuationResult`."""
+    s, val = result.summary(), scenario.valuation
+    low, high = result.typical_float
+    seed_low, seed_high = result.seed_draw
     verdict = "above" if s["ipo_draw_typical_low_usd_bn"] > seed_high else "within or below"
     lines = [
         f"The three IPO candidates are valued at {_bn(s['ipo_total_valuation_usd_bn'])} together. Floating the typical "
@@ -204,7 +204,7 @@ def valuation_summary(result: dict, scenario) -> str:
         f"{s['anthropic_revenue_multiple']:.0f}x. To earn {val.discount_rate:.0%} a year and be worth "
         f"{val.exit_multiple:g}x revenue in {val.target_year}, the two would need {_bn(s['labs_revenue_needed_usd_bn'])} of "
         f"revenue that year; the scenario's labs layer reaches {_bn(s['labs_revenue_scenario_path_usd_bn'])}.",
-        f"China's chip makers trade at {result['pe_china']:.0f}x earnings against NVIDIA's {result['pe_nvidia']:.0f}x (seed): to fall to NVIDIA's multiple over "
+        f"China's chip makers trade at {result.pe_china:.0f}x earnings against NVIDIA's {result.pe_nvidia:.0f}x (seed): to fall to NVIDIA's multiple over "
         f"{val.china_years_to_converge} years with the same return, their earnings would have to grow "
         f"{s['china_implied_earnings_growth']:.0%} a year against NVIDIA's assumed {val.nvidia_earnings_growth:.0%}.",
     ]
