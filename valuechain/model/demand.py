@@ -76,7 +76,6 @@ class DemandGapResult:
     required_by_year: pd.DataFrame  # year x method, each year on that year's data only
     downstream: downstream.Downstream
     required: pd.DataFrame  # quarter: capital in service by class, R*, growth-adjusted beta*
-    required_shown_separately: pd.DataFrame  # the same for the spenders shown apart (Meta)
     beta_star_steady: float
     closing: closing.GapClosing
     secondary: Secondary
@@ -232,10 +231,6 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     ai_q = capital.ai_capex(quarterly_wide(spend), cap.ai_share)
     rstar = capital.required_revenue(ai_q, classes, cap.service_lag_quarters, be.target_return,
                                      be.margin_before_depreciation)
-    apart = spender_capex(ds, cap.shown_separately, "quarter")
-    rstar_apart = (capital.required_revenue(capital.ai_capex(quarterly_wide(apart), cap.ai_share), classes,
-                                            cap.service_lag_quarters, be.target_return, be.margin_before_depreciation)
-                   if len(apart) else pd.DataFrame())
 
     tested = d.d[d.d["series_present"] >= pt.min_series]
     log_d = np.log(tested["d_usd_bn"])
@@ -256,7 +251,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     projection = _projection(scenario, ai_q, gap, be)
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
-        required=rstar, required_shown_separately=rstar_apart, projection=projection,
+        required=rstar, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
         overlaps=downstream.overlaps(d, ds.companies),
@@ -323,7 +318,7 @@ def _secondary(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q: 
     forecasts = regression.out_of_sample(y, x, reg.lags, reg.forecast_horizon)
     d_forecasts = _d_forecasts(ds, scenario, d, ai_q)
     ai_d = d.d.loc[tested, "d_usd_bn"]
-    posterior, sensitivity, _ = regression.bayesian_elasticity(
+    posterior, sensitivity = regression.bayesian_elasticity(
         ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, reg.elasticity_prior_mean, reg.elasticity_prior_sd,
         PRIOR_SENSITIVITY, level)
     name = ds.companies.set_index("company_id").loc[company, "name"]

@@ -51,11 +51,9 @@ class GapClosing:
     gap: pd.Series  # log D - log R*, by quarter
     last_quarter: pd.Period
     current_gap: float  # log, last quarter
-    current_gap_sd: float
     ratio: float  # D / R* in the last quarter
     ratio_interval: tuple[float, float]
     trend: float  # g, per quarter (log points)
-    trend_se: float
     trend_interval: tuple[float, float]
     n: int
     dof: int
@@ -191,9 +189,9 @@ def gap_closing(log_d: pd.Series, log_required: pd.Series, gap_sd: float, horizo
         h = 4 * (year - last.year) + (4 - last.quarter)
         probs[int(year)] = float(np.mean(G_draws + g_draws * h >= 0)) if h >= 0 else np.nan
     return GapClosing(
-        gap=gap, last_quarter=last, current_gap=current, current_gap_sd=gap_sd, ratio=float(np.exp(current)),
+        gap=gap, last_quarter=last, current_gap=current, ratio=float(np.exp(current)),
         ratio_interval=(float(np.exp(current - z * gap_sd)), float(np.exp(current + z * gap_sd))),
-        trend=trend, trend_se=se, trend_interval=(trend - critical * se, trend + critical * se),
+        trend=trend, trend_interval=(trend - critical * se, trend + critical * se),
         n=len(changes), dof=fit.dof,
         quarters_to_close=time_to_close(current, trend),
         close_quarter_interval=(_quantile(tau, tail), _quantile(tau, 1 - tail)),

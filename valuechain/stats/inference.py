@@ -114,7 +114,6 @@ class LinearFit:
     cov: np.ndarray
     n: int
     dof: int  # nu: degrees of freedom of the t reference distribution
-    resid: np.ndarray
     method: str = "OLS, EWC HAC (fixed-b, t reference)"
 
     def se(self, name: str) -> float:
@@ -148,7 +147,7 @@ def ols_ewc(y: np.ndarray, X: np.ndarray, names, nu: int | None = None) -> Linea
     resid = y - X @ coef
     omega = ewc_long_run(X * resid[:, None], nu)
     cov = n * xtx_inv @ omega @ xtx_inv
-    return LinearFit(tuple(names), coef, cov, n, nu, resid)
+    return LinearFit(tuple(names), coef, cov, n, nu)
 
 
 def batched_t(y: np.ndarray, X: np.ndarray, weights: np.ndarray, null: float | np.ndarray = 0.0,
@@ -222,7 +221,6 @@ class Posterior:
     """Normal posterior of one coefficient under a stated normal prior."""
 
     prior_mean: float
-    prior_sd: float  # inf: flat prior
     mean: float
     sd: float
 
@@ -254,7 +252,7 @@ def sandwich_posterior(estimate: float, se: float, prior_mean: float, prior_sd: 
     data_precision = 1.0 / se ** 2
     precision = prior_precision + data_precision
     mean = (prior_precision * prior_mean + data_precision * estimate) / precision
-    return Posterior(prior_mean, prior_sd, float(mean), float(np.sqrt(1.0 / precision)))
+    return Posterior(prior_mean, float(mean), float(np.sqrt(1.0 / precision)))
 
 
 # ----------------------------------------------------------------------------- break test

@@ -131,7 +131,7 @@ def bayesian_elasticity(y: pd.Series, x: pd.Series, lag: int, prior_mean: float,
         rows.append({"prior": "flat" if not np.isfinite(s) else f"N({m:g}, {s:g}²)",
                      "stated_prior": i == 0, "posterior_mean": post.mean, "posterior_sd": post.sd,
                      "low": lo, "high": hi, "p_positive": post.prob_above(0.0), "n": fit.n, "dof": fit.dof})
-    return main, pd.DataFrame(rows), fit
+    return main, pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def panel(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, level: float = 0
     np.add.at(summed, [position[q] for q in data.index], X * resid[:, None])
     nu = inference.ewc_dof(len(quarters))
     cov = len(quarters) * xtx_inv @ inference.ewc_long_run(summed, nu) @ xtx_inv
-    fit = LinearFit(("slope", *companies), coef, cov, len(y), nu, resid,
+    fit = LinearFit(("slope", *companies), coef, cov, len(y), nu,
                     f"pooled OLS with company intercepts, Driscoll-Kraay EWC errors over {len(quarters)} quarters")
     return PanelResult(_effect(f"panel slope (own capex lagged {lag} quarters)", fit, ["slope"], level),
                        pd.DataFrame(rows), len(quarters))
