@@ -185,7 +185,7 @@ class DemandGapResult:
                      close_year if np.isfinite(close_year) else None),
             Headline("prob_closed_by_horizon", f"P(gap closed by {horizon})", "probability", str(horizon),
                      c.prob_closed_by.get(horizon)),
-            Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.p_value),
+            Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.test.pvalue),
             Headline("elasticity", f"Elasticity, {s.series_label}", "elasticity", f"{s.elasticity.fit.n} quarters",
                      s.elasticity.estimate),
             Headline("elasticity_low", "Elasticity, lower bound", "elasticity", f"{s.elasticity.fit.n} quarters",
