@@ -80,3 +80,4 @@ def test_every_secondary_test_and_the_primary_share_one_shape(base):
         assert table.loc[key, "pvalue"] == test.pvalue and table.loc[key, "nobs"] == test.nobs
     c = base.closing
     assert (c.test.statistic, c.test.pvalue, c.test.nobs, c.test.df) == (c.t_stat, c.p_value, c.n, c.dof)
+    assert (table["pvalue_holm"] >= table["pvalue"]).all() and base.secondary.holm == table["pvalue_holm"].to_dict()

@@ -17,7 +17,7 @@ The result is typed, carries its sources and declares its headline figures.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ PRIOR_SENSITIVITY = ((0.0, 0.5), (1.0, 0.25), (1.0, 1.0), (0.0, 1.0))  # (mean, 
 
 @dataclass(frozen=True)
 class Secondary:
-    """The secondary tests and estimates, with Holm-adjusted p-values for the tests."""
+    """The secondary tests and estimates; the tests (:meth:`tests`) are Holm-adjusted as a family (:attr:`holm`)."""
 
     elasticity: regression.Effect  # long series: cloud revenue growth on own capex growth
     placebo: regression.Effect
@@ -49,7 +49,6 @@ class Secondary:
     forecasts: pd.DataFrame
     ai_posterior: inference.Posterior  # D growth on lagged AI capex growth, stated prior
     ai_sensitivity: pd.DataFrame
-    holm: dict[str, float]
     series_label: str  # e.g. "AWS revenue on Amazon capex"
     d_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)  # D's growth from rolling origins on its vintages
     d_forecast_lag: int = 0  # quarters capex is lagged in D's forecasting model (the service lag)
@@ -58,6 +57,11 @@ class Secondary:
         """The family of secondary tests, by key, each in the shape every test shares."""
         return {"elasticity": self.elasticity, "placebo": self.placebo, "panel": self.panel.pooled,
                 "bounds": self.bounds, "break": self.break_test}
+
+    @property
+    def holm(self) -> dict[str, float]:
+        """Each test's p-value, Holm-adjusted over the family :meth:`tests`."""
+        return inference.holm({key: test.pvalue for key, test in self.tests().items()})
 
     def table(self) -> pd.DataFrame:
         """One row per secondary test (:meth:`valuechain.stats.inference.TestResult.row`) with its Holm-adjusted p."""
@@ -322,10 +326,9 @@ def _secondary(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q: 
         ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, reg.elasticity_prior_mean, reg.elasticity_prior_sd,
         PRIOR_SENSITIVITY, level)
     name = ds.companies.set_index("company_id").loc[company, "name"]
-    secondary = Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
-                          {}, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
-                          d_forecast_lag=cap.service_lag_quarters)
-    return replace(secondary, holm=inference.holm({k: t.pvalue for k, t in secondary.tests().items()}))
+    return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
+                     f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
+                     d_forecast_lag=cap.service_lag_quarters)
 
 
 PUBLICATION_LAG = 1  # quarters from a quarter's end to its capex filing
