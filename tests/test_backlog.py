@@ -1,11 +1,10 @@
 """Contracted backlog against the spenders' trailing capex."""
 import numpy as np
-import pandas as pd
 import pytest
 
 from tests.conftest import edit_csv
 from valuechain.dataset.capex import spender_capex
-from valuechain.model import backlog, capital
+from valuechain.model import backlog
 from valuechain.report import narrative
 from valuechain import load_dataset
 

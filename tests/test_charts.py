@@ -8,7 +8,6 @@ import pytest
 from valuechain.report import charts
 from valuechain import load_dataset
 from valuechain.exceptions import ParameterError
-from valuechain.model.profit import profit_pool
 
 
 @pytest.fixture(scope="module")

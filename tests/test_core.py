@@ -4,7 +4,6 @@ import pytest
 
 from valuechain.model import capital, engine, formulas, labs, valuation
 from valuechain.model.inputs import build as build_inputs
-from valuechain.dataset.load import load_dataset
 from valuechain.layers import CHAIN_ORDER
 
 
@@ -68,7 +67,7 @@ def test_labs_and_valuations_equal_their_modules(base, dataset):
         assert out.lab_break_even[0, j] == econ.break_even[lab].year
         np.testing.assert_allclose(out.lab_revenue[0, j], econ.break_even[lab].path["revenue_usd_bn"], rtol=1e-12)
         np.testing.assert_allclose(out.lab_cost[0, j], econ.break_even[lab].path["cost_usd_bn"], rtol=1e-12)
-    summary = valuation.analyse(sc, dataset, pool)["summary"]
+    summary = valuation.analyse(sc, dataset, pool).summary()
     assert round(float(out.labs_revenue_needed[0]), 2) == summary["labs_revenue_needed_usd_bn"]
     assert round(float(out.ipo_draw[0]), 2) == summary["ipo_draw_typical_high_usd_bn"]
     flow = pool.dollar_flow[pool.dollar_flow["year"] == inp.years[-1]].set_index("layer").loc["chips"]

@@ -1,12 +1,10 @@
 import json
 
-import numpy as np
 import pytest
 
 from valuechain.model import demand
 from valuechain.publish import outputs
 from valuechain.report import notebook
-from valuechain import load_dataset
 from valuechain.scenario.load import load_scenario
 
 
@@ -39,10 +37,10 @@ def test_no_p_value_is_recorded_as_zero(base):
     k = base.summary()["primary_p_value"] * (1 + BOOTSTRAP_DRAWS) - 1
     assert k == pytest.approx(round(k)) and 0 <= round(k) <= BOOTSTRAP_DRAWS
     table = base.secondary.table()
-    assert (table["p_value"] > 0).all()
+    assert (table["pvalue"] > 0).all()
     # Holm's step-down only raises a p-value, and caps it at 1
-    assert (table["p_holm"] >= table["p_value"]).all() and (table["p_holm"] <= 1).all()
-    assert table["n"].notna().all()
+    assert (table["pvalue_holm"] >= table["pvalue"]).all() and (table["pvalue_holm"] <= 1).all()
+    assert table["nobs"].notna().all()
 
 
 def test_headlines_declare_labels_units_and_periods(base):
@@ -74,3 +72,16 @@ def test_demand_notebook_records_what_the_library_returns(executed_outputs, ds):
     markdown = ["".join(o.get("data", {}).get("text/markdown", "")) for cell in json.loads(out.read_text())["cells"]
                 for o in cell.get("outputs", [])]
     assert any(markdown) and not any("$" in text for text in markdown)  # a $ would start maths on the page
+
+
+def test_every_secondary_test_and_the_primary_share_one_shape(base):
+    from valuechain.stats.inference import TestResult
+
+    tests = {**base.secondary.tests(), "primary": base.closing.test}
+    assert all(isinstance(t, TestResult) and t.null and t.alternative and t.method for t in tests.values())
+    table = base.secondary.table().set_index("key")
+    for key, test in base.secondary.tests().items():
+        assert table.loc[key, "pvalue"] == test.pvalue and table.loc[key, "nobs"] == test.nobs
+    c = base.closing
+    assert (c.test.statistic, c.test.pvalue, c.test.nobs, c.test.df) == (c.t_stat, c.p_value, c.n, c.dof)
+    assert (table["pvalue_holm"] >= table["pvalue"]).all() and base.secondary.holm == table["pvalue_holm"].to_dict()

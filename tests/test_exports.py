@@ -8,7 +8,6 @@ from valuechain.model import uncertainty, valuation
 from valuechain.publish import comparison, exports, outputs, site
 from valuechain.report import charts, narrative
 from valuechain.scenario.load import load_scenario
-from valuechain.model.profit import profit_pool
 
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 
@@ -46,7 +45,7 @@ def test_key_figures_sheet_holds_every_headline_with_its_value(book, library):
     by_label = {r["Figure"]: r for r in rows}
     pool, gap, econ, val = library["pool"], library["gap"], library["econ"], library["val"]
     declared = [(h, pool.summary()) for h in pool.headlines()] + [(h, gap.summary()) for h in gap.headlines()]
-    declared += [(h, econ.summary()) for h in econ.headlines()] + [(h, val.summary) for h in val.headlines()]
+    declared += [(h, econ.summary()) for h in econ.headlines()] + [(h, val.summary()) for h in val.headlines()]
     unc = library["unc"]
     declared += [(h, unc.summary()) for h in unc.headlines()]
     assert len(rows) == len(declared)

@@ -13,7 +13,7 @@ from valuechain.scenario.load import load_scenario
 
 @pytest.mark.parametrize("c0, d, years", [(2.0, 0.5, 1), (2.22, 0.25, 3), (1.0, 0.3, 0), (0.8, 0.1, 0), (4.0, 0.5, 2)])
 def test_break_even_year_of_a_known_crossing(c0, d, years):
-    be = labs.break_even_path("lab", 2025, 10.0, c0, 0.3, d, horizon=10)
+    be = labs.break_even_path(2025, 10.0, c0, 0.3, d, horizon=10)
     assert be.year == 2025 + years == 2025 + labs.closed_form_break_even_years(c0, d)
     row = be.path.set_index("year").loc[be.year]
     assert row["operating_profit_usd_bn"] >= -1e-12
@@ -22,12 +22,12 @@ def test_break_even_year_of_a_known_crossing(c0, d, years):
 
 
 def test_no_break_even_within_the_horizon():
-    be = labs.break_even_path("lab", 2025, 10.0, 3.0, 0.5, 0.05, horizon=5)
+    be = labs.break_even_path(2025, 10.0, 3.0, 0.5, 0.05, horizon=5)
     assert be.year is None and len(be.path) == 6
 
 
 def test_break_even_revenue_path_compounds():
-    be = labs.break_even_path("lab", 2025, 10.0, 2.0, {2026: 1.0, 2027: 0.5}, 0.2, horizon=3)
+    be = labs.break_even_path(2025, 10.0, 2.0, {2026: 1.0, 2027: 0.5}, 0.2, horizon=3)
     assert be.path["revenue_usd_bn"].tolist() == pytest.approx([10.0, 20.0, 30.0, 45.0])  # last rate carries on
 
 
@@ -89,7 +89,7 @@ def test_bad_lab_parameters_are_refused(tmp_path):
 
 @pytest.mark.parametrize("name, compute", [
     ("03_lab_economics", lambda sc, ds: labs.analyse(sc, ds).summary()),
-    ("04_valuations", lambda sc, ds: valuation.analyse(sc, ds)["summary"]),
+    ("04_valuations", lambda sc, ds: valuation.analyse(sc, ds).summary()),
 ])
 def test_notebooks_03_04_record_what_the_library_returns(executed_outputs, name, compute):
     out, metrics = executed_outputs / "bear" / f"{name}.ipynb", executed_outputs / "bear" / f"{name}.json"

@@ -104,7 +104,7 @@ def test_every_result_declares_headlines_it_records(scenario, request):
     val = valuation.analyse(sc, ds, pool)
     drawn = uncertainty.analyse(load_scenario(scenario, {"uncertainty": {"sobol_samples": 64}}), ds, n=200)
     for summary, heads in ((pool.summary(), pool.headlines()), (gap.summary(), gap.headlines()),
-                           (econ.summary(), econ.headlines()), (val.summary, val.headlines()),
+                           (econ.summary(), econ.headlines()), (val.summary(), val.headlines()),
                            (drawn.summary(), drawn.headlines())):
         keys = [h.key for h in heads]
         assert len(set(keys)) == len(keys) and set(keys) <= set(summary)

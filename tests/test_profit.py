@@ -2,7 +2,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuechain import load_dataset
 from valuechain.layers import CHAIN_ORDER
 from valuechain.scenario.load import load_scenario
 from valuechain.model.profit import (closed_chain_revenue, dollar_flow, layer_table, profit_pool, required_end_user_spend,

@@ -19,8 +19,8 @@ def test_growth_elasticity_recovers_a_known_effect():
     effect = regression.elasticity(y, x, lags=2)
     assert effect.estimate == pytest.approx(0.8, abs=0.05)
     assert effect.interval[0] < 0.8 < effect.interval[1]
-    assert effect.p_value < 0.01 and effect.p_value > 0  # a Monte Carlo p-value is never exactly 0
-    assert effect.n == 60 - 1 - 2
+    assert effect.pvalue < 0.01 and effect.pvalue > 0  # a Monte Carlo p-value is never exactly 0
+    assert effect.nobs == 60 - 1 - 2
 
 
 def test_placebo_finds_nothing_without_a_lead():
@@ -31,7 +31,7 @@ def test_placebo_finds_nothing_without_a_lead():
     x, y = _series(np.exp(np.cumsum(dx))), _series(np.exp(np.cumsum(dy)))
     placebo = regression.placebo(y, x, lags=2, leads=2)
     assert abs(placebo.estimate) < 0.1
-    assert placebo.p_value > 0.05
+    assert placebo.pvalue > 0.05
 
 
 def test_growth_frame_never_lags_across_a_missing_quarter():

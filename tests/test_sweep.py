@@ -1,6 +1,4 @@
 """valuechain sweep: grids and draws over the model core, locally and on a Dask LocalCluster."""
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -8,7 +6,6 @@ import pytest
 
 
 from valuechain.batch import sweep as sw
-from valuechain.dataset.load import load_dataset
 from valuechain.exceptions import ParameterError
 
 

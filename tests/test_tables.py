@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 
 from valuechain.report import labels, tables
-from valuechain import mime, load_dataset
+from valuechain import mime
 from valuechain.scenario.load import load_scenario
-from valuechain.model.profit import profit_pool
 
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 

@@ -7,7 +7,6 @@ from valuechain.model import engine, uncertainty as U
 from valuechain.model.inputs import build as build_inputs
 from valuechain.report import labels
 from valuechain.scenario.load import load_scenario
-from valuechain.dataset.load import load_dataset
 from valuechain.exceptions import ParameterError
 from valuechain.scenario.schema import Prior
 

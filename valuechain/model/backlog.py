@@ -33,9 +33,8 @@ import numpy as np
 import pandas as pd
 
 from valuechain.dataset.capex import spender_capex
-from valuechain.model import capital
 from valuechain.dataset.load import Dataset
-from valuechain.model.results import Headline
+from valuechain.model.results import Headline, rounded
 
 METRIC = "remaining_performance_obligations"
 
@@ -65,11 +64,18 @@ class Backlog:
         return rows.sort_values(["capex_ttm_usd_bn", "rpo_usd_bn"], ascending=False, na_position="last")
 
     def headlines(self) -> list[Headline]:
+        """The spenders' backlog, their trailing capex and the multiple, in the headline quarter."""
         q = str(self.quarter)
         return [Headline("backlog_usd_bn", "Contracted backlog (RPO) of the spenders", "usd_bn", q, self.rpo_usd_bn),
                 Headline("backlog_capex_usd_bn", "Their capex over the four quarters to then", "usd_bn", q,
                          self.capex_usd_bn),
                 Headline("backlog_to_capex", "Backlog as a multiple of trailing capex", "ratio", q, self.multiple)]
+
+    def summary(self) -> dict:
+        """Key figures, rounded for presentation: the headline quarter, its backlog, capex and multiple."""
+        out = {"backlog_quarter": None if self.quarter is None else str(self.quarter)}
+        out.update({h.key: rounded(h.value, 4 if h.unit == "ratio" else 2) for h in self.headlines()})
+        return out
 
 
 def _labs(note: str, names: dict[str, str]) -> tuple[str, ...]:

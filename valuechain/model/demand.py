@@ -37,7 +37,7 @@ PRIOR_SENSITIVITY = ((0.0, 0.5), (1.0, 0.25), (1.0, 1.0), (0.0, 1.0))  # (mean, 
 
 @dataclass(frozen=True)
 class Secondary:
-    """The secondary tests and estimates, with Holm-adjusted p-values for the tests."""
+    """The secondary tests and estimates; the tests (:meth:`tests`) are Holm-adjusted as a family (:attr:`holm`)."""
 
     elasticity: regression.Effect  # long series: cloud revenue growth on own capex growth
     placebo: regression.Effect
@@ -49,26 +49,24 @@ class Secondary:
     forecasts: pd.DataFrame
     ai_posterior: inference.Posterior  # D growth on lagged AI capex growth, stated prior
     ai_sensitivity: pd.DataFrame
-    holm: dict[str, float]
     series_label: str  # e.g. "AWS revenue on Amazon capex"
     d_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)  # D's growth from rolling origins on its vintages
     d_forecast_lag: int = 0  # quarters capex is lagged in D's forecasting model (the service lag)
 
+    def tests(self) -> dict[str, inference.TestResult]:
+        """The family of secondary tests, by key, each in the shape every test shares."""
+        return {"elasticity": self.elasticity, "placebo": self.placebo, "panel": self.panel.pooled,
+                "bounds": self.bounds, "break": self.break_test}
+
+    @property
+    def holm(self) -> dict[str, float]:
+        """Each test's p-value, Holm-adjusted over the family :meth:`tests`."""
+        return inference.holm({key: test.pvalue for key, test in self.tests().items()})
+
     def table(self) -> pd.DataFrame:
-        """One row per secondary test: estimate or statistic, interval, p, Holm p, n and degrees of freedom."""
-        rows = [
-            {**self.elasticity.row(), "key": "elasticity"},
-            {**self.placebo.row(), "key": "placebo"},
-            {**self.panel.pooled.row(), "key": "panel"},
-            {"key": "bounds", "test": "bounds F test (levels relationship)", "estimate": self.bounds.f_stat,
-             "p_value": self.bounds.p_value, "n": self.bounds.n, "dof": np.nan,
-             "method": f"UECM with {self.bounds.lags} lag, parametric bootstrap ({self.bounds.bootstrap} draws)"},
-            {"key": "break", "test": "sup-Wald break in the growth regression", "estimate": self.break_test.sup_wald,
-             "p_value": self.break_test.p_value, "n": self.break_test.n, "dof": np.nan,
-             "method": f"EWC HAC Wald, {self.break_test.trim:.0%} trimming, parametric bootstrap ({self.break_test.bootstrap} draws)"},
-        ]
-        table = pd.DataFrame(rows)
-        table["p_holm"] = table["key"].map(self.holm)
+        """One row per secondary test (:meth:`valuechain.stats.inference.TestResult.row`) with its Holm-adjusted p."""
+        table = pd.DataFrame([{**test.row(), "key": key} for key, test in self.tests().items()])
+        table["pvalue_holm"] = table["key"].map(self.holm)
         return table
 
 
@@ -82,7 +80,6 @@ class DemandGapResult:
     required_by_year: pd.DataFrame  # year x method, each year on that year's data only
     downstream: downstream.Downstream
     required: pd.DataFrame  # quarter: capital in service by class, R*, growth-adjusted beta*
-    required_shown_separately: pd.DataFrame  # the same for the spenders shown apart (Meta)
     beta_star_steady: float
     closing: closing.GapClosing
     secondary: Secondary
@@ -142,7 +139,7 @@ class DemandGapResult:
         lag = self.scenario.demand_gap.capital.service_lag_quarters
         made = {
             "closing_rate": Distribution(
-                "closing_rate", f"Closing rate of the gap between D and R*, last {c.n} quarterly changes",
+                "closing_rate", f"Closing rate of the gap between D and R*, last {c.test.nobs} quarterly changes",
                 "Closing rate of the gap (log points a year)", 4 * c.trend,
                 (4 * c.trend_interval[0], 4 * c.trend_interval[1]), c.level,
                 f"bootstrap of the pipeline under the null ({len(c.trend_draws):,} draws of the trend)",
@@ -165,7 +162,7 @@ class DemandGapResult:
                 (zero, proportional, Reference("prior_mean", f"prior mean: {post.prior_mean:g}", post.prior_mean)),
                 normal=(post.mean, post.sd), note=not_marked),
             "elasticity": Distribution(
-                "elasticity", f"Elasticity, {s.series_label} (n = {s.elasticity.n})",
+                "elasticity", f"Elasticity, {s.series_label} (n = {s.elasticity.nobs})",
                 f"Elasticity of revenue growth to capex growth ({s.elasticity.name})", s.elasticity.estimate,
                 s.elasticity.interval, s.elasticity.level, s.elasticity.method, (zero, proportional),
                 draws=s.elasticity.draws,
@@ -192,7 +189,7 @@ class DemandGapResult:
                      close_year if np.isfinite(close_year) else None),
             Headline("prob_closed_by_horizon", f"P(gap closed by {horizon})", "probability", str(horizon),
                      c.prob_closed_by.get(horizon)),
-            Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.p_value),
+            Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.test.pvalue),
             Headline("elasticity", f"Elasticity, {s.series_label}", "elasticity", f"{s.elasticity.fit.n} quarters",
                      s.elasticity.estimate),
             Headline("elasticity_low", "Elasticity, lower bound", "elasticity", f"{s.elasticity.fit.n} quarters",
@@ -238,10 +235,6 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     ai_q = capital.ai_capex(quarterly_wide(spend), cap.ai_share)
     rstar = capital.required_revenue(ai_q, classes, cap.service_lag_quarters, be.target_return,
                                      be.margin_before_depreciation)
-    apart = spender_capex(ds, cap.shown_separately, "quarter")
-    rstar_apart = (capital.required_revenue(capital.ai_capex(quarterly_wide(apart), cap.ai_share), classes,
-                                            cap.service_lag_quarters, be.target_return, be.margin_before_depreciation)
-                   if len(apart) else pd.DataFrame())
 
     tested = d.d[d.d["series_present"] >= pt.min_series]
     log_d = np.log(tested["d_usd_bn"])
@@ -262,7 +255,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     projection = _projection(scenario, ai_q, gap, be)
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
-        required=rstar, required_shown_separately=rstar_apart, projection=projection,
+        required=rstar, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
         overlaps=downstream.overlaps(d, ds.companies),
@@ -329,14 +322,12 @@ def _secondary(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q: 
     forecasts = regression.out_of_sample(y, x, reg.lags, reg.forecast_horizon)
     d_forecasts = _d_forecasts(ds, scenario, d, ai_q)
     ai_d = d.d.loc[tested, "d_usd_bn"]
-    posterior, sensitivity, _ = regression.bayesian_elasticity(
+    posterior, sensitivity = regression.bayesian_elasticity(
         ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, reg.elasticity_prior_mean, reg.elasticity_prior_sd,
         PRIOR_SENSITIVITY, level)
-    holm = inference.holm({"elasticity": elasticity.p_value, "placebo": placebo.p_value, "panel": panel.pooled.p_value,
-                           "bounds": bounds.p_value, "break": brk.p_value})
     name = ds.companies.set_index("company_id").loc[company, "name"]
     return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
-                     holm, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
+                     f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
                      d_forecast_lag=cap.service_lag_quarters)
 
 

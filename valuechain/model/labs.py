@@ -96,12 +96,11 @@ EFFICIENCY = "capital efficiency (run-rate per $ of compute)"
 class BreakEven:
     """A projected revenue and cost path and the first year operating profit is not negative."""
 
-    lab: str
     path: pd.DataFrame  # year, revenue, cost, operating_profit, cost_per_revenue_dollar
     year: int | None  # None: no break-even within the horizon
 
 
-def break_even_path(lab: str, base_year: int, base_revenue_usd_bn: float, cost_per_revenue_dollar: float,
+def break_even_path(base_year: int, base_revenue_usd_bn: float, cost_per_revenue_dollar: float,
                     revenue_growth, cost_decline: float, horizon: int) -> BreakEven:
     r"""Project revenue and cost and find the year operating profit turns non-negative.
 
@@ -126,7 +125,7 @@ def break_even_path(lab: str, base_year: int, base_revenue_usd_bn: float, cost_p
     from valuechain.model.formulas import break_even_years  # one implementation: the engine's
 
     steps = float(break_even_years(cost_per_revenue_dollar, cost_decline, horizon))
-    return BreakEven(lab, pd.DataFrame(rows), None if np.isnan(steps) else base_year + int(steps))
+    return BreakEven(pd.DataFrame(rows), None if np.isnan(steps) else base_year + int(steps))
 
 
 def closed_form_break_even_years(cost_per_revenue_dollar: float, cost_decline: float) -> int:
@@ -246,7 +245,7 @@ def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
             if margin is None:
                 raise ValueError(f"no reported loss for {lab} in {le.base_year}; give loss_per_revenue_dollar")
             loss = -margin.value
-        paths[lab] = break_even_path(lab, le.base_year, revenue, 1 + loss, spec.revenue_growth, spec.cost_decline,
+        paths[lab] = break_even_path(le.base_year, revenue, 1 + loss, spec.revenue_growth, spec.cost_decline,
                                      le.horizon_years)
     investments = pd.DataFrame([{
         "investor": inv.investor, "lab": inv.lab, "amount_usd_bn": ds.fact(inv.amount_fact),

@@ -202,14 +202,8 @@ class ProfitPool:
             if key in figures:
                 out.append(Headline(key, f"{layer.capitalize()} share of chain operating profit, projected", "share",
                                     str(figures["projection_year"]), figures[key], detail=layer != "chips"))
-        if self.ttm is not None and figures.get("ttm_chips_profit_share") is not None:
-            ttm = self.ttm.layers.set_index("layer")
-            absent = [layer for layer in CHAIN_ORDER if pd.isna(ttm.loc[layer, "operating_profit_usd_bn"])]
-            note = ("Of the layers with four filed quarters; the " + " and ".join(absent) + " layer"
-                    + ("s have" if len(absent) > 1 else " has") + " none, so the share is of a smaller chain."
-                    if absent else "Over the trailing four filed quarters.")
-            out.append(Headline("ttm_chips_profit_share", "Chips share of chain operating profit, latest twelve months",
-                                "share", self.ttm.period, figures["ttm_chips_profit_share"], note))
+        if self.ttm is not None:
+            out += self.ttm.headlines()
         return out
 
 
@@ -246,6 +240,19 @@ class LatestTwelveMonths:
             out[f"ttm_{layer}_revenue_share"] = rounded(lay.loc[layer, "revenue_share"], 4)
         out["ttm_companies_excluded"] = int(len(self.excluded))
         return out
+
+    def headlines(self) -> list[Headline]:
+        """The chips layer's share of chain operating profit over the twelve months (none when it has no share)."""
+        share = self.summary()["ttm_chips_profit_share"]
+        if share is None:
+            return []
+        lay = self.layers.set_index("layer")
+        absent = [layer for layer in CHAIN_ORDER if pd.isna(lay.loc[layer, "operating_profit_usd_bn"])]
+        note = ("Of the layers with four filed quarters; the " + " and ".join(absent) + " layer"
+                + ("s have" if len(absent) > 1 else " has") + " none, so the share is of a smaller chain."
+                if absent else "Over the trailing four filed quarters.")
+        return [Headline("ttm_chips_profit_share", "Chips share of chain operating profit, latest twelve months",
+                         "share", self.period, share, note)]
 
 
 def profit_pool(scenario: Scenario, ds: Dataset | None = None, annualize_partial: bool = True) -> ProfitPool:

@@ -1,8 +1,10 @@
-"""The typed pieces every result is built from: a declared headline figure, a distribution of an
-estimate with the values marked beside it, and the rounding of a key figure."""
+"""The protocol every model result follows, and the typed pieces results are built from: a declared
+headline figure, a distribution of an estimate with the values marked beside it, and the rounding
+of a key figure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 
 def rounded(value, digits: int = 2):
@@ -39,6 +41,35 @@ class Headline:
 
     def __repr__(self) -> str:
         return f"Headline({self.key}={self.value!r} {self.unit}, {self.period})"
+
+
+@runtime_checkable
+class Result(Protocol):
+    """What every model result is and offers: one protocol, read the same way by every notebook and page.
+
+    A result (:class:`~valuechain.model.profit.ProfitPool`, :class:`~valuechain.model.profit.LatestTwelveMonths`,
+    :class:`~valuechain.model.demand.DemandGapResult`, :class:`~valuechain.model.labs.LabEconomicsResult`,
+    :class:`~valuechain.model.valuation.ValuationResult`, :class:`~valuechain.model.backlog.Backlog`,
+    :class:`~valuechain.model.uncertainty.UncertaintyResult`) is a **frozen dataclass** whose numbers
+    are typed fields (tables as data frames, figures as floats with their unit in the name), read
+    as attributes, never by item (``result.draw``, not ``result["draw"]``). It offers:
+
+    - ``sources``: the ``sources.csv`` ids of every figure it rests on, in first-use order;
+    - ``headlines()``: the :class:`Headline` figures it declares (key, label, unit, period, value),
+      which the comparison table, the summaries and the exports read;
+    - ``summary()``: its key figures as a plain dict, rounded for presentation, holding the key of
+      every headline; this is what the notebook records in ``metrics.json``.
+
+    A test of statistical inference inside a result has a shape of its own,
+    :class:`valuechain.stats.inference.TestResult`.
+    """
+
+    @property
+    def sources(self) -> tuple[str, ...]: ...
+
+    def headlines(self) -> list[Headline]: ...
+
+    def summary(self) -> dict: ...
 
 
 class Reference:

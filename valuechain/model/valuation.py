@@ -64,30 +64,42 @@ def market_concentration(ds: Dataset) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ValuationResult:
-    """Everything notebook 04 shows, with its sources and its headline figures.
-
-    Item access (``result["draw"]``) reads the attribute of that name.
-    """
+    """Everything notebook 04 shows, with its sources and its headline figures."""
 
     draw: pd.DataFrame  # company (and total) x float ratio: capital drawn, USD bn
     labs: pd.DataFrame  # per lab: valuation, run-rate, multiple, revenue needed in the target year
-    path_revenue: float  # the labs layer's revenue in the target year on the scenario's projection
-    china_growth: float
-    pe_china: float
-    pe_nvidia: float
-    typical_float: tuple
-    seed_draw: tuple
-    summary: dict
+    ipo_valuations_usd_bn: dict[str, float]  # company -> valuation of each IPO candidate
+    labs_path_revenue_usd_bn: float  # the labs layer's revenue in the target year on the scenario's projection
+    target_year: int  # the year of the reverse DCF's revenue
+    china_implied_earnings_growth: float  # a year, for China's chip multiples to fall to NVIDIA's
+    pe_china: float  # China's chip makers' price/earnings (seed)
+    pe_nvidia: float  # NVIDIA's price/earnings (seed)
+    typical_float: tuple[float, float]  # share of a company a typical IPO floats, low and high
+    seed_draw: tuple[float, float]  # the seed's own figure for the IPOs' draw, USD bn, low and high
     valuation_year: int  # the year the valuations are of
     sources: tuple[str, ...] = ()
 
-    def __getitem__(self, key: str):
-        return getattr(self, key)
+    def summary(self) -> dict:
+        """Key figures, rounded for presentation: the IPOs' draw, the labs' multiples and revenue needed, China."""
+        total = sum(self.ipo_valuations_usd_bn.values())
+        needed = self.labs[f"revenue_needed_{self.target_year}_usd_bn"].sum()
+        return {
+            "ipo_total_valuation_usd_bn": round(total, 2),
+            "ipo_draw_typical_low_usd_bn": round(total * self.typical_float[0], 2),
+            "ipo_draw_typical_high_usd_bn": round(total * self.typical_float[1], 2),
+            "ipo_draw_seed_low_usd_bn": self.seed_draw[0], "ipo_draw_seed_high_usd_bn": self.seed_draw[1],
+            "openai_revenue_multiple": round(float(self.labs.loc[0, "revenue_multiple"]), 2),
+            "anthropic_revenue_multiple": round(float(self.labs.loc[1, "revenue_multiple"]), 2),
+            "labs_revenue_needed_usd_bn": round(float(needed), 2),
+            "labs_revenue_scenario_path_usd_bn": rounded(self.labs_path_revenue_usd_bn, 2),
+            "target_year": self.target_year,
+            "china_implied_earnings_growth": round(self.china_implied_earnings_growth, 4),
+        }
 
     def headlines(self) -> list[Headline]:
         """The IPO draw at a typical float and what the labs' valuations need, with the figures behind them."""
-        s, high = self.summary, self.typical_float[1]
-        target, now = str(s["target_year"]), str(self.valuation_year)
+        s, high = self.summary(), self.typical_float[1]
+        target, now = str(self.target_year), str(self.valuation_year)
         return [
             Headline("ipo_draw_typical_high_usd_bn", f"Capital the IPOs draw at a {high:.0%} float", "usd_bn", now,
                      s["ipo_draw_typical_high_usd_bn"]),
@@ -129,25 +141,13 @@ def analyse(scenario, ds: Dataset, pool=None) -> ValuationResult:
         "revenue_multiple": revenue_multiple(valuations[lab], run_rates[lab]),
         f"revenue_needed_{val.target_year}_usd_bn": reverse_dcf_revenue(valuations[lab], years, val.discount_rate, val.exit_multiple),
     } for lab in ("openai", "anthropic")])
-    needed = labs[f"revenue_needed_{val.target_year}_usd_bn"].sum()
     pe_china, pe_nvidia = ds.fact("china_chips_pe"), ds.fact("nvidia_pe")
     china = implied_earnings_growth(pe_china, pe_nvidia, val.china_years_to_converge, val.nvidia_earnings_growth)
-    summary = {
-        "ipo_total_valuation_usd_bn": round(sum(valuations.values()), 2),
-        "ipo_draw_typical_low_usd_bn": round(sum(valuations.values()) * typical[0], 2),
-        "ipo_draw_typical_high_usd_bn": round(sum(valuations.values()) * typical[1], 2),
-        "ipo_draw_seed_low_usd_bn": decade[0], "ipo_draw_seed_high_usd_bn": decade[1],
-        "openai_revenue_multiple": round(float(labs.loc[0, "revenue_multiple"]), 2),
-        "anthropic_revenue_multiple": round(float(labs.loc[1, "revenue_multiple"]), 2),
-        "labs_revenue_needed_usd_bn": round(float(needed), 2),
-        "labs_revenue_scenario_path_usd_bn": rounded(path_revenue, 2),
-        "target_year": val.target_year,
-        "china_implied_earnings_growth": round(china, 4),
-    }
     facts = ds.facts.set_index("fact_id")
     used = [*val.ipo_valuation_facts.values(), *FACTS_USED, *SIGNAL_FACTS, *CONCENTRATION_FACTS]
     sources = tuple(dict.fromkeys(facts.loc[[f for f in used if f in facts.index], "source_id"]))
-    return ValuationResult(draw=draw, labs=labs, path_revenue=path_revenue, china_growth=china, pe_china=pe_china,
-                           pe_nvidia=pe_nvidia, typical_float=typical, seed_draw=decade, summary=summary,
+    return ValuationResult(draw=draw, labs=labs, ipo_valuations_usd_bn=valuations, labs_path_revenue_usd_bn=path_revenue,
+                           target_year=val.target_year, china_implied_earnings_growth=china, pe_china=pe_china,
+                           pe_nvidia=pe_nvidia, typical_float=typical, seed_draw=decade,
                            valuation_year=val.valuation_year,
                            sources=tuple(dict.fromkeys([*sources, *pool.sources])))

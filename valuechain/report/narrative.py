@@ -123,7 +123,7 @@ def demand_verdict(result) -> str:
     c, band = result.closing, f"{result.closing.level:.0%}"
     lo, hi = c.ratio_interval
     horizon = result.scenario.demand_gap.primary_test.horizon_year
-    p_text = format_p(c.p_value)
+    p_text = format_p(c.test.pvalue)
     lines = [f"Net external AI revenue was **{c.ratio:.0%} of required revenue** in {c.last_quarter} "
              f"({band} interval {lo:.0%}-{hi:.0%})."]
     rate = f"{4 * c.trend:+.2f} log points a year ({band} interval {4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f})"
@@ -140,7 +140,7 @@ def demand_verdict(result) -> str:
     else:
         null = f"at its current rate revenue falls back below the requirement within {c.horizon_years:g} years"
         verdict = "the data show revenue staying above it" if c.reject else "the data cannot rule that out"
-    lines.append(f"Primary test (H0: {null}): p = {p_text} on {c.n} quarterly changes; at the {c.alpha:.0%} level "
+    lines.append(f"Primary test (H0: {null}): p = {p_text} on {c.test.nobs} quarterly changes; at the {c.alpha:.0%} level "
                  f"{verdict}.")
     return " ".join(lines)
 
@@ -190,11 +190,11 @@ def labs_summary(result) -> str:
     return "\n\n".join(lines)
 
 
-def valuation_summary(result: dict, scenario) -> str:
-    """Executive summary of notebook 04, generated from :func:`valuechain.model.valuation.analyse`."""
-    s, val = result["summary"], scenario.valuation
-    low, high = result["typical_float"]
-    seed_low, seed_high = result["seed_draw"]
+def valuation_summary(result, scenario) -> str:
+    """Executive summary of notebook 04, generated from a :class:`~valuechain.model.valuation.ValuationResult`."""
+    s, val = result.summary(), scenario.valuation
+    low, high = result.typical_float
+    seed_low, seed_high = result.seed_draw
     verdict = "above" if s["ipo_draw_typical_low_usd_bn"] > seed_high else "within or below"
     lines = [
         f"The three IPO candidates are valued at {_bn(s['ipo_total_valuation_usd_bn'])} together. Floating the typical "
@@ -204,7 +204,7 @@ def valuation_summary(result: dict, scenario) -> str:
         f"{s['anthropic_revenue_multiple']:.0f}x. To earn {val.discount_rate:.0%} a year and be worth "
         f"{val.exit_multiple:g}x revenue in {val.target_year}, the two would need {_bn(s['labs_revenue_needed_usd_bn'])} of "
         f"revenue that year; the scenario's labs layer reaches {_bn(s['labs_revenue_scenario_path_usd_bn'])}.",
-        f"China's chip makers trade at {result['pe_china']:.0f}x earnings against NVIDIA's {result['pe_nvidia']:.0f}x (seed): to fall to NVIDIA's multiple over "
+        f"China's chip makers trade at {result.pe_china:.0f}x earnings against NVIDIA's {result.pe_nvidia:.0f}x (seed): to fall to NVIDIA's multiple over "
         f"{val.china_years_to_converge} years with the same return, their earnings would have to grow "
         f"{s['china_implied_earnings_growth']:.0%} a year against NVIDIA's assumed {val.nvidia_earnings_growth:.0%}.",
     ]
@@ -215,8 +215,8 @@ def demand_stability(result) -> str:
     """The break test and the recursive estimates in words."""
     s = result.secondary
     est, first, last = s.break_dates
-    return (f"Andrews' sup-Wald test of a break in the elasticity ({s.series_label}, {s.break_test.n} quarters): "
-            f"p = {format_p(s.break_test.p_value)} (Holm-adjusted {format_p(s.holm['break'])}). The most likely break "
+    return (f"Andrews' sup-Wald test of a break in the elasticity ({s.series_label}, {s.break_test.nobs} quarters): "
+            f"p = {format_p(s.break_test.pvalue)} (Holm-adjusted {format_p(s.holm['break'])}). The most likely break "
             f"date is {est}; the data cannot tell it apart from any date between {first} and {last} (90% set).")
 
 
@@ -374,7 +374,7 @@ def demand_limits(result) -> str:
     c, d = result.closing, result.downstream
     thin = d.d[d.d["series_present"] < result.scenario.demand_gap.primary_test.min_series]
     lines = [
-        f"- The primary test rests on {c.n} quarterly changes with {c.dof} effective degrees of freedom; its size was "
+        f"- The primary test rests on {c.test.nobs} quarterly changes with {c.test.df} effective degrees of freedom; its size was "
         f"measured by simulation (`make calibrate`) and its intervals are wide because the data are few.",
         "- D is built from company disclosures of different kinds (run-rates, ARR, quarterly revenue); run-rates from "
         "press reports carry more noise in the model than filed figures, and no company discloses all of its AI revenue.",

@@ -283,14 +283,15 @@ def closing(result, source: str = "") -> Table:
     from valuechain.stats.inference import format_p
 
     c = result.closing
+    test = c.test
     band = f"{c.level:.0%}"
     rows = [
         ("D / R* in " + str(c.last_quarter), f"{c.ratio:.0%}", f"{c.ratio_interval[0]:.0%} to {c.ratio_interval[1]:.0%}"),
         ("Closing rate (log points a year)", f"{4 * c.trend:+.2f}",
          f"{4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f}"),
         ("Rate needed to close within the asset life (log points a year)", f"{4 * c.required_trend:+.2f}", ""),
-        ("Quarterly changes used (n) and EWC degrees of freedom", f"{c.n} and {c.dof}", ""),
-        ("Primary test p-value", format_p(c.p_value), "parametric bootstrap of the pipeline"),
+        ("Quarterly changes used (n) and EWC degrees of freedom", f"{test.nobs} and {test.df}", ""),
+        ("Primary test p-value", format_p(test.pvalue), test.method),
     ] + [(f"P(gap closed by the end of {y})", f"{p:.2f}", "") for y, p in c.prob_closed_by.items() if y <= 2035]
     frame = pd.DataFrame(rows, columns=["figure", "estimate", "interval"])
     return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate"),
@@ -319,8 +320,8 @@ def secondary(result, source: str = "") -> Table:
         Column("test", "Test"), Column("estimate", "Estimate or statistic", "statistic"),
         Column("ci_low", f"{band} interval, low", "statistic", missing=na),
         Column("ci_high", f"{band} interval, high", "statistic", missing=na),
-        Column("p_value", "p", "p"), Column("p_holm", "p, Holm-adjusted", "p"),
-        Column("n", "n", "count"), Column("dof", "Degrees of freedom", "count", missing=na),
+        Column("pvalue", "p", "p"), Column("pvalue_holm", "p, Holm-adjusted", "p"),
+        Column("nobs", "n", "count"), Column("df", "Degrees of freedom", "count", missing=na),
         Column("method", "Method"),
     ], "Secondary tests, Holm-adjusted as a family", source)
 

@@ -51,11 +51,9 @@ class GapClosing:
     gap: pd.Series  # log D - log R*, by quarter
     last_quarter: pd.Period
     current_gap: float  # log, last quarter
-    current_gap_sd: float
     ratio: float  # D / R* in the last quarter
     ratio_interval: tuple[float, float]
     trend: float  # g, per quarter (log points)
-    trend_se: float
     trend_interval: tuple[float, float]
     n: int
     dof: int
@@ -75,6 +73,23 @@ class GapClosing:
     @property
     def reject(self) -> bool:
         return bool(self.p_value < self.alpha)
+
+    @property
+    def test(self) -> inference.TestResult:
+        """The primary test in the shape every test shares: :math:`H_0: g \\le g_{req}`, its t and bootstrap p-value.
+
+        The estimate is the trend :math:`g` (per quarter) with its interval from the bootstrap
+        critical value; ``df`` is the EWC :math:`\\nu`, on which the t statistic is built, though its
+        reference is the pipeline bootstrap.
+        """
+        return inference.TestResult(
+            name="primary test: is the gap closing fast enough to close in time?", statistic=self.t_stat,
+            pvalue=self.p_value,
+            null=f"the gap's trend is at most the rate the horizon of {self.horizon_years:g} years requires "
+                 f"({self.required_trend:+.4f} a quarter)",
+            alternative=f"the trend is above {self.required_trend:+.4f} a quarter",
+            method="parametric bootstrap of the pipeline", nobs=self.n, df=self.dof, estimate=self.trend,
+            interval=self.trend_interval, level=self.level)
 
     def close_year(self, quarters: float) -> float:
         """Calendar year (with fraction) reached ``quarters`` after the last quarter."""
@@ -174,9 +189,9 @@ def gap_closing(log_d: pd.Series, log_required: pd.Series, gap_sd: float, horizo
         h = 4 * (year - last.year) + (4 - last.quarter)
         probs[int(year)] = float(np.mean(G_draws + g_draws * h >= 0)) if h >= 0 else np.nan
     return GapClosing(
-        gap=gap, last_quarter=last, current_gap=current, current_gap_sd=gap_sd, ratio=float(np.exp(current)),
+        gap=gap, last_quarter=last, current_gap=current, ratio=float(np.exp(current)),
         ratio_interval=(float(np.exp(current - z * gap_sd)), float(np.exp(current + z * gap_sd))),
-        trend=trend, trend_se=se, trend_interval=(trend - critical * se, trend + critical * se),
+        trend=trend, trend_interval=(trend - critical * se, trend + critical * se),
         n=len(changes), dof=fit.dof,
         quarters_to_close=time_to_close(current, trend),
         close_quarter_interval=(_quantile(tau, tail), _quantile(tau, 1 - tail)),

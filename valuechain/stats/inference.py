@@ -20,7 +20,10 @@ Newey-West errors with normal critical values over-reject. Every test here uses 
   test and the bounds test), with the Monte Carlo p-value :math:`(1 + \#\{S^* \ge S\})/(1 + B)`,
   which is never 0.
 
-Every test's size is measured by :mod:`valuechain.batch.calibrate`.
+Every test's size is measured by :mod:`valuechain.batch.calibrate`. Every test returns one shape,
+:class:`TestResult` (or a subclass carrying what else the test finds), as arch's unit-root tests share
+one: the statistic, the p-value, the hypotheses in words, the method, the degrees of freedom, the
+number of observations and, where the test has one, the estimate with its interval.
 """
 from __future__ import annotations
 
@@ -36,6 +39,52 @@ def format_p(p: float) -> str:
     if p is None or not np.isfinite(p):
         return "n/a"
     return f"< {P_FLOOR:g}" if p < P_FLOOR else f"{p:.3f}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestResult:
+    """One hypothesis test: its statistic, p-value, hypotheses, method, degrees of freedom and sample.
+
+    ``estimate`` and ``interval`` (at ``level``) are the quantity tested and its confidence interval,
+    where the test has one (a slope, a mean change); a test of a pattern (a break, a levels
+    relationship) has neither. ``df`` is None when the reference distribution is a bootstrap or
+    Monte Carlo one with no degrees of freedom of its own. Tables are built from this shape
+    (:meth:`row`), never row by row by hand.
+    """
+
+    __test__ = False  # a result, not a pytest test class
+
+    name: str  # what is tested, in words, e.g. "elasticity (sum of lags 0-2)"
+    statistic: float
+    pvalue: float
+    null: str  # the null hypothesis, in words
+    alternative: str  # the alternative, in words
+    method: str  # how the reference distribution is found, e.g. "EWC HAC t, AR(1) parametric bootstrap (999 draws)"
+    nobs: int
+    df: int | None = None  # degrees of freedom of the reference distribution (None: a bootstrap reference)
+    statistic_name: str = "t"
+    estimate: float | None = None
+    interval: tuple[float, float] | None = None
+    level: float | None = None  # of the interval
+
+    def row(self) -> dict:
+        """The test as a table row: the estimate (or, without one, the statistic), interval, p, n, df, method."""
+        low, high = self.interval if self.interval is not None else (np.nan, np.nan)
+        return {"test": self.name, "estimate": self.statistic if self.estimate is None else self.estimate,
+                "ci_low": low, "ci_high": high, "pvalue": self.pvalue, "nobs": self.nobs,
+                "df": np.nan if self.df is None else self.df, "method": self.method}
+
+    def summary(self) -> str:
+        """The test in a few lines of text: hypotheses, statistic, p-value, sample and method."""
+        df = "" if self.df is None else f", {self.df} degrees of freedom"
+        lines = [self.name, f"  H0: {self.null}", f"  H1: {self.alternative}",
+                 f"  {self.statistic_name} = {self.statistic:.4g}, p = {format_p(self.pvalue)} ({self.nobs} observations{df})"]
+        if self.estimate is not None:
+            interval = "" if self.interval is None else (f", {self.level:.0%} interval {self.interval[0]:.4g} to "
+                                                         f"{self.interval[1]:.4g}")
+            lines.append(f"  estimate {self.estimate:.4g}{interval}")
+        lines.append(f"  method: {self.method}")
+        return "\n".join(lines)
 
 
 def ewc_dof(n: int) -> int:
@@ -65,7 +114,6 @@ class LinearFit:
     cov: np.ndarray
     n: int
     dof: int  # nu: degrees of freedom of the t reference distribution
-    resid: np.ndarray
     method: str = "OLS, EWC HAC (fixed-b, t reference)"
 
     def se(self, name: str) -> float:
@@ -99,7 +147,7 @@ def ols_ewc(y: np.ndarray, X: np.ndarray, names, nu: int | None = None) -> Linea
     resid = y - X @ coef
     omega = ewc_long_run(X * resid[:, None], nu)
     cov = n * xtx_inv @ omega @ xtx_inv
-    return LinearFit(tuple(names), coef, cov, n, nu, resid)
+    return LinearFit(tuple(names), coef, cov, n, nu)
 
 
 def batched_t(y: np.ndarray, X: np.ndarray, weights: np.ndarray, null: float | np.ndarray = 0.0,
@@ -173,7 +221,6 @@ class Posterior:
     """Normal posterior of one coefficient under a stated normal prior."""
 
     prior_mean: float
-    prior_sd: float  # inf: flat prior
     mean: float
     sd: float
 
@@ -205,21 +252,18 @@ def sandwich_posterior(estimate: float, se: float, prior_mean: float, prior_sd: 
     data_precision = 1.0 / se ** 2
     precision = prior_precision + data_precision
     mean = (prior_precision * prior_mean + data_precision * estimate) / precision
-    return Posterior(prior_mean, prior_sd, float(mean), float(np.sqrt(1.0 / precision)))
+    return Posterior(prior_mean, float(mean), float(np.sqrt(1.0 / precision)))
 
 
 # ----------------------------------------------------------------------------- break test
 
 
-@dataclass(frozen=True)
-class BreakTest:
+@dataclass(frozen=True, kw_only=True)
+class BreakTest(TestResult):
     """Andrews' sup-Wald test for a break in all coefficients, with a bootstrap p-value and a date set."""
 
-    sup_wald: float
-    p_value: float
     break_index: int  # position of the first observation after the estimated break
     date_set: tuple[int, int]  # first and last break positions not rejected at the 90% level
-    n: int
     bootstrap: int
     trim: float
 
@@ -285,20 +329,22 @@ def sup_wald(y: np.ndarray, X: np.ndarray, trim: float = 0.15, bootstrap: int = 
     best = int(np.argmin(ssr))
     crit = -2 * np.log(1 - np.sqrt(0.90))
     inside = [c for c, s in zip(cand, ssr) if n * (s - ssr[best]) / ssr[best] <= crit]
-    return BreakTest(observed, p, cand[best], (min(inside), max(inside)), n, bootstrap, trim)
+    return BreakTest(name="sup-Wald break in every coefficient", statistic=observed, pvalue=p,
+                     null="no break: the coefficients are the same over the whole sample",
+                     alternative="every coefficient changes at one unknown date",
+                     method=f"EWC HAC Wald, {trim:.0%} trimming, parametric bootstrap ({bootstrap} draws)", nobs=n,
+                     statistic_name="sup-Wald", break_index=cand[best], date_set=(min(inside), max(inside)),
+                     bootstrap=bootstrap, trim=trim)
 
 
 # ----------------------------------------------------------------------------- bounds test
 
 
-@dataclass(frozen=True)
-class BoundsTest:
+@dataclass(frozen=True, kw_only=True)
+class BoundsTest(TestResult):
     """Pesaran-Shin-Smith bounds F test for a levels relationship, with a bootstrap p-value."""
 
-    f_stat: float
-    p_value: float
     long_run_elasticity: float
-    n: int
     lags: int
     bootstrap: int
 
@@ -357,18 +403,20 @@ def bounds_test(y: np.ndarray, x: np.ndarray, lags: int = 1, bootstrap: int = 49
     ys = simulate_random_walks(rng, bootstrap, y[0], np.diff(y), len(y))
     xs = simulate_random_walks(rng, bootstrap, x[0], np.diff(x), len(x))
     null, _ = bounds_f(ys, xs, lags)
-    return BoundsTest(float(f), mc_p_value(f, null), float(long_run), len(y) - 1 - lags, lags, bootstrap)
+    return BoundsTest(name="bounds F test (levels relationship)", statistic=float(f), pvalue=mc_p_value(f, null),
+                      null="no levels relationship between y and x", alternative="a levels relationship",
+                      method=f"UECM with {lags} lag, parametric bootstrap ({bootstrap} draws)",
+                      nobs=len(y) - 1 - lags, statistic_name="F", long_run_elasticity=float(long_run), lags=lags,
+                      bootstrap=bootstrap)
 
 
 # ----------------------------------------------------------------------------- bootstrap-t
 
 
-@dataclass(frozen=True)
-class BootstrapT:
+@dataclass(frozen=True, kw_only=True)
+class BootstrapT(TestResult):
     """A t test whose reference distribution is a parametric AR(1) bootstrap under the null."""
 
-    t: float
-    p_value: float
     critical: float  # level quantile of |t*|, for the interval estimate +/- critical x se
     draws: int
     reference: np.ndarray  # the bootstrap t* draws
@@ -397,4 +445,8 @@ def bootstrap_t(y: np.ndarray, X: np.ndarray, weights: np.ndarray, null: float =
     t_obs = float(t_obs[0])
     critical = float(np.quantile(np.abs(t_star), level))
     p = mc_p_value(abs(t_obs), np.abs(t_star)) if sides == 2 else mc_p_value(t_obs, t_star)
-    return BootstrapT(t_obs, p, critical, draws, t_star)
+    return BootstrapT(name=f"weights @ beta = {null:g}", statistic=t_obs, pvalue=p,
+                      null=f"weights @ beta = {null:g}",
+                      alternative=f"weights @ beta {'!=' if sides == 2 else '>'} {null:g}",
+                      method=f"EWC HAC t, AR(1) parametric-bootstrap reference ({draws} draws)", nobs=len(y),
+                      critical=critical, draws=draws, reference=t_star)

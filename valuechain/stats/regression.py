@@ -27,7 +27,7 @@ missing quarter.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -48,36 +48,31 @@ def growth_frame(y: pd.Series, x: pd.Series, lags: int, leads: int = 0) -> pd.Da
     return pd.DataFrame(cols).dropna()
 
 
-@dataclass(frozen=True)
-class Effect:
-    """A linear combination of coefficients (an elasticity, a sum of leads) with its inference."""
+@dataclass(frozen=True, kw_only=True)
+class Effect(inference.TestResult):
+    """A linear combination of coefficients (an elasticity, a sum of leads) with its test of being zero.
 
-    name: str
-    estimate: float
+    ``estimate``, ``interval`` and ``level`` are always set; ``statistic`` is the EWC t of
+    :math:`H_0`: effect = 0 and ``df`` the EWC degrees of freedom :math:`\nu`.
+    """
+
     se: float
-    interval: tuple[float, float]
-    p_value: float  # two-sided, H0: effect = 0
-    n: int
-    dof: int
-    level: float
-    method: str
     fit: LinearFit
     draws: np.ndarray | None = None  # bootstrap draws of the estimate (estimate + se x t*), where bootstrapped
-
-    def row(self) -> dict:
-        return {"test": self.name, "estimate": self.estimate, "std_err": self.se, "ci_low": self.interval[0],
-                "ci_high": self.interval[1], "p_value": self.p_value, "n": self.n, "dof": self.dof,
-                "method": self.method}
 
 
 BOOTSTRAP_DRAWS = 999
 
 
+NULL, ALTERNATIVE = "the effect is zero", "the effect is not zero (two-sided)"
+
+
 def _effect(name: str, fit: LinearFit, terms, level: float) -> Effect:
     """The fixed-b t_nu reference: used where its size was measured within bounds (the panel)."""
     est, se = fit.combination({t: 1.0 for t in terms})
-    return Effect(name, est, se, fit.interval(est, se, level), fit.p_two_sided(est, se), fit.n, fit.dof, level,
-                  fit.method, fit)
+    return Effect(name=name, statistic=est / se, pvalue=fit.p_two_sided(est, se), null=NULL, alternative=ALTERNATIVE,
+                  method=fit.method, nobs=fit.n, df=fit.dof, estimate=est, interval=fit.interval(est, se, level),
+                  level=level, se=se, fit=fit)
 
 
 def _bootstrapped(name: str, y: np.ndarray, X: np.ndarray, names, terms, level: float) -> Effect:
@@ -86,9 +81,11 @@ def _bootstrapped(name: str, y: np.ndarray, X: np.ndarray, names, terms, level: 
     weights = np.array([1.0 if n in terms else 0.0 for n in names])
     est, se = fit.combination({t: 1.0 for t in terms})
     boot = inference.bootstrap_t(y, X, weights, 0.0, 2, level, BOOTSTRAP_DRAWS, np.random.default_rng(0))
-    return Effect(name, est, se, (est - boot.critical * se, est + boot.critical * se), boot.p_value, fit.n, fit.dof,
-                  level, f"OLS, EWC HAC t, AR(1) parametric-bootstrap reference ({BOOTSTRAP_DRAWS} draws)", fit,
-                  est + se * boot.reference)
+    return Effect(name=name, statistic=boot.statistic, pvalue=boot.pvalue, null=NULL, alternative=ALTERNATIVE,
+                  method=f"OLS, EWC HAC t, AR(1) parametric-bootstrap reference ({BOOTSTRAP_DRAWS} draws)",
+                  nobs=fit.n, df=fit.dof, estimate=est,
+                  interval=(est - boot.critical * se, est + boot.critical * se), level=level, se=se, fit=fit,
+                  draws=est + se * boot.reference)
 
 
 def elasticity(y: pd.Series, x: pd.Series, lags: int, level: float = 0.90) -> Effect:
@@ -134,7 +131,7 @@ def bayesian_elasticity(y: pd.Series, x: pd.Series, lag: int, prior_mean: float,
         rows.append({"prior": "flat" if not np.isfinite(s) else f"N({m:g}, {s:g}²)",
                      "stated_prior": i == 0, "posterior_mean": post.mean, "posterior_sd": post.sd,
                      "low": lo, "high": hi, "p_positive": post.prob_above(0.0), "n": fit.n, "dof": fit.dof})
-    return main, pd.DataFrame(rows), fit
+    return main, pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -180,7 +177,7 @@ def panel(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, level: float = 0
     np.add.at(summed, [position[q] for q in data.index], X * resid[:, None])
     nu = inference.ewc_dof(len(quarters))
     cov = len(quarters) * xtx_inv @ inference.ewc_long_run(summed, nu) @ xtx_inv
-    fit = LinearFit(("slope", *companies), coef, cov, len(y), nu, resid,
+    fit = LinearFit(("slope", *companies), coef, cov, len(y), nu,
                     f"pooled OLS with company intercepts, Driscoll-Kraay EWC errors over {len(quarters)} quarters")
     return PanelResult(_effect(f"panel slope (own capex lagged {lag} quarters)", fit, ["slope"], level),
                        pd.DataFrame(rows), len(quarters))
@@ -207,7 +204,7 @@ def break_test(y: pd.Series, x: pd.Series, lag: int, trim: float = 0.15, bootstr
     X = np.column_stack([np.ones(len(g)), g["dx_lag0"]])
     result = inference.sup_wald(g["dy"].to_numpy(), X, trim, bootstrap, np.random.default_rng(seed))
     dates = (g.index[result.break_index], g.index[result.date_set[0]], g.index[result.date_set[1]])
-    return result, dates
+    return replace(result, name="sup-Wald break in the growth regression"), dates
 
 
 def out_of_sample(y: pd.Series, x: pd.Series, lag: int, horizon: int = 4, min_window: int = 12,

@@ -116,7 +116,7 @@ def size_panel(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
             first = np.log(inp.panel_revenue[company].dropna().iloc[0])
             fake.loc[g.index, company] = np.exp(first + np.cumsum(path))
         effect = regression.panel(fake, inp.panel_capex, inp.lags).pooled
-        rejections += effect.p_value < NOMINAL
+        rejections += effect.pvalue < NOMINAL
     return rejections / sims
 
 
