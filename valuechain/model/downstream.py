@@ -92,7 +92,7 @@ def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex, cutoffs=None) -> tuple[n
 
 @dataclass(frozen=True)
 class SeriesFit:
-    """One series smoothed on its quarters: log level and its variance, smoothed and real-time."""
+    """One series smoothed on its quarters: log level and its variance, and the real-time log level."""
 
     series_id: str
     flow: str
@@ -101,7 +101,6 @@ class SeriesFit:
     log_level: np.ndarray
     log_var: np.ndarray
     realtime_log_level: np.ndarray  # filtered with disclosures published by each quarter's end (NaN before any)
-    realtime_log_var: np.ndarray
 
 
 def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd: float, slope_sd: float,
@@ -116,10 +115,9 @@ def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd: float, slope_sd: flo
     diagonal = np.arange(len(quarters))
     known = np.isfinite(y[:-1]).any(axis=1)
     realtime = np.where(known, est.filtered_level[diagonal, diagonal], np.nan)
-    realtime_var = np.where(known, est.filtered_level_var[diagonal, diagonal], np.nan)
     row = obs.iloc[0]
     return SeriesFit(row["series_id"], row["flow"], row["netted_from"], quarters, est.smoothed_level[-1],
-                     est.smoothed_level_var[-1], realtime, realtime_var)
+                     est.smoothed_level_var[-1], realtime)
 
 
 def net_external(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[str, str]) -> pd.DataFrame:
