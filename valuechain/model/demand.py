@@ -265,7 +265,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
         required=rstar, required_shown_separately=rstar_apart, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
-        overlaps=downstream.overlaps(d, ds.companies),
+        overlaps=downstream.overlaps(d, ds),
     )
 
 

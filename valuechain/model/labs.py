@@ -7,7 +7,7 @@ dollar) in ``facts.csv``, each kept with its basis so a claim is never shown as 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -178,6 +178,7 @@ class LabEconomicsResult:
     cloud_split: dict  # total / round-tripped / organic cloud AI revenue
     gap_with_round_trip: pd.DataFrame  # demand-gap requirements with and without round-tripped revenue
     year: int
+    names: dict = field(default_factory=dict)  # company id -> name, from the dataset analysed
 
     def summary(self) -> dict:
         out = {"year": self.year}
@@ -200,12 +201,12 @@ class LabEconomicsResult:
         out = []
         for lab, be in self.break_even.items():
             first, last = int(be.path["year"].iloc[0]), int(be.path["year"].iloc[-1])
-            out.append(Headline(f"{lab}_break_even_year", f"{company_name(lab)} break-even year", "year",
+            out.append(Headline(f"{lab}_break_even_year", f"{company_name(lab, self.names)} break-even year", "year",
                                 f"{first}-{last}", be.year, "" if be.year else f"No break-even by {last} on this path."))
         out.append(Headline("cloud_round_tripped_share", "Round-tripped share of cloud AI revenue", "share", str(self.year),
                             figures["cloud_round_tripped_share"]))
         for lab in self.break_even:
-            out.append(Headline(f"{lab}_cost_per_revenue_dollar_base", f"{company_name(lab)} cost per dollar of revenue",
+            out.append(Headline(f"{lab}_cost_per_revenue_dollar_base", f"{company_name(lab, self.names)} cost per dollar of revenue",
                                 "usd_per_usd", str(self.break_even[lab].path["year"].iloc[0]),
                                 figures[f"{lab}_cost_per_revenue_dollar_base"], detail=True))
         for method in self.gap_with_round_trip["method"]:
@@ -264,5 +265,5 @@ def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
         growth=run_rate_growth(ds, labs), losses=pd.concat([loss_per_revenue_dollar(ds, lab) for lab in labs], ignore_index=True),
         unit_economics=unit_economics(ds), break_even=paths, investments=investments, cloud_split=split,
         gap_with_round_trip=req[["method", "required_usd_bn", "actual_usd_bn", "gap_usd_bn", "actual_organic_usd_bn", "gap_organic_usd_bn"]],
-        year=le.circular_year,
+        year=le.circular_year, names=ds.company_names,
     )

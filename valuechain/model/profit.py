@@ -130,6 +130,7 @@ class ProfitPool:
     capex: pd.DataFrame  # year x spender: annual capex used to drive the projection
     sources: tuple[str, ...] = field(default=())
     ttm: "LatestTwelveMonths | None" = None  # the trailing twelve months, when the scenario asks for them
+    names: dict = field(default_factory=dict)  # company id -> name, from the dataset analysed
 
     @property
     def historical_years(self) -> list[int]:
@@ -286,6 +287,7 @@ def profit_pool(scenario: Scenario, ds: Dataset | None = None, annualize_partial
         capex=capex,
         sources=sources,
         ttm=ttm,
+        names=ds.company_names,
     )
 
 

@@ -5,7 +5,7 @@ scenario's parameters; each function is a closed form with its equation in the d
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -80,6 +80,7 @@ class ValuationResult:
     summary: dict
     valuation_year: int  # the year the valuations are of
     sources: tuple[str, ...] = ()
+    names: dict = field(default_factory=dict)  # company id -> name, from the dataset analysed
 
     def __getitem__(self, key: str):
         return getattr(self, key)
@@ -150,4 +151,4 @@ def analyse(scenario, ds: Dataset, pool=None) -> ValuationResult:
     return ValuationResult(draw=draw, labs=labs, path_revenue=path_revenue, china_growth=china, pe_china=pe_china,
                            pe_nvidia=pe_nvidia, typical_float=typical, seed_draw=decade, summary=summary,
                            valuation_year=val.valuation_year,
-                           sources=tuple(dict.fromkeys([*sources, *pool.sources])))
+                           sources=tuple(dict.fromkeys([*sources, *pool.sources])), names=ds.company_names)
