@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from valuechain.publish import comparison
-from valuechain import paths, mime
+from valuechain import mime, nested, paths
 from valuechain.publish.exports import listing
 from valuechain.publish.outputs import notebook_title, read_parameters
 from valuechain.files import atomic_write_text
@@ -85,19 +85,6 @@ def _e(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def flatten(data, prefix: str = "") -> list[tuple[str, str]]:
-    """Key paths and values of a nested mapping (lists kept as comma-separated text)."""
-    rows = []
-    if isinstance(data, dict):
-        for key in data:
-            rows += flatten(data[key], f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(data, list):
-        rows.append((prefix, ", ".join(map(str, data))))
-    else:
-        rows.append((prefix, "" if data is None else str(data)))
-    return rows
-
-
 def strip_external(page: str) -> str:
     """Remove every script and stylesheet that would be fetched from another host."""
     page = EXTERNAL_SCRIPT.sub("", page)
@@ -158,9 +145,14 @@ def for_page(nb):
     return nb
 
 
+def _cell(value) -> str:
+    """A parameter's value as text: a list comma-separated, none as nothing."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
+
+
 def _parameters_table(parameters: dict) -> str:
-    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>"
-                   for k, v in flatten({k: v for k, v in parameters.items() if k not in ("name", "title", "description")}))
+    shown = nested.dotted({k: v for k, v in parameters.items() if k not in ("name", "title", "description")})
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_cell(v))}</td></tr>" for k, v in shown.items() if v != {})
     return f'<table class="vc"><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>{rows}</tbody></table>'
 
 

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from valuechain import paths
+from valuechain import nested, paths
 from valuechain.exceptions import ParameterError
 from valuechain.layers import CHAIN_ORDER, LayerName
 from valuechain.files import safe_load
@@ -411,7 +411,8 @@ class Scenario(_Frozen):
         if self.projection.start != self.years.end + 1:
             raise ValueError(f"projection.start must be the year after years.end ({self.years.end + 1})")
         if self.uncertainty is not None:
-            numbers = numeric_keys(self.model_dump(mode="json", exclude={"uncertainty"}))
+            numbers = [key for key, value in nested.dotted(self.model_dump(mode="json", exclude={"uncertainty"})).items()
+                       if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))]
             for key in self.uncertainty.priors:
                 if key not in numbers:
                     raise ValueError(f"uncertainty.priors names '{key}', which is not a number in the scenario; "
@@ -421,18 +422,6 @@ class Scenario(_Frozen):
     def resolved(self) -> dict:
         """The resolved parameters as plain data (recorded in every output)."""
         return self.model_dump(mode="json")
-
-
-def numeric_keys(data: dict, prefix: str = "") -> dict[str, float | None]:
-    """Every number (or null where a number may go) in resolved scenario data, by dotted key."""
-    out = {}
-    for key, value in data.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict):
-            out.update(numeric_keys(value, path))
-        elif value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            out[path] = value
-    return out
 
 
 def closest_key(key: str, valid) -> str:
@@ -505,13 +494,6 @@ def load_scenario(name_or_path: str | Path, overrides: dict | None = None, param
     return scenario
 
 
-def leaf_keys(data, prefix: str = "") -> set[str]:
-    """Dotted keys of every value in resolved scenario data (a list is one value)."""
-    if isinstance(data, dict):
-        return set().union(*(leaf_keys(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in data.items())) if data else {prefix}
-    return {prefix}
-
-
 def apply_overrides(path: Path, raw: dict, dotted: dict, company_ids=None, metric_names=None) -> dict:
     """``raw`` (a resolved scenario file) with each dotted key of ``dotted`` set to its value.
 
@@ -520,7 +502,7 @@ def apply_overrides(path: Path, raw: dict, dotted: dict, company_ids=None, metri
     scenario is a variant and list the overrides, so every page shows them.
     """
     try:
-        valid = leaf_keys(Scenario.model_validate({**raw, "name": path.stem}).model_dump(mode="json"))
+        valid = set(nested.dotted(Scenario.model_validate({**raw, "name": path.stem}).model_dump(mode="json")))
     except ValidationError as exc:
         raise _parameter_error(path, exc, raw) from None
     out = copy.deepcopy(raw)
@@ -575,7 +557,7 @@ def notebook_scenario(namespace: dict, *declared: str) -> Scenario:
     if stray:
         name = stray[0]
         base = load_scenario(namespace["scenario"])
-        hint = closest_key(name, leaf_keys(base.model_dump(mode="json")))
+        hint = closest_key(name, nested.dotted(base.model_dump(mode="json")))
         key = hint.split("'")[1] if "'" in hint else "<dotted.key>"
         raise ParameterError(f"parameter '{name}' is not a parameter of this notebook (it takes {', '.join(declared)}); "
                              f"to change a scenario value pass overrides, e.g. -y '{{overrides: {{{key}: ...}}}}'")
