@@ -100,3 +100,19 @@ def test_every_key_names_a_scenario_value(base):
     assert inp.values[inp.column("attribution.microsoft.ai_share.2025")] == sc.attribution["microsoft"].ai_share[2025]
     assert inp.values[inp.column("valuation.discount_rate")] == sc.valuation.discount_rate
     assert inp.values[inp.column("demand_gap.break_even.target_return")] == sc.demand_gap.break_even.target_return
+
+
+def test_a_labs_base_year_position_has_one_reading_for_the_labs_and_the_core(base_scenario, ds):
+    """OpenAI's 2025 revenue and H1-2025 operating loss come from the data, Anthropic's loss from the
+    scenario; with neither, both the labs' analysis and the core's inputs stop with the key to set."""
+    from valuechain.model.inputs import lab_base
+
+    le = base_scenario.lab_economics
+    revenue, loss = lab_base(le, ds, "openai")
+    assert revenue == pytest.approx(13.1) and loss == pytest.approx(7.8 / 4.3)
+    assert lab_base(le, ds, "anthropic")[1] == 0.5
+    early = params.load_scenario("base", {"lab_economics.base_year": 2015})
+    with pytest.raises(ValueError, match=r"no 2015 revenue for openai.*lab_economics\.paths\.openai\.base_revenue_usd_bn"):
+        build_inputs(early, ds)
+    with pytest.raises(ValueError, match="lab_economics.paths.openai.base_revenue_usd_bn"):
+        labs.analyse(early, ds)

@@ -226,8 +226,8 @@ class LabEconomicsResult:
 def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
     """Run notebook 03's analyses for ``scenario`` (reusing the profit pool and demand gap if given)."""
     from valuechain.model.demand import demand_gap
+    from valuechain.model.inputs import lab_base
     from valuechain.model.profit import profit_pool
-    from valuechain.dataset.yearly import company_year, margin_year
 
     le = scenario.lab_economics
     pool = pool or profit_pool(scenario, ds)
@@ -235,18 +235,7 @@ def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
     labs = list(le.paths)
     paths = {}
     for lab, spec in le.paths.items():
-        revenue = spec.base_revenue_usd_bn
-        if revenue is None:
-            found = company_year(ds, lab, "revenue", le.base_year) or company_year(ds, lab, "revenue_run_rate", le.base_year)
-            if found is None:
-                raise ValueError(f"no {le.base_year} revenue for {lab} in the dataset; give base_revenue_usd_bn")
-            revenue = found.value
-        loss = spec.loss_per_revenue_dollar
-        if loss is None:
-            margin = margin_year(ds, lab, ["operating_loss", "net_loss"], "revenue", le.base_year)
-            if margin is None:
-                raise ValueError(f"no reported loss for {lab} in {le.base_year}; give loss_per_revenue_dollar")
-            loss = -margin.value
+        revenue, loss = lab_base(le, ds, lab)
         paths[lab] = break_even_path(lab, le.base_year, revenue, 1 + loss, spec.revenue_growth, spec.cost_decline,
                                      le.horizon_years)
     investments = pd.DataFrame([{
