@@ -34,11 +34,6 @@ def annual(wide: pd.DataFrame) -> pd.DataFrame:
     return sums
 
 
-def trailing_four_quarters(wide: pd.DataFrame) -> pd.DataFrame:
-    """Trailing-four-quarter sum; NaN until four consecutive quarters are present."""
-    return wide.rolling(4, min_periods=4).sum()
-
-
 def fiscal_years(ds: Dataset, metric: str, companies=None) -> pd.DataFrame:
     """Wide table of reported fiscal-year totals (rows: fiscal year label, columns: companies)."""
     rows = ds.financials[(ds.financials["metric"] == metric) & (ds.financials["period_type"] == "fiscal_year")]

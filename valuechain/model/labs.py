@@ -6,7 +6,6 @@ dollar) in ``facts.csv``, each kept with its basis so a claim is never shown as 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,13 +126,6 @@ def break_even_path(lab: str, base_year: int, base_revenue_usd_bn: float, cost_p
 
     steps = float(break_even_years(cost_per_revenue_dollar, cost_decline, horizon))
     return BreakEven(lab, pd.DataFrame(rows), None if np.isnan(steps) else base_year + int(steps))
-
-
-def closed_form_break_even_years(cost_per_revenue_dollar: float, cost_decline: float) -> int:
-    """Years until cost per revenue dollar falls to 1 at a constant decline (see :func:`break_even_path`)."""
-    if cost_per_revenue_dollar <= 1:
-        return 0
-    return math.ceil(math.log(cost_per_revenue_dollar) / -math.log(1 - cost_decline) - 1e-12)
 
 
 # ----------------------------------------------------------------------------- circular financing

@@ -91,15 +91,6 @@ def dollar_flow(pass_through: dict, margins: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("layer")
 
 
-def closed_chain_revenue(end_user_spend: float, pass_through: dict) -> pd.Series:
-    """Revenue of each layer when the chain is closed: :math:`R_L = E d_L`."""
-    out, d = {}, 1.0
-    for layer in CHAIN_ORDER:
-        out[layer] = end_user_spend * d
-        d *= float(pass_through[layer])
-    return pd.Series(out)
-
-
 def value_added(revenue: pd.Series, pass_through: dict) -> pd.DataFrame:
     """Revenue, purchases from the layer upstream (:math:`p_L R_L`) and value added per layer."""
     revenue = revenue.reindex(list(CHAIN_ORDER)).astype(float)

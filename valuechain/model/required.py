@@ -100,25 +100,6 @@ def capital_recovery(capital_base_usd_bn: float, life_years: float, target_retur
                         "capital_recovery_factor": crf})
 
 
-def break_even_yield(life_years: float, target_return: float, margin_before_depreciation: float) -> float:
-    r"""Break-even revenue per dollar of annual capex, :math:`\beta^*`, in a steady state.
-
-    If the same capex :math:`C` is spent every year and each year's vintage must be recovered over
-    :math:`n` years, the installed base is :math:`nC` and the required revenue
-    :math:`nC \cdot CRF(r, n) / m`, so
-
-    .. math::
-
-        \beta^* = \frac{n \cdot CRF(r, n)}{m}.
-
-    Growing capex lowers the installed base relative to the latest year's capex, so this is the
-    steady-state bar, not a bar for a boom year.
-    """
-    if not 0 < margin_before_depreciation <= 1:
-        raise ValueError("margin_before_depreciation must be in (0, 1]")
-    return life_years * capital_recovery_factor(target_return, life_years) / margin_before_depreciation
-
-
 def nvidia_run_rate(data_center_quarterly: pd.Series, year: int) -> float:
     """Sequoia's input: four times NVIDIA's last data-center quarter within calendar ``year`` (no later quarter)."""
     within = data_center_quarterly[data_center_quarterly.index.year <= year]

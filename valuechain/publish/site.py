@@ -32,7 +32,6 @@ ANY_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>|<script\b[^>]*/>", re.I
 CSP = ("default-src 'none'; script-src 'none'; object-src 'none'; img-src data:; style-src 'unsafe-inline'; "
        "font-src data:; base-uri 'none'; form-action 'none'")
 CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-OFF_MACHINE = re.compile(r"""\b(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
 HEADING = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)(?:<a class="anchor-link".*?)?</h2>', re.S)
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b}
@@ -97,12 +96,6 @@ def without_scripts(page: str) -> str:
     as the first element of its head, so that it governs everything after it."""
     page = ANY_SCRIPT.sub("", page)
     return re.sub(r"(<head\b[^>]*>)", lambda m: m.group(1) + CSP_META, page, count=1, flags=re.I)
-
-
-def off_machine_references(page: str) -> list[str]:
-    """``src=``/``href=`` attributes and script imports of ``page`` that point off the machine (should be none)."""
-    found = [page[m.start(): m.start() + 80] for m in OFF_MACHINE.finditer(page)]
-    return found + [m.group(0)[:80] for m in FETCHING_SCRIPT.finditer(page)]
 
 
 @functools.lru_cache(maxsize=1)
