@@ -46,7 +46,7 @@ import pandas as pd
 
 from valuechain import paths
 from valuechain.dataset import fiscal
-from valuechain.dataset.load import read_yaml
+from valuechain.dataset.load import FINANCIAL_KEY, read_yaml
 from valuechain.exceptions import (
     DataValidationError,
     SecIdentityError,
@@ -82,7 +82,6 @@ STAGED_COLUMNS = [
     "metric", "value_usd_bn", "bundled_value_usd_bn", "difference_usd_bn", "basis", "bundled_source_id",
     "concept", "cik", "entity_name", "accn", "form", "filed", "note", "review_note",
 ]
-FINANCIAL_KEY = ["company_id", "period_type", "fiscal_period", "metric"]
 SEC_TERMS = "SEC EDGAR public data; https://www.sec.gov/privacy#dissemination"
 
 

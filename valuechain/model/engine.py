@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from valuechain.layers import CHAIN_ORDER
-from valuechain.model.formulas import break_even_years, extend_quarters, required_revenue, reverse_dcf_revenue, shares
+from valuechain.model.formulas import (break_even_years, capex_to_revenue_required, extend_quarters, required_revenue,
+                                       reverse_dcf_revenue, sequoia_required, shares)
 from valuechain.model.inputs import LAYER_INDEX, Inputs, PoolInputs
 
 L = len(CHAIN_ORDER)
@@ -122,8 +123,8 @@ def evaluate(inp: Inputs, theta: np.ndarray) -> Outputs:
                                   theta[:, [cc["servers_life"], cc["buildings_life"]]], theta[:, cc["target_return"]],
                                   theta[:, cc["margin"]])
     rc = inp.requirement_cols
-    sequoia = inp.run_rate / theta[:, rc["gpu_share"]] / (1 - theta[:, rc["gross_margin"]])
-    bain = inp.bain_capex / theta[:, rc["capex_to_revenue"]]
+    sequoia = sequoia_required(inp.run_rate, theta[:, rc["gpu_share"]], theta[:, rc["gross_margin"]])
+    bain = capex_to_revenue_required(inp.bain_capex, theta[:, rc["capex_to_revenue"]])
     recovery = (required_q[:, inp.recovery_quarters].mean(axis=1) if len(inp.recovery_quarters) == 4
                 else np.full(n, np.nan))
     with np.errstate(divide="ignore"):

@@ -42,6 +42,18 @@ def in_service(ai_capex: np.ndarray, lag: int, life_quarters: np.ndarray) -> np.
     return cum[rows, upper] - cum[rows, lower]
 
 
+def sequoia_required(run_rate, gpu_share_of_tco, end_user_gross_margin):
+    r"""Sequoia's required end-user revenue :math:`R^{req} = RR / (s_{GPU} (1 - g))` (see
+    :func:`valuechain.model.required.sequoia`); arrays of draws broadcast."""
+    return run_rate / gpu_share_of_tco / (1 - end_user_gross_margin)
+
+
+def capex_to_revenue_required(capex, capex_to_revenue_ratio):
+    r"""Bain's required revenue :math:`R^{req} = K / c` (see :func:`valuechain.model.required.capex_to_revenue`);
+    arrays of draws broadcast."""
+    return capex / capex_to_revenue_ratio
+
+
 def required_revenue(ai_capex, lag, shares, lives, rate, margin):
     r"""Annualized :math:`R^*_t = \sum_c w_c K_{c,t} CRF(r, n_c) / m` by draw and quarter (see :mod:`valuechain.model.capital`).
 

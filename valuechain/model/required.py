@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.dataset.names import words
-from valuechain.model.formulas import capital_recovery_factor
+from valuechain.model.formulas import capex_to_revenue_required, capital_recovery_factor, sequoia_required
 
 METHOD_NAMES = {
     "sequoia": "Sequoia (GPU run-rate)",
@@ -55,7 +55,7 @@ def sequoia(run_rate_usd_bn: float, gpu_share_of_tco: float = 0.5, end_user_gros
     """
     if not 0 < gpu_share_of_tco <= 1 or not 0 <= end_user_gross_margin < 1:
         raise ValueError("gpu_share_of_tco must be in (0, 1] and end_user_gross_margin in [0, 1)")
-    required = run_rate_usd_bn / gpu_share_of_tco / (1 - end_user_gross_margin)
+    required = sequoia_required(run_rate_usd_bn, gpu_share_of_tco, end_user_gross_margin)
     return Requirement("sequoia", required, identified_ai_revenue_usd_bn,
                        {"run_rate_usd_bn": run_rate_usd_bn, "gpu_share_of_tco": gpu_share_of_tco,
                         "end_user_gross_margin": end_user_gross_margin})
@@ -75,7 +75,7 @@ def capex_to_revenue(capex_usd_bn: float, capex_to_revenue_ratio: float,
     """
     if not 0 < capex_to_revenue_ratio <= 1:
         raise ValueError("capex_to_revenue_ratio must be in (0, 1]")
-    return Requirement("capex_to_revenue", capex_usd_bn / capex_to_revenue_ratio, fundable_revenue_usd_bn,
+    return Requirement("capex_to_revenue", capex_to_revenue_required(capex_usd_bn, capex_to_revenue_ratio), fundable_revenue_usd_bn,
                        {"capex_usd_bn": capex_usd_bn, "capex_to_revenue_ratio": capex_to_revenue_ratio})
 
 
