@@ -1,4 +1,5 @@
 """AI capital in service and required revenue: closed forms."""
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,3 +57,13 @@ def test_trailing_year_capex_is_four_filed_quarters_or_a_year_ending_in_the_quar
     assert oracle["method"].startswith("fiscal year FY2026") and oracle["sources"] == tuple(fy["source_id"])
     with pytest.raises(ValueError, match="trailing_year"):
         spender_capex(ds, ["oracle"], "month")
+
+
+def test_projected_capex_grows_the_same_quarter_a_year_earlier_and_takes_its_own_years_ai_share():
+    """2025 filed at 1, 2, 3, 4 with AI share 0.5; 2026 grows 10% with AI share 1.0 (the share of the
+    quarter's own year, not the share of the quarter it grew from); 2024 has no share and counts zero."""
+    quarters = pd.period_range("2024Q4", "2025Q4", freq="Q", name="calendar_quarter")
+    wide = pd.DataFrame({"a": [9.0, 1.0, 2.0, 3.0, 4.0]}, index=quarters)
+    got = capital.projected_ai_capex(wide, {2025: 0.5, 2026: 1.0}, 2026, lambda year: 0.1)
+    assert got.index.name == "calendar_quarter" and str(got.index[-1]) == "2026Q4"
+    np.testing.assert_allclose(got.to_numpy(), [0.0, 0.5, 1.0, 1.5, 2.0, 1.1, 2.2, 3.3, 4.4])

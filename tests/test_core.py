@@ -1,10 +1,13 @@
 """The model core: closed forms, and the same numbers as the profit model, the demand gap, the labs and the valuations."""
+import math
+
 import numpy as np
 import pytest
 
 from valuechain.model import capital, engine, formulas, labs, valuation
 from valuechain.model.inputs import build as build_inputs
 from valuechain.layers import CHAIN_ORDER
+from valuechain.scenario.load import load_scenario
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,7 @@ def test_capital_recovery_factor_closed_forms():
 
 @pytest.mark.parametrize("c0,d", [(1.5, 0.25), (3.0, 0.2), (0.8, 0.3), (2.0, 0.1)])
 def test_break_even_years_equal_the_closed_form(c0, d):
-    want = labs.closed_form_break_even_years(c0, d)
+    want = 0 if c0 <= 1 else math.ceil(math.log(c0) / -math.log(1 - d) - 1e-12)  # (1 - d)^n c0 <= 1
     assert formulas.break_even_years(c0, d, 30) == want
     assert np.isnan(formulas.break_even_years(c0, d, want - 1)) or want == 0
 
@@ -98,3 +101,19 @@ def test_every_key_names_a_scenario_value(base):
     assert inp.values[inp.column("attribution.microsoft.ai_share.2025")] == sc.attribution["microsoft"].ai_share[2025]
     assert inp.values[inp.column("valuation.discount_rate")] == sc.valuation.discount_rate
     assert inp.values[inp.column("demand_gap.break_even.target_return")] == sc.demand_gap.break_even.target_return
+
+
+def test_a_labs_base_year_position_has_one_reading_for_the_labs_and_the_core(base_scenario, ds):
+    """OpenAI's 2025 revenue and H1-2025 operating loss come from the data, Anthropic's loss from the
+    scenario; with neither, both the labs' analysis and the core's inputs stop with the key to set."""
+    from valuechain.model.inputs import lab_base
+
+    le = base_scenario.lab_economics
+    revenue, loss = lab_base(le, ds, "openai")
+    assert revenue == pytest.approx(13.1) and loss == pytest.approx(7.8 / 4.3)
+    assert lab_base(le, ds, "anthropic")[1] == 0.5
+    early = load_scenario("base", {"lab_economics.base_year": 2015})
+    with pytest.raises(ValueError, match=r"no 2015 revenue for openai.*lab_economics\.paths\.openai\.base_revenue_usd_bn"):
+        build_inputs(early, ds)
+    with pytest.raises(ValueError, match="lab_economics.paths.openai.base_revenue_usd_bn"):
+        labs.analyse(early, ds)

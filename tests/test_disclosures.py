@@ -1,4 +1,6 @@
 """The disclosure panel: validation, netting of intra-chain flows, and no look-ahead."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,7 @@ from tests.conftest import edit_csv
 from valuechain.dataset import disclosures
 from valuechain.model import downstream
 from valuechain import load_dataset
+from valuechain.dataset.load import Dataset
 from valuechain.exceptions import DataValidationError
 
 
@@ -154,7 +157,8 @@ def test_overlaps_pair_each_buyer_with_the_layer_it_pays_and_read_the_netting_ta
     ], columns=["series_id", "company_id", "product", "flow", "netted_from"])
     companies = pd.DataFrame({"company_id": ["lab", "c1", "c2", "neo"], "name": ["Lab Inc.", "One Corporation", "Two", "Neo"],
                               "layer": ["labs", "cloud", "cloud", "cloud"]})
-    pairs = downstream.overlaps(SimpleNamespace(coverage=coverage), companies)
+    ds = Dataset(companies, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {}, Path("."))
+    pairs = downstream.overlaps(SimpleNamespace(coverage=coverage), ds)
     got = {(r.buyer, r.seller): r.netted_by for r in pairs.itertuples()}
     assert got == {("Lab", "Cloud one AI"): "lab_to_c1", ("Lab", "Cloud two AI"): "", ("App", "Lab"): "",
                    ("Neocloud capacity sold to cloud one", ""): ""}

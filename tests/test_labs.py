@@ -14,7 +14,7 @@ from valuechain.scenario.load import load_scenario
 @pytest.mark.parametrize("c0, d, years", [(2.0, 0.5, 1), (2.22, 0.25, 3), (1.0, 0.3, 0), (0.8, 0.1, 0), (4.0, 0.5, 2)])
 def test_break_even_year_of_a_known_crossing(c0, d, years):
     be = labs.break_even_path(2025, 10.0, c0, 0.3, d, horizon=10)
-    assert be.year == 2025 + years == 2025 + labs.closed_form_break_even_years(c0, d)
+    assert be.year == 2025 + years
     row = be.path.set_index("year").loc[be.year]
     assert row["operating_profit_usd_bn"] >= -1e-12
     if years:

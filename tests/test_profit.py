@@ -4,7 +4,7 @@ import pytest
 
 from valuechain.layers import CHAIN_ORDER
 from valuechain.scenario.load import load_scenario
-from valuechain.model.profit import (closed_chain_revenue, dollar_flow, layer_table, profit_pool, required_end_user_spend,
+from valuechain.model.profit import (dollar_flow, layer_table, profit_pool, required_end_user_spend,
                                value_added)
 
 LAYERS = list(CHAIN_ORDER)
@@ -38,7 +38,8 @@ def test_doubling_every_revenue_leaves_shares_unchanged():
 
 def test_value_added_sums_to_end_user_spend_in_a_closed_chain():
     p = {"apps": 0.3, "labs": 0.8, "cloud": 0.45, "servers": 0.7, "chips": 0.0}
-    revenue = closed_chain_revenue(100.0, p)
+    # a closed chain: each layer's revenue is end-user spend times the pass-throughs downstream of it
+    revenue = pd.Series(100.0 * np.cumprod([1.0, *(p[layer] for layer in CHAIN_ORDER[:-1])]), index=list(CHAIN_ORDER))
     assert revenue["labs"] == pytest.approx(30.0)
     assert revenue["chips"] == pytest.approx(100 * 0.3 * 0.8 * 0.45 * 0.7)
     va = value_added(revenue, p)

@@ -101,9 +101,6 @@ def test_capital_recovery_factor_closed_forms():
     assert r.required_usd_bn == pytest.approx(1000 * crf / 0.5)
 
 
-def test_break_even_yield_closed_form():
-    assert required.break_even_yield(4, 0.0, 1.0) == pytest.approx(1.0)  # recover each dollar, no return, no costs
-    assert required.break_even_yield(5, 0.10, 0.6) == pytest.approx(5 * required.capital_recovery_factor(0.10, 5) / 0.6)
 
 
 @pytest.mark.parametrize("call", [

@@ -8,6 +8,8 @@ import pytest
 
 from valuechain.report import labels, tables
 from valuechain import mime
+from valuechain.dataset.load import load_dataset
+from valuechain.model.profit import profit_pool
 from valuechain.scenario.load import load_scenario
 
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
@@ -24,7 +26,7 @@ def _table():
         tables.Column("company_id", "Company", "company"), tables.Column("layer", "Layer", "layer"),
         tables.Column("revenue_usd_bn", "AI revenue", "usd_bn"), tables.Column("ai_share", "AI share", "share"),
         tables.Column("note", "Note", missing=""),
-    ], "A <title>", source="Source: x & y")
+    ], "A <title>", source="Source: x & y", names=load_dataset().company_names)
 
 
 def test_headers_carry_units_and_cells_are_formatted_by_unit():
@@ -62,11 +64,11 @@ def test_a_column_of_mixed_units_carries_each_rows_unit():
     assert table.data()["row_units"] == [["usd_bn"], ["share"], ["multiple"], ["ratio"]]
 
 
-def test_ids_read_as_words():
+def test_ids_read_as_words(ds):
     assert labels.words("data_center_revenue") == "Data center revenue"
     assert labels.words("sp500_forward_pe") == "S&P 500 forward P/E"
     assert labels.ids_to_words("operating_income / revenue, sum of 2025Q1-Q4") == "operating income / revenue, sum of 2025Q1-Q4"
-    assert labels.company_name("amazon") == "Amazon.com, Inc." and labels.company_name("market") == "Market"
+    assert ds.company_name("amazon") == "Amazon.com, Inc." and ds.company_name("market") == "Market"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,8 @@ def test_every_notebook_table_has_worded_headers_and_no_missing_marker(pool, ds,
             tables.ai_elasticity(gap), tables.run_rates(econ), tables.losses(econ), tables.unit_economics(econ),
             tables.break_even(econ), tables.investments(econ), tables.cloud_split(econ),
             tables.gap_without_round_trip(econ), tables.ipo_draw(val), tables.lab_valuations(val),
-            tables.facts(valuation.market_concentration(ds), "M"), tables.facts(valuation.secondary_signals(ds), "S"),
+            tables.facts(valuation.market_concentration(ds), "M", ds.company_names),
+            tables.facts(valuation.secondary_signals(ds), "S", ds.company_names),
             tables.ttm_layers(pool), tables.lab_backlog(ds), tables.realtime_forecasts(gap), tables.market_check(gap),
             uncertainty_report.priors(draws)]
     assert pool.ttm is not None  # base reports the latest twelve months
@@ -138,19 +141,44 @@ def test_a_figure_in_a_sentence_carries_its_unit_once(value, unit, text):
     ("valuation.exit_multiple", "Valuation: exit multiple"),
     ("demand_gap.break_even.target_return", "Target return on capital"),
 ])
-def test_scenario_keys_read_as_words(key, text):
-    assert labels.assumption(key) == text
+def test_scenario_keys_read_as_words(key, text, ds):
+    assert labels.assumption(key, ds.company_names) == text
 
 
-def test_every_shipped_prior_has_words_without_ids():
+def test_every_shipped_prior_has_words_without_ids(ds):
     from valuechain.scenario.load import list_scenarios, load_scenario
 
     for name in list_scenarios():
         for key in load_scenario(name).uncertainty.priors:
-            assert not SNAKE.search(labels.assumption(key)), (name, key, labels.assumption(key))
+            text = labels.assumption(key, ds.company_names)
+            assert not SNAKE.search(text), (name, key, text)
 
 
 def test_file_names_are_lower_case_with_one_hyphen_per_gap():
     assert labels.file_name("d_over_required") == "d-over-required"
     assert labels.file_name("Profit pool, 2025 (USD bn)") == "profit-pool-2025-usd-bn"
     assert labels.file_name("***") == "chart" and labels.file_name("", default="x") == "x"
+
+
+def test_companies_are_named_as_the_loaded_dataset_names_them(data_copy, base_scenario, base_gap):
+    """A dataset whose companies.csv renames two companies shows the new names in tables, charts,
+    sentences and headline labels: none reads the bundled names."""
+    from tests.conftest import edit_csv
+    from valuechain.model import labs, valuation
+    from valuechain.report import charts, narrative
+
+    renamed = {"openai": "Renamed Lab Co.", "microsoft": "Renamed Cloud Co."}
+    edit_csv(data_copy, "companies.csv", lambda f: f.assign(name=[renamed.get(c, n) for c, n in zip(f["company_id"], f["name"])]))
+    ds = load_dataset(data_copy)
+    assert ds.company_name("openai") == "Renamed Lab Co." and ds.company_name("market") == "Market"
+    pool = profit_pool(base_scenario, ds)
+    assert "Renamed Cloud Co." in [row[1] for row in tables.companies(pool, 2024).text()]
+    econ = labs.analyse(base_scenario, ds, pool, base_gap)
+    assert "Renamed Lab Co." in {row[0] for row in tables.run_rates(econ).text()}
+    assert {h.label for h in econ.headlines() if h.key == "openai_break_even_year"} == {"Renamed Lab Co. break-even year"}
+    assert "**Renamed Lab Co.** starts from" in narrative.labs_summary(econ)
+    chart = charts.break_even_chart(econ.break_even, econ.names, "s")
+    assert "Renamed Lab Co.: " in chart.alt and "Renamed Lab Co. revenue" in [t.get_text() for t in chart.fig.axes[0].get_legend().get_texts()]
+    val = valuation.analyse(base_scenario, ds, pool)
+    assert "Renamed Lab Co." in [row[0] for row in tables.lab_valuations(val).text()]
+    assert "Renamed Lab Co." in [row[0] for row in tables.ipo_draw(val).text()]

@@ -169,7 +169,7 @@ def test_the_tornado_leaves_out_priors_that_do_not_move_the_figure(base):
     moving = table[swing > 1e-9]
     chart = report.tornado_chart(result, "d_over_required", "s")
     labels_drawn = [t.get_text() for t in chart.fig.axes[0].get_yticklabels()]
-    assert labels_drawn == [labels.assumption(k) for k in moving["key"].head(10)][::-1]
+    assert labels_drawn == [labels.assumption(k, result.names) for k in moving["key"].head(10)][::-1]
     assert "Server life (years)" in labels_drawn and "Valuation: exit multiple" not in labels_drawn
     assert f"{(swing <= 1e-9).sum()} of the {len(table)} priors do not move it" in chart.alt
 

@@ -18,12 +18,6 @@ def test_annual_sums_complete_years_only():
     assert np.isnan(out.loc[2024, "a"])
 
 
-def test_trailing_four_quarters_closed_form():
-    out = views.trailing_four_quarters(_wide([1, 2, 3, 4, 5, 6]))
-    assert out["a"].tolist()[3:] == [10, 14, 18]
-    assert out["a"].isna().sum() == 3
-
-
 def test_quarterly_view_is_calendar_indexed_and_matches_rows():
     ds = load_dataset()
     wide = views.quarterly(ds, "revenue", ["nvidia"])

@@ -3,7 +3,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from valuechain.dataset.yearly import company_ttm, company_year, interpolate_run_rate, margin_ttm, margin_year
+from valuechain.dataset.yearly import company_ttm, company_year, margin_ttm, margin_year
 
 
 def test_fiscal_year_stands_for_the_calendar_year_of_its_midpoint(ds):
@@ -29,13 +29,6 @@ def test_partial_year_is_annualized_only_when_asked(ds):
     full = company_year(ds, "amazon", "capex", 2025)  # four quarters, one of them derived
     assert full.value == pytest.approx(25.019 + 32.183 + 35.095 + 39.522)  # Q4 = the 10-K year minus Q1-Q3
     assert full.basis == "derived"
-
-
-def test_run_rate_interpolation_closed_form():
-    points = pd.DataFrame({"period_end": pd.to_datetime(["2025-01-01", "2025-12-31"]), "value_usd_bn": [0.0, 10.0]})
-    out = interpolate_run_rate(points, pd.date_range("2025-01-01", "2025-12-31", freq="D"))
-    assert out.mean() == pytest.approx(5.0)
-    assert pd.isna(interpolate_run_rate(points, [pd.Timestamp("2026-03-31")])).all()
 
 
 def test_run_rate_year_needs_bracketing_points(ds):

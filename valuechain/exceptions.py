@@ -53,10 +53,6 @@ class ParameterError(ValuechainError):
         self.problems = [one_line(p) for p in problems] if problems else [str(self)]
 
 
-class NotebookExecutionError(ValuechainError):
-    """Raised when a notebook fails while executing."""
-
-
 class HeadlineError(ValuechainError):
     """Raised when a result declares a headline figure that its recorded figures do not hold."""
 

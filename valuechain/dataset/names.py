@@ -1,7 +1,6 @@
 """Words for what the data calls by ids: company names and snake_case ids written as words."""
 from __future__ import annotations
 
-import functools
 import re
 
 # Words whose spelling is not the id's: acronyms and names.
@@ -24,17 +23,7 @@ def ids_to_words(text) -> str:
     return _ID.sub(lambda m: " ".join(_WORDS.get(p, p) for p in m.group(0).split("_")), str(text))
 
 
-@functools.lru_cache(maxsize=1)
-def _bundled_names() -> dict[str, str]:
-    import csv
-
-    from valuechain import paths
-
-    with open(paths.DATA_DIR / "companies.csv", newline="", encoding="utf-8") as handle:
-        return {row["company_id"]: row["name"] for row in csv.DictReader(handle)}
-
-
-def company_name(company_id, names: dict | None = None) -> str:
-    """The company's name from companies.csv (``names`` if given), or the id in words if it has none."""
-    names = _bundled_names() if names is None else names
+def company_name(company_id, names) -> str:
+    """The company's name in ``names`` (id -> name, a dataset's :attr:`~valuechain.dataset.load.Dataset.company_names`),
+    or the id in words if it has none (a market, a total)."""
     return names.get(str(company_id)) or words(company_id)

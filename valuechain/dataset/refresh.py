@@ -47,7 +47,7 @@ import pandas as pd
 
 from valuechain import paths
 from valuechain.dataset import fiscal
-from valuechain.dataset.load import load_dataset
+from valuechain.dataset.load import FINANCIAL_KEY, load_dataset
 from valuechain.dataset.rules import read_csv, read_yaml
 from valuechain.exceptions import (
     DataValidationError,
@@ -84,7 +84,6 @@ STAGED_COLUMNS = [
     "metric", "value_usd_bn", "bundled_value_usd_bn", "difference_usd_bn", "basis", "bundled_source_id",
     "concept", "cik", "entity_name", "accn", "form", "filed", "note", "review_note",
 ]
-FINANCIAL_KEY = ["company_id", "period_type", "fiscal_period", "metric"]
 SEC_TERMS = "SEC EDGAR public data; https://www.sec.gov/privacy#dissemination"
 
 

@@ -34,11 +34,6 @@ def annual(wide: pd.DataFrame) -> pd.DataFrame:
     return sums
 
 
-def trailing_four_quarters(wide: pd.DataFrame) -> pd.DataFrame:
-    """Trailing-four-quarter sum; NaN until four consecutive quarters are present."""
-    return wide.rolling(4, min_periods=4).sum()
-
-
 def fiscal_years(ds: Dataset, metric: str, companies=None) -> pd.DataFrame:
     """Wide table of reported fiscal-year totals (rows: fiscal year label, columns: companies)."""
     rows = ds.financials[(ds.financials["metric"] == metric) & (ds.financials["period_type"] == "fiscal_year")]
@@ -109,7 +104,7 @@ def latest_quarters(ds: Dataset) -> pd.DataFrame:
     fin = fin.sort_values(["company_id", "metric", "period_type", "quarter", "period_end"], kind="stable")
     last = fin.groupby(["company_id", "metric", "period_type"], sort=True).tail(1)
     first = fin.groupby(["company_id", "metric", "period_type"], sort=True)["quarter"].min()
-    names = dict(zip(ds.companies["company_id"], ds.companies["name"]))
+    names = ds.company_names
     table = pd.DataFrame({
         "layer": last["layer"].to_numpy(),
         "company_id": last["company_id"].to_numpy(),
@@ -183,7 +178,7 @@ def lab_backlog(ds: Dataset) -> pd.DataFrame:
     facts = ds.facts[ds.facts["metric"].str.startswith(LAB_BACKLOG)]
     fin = ds.financials
     rpo = fin[fin["metric"] == "remaining_performance_obligations"]
-    names = dict(zip(ds.companies["company_id"], ds.companies["name"]))
+    names = ds.company_names
     rows = []
     for fact in facts.itertuples():
         stated = pd.Timestamp(fact.as_of)

@@ -103,12 +103,6 @@ def company_year(ds: Dataset, company: str, metric: str, year: int, annualize_pa
     return None
 
 
-def interpolate_run_rate(points: pd.DataFrame, dates) -> pd.Series:
-    """Run-rate at ``dates`` by linear interpolation between dated points; NaN outside their span."""
-    points = points.sort_values("period_end")
-    return _interpolate(points["period_end"], points["value_usd_bn"], dates)
-
-
 def _interpolate(ends, values, dates) -> pd.Series:
     x = np.array([end.toordinal() for end in ends], dtype=float)
     y = np.asarray(values, dtype=float)

@@ -93,7 +93,7 @@ def backlog(ds: Dataset, companies) -> Backlog:
                                   "sources": "capex_sources"})
     table = rows.merge(capex[["quarter", "company_id", "capex_ttm_usd_bn", "capex_method", "capex_sources"]],
                        on=["quarter", "company_id"], how="left")
-    names = dict(zip(ds.companies["company_id"], ds.companies["name"]))
+    names = ds.company_names
     lab_ids = set(ds.companies.loc[ds.companies["layer"] == "labs", "company_id"])
     labs = {c: n for c, n in names.items() if c in lab_ids}
     table = table.assign(name=table["company_id"].map(names), rpo_usd_bn=table["value_usd_bn"],

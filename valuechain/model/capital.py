@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from valuechain.model import formulas
 from valuechain.model.formulas import capital_recovery_factor
-from valuechain.model.formulas import in_service as vectorized_in_service
 
 def ai_capex(wide: pd.DataFrame, ai_share: dict[int, float]) -> pd.Series:
     """AI-relevant capex by quarter: the filed spenders' sum times the AI share of its year.
@@ -49,6 +49,23 @@ def ai_capex(wide: pd.DataFrame, ai_share: dict[int, float]) -> pd.Series:
     return (total * np.array(share)).rename("ai_capex_usd_bn")
 
 
+def projected_ai_capex(wide: pd.DataFrame, ai_share: dict[int, float], horizon_year: int, growth) -> pd.Series:
+    r"""AI capex by quarter from the first filed quarter to the end of ``horizon_year``.
+
+    Past the last filed quarter, the spenders' capex is the same quarter a year earlier grown,
+    :math:`C_t = C_{t-4} (1 + g_{y(t)})` with ``growth(year)`` :math:`= g_y`
+    (:func:`valuechain.model.formulas.extend_quarters`, as the model core extends it), and every
+    quarter's AI capex is :math:`A_t = a_{y(t)} C_t` (:func:`ai_capex`). A quarter in the filed span
+    in which no spender filed counts as zero.
+    """
+    total = wide.sum(axis=1, min_count=1)
+    filed = total.loc[:total.last_valid_index()].fillna(0.0)
+    quarters = pd.period_range(filed.index[0], pd.Period(f"{horizon_year}Q4", freq="Q"), freq="Q")
+    rates = np.array([[growth(q.year) if i >= len(filed) else 0.0 for i, q in enumerate(quarters)]])
+    spend = formulas.extend_quarters(filed.to_numpy()[None, :], rates)[0]
+    return ai_capex(pd.DataFrame({"spenders": spend}, index=quarters.rename(wide.index.name)), ai_share)
+
+
 def in_service(quarterly: pd.Series, lag_quarters: int, life_years: float) -> pd.Series:
     r"""Capital in service: :math:`\sum_{j=L}^{L+4n-1} A_{t-j}` (see the module docstring).
 
@@ -56,7 +73,7 @@ def in_service(quarterly: pd.Series, lag_quarters: int, life_years: float) -> pd
     the first quarter with AI capex.
     """
     values = quarterly.fillna(0.0).to_numpy()[None, :]
-    out = vectorized_in_service(values, lag_quarters, np.array([round(4 * life_years)]))[0]
+    out = formulas.in_service(values, lag_quarters, np.array([round(4 * life_years)]))[0]
     return pd.Series(out, index=quarterly.index, name="in_service_usd_bn")
 
 
@@ -71,16 +88,15 @@ class AssetClass:
 
 def required_revenue(ai_quarterly: pd.Series, classes: tuple[AssetClass, ...], lag_quarters: int,
                      target_return: float, margin_before_depreciation: float) -> pd.DataFrame:
-    """Capital in service by class and the annualized required revenue :math:`R^*_t`, by quarter."""
-    out = {}
-    required = 0.0
-    for c in classes:
-        base = c.share * in_service(ai_quarterly, lag_quarters, c.life_years)
-        out[f"in_service_{c.name}_usd_bn"] = base
-        required = required + base * capital_recovery_factor(target_return, c.life_years) / margin_before_depreciation
-    frame = pd.DataFrame(out)
+    """Capital in service by class and the annualized required revenue :math:`R^*_t`
+    (:func:`valuechain.model.formulas.required_revenue`), by quarter."""
+    frame = pd.DataFrame({f"in_service_{c.name}_usd_bn": c.share * in_service(ai_quarterly, lag_quarters, c.life_years)
+                          for c in classes})
     frame["in_service_usd_bn"] = frame.sum(axis=1)
-    frame["required_usd_bn"] = required
+    frame["required_usd_bn"] = formulas.required_revenue(
+        ai_quarterly.fillna(0.0).to_numpy()[None, :], lag_quarters, np.array([[c.share for c in classes]]),
+        np.array([[c.life_years for c in classes]], dtype=float), np.array([target_return], dtype=float),
+        np.array([margin_before_depreciation], dtype=float))[0]
     frame["ai_capex_ttm_usd_bn"] = ai_quarterly.rolling(4, min_periods=4).sum()
     frame["beta_star_growth_adjusted"] = frame["required_usd_bn"] / frame["ai_capex_ttm_usd_bn"]
     return frame

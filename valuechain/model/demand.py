@@ -252,13 +252,13 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     requirements = _requirements(scenario, by_year, year)
     sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
                                    *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
-    projection = _projection(scenario, ai_q, gap, be)
+    projection = _projection(scenario, quarterly_wide(spend), gap, be)
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
         required=rstar, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
-        overlaps=downstream.overlaps(d, ds.companies),
+        overlaps=downstream.overlaps(d, ds),
     )
 
 
@@ -272,21 +272,18 @@ def _needed(gap: float, years: float, bar: str) -> str:
 LIFE_RANGE = ((5.0, 15.0), (6.0, 20.0))  # the asset lives the R* band spans: (servers, buildings) years
 
 
-def _projection(scenario: Scenario, ai_q: pd.Series, gap: closing.GapClosing, be) -> pd.DataFrame:
+def _projection(scenario: Scenario, wide: pd.DataFrame, gap: closing.GapClosing, be) -> pd.DataFrame:
     r"""R* to the end of the horizon year on the scenario's capex growth, and D's fan at the current closing rate.
 
-    AI capex in a projected quarter is the same quarter a year earlier times one plus the
-    scenario's capex growth for its year. D's quantiles come from the draws of the gap and its
-    trend: :math:`D_{T+h} = R^*_{T+h} \exp(G_T + g h)`.
+    AI capex to the horizon is :func:`valuechain.model.capital.projected_ai_capex` of the spenders'
+    quarterly capex ``wide``, as the model core extends it. D's quantiles come from the draws of the
+    gap and its trend: :math:`D_{T+h} = R^*_{T+h} \exp(G_T + g h)`.
     """
-    cap = scenario.demand_gap.capital
+    cap, proj = scenario.demand_gap.capital, scenario.projection
     horizon = scenario.demand_gap.primary_test.horizon_year
-    filed = ai_q.dropna()
-    quarters = pd.period_range(filed.index[-1] + 1, pd.Period(f"{horizon}Q4", freq="Q"), freq="Q")
-    extended = filed.copy()
-    for q in quarters:
-        growth = scenario.projection.growth("capex_growth", q.year) if scenario.projection.start <= q.year <= scenario.projection.end else 0.0
-        extended.loc[q] = extended.loc[q - 4] * (1 + growth)
+    extended = capital.projected_ai_capex(wide, cap.ai_share, horizon,
+                                          lambda year: proj.growth("capex_growth", year) if proj.start <= year <= proj.end else 0.0)
+    quarters = extended.index[extended.index > wide.sum(axis=1, min_count=1).last_valid_index()]
 
     def rstar(servers_life, buildings_life):
         classes = (capital.AssetClass("servers", cap.servers_share, servers_life),

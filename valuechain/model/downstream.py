@@ -369,7 +369,7 @@ def _brand(company: str, product: str, names: dict[str, str]) -> str:
     return product.split()[0]
 
 
-def overlaps(down: Downstream, companies: pd.DataFrame) -> pd.DataFrame:
+def overlaps(down: Downstream, ds: Dataset) -> pd.DataFrame:
     r"""Pairs of final-demand series where the buyer's spending is part of the seller's revenue, and their netting.
 
     Both series are in :math:`D`, so a flow between them counts twice unless it is netted:
@@ -387,8 +387,8 @@ def overlaps(down: Downstream, companies: pd.DataFrame) -> pd.DataFrame:
     One row per pair: buyer company and label, its role, the seller's series and label (empty
     for a flow outside :math:`D`), and the netting series (empty when not netted).
     """
-    layer = dict(zip(companies["company_id"], companies["layer"]))
-    names = dict(zip(companies["company_id"], companies["name"]))
+    layer = dict(zip(ds.companies["company_id"], ds.companies["layer"]))
+    names = ds.company_names
     series = down.coverage[["series_id", "company_id", "product", "flow", "netted_from"]].to_dict("records")
     final = [r for r in series if r["flow"] == "final_demand"]
     intra = [r for r in series if r["flow"] == "intra_chain"]

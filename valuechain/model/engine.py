@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from valuechain.layers import CHAIN_ORDER
-from valuechain.model.formulas import break_even_years, required_revenue, reverse_dcf_revenue, shares
+from valuechain.model.formulas import (break_even_years, capex_to_revenue_required, extend_quarters, required_revenue,
+                                       reverse_dcf_revenue, sequoia_required, shares)
 from valuechain.model.inputs import LAYER_INDEX, Inputs, PoolInputs
 
 L = len(CHAIN_ORDER)
@@ -114,19 +115,16 @@ def evaluate(inp: Inputs, theta: np.ndarray) -> Outputs:
     revenue, profit, proj_r, proj_p, capex = pool(inp, theta)
 
     # required revenue on capital in service, to the horizon
-    q = len(inp.quarters)
     share_q = _col(theta, inp.capex_ai_col, 0.0)
-    spend = np.zeros((n, q))
-    spend[:, :inp.filed_quarters] = inp.capex_q[None, :]
-    growth_q = _col(theta, inp.quarter_growth_col, 0.0)
-    for i in range(inp.filed_quarters, q):  # a quarter is the same quarter a year earlier, grown
-        spend[:, i] = spend[:, i - 4] * (1 + growth_q[:, i])
+    spend = extend_quarters(np.broadcast_to(inp.capex_q, (n, inp.filed_quarters)), _col(theta, inp.quarter_growth_col, 0.0))
     cc = inp.capital_cols
-    required_q = required_revenue(spend * share_q, inp.lag, theta[:, cc["servers_share"]], theta[:, cc["servers_life"]],
-                                  theta[:, cc["buildings_life"]], theta[:, cc["target_return"]], theta[:, cc["margin"]])
+    servers = theta[:, cc["servers_share"]]
+    required_q = required_revenue(spend * share_q, inp.lag, np.column_stack([servers, 1 - servers]),
+                                  theta[:, [cc["servers_life"], cc["buildings_life"]]], theta[:, cc["target_return"]],
+                                  theta[:, cc["margin"]])
     rc = inp.requirement_cols
-    sequoia = inp.run_rate / theta[:, rc["gpu_share"]] / (1 - theta[:, rc["gross_margin"]])
-    bain = inp.bain_capex / theta[:, rc["capex_to_revenue"]]
+    sequoia = sequoia_required(inp.run_rate, theta[:, rc["gpu_share"]], theta[:, rc["gross_margin"]])
+    bain = capex_to_revenue_required(inp.bain_capex, theta[:, rc["capex_to_revenue"]])
     recovery = (required_q[:, inp.recovery_quarters].mean(axis=1) if len(inp.recovery_quarters) == 4
                 else np.full(n, np.nan))
     with np.errstate(divide="ignore"):

@@ -42,13 +42,44 @@ def in_service(ai_capex: np.ndarray, lag: int, life_quarters: np.ndarray) -> np.
     return cum[rows, upper] - cum[rows, lower]
 
 
-def required_revenue(ai_capex, lag, servers_share, servers_life, buildings_life, rate, margin):
-    r"""Annualized :math:`R^*_t = \sum_c w_c K_{c,t} CRF(r, n_c) / m` by draw and quarter (see :mod:`valuechain.model.capital`)."""
+def sequoia_required(run_rate, gpu_share_of_tco, end_user_gross_margin):
+    r"""Sequoia's required end-user revenue :math:`R^{req} = RR / (s_{GPU} (1 - g))` (see
+    :func:`valuechain.model.required.sequoia`); arrays of draws broadcast."""
+    return run_rate / gpu_share_of_tco / (1 - end_user_gross_margin)
+
+
+def capex_to_revenue_required(capex, capex_to_revenue_ratio):
+    r"""Bain's required revenue :math:`R^{req} = K / c` (see :func:`valuechain.model.required.capex_to_revenue`);
+    arrays of draws broadcast."""
+    return capex / capex_to_revenue_ratio
+
+
+def required_revenue(ai_capex, lag, shares, lives, rate, margin):
+    r"""Annualized :math:`R^*_t = \sum_c w_c K_{c,t} CRF(r, n_c) / m` by draw and quarter (see :mod:`valuechain.model.capital`).
+
+    ``ai_capex`` is (draws, quarters); ``shares`` :math:`w_c` and ``lives`` :math:`n_c` (years) are
+    (draws, classes); ``rate`` and ``margin`` (draws,). The one computation of :math:`R^*`: the demand
+    gap's, its projection's and the uncertainty layer's.
+    """
     out = 0.0
-    for share, life in ((servers_share, servers_life), (1 - servers_share, buildings_life)):
-        base = in_service(ai_capex, lag, np.rint(4 * life))
-        out = out + share[:, None] * base * capital_recovery_factor(rate, life)[:, None]
+    for j in range(shares.shape[1]):
+        base = in_service(ai_capex, lag, np.rint(4 * lives[:, j]))
+        out = out + shares[:, j, None] * base * capital_recovery_factor(rate, lives[:, j])[:, None]
     return out / margin[:, None]
+
+
+def extend_quarters(filed: np.ndarray, growth: np.ndarray) -> np.ndarray:
+    r"""A quarterly series extended past its filed quarters: each later quarter is the same quarter a
+    year earlier, grown, :math:`C_t = C_{t-4} (1 + g_t)`.
+
+    ``filed`` is (draws, filed quarters), ``growth`` (draws, quarters) the growth :math:`g_t` of each
+    quarter (read past the filed ones only); returns (draws, quarters).
+    """
+    out = np.zeros(growth.shape)
+    out[:, :filed.shape[1]] = filed
+    for i in range(filed.shape[1], growth.shape[1]):
+        out[:, i] = out[:, i - 4] * (1 + growth[:, i])
+    return out
 
 
 def break_even_years(cost_per_revenue_dollar, cost_decline, horizon: int):

@@ -245,20 +245,38 @@ def _requirements(scenario, ds, k: _Keys, capex_year: np.ndarray, report_year: i
     }
 
 
+def lab_base(lab_economics, ds, lab: str) -> tuple[float, float]:
+    """A lab's base-year revenue (USD bn) and loss per dollar of revenue: the scenario's where it gives
+    them, else the filed revenue (or run-rate) and the operating (or net) loss over revenue of that year.
+
+    Raises ValueError naming the key to set when the scenario gives no figure and the data has none:
+    a missing base would read as "no break-even", which the data do not say.
+    """
+    le, spec = lab_economics, lab_economics.paths[lab]
+    revenue = spec.base_revenue_usd_bn
+    if revenue is None:
+        found = company_year(ds, lab, "revenue", le.base_year) or company_year(ds, lab, "revenue_run_rate", le.base_year)
+        if found is None:
+            raise ValueError(f"no {le.base_year} revenue for {lab} in the dataset; "
+                             f"give lab_economics.paths.{lab}.base_revenue_usd_bn")
+        revenue = found.value
+    loss = spec.loss_per_revenue_dollar
+    if loss is None:
+        margin = margin_year(ds, lab, ["operating_loss", "net_loss"], "revenue", le.base_year)
+        if margin is None:
+            raise ValueError(f"no reported loss for {lab} in {le.base_year}; "
+                             f"give lab_economics.paths.{lab}.loss_per_revenue_dollar")
+        loss = -margin.value
+    return revenue, loss
+
+
 def _lab_columns(scenario, ds, k: _Keys) -> dict:
-    """Per lab: the columns of its base-year revenue and loss (filed, unless the scenario gives them),
-    its cost decline and its revenue growth per projected year."""
+    """Per lab: the columns of its base-year revenue and loss (:func:`lab_base`), its cost decline and
+    its revenue growth per projected year."""
     le = scenario.lab_economics
     lab_cols = {}
     for lab, spec in le.paths.items():
-        revenue = spec.base_revenue_usd_bn
-        if revenue is None:
-            found = company_year(ds, lab, "revenue", le.base_year) or company_year(ds, lab, "revenue_run_rate", le.base_year)
-            revenue = found.value if found is not None else np.nan
-        loss = spec.loss_per_revenue_dollar
-        if loss is None:
-            margin = margin_year(ds, lab, ["operating_loss", "net_loss"], "revenue", le.base_year)
-            loss = -margin.value if margin is not None else np.nan
+        revenue, loss = lab_base(le, ds, lab)
         prefix = f"lab_economics.paths.{lab}"
         lab_cols[lab] = {
             "base_revenue": k.add(f"{prefix}.base_revenue_usd_bn", revenue),

@@ -6,8 +6,7 @@ dollar) in ``facts.csv``, each kept with its basis so a claim is never shown as 
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -128,13 +127,6 @@ def break_even_path(base_year: int, base_revenue_usd_bn: float, cost_per_revenue
     return BreakEven(pd.DataFrame(rows), None if np.isnan(steps) else base_year + int(steps))
 
 
-def closed_form_break_even_years(cost_per_revenue_dollar: float, cost_decline: float) -> int:
-    """Years until cost per revenue dollar falls to 1 at a constant decline (see :func:`break_even_path`)."""
-    if cost_per_revenue_dollar <= 1:
-        return 0
-    return math.ceil(math.log(cost_per_revenue_dollar) / -math.log(1 - cost_decline) - 1e-12)
-
-
 # ----------------------------------------------------------------------------- circular financing
 
 
@@ -177,6 +169,7 @@ class LabEconomicsResult:
     cloud_split: dict  # total / round-tripped / organic cloud AI revenue
     gap_with_round_trip: pd.DataFrame  # demand-gap requirements with and without round-tripped revenue
     year: int
+    names: dict = field(default_factory=dict)  # company id -> name, from the dataset analysed
 
     def summary(self) -> dict:
         out = {"year": self.year}
@@ -199,12 +192,12 @@ class LabEconomicsResult:
         out = []
         for lab, be in self.break_even.items():
             first, last = int(be.path["year"].iloc[0]), int(be.path["year"].iloc[-1])
-            out.append(Headline(f"{lab}_break_even_year", f"{company_name(lab)} break-even year", "year",
+            out.append(Headline(f"{lab}_break_even_year", f"{company_name(lab, self.names)} break-even year", "year",
                                 f"{first}-{last}", be.year, "" if be.year else f"No break-even by {last} on this path."))
         out.append(Headline("cloud_round_tripped_share", "Round-tripped share of cloud AI revenue", "share", str(self.year),
                             figures["cloud_round_tripped_share"]))
         for lab in self.break_even:
-            out.append(Headline(f"{lab}_cost_per_revenue_dollar_base", f"{company_name(lab)} cost per dollar of revenue",
+            out.append(Headline(f"{lab}_cost_per_revenue_dollar_base", f"{company_name(lab, self.names)} cost per dollar of revenue",
                                 "usd_per_usd", str(self.break_even[lab].path["year"].iloc[0]),
                                 figures[f"{lab}_cost_per_revenue_dollar_base"], detail=True))
         for method in self.gap_with_round_trip["method"]:
@@ -224,8 +217,8 @@ class LabEconomicsResult:
 def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
     """Run notebook 03's analyses for ``scenario`` (reusing the profit pool and demand gap if given)."""
     from valuechain.model.demand import demand_gap
+    from valuechain.model.inputs import lab_base
     from valuechain.model.profit import profit_pool
-    from valuechain.dataset.yearly import company_year, margin_year
 
     le = scenario.lab_economics
     pool = pool or profit_pool(scenario, ds)
@@ -233,18 +226,7 @@ def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
     labs = list(le.paths)
     paths = {}
     for lab, spec in le.paths.items():
-        revenue = spec.base_revenue_usd_bn
-        if revenue is None:
-            found = company_year(ds, lab, "revenue", le.base_year) or company_year(ds, lab, "revenue_run_rate", le.base_year)
-            if found is None:
-                raise ValueError(f"no {le.base_year} revenue for {lab} in the dataset; give base_revenue_usd_bn")
-            revenue = found.value
-        loss = spec.loss_per_revenue_dollar
-        if loss is None:
-            margin = margin_year(ds, lab, ["operating_loss", "net_loss"], "revenue", le.base_year)
-            if margin is None:
-                raise ValueError(f"no reported loss for {lab} in {le.base_year}; give loss_per_revenue_dollar")
-            loss = -margin.value
+        revenue, loss = lab_base(le, ds, lab)
         paths[lab] = break_even_path(le.base_year, revenue, 1 + loss, spec.revenue_growth, spec.cost_decline,
                                      le.horizon_years)
     investments = pd.DataFrame([{
@@ -263,5 +245,5 @@ def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
         growth=run_rate_growth(ds, labs), losses=pd.concat([loss_per_revenue_dollar(ds, lab) for lab in labs], ignore_index=True),
         unit_economics=unit_economics(ds), break_even=paths, investments=investments, cloud_split=split,
         gap_with_round_trip=req[["method", "required_usd_bn", "actual_usd_bn", "gap_usd_bn", "actual_organic_usd_bn", "gap_organic_usd_bn"]],
-        year=le.circular_year,
+        year=le.circular_year, names=ds.company_names,
     )

@@ -92,15 +92,6 @@ def dollar_flow(pass_through: dict, margins: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("layer")
 
 
-def closed_chain_revenue(end_user_spend: float, pass_through: dict) -> pd.Series:
-    """Revenue of each layer when the chain is closed: :math:`R_L = E d_L`."""
-    out, d = {}, 1.0
-    for layer in CHAIN_ORDER:
-        out[layer] = end_user_spend * d
-        d *= float(pass_through[layer])
-    return pd.Series(out)
-
-
 def value_added(revenue: pd.Series, pass_through: dict) -> pd.DataFrame:
     """Revenue, purchases from the layer upstream (:math:`p_L R_L`) and value added per layer."""
     revenue = revenue.reindex(list(CHAIN_ORDER)).astype(float)
@@ -131,6 +122,7 @@ class ProfitPool:
     capex: pd.DataFrame  # year x spender: annual capex used to drive the projection
     sources: tuple[str, ...] = field(default=())
     ttm: "LatestTwelveMonths | None" = None  # the trailing twelve months, when the scenario asks for them
+    names: dict = field(default_factory=dict)  # company id -> name, from the dataset analysed
 
     @property
     def historical_years(self) -> list[int]:
@@ -294,6 +286,7 @@ def profit_pool(scenario: Scenario, ds: Dataset | None = None, annualize_partial
         capex=capex,
         sources=sources,
         ttm=ttm,
+        names=ds.company_names,
     )
 
 

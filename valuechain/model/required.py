@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.dataset.names import words
-from valuechain.model.formulas import capital_recovery_factor
+from valuechain.model.formulas import capex_to_revenue_required, capital_recovery_factor, sequoia_required
 
 METHOD_NAMES = {
     "sequoia": "Sequoia (GPU run-rate)",
@@ -55,7 +55,7 @@ def sequoia(run_rate_usd_bn: float, gpu_share_of_tco: float = 0.5, end_user_gros
     """
     if not 0 < gpu_share_of_tco <= 1 or not 0 <= end_user_gross_margin < 1:
         raise ValueError("gpu_share_of_tco must be in (0, 1] and end_user_gross_margin in [0, 1)")
-    required = run_rate_usd_bn / gpu_share_of_tco / (1 - end_user_gross_margin)
+    required = sequoia_required(run_rate_usd_bn, gpu_share_of_tco, end_user_gross_margin)
     return Requirement("sequoia", required, identified_ai_revenue_usd_bn,
                        {"run_rate_usd_bn": run_rate_usd_bn, "gpu_share_of_tco": gpu_share_of_tco,
                         "end_user_gross_margin": end_user_gross_margin})
@@ -75,7 +75,7 @@ def capex_to_revenue(capex_usd_bn: float, capex_to_revenue_ratio: float,
     """
     if not 0 < capex_to_revenue_ratio <= 1:
         raise ValueError("capex_to_revenue_ratio must be in (0, 1]")
-    return Requirement("capex_to_revenue", capex_usd_bn / capex_to_revenue_ratio, fundable_revenue_usd_bn,
+    return Requirement("capex_to_revenue", capex_to_revenue_required(capex_usd_bn, capex_to_revenue_ratio), fundable_revenue_usd_bn,
                        {"capex_usd_bn": capex_usd_bn, "capex_to_revenue_ratio": capex_to_revenue_ratio})
 
 
@@ -98,25 +98,6 @@ def capital_recovery(capital_base_usd_bn: float, life_years: float, target_retur
                        {"capital_base_usd_bn": capital_base_usd_bn, "life_years": life_years,
                         "target_return": target_return, "margin_before_depreciation": margin_before_depreciation,
                         "capital_recovery_factor": crf})
-
-
-def break_even_yield(life_years: float, target_return: float, margin_before_depreciation: float) -> float:
-    r"""Break-even revenue per dollar of annual capex, :math:`\beta^*`, in a steady state.
-
-    If the same capex :math:`C` is spent every year and each year's vintage must be recovered over
-    :math:`n` years, the installed base is :math:`nC` and the required revenue
-    :math:`nC \cdot CRF(r, n) / m`, so
-
-    .. math::
-
-        \beta^* = \frac{n \cdot CRF(r, n)}{m}.
-
-    Growing capex lowers the installed base relative to the latest year's capex, so this is the
-    steady-state bar, not a bar for a boom year.
-    """
-    if not 0 < margin_before_depreciation <= 1:
-        raise ValueError("margin_before_depreciation must be in (0, 1]")
-    return life_years * capital_recovery_factor(target_return, life_years) / margin_before_depreciation
 
 
 def nvidia_run_rate(data_center_quarterly: pd.Series, year: int) -> float:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from valuechain.dataset.names import company_name
 from valuechain.model import engine
 from valuechain.model.inputs import Inputs, LAYER_INDEX, build as build_inputs
 from valuechain.exceptions import ParameterError
@@ -270,7 +271,7 @@ def label(key: str, inputs: Inputs, names: dict | None = None) -> tuple[str, str
         if "{lab}" not in pattern and pattern.format(end=end) == key:
             return text.format(end=end), unit
     lab = key.removesuffix("_break_even_year")
-    return HEADLINE_LABELS["{lab}_break_even_year"][0].format(name=names.get(lab, lab)), "year"
+    return HEADLINE_LABELS["{lab}_break_even_year"][0].format(name=company_name(lab, names)), "year"
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,7 @@ class UncertaintyResult:
                 f"({inp.quarters[inp.gap_quarter]})", d.probability("d_over_required", 1.0))]
         for lab in inp.labs:
             years = d.figures[f"{lab}_break_even_year"]
-            out.append((f"{self.names.get(lab, lab)} breaks even by {end}", float(np.mean(np.nan_to_num(years, nan=np.inf) <= end))))
+            out.append((f"{company_name(lab, self.names)} breaks even by {end}", float(np.mean(np.nan_to_num(years, nan=np.inf) <= end))))
         return out
 
     def drivers(self) -> pd.DataFrame:
@@ -386,6 +387,5 @@ def analyse(scenario: Scenario, ds, n: int | None = None, progress=None) -> Unce
     inp = build_inputs(scenario, ds)
     draws = monte_carlo(scenario, inp, n, progress)
     deterministic = {k: float(v[0]) for k, v in engine.headline(inp, engine.evaluate(inp, inp.theta())).items()}
-    names = dict(zip(ds.companies["company_id"], ds.companies["name"]))
     return UncertaintyResult(scenario, draws, deterministic, tornado(inp, draws.plan),
-                             model_sobol(inp, draws.plan, scenario.uncertainty.sobol_samples), names)
+                             model_sobol(inp, draws.plan, scenario.uncertainty.sobol_samples), ds.company_names)

@@ -5,7 +5,7 @@ scenario's parameters; each function is a closed form with its equation in the d
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -78,6 +78,7 @@ class ValuationResult:
     seed_draw: tuple[float, float]  # the seed's own figure for the IPOs' draw, USD bn, low and high
     valuation_year: int  # the year the valuations are of
     sources: tuple[str, ...] = ()
+    names: dict = field(default_factory=dict)  # company id -> name, from the dataset analysed
 
     def summary(self) -> dict:
         """Key figures, rounded for presentation: the IPOs' draw, the labs' multiples and revenue needed, China."""
@@ -150,4 +151,4 @@ def analyse(scenario, ds: Dataset, pool=None) -> ValuationResult:
                            target_year=val.target_year, china_implied_earnings_growth=china, pe_china=pe_china,
                            pe_nvidia=pe_nvidia, typical_float=typical, seed_draw=decade,
                            valuation_year=val.valuation_year,
-                           sources=tuple(dict.fromkeys([*sources, *pool.sources])))
+                           sources=tuple(dict.fromkeys([*sources, *pool.sources])), names=ds.company_names)

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from valuechain import nested
 from valuechain.report import labels
 from valuechain.report.notebook import HEADLINES_KEY
 
@@ -196,18 +197,11 @@ def show(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def leaves(params: dict, prefix: tuple = ()) -> dict[tuple, object]:
-    """Key path -> value of a resolved scenario, a year-keyed mapping kept whole; rationales left out."""
-    out = {}
-    for key, value in params.items():
-        path = (*prefix, str(key))
-        if (not prefix and key in SKIP) or key == "rationale":
-            continue
-        if isinstance(value, dict) and not _is_years(value):
-            out.update(leaves(value, path))
-        else:
-            out[path] = value
-    return out
+def leaves(params: dict) -> dict[tuple, object]:
+    """Key path -> value of a resolved scenario's parameters, a year-keyed mapping kept whole; the
+    title and such (:data:`SKIP`), the rationales and empty mappings left out."""
+    return {path: value for path, value in nested.leaves(params, _is_years).items()
+            if path[0] not in SKIP and "rationale" not in path and value != {}}
 
 
 def rationale(params: dict, path: tuple) -> str:

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from valuechain.publish import comparison
-from valuechain import paths, mime
+from valuechain import mime, nested, paths
 from valuechain.publish.exports import listing
 from valuechain.publish.outputs import notebook_title, read_parameters
 from valuechain.files import atomic_write_text
@@ -32,7 +32,6 @@ ANY_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>|<script\b[^>]*/>", re.I
 CSP = ("default-src 'none'; script-src 'none'; object-src 'none'; img-src data:; style-src 'unsafe-inline'; "
        "font-src data:; base-uri 'none'; form-action 'none'")
 CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-OFF_MACHINE = re.compile(r"""\b(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
 HEADING = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)(?:<a class="anchor-link".*?)?</h2>', re.S)
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b}
@@ -85,19 +84,6 @@ def _e(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def flatten(data, prefix: str = "") -> list[tuple[str, str]]:
-    """Key paths and values of a nested mapping (lists kept as comma-separated text)."""
-    rows = []
-    if isinstance(data, dict):
-        for key in data:
-            rows += flatten(data[key], f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(data, list):
-        rows.append((prefix, ", ".join(map(str, data))))
-    else:
-        rows.append((prefix, "" if data is None else str(data)))
-    return rows
-
-
 def strip_external(page: str) -> str:
     """Remove every script and stylesheet that would be fetched from another host."""
     page = EXTERNAL_SCRIPT.sub("", page)
@@ -110,12 +96,6 @@ def without_scripts(page: str) -> str:
     as the first element of its head, so that it governs everything after it."""
     page = ANY_SCRIPT.sub("", page)
     return re.sub(r"(<head\b[^>]*>)", lambda m: m.group(1) + CSP_META, page, count=1, flags=re.I)
-
-
-def off_machine_references(page: str) -> list[str]:
-    """``src=``/``href=`` attributes and script imports of ``page`` that point off the machine (should be none)."""
-    found = [page[m.start(): m.start() + 80] for m in OFF_MACHINE.finditer(page)]
-    return found + [m.group(0)[:80] for m in FETCHING_SCRIPT.finditer(page)]
 
 
 @functools.lru_cache(maxsize=1)
@@ -158,9 +138,14 @@ def for_page(nb):
     return nb
 
 
+def _cell(value) -> str:
+    """A parameter's value as text: a list comma-separated, none as nothing."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
+
+
 def _parameters_table(parameters: dict) -> str:
-    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>"
-                   for k, v in flatten({k: v for k, v in parameters.items() if k not in ("name", "title", "description")}))
+    shown = nested.dotted({k: v for k, v in parameters.items() if k not in ("name", "title", "description")})
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_cell(v))}</td></tr>" for k, v in shown.items() if v != {})
     return f'<table class="vc"><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>{rows}</tbody></table>'
 
 

@@ -395,26 +395,27 @@ def forest_chart(companies: pd.DataFrame, pooled, names: dict, source: str) -> C
     return Chart(fig, title, alt, "cloud-revenue-response-to-capex", source, main=False)
 
 
-def break_even_chart(paths: dict, source: str) -> Chart:
-    """Each lab's projected revenue and cost, with the break-even year marked."""
-    from valuechain.report.labels import company_name
+def break_even_chart(paths: dict, names: dict, source: str) -> Chart:
+    """Each lab's projected revenue and cost, with the break-even year marked; ``names`` is the dataset's
+    company id -> name."""
+    from valuechain.dataset.names import company_name
 
     fig, ax = subplots(figsize=(8, 4.5))
     colours = {"openai": "#0173b2", "anthropic": "#d55e00"}
     for lab, be in paths.items():
         colour = colours.get(lab, "#555555")
-        ax.plot(be.path["year"], be.path["revenue_usd_bn"], color=colour, marker="o", markersize=3, label=f"{company_name(lab)} revenue")
-        ax.plot(be.path["year"], be.path["cost_usd_bn"], "--", color=colour, label=f"{company_name(lab)} cost")
+        ax.plot(be.path["year"], be.path["revenue_usd_bn"], color=colour, marker="o", markersize=3, label=f"{company_name(lab, names)} revenue")
+        ax.plot(be.path["year"], be.path["cost_usd_bn"], "--", color=colour, label=f"{company_name(lab, names)} cost")
         if be.year is not None:
             ax.axvline(be.year, color=colour, alpha=0.3)
-            ax.text(be.year, ax.get_ylim()[1] * 0.95, f" {company_name(lab)}\n break-even {be.year}", color=colour, fontsize=8, va="top")
+            ax.text(be.year, ax.get_ylim()[1] * 0.95, f" {company_name(lab, names)}\n break-even {be.year}", color=colour, fontsize=8, va="top")
     ax.set_xlabel("Calendar year (projection)")
     ax.set_ylabel("USD billions a year")
     ax.legend(frameon=False, fontsize=8)
     title = "When do the labs break even? Revenue against cost"
     finish(fig, ax, title, source)
     alt = "Projected revenue and cost of " + "; ".join(
-        f"{company_name(lab)}: break-even in {be.year}" if be.year else f"{company_name(lab)}: no break-even within the horizon"
+        f"{company_name(lab, names)}: break-even in {be.year}" if be.year else f"{company_name(lab, names)}: no break-even within the horizon"
         for lab, be in paths.items()) + "."
     return Chart(fig, title, alt, "lab-break-even", source)
 

@@ -66,11 +66,12 @@ def missing(value) -> bool:
 
 
 def value_text(value, unit: str, fmt: str | None = None, names: dict | None = None) -> str:
-    """``value`` as a page shows it in ``unit`` (``fmt`` overrides the unit's format); "" when missing."""
+    """``value`` as a page shows it in ``unit`` (``fmt`` overrides the unit's format); "" when missing.
+    A company is named from ``names`` (the dataset's :attr:`~valuechain.dataset.load.Dataset.company_names`)."""
     if missing(value):
         return ""
     if unit == "company":
-        return company_name(value, names)
+        return company_name(value, names or {})
     if unit == "layer":
         return layer_name(value)
     if unit == "method":
@@ -145,18 +146,19 @@ def _field(name: str) -> str:
     return _FIELDS.get(name, ids_to_words(name).replace("_", " "))
 
 
-def assumption(key: str) -> str:
-    """A scenario's dotted key in words: ``attribution.amazon.ai_share.2025`` -> ``Amazon.com, Inc.: AI share of revenue, 2025``."""
+def assumption(key: str, names: dict) -> str:
+    """A scenario's dotted key in words: ``attribution.amazon.ai_share.2025`` -> ``Amazon.com, Inc.: AI share of revenue, 2025``
+    (a company named from ``names``, the dataset's company names)."""
     parts = str(key).split(".")
     year = f", {parts[-1]}" if parts[-1].isdigit() else ""
     core = parts[:-1] if year else parts
     head, rest = core[0], core[1:]
     if head == "attribution" and len(rest) == 2:
-        return f"{company_name(rest[0])}: {_field(rest[1])}{year}"
+        return f"{company_name(rest[0], names)}: {_field(rest[1])}{year}"
     if head == "layers" and len(rest) == 2:
         return f"{layer_name(rest[0])} layer: {_field(rest[1])}{year}"
     if head == "lab_economics" and len(rest) == 3 and rest[0] == "paths":
-        return f"{company_name(rest[1])}: {_field(rest[2])}{year}"
+        return f"{company_name(rest[1], names)}: {_field(rest[2])}{year}"
     if head == "demand_gap" and rest == ["capital", "ai_share"]:
         return f"AI share of the spenders' capex{year}"
     if head == "projection" and len(rest) == 2 and not year:

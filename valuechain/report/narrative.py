@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 from valuechain.stats.inference import format_p
-from valuechain.report.labels import company_name
+from valuechain.dataset.names import company_name
 from valuechain.model.labs import EFFICIENCY
 from valuechain.layers import CHAIN_ORDER
 from valuechain.model.profit import ProfitPool, required_end_user_spend
@@ -56,7 +56,7 @@ def profit_summary(pool: ProfitPool, year: int | None = None) -> str:
                      f"with AI capex of {_bn(last.loc[top, 'capex_usd_bn'])} a year.")
     gone = pool.excluded[pool.excluded["year"] == year]
     if len(gone):
-        lines.append(f"Left out of {year} for lack of data: {', '.join(map(company_name, gone['company_id']))}.")
+        lines.append(f"Left out of {year} for lack of data: {', '.join(company_name(c, pool.names) for c in gone['company_id'])}.")
     return "\n\n".join(lines)
 
 
@@ -178,7 +178,7 @@ def labs_summary(result) -> str:
     for lab, be in result.break_even.items():
         start = be.path.iloc[0]
         when = f"breaks even in **{be.year}**" if be.year else "does not break even within the horizon"
-        lines.append(f"**{company_name(lab)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} revenue at "
+        lines.append(f"**{company_name(lab, result.names)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} revenue at "
                      f"${start['cost_per_revenue_dollar']:.2f} of cost per revenue dollar and, on the scenario's path, {when}.")
     lines.append(f"On the seed's figures Anthropic earns ${eff['anthropic']:.2f} of run-rate revenue per dollar of projected "
                  f"compute against OpenAI's ${eff['openai']:.2f}.")

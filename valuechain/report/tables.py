@@ -70,6 +70,7 @@ class Table:
     source: str = ""
     note: str = ""
     row_units: tuple[tuple, ...] = field(default=())  # per row, the unit of each "@" column (else "")
+    names: dict = field(default_factory=dict)  # company id -> name (the dataset's), for "company" columns
 
     def cell(self, i: int, j: int) -> str:
         """The text of row ``i``, column ``j`` as a page shows it."""
@@ -78,7 +79,7 @@ class Table:
             return column.missing
         if column.unit.startswith("@"):
             return labels.with_unit(value, self.row_units[i][j])
-        return labels.value_text(value, column.unit, column.fmt)
+        return labels.value_text(value, column.unit, column.fmt, self.names)
 
     def text(self) -> list[list[str]]:
         return [[self.cell(i, j) for j in range(len(self.columns))] for i in range(len(self.rows))]
@@ -116,7 +117,8 @@ class Table:
         return {"text/html": self.html(), "text/plain": self.plain(), TABLE_MIME: self.data()}
 
 
-def present(frame: pd.DataFrame, columns: list[Column], title: str, source: str = "", note: str = "") -> Table:
+def present(frame: pd.DataFrame, columns: list[Column], title: str, source: str = "", note: str = "",
+            names: dict | None = None) -> Table:
     """The table of ``frame``'s ``columns`` (in that order), with no index: the one formatter.
 
     Parameters
@@ -127,13 +129,16 @@ def present(frame: pd.DataFrame, columns: list[Column], title: str, source: str 
         What to show, in order, each with its label and unit.
     title, source, note : str
         Shown above (title) and below (note, then source) the table.
+    names : dict, optional
+        Company id -> name (the dataset's :attr:`~valuechain.dataset.load.Dataset.company_names`), for
+        the columns in unit ``company``.
     """
     rows = tuple(tuple(record) for record in frame[[c.key for c in columns]].itertuples(index=False, name=None))
     units = ()
     if any(c.unit.startswith("@") for c in columns):
         units = tuple(tuple(str(frame[c.unit[1:]].iloc[i]) if c.unit.startswith("@") else "" for c in columns)
                       for i in range(len(frame)))
-    return Table(title, tuple(columns), rows, source, note, units)
+    return Table(title, tuple(columns), rows, source, note, units, dict(names or {}))
 
 
 def _layer_order(frame: pd.DataFrame, by=("year",)) -> pd.DataFrame:
@@ -211,7 +216,7 @@ def companies(pool, year: int, source: str = "") -> Table:
         Column("ai_share", "AI share", "share"),
         Column("operating_margin", "Operating margin", "share"),
         Column("margin_method", "How the margin was obtained", "note"),
-    ], f"The company figures behind {year}", source)
+    ], f"The company figures behind {year}", source, names=pool.names)
 
 
 def excluded(pool, source: str = "") -> Table:
@@ -219,7 +224,7 @@ def excluded(pool, source: str = "") -> Table:
     return present(pool.excluded, [
         Column("year", "Year", "year"), Column("layer", "Layer", "layer"),
         Column("company_id", "Company", "company"), Column("reason", "Why it is left out", "note"),
-    ], "Companies left out for lack of data", source)
+    ], "Companies left out for lack of data", source, names=pool.names)
 
 
 def ttm_layers(pool, source: str = "") -> Table | None:
@@ -249,15 +254,10 @@ def lab_backlog(ds, source: str = "") -> Table:
         Column("backlog_usd_bn", "Company backlog", "usd_bn", "{:,.0f}"),
         Column("backlog_date", "Backlog at", "date"), Column("share_of_backlog", "Share of backlog", "share"),
         Column("basis", "Basis", "id"), Column("note", "What the source says", "note"),
-    ], "Backlog contracted with the labs", source)
+    ], "Backlog contracted with the labs", source, names=ds.company_names)
 
 
 # ----------------------------------------------------------------------------- demand gap (notebook 02)
-
-
-def company_names(ds) -> dict[str, str]:
-    """Company id -> name, for labels."""
-    return dict(zip(ds.companies["company_id"], ds.companies["name"]))
 
 
 def downstream(result, source: str = "") -> Table:
@@ -378,7 +378,7 @@ def run_rates(econ, source: str = "") -> Table:
         Column("annualized_growth", "Annualized growth since the previous date", "growth", "{:+,.0%}",
                missing="first observation"),
         Column("basis", "Basis", "id"), Column("source_id", "Source (sources.csv)"),
-    ], "Revenue run-rates and their growth", source)
+    ], "Revenue run-rates and their growth", source, names=econ.names)
 
 
 def losses(econ, source: str = "") -> Table:
@@ -387,7 +387,7 @@ def losses(econ, source: str = "") -> Table:
         Column("company_id", "Company", "company"), Column("measure", "Measure", "note"),
         Column("loss_per_revenue_dollar", "Loss per dollar of revenue", "usd_per_usd"),
         Column("basis", "Basis", "id"), Column("source_id", "Source (sources.csv)"),
-    ], "Loss per dollar of revenue", source)
+    ], "Loss per dollar of revenue", source, names=econ.names)
 
 
 def unit_economics(econ, source: str = "") -> Table:
@@ -407,7 +407,7 @@ def break_even(econ, source: str = "") -> Table:
         Column("revenue_usd_bn", "Revenue", "usd_bn"), Column("cost_usd_bn", "Cost", "usd_bn"),
         Column("operating_profit_usd_bn", "Operating profit", "usd_bn"),
         Column("cost_per_revenue_dollar", "Cost per dollar of revenue", "usd_per_usd"),
-    ], "The labs' projected path to break-even", source)
+    ], "The labs' projected path to break-even", source, names=econ.names)
 
 
 def investments(econ, source: str = "") -> Table:
@@ -419,7 +419,7 @@ def investments(econ, source: str = "") -> Table:
         Column("first_year", "First year of spending", "year"), Column("spend_years", "Years of spending", "count"),
         Column("round_trip_usd_bn", f"Coming back as cloud revenue in {econ.year}", "usd_bn", "{:,.2f}"),
         Column("source_id", "Source (sources.csv)"),
-    ], "Clouds' investments in labs", source)
+    ], "Clouds' investments in labs", source, names=econ.names)
 
 
 def cloud_split(econ, source: str = "") -> Table:
@@ -450,7 +450,7 @@ def ipo_draw(val, source: str = "") -> Table:
     draw = val.draw
     data = draw.reset_index(names="company")
     data.columns = ["company", *(f"f{i}" for i in range(len(draw.columns)))]
-    data["company"] = [labels.company_name(c) if c != "total" else "Total" for c in data["company"]]
+    data["company"] = [labels.company_name(c, val.names) if c != "total" else "Total" for c in data["company"]]
     return present(data, [Column("company", "Company")] + [
         Column(f"f{i}", f"Drawn at a {ratio:.0%} float", "usd_bn") for i, ratio in enumerate(draw.columns)
     ], "Capital drawn by the IPOs at each float ratio", source)
@@ -465,13 +465,14 @@ def lab_valuations(val, source: str = "") -> Table:
         Column("run_rate_usd_bn", "Run-rate revenue", "usd_bn"),
         Column("revenue_multiple", "Valuation / run-rate revenue", "multiple"),
         Column(needed, f"Revenue needed in {year}", "usd_bn"),
-    ], "Implied multiples and the reverse DCF", source)
+    ], "Implied multiples and the reverse DCF", source, names=val.names)
 
 
-def facts(frame: pd.DataFrame, title: str, source: str = "") -> Table:
-    """Rows of facts.csv: who, what, the value with its unit, as of when, the basis, the source and the note."""
+def facts(frame: pd.DataFrame, title: str, names: dict, source: str = "") -> Table:
+    """Rows of facts.csv: who, what, the value with its unit, as of when, the basis, the source and the note
+    (who named from ``names``, the dataset's company names)."""
     wanted = [Column("entity", "Company or market", "company"), Column("metric", "Figure", "id"),
               Column("value", "Value", "@unit"), Column("as_of", "As of", missing=""),
               Column("basis", "Basis", "id"), Column("source_id", "Source (sources.csv)"),
               Column("note", "Note", missing="")]
-    return present(frame, [c for c in wanted if c.key in frame.columns], title, source)
+    return present(frame, [c for c in wanted if c.key in frame.columns], title, source, names=names)

@@ -106,7 +106,7 @@ def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: in
     ax.barh(y, rows["at_low"] - base, left=base, color=BLUE, label="Prior at its 10th percentile")
     ax.barh(y, rows["at_high"] - base, left=base, color=ORANGE, alpha=0.8, label="Prior at its 90th percentile")
     ax.axvline(base, color=GREY, linewidth=1)
-    ax.set_yticks(y, [assumption(k) for k in rows["key"]], fontsize=8)
+    ax.set_yticks(y, [assumption(k, result.names) for k in rows["key"]], fontsize=8)
     ax.set_xlabel(f"{text} ({'share' if unit == 'share' else unit.replace('usd_bn', 'USD bn')})")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     title = f"What moves it: {text}"
@@ -117,7 +117,7 @@ def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: in
                f"with each prior at its 10th and 90th percentiles.")
     else:
         alt = (f"Tornado chart for {text}: at the scenario's values it is {_format(base, unit)}; the largest swing comes "
-               f"from {assumption(first['key'])} ({first['key']}), from {_format(first['at_low'], unit)} to "
+               f"from {assumption(first['key'], result.names)} ({first['key']}), from {_format(first['at_low'], unit)} to "
                f"{_format(first['at_high'], unit)}."
                + (f" {int((~moves).sum())} of the {len(every)} priors do not move it and are not shown." if (~moves).any() else ""))
     return Chart(fig, title, alt, f"tornado-{file_name(headline)}", source, main=False)
@@ -131,13 +131,13 @@ def sobol_chart(result: UncertaintyResult, headline: str, source: str, top: int 
     y = np.arange(len(rows))
     ax.barh(y + 0.2, rows["ST"], height=0.4, color=ORANGE, xerr=rows["ST_conf"], label="Total order (with interactions)")
     ax.barh(y - 0.2, rows["S1"], height=0.4, color=BLUE, xerr=rows["S1_conf"], label="First order (alone)")
-    ax.set_yticks(y, [assumption(k) for k in rows["key"]], fontsize=8)
+    ax.set_yticks(y, [assumption(k, result.names) for k in rows["key"]], fontsize=8)
     ax.set_xlabel("Share of the variance over the priors (95% bootstrap bars)")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     title = f"Sobol indices: {text}"
     finish(fig, ax, title, source)
     first = rows.iloc[-1]
-    alt = (f"Sobol indices for {text}: {assumption(first['key'])} ({first['key']}) has the largest total-order index, "
+    alt = (f"Sobol indices for {text}: {assumption(first['key'], result.names)} ({first['key']}) has the largest total-order index, "
            f"{first['ST']:.2f}.")
     return Chart(fig, title, alt, f"sobol-{file_name(headline)}", source, main=False)
 
@@ -180,7 +180,7 @@ def drivers(result: UncertaintyResult) -> str:
     lines = []
     for row in result.drivers().itertuples():
         text, _ = label(row.headline, result.inputs, result.names)
-        lines.append(f"- {escape_markdown(text)} depends most on **{escape_markdown(assumption(row.key))}** "
+        lines.append(f"- {escape_markdown(text)} depends most on **{escape_markdown(assumption(row.key, result.names))}** "
                      f"(scenario key {escape_markdown(row.key)}): it explains "
                      f"{row.S1:.0%} of the variance alone and {row.ST:.0%} with its interactions.")
     return "\n".join(lines)
@@ -191,7 +191,7 @@ def priors_table(result: UncertaintyResult) -> pd.DataFrame:
     inp, rows = result.inputs, []
     for key, prior in zip(result.draws.plan.keys, result.draws.plan.priors):
         p10, p50, p90 = quantile(prior, [0.1, 0.5, 0.9])
-        rows.append({"assumption": assumption(key), "key": key, "value": inp.values[inp.column(key)], "dist": prior.dist,
+        rows.append({"assumption": assumption(key, result.names), "key": key, "value": inp.values[inp.column(key)], "dist": prior.dist,
                      "p10": p10, "p50": p50, "p90": p90, "rationale": prior.rationale})
     return pd.DataFrame(rows, columns=["assumption", "key", "value", "dist", "p10", "p50", "p90", "rationale"])
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import yaml
 from pydantic import ValidationError
 
-from valuechain import paths
+from valuechain import nested, paths
 from valuechain.exceptions import ParameterError
 from valuechain.files import safe_load
 from valuechain.scenario.messages import check_references, parameter_error
@@ -71,10 +71,10 @@ def load_scenario(name_or_path: str | Path, overrides: dict | None = None, param
     path = scenario_path(name_or_path, params_dir)
     raw = _resolve(path, chain=(), params_dir=params_dir or paths.PARAMS_DIR)
     raw.pop("extends", None)
-    nested = {k: v for k, v in (overrides or {}).items() if "." not in str(k) and isinstance(v, dict)}
-    dotted = {k: v for k, v in (overrides or {}).items() if k not in nested}
-    if nested:
-        raw = _merge(raw, nested)
+    blocks = {k: v for k, v in (overrides or {}).items() if "." not in str(k) and isinstance(v, dict)}
+    dotted = {k: v for k, v in (overrides or {}).items() if k not in blocks}
+    if blocks:
+        raw = _merge(raw, blocks)
     if dotted:
         raw = apply_overrides(path, raw, dotted)
     raw["name"] = path.stem
@@ -96,13 +96,6 @@ def reference_names(dataset: Dataset | None = None) -> tuple[set[str], set[str]]
     return set(dataset.companies["company_id"]), set(dataset.metrics)
 
 
-def leaf_keys(data, prefix: str = "") -> set[str]:
-    """Dotted keys of every value in resolved scenario data (a list is one value)."""
-    if isinstance(data, dict):
-        return set().union(*(leaf_keys(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in data.items())) if data else {prefix}
-    return {prefix}
-
-
 def apply_overrides(path: Path, raw: dict, dotted: dict) -> dict:
     """``raw`` (a resolved scenario file) with each dotted key of ``dotted`` set to its value.
 
@@ -111,7 +104,7 @@ def apply_overrides(path: Path, raw: dict, dotted: dict) -> dict:
     scenario is a variant and list the overrides, so every page shows them.
     """
     try:
-        valid = leaf_keys(Scenario.model_validate({**raw, "name": path.stem}).model_dump(mode="json"))
+        valid = set(nested.dotted(Scenario.model_validate({**raw, "name": path.stem}).model_dump(mode="json")))
     except ValidationError as exc:
         raise parameter_error(path, exc) from None
     out = copy.deepcopy(raw)
@@ -167,7 +160,7 @@ def notebook_scenario(namespace: dict, *declared: str, dataset: Dataset | None =
     if stray:
         name = stray[0]
         base = load_scenario(namespace["scenario"], dataset=dataset)
-        hint = closest_key(name, leaf_keys(base.model_dump(mode="json")))
+        hint = closest_key(name, nested.dotted(base.model_dump(mode="json")))
         key = hint.split("'")[1] if "'" in hint else "<dotted.key>"
         raise ParameterError(f"parameter '{name}' is not a parameter of this notebook (it takes {', '.join(declared)}); "
                              f"to change a scenario value pass overrides, e.g. -y '{{overrides: {{{key}: ...}}}}'")

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from valuechain import nested
 from valuechain.layers import CHAIN_ORDER, LayerName
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -68,12 +69,6 @@ class Attribution(_Frozen):
         if (self.ai_share != 1.0 or self.margin is not None) and not self.rationale.strip():
             raise ValueError("an assumed ai_share or margin needs a rationale (its source or reasoning)")
         return self
-
-    def share_in(self, year: int) -> float | None:
-        """AI share for ``year``; None where a per-year mapping has no entry."""
-        if isinstance(self.ai_share, dict):
-            return self.ai_share.get(year)
-        return self.ai_share
 
     def margin_in(self, year: int) -> float | None:
         """Assumed margin for ``year``; None where none is given."""
@@ -272,9 +267,6 @@ class Valuation(_Frozen):
     rationale: str = ""  # source or reasoning
 
 
-DISTRIBUTIONS = ("normal", "lognormal", "triangular", "uniform", "beta", "pert")
-
-
 class Prior(_Frozen):
     """The distribution of one assumption, named by its dotted scenario key.
 
@@ -399,7 +391,8 @@ class Scenario(_Frozen):
         if self.projection.start != self.years.end + 1:
             raise ValueError(f"projection.start must be the year after years.end ({self.years.end + 1})")
         if self.uncertainty is not None:
-            numbers = numeric_keys(self.model_dump(mode="json", exclude={"uncertainty"}))
+            numbers = [key for key, value in nested.dotted(self.model_dump(mode="json", exclude={"uncertainty"})).items()
+                       if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))]
             for key in self.uncertainty.priors:
                 if key not in numbers:
                     raise ValueError(f"uncertainty.priors names '{key}', which is not a number in the scenario; "
@@ -409,18 +402,6 @@ class Scenario(_Frozen):
     def resolved(self) -> dict:
         """The resolved parameters as plain data (recorded in every output)."""
         return self.model_dump(mode="json")
-
-
-def numeric_keys(data: dict, prefix: str = "") -> dict[str, float | None]:
-    """Every number (or null where a number may go) in resolved scenario data, by dotted key."""
-    out = {}
-    for key, value in data.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict):
-            out.update(numeric_keys(value, path))
-        elif value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            out[path] = value
-    return out
 
 
 def closest_key(key: str, valid) -> str:
