@@ -21,7 +21,7 @@ ROOT_FILES = {"paths", "exceptions", "layers", "mime", "files",
               "nested"}  # nested: the key-path walk of a parameters mapping, read by scenario and by publish, which may not import scenario
 RANK = {"root": 0, "stats": 1, "dataset": 1, "scenario": 2, "model": 3, "report": 4, "publish": 5, "batch": 6, "cli": 7}
 NEVER = {"publish": {"model", "scenario", "batch"}}
-FACADE = "valuechain"  # the package's own __init__ re-exports load_dataset lazily, for notebooks' ``vc.load_dataset()``
+FACADE = "valuechain"  # the package's own __init__ re-exports load_dataset lazily (``import valuechain as vc; vc.load_dataset()``)
 
 
 def _module_name(path: Path) -> str:

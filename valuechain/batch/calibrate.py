@@ -33,7 +33,7 @@ def inputs_for(result, ds) -> size.Inputs:
         panel_capex=views.quarterly(ds, "capex", reg.panel_companies),
         lags=reg.lags, leads=reg.placebo_leads, trim=reg.break_trim,
         gap_changes=gap.diff().dropna().iloc[-pt.window_quarters:].to_numpy(),
-        required_changes=log_r.diff().dropna().to_numpy(), tested_quarters=len(gap), window=pt.window_quarters,
+        required_changes=log_r.diff().dropna().to_numpy(), window=pt.window_quarters,
         d_log_sd=float(result.downstream.d["log_sd"].iloc[-1]), level_sd=down.level_sd, slope_sd=down.slope_sd,
     )
 

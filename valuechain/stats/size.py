@@ -41,7 +41,6 @@ class Inputs:
     trim: float
     gap_changes: np.ndarray  # the gap's quarterly changes in the test window
     required_changes: np.ndarray  # log R* changes over the tested quarters
-    tested_quarters: int
     window: int
     d_log_sd: float
     level_sd: float

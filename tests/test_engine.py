@@ -1,4 +1,4 @@
-"""The model core: closed forms, and the same numbers as the profit model, the demand gap, the labs and the valuations."""
+"""The engine: closed forms, and the same numbers as the profit model, the demand gap, the labs and the valuations."""
 import math
 
 import numpy as np
