@@ -5,6 +5,7 @@ Layout of ``outputs/`` (all files written atomically: a temporary file, then a r
 ``<scenario>/<notebook>.ipynb``         executed notebook (last good run)
 ``<scenario>/<notebook>.html``          its page, code hidden, self-contained
 ``<scenario>/<notebook>.json``          key figures the notebook recorded
+``<scenario>/<notebook>.page.json``     what the index shows of it (its title), as plain data
 ``<scenario>/<notebook>.failed.ipynb``  the executed notebook of a failed run, with papermill's error marker
 ``<scenario>/<notebook>.inputs``        hash of the item's inputs (written last: the cache marker)
 ``<scenario>/metrics.json``             figures of every notebook of the scenario, stable key order
@@ -161,7 +162,8 @@ def _paths(outputs: Path, item: Item) -> dict[str, Path]:
     folder = outputs / item.scenario
     stem = folder / item.notebook
     return {"folder": folder, "ipynb": stem.with_suffix(".ipynb"), "html": stem.with_suffix(".html"),
-            "json": stem.with_suffix(".json"), "failed": folder / f"{item.notebook}.failed.ipynb",
+            "json": stem.with_suffix(".json"), "page": outputs_reader.page_record(stem.with_suffix(".ipynb")),
+            "failed": folder / f"{item.notebook}.failed.ipynb",
             "inputs": stem.with_suffix(".inputs")}
 
 
@@ -233,15 +235,18 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
             _save_failed(executed, scratch, p["failed"])
         return asdict(Outcome(item.scenario, item.notebook, "failed", time.perf_counter() - start,
                               error=_one_line(exc, timeout, failing), failing_cell=failing))
-    figures = outputs_reader.collect(executed) or {}
+    book = outputs_reader.read_notebook(executed)
+    figures = book.figures or {}
     parameters = load_scenario(item.scenario, params_dir=params_dir).resolved()
     page = site.notebook_page(executed, parameters, vintage or "", item.scenario)
     atomic_write_text(scratch / "page.html", page)
     atomic_write_text(scratch / "figures.json", to_json(figures))
+    atomic_write_text(scratch / "page.json", outputs_reader.page_data(book))
     os.chmod(executed, 0o666 & ~umask())
     os.replace(executed, p["ipynb"])
     os.replace(scratch / "page.html", p["html"])
     os.replace(scratch / "figures.json", p["json"])
+    os.replace(scratch / "page.json", p["page"])
     atomic_write_text(p["inputs"], key + "\n")
     p["failed"].unlink(missing_ok=True)
     return asdict(Outcome(item.scenario, item.notebook, "ok", time.perf_counter() - start, figures=figures))
@@ -360,11 +365,12 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
 def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None) -> None:
     """Charts, workbook and deck of each scenario of the run whose executed notebooks are newer than them."""
     from valuechain.publish import exports
-    from valuechain.dataset.load import load_dataset
 
     vintage = None
     for scenario in dict.fromkeys(o.scenario for o in outcomes):
         if exports.stale(outputs / scenario):
+            from valuechain.dataset.load import load_dataset  # only then: pandera and pandas take a while to load
+
             vintage = vintage or str(load_dataset().vintage)
             exports.write_all(outputs / scenario, notebooks, vintage)
 
@@ -487,12 +493,23 @@ def collect(outcomes: list[Outcome], resolved: dict, outputs: Path, current=None
     """
     scenarios_now, notebooks_now = current if current is not None else (None, None)
     for scenario in dict.fromkeys(o.scenario for o in outcomes):
-        atomic_write_text(outputs / scenario / "metrics.json", to_json(scenario_figures(outputs / scenario, notebooks_now)))
-        atomic_write_text(outputs / scenario / "parameters.json", to_json(resolved[scenario]))
+        write_changed(outputs / scenario / "metrics.json", to_json(scenario_figures(outputs / scenario, notebooks_now)))
+        write_changed(outputs / scenario / "parameters.json", to_json(resolved[scenario]))
     table = comparison_table(outputs, scenarios_now, notebooks_now)
-    atomic_write_text(outputs / "metrics.csv", table_to_csv(table))
+    write_changed(outputs / "metrics.csv", table_to_csv(table))
     write_status(outputs, outcomes, scenarios_now, notebooks_now)
     return table
+
+
+def write_changed(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, unless the file already holds exactly that text
+    (a run that changed nothing leaves its files as they were)."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, ValueError):  # missing, unreadable or not UTF-8: written anew
+        pass
+    atomic_write_text(path, text)
 
 
 def scenario_figures(folder: Path, notebooks=None) -> dict:
@@ -507,7 +524,7 @@ def scenario_figures(folder: Path, notebooks=None) -> dict:
     return figures
 
 
-OUTPUT_SUFFIXES = (".failed.ipynb", ".ipynb", ".html", ".json", ".inputs")  # files an item writes
+OUTPUT_SUFFIXES = (".failed.ipynb", ".ipynb", ".html", outputs_reader.PAGE_SUFFIX, ".json", ".inputs")  # files an item writes
 
 
 def prune(outputs: Path | None = None, params_dir: Path | None = None, notebooks_dir: Path | None = None) -> list[Path]:
@@ -556,7 +573,7 @@ def write_status(outputs: Path, outcomes: list[Outcome], scenarios_now=None, not
     latest.update({(o.scenario, o.notebook): asdict(o) | {"figures": None} for o in outcomes})
     keep = [latest[k] for k in sorted(latest)
             if (scenarios_now is None or k[0] in scenarios_now) and (notebooks_now is None or k[1] in notebooks_now)]
-    atomic_write_text(path, json.dumps({"items": keep}, indent=2, sort_keys=True) + "\n")
+    write_changed(path, json.dumps({"items": keep}, indent=2, sort_keys=True) + "\n")
 
 
 def comparison_table(outputs: Path, scenarios=None, notebooks=None) -> list[dict]:
