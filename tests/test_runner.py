@@ -24,6 +24,7 @@ def test_batch_writes_files_caches_and_reruns_only_what_changed(tiny):
     for name in ("base", "other"):
         for suffix in ("ipynb", "html", "json", "inputs"):
             assert (outputs / name / f"01_quick.{suffix}").exists()
+        assert json.loads((outputs / name / "01_quick.page.json").read_text()) == {"title": "Tiny notebook"}
         assert (outputs / name / "metrics.json").exists() and (outputs / name / "parameters.json").exists()
     assert (outputs / "metrics.csv").exists() and (outputs / "run.json").exists()
     assert not (outputs / ".tmp").exists()
@@ -542,3 +543,37 @@ def test_write_changed_leaves_a_file_that_already_holds_the_text(tmp_path):
     path.write_bytes(b"\xff not text")
     runner.write_changed(path, "a\n3\n")
     assert path.read_text() == "a\n3\n"
+
+
+def test_recorded_scenarios_are_read_back_only_while_no_scenario_data_or_code_file_changed(tmp_path, monkeypatch):
+    params, outputs = tmp_path / "params", tmp_path / "out"
+    (params / "variants").mkdir(parents=True)
+    (params / "base.yaml").write_bytes((paths.PARAMS_DIR / "base.yaml").read_bytes())
+    (params / "other.yaml").write_text("extends: base\ntitle: Other\n")
+    outputs.mkdir()
+    first = runner.ResolvedRecord(outputs, params, "code and data")
+    loaded = first.load_all(["base", "other"])
+    assert loaded["other"]["title"] == "Other" and loaded == runner.load_all(["base", "other"], params)
+    first.write(loaded)
+
+    def never(*args):
+        raise AssertionError("loaded again although nothing changed")
+
+    monkeypatch.setattr(runner, "load_all", never)
+    assert runner.ResolvedRecord(outputs, params, "code and data").load_all(["other"]) == {"other": loaded["other"]}
+
+    def reloads(shared="code and data"):
+        with pytest.raises(AssertionError, match="loaded again"):
+            runner.ResolvedRecord(outputs, params, shared).load_all(["other"])
+
+    reloads("changed code")  # a module or a data file changed
+    (params / "variants" / "v.yaml").write_text("extends: base\n")  # any scenario file
+    reloads()
+    (params / "variants" / "v.yaml").unlink()
+    assert runner.ResolvedRecord(outputs, params, "code and data").load_all(["base"]) == {"base": loaded["base"]}
+    (outputs / ".resolved.json").write_text("{cut short")
+    reloads()
+    monkeypatch.undo()
+    (params / "other.yaml").write_text("extends: base\nno_such_key: 1\n")  # refused as ever, never read back
+    with pytest.raises(ParameterError, match="no_such_key"):
+        runner.ResolvedRecord(outputs, params, "code and data").load_all(["other"])

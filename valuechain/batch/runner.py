@@ -331,14 +331,16 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
     jobs = jobs or os.cpu_count() or 1
     # Bad scenario files are refused before anything else happens, all of them in one message
     # (with every file in params/, a badly named one among them).
-    resolved = load_all(scenarios, params_dir) if every_scenario else None
+    shared = shared_inputs_hash()
+    known = ResolvedRecord(outputs, params_dir, shared)
+    resolved = known.load_all(scenarios) if every_scenario else None
     items = plan(scenarios, notebooks, params_dir, notebooks_dir)
     scenarios = list(dict.fromkeys(item.scenario for item in items))
-    resolved = resolved or load_all(scenarios, params_dir)
+    resolved = resolved or known.load_all(scenarios)
     with OutputsLock(outputs):
         for folder in [outputs, *(outputs / s for s in scenarios)]:
             check_writable(folder)
-        shared = shared_inputs_hash()
+        known.write(resolved)
         keys = {item: inputs_hash(item, resolved[item.scenario], notebooks_dir, shared) for item in items}
         outcomes, todo = [], []
         for item in items:
@@ -391,6 +393,51 @@ def load_all(scenarios, params_dir: Path) -> dict[str, dict]:
         raise ParameterError(f"{len(bad)} of {len(scenarios)} scenario files are invalid, so nothing was run: {files}; "
                              f"'valuechain validate' lists every problem, e.g. {problems[0]}", problems)
     return resolved
+
+
+class ResolvedRecord:
+    """Resolved parameters of the scenarios, recorded by an earlier run in ``<outputs>/.resolved.json``.
+
+    Loading and validating every scenario file takes most of a run that has nothing to execute.
+    Its result depends only on the scenario files, the data files and the package code, so it is
+    recorded under a hash of all three and read back while none of them has changed: a scenario
+    file that was refused was never recorded, and any change to a file sends every scenario
+    through :func:`load_all` again.
+    """
+
+    NAME = ".resolved.json"
+
+    def __init__(self, outputs: Path, params_dir: Path, shared: str):
+        self.path = outputs / self.NAME
+        digest = hashlib.sha256(shared.encode())
+        # extends looks in the file's folder, the folder given and the project's params/ (load_scenario)
+        for folder in dict.fromkeys((params_dir.resolve(), paths.PARAMS_DIR.resolve())):
+            for path in sorted(folder.rglob("*.yaml")):
+                digest.update(f"\0{path}\0".encode())
+                digest.update(path.read_bytes())
+        self.key = digest.hexdigest()
+        self.params_dir = params_dir
+        self.recorded = self._read()
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # none yet, or unreadable: loaded anew
+            return {}
+        ok = isinstance(data, dict) and data.get("key") == self.key and isinstance(data.get("scenarios"), dict)
+        return data["scenarios"] if ok else {}
+
+    def load_all(self, scenarios) -> dict[str, dict]:
+        """:func:`load_all` of ``scenarios``, or their recorded parameters if every one is recorded under the current key."""
+        if self.recorded and all(isinstance(self.recorded.get(name), dict) for name in scenarios):
+            return {name: self.recorded[name] for name in scenarios}
+        return load_all(scenarios, self.params_dir)
+
+    def write(self, resolved: dict[str, dict]) -> None:
+        """Record ``resolved`` (with what is recorded under the same key) for the next run; call it under the lock."""
+        # Only what reads back as the very same data, so a recorded scenario hashes as a loaded one.
+        same = {name: data for name, data in resolved.items() if json.loads(json.dumps(data)) == data}
+        write_changed(self.path, json.dumps({"key": self.key, "scenarios": self.recorded | same}, sort_keys=True) + "\n")
 
 
 def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout) -> list[Outcome]:
