@@ -12,6 +12,8 @@ Layout of ``outputs/`` (all files written atomically: a temporary file, then a r
 ``<scenario>/parameters.json``          the resolved scenario parameters
 ``metrics.csv``                         the comparison table across scenarios
 ``run.json``                            latest status of every item (merged across runs)
+``.resolved.json``                      every scenario's resolved parameters, under a hash of the files they come from
+                                        (read back instead of validating again while none changed, see :class:`ResolvedRecord`)
 
 papermill changes the working directory while it executes, so items run in separate processes,
 never threads. A failing notebook fails only its own item.
