@@ -32,6 +32,7 @@ def test_batch_writes_files_caches_and_reruns_only_what_changed(tiny):
     for name in ("base", "other"):
         for suffix in ("ipynb", "html", "json", "inputs"):
             assert (outputs / name / f"01_quick.{suffix}").exists()
+        assert json.loads((outputs / name / "01_quick.page.json").read_text()) == {"title": "Tiny notebook"}
         assert (outputs / name / "metrics.json").exists() and (outputs / name / "parameters.json").exists()
     assert (outputs / "metrics.csv").exists() and (outputs / "run.json").exists()
     assert not (outputs / ".tmp").exists()
@@ -159,6 +160,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from valuechain import paths
 from valuechain.scenario.load import list_scenarios
 from valuechain.exceptions import OutputError
 
@@ -492,3 +494,94 @@ def test_the_cache_key_covers_every_module_of_every_sub_package(tmp_path, monkey
     assert runner.shared_inputs_hash() not in (first, edited)
     (data / "financials.csv").write_text("a\n2\n")
     assert runner.shared_inputs_hash() not in (first, edited)
+
+
+def _cached_outputs(outputs: Path) -> None:
+    """``outputs`` as a run of every shipped scenario x notebook leaves it, with stand-in files and the
+    cache markers of the current inputs, so a rerun finds everything cached without executing anything."""
+    resolved = runner.load_all(list_scenarios(), paths.PARAMS_DIR)
+    shared = runner.shared_inputs_hash()
+    for item in runner.plan(list(resolved), runner.notebook_names()):
+        folder = outputs / item.scenario
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{item.notebook}.ipynb").write_text("{}")
+        (folder / f"{item.notebook}.html").write_text("<html></html>")
+        (folder / f"{item.notebook}.json").write_text(json.dumps({"x": 1}))
+        (folder / f"{item.notebook}.page.json").write_text(json.dumps({"title": f"Title of {item.notebook}"}))
+        key = runner.inputs_hash(item, resolved[item.scenario], paths.NOTEBOOKS_DIR, shared)
+        (folder / f"{item.notebook}.inputs").write_text(key + "\n")
+    for folder in outputs.iterdir():  # exports written after the notebooks: not stale
+        (folder / "exports.json").write_text(json.dumps({"charts": []}))
+        later = (folder / "exports.json").stat().st_mtime + 10
+        os.utime(folder / "exports.json", (later, later))
+
+
+RERUN_IN_A_FRESH_PROCESS = """
+import sys
+from valuechain.cli import main
+try:
+    main(["run", "--all", "--outputs", sys.argv[1]])
+finally:
+    print(sorted(m for m in ("nbformat", "nbconvert", "papermill", "pandas", "pandera") if m in sys.modules))
+"""
+
+
+def test_a_rerun_that_changed_nothing_rewrites_nothing_and_loads_neither_notebooks_nor_pandas(tmp_path):
+    outputs = tmp_path / "out"
+    _cached_outputs(outputs)
+    first = subprocess.run([sys.executable, "-c", RERUN_IN_A_FRESH_PROCESS, str(outputs)], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count(" cached ") == 30 and "Title of 03_lab_economics" in (outputs / "index.html").read_text()
+    before = {p: p.stat().st_mtime_ns for p in outputs.rglob("*") if p.is_file() and p.name != ".lock"}
+    again = subprocess.run([sys.executable, "-c", RERUN_IN_A_FRESH_PROCESS, str(outputs)], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count(" cached ") == 30 and again.stdout.rstrip().endswith("[]")
+    assert {p: p.stat().st_mtime_ns for p in outputs.rglob("*") if p.is_file() and p.name != ".lock"} == before
+
+
+def test_write_changed_leaves_a_file_that_already_holds_the_text(tmp_path):
+    path = tmp_path / "metrics.csv"
+    runner.write_changed(path, "a\n1\n")
+    path.write_text("a\n1\n")  # the same text, written by someone else: kept as is
+    os.utime(path, ns=(1, 1))
+    runner.write_changed(path, "a\n1\n")
+    assert path.stat().st_mtime_ns == 1
+    runner.write_changed(path, "a\n2\n")
+    assert path.read_text() == "a\n2\n" and path.stat().st_mtime_ns != 1
+    path.write_bytes(b"\xff not text")
+    runner.write_changed(path, "a\n3\n")
+    assert path.read_text() == "a\n3\n"
+
+
+def test_recorded_scenarios_are_read_back_only_while_no_scenario_data_or_code_file_changed(tmp_path, monkeypatch):
+    params, outputs = tmp_path / "params", tmp_path / "out"
+    (params / "variants").mkdir(parents=True)
+    (params / "base.yaml").write_bytes((paths.PARAMS_DIR / "base.yaml").read_bytes())
+    (params / "other.yaml").write_text("extends: base\ntitle: Other\n")
+    outputs.mkdir()
+    first = runner.ResolvedRecord(outputs, params, "code and data")
+    loaded = first.load_all(["base", "other"])
+    assert loaded["other"]["title"] == "Other" and loaded == runner.load_all(["base", "other"], params)
+    first.write(loaded)
+
+    def never(*args):
+        raise AssertionError("loaded again although nothing changed")
+
+    monkeypatch.setattr(runner, "load_all", never)
+    assert runner.ResolvedRecord(outputs, params, "code and data").load_all(["other"]) == {"other": loaded["other"]}
+
+    def reloads(shared="code and data"):
+        with pytest.raises(AssertionError, match="loaded again"):
+            runner.ResolvedRecord(outputs, params, shared).load_all(["other"])
+
+    reloads("changed code")  # a module or a data file changed
+    (params / "variants" / "v.yaml").write_text("extends: base\n")  # any scenario file
+    reloads()
+    (params / "variants" / "v.yaml").unlink()
+    assert runner.ResolvedRecord(outputs, params, "code and data").load_all(["base"]) == {"base": loaded["base"]}
+    (outputs / ".resolved.json").write_text("{cut short")
+    reloads()
+    monkeypatch.undo()
+    (params / "other.yaml").write_text("extends: base\nno_such_key: 1\n")  # refused as ever, never read back
+    with pytest.raises(ParameterError, match="no_such_key"):
+        runner.ResolvedRecord(outputs, params, "code and data").load_all(["other"])

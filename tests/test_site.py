@@ -176,3 +176,84 @@ def test_the_diff_view_shows_what_a_scenario_changes_with_its_rationale(tmp_path
     assert f"{len(rows)} parameters differ from base" in card and "Capex growth" in card
     assert f"<th>{base['title']}</th><th>{bull['title']}</th><th>Rationale</th>" in card
     assert "differ from base" not in index[index.index('id="scenario-base"'): index.index('id="scenario-bull"')]
+
+
+def _executed(folder, stem, heading="From the notebook", recorded=None):
+    """An executed notebook with its page in ``folder``; ``recorded`` is the text of its .page.json (None: none)."""
+    from nbformat.v4 import new_markdown_cell, new_notebook
+    import nbformat
+
+    folder.mkdir(exist_ok=True)
+    nbformat.write(new_notebook(cells=[new_markdown_cell(f"# {heading}")]), str(folder / f"{stem}.ipynb"))
+    (folder / f"{stem}.html").write_text("<html></html>")
+    if recorded is not None:
+        (folder / f"{stem}.page.json").write_text(recorded)
+
+
+INDEX_IN_A_FRESH_PROCESS = """
+import sys
+from pathlib import Path
+from valuechain.publish import site
+page = site.index_page(Path(sys.argv[1]))
+print(sorted(m for m in ("nbformat", "nbconvert", "papermill") if m in sys.modules))
+print(page)
+"""
+
+
+def test_the_index_reads_recorded_titles_without_loading_the_notebook_stack(tmp_path):
+    outputs = _scenario_outputs(tmp_path, {"base": {}})
+    _executed(outputs / "base", "01_x", recorded=json.dumps({"title": "Recorded <title>"}))
+    proc = subprocess.run([sys.executable, "-c", INDEX_IN_A_FRESH_PROCESS, str(outputs)],
+                          capture_output=True, text=True, check=True)
+    loaded, page = proc.stdout.split("\n", 1)
+    assert loaded == "[]"
+    assert '<a href="base/01_x.html">Recorded &lt;title&gt;</a>' in page and "From the notebook" not in page
+
+
+def test_a_missing_or_unreadable_recorded_title_is_read_from_the_notebook(tmp_path):
+    outputs = _scenario_outputs(tmp_path, {"base": {}})
+    for stem, recorded in (("01_none", None), ("02_not_json", "{not json"), ("03_a_list", '["t"]'),
+                           ("04_not_text", '{"title": 3}'), ("05_empty", "")):
+        _executed(outputs / "base", stem, heading=f"Heading of {stem}", recorded=recorded)
+    (outputs / "base" / "06_broken.ipynb").write_text("{cut short")  # neither recorded nor readable: its file name
+    (outputs / "base" / "06_broken.html").write_text("<html></html>")
+    titles = site._titles(outputs, ["base"])
+    assert titles == {stem: f"Heading of {stem}" for stem in ("01_none", "02_not_json", "03_a_list", "04_not_text",
+                                                               "05_empty")} | {"06_broken": "06_broken"}
+    assert '<a href="base/02_not_json.html">Heading of 02_not_json</a>' in site.index_page(outputs)
+
+
+def test_a_recorded_empty_title_is_kept_and_a_good_copy_is_read_before_a_failed_one(tmp_path):
+    outputs = _scenario_outputs(tmp_path, {"base": {}, "bear": {}})
+    _executed(outputs / "base", "01_x.failed", heading="Failed copy")
+    _executed(outputs / "base", "01_x", heading="Good copy", recorded=json.dumps({"title": "Recorded good copy"}))
+    _executed(outputs / "base", "02_y", heading="Never read", recorded=json.dumps({"title": ""}))
+    _executed(outputs / "bear", "03_z.failed", heading="Only a failed copy")
+    assert site._titles(outputs, ["base", "bear"]) == {"01_x": "Recorded good copy", "02_y": "", "03_z": "Only a failed copy"}
+
+
+def test_a_run_that_changed_nothing_keeps_the_index_and_publish_always_rebuilds_it(tmp_path):
+    outputs = _scenario_outputs(tmp_path, {"base": {}})
+    _executed(outputs / "base", "01_x", recorded=json.dumps({"title": "First title"}))
+    index = site.publish(outputs, rerender=False, when_changed=True)
+    assert "First title" in index.read_text() and (outputs / site.INDEX_INPUTS).exists()
+    index.write_text("kept")  # stands for the index built from these very inputs
+    site.publish(outputs, rerender=False, when_changed=True)
+    assert index.read_text() == "kept"
+    # Whatever the index shows changes its inputs: a recorded title, a parameter, a status, a file.
+    changes = [lambda: (outputs / "base" / "01_x.page.json").write_text(json.dumps({"title": "Second title"})),
+               lambda: (outputs / "base" / "parameters.json").write_text(json.dumps({"title": "Renamed"})),
+               lambda: (outputs / "run.json").write_text(json.dumps({"items": []})),
+               lambda: (outputs / "base" / "01_x.html").unlink()]
+    for change in changes:
+        change()
+        site.publish(outputs, rerender=False, when_changed=True)
+        assert index.read_text() != "kept"
+        index.write_text("kept")
+    site.publish(outputs, rerender=False, when_changed=True, notebooks=["02_other"])  # what exists now, too
+    assert index.read_text() != "kept"
+    index.write_text("kept")
+    site.publish(outputs, rerender=False)  # `valuechain publish` and `clean`: always built again
+    assert index.read_text() != "kept" and "<h3>Renamed <small>(base)</small></h3>" in index.read_text()
+    index.unlink()
+    assert site.publish(outputs, rerender=False, when_changed=True).read_text().startswith("<!DOCTYPE html>")

@@ -202,7 +202,7 @@ def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
         click.echo(f"Variant of {scenarios[0]}: {name} (params/{VARIANTS}/{name}.yaml)")
         scenarios = (name,)
     failed = _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs)
-    index = site.publish(outputs, rerender=False, **_current())
+    index = site.publish(outputs, rerender=False, when_changed=True, **_current())
     click.echo(f"Site: {index}")
     if failed:
         sys.exit(1)
@@ -322,7 +322,7 @@ def report(jobs, force, outputs, verbose):
     if verbose:
         click.echo(text)
     failed = _run((), True, (), jobs, force, 600, outputs)
-    index = site.publish(outputs, rerender=False, **_current())
+    index = site.publish(outputs, rerender=False, when_changed=True, **_current())
     click.echo(f"Site: {index}")
     shot = site.screenshot(index, folder / "index.png")
     click.echo(f"Screenshot of the index: {shot}" if shot else "Screenshot skipped: no Chromium on this machine")

@@ -5,12 +5,15 @@ Layout of ``outputs/`` (all files written atomically: a temporary file, then a r
 ``<scenario>/<notebook>.ipynb``         executed notebook (last good run)
 ``<scenario>/<notebook>.html``          its page, code hidden, self-contained
 ``<scenario>/<notebook>.json``          key figures the notebook recorded
+``<scenario>/<notebook>.page.json``     what the index shows of it (its title), as plain data
 ``<scenario>/<notebook>.failed.ipynb``  the executed notebook of a failed run, with papermill's error marker
 ``<scenario>/<notebook>.inputs``        hash of the item's inputs (written last: the cache marker)
 ``<scenario>/metrics.json``             figures of every notebook of the scenario, stable key order
 ``<scenario>/parameters.json``          the resolved scenario parameters
 ``metrics.csv``                         the comparison table across scenarios
 ``run.json``                            latest status of every item (merged across runs)
+``.resolved.json``                      every scenario's resolved parameters, under a hash of the files they come from
+                                        (read back instead of validating again while none changed, see :class:`ResolvedRecord`)
 
 papermill changes the working directory while it executes, so items run in separate processes,
 never threads. A failing notebook fails only its own item.
@@ -161,7 +164,8 @@ def _paths(outputs: Path, item: Item) -> dict[str, Path]:
     folder = outputs / item.scenario
     stem = folder / item.notebook
     return {"folder": folder, "ipynb": stem.with_suffix(".ipynb"), "html": stem.with_suffix(".html"),
-            "json": stem.with_suffix(".json"), "failed": folder / f"{item.notebook}.failed.ipynb",
+            "json": stem.with_suffix(".json"), "page": outputs_reader.page_record(stem.with_suffix(".ipynb")),
+            "failed": folder / f"{item.notebook}.failed.ipynb",
             "inputs": stem.with_suffix(".inputs")}
 
 
@@ -233,15 +237,18 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
             _save_failed(executed, scratch, p["failed"])
         return asdict(Outcome(item.scenario, item.notebook, "failed", time.perf_counter() - start,
                               error=_one_line(exc, timeout, failing), failing_cell=failing))
-    figures = outputs_reader.collect(executed) or {}
+    book = outputs_reader.read_notebook(executed)
+    figures = book.figures or {}
     parameters = load_scenario(item.scenario, params_dir=params_dir).resolved()
     page = site.notebook_page(executed, parameters, vintage or "", item.scenario)
     atomic_write_text(scratch / "page.html", page)
     atomic_write_text(scratch / "figures.json", to_json(figures))
+    atomic_write_text(scratch / "page.json", outputs_reader.page_data(book))
     os.chmod(executed, 0o666 & ~umask())
     os.replace(executed, p["ipynb"])
     os.replace(scratch / "page.html", p["html"])
     os.replace(scratch / "figures.json", p["json"])
+    os.replace(scratch / "page.json", p["page"])
     atomic_write_text(p["inputs"], key + "\n")
     p["failed"].unlink(missing_ok=True)
     return asdict(Outcome(item.scenario, item.notebook, "ok", time.perf_counter() - start, figures=figures))
@@ -326,14 +333,16 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
     jobs = jobs or os.cpu_count() or 1
     # Bad scenario files are refused before anything else happens, all of them in one message
     # (with every file in params/, a badly named one among them).
-    resolved = load_all(scenarios, params_dir) if every_scenario else None
+    shared = shared_inputs_hash()
+    known = ResolvedRecord(outputs, params_dir, shared)
+    resolved = known.load_all(scenarios) if every_scenario else None
     items = plan(scenarios, notebooks, params_dir, notebooks_dir)
     scenarios = list(dict.fromkeys(item.scenario for item in items))
-    resolved = resolved or load_all(scenarios, params_dir)
+    resolved = resolved or known.load_all(scenarios)
     with OutputsLock(outputs):
         for folder in [outputs, *(outputs / s for s in scenarios)]:
             check_writable(folder)
-        shared = shared_inputs_hash()
+        known.write(resolved)
         keys = {item: inputs_hash(item, resolved[item.scenario], notebooks_dir, shared) for item in items}
         outcomes, todo = [], []
         for item in items:
@@ -360,11 +369,12 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
 def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None) -> None:
     """Charts, workbook and deck of each scenario of the run whose executed notebooks are newer than them."""
     from valuechain.publish import exports
-    from valuechain.dataset.load import load_dataset
 
     vintage = None
     for scenario in dict.fromkeys(o.scenario for o in outcomes):
         if exports.stale(outputs / scenario):
+            from valuechain.dataset.load import load_dataset  # only then: pandera and pandas take a while to load
+
             vintage = vintage or str(load_dataset().vintage)
             exports.write_all(outputs / scenario, notebooks, vintage)
 
@@ -385,6 +395,51 @@ def load_all(scenarios, params_dir: Path) -> dict[str, dict]:
         raise ParameterError(f"{len(bad)} of {len(scenarios)} scenario files are invalid, so nothing was run: {files}; "
                              f"'valuechain validate' lists every problem, e.g. {problems[0]}", problems)
     return resolved
+
+
+class ResolvedRecord:
+    """Resolved parameters of the scenarios, recorded by an earlier run in ``<outputs>/.resolved.json``.
+
+    Loading and validating every scenario file takes most of a run that has nothing to execute.
+    Its result depends only on the scenario files, the data files and the package code, so it is
+    recorded under a hash of all three and read back while none of them has changed: a scenario
+    file that was refused was never recorded, and any change to a file sends every scenario
+    through :func:`load_all` again.
+    """
+
+    NAME = ".resolved.json"
+
+    def __init__(self, outputs: Path, params_dir: Path, shared: str):
+        self.path = outputs / self.NAME
+        digest = hashlib.sha256(shared.encode())
+        # extends looks in the file's folder, the folder given and the project's params/ (load_scenario)
+        for folder in dict.fromkeys((params_dir.resolve(), paths.PARAMS_DIR.resolve())):
+            for path in sorted(folder.rglob("*.yaml")):
+                digest.update(f"\0{path}\0".encode())
+                digest.update(path.read_bytes())
+        self.key = digest.hexdigest()
+        self.params_dir = params_dir
+        self.recorded = self._read()
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # none yet, or unreadable: loaded anew
+            return {}
+        ok = isinstance(data, dict) and data.get("key") == self.key and isinstance(data.get("scenarios"), dict)
+        return data["scenarios"] if ok else {}
+
+    def load_all(self, scenarios) -> dict[str, dict]:
+        """:func:`load_all` of ``scenarios``, or their recorded parameters if every one is recorded under the current key."""
+        if self.recorded and all(isinstance(self.recorded.get(name), dict) for name in scenarios):
+            return {name: self.recorded[name] for name in scenarios}
+        return load_all(scenarios, self.params_dir)
+
+    def write(self, resolved: dict[str, dict]) -> None:
+        """Record ``resolved`` (with what is recorded under the same key) for the next run; call it under the lock."""
+        # Only what reads back as the very same data, so a recorded scenario hashes as a loaded one.
+        same = {name: data for name, data in resolved.items() if json.loads(json.dumps(data)) == data}
+        write_changed(self.path, json.dumps({"key": self.key, "scenarios": self.recorded | same}, sort_keys=True) + "\n")
 
 
 def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout) -> list[Outcome]:
@@ -487,12 +542,23 @@ def collect(outcomes: list[Outcome], resolved: dict, outputs: Path, current=None
     """
     scenarios_now, notebooks_now = current if current is not None else (None, None)
     for scenario in dict.fromkeys(o.scenario for o in outcomes):
-        atomic_write_text(outputs / scenario / "metrics.json", to_json(scenario_figures(outputs / scenario, notebooks_now)))
-        atomic_write_text(outputs / scenario / "parameters.json", to_json(resolved[scenario]))
+        write_changed(outputs / scenario / "metrics.json", to_json(scenario_figures(outputs / scenario, notebooks_now)))
+        write_changed(outputs / scenario / "parameters.json", to_json(resolved[scenario]))
     table = comparison_table(outputs, scenarios_now, notebooks_now)
-    atomic_write_text(outputs / "metrics.csv", table_to_csv(table))
+    write_changed(outputs / "metrics.csv", table_to_csv(table))
     write_status(outputs, outcomes, scenarios_now, notebooks_now)
     return table
+
+
+def write_changed(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, unless the file already holds exactly that text
+    (a run that changed nothing leaves its files as they were)."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, ValueError):  # missing, unreadable or not UTF-8: written anew
+        pass
+    atomic_write_text(path, text)
 
 
 def scenario_figures(folder: Path, notebooks=None) -> dict:
@@ -507,7 +573,7 @@ def scenario_figures(folder: Path, notebooks=None) -> dict:
     return figures
 
 
-OUTPUT_SUFFIXES = (".failed.ipynb", ".ipynb", ".html", ".json", ".inputs")  # files an item writes
+OUTPUT_SUFFIXES = (".failed.ipynb", ".ipynb", ".html", outputs_reader.PAGE_SUFFIX, ".json", ".inputs")  # files an item writes
 
 
 def prune(outputs: Path | None = None, params_dir: Path | None = None, notebooks_dir: Path | None = None) -> list[Path]:
@@ -556,7 +622,7 @@ def write_status(outputs: Path, outcomes: list[Outcome], scenarios_now=None, not
     latest.update({(o.scenario, o.notebook): asdict(o) | {"figures": None} for o in outcomes})
     keep = [latest[k] for k in sorted(latest)
             if (scenarios_now is None or k[0] in scenarios_now) and (notebooks_now is None or k[1] in notebooks_now)]
-    atomic_write_text(path, json.dumps({"items": keep}, indent=2, sort_keys=True) + "\n")
+    write_changed(path, json.dumps({"items": keep}, indent=2, sort_keys=True) + "\n")
 
 
 def comparison_table(outputs: Path, scenarios=None, notebooks=None) -> list[dict]:

@@ -18,13 +18,16 @@ from pathlib import Path
 
 from valuechain.files import atomic_write_bytes, atomic_write_text
 from valuechain.publish.outputs import Notebook, read_parameters, read_scenario
-from valuechain.report import labels
 
 MANIFEST = "exports.json"
 
 
 def write_charts(folder: Path, books: list[Notebook]) -> list[dict]:
     """Each chart as PNG and SVG beside the pages; returns their names, titles and files."""
+    # Here, not at the top: labels load pandas, and every run asks this module whether the exports
+    # are stale (``stale``), most often to hear that they are not.
+    from valuechain.report import labels
+
     written, seen = [], set()
     for book in books:
         for chart in book.charts:

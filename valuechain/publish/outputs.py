@@ -4,6 +4,10 @@ notebook shows (title, executive summary, tables, charts, recorded figures, head
 The one reader of executed notebooks: the runner collects the recorded figures here, the site
 reads titles, the exports, workbook and deck read tables and charts. Nothing read here is
 validated against the scenario schema again, so an older or newer output still publishes.
+
+What the index shows of an executed notebook (its title) is also recorded beside it as plain
+data, ``<notebook>.page.json``, when the item runs: the index reads that instead of the notebook,
+so it never loads nbformat (over a second to import) for titles it already has.
 """
 from __future__ import annotations
 
@@ -21,6 +25,42 @@ def notebook_title(nb, default: str = "") -> str:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             return cell.source.splitlines()[0].lstrip("# ").strip()
     return default
+
+
+PAGE_SUFFIX = ".page.json"  # <notebook>.page.json beside the executed notebook: {"title": ...}
+
+
+def page_record(executed: Path) -> Path:
+    """Where the plain data of an executed notebook's page is recorded: ``<stem>.page.json`` beside it."""
+    return executed.with_name(executed.name.removesuffix(".ipynb") + PAGE_SUFFIX)
+
+
+def page_data(book: Notebook) -> str:
+    """The JSON text recorded in :func:`page_record` for an executed notebook: its title."""
+    return json.dumps({"title": book.title}, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def recorded_title(executed: Path) -> str | None:
+    """The title recorded for an executed notebook (:func:`page_record`); None if missing or unreadable."""
+    try:
+        title = json.loads(page_record(executed).read_text(encoding="utf-8")).get("title")
+    except (OSError, ValueError, AttributeError):  # missing, not JSON, not a mapping
+        return None
+    return title if isinstance(title, str) else None
+
+
+def read_title(executed: Path, default: str = "") -> str:
+    """An executed notebook's title: the recorded one if there is one, else read from the notebook itself
+    (an older outputs folder); ``default`` if neither can be read."""
+    title = recorded_title(executed)
+    if title is not None:
+        return title
+    import nbformat
+
+    try:
+        return notebook_title(nbformat.read(str(executed), as_version=4), default)
+    except Exception:  # an unreadable notebook keeps its default
+        return default
 
 
 def read_parameters(folder: Path) -> dict:

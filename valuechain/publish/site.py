@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import html
 import json
 import re
 from pathlib import Path
 
-from valuechain.publish import comparison
 from valuechain import mime, nested, paths
 from valuechain.publish.exports import listing
-from valuechain.publish.outputs import notebook_title, read_parameters
+from valuechain.publish.outputs import notebook_title, read_parameters, read_title
 from valuechain.files import atomic_write_text
 
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"'](?:https?:)?//[^\"']*[\"'][^>]*>\s*</script>", re.I)
@@ -182,19 +182,14 @@ def notebook_page(executed: Path, parameters: dict, vintage: str, scenario: str 
 
 
 def _titles(outputs: Path, names) -> dict[str, str]:
-    """Notebook stem -> title, read once per notebook from the first executed copy found."""
-    import nbformat
-
+    """Notebook stem -> title, from the first executed copy found (a good copy before a failed one);
+    the title recorded at the run is read, the notebook itself only when none was recorded."""
     titles = {}
     for name in names:
         for executed in sorted((outputs / name).glob("*.ipynb"), key=lambda p: p.name.endswith(".failed.ipynb")):
             stem = executed.stem.removesuffix(".failed")
-            if stem in titles:
-                continue
-            try:
-                titles[stem] = notebook_title(nbformat.read(str(executed), as_version=4), stem)
-            except Exception:  # an unreadable notebook keeps its file name
-                titles[stem] = stem
+            if stem not in titles:
+                titles[stem] = read_title(executed, stem)
     return titles
 
 
@@ -243,6 +238,10 @@ def index_page(outputs: Path, scenarios=None, notebooks=None) -> str:
     ``outputs``) are the ones that still exist, and a failure is shown only while it is the latest
     run of its item (run.json).
     """
+    # Here, not at the top: the comparison's labels load pandas, which a run that changed nothing
+    # never needs (see publish's ``when_changed``).
+    from valuechain.publish import comparison
+
     try:
         run = json.loads((outputs / "run.json").read_text()) if (outputs / "run.json").exists() else {"items": []}
         status = {(i["scenario"], i["notebook"]): i for i in run["items"]}
@@ -274,20 +273,48 @@ def index_page(outputs: Path, scenarios=None, notebooks=None) -> str:
     )
 
 
-def publish(outputs: Path | None = None, rerender: bool = True, scenarios=None, notebooks=None) -> Path:
+INDEX_INPUTS = "index.inputs"  # hash of what index.html was built from (see index_inputs_hash)
+RECORDED_SUFFIXES = (".json", ".inputs")  # the small files of a scenario folder whose content the index reads
+
+
+def index_inputs_hash(outputs: Path, scenarios=None, notebooks=None) -> str:
+    """Hash of everything the index is built from, read without building it.
+
+    That is: the scenarios and notebooks that exist, run.json, and in every folder under
+    ``outputs`` the names of its files (the links and downloads exist or not) and the content of its
+    small recorded files (parameters, figures, recorded titles, the exports' manifest). An item's
+    ``.inputs`` hashes the package code too, so a run with changed code changes this hash as well.
+    """
+    digest = hashlib.sha256(json.dumps([sorted(scenarios) if scenarios is not None else None,
+                                        sorted(notebooks) if notebooks is not None else None]).encode())
+    run = outputs / "run.json"
+    digest.update(run.read_bytes() if run.is_file() else b"no run.json")
+    for folder in sorted(p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for path in sorted(folder.iterdir()):
+            digest.update(f"\0{folder.name}/{path.name}\0".encode())
+            if path.name.endswith(RECORDED_SUFFIXES) and path.is_file():
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def publish(outputs: Path | None = None, rerender: bool = True, scenarios=None, notebooks=None,
+            when_changed: bool = False) -> Path:
     """Rebuild the site under ``outputs``: every page from its executed notebook, then the index.
 
     Takes the same lock as ``valuechain run``, so it never renders pages a run is replacing.
-    ``scenarios`` and ``notebooks`` (default: all found) are the ones that still exist.
+    ``scenarios`` and ``notebooks`` (default: all found) are the ones that still exist. With
+    ``when_changed`` (and no ``rerender``), an index built from the very same inputs is kept as it
+    is (``index.inputs`` records their hash), so a run that changed nothing rewrites nothing.
     """
     from valuechain.files import OutputsLock
 
     outputs = Path(outputs or paths.OUTPUTS_DIR)
     with OutputsLock(outputs):
-        return _publish(outputs, rerender, scenarios, notebooks)
+        return _publish(outputs, rerender, scenarios, notebooks, when_changed)
 
 
-def _publish(outputs: Path, rerender: bool, scenarios, notebooks) -> Path:
+def _publish(outputs: Path, rerender: bool, scenarios, notebooks, when_changed: bool = False) -> Path:
+    index, marker = outputs / "index.html", outputs / INDEX_INPUTS
     if rerender:
         from valuechain.publish import exports
         from valuechain.dataset.load import load_dataset
@@ -305,9 +332,20 @@ def _publish(outputs: Path, rerender: bool, scenarios, notebooks) -> Path:
             folders.add(executed.parent)
         for folder in sorted(folders):
             exports.write_all(folder, notebooks, vintage)
-    index = outputs / "index.html"
+    key = index_inputs_hash(outputs, scenarios, notebooks)
+    if when_changed and not rerender and index.is_file() and _read_key(marker) == key:
+        return index
+    marker.unlink(missing_ok=True)  # never a marker that vouches for an index being replaced
     atomic_write_text(index, index_page(outputs, scenarios, notebooks))
+    atomic_write_text(marker, key + "\n")  # written last, as an item's .inputs
     return index
+
+
+def _read_key(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
 
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
