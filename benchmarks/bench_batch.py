@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from valuechain import paths
-from valuechain.scenario.load import list_scenarios
+from valuechain.scenario.names import list_scenarios
 from valuechain.batch.runner import notebook_names
 
 BIN = Path(sys.executable).parent

@@ -13,7 +13,8 @@ import time
 from valuechain import paths, load_dataset
 from valuechain.dataset import load as dataset
 from valuechain.model.demand import demand_gap
-from valuechain.scenario.load import list_scenarios, load_scenario
+from valuechain.scenario.load import load_scenario
+from valuechain.scenario.names import list_scenarios
 
 REPEATS = 5
 

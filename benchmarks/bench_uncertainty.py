@@ -18,7 +18,8 @@ from valuechain.model import engine, uncertainty
 from valuechain.model.inputs import build as build_inputs
 from valuechain import load_dataset
 from valuechain.batch import sweep as sw
-from valuechain.scenario.load import list_scenarios, load_scenario
+from valuechain.scenario.load import load_scenario
+from valuechain.scenario.names import list_scenarios
 
 
 def main() -> None:

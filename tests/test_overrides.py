@@ -6,7 +6,8 @@ import pytest
 from conftest import invoke_cli
 from valuechain import paths
 from valuechain.scenario import variants
-from valuechain.scenario.load import VARIANTS, list_scenarios, load_scenario
+from valuechain.scenario.load import load_scenario
+from valuechain.scenario.names import VARIANTS, list_scenarios
 from valuechain.exceptions import ParameterError
 
 NB04 = paths.NOTEBOOKS_DIR / "04_valuations.ipynb"

@@ -161,7 +161,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from valuechain import paths
-from valuechain.scenario.load import list_scenarios
+from valuechain.scenario.names import list_scenarios
 from valuechain.exceptions import OutputError
 
 
@@ -522,11 +522,11 @@ from valuechain.cli import main
 try:
     main(["run", "--all", "--outputs", sys.argv[1]])
 finally:
-    print(sorted(m for m in ("nbformat", "nbconvert", "papermill", "pandas", "pandera") if m in sys.modules))
+    print(sorted(m for m in ("nbformat", "nbconvert", "papermill", "pandas", "pandera", "pydantic") if m in sys.modules))
 """
 
 
-def test_a_rerun_that_changed_nothing_rewrites_nothing_and_loads_neither_notebooks_nor_pandas(tmp_path):
+def test_a_rerun_that_changed_nothing_rewrites_nothing_and_loads_neither_notebooks_nor_pandas_nor_the_schema(tmp_path):
     outputs = tmp_path / "out"
     _cached_outputs(outputs)
     first = subprocess.run([sys.executable, "-c", RERUN_IN_A_FRESH_PROCESS, str(outputs)], capture_output=True, text=True)

@@ -5,7 +5,8 @@ from pydantic import ValidationError
 
 from valuechain import paths
 from valuechain.exceptions import ParameterError
-from valuechain.scenario.load import list_scenarios, load_scenario
+from valuechain.scenario.load import load_scenario
+from valuechain.scenario.names import list_scenarios
 
 
 @pytest.fixture

@@ -146,7 +146,8 @@ def test_scenario_keys_read_as_words(key, text, ds):
 
 
 def test_every_shipped_prior_has_words_without_ids(ds):
-    from valuechain.scenario.load import list_scenarios, load_scenario
+    from valuechain.scenario.load import load_scenario
+    from valuechain.scenario.names import list_scenarios
 
     for name in list_scenarios():
         for key in load_scenario(name).uncertainty.priors:

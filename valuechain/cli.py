@@ -96,7 +96,8 @@ def list_cmd():
       valuechain list
     """
     from valuechain.exceptions import ParameterError
-    from valuechain.scenario.load import list_scenarios, load_scenario
+    from valuechain.scenario.load import load_scenario
+    from valuechain.scenario.names import list_scenarios
 
     for name in list_scenarios():
         try:
@@ -119,7 +120,8 @@ def validate(files):
       valuechain validate params/bear.yaml ~/my_case.yaml
     """
     from valuechain.exceptions import ParameterError
-    from valuechain.scenario.load import list_scenarios, load_scenario
+    from valuechain.scenario.load import load_scenario
+    from valuechain.scenario.names import list_scenarios
 
     targets = [str(f) for f in files] or list_scenarios()
     problems = []
@@ -194,7 +196,7 @@ def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
 
     if sets:
         from valuechain.scenario import variants
-        from valuechain.scenario.load import VARIANTS
+        from valuechain.scenario.names import VARIANTS
 
         if len(scenarios) != 1 or run_all:
             raise click.UsageError("--set changes one scenario; name exactly one, e.g. 'valuechain run base --set key=value'")
@@ -268,7 +270,7 @@ def publish(outputs):
 
 def _current() -> dict:
     """The scenarios and notebooks that exist now: the site shows only their outputs."""
-    from valuechain.scenario.load import list_scenarios
+    from valuechain.scenario.names import list_scenarios
     from valuechain.batch.runner import notebook_names
 
     return {"scenarios": list_scenarios(), "notebooks": notebook_names()}

@@ -48,7 +48,7 @@ from valuechain.publish import outputs as outputs_reader
 from valuechain.report.notebook import to_json
 from valuechain.exceptions import ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
 from valuechain.files import OutputsLock, atomic_write_text, check_writable, disk_full, umask
-from valuechain.scenario.load import check_name, list_scenarios, load_scenario, scenario_path
+from valuechain.scenario.names import check_name, list_scenarios, scenario_path
 
 KERNEL_NAME = "python3"  # ipykernel's own spec: the interpreter running valuechain, whatever the notebook names
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -239,6 +239,8 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
                               error=_one_line(exc, timeout, failing), failing_cell=failing))
     book = outputs_reader.read_notebook(executed)
     figures = book.figures or {}
+    from valuechain.scenario.load import load_scenario  # in the worker that ran the notebook
+
     parameters = load_scenario(item.scenario, params_dir=params_dir).resolved()
     page = site.notebook_page(executed, parameters, vintage or "", item.scenario)
     atomic_write_text(scratch / "page.html", page)
@@ -381,6 +383,10 @@ def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None) -> Non
 
 def load_all(scenarios, params_dir: Path) -> dict[str, dict]:
     """Resolved parameters of every scenario, or one ParameterError naming every file that is invalid."""
+    # Here, not at the top: a rerun whose scenario files are unchanged reuses their recorded parameters
+    # and never needs the schema (pydantic takes a tenth of a second to import).
+    from valuechain.scenario.load import load_scenario
+
     resolved, problems, bad = {}, [], []
     for name in scenarios:
         try:

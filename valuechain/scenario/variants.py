@@ -13,7 +13,8 @@ import yaml
 from valuechain import paths
 from valuechain.exceptions import ParameterError
 from valuechain.files import atomic_write_text, safe_load
-from valuechain.scenario.load import VARIANTS, list_scenarios, load_scenario, scenario_path
+from valuechain.scenario.load import load_scenario
+from valuechain.scenario.names import VARIANTS, list_scenarios, scenario_path
 
 
 def parse_assignments(texts) -> dict:
