@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from valuechain.dataset import views
+from valuechain.dataset import disclosures, views
 from valuechain.dataset.load import Dataset, load_dataset
 from valuechain.files import atomic_write_text
 
@@ -17,8 +17,6 @@ def write_data_summary(data_dir=None, out: Path | None = None) -> str:
     two quarters behind the newest filed quarter, and lists the rows read through an aggregator
     with the filing each aggregator transcribes.
     """
-    from valuechain.dataset import disclosures
-
     ds = load_dataset(data_dir)
     panel = disclosures.load(ds) if (ds.data_dir / disclosures.FILE).exists() else None
     table = views.coverage(ds)

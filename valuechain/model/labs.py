@@ -14,6 +14,10 @@ import pandas as pd
 from valuechain.dataset import views
 from valuechain.dataset.load import Dataset
 from valuechain.dataset.names import company_name
+from valuechain.model.demand import demand_gap
+from valuechain.model.formulas import break_even_years
+from valuechain.model.inputs import lab_base
+from valuechain.model.profit import profit_pool
 from valuechain.model.required import method_name
 from valuechain.model.results import Headline, rounded
 
@@ -121,8 +125,6 @@ def break_even_path(base_year: int, base_revenue_usd_bn: float, cost_per_revenue
         cost_ratio = cost_per_revenue_dollar * (1 - cost_decline) ** step
         rows.append({"year": year, "revenue_usd_bn": revenue, "cost_usd_bn": revenue * cost_ratio,
                      "operating_profit_usd_bn": revenue * (1 - cost_ratio), "cost_per_revenue_dollar": cost_ratio})
-    from valuechain.model.formulas import break_even_years  # one implementation: the engine's
-
     steps = float(break_even_years(cost_per_revenue_dollar, cost_decline, horizon))
     return BreakEven(pd.DataFrame(rows), None if np.isnan(steps) else base_year + int(steps))
 
@@ -216,10 +218,6 @@ class LabEconomicsResult:
 
 def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
     """Run notebook 03's analyses for ``scenario`` (reusing the profit pool and demand gap if given)."""
-    from valuechain.model.demand import demand_gap
-    from valuechain.model.inputs import lab_base
-    from valuechain.model.profit import profit_pool
-
     le = scenario.lab_economics
     pool = pool or profit_pool(scenario, ds)
     gap = gap or demand_gap(scenario, ds, pool)

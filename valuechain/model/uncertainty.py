@@ -29,6 +29,7 @@ from scipy import special, stats
 from valuechain.dataset.names import company_name
 from valuechain.model import engine
 from valuechain.model.inputs import Inputs, LAYER_INDEX, build as build_inputs
+from valuechain.model.results import Headline, rounded
 from valuechain.exceptions import ParameterError
 from valuechain.scenario.schema import Prior, Scenario, closest_key, rank_correlation_matrix
 
@@ -330,8 +331,6 @@ class UncertaintyResult:
         The comparison of scenarios shows the medians of the chips share at the horizon and of D/R*,
         and the two probabilities; the other medians and every percentile are ``detail``.
         """
-        from valuechain.model.results import Headline
-
         q, inp = self.draws.quantiles(), self.inputs
         end, n = inp.proj_years[-1], len(self.draws.values)
         shown = {f"chips_profit_share_{end}", "d_over_required"}
@@ -369,8 +368,6 @@ class UncertaintyResult:
         return self.inputs.source_ids
 
     def summary(self) -> dict:
-        from valuechain.model.results import rounded
-
         figures = {h.key: rounded(h.value, 4) for h in self.headlines()}
         figures.update(draws=int(len(self.draws.values)), seed=int(self.scenario.uncertainty.seed), scenario=self.scenario.name)
         return figures

@@ -11,6 +11,7 @@ import pandas as pd
 
 from valuechain.dataset.load import Dataset
 from valuechain.model.formulas import reverse_dcf_revenue
+from valuechain.model.profit import profit_pool
 from valuechain.model.results import Headline, rounded
 
 
@@ -125,8 +126,6 @@ FACTS_USED = ("ipo_float_typical_low", "ipo_float_typical_high", "ipo_draw_low",
 
 def analyse(scenario, ds: Dataset, pool=None) -> ValuationResult:
     """Notebook 04's tables and figures for ``scenario`` (reusing the profit pool if given)."""
-    from valuechain.model.profit import profit_pool
-
     val = scenario.valuation
     pool = pool or profit_pool(scenario, ds)
     valuations = {company: ds.fact(fact_id) for company, fact_id in val.ipo_valuation_facts.items()}

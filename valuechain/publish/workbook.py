@@ -9,6 +9,7 @@ import io
 import re
 
 from valuechain.publish import comparison
+from valuechain.publish.outputs import headlines, sources_used
 from valuechain.report import labels
 
 MAX_WIDTH = 60
@@ -148,8 +149,6 @@ def _sources_sheet(book, fmt: _Formats, ids: list[str]) -> None:
 def build(name: str, parameters: dict, books) -> bytes:
     """The workbook of scenario ``name`` from its notebooks' data (:func:`valuechain.publish.outputs.read_scenario`)."""
     import xlsxwriter
-
-    from valuechain.publish.outputs import headlines, sources_used
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,

@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from valuechain.dataset.load import Dataset
+from valuechain.dataset.names import company_name
 from valuechain.layers import CHAIN_ORDER, LAYERS
 
 # seaborn's "colorblind" palette, written out so that drawing a chart does not import seaborn
@@ -398,8 +399,6 @@ def forest_chart(companies: pd.DataFrame, pooled, names: dict, source: str) -> C
 def break_even_chart(paths: dict, names: dict, source: str) -> Chart:
     """Each lab's projected revenue and cost, with the break-even year marked; ``names`` is the dataset's
     company id -> name."""
-    from valuechain.dataset.names import company_name
-
     fig, ax = subplots(figsize=(8, 4.5))
     colours = {"openai": "#0173b2", "anthropic": "#d55e00"}
     for lab, be in paths.items():

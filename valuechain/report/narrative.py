@@ -6,6 +6,7 @@ import re
 import numpy as np
 
 from valuechain.stats.inference import format_p
+from valuechain.stats.regression import rmse_ratio
 from valuechain.dataset.names import company_name
 from valuechain.model.labs import EFFICIENCY
 from valuechain.layers import CHAIN_ORDER
@@ -222,8 +223,6 @@ def demand_stability(result) -> str:
 
 def demand_forecasts(result) -> str:
     """The out-of-sample check in words."""
-    from valuechain.stats.regression import rmse_ratio
-
     f = result.secondary.forecasts
     if f.empty:
         return "Too few quarters for an out-of-sample check."
@@ -237,8 +236,6 @@ def demand_forecasts(result) -> str:
 
 def demand_realtime_forecasts(result) -> str:
     """The out-of-sample check of D itself on its real-time vintages, in words, with how few origins there are."""
-    from valuechain.stats.regression import rmse_ratio
-
     s = result.secondary
     f = s.d_forecasts
     if f.empty:

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from valuechain.report import labels
 from valuechain import mime
+from valuechain.dataset import views
+from valuechain.layers import CHAIN_ORDER
+from valuechain.report import labels
 
 TABLE_MIME = mime.TABLE
 MISSING = "not disclosed"
@@ -143,8 +145,6 @@ def present(frame: pd.DataFrame, columns: list[Column], title: str, source: str 
 
 def _layer_order(frame: pd.DataFrame, by=("year",)) -> pd.DataFrame:
     """Rows upstream first (chips to apps) within each ``by`` group."""
-    from valuechain.layers import CHAIN_ORDER
-
     order = {layer: i for i, layer in enumerate(reversed(CHAIN_ORDER))}
     return frame.assign(_o=frame["layer"].map(order)).sort_values([*by, "_o"]).drop(columns="_o")
 
@@ -246,8 +246,6 @@ def ttm_layers(pool, source: str = "") -> Table | None:
 
 def lab_backlog(ds, source: str = "") -> Table:
     """Backlog contracted with the labs, where a filing or release says so, beside each company's backlog."""
-    from valuechain.dataset import views
-
     return present(views.lab_backlog(ds), [
         Column("company", "Company", "company"), Column("lab", "Lab", "company"), Column("stated", "Stated"),
         Column("contracted_with_lab_usd_bn", "Contracted with the lab", "usd_bn", "{:,.0f}"),

@@ -10,6 +10,7 @@ import pandas as pd
 from valuechain.report.charts import Chart, finish, quarter_dates, subplots
 from valuechain.report.labels import assumption, file_name, probability_text, with_unit
 from valuechain.report.narrative import escape_markdown
+from valuechain.report.tables import Column, present
 from valuechain.model.uncertainty import UncertaintyResult, label, quantile
 
 BLUE, ORANGE, GREY = "#0173b2", "#d55e00", "#555555"
@@ -198,8 +199,6 @@ def priors_table(result: UncertaintyResult) -> pd.DataFrame:
 
 def priors(result: UncertaintyResult, source: str = ""):
     """The priors table through the one formatter (:func:`valuechain.report.tables.present`)."""
-    from valuechain.report.tables import Column, present
-
     number = "{:,.3g}"  # the priors mix shares, years, rates and multiples: three significant digits
     return present(priors_table(result), [
         Column("assumption", "Assumption"), Column("key", "Scenario key"),
