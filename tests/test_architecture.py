@@ -11,6 +11,8 @@ name; and no chain of imports leads from a module back to itself.
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -175,3 +177,34 @@ def test_a_violation_is_reported_with_its_file_and_line(monkeypatch, tmp_path):
     monkeypatch.setitem(MODULES, "valuechain.stats.inference", planted)
     with pytest.raises(AssertionError, match=r"inference.py:\d+: valuechain.stats.inference \(stats\) imports valuechain.report.labels \(report\)"):
         test_no_module_imports_a_layer_after_its_own()
+
+
+REFERENCE = re.compile(r":(?:func|mod|class|data|meth|attr):`~?(valuechain\.[\w.]+)`")
+
+
+def _resolves(name: str) -> bool:
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        try:
+            for attribute in parts[i:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_every_cross_reference_in_a_docstring_names_something_that_exists():
+    """A module moved or a function renamed leaves no docstring pointing at its old name."""
+    wrong = [f"{path.relative_to(paths.REPO_ROOT)}: {m.group(1)}" for path in MODULES.values()
+             for m in REFERENCE.finditer(path.read_text(encoding="utf-8")) if not _resolves(m.group(1))]
+    assert not wrong, "references to names that do not exist:\n" + "\n".join(wrong)
+
+
+def test_the_reference_check_catches_a_stale_name():
+    assert _resolves("valuechain.model.engine.evaluate") and _resolves("valuechain.stats")
+    assert not _resolves("valuechain.model.core.evaluate") and not _resolves("valuechain.model.engine.inputs")

@@ -9,7 +9,7 @@ capacity to deliver it, backlog is the demand side's forward commitment:
     m_q = \frac{\sum_i RPO_{i,q}}{\sum_i C_{i,q-3..q}},
 
 the backlog at the end of quarter :math:`q` over the capex of the four quarters to :math:`q`,
-summed over the companies with both figures (:func:`valuechain.model.capex.spender_capex`, the one
+summed over the companies with both figures (:func:`valuechain.dataset.capex.spender_capex`, the one
 owner of capex, with ``frequency='trailing_year'``).
 
 What backlog is not:

@@ -1,6 +1,6 @@
 r"""The model's engine: one pure, vectorized function from scenario parameters to the headline results.
 
-:func:`valuechain.model.inputs.inputs` reads, once per scenario, everything the model takes from the data (each company's
+:func:`valuechain.model.inputs.build` reads, once per scenario, everything the model takes from the data (each company's
 filed revenue and margin by year, the spenders' capex by quarter, NVIDIA's run-rate, the labs'
 base-year position, the IPO valuations, net external AI revenue :math:`D`) and lists every
 parameter the model consumes under its dotted scenario key (``attribution.microsoft.ai_share.2025``,

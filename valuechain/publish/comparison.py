@@ -1,7 +1,7 @@
 """The index's comparison of scenarios, built from plain data under ``outputs/``.
 
 The columns are the headline figures each notebook's results declared (key, label, unit, period,
-note) and recorded beside their figures (:func:`valuechain.model.notebook.record`); no list of keys is
+note) and recorded beside their figures (:func:`valuechain.report.notebook.record`); no list of keys is
 kept here. Columns are grouped by the question each notebook answers (its title). A value that
 differs from ``base`` is highlighted; a figure that reads the same in every scenario leaves the
 table for one "all scenarios" line. Everything a user wrote is escaped.
