@@ -321,6 +321,12 @@ def known_by_year(result) -> str:
                      f"capital recovery's requirement ({last['capital_recovery_ratio_revised']:.2f} revised), "
                      f"{last['sequoia_ratio_vintage']:.2f} times Sequoia's and {last['capex_to_revenue_ratio_vintage']:.2f} "
                      f"times Bain's.")
+        if last["d_vintage_disclosed_sum_usd_bn"] > last["d_vintage_usd_bn"]:
+            lines.append(f"As known on {last['cutoff']} the plain sum of the series then disclosed was "
+                         f"{usd(last['d_vintage_disclosed_sum_usd_bn'])}, above the chain-linked "
+                         f"{usd(last['d_vintage_usd_bn'])}: a series no longer carried by the cutoff (its last figure "
+                         f"too old) drops out of the chain-linked level in every quarter, so part of the revision is the "
+                         f"chain-linking, not later news.")
     imputed = table["d_revised_imputed_quarters"].fillna(0).astype(int)
     lines.append(f"Chain-linking carries a series back before its first disclosure; {int((imputed > 0).sum())} of "
                  f"{len(table)} years have imputed quarters today. The plain sum of the series disclosed in "
