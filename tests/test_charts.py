@@ -158,3 +158,16 @@ def test_importing_and_drawing_leave_the_users_backend_alone(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["module://matplotlib_inline.backend_inline", "False", "True", "True"]
+
+
+def test_required_vs_actual_chart_draws_revenue_as_known_then_and_revised(gap):
+    result, source = gap
+    chart = charts.required_vs_actual_chart(result.required_by_year, source)
+    lines = {line.get_label(): line for line in chart.fig.axes[0].lines}
+    table = result.required_by_year
+    then = lines["net external AI revenue, as known then"]
+    revised = lines["net external AI revenue, revised to date"]
+    np.testing.assert_array_equal(np.asarray(then.get_ydata(), float), table["d_vintage_usd_bn"].to_numpy(float))
+    np.testing.assert_array_equal(np.asarray(revised.get_ydata(), float), table["d_revised_usd_bn"].to_numpy(float))
+    last = table.set_index("year").iloc[-1]
+    assert f"{last['d_vintage_usd_bn']:,.0f} billion dollars as known on {last['cutoff']}" in chart.alt

@@ -109,6 +109,9 @@ def test_each_vintage_is_d_built_from_the_figures_then_published():
         assert v.d.index.equals(rebuilt.index)
         np.testing.assert_allclose(v.d["d_usd_bn"], rebuilt["d_usd_bn"], rtol=1e-10)
         assert list(v.d["series_present"]) == list(rebuilt["series_present"])
+        np.testing.assert_allclose(v.d["disclosed_sum_usd_bn"], rebuilt["disclosed_sum_usd_bn"], rtol=1e-10)
+        for flag in ("series_linked_back", "series_carried", "imputed"):
+            assert list(v.d[flag]) == list(rebuilt[flag]), flag
         assert v.last_published <= v.cutoff
         assert v.disclosures == (cut["flow"] != "market_total").sum()
     # the 2024Q4 vintage ends where the figures then published ended, before the later vintages

@@ -112,6 +112,25 @@ def test_market_check_sentence_gives_each_year_and_the_differences(gap):
     assert "$" not in text
 
 
+def test_year_by_year_sentence_says_it_uses_what_was_known_then_and_how_far_revisions_moved_it(gap):
+    import dataclasses
+
+    text = narrative.known_by_year(gap)
+    assert "**as known then**" in text and "first quarter after the year" in text
+    assert "2025 from USD 27.0bn as known on 2026-03-31 to USD 50.2bn today, 1.86 times" in text
+    assert "2024 from USD 9.7bn as known on 2025-03-31 to USD 15.9bn today, 1.65 times" in text
+    assert "For 2023 the series public at the time do not cover the whole year" in text
+    # as known then, series that had stopped reporting leave the chain-linked level: the plain sum is above it
+    assert "the plain sum of the series then disclosed was USD 33.1bn, above the chain-linked USD 27.0bn" in text
+    assert "$" not in text
+    # the words follow the table: a year whose vintage exists is not called missing
+    table = gap.required_by_year.assign(d_vintage_usd_bn=gap.required_by_year["d_revised_usd_bn"],
+                                        d_revised_over_vintage=1.0)
+    same = narrative.known_by_year(dataclasses.replace(gap, required_by_year=table))
+    assert "do not cover" not in same and "2023 from USD 6.0bn" in same and "1.00 times" in same
+    assert "then disclosed was" not in same  # the revised plain sum (42.2) is below the revised chain-linked (50.2)
+
+
 @pytest.fixture(scope="module")
 def base_results(base_pool, base_econ):
     return base_pool, base_econ

@@ -6,7 +6,9 @@ r"""The demand gap: is downstream demand catching up with upstream spending?
    netted out (:mod:`valuechain.dataset.disclosures`).
 2. **Required revenue** :math:`R^*` on the AI capital in service (:mod:`valuechain.model.capital`), and
    the three published methods (Sequoia, Bain, capital recovery) year by year, each year using
-   only that year's data (:mod:`valuechain.model.required`).
+   only that year's data (:mod:`valuechain.model.required`), against :math:`D` as known shortly
+   after the year (its vintage) with today's revised value beside it
+   (:func:`valuechain.model.downstream.known_by_year`).
 3. **The primary test**: is the gap :math:`\log D - \log R^*` closing fast enough to close within
    the servers' life? (:mod:`valuechain.stats.closing`)
 4. **The secondary evidence**, Holm-adjusted as a family: the growth elasticity of cloud revenue
@@ -77,7 +79,7 @@ class DemandGapResult:
     scenario: Scenario
     year: int  # the year of the published methods' headline (the last historical year)
     requirements: pd.DataFrame  # method x (required, actual, gap, inputs) for ``year``
-    required_by_year: pd.DataFrame  # year x method, each year on that year's data only
+    required_by_year: pd.DataFrame  # year: each method's requirement on that year's data, D as known then and today
     downstream: downstream.Downstream
     required: pd.DataFrame  # quarter: capital in service by class, R*, growth-adjusted beta*
     beta_star_steady: float
@@ -209,6 +211,19 @@ class DemandGapResult:
                                     "usd_bn", year, req.loc[method, "required_usd_bn"]))
         figures.append(Headline("actual_usd_bn", "Net external AI revenue earned", "usd_bn", year,
                                 req.loc["capital_recovery", "actual_usd_bn"]))
+        known = self.required_by_year.set_index("year").loc[self.year]
+        figures += [
+            Headline(f"d_vintage_{year}_usd_bn", f"Net external AI revenue as known on {known['cutoff']}", "usd_bn", year,
+                     float(known["d_vintage_usd_bn"])),
+            Headline(f"d_revised_{year}_usd_bn", "Net external AI revenue on every disclosure to date", "usd_bn", year,
+                     float(known["d_revised_usd_bn"]), detail=True),
+            Headline(f"d_vintage_disclosed_sum_{year}_usd_bn",
+                     f"Plain sum of the series disclosed by {known['cutoff']}, not chain-linked", "usd_bn", year,
+                     float(known["d_vintage_disclosed_sum_usd_bn"]), detail=True),
+            Headline(f"d_revised_disclosed_sum_{year}_usd_bn",
+                     "Plain sum of the series disclosed to date, not chain-linked", "usd_bn", year,
+                     float(known["d_revised_disclosed_sum_usd_bn"]), detail=True),
+        ]
         return figures
 
     def summary(self) -> dict:
@@ -245,10 +260,11 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
                               years=range(int(tested.index[-1].year), 2041), level=down.band, alpha=pt.alpha)
 
     secondary = _secondary(ds, scenario, d, ai_q, tested.index)
-    annual_d = downstream.annual_revenue(d.d["d_usd_bn"])
     annual_r = downstream.annual_revenue(rstar["required_usd_bn"])
     data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
-    by_year = _required_by_year(scenario, pool, annual_d, annual_r, data_center)
+    known = downstream.known_by_year(d.d, disclosures.load(ds), pool.historical_years, down.start_quarter,
+                                     down.level_sd, down.slope_sd)
+    by_year = _required_by_year(scenario, pool, known, annual_r, data_center)
     requirements = _requirements(scenario, by_year, year)
     sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
                                    *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
@@ -361,24 +377,48 @@ def _spender_capex(pool: ProfitPool, year: int) -> float:
     return float(hist["capex_usd_bn"].iloc[0])
 
 
-def _required_by_year(scenario: Scenario, pool: ProfitPool, annual_d: pd.Series, annual_r: pd.Series,
+METHODS = ("sequoia", "capex_to_revenue", "capital_recovery")  # the published methods, in the year table's order
+
+
+def _required_by_year(scenario: Scenario, pool: ProfitPool, known: pd.DataFrame, annual_r: pd.Series,
                       data_center: pd.Series) -> pd.DataFrame:
-    """Each method's required revenue year by year, each year on that year's data only, against D earned in it."""
+    r"""Each method's required revenue year by year on that year's data, against D as known then and today.
+
+    ``known`` is :func:`valuechain.model.downstream.known_by_year`: for each year :math:`Y`, the
+    vintage :math:`D^{vintage}_Y` (the disclosures published by the end of the first quarter
+    after :math:`Y`), the revised :math:`D^{revised}_Y` (every disclosure to date), the plain
+    sums and the imputed quarters. The comparison in year :math:`Y` uses what was known then:
+
+    .. math::
+
+        \text{ratio}^{vintage}_{m,Y} = D^{vintage}_Y / \text{required}_{m,Y}, \qquad
+        \text{ratio}^{revised}_{m,Y} = D^{revised}_Y / \text{required}_{m,Y}
+
+    for each method :math:`m` in :data:`METHODS`. ``net_external_ai_revenue_usd_bn`` repeats the
+    revised :math:`D`, which the headline year's requirements compare with.
+    """
     dg = scenario.demand_gap
+    known = known.set_index("year")
     rows = []
     for year in pool.historical_years:
         capex = _spender_capex(pool, year)
-        rows.append({
+        run_rate = required.nvidia_run_rate(data_center, year)
+        row = {
             "year": year,
-            "net_external_ai_revenue_usd_bn": annual_d.get(year, np.nan),
-            "nvidia_run_rate_usd_bn": required.nvidia_run_rate(data_center, year),
-            "sequoia_usd_bn": required.sequoia(required.nvidia_run_rate(data_center, year), dg.sequoia.gpu_share_of_tco,
+            **known.loc[year].to_dict(),
+            "net_external_ai_revenue_usd_bn": known.loc[year, "d_revised_usd_bn"],
+            "nvidia_run_rate_usd_bn": run_rate,
+            "sequoia_usd_bn": required.sequoia(run_rate, dg.sequoia.gpu_share_of_tco,
                                                dg.sequoia.end_user_gross_margin).required_usd_bn,
             "spenders_capex_usd_bn": capex,
             "capex_to_revenue_usd_bn": required.capex_to_revenue(capex, dg.bain.capex_to_revenue).required_usd_bn
             if pd.notna(capex) else np.nan,
             "capital_recovery_usd_bn": annual_r.get(year, np.nan),
-        })
+        }
+        for method in METHODS:
+            for when in ("vintage", "revised"):
+                row[f"{method}_ratio_{when}"] = row[f"d_{when}_usd_bn"] / row[f"{method}_usd_bn"]
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -31,6 +31,17 @@ Growth is therefore **chain-linked**: from :math:`t-1` to :math:`t` only series 
 quarters count, and :math:`D` before the last quarter is the last quarter's full-coverage level
 carried back by those links (a constant-composition index, as statistical agencies build one).
 The plain sum of series disclosed at the time is kept beside it.
+
+Imputed quarters and vintages
+-----------------------------
+A quarter's chain-linked level is **imputed** where it rests on something other than the
+figures of that quarter's series: a series of the last quarter's composition that is not yet
+present (its level is carried back by the other series' growth, so the chain-linked level
+exceeds the plain sum), or a series carried past its last disclosed quarter (a filter
+prediction, or an intra-chain flow held at its last share). :func:`imputed` counts both.
+:func:`vintages` builds :math:`D` as it could have been built on a date, and
+:func:`known_by_year` sets each year's :math:`D` as known shortly after the year (its vintage)
+beside today's (revised) value.
 """
 from __future__ import annotations
 
@@ -174,13 +185,39 @@ def _present(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
     return levels.notna().mul(signs.abs() > 0, axis=1).sum(axis=1)
 
 
+def imputed(levels: pd.DataFrame, signs: pd.Series, disclosed: dict[str, tuple]) -> pd.DataFrame:
+    r"""Which quarters' chain-linked levels are imputed, and by how many series.
+
+    With :math:`P_t` the series that enter :math:`D` in quarter :math:`t` (sign not zero, level
+    present), :math:`T` the last quarter and :math:`[a_i, b_i]` the first and last quarters
+    series :math:`i` was disclosed in (``disclosed``):
+
+    .. math::
+
+        \text{linked back}_t = |P_T \setminus P_t|, \qquad
+        \text{carried}_t = |\{i \in P_t : t > b_i\}|, \qquad
+        \text{imputed}_t = \text{linked back}_t + \text{carried}_t > 0.
+
+    Where no series is linked back and none leaves between :math:`t` and :math:`T`, the
+    chain-linked level equals the plain sum (:func:`chain_linked` rebases to the full sum).
+    """
+    inside = levels.notna() & (signs.reindex(levels.columns).abs() > 0).to_numpy()[None, :]
+    last = inside.iloc[-1].to_numpy()
+    linked_back = (~inside.to_numpy() & last[None, :]).sum(axis=1)
+    past = np.array([[q > disclosed[s][1] for s in levels.columns] for q in levels.index], dtype=bool).reshape(inside.shape)
+    carried = (inside.to_numpy() & past).sum(axis=1)
+    return pd.DataFrame({"series_linked_back": linked_back, "series_carried": carried,
+                         "imputed": (linked_back + carried) > 0}, index=levels.index)
+
+
 @dataclass(frozen=True)
 class Downstream:
     """Net external AI revenue :math:`D` by quarter, its parts, its band and the observations behind it."""
 
     quarters: pd.PeriodIndex
     series: pd.DataFrame  # quarter x series: smoothed annualized revenue, USD bn (NaN before a series' first disclosure)
-    d: pd.DataFrame  # quarter: d_usd_bn (chain-linked), low, high, log_sd, disclosed_sum_usd_bn, realtime_usd_bn, ...
+    d: pd.DataFrame  # quarter: d_usd_bn (chain-linked), low, high, log_sd, disclosed_sum_usd_bn, realtime_usd_bn,
+    # series_present, series_linked_back, series_carried, imputed (see :func:`imputed`)
     netting: pd.DataFrame  # quarter: final demand, intra-chain netted, net (smoothed series, as disclosed)
     observations: pd.DataFrame  # every disclosure with its quarter and annualized value
     coverage: pd.DataFrame  # one row per series: company, flow, first and last disclosure, points
@@ -230,6 +267,8 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
                       "high_usd_bn": chained * np.exp(z * log_sd), "log_sd": log_sd,
                       "disclosed_sum_usd_bn": netting["net_usd_bn"], "realtime_usd_bn": rt_net,
                       "series_present": _present(levels, signs)}, index=quarters)
+    disclosed = {sid: (g["quarter"].min(), g["quarter"].max()) for sid, g in used.groupby("series_id")}
+    d = d.join(imputed(levels, signs, disclosed))
     d = d.loc[pd.Period(start, freq="Q"):]
     coverage = (obs.groupby("series_id")
                 .agg(company_id=("company_id", "first"), product=("product", "first"), flow=("flow", "first"),
@@ -245,7 +284,8 @@ class Vintage:
     """:math:`D` as it could have been built on one date, from the disclosures published by then."""
 
     cutoff: pd.Timestamp
-    d: pd.DataFrame  # quarter: d_usd_bn (chain-linked), series_present; to the last quarter a disclosure then covered
+    d: pd.DataFrame  # quarter: d_usd_bn (chain-linked), disclosed_sum_usd_bn, series_present, series_linked_back,
+    # series_carried, imputed; to the last quarter a disclosure then covered
     last_published: pd.Timestamp  # the latest publication date among the disclosures used
     disclosures: int  # how many disclosures were used
 
@@ -268,6 +308,7 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd
     seen_by = [published <= np.datetime64(c) for c in cutoffs]
     ends = [used["quarter"][seen].max() if seen.any() else None for seen in seen_by]
     logs: list[dict[str, tuple]] = [{} for _ in cutoffs]
+    disclosed: list[dict[str, tuple]] = [{} for _ in cutoffs]  # first and last quarter disclosed by the cutoff
     flows, parents = {}, {}
     for sid, group in used.groupby("series_id", sort=True):
         flows[sid], parents[sid] = group["flow"].iloc[0], group["netted_from"].iloc[0]
@@ -277,6 +318,7 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd
             public = [q for q, w in zip(quarter, when) if w <= np.datetime64(cutoff)]
             if public:
                 spans[j] = (min(public), min(max(public) + carry_quarters, ends[j]))
+                disclosed[j][sid] = (min(public), max(public))
         for first in sorted({f for f, _ in spans.values()}):
             rows = [j for j, (f, _) in spans.items() if f == first]
             quarters = pd.period_range(first, max(spans[j][1] for j in rows), freq="Q")
@@ -300,7 +342,9 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd
         fl, pa = {s: flows[s] for s in names}, {s: parents[s] for s in names}
         levels = carry_flows(pd.DataFrame(np.exp(grid), index=quarters, columns=names), fl, pa)
         signs = _signs(fl, pa, names)
-        d = pd.DataFrame({"d_usd_bn": chain_linked(levels, signs), "series_present": _present(levels, signs)})
+        d = pd.DataFrame({"d_usd_bn": chain_linked(levels, signs),
+                          "disclosed_sum_usd_bn": net_external(levels, fl, pa)["net_usd_bn"],
+                          "series_present": _present(levels, signs)}).join(imputed(levels, signs, disclosed[j]))
         out.append(Vintage(cutoff, d.loc[pd.Period(start, freq="Q"):], pd.Timestamp(published[seen_by[j]].max()),
                            int(seen_by[j].sum())))
     return out
@@ -311,6 +355,71 @@ def annual_revenue(quarterly: pd.Series) -> pd.Series:
     q = quarterly.dropna()
     grouped = q.groupby(q.index.year)
     return grouped.mean()[grouped.count() == 4]
+
+
+VINTAGE_LAG_QUARTERS = 1
+"""Quarters after a year's end at which the year's :math:`D` is taken as known: its vintage's cutoff.
+
+A year's :math:`D` is known once its fourth quarter can first be known, not on 31 December:
+no company has reported its fourth quarter by then, so a vintage dated at the year's end has
+no fourth-quarter figure from any filer, and the year's revenue would rest on predictions.
+US filers release the fourth quarter from late January and file their annual reports within
+60 to 90 days, so the end of the next year's first quarter (31 March) is the first date the
+year's last quarter is public. The requirements use the same date: Sequoia's run-rate for a
+year is NVIDIA's quarter ending in January of the next year, reported in late February.
+"""
+
+
+def vintage_cutoff(year: int, lag_quarters: int = VINTAGE_LAG_QUARTERS) -> pd.Timestamp:
+    """The date ``year``'s :math:`D` is taken as known: the end of the ``lag_quarters``-th quarter after the year."""
+    return (pd.Period(f"{year}Q4", freq="Q") + lag_quarters).end_time.normalize()
+
+
+KNOWN_BY_YEAR_COLUMNS = ["year", "cutoff", "d_vintage_usd_bn", "d_vintage_disclosed_sum_usd_bn", "d_vintage_imputed_quarters",
+                         "d_revised_usd_bn", "d_revised_disclosed_sum_usd_bn", "d_revised_imputed_quarters",
+                         "d_revised_over_vintage"]
+
+
+def known_by_year(revised: pd.DataFrame, panel: pd.DataFrame, years, start: str, level_sd: float, slope_sd: float,
+                  carry_quarters: int = 2, lag_quarters: int = VINTAGE_LAG_QUARTERS) -> pd.DataFrame:
+    r"""Each year's :math:`D` as known at the time (its vintage) beside today's (revised), with the plain sums.
+
+    For year :math:`Y` with cutoff :math:`c_Y` (:func:`vintage_cutoff`), :math:`V^{(c)}_t` the
+    quarterly :math:`D` of the vintage built on the disclosures published by :math:`c`
+    (:func:`vintages`) and :math:`D_t` the revised one (``revised``, :attr:`Downstream.d`):
+
+    .. math::
+
+        D^{vintage}_Y = rac{1}{4} \sum_{t \in Y} V^{(c_Y)}_t, \qquad
+        D^{revised}_Y = rac{1}{4} \sum_{t \in Y} D_t,
+
+    each the mean of the year's four annualized quarters (:func:`annual_revenue`; missing when
+    the vintage does not cover all four, as when the series then disclosed do not link back
+    through the year). Beside each: the mean of the year's plain sums of the series present
+    (``disclosed_sum_usd_bn``, not chain-linked) and the number of the year's quarters whose
+    level is imputed (:func:`imputed`). ``d_revised_over_vintage`` is :math:`D^{revised}_Y /
+    D^{vintage}_Y`: how far later disclosures moved the year.
+    """
+    years = [int(y) for y in years]
+    cutoffs = {y: vintage_cutoff(y, lag_quarters) for y in years}
+    built = {v.cutoff: v for v in vintages(panel, sorted(set(cutoffs.values())), start, level_sd, slope_sd, carry_quarters)}
+
+    def annual(frame: pd.DataFrame | None, year: int) -> tuple[float, float, float]:
+        if frame is None:
+            return np.nan, np.nan, np.nan
+        level = annual_revenue(frame["d_usd_bn"]).get(year, np.nan)
+        plain = annual_revenue(frame["disclosed_sum_usd_bn"]).get(year, np.nan)
+        count = float(frame.loc[frame.index.year == year, "imputed"].sum()) if np.isfinite(level) else np.nan
+        return float(level), float(plain), count
+
+    rows = []
+    for year in years:
+        vintage = built.get(cutoffs[year])
+        then = annual(vintage.d if vintage is not None else None, year)
+        now = annual(revised, year)
+        rows.append(dict(zip(KNOWN_BY_YEAR_COLUMNS, (year, cutoffs[year].date().isoformat(), *then, *now,
+                                                     now[0] / then[0] if then[0] > 0 else np.nan))))
+    return pd.DataFrame(rows, columns=KNOWN_BY_YEAR_COLUMNS)
 
 
 def market_check(down: Downstream) -> pd.DataFrame:

@@ -170,15 +170,18 @@ def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
 
 
 def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Chart:
-    """Each published method's required revenue, year by year on that year's data, against net external AI revenue."""
+    """Each published method's required revenue, year by year on that year's data, against net external AI revenue
+    as known then (the vintage: disclosures published by the end of the next year's first quarter) and revised to date."""
     data = required_by_year.set_index("year")
     methods = {"sequoia_usd_bn": "Sequoia (GPU run-rate)", "capex_to_revenue_usd_bn": "Bain (capex-to-revenue ratio)",
                "capital_recovery_usd_bn": "Capital recovery (R*)"}
     fig, ax = subplots(figsize=(8, 4.5))
     for column, label in methods.items():
         ax.plot(data.index, data[column], marker="o", label=f"required: {label}")
-    ax.plot(data.index, data["net_external_ai_revenue_usd_bn"], marker="o", color="black", linewidth=2.2,
-            label="net external AI revenue earned")
+    ax.plot(data.index, data["d_vintage_usd_bn"], marker="o", color="black", linewidth=2.2,
+            label="net external AI revenue, as known then")
+    ax.plot(data.index, data["d_revised_usd_bn"], marker="s", color="black", linewidth=1.2, linestyle="--",
+            label="net external AI revenue, revised to date")
     ax.set_xticks(data.index)
     ax.set_yscale("log")
     ax.set_xlabel("Calendar year")
@@ -187,9 +190,11 @@ def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Cha
     title = "Required versus net external AI revenue, by method"
     finish(fig, ax, title, source)
     last = data.index.max()
+    row = data.loc[last]
     alt = (f"Line chart, {data.index.min()}-{last}: in {last} net external AI revenue was "
-           f"{data.loc[last, 'net_external_ai_revenue_usd_bn']:,.0f} billion dollars against required revenue of "
-           + ", ".join(f"{data.loc[last, c]:,.0f} ({label})" for c, label in methods.items()) + ".")
+           f"{row['d_vintage_usd_bn']:,.0f} billion dollars as known on {row['cutoff']} and "
+           f"{row['d_revised_usd_bn']:,.0f} billion revised to date, against required revenue of "
+           + ", ".join(f"{row[c]:,.0f} ({label})" for c, label in methods.items()) + ".")
     return Chart(fig, title, alt, "required-vs-actual-revenue-by-method", source)
 
 

@@ -297,6 +297,44 @@ def backlog(b) -> str:
     return " ".join(lines)
 
 
+def known_by_year(result) -> str:
+    """The year-by-year comparison in words: it uses revenue as known then, and how far later disclosures moved it."""
+    table = result.required_by_year.set_index("year")
+
+    def usd(value: float) -> str:
+        return f"USD {value:,.1f}bn"
+
+    built = table[table["d_vintage_usd_bn"].notna()]
+    moves = "; ".join(f"{year} from {usd(row['d_vintage_usd_bn'])} as known on {row['cutoff']} to "
+                      f"{usd(row['d_revised_usd_bn'])} today, {row['d_revised_over_vintage']:.2f} times"
+                      for year, row in built.iterrows())
+    lines = ["Each year's requirements are set against net external AI revenue **as known then**: built only from "
+             "the disclosures published by the end of the first quarter after the year, when its last quarter was "
+             "first public. " + (f"Later disclosures moved it: {moves}." if moves else "No year could be built then.")]
+    unbuilt = table.index[table["d_vintage_usd_bn"].isna()]
+    if len(unbuilt):
+        lines.append("For " + ", ".join(str(y) for y in unbuilt) + " the series public at the time do not cover the "
+                     "whole year, so no figure as known then exists; only the revised one is shown.")
+    last = table.loc[result.year]
+    if np.isfinite(last["d_vintage_usd_bn"]):
+        lines.append(f"In {result.year} revenue as known then was {last['capital_recovery_ratio_vintage']:.2f} times "
+                     f"capital recovery's requirement ({last['capital_recovery_ratio_revised']:.2f} revised), "
+                     f"{last['sequoia_ratio_vintage']:.2f} times Sequoia's and {last['capex_to_revenue_ratio_vintage']:.2f} "
+                     f"times Bain's.")
+        if last["d_vintage_disclosed_sum_usd_bn"] > last["d_vintage_usd_bn"]:
+            lines.append(f"As known on {last['cutoff']} the plain sum of the series then disclosed was "
+                         f"{usd(last['d_vintage_disclosed_sum_usd_bn'])}, above the chain-linked "
+                         f"{usd(last['d_vintage_usd_bn'])}: a series no longer carried by the cutoff (its last figure "
+                         f"too old) drops out of the chain-linked level in every quarter, so part of the revision is the "
+                         f"chain-linking, not later news.")
+    imputed = table["d_revised_imputed_quarters"].fillna(0).astype(int)
+    lines.append(f"Chain-linking carries a series back before its first disclosure; {int((imputed > 0).sum())} of "
+                 f"{len(table)} years have imputed quarters today. The plain sum of the series disclosed in "
+                 f"{result.year} is {usd(last['d_revised_disclosed_sum_usd_bn'])} against the chain-linked "
+                 f"{usd(last['d_revised_usd_bn'])}.")
+    return " ".join(lines)
+
+
 def market_check(result) -> str:
     """D against Menlo Ventures' enterprise totals, year by year, and why they check D rather than constrain it."""
     check = result.market_check()

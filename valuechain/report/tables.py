@@ -297,17 +297,47 @@ def closing(result, source: str = "") -> Table:
                    "The primary test: is the gap closing in time?", source)
 
 
+NOT_KNOWN = "not known then"  # a year the disclosures public at its vintage's cutoff do not cover whole
+
+
 def required_by_year(result, source: str = "") -> Table:
-    """Each method's required revenue by year on that year's data, against net external AI revenue."""
+    """Each method's required revenue by year on that year's data, against net external AI revenue as known then and today."""
+    names = {"sequoia": "Sequoia", "capex_to_revenue": "Bain", "capital_recovery": "capital recovery R*"}
+    ratios = [Column(f"{m}_ratio_{when}", f"{label} / required, {name}", "ratio")
+              for m, name in names.items()
+              for when, label in (("vintage", "Revenue as known then"), ("revised", "Revenue revised to date"))]
+    ratios = [Column(c.key, c.label, c.unit, missing=NOT_KNOWN) if "vintage" in c.key else c for c in ratios]
     return present(result.required_by_year, [
         Column("year", "Year", "year"),
-        Column("net_external_ai_revenue_usd_bn", "Net external AI revenue earned", "usd_bn"),
-        Column("nvidia_run_rate_usd_bn", "NVIDIA data-center run-rate, last quarter of the year", "usd_bn"),
+        Column("d_vintage_usd_bn", "Net external AI revenue, as known then", "usd_bn", missing=NOT_KNOWN),
+        Column("d_revised_usd_bn", "Net external AI revenue, revised to date", "usd_bn"),
         Column("sequoia_usd_bn", "Required, Sequoia", "usd_bn", "{:,.0f}"),
-        Column("spenders_capex_usd_bn", "Spenders' capex", "usd_bn", "{:,.0f}"),
         Column("capex_to_revenue_usd_bn", "Required, Bain", "usd_bn", "{:,.0f}"),
         Column("capital_recovery_usd_bn", "Required, capital recovery R*", "usd_bn"),
-    ], "The published methods, each year on that year's data", source)
+        *ratios,
+        Column("nvidia_run_rate_usd_bn", "NVIDIA data-center run-rate, last quarter of the year", "usd_bn"),
+        Column("spenders_capex_usd_bn", "Spenders' capex", "usd_bn", "{:,.0f}"),
+    ], "The published methods, each year on that year's data, against revenue as known then",
+        source, note="Revenue as known then uses the disclosures published by the end of the first quarter after the "
+                     "year; revised to date uses every disclosure since. Not known then: the series then public did not "
+                     "cover the whole year.")
+
+
+def known_by_year(result, source: str = "") -> Table:
+    """Net external AI revenue per year as known then and revised to date, each beside the plain sum of its series."""
+    return present(result.required_by_year, [
+        Column("year", "Year", "year"),
+        Column("cutoff", "Known by (disclosures published by)"),
+        Column("d_vintage_usd_bn", "As known then, chain-linked", "usd_bn", missing=NOT_KNOWN),
+        Column("d_vintage_disclosed_sum_usd_bn", "As known then, plain sum of the series disclosed", "usd_bn", missing=NOT_KNOWN),
+        Column("d_vintage_imputed_quarters", "As known then, quarters imputed (of 4)", "count", missing=NOT_KNOWN),
+        Column("d_revised_usd_bn", "Revised to date, chain-linked", "usd_bn"),
+        Column("d_revised_disclosed_sum_usd_bn", "Revised to date, plain sum of the series disclosed", "usd_bn"),
+        Column("d_revised_imputed_quarters", "Revised to date, quarters imputed (of 4)", "count"),
+        Column("d_revised_over_vintage", "Revised / as known then", "ratio", missing=NOT_KNOWN),
+    ], "Net external AI revenue by year: as known then and revised to date", source,
+        note="A quarter is imputed when its chain-linked level carries back a series not yet disclosed, or carries a "
+             "series past its last disclosure; the plain sum adds only the series present in each quarter.")
 
 
 def secondary(result, source: str = "") -> Table:
