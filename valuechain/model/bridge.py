@@ -190,7 +190,7 @@ def sequoia_bridge(run_rate_usd_bn: float, gpu_share_of_tco: float, end_user_gro
              ("Margin", f"a {m:.0%} margin before depreciation instead of the end user's {g:.0%} gross margin",
               t.ai_capex_usd_bn / m, True),
              *_tail_steps(t, lag_quarters)]
-    return Bridge("sequoia", "Sequoia", "a year's data-center spend paid for in that year, at the end user's gross margin",
+    return Bridge("sequoia", "Sequoia", "a year's data-center spend paid back within that year",
                   str(bar_year), start, _steps(start, named))
 
 
@@ -205,7 +205,7 @@ def bain_bridge(capex_usd_bn: float, capex_to_revenue_ratio: float, t: Tail, lag
              ("Margin", f"a {m:.0%} margin before depreciation instead of a {c:.0%} capex-to-revenue ratio",
               t.ai_capex_usd_bn / m, True),
              *_tail_steps(t, lag_quarters)]
-    return Bridge("capex_to_revenue", "Bain", "revenue at which a year's capex is a sustainable share of revenue",
+    return Bridge("capex_to_revenue", "Bain", "a year's capex at a sustainable capex-to-revenue ratio",
                   str(bar_year), start, _steps(start, named))
 
 
@@ -219,5 +219,5 @@ def jpm_bridge(published_usd_bn: float, published_return: float, required_at_pub
               f"{published_return:.0%} return, instead of its build-out to {bar_year}",
               required_at_published_return_usd_bn, False),
              ("Return", f"a {t.target_return:.0%} return instead of {published_return:.0%}", t.required_usd_bn, True)]
-    return Bridge("jpm", "J.P. Morgan", "revenue for a return on the whole build-out to its horizon (capital recovery)",
+    return Bridge("jpm", "J.P. Morgan", "a return on the whole build-out to its horizon",
                   str(bar_year), published_usd_bn, _steps(published_usd_bn, named))

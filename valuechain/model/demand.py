@@ -261,6 +261,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
                                    *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
     projection = _projection(scenario, quarterly_wide(spend), gap, be)
     bridges = _bridges(scenario, ds, ai_q, quarterly_wide(spend), classes, requirements, year)
+    sources = tuple(dict.fromkeys([*sources, *bridges.sources]))
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
         required=rstar, projection=projection,
