@@ -82,3 +82,16 @@ def test_every_published_bar_on_the_data_reconciles_with_the_pages_r_star(base_g
     table = base_gap.bridges.table()
     assert len(table) == sum(1 + len(b.steps) for b in bridges.values())
     assert {"jpm_2025", "jpm_2025_tomshardware"} <= set(base_gap.bridges.sources)
+
+
+def test_the_page_names_the_bridge_and_its_chart_states_the_multiples(base_gap, ds):
+    from valuechain.report import charts, narrative, tables
+
+    multiples = sorted(b.multiple for b in base_gap.bridges.bridges)
+    verdict = narrative.demand_verdict(base_gap)
+    assert f"{multiples[0]:,.0f} to {multiples[-1]:,.0f} times R*" in verdict and "Only R*" in verdict
+    chart = charts.bridge_chart(base_gap.bridges, charts.source_line(ds, base_gap.bridges.sources, "base"))
+    assert f"{multiples[0]:,.0f} to {multiples[-1]:,.0f} times R*" in chart.title
+    assert "J.P. Morgan" in chart.source and chart.alt.count("ending at") == 3
+    table = tables.bridges(base_gap)
+    assert len(table.rows) == len(base_gap.bridges.table()) and base_gap.bridges.order == table.note

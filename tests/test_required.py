@@ -4,6 +4,7 @@ import pytest
 
 from valuechain.model import required
 from valuechain.model.demand import demand_gap
+from valuechain.report import narrative
 from valuechain.scenario.load import load_scenario
 
 
@@ -130,3 +131,7 @@ def test_anchor_pages_record_their_arithmetic_whole_in_their_own_year(name, ds, 
         assert (h.value, h.period) == (value, year)
     assert required_bn - actual_bn == gap_bn
     assert heads["capital_recovery_required_usd_bn"].period == str(result.year)  # R* stays in the report year
+    summary = narrative.demand_summary(result)
+    assert f"{gap_bn:,.0f}bn" in summary and f"in {year}" in summary
+    if method == "sequoia":  # the anchor's run-rate is Sequoia's figure of its year, not the report year's
+        assert f"run-rate at the end of {result.year}" not in summary and f"run-rate in {year}" in summary

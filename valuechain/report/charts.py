@@ -218,7 +218,7 @@ def bridge_chart(bridges, source: str) -> Chart:
         ax.set_yticks(y, labels, fontsize=8)
         ax.axvline(0, color="black", linewidth=0.8)
         ax.spines[["top", "right"]].set_visible(False)
-    ax.set_xlabel(f"USD billions a year (value after each step; blue lowers, orange raises, hatched: inputs not published)")
+    ax.set_xlabel("USD billions a year (value after each step; blue lowers, orange raises, hatched: inputs not published)")
     low, high = min(b.multiple for b in items), max(b.multiple for b in items)
     title = (f"The published bars are {low:,.0f} to {high:,.0f} times R* in {bridges.year}: "
              "they price spending or a whole build-out, not the capital in service")

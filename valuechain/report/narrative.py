@@ -183,7 +183,7 @@ def demand_summary(result) -> str:
         f"**Sequoia's method** turns {run_rate} ({_usd(seq['inputs']['run_rate_usd_bn'])}) into "
         f"{_usd(seq['required_usd_bn'])} of required end-user revenue, against {identified}.",
         f"**Bain's method** (capex of {_usd(bain['inputs']['capex_usd_bn'])} at a capex-to-revenue ratio of "
-        f"{bain['inputs']['capex_to_revenue_ratio']:.0%}) requires {_usd(bain['required_usd_bn'])} a year, {bain_against}.",
+        f"{bain['inputs']['capex_to_revenue_ratio']:.0%}) requires {_usd(bain['required_usd_bn'])} a year in {bain['year']}, {bain_against}.",
         f"**Capital recovery** on the AI capital in service requires {_usd(cap['required_usd_bn'])} in {year}, "
         f"against {_usd(cap['actual_usd_bn'])} earned.",
     ]
