@@ -95,3 +95,12 @@ def test_the_page_names_the_bridge_and_its_chart_states_the_multiples(base_gap, 
     assert "J.P. Morgan" in chart.source and chart.alt.count("ending at") == 3
     table = tables.bridges(base_gap)
     assert len(table.rows) == len(base_gap.bridges.table()) and base_gap.bridges.order == table.note
+
+
+def test_the_bars_multiples_of_r_star_are_recorded_for_the_report_year(base_gap):
+    heads = {h.key: h for h in base_gap.headlines()}
+    req = base_gap.requirements.set_index("method")
+    r_star = req.loc["capital_recovery", "required_usd_bn"]
+    h = heads["sequoia_over_required"]
+    assert h.value == pytest.approx(req.loc["sequoia", "required_usd_bn"] / r_star) and h.period == str(base_gap.year)
+    assert heads["jpm_over_required"].value == pytest.approx(650 / r_star)

@@ -218,6 +218,7 @@ def jpm_bridge(published_usd_bn: float, published_return: float, required_at_pub
               f"AI capital in service in {t.year} with the scenario's lives and margin, at J.P. Morgan's "
               f"{published_return:.0%} return, instead of its build-out to {bar_year}",
               required_at_published_return_usd_bn, False),
-             ("Return", f"a {t.target_return:.0%} return instead of {published_return:.0%}", t.required_usd_bn, True)]
+             ("Return", f"a {t.target_return:.0%} return instead of {published_return:.0%}" if t.target_return != published_return
+              else f"none: the scenario's return is J.P. Morgan's {published_return:.0%}", t.required_usd_bn, True)]
     return Bridge("jpm", "J.P. Morgan", "a return on the whole build-out to its horizon",
                   str(bar_year), published_usd_bn, _steps(published_usd_bn, named))

@@ -216,6 +216,8 @@ class DemandGapResult:
                                     period, req.loc[method, "gap_usd_bn"]))
         figures.append(Headline("actual_usd_bn", "Net external AI revenue earned", "usd_bn", year,
                                 req.loc["capital_recovery", "actual_usd_bn"]))
+        if self.bridges is not None:  # each published bar as a multiple of R*
+            figures.extend(self.bridges.headlines())
         return figures
 
     def summary(self) -> dict:
