@@ -4,6 +4,7 @@ import pytest
 
 from valuechain.model import required
 from valuechain.model.demand import demand_gap
+from valuechain.report import narrative
 from valuechain.scenario.load import load_scenario
 
 
@@ -113,3 +114,24 @@ def test_capital_recovery_factor_closed_forms():
 def test_out_of_range_inputs_are_refused(call):
     with pytest.raises(ValueError):
         call()
+
+
+ANCHOR_YEARS = {"sequoia_2023": ("sequoia", "2023", 200.0, 75.0, 125.0),
+                "sequoia_2024": ("sequoia", "2024", 600.0, 100.0, 500.0),
+                "bain_2030": ("capex_to_revenue", "2030", 2000.0, 1200.0, 800.0)}
+
+
+@pytest.mark.parametrize("name", list(ANCHOR_YEARS))
+def test_anchor_pages_record_their_arithmetic_whole_in_their_own_year(name, ds, base_pool):
+    method, year, required_bn, actual_bn, gap_bn = ANCHOR_YEARS[name]
+    result = demand_gap(load_scenario(name), ds, base_pool)
+    heads = {h.key: h for h in result.headlines()}
+    for suffix, value in (("required", required_bn), ("actual", actual_bn), ("gap", gap_bn)):
+        h = heads[f"{method}_{suffix}_usd_bn"]
+        assert (h.value, h.period) == (value, year)
+    assert required_bn - actual_bn == gap_bn
+    assert heads["capital_recovery_required_usd_bn"].period == str(result.year)  # R* stays in the report year
+    summary = narrative.demand_summary(result)
+    assert f"{gap_bn:,.0f}bn" in summary and f"in {year}" in summary
+    if method == "sequoia":  # the anchor's run-rate is Sequoia's figure of its year, not the report year's
+        assert f"run-rate at the end of {result.year}" not in summary and f"run-rate in {year}" in summary

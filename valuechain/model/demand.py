@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.dataset.capex import quarterly_wide, spender_capex
-from valuechain.model import capital, required
+from valuechain.model import bridge, capital, required
 from valuechain.stats import closing, inference, regression
 from valuechain.dataset import disclosures, views
 from valuechain.model import downstream
@@ -88,6 +88,7 @@ class DemandGapResult:
     projection: pd.DataFrame  # quarter to the horizon: R* (and its asset-life range) and D's fan quantiles
     sources: tuple[str, ...] = field(default=())
     overlaps: pd.DataFrame = field(default_factory=pd.DataFrame)  # flows between series of D, netted or not
+    bridges: bridge.Bridges | None = None  # from each published bar to R* for ``year``
 
     @property
     def beta_star_growth_adjusted(self) -> float:
@@ -208,7 +209,13 @@ class DemandGapResult:
         ]
         for method in ("sequoia", "capex_to_revenue", "capital_recovery"):
             figures.append(Headline(f"{method}_required_usd_bn", f"Required revenue, {required.method_name(method)}",
-                                    "usd_bn", year, req.loc[method, "required_usd_bn"]))
+                                    "usd_bn", str(req.loc[method, "year"]), req.loc[method, "required_usd_bn"]))
+        for method in ("sequoia", "capex_to_revenue"):  # each anchor's arithmetic whole, in its own year
+            name, period = required.method_name(method), str(req.loc[method, "year"])
+            figures.append(Headline(f"{method}_actual_usd_bn", f"Revenue set against it, {name}", "usd_bn", period,
+                                    req.loc[method, "actual_usd_bn"], detail=True))
+            figures.append(Headline(f"{method}_gap_usd_bn", f"Required minus revenue set against it, {name}", "usd_bn",
+                                    period, req.loc[method, "gap_usd_bn"]))
         figures.append(Headline("actual_usd_bn", "Net external AI revenue earned", "usd_bn", year,
                                 req.loc["capital_recovery", "actual_usd_bn"]))
         known = self.required_by_year.set_index("year").loc[self.year]
@@ -224,6 +231,8 @@ class DemandGapResult:
                      "Plain sum of the series disclosed to date, not chain-linked", "usd_bn", year,
                      float(known["d_revised_disclosed_sum_usd_bn"]), detail=True),
         ]
+        if self.bridges is not None:  # each published bar as a multiple of R*
+            figures.extend(self.bridges.headlines())
         return figures
 
     def summary(self) -> dict:
@@ -269,12 +278,14 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
                                    *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
     projection = _projection(scenario, quarterly_wide(spend), gap, be)
+    bridges = _bridges(scenario, ds, ai_q, quarterly_wide(spend), classes, requirements, year)
+    sources = tuple(dict.fromkeys([*sources, *bridges.sources]))
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
         required=rstar, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
-        overlaps=downstream.overlaps(d, ds),
+        overlaps=downstream.overlaps(d, ds), bridges=bridges,
     )
 
 
@@ -444,7 +455,36 @@ def _requirements(scenario: Scenario, by_year: pd.DataFrame, year: int) -> pd.Da
         recovery,
     ]
     return pd.DataFrame([{"method": r.method, "required_usd_bn": r.required_usd_bn, "actual_usd_bn": r.actual_usd_bn,
-                          "gap_usd_bn": r.gap_usd_bn, "inputs": r.inputs} for r in results])
+                          "gap_usd_bn": r.gap_usd_bn, "inputs": r.inputs, "year": y}
+                         for r, y in zip(results, (seq.year or year, bain.year or year, year))])
+
+
+JPM_FACTS = ("jpm_required_revenue", "jpm_target_return", "jpm_horizon_year")
+
+
+def _bridges(scenario: Scenario, ds: Dataset, ai_q: pd.Series, wide: pd.DataFrame,
+             classes: tuple[capital.AssetClass, ...], requirements: pd.DataFrame, year: int) -> bridge.Bridges:
+    """The bridges from Sequoia's, Bain's and J.P. Morgan's bars to R* for ``year`` (:mod:`valuechain.model.bridge`)."""
+    cap, be = scenario.demand_gap.capital, scenario.demand_gap.break_even
+    spenders = wide.sum(axis=1, min_count=1)
+
+    def tail(rate):
+        return bridge.tail(ai_q, spenders, classes, cap.service_lag_quarters, rate, be.margin_before_depreciation, year)
+
+    t = tail(be.target_return)
+    req = requirements.set_index("method")
+    seq, bain = req.loc["sequoia"], req.loc["capex_to_revenue"]
+    jpm_return = ds.fact("jpm_target_return")
+    made = (bridge.sequoia_bridge(seq["inputs"]["run_rate_usd_bn"], seq["inputs"]["gpu_share_of_tco"],
+                                  seq["inputs"]["end_user_gross_margin"], t, cap.service_lag_quarters, seq["year"]),
+            bridge.bain_bridge(bain["inputs"]["capex_usd_bn"], bain["inputs"]["capex_to_revenue_ratio"], t,
+                               cap.service_lag_quarters, bain["year"]),
+            bridge.jpm_bridge(ds.fact("jpm_required_revenue"), jpm_return, tail(jpm_return).required_usd_bn, t,
+                              int(ds.fact("jpm_horizon_year"))))
+    facts = ds.facts.set_index("fact_id")
+    sources = [s for s in ("sequoia_2023", "sequoia_2024", "bain_2025") if s in set(ds.sources["source_id"])]
+    return bridge.Bridges(year, t.required_usd_bn, made,
+                          tuple(dict.fromkeys([*sources, *facts.loc[list(JPM_FACTS), "source_id"]])))
 
 
 def _nvidia_sources(ds: Dataset) -> list[str]:

@@ -198,6 +198,45 @@ def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Cha
     return Chart(fig, title, alt, "required-vs-actual-revenue-by-method", source)
 
 
+def bridge_chart(bridges, source: str) -> Chart:
+    """A waterfall per published bar: from the bar, one named difference at a time, to R* (USD bn a year).
+
+    A step whose inputs the bar's publisher does not give is hatched grey.
+    """
+    items = bridges.bridges
+    fig = Figure(figsize=(9, 2.2 + 0.45 * sum(1 + len(b.steps) + 1 for b in items)))
+    axes = fig.subplots(len(items), 1, sharex=True,
+                        gridspec_kw={"height_ratios": [len(b.steps) + 2 for b in items]})
+    for ax, b in zip(np.atleast_1d(axes), items):
+        labels = [f"{b.name} ({b.bar_year})", *(s.name for s in b.steps), f"R* in service, {bridges.year}"]
+        y = np.arange(len(labels))[::-1]
+        ax.barh(y[0], b.start_usd_bn, color="#555555")
+        before = b.start_usd_bn
+        for i, s in enumerate(b.steps, start=1):
+            colour = "#bbbbbb" if not s.published else ("#d55e00" if s.change_usd_bn > 0 else "#0173b2")
+            ax.barh(y[i], s.change_usd_bn, left=before, color=colour, hatch=None if s.published else "//")
+            before = s.value_usd_bn
+        ax.barh(y[-1], b.end_usd_bn, color="#029e73")
+        values = [b.start_usd_bn, *(s.value_usd_bn for s in b.steps), b.end_usd_bn]
+        for yi, v in zip(y, values):
+            ax.text(v, yi, f" {v:,.0f}", va="center", fontsize=7)
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.spines[["top", "right"]].set_visible(False)
+    ax.set_xlabel("USD billions a year (value after each step; blue lowers, orange raises, hatched: inputs not published)")
+    low, high = min(b.multiple for b in items), max(b.multiple for b in items)
+    title = (f"The published bars are {low:,.0f} to {high:,.0f} times R* in {bridges.year}: "
+             "they price spending or a whole build-out, not the capital in service")
+    np.atleast_1d(axes)[0].set_title(title, loc="left", fontsize=11, fontweight="bold", wrap=True)
+    fig.text(0.01, -0.02, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
+    fig.tight_layout()
+    alt = "Waterfalls from each published bar to R*: " + "; ".join(
+        f"{b.name} ({b.bar_year}) {b.start_usd_bn:,.0f}bn, "
+        + ", ".join(f"{s.name.lower()} {s.change_usd_bn:+,.0f}" for s in b.steps) + f", ending at {b.end_usd_bn:,.0f}bn"
+        for b in items) + "."
+    return Chart(fig, title, alt, f"bridge-to-required-revenue-{bridges.year}", source)
+
+
 BASIS_MARKERS = {"reported": "o", "derived": "s", "run_rate": "^", "claim": "v", "estimate": "D"}
 
 

@@ -143,7 +143,20 @@ def demand_verdict(result) -> str:
         verdict = "the data show revenue staying above it" if c.reject else "the data cannot rule that out"
     lines.append(f"Primary test (H0: {null}): p = {p_text} on {c.test.nobs} quarterly changes; at the {c.alpha:.0%} level "
                  f"{verdict}.")
+    if result.bridges is not None:
+        lines.append(bridge_sentence(result.bridges))
     return " ".join(lines)
+
+
+def bridge_sentence(bridges) -> str:
+    """Why the published bars are many times R*, and which bar answers the question, from the bridges."""
+    multiples = [b.multiple for b in bridges.bridges]
+    bars = "; ".join(f"{b.name}'s {_usd(b.start_usd_bn)} ({b.bar_year}, {b.multiple:,.0f} times) prices {b.measures}"
+                     for b in bridges.bridges)
+    return (f"The published bars are {min(multiples):,.0f} to {max(multiples):,.0f} times R* "
+            f"({_usd(bridges.required_usd_bn)} in {bridges.year}) because they measure other things: {bars}. "
+            "Only R*, the revenue that repays the AI capital in service with its return, answers whether demand is "
+            "catching up; the bridge below takes each bar to it one step at a time.")
 
 
 def demand_summary(result) -> str:
@@ -153,18 +166,24 @@ def demand_summary(result) -> str:
     year = result.year
     d = result.downstream
     fundable = result.scenario.demand_gap.bain.fundable_revenue_usd_bn
-    bain_against = (f"against Bain's {_usd(fundable)} of revenue it deems fundable by 2030 (both are 2030 figures)"
+    bain_against = (f"against Bain's {_usd(fundable)} of revenue it deems fundable by {bain['year']} (both are "
+                    f"{bain['year']} figures), a shortfall of {_usd(bain['gap_usd_bn'])}"
                     if fundable is not None else f"against {_usd(bain['actual_usd_bn'])} of net external AI revenue earned in {year}")
+    run_rate = (f"Sequoia's figure for NVIDIA's data-center run-rate in {seq['year']}"
+                if result.scenario.demand_gap.sequoia.run_rate_usd_bn is not None
+                else f"NVIDIA's data-center run-rate at the end of {year}")
+    identified = (f"{_usd(seq['actual_usd_bn'])} identified in {seq['year']}, a hole of {_usd(seq['gap_usd_bn'])}"
+                  if result.scenario.demand_gap.sequoia.identified_ai_revenue_usd_bn is not None
+                  else f"{_usd(seq['actual_usd_bn'])} of net external AI revenue earned in {year}")
     lines = [
         demand_verdict(result),
         f"**Net external AI revenue** (end users and enterprises paying for AI, with the flows between chain members "
         f"taken out) is built from {len(d.coverage[d.coverage['flow'] == 'final_demand'])} dated series of "
         f"{len(d.companies)} companies and reached {_usd(d.d['d_usd_bn'].iloc[-1])} a year in {d.quarters[-1]}.",
-        f"**Sequoia's method** turns NVIDIA's data-center run-rate at the end of {year} "
-        f"({_usd(seq['inputs']['run_rate_usd_bn'])}) into {_usd(seq['required_usd_bn'])} of required end-user revenue, "
-        f"against {_usd(seq['actual_usd_bn'])} identified.",
+        f"**Sequoia's method** turns {run_rate} ({_usd(seq['inputs']['run_rate_usd_bn'])}) into "
+        f"{_usd(seq['required_usd_bn'])} of required end-user revenue, against {identified}.",
         f"**Bain's method** (capex of {_usd(bain['inputs']['capex_usd_bn'])} at a capex-to-revenue ratio of "
-        f"{bain['inputs']['capex_to_revenue_ratio']:.0%}) requires {_usd(bain['required_usd_bn'])} a year, {bain_against}.",
+        f"{bain['inputs']['capex_to_revenue_ratio']:.0%}) requires {_usd(bain['required_usd_bn'])} a year in {bain['year']}, {bain_against}.",
         f"**Capital recovery** on the AI capital in service requires {_usd(cap['required_usd_bn'])} in {year}, "
         f"against {_usd(cap['actual_usd_bn'])} earned.",
     ]

@@ -340,6 +340,18 @@ def known_by_year(result, source: str = "") -> Table:
              "series past its last disclosure; the plain sum adds only the series present in each quarter.")
 
 
+def bridges(result, source: str = "") -> Table:
+    """From each published bar to R*: one row per bar and per named step, with its change and the value after it."""
+    b = result.bridges
+    return present(b.table(), [
+        Column("bar", "Published bar"),
+        Column("step", "Step"),
+        Column("detail", "What changes"),
+        Column("change_usd_bn", "Change", "usd_bn", "{:+,.0f}", missing=""),
+        Column("value_usd_bn", "Value after the step", "usd_bn", "{:,.0f}"),
+    ], f"From each published bar to R* in {b.year}, one named difference at a time", source, note=b.order)
+
+
 def secondary(result, source: str = "") -> Table:
     """Secondary tests with n, degrees of freedom, the method, and Holm-adjusted p-values."""
     band = f"{result.closing.level:.0%}"

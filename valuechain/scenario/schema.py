@@ -136,6 +136,7 @@ class SequoiaInputs(_Frozen):
     end_user_gross_margin: Annotated[float, Field(ge=0, lt=1)]  # gross margin of the end user of AI
     run_rate_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: NVIDIA's latest filed data-center quarter x 4
     identified_ai_revenue_usd_bn: Annotated[float, Field(ge=0, le=MAX_USD_BN)] | None = None  # None: cloud + lab + app AI revenue from the profit model
+    year: Year | None = None  # the year a fixed run-rate and identified revenue describe (an anchor's own year); None: the report year
 
 
 class BainInputs(_Frozen):
@@ -144,6 +145,7 @@ class BainInputs(_Frozen):
     capex_to_revenue: Annotated[float, Field(gt=0, le=1)]  # sustainable capex-to-revenue ratio
     capex_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: the capex spenders' latest calendar-year capex
     fundable_revenue_usd_bn: Annotated[float, Field(ge=0, le=MAX_USD_BN)] | None = None  # revenue Bain deems fundable; None: not compared
+    year: Year | None = None  # the year a fixed capex and fundable revenue describe (an anchor's own year); None: the report year
 
 
 class CapitalRecoveryInputs(_Frozen):
