@@ -409,10 +409,10 @@ def lab_start_note(econ) -> str:
         cut = f", less the {start.partner_share:.0%} its cloud partners keep" if start.partner_share else ""
         parts.append(f"{name} starts from USD {start.start_year_revenue_usd_bn:,.1f}bn of {start.as_of.year} revenue: its "
                      f"latest disclosure, a USD {start.reported_usd_bn:,.1f}bn {what} at {start.as_of:%d %B %Y} "
-                     f"({start.basis}, {start.source_id}), growing {start.growth:.0%} over the year{cut}.")
-    return ("Revenue is net of the cloud partners' share, the basis on which the clouds' AI revenue in D already holds "
-            "the partners' cut: OpenAI reports net of Microsoft's share; Anthropic reports the revenue its cloud partners "
-            "resell gross, so the scenario's cloud_partner_share is taken off. A run-rate RR a fraction f into the start "
+                     f"(basis: {start.basis.replace('_', '-')}), growing {start.growth:.0%} over the year{cut}.")
+    return ("Revenue is net of the cloud partners' share: the partners' cut is the clouds' revenue, which D counts on "
+            "the clouds' side. OpenAI reports net of Microsoft's share; Anthropic reports the revenue its cloud partners "
+            "resell gross, so the share the scenario assumes its partners keep is taken off. A run-rate RR a fraction f into the start "
             "year gives that year's revenue RR e^(-rf)(e^r - 1)/r, with r = ln(1 + g) and g the year's growth. "
             + " ".join(parts))
 
