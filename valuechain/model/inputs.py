@@ -2,7 +2,7 @@ r"""What the model takes from the data for one scenario, and the parameters it c
 
 :func:`inputs` reads, once per scenario, everything :func:`valuechain.model.engine.evaluate` takes
 from the data (each company's filed revenue and margin by year, the spenders' capex by quarter,
-NVIDIA's run-rate, the labs' base-year position, the IPO valuations, net external AI revenue
+NVIDIA's run-rate, where the labs' paths start, the IPO valuations, net external AI revenue
 :math:`D`) and lists every parameter the model consumes under its dotted scenario key
 (``attribution.microsoft.ai_share.2025``, ``demand_gap.break_even.target_return`` …) with the
 scenario's value.
