@@ -104,13 +104,15 @@ def test_every_key_names_a_scenario_value(base):
 
 
 def test_a_labs_base_year_position_has_one_reading_for_the_labs_and_the_core(base_scenario, ds):
-    """OpenAI's 2025 revenue and H1-2025 operating loss come from the data, Anthropic's loss from the
+    """OpenAI's start comes from its latest run-rate and its H1-2025 operating loss, Anthropic's loss from the
     scenario; with neither, both the labs' analysis and the core's inputs stop with the key to set."""
     from valuechain.model.inputs import lab_base
 
     le = base_scenario.lab_economics
     revenue, loss = lab_base(le, ds, "openai")
-    assert revenue == pytest.approx(13.1) and loss == pytest.approx(7.8 / 4.3)
+    rho = np.log(2.0)
+    assert revenue == pytest.approx(40.0 * np.exp(-rho * 234.5 / 365) / rho)  # USD 40bn run-rate, 23 Aug 2026
+    assert loss == pytest.approx((1 + 7.8 / 4.3) * 0.75 - 1)
     assert lab_base(le, ds, "anthropic")[1] == 0.5
     early = load_scenario("base", {"lab_economics.base_year": 2015})
     with pytest.raises(ValueError, match=r"no 2015 revenue for openai.*lab_economics\.paths\.openai\.base_revenue_usd_bn"):

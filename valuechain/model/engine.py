@@ -140,7 +140,8 @@ def evaluate(inp: Inputs, theta: np.ndarray) -> Outputs:
         c0 = 1 + theta[:, cols["loss"]]
         d = theta[:, cols["cost_decline"]]
         growth = np.concatenate([np.ones((n, 1)), np.cumprod(1 + _col(theta, cols["growth"]), axis=1)], axis=1)
-        lab_r[:, j] = theta[:, cols["base_revenue"], None] * growth
+        net = theta[:, cols["base_revenue"]] * (1 - theta[:, cols["partner_share"]])  # valuechain.model.inputs.lab_base
+        lab_r[:, j] = net[:, None] * growth
         lab_c[:, j] = lab_r[:, j] * c0[:, None] * (1 - d[:, None]) ** np.arange(steps + 1)[None, :]
         lab_year[:, j] = inp.lab_base_year + break_even_years(c0, d, steps)
     vc = inp.valuation_cols

@@ -2,7 +2,7 @@ r"""What the model takes from the data for one scenario, and the parameters it c
 
 :func:`inputs` reads, once per scenario, everything :func:`valuechain.model.engine.evaluate` takes
 from the data (each company's filed revenue and margin by year, the spenders' capex by quarter,
-NVIDIA's run-rate, the labs' base-year position, the IPO valuations, net external AI revenue
+NVIDIA's run-rate, where the labs' paths start, the IPO valuations, net external AI revenue
 :math:`D`) and lists every parameter the model consumes under its dotted scenario key
 (``attribution.microsoft.ai_share.2025``, ``demand_gap.break_even.target_return`` …) with the
 scenario's value.
@@ -16,7 +16,7 @@ import pandas as pd
 
 from valuechain.dataset import views
 from valuechain.dataset.capex import quarterly_wide, spender_capex, spenders_by_year
-from valuechain.dataset.yearly import company_year, margin_year
+from valuechain.dataset.yearly import margin_year
 from valuechain.layers import CHAIN_ORDER
 from valuechain.model import downstream
 from valuechain.model.capital import ai_capex
@@ -245,41 +245,156 @@ def _requirements(scenario, ds, k: _Keys, capex_year: np.ndarray, report_year: i
     }
 
 
+@dataclass(frozen=True)
+class LabStart:
+    """Where a lab's path starts: its latest disclosed revenue and the start year's revenue made from it."""
+
+    lab: str
+    kind: str  # run_rate or quarterly_revenue
+    as_of: pd.Timestamp  # the date the annualized figure stands for (a quarter: its midpoint)
+    reported_usd_bn: float  # annualized, on the lab's own revenue basis
+    basis: str  # the disclosure's basis (run_rate, claim, reported ...)
+    source_id: str
+    year_fraction: float  # f: share of the start year elapsed at ``as_of``
+    growth: float  # g: the scenario's revenue growth in the start year
+    partner_share: float  # phi: share of reported revenue that cloud partners keep (0: reported net)
+    start_year_reported_usd_bn: float  # R_t0 on the lab's own basis
+    start_year_revenue_usd_bn: float  # R_t0 (1 - phi): on the common, net basis
+
+
+def start_year_revenue(run_rate_usd_bn, year_fraction, growth):
+    r"""A calendar year's revenue from one annualized point inside it, growing at the year's rate.
+
+    .. math::
+
+        R_{t_0} = \int_0^1 RR_\tau\, e^{\rho (s - f)}\, ds = RR_\tau\, e^{-\rho f}\,\frac{e^{\rho} - 1}{\rho},
+        \qquad \rho = \ln(1 + g),
+
+    where :math:`RR_\tau` is the annualized revenue at the date :math:`\tau`, a fraction :math:`f` of
+    the year :math:`t_0` in, and :math:`g` the year's growth, run-rate growing continuously through the
+    year. With :math:`g = 0`, :math:`R_{t_0} = RR_\tau`; a point at mid-year (:math:`f = 1/2`) gives
+    :math:`RR_\tau \cdot 2\sinh(\rho/2)/\rho`, a little above :math:`RR_\tau`.
+    """
+    rho = np.log1p(np.asarray(growth, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(np.abs(rho) < 1e-12, 1.0, np.exp(-rho * year_fraction) * np.expm1(rho) / rho)
+    out = np.asarray(run_rate_usd_bn, dtype=float) * factor
+    return float(out) if out.ndim == 0 else out
+
+
+def net_of_partners(revenue_usd_bn, loss_per_revenue_dollar, partner_share):
+    r"""Revenue and loss per revenue dollar moved from gross to net of the cloud partners' share.
+
+    .. math::
+
+        R^{net} = R^{gross}(1 - \phi), \qquad \ell^{net} = \frac{\ell^{gross}}{1 - \phi},
+
+    with :math:`\phi` the share of reported (gross) revenue the cloud partners keep on the lab's
+    models they resell. The partners' share is a cost under gross accounting and absent from both
+    revenue and cost under net accounting, so the loss in dollars, :math:`\ell R`, is the same on both.
+    """
+    keep = 1 - partner_share
+    return revenue_usd_bn * keep, loss_per_revenue_dollar / keep
+
+
+def aged_loss(loss_per_revenue_dollar, cost_decline, years):
+    r"""A loss per revenue dollar measured ``years`` before the start year, carried to it on the path's
+    own cost decline, so that a start later than the measurement does not delay break-even by itself.
+
+    .. math::
+
+        c_{t_0} = c_{t_m} (1 - d)^{t_0 - t_m}, \qquad \ell_{t_0} = c_{t_0} - 1,
+
+    with :math:`c = 1 + \ell` the cost per revenue dollar, :math:`t_m` the year of the reported loss and
+    :math:`d` the yearly decline of :func:`valuechain.model.labs.break_even_path`.
+    """
+    return (1 + loss_per_revenue_dollar) * (1 - cost_decline) ** years - 1
+
+
+def latest_lab_revenue(ds, lab: str, year: int):
+    """The lab's latest annualized revenue disclosed for a date no later than the end of ``year``, from
+    ``financials.csv``: a run-rate point, or a calendar quarter's revenue x 4 dated at the quarter's
+    midpoint (the same company figures, on the same gross or net basis, as the lab's series in D).
+    A row with ``when``, ``value`` (USD bn a year), ``kind``, ``basis``, ``source_id``; None if none."""
+    fin = ds.financials[ds.financials["company_id"] == lab]
+    points = fin[(fin["metric"] == "revenue_run_rate") & (fin["period_type"] == "point")]
+    quarters = fin[(fin["metric"] == "revenue") & (fin["period_type"] == "quarter")]
+    ends = pd.to_datetime(quarters["period_end"])
+    starts = ends.dt.to_period("Q").dt.start_time
+    rows = pd.concat([
+        pd.DataFrame({"when": pd.to_datetime(points["period_end"]), "value": points["value_usd_bn"].astype(float),
+                      "kind": "run_rate", "basis": points["basis"], "source_id": points["source_id"]}),
+        pd.DataFrame({"when": (starts + (ends - starts) / 2).dt.normalize(),
+                      "value": 4 * quarters["value_usd_bn"].astype(float), "kind": "quarterly_revenue",
+                      "basis": quarters["basis"], "source_id": quarters["source_id"]}),
+    ], ignore_index=True)
+    rows = rows[rows["when"] <= pd.Timestamp(f"{year}-12-31")]
+    return None if rows.empty else rows.sort_values("when", kind="stable").iloc[-1]
+
+
+def lab_start(lab_economics, ds, lab: str) -> LabStart | None:
+    """Where ``lab``'s path starts (:class:`LabStart`), or None when the scenario gives the base revenue."""
+    le, spec = lab_economics, lab_economics.paths[lab]
+    if spec.base_revenue_usd_bn is not None:
+        return None
+    row = latest_lab_revenue(ds, lab, le.base_year)
+    if row is None or row["when"].year != le.base_year:
+        found = "none" if row is None else f"the latest is dated {row['when']:%Y-%m-%d}"
+        raise ValueError(f"no {le.base_year} revenue for {lab} in financials.csv ({found}); set lab_economics.base_year "
+                         f"to the year of the latest disclosure or give lab_economics.paths.{lab}.base_revenue_usd_bn")
+    growth = spec.revenue_growth
+    g = growth.get(le.base_year, growth[min(growth)]) if isinstance(growth, dict) else growth
+    when = row["when"]
+    f = (when.day_of_year - 0.5) / (366 if when.is_leap_year else 365)
+    reported = start_year_revenue(row["value"], f, g)
+    return LabStart(lab, row["kind"], when, float(row["value"]), row["basis"], row["source_id"],
+                    f, float(g), spec.cloud_partner_share, reported, reported * (1 - spec.cloud_partner_share))
+
+
 def lab_base(lab_economics, ds, lab: str) -> tuple[float, float]:
-    """A lab's base-year revenue (USD bn) and loss per dollar of revenue: the scenario's where it gives
-    them, else the filed revenue (or run-rate) and the operating (or net) loss over revenue of that year.
+    """A lab's start-year revenue (USD bn) and loss per dollar of revenue, both on the common revenue
+    basis (net of the cloud partners' share, :func:`net_of_partners`).
+
+    Revenue: :math:`R_{t_0}(1 - \\phi)`, with :math:`R_{t_0}` on the lab's own basis the scenario's
+    ``base_revenue_usd_bn`` where it gives it, else :func:`start_year_revenue` from the lab's latest
+    disclosure dated in ``lab_economics.base_year`` (:func:`lab_start`), and :math:`\\phi` its
+    ``cloud_partner_share``. Loss: the scenario's where it gives it (per dollar of net revenue, in the
+    start year), else the latest reported operating (or net) loss over revenue up to the base year,
+    moved to the net basis (:func:`net_of_partners`) and carried to the start year at the scenario's
+    cost decline (:func:`aged_loss`).
 
     Raises ValueError naming the key to set when the scenario gives no figure and the data has none:
     a missing base would read as "no break-even", which the data do not say.
     """
     le, spec = lab_economics, lab_economics.paths[lab]
-    revenue = spec.base_revenue_usd_bn
-    if revenue is None:
-        found = company_year(ds, lab, "revenue", le.base_year) or company_year(ds, lab, "revenue_run_rate", le.base_year)
-        if found is None:
-            raise ValueError(f"no {le.base_year} revenue for {lab} in the dataset; "
-                             f"give lab_economics.paths.{lab}.base_revenue_usd_bn")
-        revenue = found.value
+    start = lab_start(le, ds, lab)
+    reported = spec.base_revenue_usd_bn if start is None else start.start_year_reported_usd_bn
+    revenue = reported * (1 - spec.cloud_partner_share)
     loss = spec.loss_per_revenue_dollar
     if loss is None:
-        margin = margin_year(ds, lab, ["operating_loss", "net_loss"], "revenue", le.base_year)
-        if margin is None:
-            raise ValueError(f"no reported loss for {lab} in {le.base_year}; "
+        found = next(((year, m) for year in range(le.base_year, le.base_year - 4, -1)
+                      if (m := margin_year(ds, lab, ["operating_loss", "net_loss"], "revenue", year)) is not None), None)
+        if found is None:
+            raise ValueError(f"no reported loss for {lab} in {le.base_year - 3}-{le.base_year}; "
                              f"give lab_economics.paths.{lab}.loss_per_revenue_dollar")
-        loss = -margin.value
+        year, margin = found
+        loss = net_of_partners(1.0, -margin.value, spec.cloud_partner_share)[1]
+        loss = aged_loss(loss, spec.cost_decline, le.base_year - year)
     return revenue, loss
 
 
 def _lab_columns(scenario, ds, k: _Keys) -> dict:
-    """Per lab: the columns of its base-year revenue and loss (:func:`lab_base`), its cost decline and
-    its revenue growth per projected year."""
+    """Per lab: the columns of its start-year revenue on its own basis, its cloud partners' share (the
+    core takes revenue net of it, :func:`lab_base`), its loss per net revenue dollar, its cost decline
+    and its revenue growth per projected year."""
     le = scenario.lab_economics
     lab_cols = {}
     for lab, spec in le.paths.items():
         revenue, loss = lab_base(le, ds, lab)
         prefix = f"lab_economics.paths.{lab}"
         lab_cols[lab] = {
-            "base_revenue": k.add(f"{prefix}.base_revenue_usd_bn", revenue),
+            "base_revenue": k.add(f"{prefix}.base_revenue_usd_bn", revenue / (1 - spec.cloud_partner_share)),
+            "partner_share": k.add(f"{prefix}.cloud_partner_share", spec.cloud_partner_share),
             "loss": k.add(f"{prefix}.loss_per_revenue_dollar", loss),
             "cost_decline": k.add(f"{prefix}.cost_decline", spec.cost_decline),
             "growth": np.array([k.per_year(f"{prefix}.revenue_growth", spec.revenue_growth, le.base_year + s, carry_last=True)

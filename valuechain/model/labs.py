@@ -16,7 +16,7 @@ from valuechain.dataset.load import Dataset
 from valuechain.dataset.names import company_name
 from valuechain.model.demand import demand_gap
 from valuechain.model.formulas import break_even_years
-from valuechain.model.inputs import lab_base
+from valuechain.model.inputs import lab_base, lab_start
 from valuechain.model.profit import profit_pool
 from valuechain.model.required import method_name
 from valuechain.model.results import Headline, rounded
@@ -172,12 +172,15 @@ class LabEconomicsResult:
     gap_with_round_trip: pd.DataFrame  # demand-gap requirements with and without round-tripped revenue
     year: int
     names: dict = field(default_factory=dict)  # company id -> name, from the dataset analysed
+    starts: dict = field(default_factory=dict)  # lab -> LabStart (valuechain.model.inputs), None where the scenario gives the base
+
 
     def summary(self) -> dict:
         out = {"year": self.year}
         for lab, be in self.break_even.items():
             out[f"{lab}_break_even_year"] = be.year
             out[f"{lab}_cost_per_revenue_dollar_base"] = round(float(be.path["cost_per_revenue_dollar"].iloc[0]), 4)
+            out[f"{lab}_revenue_start_usd_bn"] = round(float(be.path["revenue_usd_bn"].iloc[0]), 2)
         for key, value in self.cloud_split.items():
             out[f"cloud_{key}"] = rounded(value, 4 if key.endswith("share") else 2)
         eff = self.unit_economics.loc[EFFICIENCY]
@@ -202,6 +205,9 @@ class LabEconomicsResult:
             out.append(Headline(f"{lab}_cost_per_revenue_dollar_base", f"{company_name(lab, self.names)} cost per dollar of revenue",
                                 "usd_per_usd", str(self.break_even[lab].path["year"].iloc[0]),
                                 figures[f"{lab}_cost_per_revenue_dollar_base"], detail=True))
+            out.append(Headline(f"{lab}_revenue_start_usd_bn", f"{company_name(lab, self.names)} revenue at the path's start, "
+                                "net of cloud partners' share", "usd_bn", str(self.break_even[lab].path["year"].iloc[0]),
+                                figures[f"{lab}_revenue_start_usd_bn"], detail=True))
         for method in self.gap_with_round_trip["method"]:
             out.append(Headline(f"{method}_gap_organic_usd_bn", f"Gap without round-tripped revenue, {method_name(method)}",
                                 "usd_bn", str(self.year), figures[f"{method}_gap_organic_usd_bn"], detail=True))
@@ -210,7 +216,8 @@ class LabEconomicsResult:
     @property
     def sources(self) -> tuple[str, ...]:
         """The source rows (sources.csv ids) of every table in this result."""
-        ids = [*self.growth["source_id"], *self.losses["source_id"], *self.investments["source_id"]]
+        ids = [*self.growth["source_id"], *self.losses["source_id"], *self.investments["source_id"],
+               *(start.source_id for start in self.starts.values() if start is not None)]
         for cell in self.unit_economics["source_id"]:
             ids += [part.strip() for part in str(cell).split(";")]
         return tuple(dict.fromkeys(i for i in ids if i and i != "from the rows above"))
@@ -243,5 +250,5 @@ def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
         growth=run_rate_growth(ds, labs), losses=pd.concat([loss_per_revenue_dollar(ds, lab) for lab in labs], ignore_index=True),
         unit_economics=unit_economics(ds), break_even=paths, investments=investments, cloud_split=split,
         gap_with_round_trip=req[["method", "required_usd_bn", "actual_usd_bn", "gap_usd_bn", "actual_organic_usd_bn", "gap_organic_usd_bn"]],
-        year=le.circular_year, names=ds.company_names,
+        year=le.circular_year, names=ds.company_names, starts={lab: lab_start(le, ds, lab) for lab in le.paths},
     )

@@ -11,6 +11,8 @@ import pandas as pd
 
 from valuechain.dataset.load import Dataset
 from valuechain.model.formulas import reverse_dcf_revenue
+from valuechain.model.inputs import lab_base
+from valuechain.model.labs import break_even_path
 from valuechain.model.profit import profit_pool
 from valuechain.model.results import Headline, rounded
 
@@ -70,7 +72,7 @@ class ValuationResult:
     draw: pd.DataFrame  # company (and total) x float ratio: capital drawn, USD bn
     labs: pd.DataFrame  # per lab: valuation, run-rate, multiple, revenue needed in the target year
     ipo_valuations_usd_bn: dict[str, float]  # company -> valuation of each IPO candidate
-    labs_path_revenue_usd_bn: float  # the labs layer's revenue in the target year on the scenario's projection
+    labs_path_revenue_usd_bn: float  # OpenAI's and Anthropic's revenue in the target year on their break-even paths
     target_year: int  # the year of the reverse DCF's revenue
     china_implied_earnings_growth: float  # a year, for China's chip multiples to fall to NVIDIA's
     pe_china: float  # China's chip makers' price/earnings (seed)
@@ -124,6 +126,25 @@ FACTS_USED = ("ipo_float_typical_low", "ipo_float_typical_high", "ipo_draw_low",
               "anthropic_run_rate_seed", "china_chips_pe", "nvidia_pe")
 
 
+def labs_path_revenue(scenario, ds: Dataset, labs, year: int) -> float:
+    r"""The labs' revenue in ``year`` on notebook 03's paths (:func:`valuechain.model.labs.break_even_path`
+    from :func:`valuechain.model.inputs.lab_base`), summed: :math:`\sum_i R_{i,t}`, on the net revenue
+    basis. NaN when ``year`` lies outside the paths or a lab has no path."""
+    le = scenario.lab_economics
+    total = 0.0
+    for lab in labs:
+        if lab not in le.paths:
+            return float("nan")
+        spec = le.paths[lab]
+        revenue, loss = lab_base(le, ds, lab)
+        path = break_even_path(le.base_year, revenue, 1 + loss, spec.revenue_growth, spec.cost_decline,
+                               le.horizon_years).path.set_index("year")
+        if year not in path.index:
+            return float("nan")
+        total += float(path.loc[year, "revenue_usd_bn"])
+    return total
+
+
 def analyse(scenario, ds: Dataset, pool=None) -> ValuationResult:
     """Notebook 04's tables and figures for ``scenario`` (reusing the profit pool if given)."""
     val = scenario.valuation
@@ -133,8 +154,7 @@ def analyse(scenario, ds: Dataset, pool=None) -> ValuationResult:
     typical = (ds.fact("ipo_float_typical_low"), ds.fact("ipo_float_typical_high"))
     decade = (ds.fact("ipo_draw_low"), ds.fact("ipo_draw_high"))
     years = val.target_year - val.valuation_year
-    proj = pool.layers[(pool.layers["kind"] == "projection") & (pool.layers["layer"] == "labs")].set_index("year")
-    path_revenue = float(proj.loc[val.target_year, "ai_revenue_usd_bn"]) if val.target_year in proj.index else float("nan")
+    path_revenue = labs_path_revenue(scenario, ds, ("openai", "anthropic"), val.target_year)
     run_rates = {"openai": ds.fact("openai_run_rate_seed"), "anthropic": ds.fact("anthropic_run_rate_seed")}
     labs = pd.DataFrame([{
         "company_id": lab, "valuation_usd_bn": valuations[lab], "run_rate_usd_bn": run_rates[lab],

@@ -198,8 +198,13 @@ def labs_summary(result) -> str:
     for lab, be in result.break_even.items():
         start = be.path.iloc[0]
         when = f"breaks even in **{be.year}**" if be.year else "does not break even within the horizon"
-        lines.append(f"**{company_name(lab, result.names)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} revenue at "
-                     f"${start['cost_per_revenue_dollar']:.2f} of cost per revenue dollar and, on the scenario's path, {when}.")
+        first = result.starts.get(lab)
+        origin = (f" (net of cloud partners' share, from a {_bn(first.reported_usd_bn)} "
+                  f"{'quarter annualized' if first.kind == 'quarterly_revenue' else 'run-rate'} on {first.as_of:%d %B %Y})"
+                  if first is not None else "")
+        lines.append(f"**{company_name(lab, result.names)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} "
+                     f"revenue{origin} at ${start['cost_per_revenue_dollar']:.2f} of cost per revenue dollar and, on the "
+                     f"scenario's path, {when}.")
     lines.append(f"On the seed's figures Anthropic earns ${eff['anthropic']:.2f} of run-rate revenue per dollar of projected "
                  f"compute against OpenAI's ${eff['openai']:.2f}.")
     split = result.cloud_split
@@ -223,7 +228,7 @@ def valuation_summary(result, scenario) -> str:
         f"At the seed's run-rates OpenAI is valued at {s['openai_revenue_multiple']:.0f}x revenue and Anthropic at "
         f"{s['anthropic_revenue_multiple']:.0f}x. To earn {val.discount_rate:.0%} a year and be worth "
         f"{val.exit_multiple:g}x revenue in {val.target_year}, the two would need {_bn(s['labs_revenue_needed_usd_bn'])} of "
-        f"revenue that year; the scenario's labs layer reaches {_bn(s['labs_revenue_scenario_path_usd_bn'])}.",
+        f"revenue that year; on the scenario's paths (notebook 03) the two reach {_bn(s['labs_revenue_scenario_path_usd_bn'])}.",
         f"China's chip makers trade at {result.pe_china:.0f}x earnings against NVIDIA's {result.pe_nvidia:.0f}x (seed): to fall to NVIDIA's multiple over "
         f"{val.china_years_to_converge} years with the same return, their earnings would have to grow "
         f"{s['china_implied_earnings_growth']:.0%} a year against NVIDIA's assumed {val.nvidia_earnings_growth:.0%}.",

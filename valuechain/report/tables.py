@@ -439,15 +439,35 @@ def unit_economics(econ, source: str = "") -> Table:
     ], "OpenAI against Anthropic on the seed's figures", source)
 
 
+def lab_start_note(econ) -> str:
+    """What each lab's path starts from, and on which revenue basis, in words."""
+    parts = []
+    for lab, start in econ.starts.items():
+        name = labels.company_name(lab, econ.names)
+        if start is None:
+            parts.append(f"{name} starts from the scenario's start-year revenue.")
+            continue
+        what = "a quarter's revenue x 4" if start.kind == "quarterly_revenue" else "run-rate"
+        cut = f", less the {start.partner_share:.0%} its cloud partners keep" if start.partner_share else ""
+        parts.append(f"{name} starts from USD {start.start_year_revenue_usd_bn:,.1f}bn of {start.as_of.year} revenue: its "
+                     f"latest disclosure, a USD {start.reported_usd_bn:,.1f}bn {what} at {start.as_of:%d %B %Y} "
+                     f"(basis: {start.basis.replace('_', '-')}), growing {start.growth:.0%} over the year{cut}.")
+    return ("Revenue is net of the cloud partners' share: the partners' cut is the clouds' revenue, which D counts on "
+            "the clouds' side. OpenAI reports net of Microsoft's share; Anthropic reports the revenue its cloud partners "
+            "resell gross, so the share the scenario assumes its partners keep is taken off. A run-rate RR a fraction f into the start "
+            "year gives that year's revenue RR e^(-rf)(e^r - 1)/r, with r = ln(1 + g) and g the year's growth. "
+            + " ".join(parts))
+
+
 def break_even(econ, source: str = "") -> Table:
-    """Each lab's projected revenue, cost and operating profit to the horizon."""
+    """Each lab's projected revenue, cost and operating profit to the horizon, with where each path starts."""
     data = pd.concat([be.path.assign(lab=lab) for lab, be in econ.break_even.items()], ignore_index=True)
     return present(data, [
         Column("lab", "Company", "company"), Column("year", "Year", "year"),
         Column("revenue_usd_bn", "Revenue", "usd_bn"), Column("cost_usd_bn", "Cost", "usd_bn"),
         Column("operating_profit_usd_bn", "Operating profit", "usd_bn"),
         Column("cost_per_revenue_dollar", "Cost per dollar of revenue", "usd_per_usd"),
-    ], "The labs' projected path to break-even", source, names=econ.names)
+    ], "The labs' projected path to break-even", source, lab_start_note(econ), names=econ.names)
 
 
 def investments(econ, source: str = "") -> Table:

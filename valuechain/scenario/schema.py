@@ -226,10 +226,11 @@ class DemandGap(_Frozen):
 class LabPath(_Frozen):
     """Drivers of one lab's revenue and cost path."""
 
-    base_revenue_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: base-year revenue from the data
+    base_revenue_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: start-year revenue from the latest disclosure
     loss_per_revenue_dollar: Annotated[float, Field(ge=-1, le=20)] | None = None  # None: latest reported loss / revenue
     revenue_growth: Growth | dict[Year, Growth]  # yearly revenue growth (0.5 = +50%); the last value carries on
     cost_decline: Annotated[float, Field(ge=0, lt=1)]  # yearly fall of cost per revenue dollar (0.2 = -20%)
+    cloud_partner_share: Annotated[float, Field(ge=0, lt=1)] = 0.0  # share of reported revenue cloud partners keep (0: reported net)
     rationale: str = ""  # source or reasoning
 
 
@@ -248,7 +249,7 @@ class Investment(_Frozen):
 class LabEconomics(_Frozen):
     """Parameters of notebook 03."""
 
-    base_year: Year  # first year of the break-even paths
+    base_year: Year  # first year of the break-even paths: the year of the labs' latest disclosed revenue
     horizon_years: Annotated[int, Field(ge=1, le=30)]  # years projected
     paths: dict[str, LabPath]  # keyed by lab company id
     investments: tuple[Investment, ...]
