@@ -104,3 +104,19 @@ def test_every_secondary_test_and_the_primary_share_one_shape(base):
     c = base.closing
     assert (c.test.statistic, c.test.pvalue, c.test.nobs, c.test.df) == (c.t_stat, c.p_value, c.n, c.dof)
     assert (table["pvalue_holm"] >= table["pvalue"]).all() and base.secondary.holm == table["pvalue_holm"].to_dict()
+
+
+def test_bull_and_bear_move_the_demand_gap_the_way_their_titles_claim(ds):
+    """Bear ("capex outruns profit") needs more revenue per dollar of capital and so covers less of it;
+    bull ("demand catches up") the reverse: D/R* orders bear < base < bull, and R* the other way."""
+    from valuechain.model import engine
+    from valuechain.model.inputs import build as build_inputs
+
+    ratio, required, d = {}, {}, {}
+    for name in ("bear", "base", "bull"):
+        inp = build_inputs(load_scenario(name), ds)
+        out = engine.evaluate(inp, inp.theta())
+        ratio[name], required[name], d[name] = float(out.d_over_required[0]), float(out.capital_recovery[0]), inp.d_last
+    assert ratio["bear"] < ratio["base"] < ratio["bull"]
+    assert required["bear"] > required["base"] > required["bull"]
+    assert d["bear"] == d["base"] == d["bull"]  # the same disclosures: the ratio moves through R* alone
