@@ -663,7 +663,9 @@ def ladder(down: Downstream, roles: dict[str, str], pass_through: float, scopes=
         here = pd.DataFrame({s: [(s, q) in disclosed_in for q in x.index] for s in chosen}, index=x.index, dtype=bool)
         disclosed = x.where(here).sum(axis=1)
         carried = x.where(~here).sum(axis=1)
-        assumed = netting.fillna(0.0) + (level - plain).abs().fillna(0.0)
+        linked_back = (level - plain).abs().fillna(0.0)
+        linked_back = linked_back.where(linked_back > 1e-9 * level.abs(), 0.0)  # rounding, not a level linked back
+        assumed = netting.fillna(0.0) + linked_back
         gross = present.fillna(0.0) + assumed
         levels[scope.key] = level
         shares.append(pd.DataFrame({"scope": scope.key, "quarter": x.index, "disclosed_usd_bn": disclosed.to_numpy(),

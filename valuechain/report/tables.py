@@ -276,6 +276,27 @@ def downstream(result, source: str = "") -> Table:
     ], "Net external AI revenue (D) against required revenue (R*), by quarter", source)
 
 
+def scope_ladder(result, source: str = "") -> Table:
+    """D under each scope of the ladder in the gap quarter: level, D / R*, what the level rests on, the definition."""
+    rungs = result.ladder_at_gap()
+    frame = pd.DataFrame([{"scope": s.name, "definition": s.definition, **rungs.loc[s.key].to_dict()}
+                          for s in result.ladder.scopes])
+    q = result.closing.last_quarter
+    return present(frame, [
+        Column("scope", "Scope of D"),
+        Column("level_usd_bn", f"D in {q}, annualized", "usd_bn"),
+        Column("d_over_required", f"D / R* in {q}", "ratio"),
+        Column("disclosed_share", "Disclosed in the quarter", "share"),
+        Column("carried_share", "Carried from earlier disclosures", "share"),
+        Column("assumed_share", "Assumed", "share"),
+        Column("definition", "What it counts"),
+    ], f"D / R* depends on what counts as downstream revenue: the scope ladder in {q}", source,
+        note=("Shares are of the gross amount behind each level: the series disclosed in the quarter, those carried by "
+              "the smoother from earlier disclosures, and what is assumed (the labs' payments to the clouds netted in "
+              f"the broad scope, at {result.ladder.pass_through:.0%} of the labs' revenue, and any level linked back). "
+              "The primary test uses the as-shipped D, which is wider than the broad scope."))
+
+
 def closing(result, source: str = "") -> Table:
     """The primary test's figures: gap, trend, time to close and probabilities, each with its interval."""
     from valuechain.stats.inference import format_p
