@@ -147,3 +147,13 @@ def test_the_verdict_states_the_range_first_and_names_the_as_shipped_d(base_gap)
     assert "later step" in narrative.scope_ladder(base_gap) and "80%" in narrative.scope_ladder(base_gap)
     table = tables.scope_ladder(base_gap)
     assert [row[0] for row in table.rows] == [s.name for s in SCOPES]
+
+
+def test_the_quarterly_table_carries_every_rung_every_quarter(base_gap):
+    from valuechain.report import tables
+
+    table = tables.downstream(base_gap)
+    keys = [c.key for c in table.columns]
+    assert [k for k in keys if k.startswith("scope_")] == [f"scope_{s.key}" for s in SCOPES]
+    last = table.rows[-1]
+    assert last[keys.index("scope_central")] == pytest.approx(base_gap.ladder_at_gap().loc["central", "level_usd_bn"])
