@@ -157,3 +157,13 @@ def test_the_quarterly_table_carries_every_rung_every_quarter(base_gap):
     assert [k for k in keys if k.startswith("scope_")] == [f"scope_{s.key}" for s in SCOPES]
     last = table.rows[-1]
     assert last[keys.index("scope_central")] == pytest.approx(base_gap.ladder_at_gap().loc["central", "level_usd_bn"])
+
+
+def test_labs_and_applications_only_give_the_issue_s_0_81(base_gap, ds):
+    from valuechain.model.downstream import Scope, seller_roles
+
+    everything = (Scope("labs_apps", "Labs and applications", ("labs", "apps"), (), True, "every series of both"),)
+    result = ladder(base_gap.downstream, seller_roles(ds), 0.8, scopes=everything)
+    q = base_gap.closing.last_quarter
+    ratio = float(result.levels.loc[q, "labs_apps"] / base_gap.required.loc[q, "required_usd_bn"])
+    assert ratio == pytest.approx(0.81, abs=0.01)

@@ -42,6 +42,14 @@ prediction, or an intra-chain flow held at its last share). :func:`imputed` coun
 :func:`vintages` builds :math:`D` as it could have been built on a date, and
 :func:`known_by_year` sets each year's :math:`D` as known shortly after the year (its vintage)
 beside today's (revised) value.
+
+The scope ladder
+----------------
+What counts as downstream revenue is a definition, not a datum. :func:`ladder` weights the same
+smoothed final-demand series under each scope of :data:`SCOPES` (strict, central, broad; the series
+left out are listed in :data:`EXCLUSIONS` with their reasons) and nets, in broad, the labs'
+payments to the clouds at an assumed share of the labs' revenue. Each quarter's level is split into
+what was disclosed in the quarter, carried from earlier disclosures, and assumed.
 """
 from __future__ import annotations
 
