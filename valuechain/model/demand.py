@@ -2,8 +2,9 @@ r"""The demand gap: is downstream demand catching up with upstream spending?
 
 :func:`demand_gap` runs, for one scenario:
 
-1. **Net external AI revenue** :math:`D` by quarter, from dated disclosures with intra-chain flows
-   netted out (:mod:`valuechain.dataset.disclosures`).
+1. **Net external AI revenue** :math:`D` by quarter, from dated disclosures with the disclosed
+   intra-chain flows netted out (:mod:`valuechain.dataset.disclosures`), and beside it :math:`D`
+   under each scope of the ladder (strict, central, broad; :func:`valuechain.model.downstream.ladder`).
 2. **Required revenue** :math:`R^*` on the AI capital in service (:mod:`valuechain.model.capital`), and
    the three published methods (Sequoia, Bain, capital recovery) year by year, each year using
    only that year's data (:mod:`valuechain.model.required`), against :math:`D` as known shortly
@@ -89,6 +90,21 @@ class DemandGapResult:
     sources: tuple[str, ...] = field(default=())
     overlaps: pd.DataFrame = field(default_factory=pd.DataFrame)  # flows between series of D, netted or not
     bridges: bridge.Bridges | None = None  # from each published bar to R* for ``year``
+    ladder: downstream.Ladder | None = None  # D under each scope of the ladder (strict, central, broad)
+
+    def ladder_at_gap(self) -> pd.DataFrame:
+        r"""Each rung of D's scope ladder in the gap quarter :math:`T`: level, shares and :math:`D^{rung}_T / R^*_T`.
+
+        :math:`R^*_T` is the primary test's; the as-shipped :math:`D` (the primary test's) is not a rung.
+        """
+        q = self.closing.last_quarter
+        rows = self.ladder.at(q)
+        return rows.assign(d_over_required=rows["level_usd_bn"] / float(self.required.loc[q, "required_usd_bn"]))
+
+    def ladder_range(self) -> tuple[float, float]:
+        """The lowest and highest :math:`D / R^*` across the ladder's rungs in the gap quarter."""
+        ratios = self.ladder_at_gap()["d_over_required"]
+        return float(ratios.min()), float(ratios.max())
 
     @property
     def beta_star_growth_adjusted(self) -> float:
@@ -233,6 +249,21 @@ class DemandGapResult:
         ]
         if self.bridges is not None:  # each published bar as a multiple of R*
             figures.extend(self.bridges.headlines())
+        if self.ladder is not None:  # D's scope ladder beside the as-shipped D
+            rungs = self.ladder_at_gap()
+            low, high = self.ladder_range()
+            figures += [Headline("d_over_required_scope_low", "D / R*, lowest across D's scope ladder", "ratio", q, low),
+                        Headline("d_over_required_scope_high", "D / R*, highest across D's scope ladder", "ratio", q, high)]
+            for scope in self.ladder.scopes:
+                row = rungs.loc[scope.key]
+                figures += [
+                    Headline(f"d_over_required_{scope.key}", f"D / R*, {scope.name.lower()} scope of D", "ratio", q,
+                             float(row["d_over_required"]), detail=True),
+                    Headline(f"d_{scope.key}_usd_bn", f"D, {scope.name.lower()} scope (annualized)", "usd_bn", q,
+                             float(row["level_usd_bn"]), detail=True),
+                    Headline(f"d_{scope.key}_assumed_share", f"Share of D, {scope.name.lower()} scope, that is assumed",
+                             "share", q, float(row["assumed_share"]), detail=True),
+                ]
         return figures
 
     def summary(self) -> dict:
@@ -286,6 +317,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
         overlaps=downstream.overlaps(d, ds), bridges=bridges,
+        ladder=downstream.ladder(d, downstream.seller_roles(ds), scenario.layers["labs"].pass_through),
     )
 
 

@@ -42,6 +42,14 @@ prediction, or an intra-chain flow held at its last share). :func:`imputed` coun
 :func:`vintages` builds :math:`D` as it could have been built on a date, and
 :func:`known_by_year` sets each year's :math:`D` as known shortly after the year (its vintage)
 beside today's (revised) value.
+
+The scope ladder
+----------------
+What counts as downstream revenue is a definition, not a datum. :func:`ladder` weights the same
+smoothed final-demand series under each scope of :data:`SCOPES` (strict, central, broad; the series
+left out are listed in :data:`EXCLUSIONS` with their reasons) and nets, in broad, the labs'
+payments to the clouds at an assumed share of the labs' revenue. Each quarter's level is split into
+what was disclosed in the quarter, carried from earlier disclosures, and assumed.
 """
 from __future__ import annotations
 
@@ -522,3 +530,156 @@ def overlaps(down: Downstream, ds: Dataset) -> pd.DataFrame:
         rows.append({"buyer_company": flow["company_id"], "buyer": flow["product"].split(" (")[0],
                      "buyer_role": role(flow["company_id"]), "seller_series": "", "seller": "", "netted_by": ""})
     return pd.DataFrame(rows, columns=["buyer_company", "buyer", "buyer_role", "seller_series", "seller", "netted_by"])
+
+
+# ----------------------------------------------------------------------------- D's scope as a ladder
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A final-demand series of ``ai_revenue.csv`` that some rungs of the ladder leave out, and why."""
+
+    series_id: str
+    kind: str  # "ai_influenced" (whole subscriptions), "repeat" (inside another series), "mixed" (AI and non-AI)
+    reason: str  # one line, for the page
+
+
+EXCLUSIONS = (
+    Exclusion("adobe_ai_influenced_arr", "ai_influenced",
+              "Adobe's 'AI-influenced' ARR counts whole subscriptions whose purchase AI features influenced"),
+    Exclusion("salesforce_agentforce_arr", "repeat",
+              "Agentforce ARR is part of Salesforce's 'Data Cloud & AI' ARR, which counts it already"),
+    Exclusion("salesforce_data_cloud_ai_arr", "mixed",
+              "Salesforce's 'Data Cloud & AI' ARR includes Data Cloud, a data product not sold as AI"),
+    Exclusion("palantir_us_commercial", "mixed",
+              "Palantir's U.S. commercial segment revenue includes its non-AI software (Foundry)"),
+)
+"""The bundled series a rung may leave out, each named with its reason (no string matching on definitions)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One rung of D's scope ladder, stated as data: the sellers' layers in, the exclusions, the netting."""
+
+    key: str  # strict, central, broad
+    name: str
+    layers: tuple[str, ...]  # sellers' roles counted: "labs", "apps", "cloud" (see :func:`seller_roles`)
+    excludes: tuple[str, ...]  # kinds of :class:`Exclusion` left out
+    linked: bool  # chain-linked back before a series' first disclosure (else the plain sum of series present)
+    definition: str  # in words, for the page
+
+
+SCOPES = (
+    Scope("strict", "Strict", ("labs", "apps"), ("ai_influenced", "mixed"), False,
+          "End users' payments to the labs and to applications sold as AI, as disclosed or carried by the carry rule: "
+          "no AI-influenced or mixed AI and non-AI metric, no level linked back"),
+    Scope("central", "Central", ("labs", "apps"), ("ai_influenced", "repeat"), True,
+          "The labs and the applications, without AI-influenced ARR and counting Agentforce once, chain-linked"),
+    Scope("broad", "Broad", ("labs", "apps", "cloud"), ("repeat",), True,
+          "Central plus AI-influenced ARR, plus the clouds' AI revenue net of the labs' payments to the clouds "
+          "for compute (assumed: the labs' pass-through share of their revenue)"),
+)
+"""The ladder, narrowest first. The as-shipped D (:func:`downstream`) is wider than broad: it counts the
+labs' compute bought from the clouds twice (only OpenAI's 2024 payments to Azure are netted) and
+Agentforce twice."""
+
+ROLES = {"labs": "labs", "cloud": "cloud"}  # companies.csv layer -> seller role; any other company is "apps"
+
+
+def seller_roles(ds: Dataset) -> dict[str, str]:
+    """Company id -> seller role (``labs``, ``cloud``; a company not listed as either sells applications)."""
+    return {c: ROLES.get(layer, "apps") for c, layer in zip(ds.companies["company_id"], ds.companies["layer"])}
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """D under each scope of :data:`SCOPES`, by quarter, with what each level rests on."""
+
+    scopes: tuple[Scope, ...]
+    levels: pd.DataFrame  # quarter x scope key: level, annualized USD bn
+    shares: pd.DataFrame  # rows (quarter, scope key): disclosed_share, carried_share, assumed_share, *_usd_bn parts
+    members: pd.DataFrame  # one row per (scope, series): company, role, included, reason
+    pass_through: float  # share of the labs' revenue paid to the clouds for compute (broad's assumption)
+
+    def at(self, quarter) -> pd.DataFrame:
+        """One row per rung in ``quarter``: level and shares."""
+        q = pd.Period(quarter, freq="Q")
+        rows = self.shares.xs(q, level="quarter")
+        return rows.assign(level_usd_bn=self.levels.loc[q]).reindex([s.key for s in self.scopes])
+
+
+def ladder(down: Downstream, roles: dict[str, str], pass_through: float, scopes=SCOPES,
+           exclusions=EXCLUSIONS) -> Ladder:
+    r""":math:`D` under each scope of ``scopes``, every quarter, from the series :func:`downstream` smoothed.
+
+    No series is re-estimated: each rung weights the final-demand series of ``down`` (intra-chain
+    series are left out; broad's netting replaces them). With :math:`S` the rung's series (sellers
+    in its layers, minus its exclusions), :math:`L_t` and :math:`C_t` the labs' and the clouds'
+    series in :math:`S` present in quarter :math:`t`, and :math:`p` the labs' pass-through share:
+
+    .. math::
+
+        N_t = \min\Big(p \sum_{i \in L_t} x_{i,t},\; \sum_{j \in C_t} x_{j,t}\Big), \qquad
+        D^{rung}_t = \sum_{i \in S_t} x_{i,t} - N_t,
+
+    where :math:`N_t` (broad only; zero unless both labs and clouds are present) is the labs'
+    compute bought from the clouds, assumed, and capped at the clouds' AI revenue. It assumes all
+    of it is bought from the clouds whose revenue is counted, so it nets at most as much as flows.
+    A linked rung carries :math:`D^{rung}` back by :func:`chain_linked`; strict is the plain sum.
+
+    The shares split the gross amount :math:`G_t = P_t + A_t` behind the level, with :math:`P_t`
+    the series present (:math:`P^{disc}_t` those with a disclosure dated in :math:`t`, the rest
+    :math:`P^{carr}_t` carried from earlier disclosures by the smoother and the carry rule) and
+    :math:`A_t = N_t + |D^{rung}_t - (P_t - N_t)|` what is assumed (the netting and the part
+    linked back): ``disclosed_share`` :math:`= P^{disc}_t/G_t`, ``carried_share`` :math:`= P^{carr}_t/G_t`,
+    ``assumed_share`` :math:`= A_t/G_t`; they sum to 1. Without netting or linking back, :math:`G_t = D^{rung}_t`.
+    """
+    from valuechain.exceptions import DataValidationError
+
+    final = down.coverage[down.coverage["flow"] == "final_demand"]
+    company = dict(zip(final["series_id"], final["company_id"]))
+    by_id = {e.series_id: e for e in exclusions}
+    unknown = [e for e in by_id if e not in company]
+    if unknown:
+        raise DataValidationError(f"ai_revenue.csv: series {', '.join(unknown)} named in the scope ladder's exclusions "
+                                  "is not a final-demand series; fix EXCLUSIONS in valuechain/model/downstream.py")
+    obs = down.observations
+    disclosed_in = set(zip(obs["series_id"], obs["quarter"]))
+    members, levels, shares = [], {}, []
+    for scope in scopes:
+        chosen = []
+        for sid in sorted(company):
+            role = roles.get(company[sid], "apps")
+            out = by_id.get(sid)
+            reason = ("" if role in scope.layers and not (out and out.kind in scope.excludes)
+                      else out.reason if out and out.kind in scope.excludes else f"the {role} layer is not in this rung")
+            members.append({"scope": scope.key, "series_id": sid, "company_id": company[sid], "role": role,
+                            "included": not reason, "reason": reason})
+            if not reason:
+                chosen.append(sid)
+        x = down.series[chosen]
+        role_of = pd.Series({s: roles.get(company[s], "apps") for s in chosen}, dtype=object)
+        labs = x.loc[:, (role_of == "labs").to_numpy()].sum(axis=1, min_count=1)
+        clouds = x.loc[:, (role_of == "cloud").to_numpy()].sum(axis=1, min_count=1)
+        netting = np.minimum(pass_through * labs, clouds) if "cloud" in scope.layers else labs * np.nan
+        columns = x.assign(**{"labs_compute_netted": netting})
+        signs = pd.Series(1.0, index=columns.columns)
+        signs["labs_compute_netted"] = -1.0
+        plain = columns.mul(signs, axis=1).sum(axis=1, min_count=1)
+        level = chain_linked(columns, signs) if scope.linked else plain
+        present = x.sum(axis=1, min_count=1)
+        here = pd.DataFrame({s: [(s, q) in disclosed_in for q in x.index] for s in chosen}, index=x.index, dtype=bool)
+        disclosed = x.where(here).sum(axis=1)
+        carried = x.where(~here).sum(axis=1)
+        linked_back = (level - plain).abs().fillna(0.0)
+        linked_back = linked_back.where(linked_back > 1e-9 * level.abs(), 0.0)  # rounding, not a level linked back
+        assumed = netting.fillna(0.0) + linked_back
+        gross = present.fillna(0.0) + assumed
+        levels[scope.key] = level
+        shares.append(pd.DataFrame({"scope": scope.key, "quarter": x.index, "disclosed_usd_bn": disclosed.to_numpy(),
+                                    "carried_usd_bn": carried.to_numpy(), "assumed_usd_bn": assumed.to_numpy(),
+                                    "disclosed_share": (disclosed / gross).to_numpy(),
+                                    "carried_share": (carried / gross).to_numpy(),
+                                    "assumed_share": (assumed / gross).to_numpy()}))
+    return Ladder(tuple(scopes), pd.DataFrame(levels, index=down.series.index),
+                  pd.concat(shares).set_index(["quarter", "scope"]), pd.DataFrame(members), float(pass_through))

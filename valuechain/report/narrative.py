@@ -125,15 +125,19 @@ def demand_verdict(result) -> str:
     lo, hi = c.ratio_interval
     horizon = result.scenario.demand_gap.primary_test.horizon_year
     p_text = format_p(c.test.pvalue)
-    lines = [f"Net external AI revenue was **{c.ratio:.0%} of required revenue** in {c.last_quarter} "
-             f"({band} interval {lo:.0%}-{hi:.0%})."]
+    lines = [scope_range(result)] if result.ladder is not None else []
+    shipped = ("As shipped, counting some flows twice (the labs' compute bought from the clouds, Agentforce) and "
+               "Adobe's AI-influenced ARR in full, net external AI revenue" if result.ladder is not None
+               else "Net external AI revenue")
+    lines.append(f"{shipped} was **{c.ratio:.0%} of required revenue** in {c.last_quarter} "
+                 f"({band} interval {lo:.0%}-{hi:.0%}); the primary test below uses this definition.")
     rate = f"{4 * c.trend:+.2f} log points a year ({band} interval {4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f})"
     if c.current_gap < 0:
         first, last = c.close_quarter_interval
         lines.append(f"The gap is changing at {rate}. At that rate it closes: **{_when(c, c.quarters_to_close)}** "
                      f"({band} interval: {_when(c, first)} to {_when(c, last)}).")
     else:
-        lines.append(f"Revenue is above the requirement; the ratio is changing at {rate}.")
+        lines.append(f"On that definition revenue is above the requirement; the ratio is changing at {rate}.")
     lines.append(f"P(gap closed by the end of {horizon}) = **{c.prob_closed_by.get(horizon, float('nan')):.2f}**.")
     if c.current_gap < 0:
         null = f"the gap is not closing fast enough to close within {c.horizon_years:g} years, the servers' life"
@@ -146,6 +150,32 @@ def demand_verdict(result) -> str:
     if result.bridges is not None:
         lines.append(bridge_sentence(result.bridges))
     return " ".join(lines)
+
+
+def scope_range(result) -> str:
+    """D / R* as a range over D's scope ladder, in words, rung by rung: the verdict's first sentence."""
+    rungs = result.ladder_at_gap()
+    low, high = result.ladder_range()
+    each = ", ".join(f"{s.name.lower()} {rungs.loc[s.key, 'd_over_required']:.0%}" for s in result.ladder.scopes)
+    return (f"Depending on what counts as downstream revenue, D was **between {low:.0%} and {high:.0%} of required "
+            f"revenue R*** in {result.closing.last_quarter} ({each}).")
+
+
+def scope_ladder(result) -> str:
+    """What each rung of D's scope ladder counts, what it rests on, and what comes later, in words."""
+    rungs = result.ladder_at_gap()
+    q = result.closing.last_quarter
+    lines = [f"- **{s.name}** ({_usd(rungs.loc[s.key, 'level_usd_bn'])} a year in {q}, "
+             f"{rungs.loc[s.key, 'd_over_required']:.0%} of R*): {s.definition}." for s in result.ladder.scopes]
+    lines.append(f"- The broad rung assumes the labs pay {result.ladder.pass_through:.0%} of their revenue to the clouds "
+                 "for compute (the scenario's pass-through share for the labs), all of it to the clouds whose AI revenue "
+                 "is counted, and never more than that revenue; where the labs buy from other clouds this nets too much, "
+                 "so broad is low rather than high.")
+    lines.append("- The as-shipped D, which the primary test still uses, counts the labs' compute twice (only OpenAI's "
+                 "2024 payments to Microsoft are netted), Agentforce twice and AI-influenced ARR in full. A full chain "
+                 "accounting of the flows between the labs, the applications and the clouds, which will make one rung "
+                 "the primary D, is a later step.")
+    return "\n".join(lines)
 
 
 def bridge_sentence(bridges) -> str:
@@ -177,8 +207,8 @@ def demand_summary(result) -> str:
                   else f"{_usd(seq['actual_usd_bn'])} of net external AI revenue earned in {year}")
     lines = [
         demand_verdict(result),
-        f"**Net external AI revenue** (end users and enterprises paying for AI, with the flows between chain members "
-        f"taken out) is built from {len(d.coverage[d.coverage['flow'] == 'final_demand'])} dated series of "
+        f"**Net external AI revenue** as shipped (end users and enterprises paying for AI, with only the disclosed "
+        f"payments of OpenAI to Microsoft netted) is built from {len(d.coverage[d.coverage['flow'] == 'final_demand'])} dated series of "
         f"{len(d.companies)} companies and reached {_usd(d.d['d_usd_bn'].iloc[-1])} a year in {d.quarters[-1]}.",
         f"**Sequoia's method** turns {run_rate} ({_usd(seq['inputs']['run_rate_usd_bn'])}) into "
         f"{_usd(seq['required_usd_bn'])} of required end-user revenue, against {identified}.",

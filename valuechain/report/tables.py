@@ -259,8 +259,12 @@ def lab_backlog(ds, source: str = "") -> Table:
 
 
 def downstream(result, source: str = "") -> Table:
-    """Net external AI revenue by quarter: D with its band, the disclosed sum, the real-time value and the netting."""
+    """Net external AI revenue by quarter: D with its band, the disclosed sum, the real-time value, the netting, and
+    D under each scope of the ladder."""
     d = result.downstream.d.join(result.downstream.netting).join(result.required[["required_usd_bn"]])
+    scopes = result.ladder.scopes if result.ladder is not None else ()
+    if scopes:
+        d = d.join(result.ladder.levels.add_prefix("scope_"))
     d = d.reset_index(names="quarter").assign(quarter=lambda f: f["quarter"].astype(str))
     band = f"{result.downstream.level:.0%}"
     return present(d, [
@@ -273,7 +277,30 @@ def downstream(result, source: str = "") -> Table:
         Column("realtime_usd_bn", "D as known at the time", "usd_bn"),
         Column("series_present", "Final-demand series", "count"),
         Column("required_usd_bn", "R*, required revenue, annualized", "usd_bn"),
-    ], "Net external AI revenue (D) against required revenue (R*), by quarter", source)
+        *(Column(f"scope_{s.key}", f"D, {s.name.lower()} scope", "usd_bn") for s in scopes),
+    ], "Net external AI revenue (D) against required revenue (R*), by quarter", source,
+        note=("D is as shipped; the strict, central and broad scopes are defined in the scope ladder's table." if scopes else ""))
+
+
+def scope_ladder(result, source: str = "") -> Table:
+    """D under each scope of the ladder in the gap quarter: level, D / R*, what the level rests on, the definition."""
+    rungs = result.ladder_at_gap()
+    frame = pd.DataFrame([{"scope": s.name, "definition": s.definition, **rungs.loc[s.key].to_dict()}
+                          for s in result.ladder.scopes])
+    q = result.closing.last_quarter
+    return present(frame, [
+        Column("scope", "Scope of D"),
+        Column("level_usd_bn", f"D in {q}, annualized", "usd_bn"),
+        Column("d_over_required", f"D / R* in {q}", "ratio"),
+        Column("disclosed_share", "Disclosed in the quarter", "share"),
+        Column("carried_share", "Carried from earlier disclosures", "share"),
+        Column("assumed_share", "Assumed", "share"),
+        Column("definition", "What it counts"),
+    ], f"The scope ladder of D in {q}: level, D / R* and what each level rests on", source,
+        note=("Shares are of the gross amount behind each level: the series disclosed in the quarter, those carried by "
+              "the smoother from earlier disclosures, and what is assumed (the labs' payments to the clouds netted in "
+              f"the broad scope, at {result.ladder.pass_through:.0%} of the labs' revenue, and any level linked back). "
+              "The primary test uses the as-shipped D, which is wider than the broad scope."))
 
 
 def closing(result, source: str = "") -> Table:
