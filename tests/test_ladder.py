@@ -142,6 +142,8 @@ def test_the_verdict_states_the_range_first_and_names_the_as_shipped_d(base_gap)
     verdict = narrative.demand_verdict(base_gap)
     assert verdict.startswith(f"Depending on what counts as downstream revenue, D was **between {low:.0%} and {high:.0%}")
     assert verdict.index("As shipped, counting some flows twice") < verdict.index(f"{base_gap.closing.ratio:.0%}")
+    # R*'s star is escaped where it meets the closing bold marker, or the page shows "R" bold and a stray "*"
+    assert "R\\*** in" in verdict and "R*** " not in verdict.replace("R\\***", "")
     summary = narrative.demand_summary(base_gap)
     assert "taken out" not in summary
     assert "later step" in narrative.scope_ladder(base_gap) and "80%" in narrative.scope_ladder(base_gap)

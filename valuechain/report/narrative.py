@@ -158,7 +158,7 @@ def scope_range(result) -> str:
     low, high = result.ladder_range()
     each = ", ".join(f"{s.name.lower()} {rungs.loc[s.key, 'd_over_required']:.0%}" for s in result.ladder.scopes)
     return (f"Depending on what counts as downstream revenue, D was **between {low:.0%} and {high:.0%} of required "
-            f"revenue R*** in {result.closing.last_quarter} ({each}).")
+            f"revenue R\\*** in {result.closing.last_quarter} ({each}).")
 
 
 def scope_ladder(result) -> str:
