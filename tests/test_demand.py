@@ -76,9 +76,19 @@ def test_results_carry_their_sources(base, ds):
 
 @pytest.mark.notebooks  # the slow layer: two more scenarios' whole analyses
 def test_scenarios_differ_in_the_projection(ds):
+    """Bull's capex keeps compounding, bear's is cut: R* grows faster over the projection in bull, though
+    bear's shorter lives, higher return and lower margin put its level higher; each band holds its path."""
     bull = demand.demand_gap(load_scenario("bull"), ds)
     bear = demand.demand_gap(load_scenario("bear"), ds)
-    assert bull.projection["required_usd_bn"].iloc[-1] > bear.projection["required_usd_bn"].iloc[-1]
+
+    def growth(result):
+        return result.projection["required_usd_bn"].iloc[-1] / result.projection["required_usd_bn"].iloc[0]
+
+    assert growth(bull) > growth(bear) > 1
+    assert bear.projection["required_usd_bn"].iloc[-1] > bull.projection["required_usd_bn"].iloc[-1]
+    for result in (bull, bear):
+        p = result.projection
+        assert (p["required_low_usd_bn"] <= p["required_usd_bn"]).all() and (p["required_usd_bn"] <= p["required_high_usd_bn"]).all()
 
 
 def test_demand_notebook_records_what_the_library_returns(executed_outputs, ds):

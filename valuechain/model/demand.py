@@ -328,7 +328,7 @@ def _needed(gap: float, years: float, bar: str) -> str:
     return f"below this, revenue falls back to {bar} within {years:g} years"
 
 
-LIFE_RANGE = ((5.0, 15.0), (6.0, 20.0))  # the asset lives the R* band spans: (servers, buildings) years
+LIFE_RANGE = ((5.0, 15.0), (6.0, 20.0))  # the asset lives the R* band spans, with the scenario's own: (servers, buildings) years
 
 
 def _projection(scenario: Scenario, wide: pd.DataFrame, gap: closing.GapClosing, be) -> pd.DataFrame:
@@ -351,9 +351,10 @@ def _projection(scenario: Scenario, wide: pd.DataFrame, gap: closing.GapClosing,
                                         be.margin_before_depreciation)["required_usd_bn"]
 
     central = rstar(cap.servers_life_years, cap.buildings_life_years)
-    ranges = [rstar(*lives) for lives in LIFE_RANGE]
-    out = pd.DataFrame({"required_usd_bn": central, "required_low_usd_bn": np.minimum(*ranges),
-                        "required_high_usd_bn": np.maximum(*ranges)}).loc[quarters]
+    # the band spans the usual lives and the scenario's own, so it holds the central path whatever the scenario
+    ranges = pd.concat([rstar(*lives) for lives in LIFE_RANGE] + [central], axis=1)
+    out = pd.DataFrame({"required_usd_bn": central, "required_low_usd_bn": ranges.min(axis=1),
+                        "required_high_usd_bn": ranges.max(axis=1)}).loc[quarters]
     steps = np.array([(q - gap.last_quarter).n for q in quarters])
     log_gap = gap.gap_draws[:, None] + gap.trend_draws[:, None] * steps[None, :]
     for p in (5, 25, 50, 75, 95):
