@@ -398,8 +398,8 @@ def known_by_year(revised: pd.DataFrame, panel: pd.DataFrame, years, start: str,
 
     .. math::
 
-        D^{vintage}_Y = rac{1}{4} \sum_{t \in Y} V^{(c_Y)}_t, \qquad
-        D^{revised}_Y = rac{1}{4} \sum_{t \in Y} D_t,
+        D^{vintage}_Y = \frac{1}{4} \sum_{t \in Y} V^{(c_Y)}_t, \qquad
+        D^{revised}_Y = \frac{1}{4} \sum_{t \in Y} D_t,
 
     each the mean of the year's four annualized quarters (:func:`annual_revenue`; missing when
     the vintage does not cover all four, as when the series then disclosed do not link back
