@@ -287,7 +287,8 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     classes = (capital.AssetClass("servers", cap.servers_share, cap.servers_life_years),
                capital.AssetClass("buildings", 1 - cap.servers_share, cap.buildings_life_years))
     spend = spender_capex(ds, cap.spenders, "quarter")
-    ai_q = capital.ai_capex(quarterly_wide(spend), cap.ai_share)
+    wide = quarterly_wide(spend)
+    ai_q = capital.ai_capex(wide, cap.ai_share)
     rstar = capital.required_revenue(ai_q, classes, cap.service_lag_quarters, be.target_return,
                                      be.margin_before_depreciation)
 
@@ -308,8 +309,8 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     requirements = _requirements(scenario, by_year, year)
     sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
                                    *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
-    projection = _projection(scenario, quarterly_wide(spend), gap, be)
-    bridges = _bridges(scenario, ds, ai_q, quarterly_wide(spend), classes, requirements, year)
+    projection = _projection(scenario, wide, gap, be)
+    bridges = _bridges(scenario, ds, ai_q, wide, classes, requirements, year)
     sources = tuple(dict.fromkeys([*sources, *bridges.sources]))
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
