@@ -68,7 +68,8 @@ def test_ids_read_as_words(ds):
     assert labels.words("data_center_revenue") == "Data center revenue"
     assert labels.words("sp500_forward_pe") == "S&P 500 forward P/E"
     assert labels.ids_to_words("operating_income / revenue, sum of 2025Q1-Q4") == "operating income / revenue, sum of 2025Q1-Q4"
-    assert ds.company_name("amazon") == "Amazon.com, Inc." and ds.company_name("market") == "Market"
+    names = ds.company_names
+    assert labels.company_name("amazon", names) == "Amazon.com, Inc." and labels.company_name("market", names) == "Market"
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +173,8 @@ def test_companies_are_named_as_the_loaded_dataset_names_them(data_copy, base_sc
     renamed = {"openai": "Renamed Lab Co.", "microsoft": "Renamed Cloud Co."}
     edit_csv(data_copy, "companies.csv", lambda f: f.assign(name=[renamed.get(c, n) for c, n in zip(f["company_id"], f["name"])]))
     ds = load_dataset(data_copy)
-    assert ds.company_name("openai") == "Renamed Lab Co." and ds.company_name("market") == "Market"
+    names = ds.company_names
+    assert labels.company_name("openai", names) == "Renamed Lab Co." and labels.company_name("market", names) == "Market"
     pool = profit_pool(base_scenario, ds)
     assert "Renamed Cloud Co." in [row[1] for row in tables.companies(pool, 2024).text()]
     econ = labs.analyse(base_scenario, ds, pool, base_gap)

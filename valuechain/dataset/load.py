@@ -29,7 +29,6 @@ import pandera.pandas as pa
 
 from valuechain import paths
 from valuechain.dataset import fiscal
-from valuechain.dataset.names import company_name
 from valuechain.exceptions import DataValidationError, FiscalCalendarError
 from valuechain.layers import LAYERS
 from valuechain.dataset.rules import (DATE, FAILURE_COLUMNS, NUMBER, check, text_column, isin, matches, nonempty, raise_if, read_csv,
@@ -80,10 +79,6 @@ class Dataset:
         """Company id -> name, as this dataset's ``companies.csv`` gives them: every label, table,
         chart and sentence names a company from here, so a dataset with other names shows those."""
         return dict(zip(self.companies["company_id"], self.companies["name"]))
-
-    def company_name(self, company_id) -> str:
-        """The company's name in this dataset, or the id in words for one it does not list (a market)."""
-        return company_name(company_id, self.company_names)
 
     @property
     def vintage(self) -> dt.date:
