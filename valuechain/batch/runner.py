@@ -428,11 +428,8 @@ class ResolvedRecord:
         self.recorded = self._read()
 
     def _read(self) -> dict[str, dict]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # none yet, or unreadable: loaded anew
-            return {}
-        ok = isinstance(data, dict) and data.get("key") == self.key and isinstance(data.get("scenarios"), dict)
+        data = outputs_reader.read_mapping(self.path)  # none yet, or unreadable: {}, so loaded anew
+        ok = data.get("key") == self.key and isinstance(data.get("scenarios"), dict)
         return data["scenarios"] if ok else {}
 
     def load_all(self, scenarios) -> dict[str, dict]:

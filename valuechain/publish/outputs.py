@@ -40,12 +40,19 @@ def page_data(book: Notebook) -> str:
     return json.dumps({"title": book.title}, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def read_mapping(path: Path) -> dict:
+    """The JSON mapping recorded in ``path``; {} if the file is missing, unreadable, not JSON or not a mapping
+    (a file under ``outputs/`` is read as untrusted data)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def recorded_title(executed: Path) -> str | None:
     """The title recorded for an executed notebook (:func:`page_record`); None if missing or unreadable."""
-    try:
-        title = json.loads(page_record(executed).read_text(encoding="utf-8")).get("title")
-    except (OSError, ValueError, AttributeError):  # missing, not JSON, not a mapping
-        return None
+    title = read_mapping(page_record(executed)).get("title")
     return title if isinstance(title, str) else None
 
 
@@ -65,11 +72,7 @@ def read_title(executed: Path, default: str = "") -> str:
 
 def read_parameters(folder: Path) -> dict:
     """A scenario's recorded parameters (``parameters.json``) as plain data; {} if missing or unreadable."""
-    try:
-        data = json.loads((folder / "parameters.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_mapping(folder / "parameters.json")
 
 
 @dataclass
