@@ -61,6 +61,7 @@ import pandas as pd
 
 from valuechain.dataset import disclosures
 from valuechain.dataset.load import Dataset
+from valuechain.exceptions import DataValidationError
 from valuechain.stats.statespace import local_linear_trend
 
 BASIS_SD = {"reported": 0.03, "derived": 0.05, "run_rate": 0.08, "claim": 0.15, "estimate": 0.25}
@@ -634,8 +635,6 @@ def ladder(down: Downstream, roles: dict[str, str], pass_through: float, scopes=
     linked back): ``disclosed_share`` :math:`= P^{disc}_t/G_t`, ``carried_share`` :math:`= P^{carr}_t/G_t`,
     ``assumed_share`` :math:`= A_t/G_t`; they sum to 1. Without netting or linking back, :math:`G_t = D^{rung}_t`.
     """
-    from valuechain.exceptions import DataValidationError
-
     final = down.coverage[down.coverage["flow"] == "final_demand"]
     company = dict(zip(final["series_id"], final["company_id"]))
     by_id = {e.series_id: e for e in exclusions}
@@ -651,8 +650,9 @@ def ladder(down: Downstream, roles: dict[str, str], pass_through: float, scopes=
         for sid in sorted(company):
             role = roles.get(company[sid], "apps")
             out = by_id.get(sid)
-            reason = ("" if role in scope.layers and not (out and out.kind in scope.excludes)
-                      else out.reason if out and out.kind in scope.excludes else f"the {role} layer is not in this rung")
+            excluded = out is not None and out.kind in scope.excludes
+            reason = (out.reason if excluded else "" if role in scope.layers
+                      else f"the {role} layer is not in this rung")
             members.append({"scope": scope.key, "series_id": sid, "company_id": company[sid], "role": role,
                             "included": not reason, "reason": reason})
             if not reason:
