@@ -7,6 +7,7 @@ import numpy as np
 
 from valuechain.stats.inference import format_p
 from valuechain.stats.regression import rmse_ratio
+from valuechain.report.labels import with_unit
 from valuechain.dataset.names import company_name
 from valuechain.model.labs import EFFICIENCY
 from valuechain.layers import CHAIN_ORDER
@@ -355,12 +356,9 @@ def known_by_year(result) -> str:
     """The year-by-year comparison in words: it uses revenue as known then, and how far later disclosures moved it."""
     table = result.required_by_year.set_index("year")
 
-    def usd(value: float) -> str:
-        return f"USD {value:,.1f}bn"
-
     built = table[table["d_vintage_usd_bn"].notna()]
-    moves = "; ".join(f"{year} from {usd(row['d_vintage_usd_bn'])} as known on {row['cutoff']} to "
-                      f"{usd(row['d_revised_usd_bn'])} today, {row['d_revised_over_vintage']:.2f} times"
+    moves = "; ".join(f"{year} from {with_unit(row['d_vintage_usd_bn'], 'usd_bn')} as known on {row['cutoff']} to "
+                      f"{with_unit(row['d_revised_usd_bn'], 'usd_bn')} today, {row['d_revised_over_vintage']:.2f} times"
                       for year, row in built.iterrows())
     lines = ["Each year's requirements are set against net external AI revenue **as known then**: built only from "
              "the disclosures published by the end of the first quarter after the year, when its last quarter was "
@@ -377,15 +375,15 @@ def known_by_year(result) -> str:
                      f"times Bain's.")
         if last["d_vintage_disclosed_sum_usd_bn"] > last["d_vintage_usd_bn"]:
             lines.append(f"As known on {last['cutoff']} the plain sum of the series then disclosed was "
-                         f"{usd(last['d_vintage_disclosed_sum_usd_bn'])}, above the chain-linked "
-                         f"{usd(last['d_vintage_usd_bn'])}: a series no longer carried by the cutoff (its last figure "
+                         f"{with_unit(last['d_vintage_disclosed_sum_usd_bn'], 'usd_bn')}, above the chain-linked "
+                         f"{with_unit(last['d_vintage_usd_bn'], 'usd_bn')}: a series no longer carried by the cutoff (its last figure "
                          f"too old) drops out of the chain-linked level in every quarter, so part of the revision is the "
                          f"chain-linking, not later news.")
     imputed = table["d_revised_imputed_quarters"].fillna(0).astype(int)
     lines.append(f"Chain-linking carries a series back before its first disclosure; {int((imputed > 0).sum())} of "
                  f"{len(table)} years have imputed quarters today. The plain sum of the series disclosed in "
-                 f"{result.year} is {usd(last['d_revised_disclosed_sum_usd_bn'])} against the chain-linked "
-                 f"{usd(last['d_revised_usd_bn'])}.")
+                 f"{result.year} is {with_unit(last['d_revised_disclosed_sum_usd_bn'], 'usd_bn')} against the chain-linked "
+                 f"{with_unit(last['d_revised_usd_bn'], 'usd_bn')}.")
     return " ".join(lines)
 
 
