@@ -210,3 +210,27 @@ def test_companies_and_metrics_are_checked_against_the_dataset_given():
         load_scenario("base", dataset=without)
     assert "key 'layers.chips.companies[0]': unknown company 'nvidia'" in str(info.value)
     assert any("key 'attribution.broadcom.revenue_metric': unknown metric 'ai_semiconductor_revenue'" in p for p in info.value.problems)
+
+
+def test_the_bundled_reference_names_are_the_loaded_datasets(ds, data_copy):
+    """Scenarios are checked against the bundled companies and metrics read from their two files alone;
+    those names are exactly the validated dataset's, and a file that cannot be read leaves it to the loader."""
+    from valuechain.dataset.names import reference_names
+
+    ids, metrics = reference_names()
+    assert ids == set(ds.companies["company_id"]) and metrics == set(ds.metrics)
+    (data_copy / "metrics.yaml").write_text("- not a mapping\n")
+    assert reference_names(data_copy) is None
+    (data_copy / "companies.csv").unlink()
+    assert reference_names(data_copy) is None
+
+
+def test_listing_scenarios_loads_neither_pandas_nor_the_dataset():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom valuechain.cli import main\ntry:\n    main(['list'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('pandas', 'pandera') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=paths.REPO_ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "Base case" in out.stdout and out.stdout.rstrip().endswith("[]")

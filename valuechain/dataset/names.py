@@ -1,7 +1,15 @@
-"""Words for what the data calls by ids: company names and snake_case ids written as words."""
+"""Names in the data: company names and snake_case ids written as words, and the company ids and
+metric names a scenario may refer to."""
 from __future__ import annotations
 
+import csv
 import re
+from pathlib import Path
+
+import yaml
+
+from valuechain import paths
+from valuechain.files import safe_load
 
 # Words whose spelling is not the id's: acronyms and names.
 _WORDS = {"ai": "AI", "us": "US", "usd": "USD", "cny": "CNY", "ipo": "IPO", "pe": "P/E", "sp500": "S&P 500",
@@ -27,3 +35,18 @@ def company_name(company_id, names) -> str:
     """The company's name in ``names`` (id -> name, a dataset's :attr:`~valuechain.dataset.load.Dataset.company_names`),
     or the id in words if it has none (a market, a total)."""
     return names.get(str(company_id)) or words(company_id)
+
+
+def reference_names(data_dir: Path | None = None) -> tuple[set[str], set[str]] | None:
+    """Company ids (``companies.csv``) and metric names (``metrics.yaml``) in ``data_dir`` (default: the
+    bundled data), read without loading the whole dataset: checking a scenario's references needs only
+    these, and listing or validating scenarios should not wait for pandas and the dataset's validation.
+    None when either file cannot be read as expected; the dataset loader then says why in one line."""
+    folder = Path(data_dir) if data_dir is not None else paths.DATA_DIR
+    try:
+        with open(folder / "companies.csv", newline="", encoding="utf-8") as handle:
+            ids = {row["company_id"].strip() for row in csv.DictReader(handle)}
+        metrics = safe_load((folder / "metrics.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError, KeyError, AttributeError, csv.Error, yaml.YAMLError):
+        return None
+    return (ids, set(metrics)) if isinstance(metrics, dict) else None

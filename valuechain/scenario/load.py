@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from valuechain import nested, paths
 from valuechain.exceptions import ParameterError
+from valuechain.dataset.names import reference_names as bundled_reference_names
 from valuechain.files import safe_load
 from valuechain.scenario.messages import check_references, parameter_error
 from valuechain.scenario.names import check_name, list_scenarios, scenario_path
@@ -56,9 +57,14 @@ def load_scenario(name_or_path: str | Path, overrides: dict | None = None, param
 
 
 def reference_names(dataset: Dataset | None = None) -> tuple[set[str], set[str]]:
-    """Company ids and metric names a scenario may name: those of ``dataset`` (default: the bundled one)."""
+    """Company ids and metric names a scenario may name: those of ``dataset`` (default: the bundled one,
+    read from its two files alone, :func:`valuechain.dataset.names.reference_names`)."""
     if dataset is None:
-        # Imported here: naming or listing scenarios needs no pandas; the loader caches what it validated.
+        found = bundled_reference_names()
+        if found is not None:
+            return found
+        # Imported here: naming or listing scenarios needs no pandas; a file that cannot be read is
+        # reported by the loader, in one line naming the file and the fix.
         from valuechain.dataset.load import load_dataset
 
         dataset = load_dataset()
