@@ -317,7 +317,7 @@ def latest_lab_revenue(ds, lab: str, year: int):
     midpoint (the same company figures, on the same gross or net basis, as the lab's series in D).
     A row with ``when``, ``value`` (USD bn a year), ``kind``, ``basis``, ``source_id``; None if none."""
     fin = ds.financials[ds.financials["company_id"] == lab]
-    points = fin[(fin["metric"] == "revenue_run_rate") & (fin["period_type"] == "point")]
+    points = views.points(ds, "revenue_run_rate", [lab])
     quarters = fin[(fin["metric"] == "revenue") & (fin["period_type"] == "quarter")]
     ends = pd.to_datetime(quarters["period_end"])
     starts = ends.dt.to_period("Q").dt.start_time
