@@ -351,6 +351,13 @@ def lab_start(lab_economics, ds, lab: str) -> LabStart | None:
                     f, float(g), spec.cloud_partner_share, reported, reported * (1 - spec.cloud_partner_share))
 
 
+def reported_start_revenue(lab_economics, ds, lab: str) -> float:
+    """A lab's start-year revenue on its own (reported) basis: the scenario's ``base_revenue_usd_bn``
+    where it gives it, else :func:`start_year_revenue` from its latest disclosure (:func:`lab_start`)."""
+    start = lab_start(lab_economics, ds, lab)
+    return lab_economics.paths[lab].base_revenue_usd_bn if start is None else start.start_year_reported_usd_bn
+
+
 def lab_base(lab_economics, ds, lab: str) -> tuple[float, float]:
     """A lab's start-year revenue (USD bn) and loss per dollar of revenue, both on the common revenue
     basis (net of the cloud partners' share, :func:`net_of_partners`).
@@ -366,21 +373,23 @@ def lab_base(lab_economics, ds, lab: str) -> tuple[float, float]:
     Raises ValueError naming the key to set when the scenario gives no figure and the data has none:
     a missing base would read as "no break-even", which the data do not say.
     """
+    share = lab_economics.paths[lab].cloud_partner_share
+    return reported_start_revenue(lab_economics, ds, lab) * (1 - share), start_loss(lab_economics, ds, lab)
+
+
+def start_loss(lab_economics, ds, lab: str) -> float:
+    """A lab's loss per dollar of net revenue in the start year (:func:`lab_base` says how it is taken)."""
     le, spec = lab_economics, lab_economics.paths[lab]
-    start = lab_start(le, ds, lab)
-    reported = spec.base_revenue_usd_bn if start is None else start.start_year_reported_usd_bn
-    revenue = reported * (1 - spec.cloud_partner_share)
-    loss = spec.loss_per_revenue_dollar
-    if loss is None:
-        found = next(((year, m) for year in range(le.base_year, le.base_year - 4, -1)
-                      if (m := margin_year(ds, lab, ["operating_loss", "net_loss"], "revenue", year)) is not None), None)
-        if found is None:
-            raise ValueError(f"no reported loss for {lab} in {le.base_year - 3}-{le.base_year}; "
-                             f"give lab_economics.paths.{lab}.loss_per_revenue_dollar")
-        year, margin = found
-        loss = net_of_partners(1.0, -margin.value, spec.cloud_partner_share)[1]
-        loss = aged_loss(loss, spec.cost_decline, le.base_year - year)
-    return revenue, loss
+    if spec.loss_per_revenue_dollar is not None:
+        return spec.loss_per_revenue_dollar
+    found = next(((year, m) for year in range(le.base_year, le.base_year - 4, -1)
+                  if (m := margin_year(ds, lab, ["operating_loss", "net_loss"], "revenue", year)) is not None), None)
+    if found is None:
+        raise ValueError(f"no reported loss for {lab} in {le.base_year - 3}-{le.base_year}; "
+                         f"give lab_economics.paths.{lab}.loss_per_revenue_dollar")
+    year, margin = found
+    loss = net_of_partners(1.0, -margin.value, spec.cloud_partner_share)[1]
+    return aged_loss(loss, spec.cost_decline, le.base_year - year)
 
 
 def _lab_columns(scenario, ds, k: _Keys) -> dict:
@@ -390,12 +399,11 @@ def _lab_columns(scenario, ds, k: _Keys) -> dict:
     le = scenario.lab_economics
     lab_cols = {}
     for lab, spec in le.paths.items():
-        revenue, loss = lab_base(le, ds, lab)
         prefix = f"lab_economics.paths.{lab}"
         lab_cols[lab] = {
-            "base_revenue": k.add(f"{prefix}.base_revenue_usd_bn", revenue / (1 - spec.cloud_partner_share)),
+            "base_revenue": k.add(f"{prefix}.base_revenue_usd_bn", reported_start_revenue(le, ds, lab)),
             "partner_share": k.add(f"{prefix}.cloud_partner_share", spec.cloud_partner_share),
-            "loss": k.add(f"{prefix}.loss_per_revenue_dollar", loss),
+            "loss": k.add(f"{prefix}.loss_per_revenue_dollar", start_loss(le, ds, lab)),
             "cost_decline": k.add(f"{prefix}.cost_decline", spec.cost_decline),
             "growth": np.array([k.per_year(f"{prefix}.revenue_growth", spec.revenue_growth, le.base_year + s, carry_last=True)
                                 for s in range(1, le.horizon_years + 1)], dtype=int),
