@@ -476,8 +476,9 @@ def lab_start_note(econ) -> str:
             continue
         what = "a quarter's revenue x 4" if start.kind == "quarterly_revenue" else "run-rate"
         cut = f", less the {start.partner_share:.0%} its cloud partners keep" if start.partner_share else ""
-        parts.append(f"{name} starts from USD {start.start_year_revenue_usd_bn:,.1f}bn of {start.as_of.year} revenue: its "
-                     f"latest disclosure, a USD {start.reported_usd_bn:,.1f}bn {what} at {start.as_of:%d %B %Y} "
+        parts.append(f"{name} starts from {labels.with_unit(start.start_year_revenue_usd_bn, 'usd_bn')} of "
+                     f"{start.as_of.year} revenue: its latest disclosure, a "
+                     f"{labels.with_unit(start.reported_usd_bn, 'usd_bn')} {what} at {start.as_of:%d %B %Y} "
                      f"(basis: {start.basis.replace('_', '-')}), growing {start.growth:.0%} over the year{cut}.")
     return ("Revenue is net of the cloud partners' share: the partners' cut is the clouds' revenue, which D counts on "
             "the clouds' side. OpenAI reports net of Microsoft's share; Anthropic reports the revenue its cloud partners "
