@@ -84,9 +84,9 @@ def test_aggregator_rows_name_the_filing_transcribed(small):
 
 
 def test_summary_text_lists_latest_quarters_stale_series_and_aggregated_rows(tmp_path):
-    from valuechain.dataset import coverage as reporting
+    from valuechain.dataset import coverage
 
-    text = reporting.write_data_summary(SUMMARY_DATA, tmp_path / "coverage.csv")
+    text = coverage.write_data_summary(SUMMARY_DATA, tmp_path / "coverage.csv")
     assert "newest filed quarter in the data: 2026Q3" in text
     assert "1 series more than two quarters behind 2026Q3:" in text
     assert "  Chip Co operating_income (quarter): latest 2025Q4 (FY2026Q4), 3 quarters behind" in text

@@ -81,9 +81,9 @@ def summary(data_dir, out):
       valuechain summary
       valuechain summary --data-dir my_data --out coverage.csv
     """
-    from valuechain.dataset import coverage as reporting
+    from valuechain.dataset import coverage
 
-    text = reporting.write_data_summary(data_dir=data_dir, out=out or paths.OUTPUTS_DIR / "data_coverage.csv")
+    text = coverage.write_data_summary(data_dir=data_dir, out=out or paths.OUTPUTS_DIR / "data_coverage.csv")
     click.echo(text)
 
 
@@ -316,11 +316,11 @@ def report(jobs, force, outputs, verbose):
       valuechain report
       valuechain report --jobs 2 --force --outputs /tmp/vc -v
     """
-    from valuechain.dataset import coverage as reporting
+    from valuechain.dataset import coverage
     from valuechain.publish import site
 
     folder = Path(outputs or paths.OUTPUTS_DIR)
-    text = reporting.write_data_summary(out=folder / "data_coverage.csv")
+    text = coverage.write_data_summary(out=folder / "data_coverage.csv")
     if verbose:
         click.echo(text)
     failed = _run((), True, (), jobs, force, 600, outputs)
