@@ -10,9 +10,9 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     if name in ("Dataset", "load_dataset"):
-        from valuechain.dataset import load as dataset
+        from valuechain.dataset import load
 
-        return getattr(dataset, name)
+        return getattr(load, name)
     if name == "ValuechainError":
         from valuechain.exceptions import ValuechainError
 
