@@ -1,5 +1,4 @@
 """The disclosure panel: validation, netting of intra-chain flows, and no look-ahead."""
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,7 +8,6 @@ from tests.conftest import edit_csv
 from valuechain.dataset import disclosures
 from valuechain.model import downstream
 from valuechain import load_dataset
-from valuechain.dataset.load import Dataset
 from valuechain.exceptions import DataValidationError
 
 
@@ -148,21 +146,3 @@ def test_market_totals_never_enter_d():
     pd.testing.assert_series_equal(with_totals.d["d_usd_bn"], without.d["d_usd_bn"])
 
 
-def test_overlaps_pair_each_buyer_with_the_layer_it_pays_and_read_the_netting_tags():
-    """A lab pays two clouds and nets one flow; an app pays the lab; a neocloud's sale lies outside D."""
-    from types import SimpleNamespace
-
-    coverage = pd.DataFrame([
-        ("lab_rev", "lab", "Lab (API)", "final_demand", ""), ("c1_ai", "c1", "Cloud one AI", "final_demand", ""),
-        ("c2_ai", "c2", "Cloud two AI", "final_demand", ""), ("app_arr", "app", "App editor", "final_demand", ""),
-        ("lab_to_c1", "lab", "Lab compute on cloud one", "intra_chain", "c1_ai"),
-        ("neo_to_c1", "neo", "Neocloud capacity sold to cloud one", "intra_chain", ""),
-    ], columns=["series_id", "company_id", "product", "flow", "netted_from"])
-    companies = pd.DataFrame({"company_id": ["lab", "c1", "c2", "neo"], "name": ["Lab Inc.", "One Corporation", "Two", "Neo"],
-                              "layer": ["labs", "cloud", "cloud", "cloud"]})
-    ds = Dataset(companies, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {}, Path("."))
-    pairs = downstream.overlaps(SimpleNamespace(coverage=coverage), ds)
-    got = {(r.buyer, r.seller): r.netted_by for r in pairs.itertuples()}
-    assert got == {("Lab", "Cloud one AI"): "lab_to_c1", ("Lab", "Cloud two AI"): "", ("App", "Lab"): "",
-                   ("Neocloud capacity sold to cloud one", ""): ""}
-    assert set(pairs.loc[pairs["buyer"] == "App", "buyer_role"]) == {"application"}

@@ -65,33 +65,13 @@ def gap(base_gap):
     return base_gap
 
 
-def test_limits_say_d_is_an_upper_bound_from_the_flow_tags(gap):
+def test_limits_state_the_chain_s_assumed_flows_with_their_figures(gap):
     text = narrative.demand_limits(gap)
-    pairs = gap.overlaps
-    assert "upper bound" in text and "$" not in text
-    netted = pairs[pairs["netted_by"] != ""]
-    twice = text.split("counted twice:")[1].split("the data give no figure")[0]
-    for row in netted.itertuples():
-        assert f"{row.buyer}'s payments to {row.seller}" in text
-        amount = gap.downstream.series.iloc[-1][row.netted_by.split(", ")].sum()
-        assert f"USD {amount:,.1f}bn a year in {gap.downstream.quarters[-1]}" in text
-    for row in pairs[(pairs["netted_by"] == "") & (pairs["seller"] != "")].itertuples():
-        assert row.buyer in twice and row.seller in twice
-    # on the bundled data: OpenAI's flows to Microsoft are netted, Anthropic's cloud spending and the apps' are not
-    assert ("OpenAI", "Microsoft AI business") in set(zip(netted["buyer"], netted["seller"]))
-    assert "Anthropic at AWS AI services" in twice
-
-
-def test_limits_follow_the_tags_when_a_flow_is_netted(gap):
-    """Tagging Anthropic's AWS spending as netted moves that pair from 'counted twice' to 'the data net'."""
-    import dataclasses
-
-    pairs = gap.overlaps.copy()
-    row = (pairs["buyer"] == "Anthropic") & (pairs["seller"] == "AWS AI services")
-    pairs.loc[row, "netted_by"] = "openai_azure_compute"  # any series with a level: the sentence reads the tag
-    text = narrative.demand_limits(dataclasses.replace(gap, overlaps=pairs))
-    assert "Anthropic's payments to AWS AI services" in text
-    assert "Anthropic at Microsoft AI business;" in text
+    flows = gap.flow_table("broad").set_index(["payer", "payee"])["usd_bn"]
+    q = gap.closing.last_quarter
+    assert f"in {q} the applications' payments to the labs come to USD {flows[('applications', 'labs')]:,.0f}bn" in text
+    assert f"the labs' payments to the clouds to USD {flows[('labs', 'clouds')]:,.0f}bn (80% of theirs)" in text
+    assert "upper bound" not in text and "counted twice" not in text and "$" not in text
 
 
 def test_d_forecast_sentence_states_how_few_origins(gap):
@@ -118,18 +98,17 @@ def test_year_by_year_sentence_says_it_uses_what_was_known_then_and_how_far_revi
 
     text = narrative.known_by_year(gap)
     assert "**as known then**" in text and "first quarter after the year" in text
-    assert "2025 from USD 27.0bn as known on 2026-03-31 to USD 50.2bn today, 1.86 times" in text
-    assert "2024 from USD 9.7bn as known on 2025-03-31 to USD 15.9bn today, 1.65 times" in text
+    assert "2025 from USD 19.4bn as known on 2026-03-31 to USD 19.3bn today, 1.00 times" in text
+    assert "2024 from USD 4.8bn as known on 2025-03-31 to USD 5.6bn today, 1.17 times" in text
     assert "For 2023 the series public at the time do not cover the whole year" in text
-    # as known then, series that had stopped reporting leave the chain-linked level: the plain sum is above it
-    assert "the plain sum of the series then disclosed was USD 33.1bn, above the chain-linked USD 27.0bn" in text
+    assert "The plain sum of the series disclosed in 2025 is USD 19.0bn against the chain-linked USD 19.3bn" in text
     assert "$" not in text
     # the words follow the table: a year whose vintage exists is not called missing
     table = gap.required_by_year.assign(d_vintage_usd_bn=gap.required_by_year["d_revised_usd_bn"],
                                         d_revised_over_vintage=1.0)
     same = narrative.known_by_year(dataclasses.replace(gap, required_by_year=table))
-    assert "do not cover" not in same and "2023 from USD 6.0bn" in same and "1.00 times" in same
-    assert "then disclosed was" not in same  # the revised plain sum (42.2) is below the revised chain-linked (50.2)
+    assert "do not cover" not in same and "2023 from USD 2.2bn" in same and "1.00 times" in same
+    assert "then disclosed was" not in same  # the revised plain sum (19.0) is below the revised chain-linked (19.3)
 
 
 @pytest.fixture(scope="module")

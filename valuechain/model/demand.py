@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.dataset.capex import quarterly_wide, spender_capex
-from valuechain.model import bridge, capital, required
+from valuechain.model import bridge, capital, chain, required
 from valuechain.stats import closing, inference, regression
 from valuechain.dataset import disclosures, views
 from valuechain.model import downstream
@@ -88,7 +88,6 @@ class DemandGapResult:
     secondary: Secondary
     projection: pd.DataFrame  # quarter to the horizon: R* (and its asset-life range) and D's fan quantiles
     sources: tuple[str, ...] = field(default=())
-    overlaps: pd.DataFrame = field(default_factory=pd.DataFrame)  # flows between series of D, netted or not
     bridges: bridge.Bridges | None = None  # from each published bar to R* for ``year``
     ladder: downstream.Ladder | None = None  # D under each scope of the ladder (strict, central, broad)
 
@@ -100,6 +99,14 @@ class DemandGapResult:
         q = self.closing.last_quarter
         rows = self.ladder.at(q)
         return rows.assign(d_over_required=rows["level_usd_bn"] / float(self.required.loc[q, "required_usd_bn"]))
+
+    def flow_table(self, scope_key: str = "broad") -> pd.DataFrame:
+        r"""Who pays whom along the chain in the gap quarter :math:`T`, annualized: the chain's flow table
+        (:meth:`valuechain.model.chain.Chain.flows`) under ``scope_key``, with the AI capex of the four quarters to
+        :math:`T`. The rows paid by end users and in :math:`D` sum to the rung's plain :math:`D_T`."""
+        q = self.closing.last_quarter
+        capex = float(self.required.loc[q, "ai_capex_ttm_usd_bn"])
+        return self.ladder.accounting.flows(self.downstream.series.loc[q], chain.scope(scope_key), capex)
 
     def ladder_range(self) -> tuple[float, float]:
         """The lowest and highest :math:`D / R^*` across the ladder's rungs in the gap quarter."""
@@ -283,7 +290,8 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     dg = scenario.demand_gap
     cap, be, reg, pt, down = dg.capital, dg.break_even, dg.regression, dg.primary_test, dg.downstream
 
-    d = downstream.downstream(ds, down.start_quarter, down.level_sd, down.slope_sd, down.band)
+    panel = disclosures.load(ds)
+    d = downstream.of_scenario(scenario, ds, panel)
     classes = (capital.AssetClass("servers", cap.servers_share, cap.servers_life_years),
                capital.AssetClass("buildings", 1 - cap.servers_share, cap.buildings_life_years))
     spend = spender_capex(ds, cap.spenders, "quarter")
@@ -303,8 +311,8 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     secondary = _secondary(ds, scenario, d, ai_q, tested.index)
     annual_r = downstream.annual_revenue(rstar["required_usd_bn"])
     data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
-    known = downstream.known_by_year(d.d, disclosures.load(ds), pool.historical_years, down.start_quarter,
-                                     down.level_sd, down.slope_sd)
+    known = downstream.known_by_year(d.d, panel, pool.historical_years, down.start_quarter, down.level_sd,
+                                     down.slope_sd, accounting=d.accounting, scope=d.scope)
     by_year = _required_by_year(scenario, pool, known, annual_r, data_center)
     requirements = _requirements(scenario, by_year, year)
     sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
@@ -317,8 +325,8 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
         required=rstar, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
-        overlaps=downstream.overlaps(d, ds), bridges=bridges,
-        ladder=downstream.ladder(d, downstream.seller_roles(ds), scenario.layers["labs"].pass_through),
+        bridges=bridges,
+        ladder=downstream.ladder(d, d.accounting),
     )
 
 
@@ -411,7 +419,7 @@ def _d_forecasts(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q
     origins = pd.period_range(tested[0] + D_MIN_WINDOW, d.quarters[-1] - horizon, freq="Q")
     down = dg.downstream
     vintages = downstream.vintages(disclosures.load(ds), [o.end_time for o in origins], down.start_quarter,
-                                    down.level_sd, down.slope_sd)
+                                    down.level_sd, down.slope_sd, accounting=d.accounting, scope=d.scope)
     return regression.realtime_out_of_sample(vintages, d.d["d_usd_bn"], ai_q, lag, horizon, min_series,
                                              D_MIN_WINDOW, PUBLICATION_LAG)
 

@@ -3,18 +3,20 @@ r"""Net external AI revenue :math:`D`, built from the dated disclosures of ``ai_
 
 Netting
 -------
-Net external AI revenue in quarter :math:`t` is the final-demand revenue with the intra-chain
-flows that it double counts removed:
+:math:`D` is the chain's **final demand** under one scope of :data:`valuechain.model.chain.SCOPES`
+(:func:`of_scenario` uses the primary, central rung): the scope's series on one revenue basis less
+the flows between the chain's members it would otherwise count twice, each capped at the revenue
+that contains it (:mod:`valuechain.model.chain` states the flows). :func:`aggregate` gives the
+columns whose signed sum is :math:`D`. Without a chain (``accounting=None``), the panel is taken
+as disclosed:
 
 .. math::
 
     D_t = \sum_{i \in F} x_{i,t} - \sum_{j \in I} \min(x_{j,t}, x_{f(j),t}),
 
 where :math:`F` are the final-demand series present in quarter :math:`t`, :math:`I` the
-intra-chain series present with their ``netted_from`` series :math:`f(j)` also present (a flow
-cannot remove more than the series that contains it), and :math:`x` is annualized revenue.
-Intra-chain flows that no final-demand series contains are not in :math:`D` at all and need no
-netting.
+intra-chain series present with their ``netted_from`` series :math:`f(j)` also present, and
+:math:`x` is annualized revenue; that form counts every flow no figure gives twice.
 
 From dated points to quarters
 -----------------------------
@@ -28,8 +30,9 @@ quarter, only disclosures published by that quarter's end.
 
 A series enters :math:`D` at its first disclosure, so the sum jumps when a series enters.
 Growth is therefore **chain-linked**: from :math:`t-1` to :math:`t` only series present in both
-quarters count, and :math:`D` before the last quarter is the last quarter's full-coverage level
-carried back by those links (a constant-composition index, as statistical agencies build one).
+quarters count, and :math:`D` is the full-coverage level of the quarter with the most revenue
+present carried back (and forward) by those links (a constant-composition index, as statistical
+agencies build one; :func:`chain_linked`).
 The plain sum of series disclosed at the time is kept beside it.
 
 Imputed quarters and vintages
@@ -45,15 +48,14 @@ beside today's (revised) value.
 
 The scope ladder
 ----------------
-What counts as downstream revenue is a definition, not a datum. :func:`ladder` weights the same
-smoothed final-demand series under each scope of :data:`SCOPES` (strict, central, broad; the series
-left out are listed in :data:`EXCLUSIONS` with their reasons) and nets, in broad, the labs'
-payments to the clouds at an assumed share of the labs' revenue. Each quarter's level is split into
-what was disclosed in the quarter, carried from earlier disclosures, and assumed.
+What counts as downstream revenue is a definition, not a datum. :func:`ladder` builds the chain's
+final demand on the same smoothed series under each scope of :data:`valuechain.model.chain.SCOPES`
+(strict, central, broad; the series left out are listed in :data:`valuechain.model.chain.EXCLUSIONS`
+with their reasons). Each quarter's level is split into what was disclosed in the quarter, carried
+from earlier disclosures, and assumed.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +63,8 @@ import pandas as pd
 
 from valuechain.dataset import disclosures
 from valuechain.dataset.load import Dataset
-from valuechain.exceptions import DataValidationError
+from valuechain.model import chain
+from valuechain.model.chain import SCOPES, Chain, Scope
 from valuechain.stats.statespace import local_linear_trend
 
 BASIS_SD = {"reported": 0.03, "derived": 0.05, "run_rate": 0.08, "claim": 0.15, "estimate": 0.25}
@@ -171,15 +174,33 @@ def carry_flows(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[s
 
 
 def chain_linked(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
-    r"""Constant-composition index of :math:`\sum_i s_i x_{i,t}`, rebased to the full sum in the last quarter."""
+    r"""Constant-composition index of :math:`\sum_i s_i x_{i,t}`, rebased to the full sum in its anchor quarter.
+
+    The anchor :math:`a` is the quarter with the most revenue present (the sum of the series
+    present, before netting; the last quarter on every disclosure to date, as revenue and
+    coverage grow). From it the index runs back by
+    links :math:`I_{t-1} = I_t \, S_{t-1}(B_t) / S_t(B_t)` and forward by
+    :math:`I_{t+1} = I_t \, S_{t+1}(B_{t+1}) / S_t(B_{t+1})`, with :math:`S_t(B)` the signed sum
+    over the series :math:`B` present in both quarters of the link. A vintage whose last quarter
+    has lost a series (one not disclosed again by its cutoff) is thus anchored where its coverage
+    is widest, not scaled to its thinnest quarter.
+    """
     signed = (levels * signs).to_numpy(float)
     present = levels.notna().to_numpy()
     index = np.full(len(levels), np.nan)
-    index[-1] = np.nansum(signed[-1])
-    for t in range(len(levels) - 1, 0, -1):
+    if not len(levels):
+        return pd.Series(index, index=levels.index)
+    covered = np.where(present & (signs.to_numpy(float) > 0)[None, :], signed, 0.0).sum(axis=1)
+    anchor = int(np.flatnonzero(covered == covered.max())[-1])
+    index[anchor] = np.nansum(signed[anchor])
+    for t in range(anchor, 0, -1):
         both = present[t] & present[t - 1]
         now, before = signed[t, both].sum(), signed[t - 1, both].sum()
         index[t - 1] = index[t] * before / now if both.any() and now > 0 else np.nan
+    for t in range(anchor, len(levels) - 1):
+        both = present[t] & present[t + 1]
+        now, after = signed[t, both].sum(), signed[t + 1, both].sum()
+        index[t + 1] = index[t] * after / now if both.any() and now > 0 else np.nan
     return pd.Series(index, index=levels.index)
 
 
@@ -192,6 +213,23 @@ def _signs(flows: dict[str, str], netted_from: dict[str, str], columns) -> pd.Se
 def _present(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
     """Series that enter D in each quarter (final demand and the flows netted from it)."""
     return levels.notna().mul(signs.abs() > 0, axis=1).sum(axis=1)
+
+
+def aggregate(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[str, str],
+              accounting: Chain | None = None, scope: Scope | None = None) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """The columns whose signed sum is :math:`D`, their signs, and which of them are series :math:`D` rests on.
+
+    With ``accounting`` (a :class:`valuechain.model.chain.Chain`) and its ``scope``: the scope's
+    final-demand series on one revenue basis and the chain's flows it nets
+    (:meth:`~valuechain.model.chain.Chain.columns`). Without: every final-demand series, less the
+    disclosed intra-chain flows (:func:`carry_flows`), the panel as disclosed.
+    """
+    if accounting is None:
+        columns = carry_flows(levels, flows, netted_from)
+        signs = _signs(flows, netted_from, columns.columns)
+        return columns, signs, signs.abs() > 0
+    columns, signs = accounting.columns(levels, scope)
+    return columns, signs, signs > 0
 
 
 def imputed(levels: pd.DataFrame, signs: pd.Series, disclosed: dict[str, tuple]) -> pd.DataFrame:
@@ -213,7 +251,9 @@ def imputed(levels: pd.DataFrame, signs: pd.Series, disclosed: dict[str, tuple])
     inside = levels.notna() & (signs.reindex(levels.columns).abs() > 0).to_numpy()[None, :]
     last = inside.iloc[-1].to_numpy()
     linked_back = (~inside.to_numpy() & last[None, :]).sum(axis=1)
-    past = np.array([[q > disclosed[s][1] for s in levels.columns] for q in levels.index], dtype=bool).reshape(inside.shape)
+    never = (levels.index[0], levels.index[-1])  # a flow the chain assumes is never carried past a disclosure
+    past = np.array([[q > disclosed.get(s, never)[1] for s in levels.columns] for q in levels.index],
+                    dtype=bool).reshape(inside.shape)
     carried = (inside.to_numpy() & past).sum(axis=1)
     return pd.DataFrame({"series_linked_back": linked_back, "series_carried": carried,
                          "imputed": (linked_back + carried) > 0}, index=levels.index)
@@ -232,6 +272,8 @@ class Downstream:
     coverage: pd.DataFrame  # one row per series: company, flow, first and last disclosure, points
     sources: tuple[str, ...]
     level: float  # band level, e.g. 0.90
+    scope: Scope | None = None  # the chain's rung D is built on (:data:`valuechain.model.chain.SCOPES`); None: as disclosed
+    accounting: Chain | None = None  # the chain whose flows D nets; None: only the disclosed intra-chain flows
 
     @property
     def companies(self) -> tuple[str, ...]:
@@ -240,12 +282,15 @@ class Downstream:
 
 
 def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level: float = 0.90,
-               carry_quarters: int = 2, panel: pd.DataFrame | None = None) -> Downstream:
+               carry_quarters: int = 2, panel: pd.DataFrame | None = None, accounting: Chain | None = None,
+               scope: Scope | None = None) -> Downstream:
     """Build :math:`D` from the disclosure panel, quarterly from ``start`` to the panel's last quarter.
 
     A series is present from its first disclosed quarter to ``carry_quarters`` past its last
     (filter predictions beyond that would rest on no data); an intra-chain flow after that is
-    held at its last share of the series containing it (:func:`carry_flows`).
+    held at its last share of the series containing it (:func:`carry_flows`). With ``accounting``
+    and ``scope``, :math:`D` is the chain's final demand under that scope (:func:`aggregate`);
+    without, the panel as disclosed.
     """
     from scipy import stats
 
@@ -262,22 +307,24 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
     flows = {f.series_id: f.flow for f in fits}
     parents = {f.series_id: f.netted_from for f in fits}
     log_var = frame("log_var")
-    levels = carry_flows(np.exp(frame("log_level")), flows, parents)
-    rt_levels = carry_flows(np.exp(frame("realtime_log_level")), flows, parents)
-    netting = net_external(levels, flows, parents)
-    rt_net = net_external(rt_levels, flows, parents)["net_usd_bn"]
-    signs = _signs(flows, parents, levels.columns)
-    chained = chain_linked(levels, signs)
-    # delta-method s.d. of log D from the series' independent smoothing errors
-    var_level = (levels ** 2 * (np.exp(log_var.fillna(0.0)) - 1)).mul(signs.abs(), axis=1).sum(axis=1, min_count=1)
+    smoothed = np.exp(frame("log_level"))
+    columns, signs, counted = aggregate(smoothed, flows, parents, accounting, scope)
+    levels = carry_flows(smoothed, flows, parents)  # every series, the intra-chain ones carried
+    rt_columns, rt_signs, _ = aggregate(np.exp(frame("realtime_log_level")), flows, parents, accounting, scope)
+    netting = _netting(columns, signs)
+    rt_net = columns_sum(rt_columns, rt_signs)
+    chained = chain_linked(columns, signs)
+    # delta-method s.d. of log D from the series' independent smoothing errors (the chain's flows add none)
+    var_level = (columns ** 2 * (np.exp(log_var.reindex(columns=columns.columns).fillna(0.0)) - 1)
+                 ).mul(signs.abs(), axis=1).sum(axis=1, min_count=1)
     log_sd = np.sqrt(var_level) / netting["net_usd_bn"]
     z = stats.norm.ppf(0.5 + level / 2)
     d = pd.DataFrame({"d_usd_bn": chained, "low_usd_bn": chained * np.exp(-z * log_sd),
                       "high_usd_bn": chained * np.exp(z * log_sd), "log_sd": log_sd,
                       "disclosed_sum_usd_bn": netting["net_usd_bn"], "realtime_usd_bn": rt_net,
-                      "series_present": _present(levels, signs)}, index=quarters)
+                      "series_present": _present(columns, counted.astype(float))}, index=quarters)
     disclosed = {sid: (g["quarter"].min(), g["quarter"].max()) for sid, g in used.groupby("series_id")}
-    d = d.join(imputed(levels, signs, disclosed))
+    d = d.join(imputed(columns, signs, disclosed))
     d = d.loc[pd.Period(start, freq="Q"):]
     coverage = (obs.groupby("series_id")
                 .agg(company_id=("company_id", "first"), product=("product", "first"), flow=("flow", "first"),
@@ -285,7 +332,29 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
                      points=("value_usd_bn", "size"), bases=("basis", lambda s: ", ".join(sorted(set(s)))))
                 .reset_index())
     return Downstream(quarters=d.index, series=levels.loc[d.index], d=d, netting=netting.loc[d.index], observations=obs,
-                      coverage=coverage, sources=tuple(dict.fromkeys(panel["source_id"])), level=level)
+                      coverage=coverage, sources=tuple(dict.fromkeys(panel["source_id"])), level=level,
+                      scope=scope if accounting is not None else None, accounting=accounting)
+
+
+def of_scenario(scenario, ds: Dataset, panel: pd.DataFrame | None = None) -> Downstream:
+    """:math:`D` of ``scenario``: the chain's final demand under the primary rung (:data:`valuechain.model.chain.PRIMARY`),
+    smoothed as the scenario's ``demand_gap.downstream`` says. The primary test, the engine and the pages use it."""
+    panel = disclosures.load(ds) if panel is None else panel
+    down = scenario.demand_gap.downstream
+    return downstream(ds, down.start_quarter, down.level_sd, down.slope_sd, down.band, panel=panel,
+                      accounting=chain.chain(scenario, ds, panel), scope=chain.scope(chain.PRIMARY))
+
+
+def columns_sum(columns: pd.DataFrame, signs: pd.Series) -> pd.Series:
+    """The plain signed sum of :func:`aggregate`'s columns present in each quarter (NaN where none is)."""
+    return columns.mul(signs, axis=1).sum(axis=1, min_count=1)
+
+
+def _netting(columns: pd.DataFrame, signs: pd.Series) -> pd.DataFrame:
+    """Final demand (the series), what is netted from it (the flows), and the net, by quarter."""
+    gross = columns.loc[:, (signs > 0).to_numpy()].sum(axis=1, min_count=1)
+    netted = columns.loc[:, (signs < 0).to_numpy()].sum(axis=1)
+    return pd.DataFrame({"final_demand_usd_bn": gross, "intra_chain_netted_usd_bn": netted, "net_usd_bn": gross - netted})
 
 
 @dataclass(frozen=True)
@@ -300,7 +369,7 @@ class Vintage:
 
 
 def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd: float,
-             carry_quarters: int = 2) -> list[Vintage]:
+             carry_quarters: int = 2, accounting: Chain | None = None, scope: Scope | None = None) -> list[Vintage]:
     """:math:`D` as :func:`downstream` builds it from the disclosures published by each of ``cutoffs``.
 
     Each vintage equals ``downstream(..., panel=panel[panel["published"] <= cutoff])``: every
@@ -349,11 +418,12 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd
             offset = (at - first).n
             grid[offset:offset + len(values), col] = values[:len(quarters) - offset]
         fl, pa = {s: flows[s] for s in names}, {s: parents[s] for s in names}
-        levels = carry_flows(pd.DataFrame(np.exp(grid), index=quarters, columns=names), fl, pa)
-        signs = _signs(fl, pa, names)
-        d = pd.DataFrame({"d_usd_bn": chain_linked(levels, signs),
-                          "disclosed_sum_usd_bn": net_external(levels, fl, pa)["net_usd_bn"],
-                          "series_present": _present(levels, signs)}).join(imputed(levels, signs, disclosed[j]))
+        columns, signs, counted = aggregate(pd.DataFrame(np.exp(grid), index=quarters, columns=names), fl, pa,
+                                            accounting, scope)
+        d = pd.DataFrame({"d_usd_bn": chain_linked(columns, signs),
+                          "disclosed_sum_usd_bn": columns_sum(columns, signs),
+                          "series_present": _present(columns, counted.astype(float))}).join(
+            imputed(columns, signs, disclosed[j]))
         out.append(Vintage(cutoff, d.loc[pd.Period(start, freq="Q"):], pd.Timestamp(published[seen_by[j]].max()),
                            int(seen_by[j].sum())))
     return out
@@ -390,7 +460,8 @@ KNOWN_BY_YEAR_COLUMNS = ["year", "cutoff", "d_vintage_usd_bn", "d_vintage_disclo
 
 
 def known_by_year(revised: pd.DataFrame, panel: pd.DataFrame, years, start: str, level_sd: float, slope_sd: float,
-                  carry_quarters: int = 2, lag_quarters: int = VINTAGE_LAG_QUARTERS) -> pd.DataFrame:
+                  carry_quarters: int = 2, lag_quarters: int = VINTAGE_LAG_QUARTERS, accounting: Chain | None = None,
+                  scope: Scope | None = None) -> pd.DataFrame:
     r"""Each year's :math:`D` as known at the time (its vintage) beside today's (revised), with the plain sums.
 
     For year :math:`Y` with cutoff :math:`c_Y` (:func:`vintage_cutoff`), :math:`V^{(c)}_t` the
@@ -411,7 +482,8 @@ def known_by_year(revised: pd.DataFrame, panel: pd.DataFrame, years, start: str,
     """
     years = [int(y) for y in years]
     cutoffs = {y: vintage_cutoff(y, lag_quarters) for y in years}
-    built = {v.cutoff: v for v in vintages(panel, sorted(set(cutoffs.values())), start, level_sd, slope_sd, carry_quarters)}
+    built = {v.cutoff: v for v in vintages(panel, sorted(set(cutoffs.values())), start, level_sd, slope_sd, carry_quarters,
+                                           accounting, scope)}
 
     def annual(frame: pd.DataFrame | None, year: int) -> tuple[float, float, float]:
         if frame is None:
@@ -477,130 +549,18 @@ def market_check(down: Downstream) -> pd.DataFrame:
                                        "total_growth", "fewest_series", "published", "source_id"])
 
 
-_SUFFIX = re.compile(r"(,? Inc\.|,? Corporation| Platforms)$")
-
-
-def _brand(company: str, product: str, names: dict[str, str]) -> str:
-    """A short name: the company's, without its legal suffix, or the first word of its product."""
-    if company in names:
-        return _SUFFIX.sub("", names[company]).removesuffix(".com")
-    return product.split()[0]
-
-
-def overlaps(down: Downstream, ds: Dataset) -> pd.DataFrame:
-    r"""Pairs of final-demand series where the buyer's spending is part of the seller's revenue, and their netting.
-
-    Both series are in :math:`D`, so a flow between them counts twice unless it is netted:
-
-    - a **lab** (layer ``labs`` in companies.csv) buys compute from a **cloud** (layer ``cloud``):
-      the payment is in the cloud's AI revenue and is funded by the lab's;
-    - an **application** (a final-demand company that is neither) pays a lab for models: the
-      payment is in the lab's revenue and is funded by the application's.
-
-    A pair is netted when an ``intra_chain`` series of the buyer names the seller's series in
-    ``netted_from``. Where a pair is not netted, :math:`D` counts the flow twice and is an upper
-    bound on external demand. Intra-chain series that name no series of :math:`D` are listed as
-    pairs with no seller series (a flow outside :math:`D`, so nothing to net).
-
-    One row per pair: buyer company and label, its role, the seller's series and label (empty
-    for a flow outside :math:`D`), and the netting series (empty when not netted).
-    """
-    layer = dict(zip(ds.companies["company_id"], ds.companies["layer"]))
-    names = ds.company_names
-    series = down.coverage[["series_id", "company_id", "product", "flow", "netted_from"]].to_dict("records")
-    final = [r for r in series if r["flow"] == "final_demand"]
-    intra = [r for r in series if r["flow"] == "intra_chain"]
-
-    def role(company):
-        return {"labs": "lab", "cloud": "cloud"}.get(layer.get(company), "application")
-
-    sells_to = {"lab": "cloud", "application": "lab"}  # buyer role -> the role it pays
-    rows, buyers = [], {}
-    for r in final:
-        buyers.setdefault(r["company_id"], r)
-    for company, buyer in buyers.items():
-        target = sells_to.get(role(company))
-        for seller in (r for r in final if target and role(r["company_id"]) == target):
-            netting = [f["series_id"] for f in intra
-                       if f["company_id"] == company and f["netted_from"] == seller["series_id"]]
-            rows.append({"buyer_company": company, "buyer": _brand(company, buyer["product"], names),
-                         "buyer_role": role(company), "seller_series": seller["series_id"],
-                         "seller": seller["product"].split(" (")[0], "netted_by": ", ".join(netting)})
-    inside = {r["series_id"] for r in final}
-    for flow in (f for f in intra if f["netted_from"] not in inside):
-        rows.append({"buyer_company": flow["company_id"], "buyer": flow["product"].split(" (")[0],
-                     "buyer_role": role(flow["company_id"]), "seller_series": "", "seller": "", "netted_by": ""})
-    return pd.DataFrame(rows, columns=["buyer_company", "buyer", "buyer_role", "seller_series", "seller", "netted_by"])
-
-
 # ----------------------------------------------------------------------------- D's scope as a ladder
 
 
 @dataclass(frozen=True)
-class Exclusion:
-    """A final-demand series of ``ai_revenue.csv`` that some rungs of the ladder leave out, and why."""
-
-    series_id: str
-    kind: str  # "ai_influenced" (whole subscriptions), "repeat" (inside another series), "mixed" (AI and non-AI)
-    reason: str  # one line, for the page
-
-
-EXCLUSIONS = (
-    Exclusion("adobe_ai_influenced_arr", "ai_influenced",
-              "Adobe's 'AI-influenced' ARR counts whole subscriptions whose purchase AI features influenced"),
-    Exclusion("salesforce_agentforce_arr", "repeat",
-              "Agentforce ARR is part of Salesforce's 'Data Cloud & AI' ARR, which counts it already"),
-    Exclusion("salesforce_data_cloud_ai_arr", "mixed",
-              "Salesforce's 'Data Cloud & AI' ARR includes Data Cloud, a data product not sold as AI"),
-    Exclusion("palantir_us_commercial", "mixed",
-              "Palantir's U.S. commercial segment revenue includes its non-AI software (Foundry)"),
-)
-"""The bundled series a rung may leave out, each named with its reason (no string matching on definitions)."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One rung of D's scope ladder, stated as data: the sellers' layers in, the exclusions, the netting."""
-
-    key: str  # strict, central, broad
-    name: str
-    layers: tuple[str, ...]  # sellers' roles counted: "labs", "apps", "cloud" (see :func:`seller_roles`)
-    excludes: tuple[str, ...]  # kinds of :class:`Exclusion` left out
-    linked: bool  # chain-linked back before a series' first disclosure (else the plain sum of series present)
-    definition: str  # in words, for the page
-
-
-SCOPES = (
-    Scope("strict", "Strict", ("labs", "apps"), ("ai_influenced", "mixed"), False,
-          "End users' payments to the labs and to applications sold as AI, as disclosed or carried by the carry rule: "
-          "no AI-influenced or mixed AI and non-AI metric, no level linked back"),
-    Scope("central", "Central", ("labs", "apps"), ("ai_influenced", "repeat"), True,
-          "The labs and the applications, without AI-influenced ARR and counting Agentforce once, chain-linked"),
-    Scope("broad", "Broad", ("labs", "apps", "cloud"), ("repeat",), True,
-          "Central plus AI-influenced ARR, plus the clouds' AI revenue net of the labs' payments to the clouds "
-          "for compute (assumed: the labs' pass-through share of their revenue)"),
-)
-"""The ladder, narrowest first. The as-shipped D (:func:`downstream`) is wider than broad: it counts the
-labs' compute bought from the clouds twice (only OpenAI's 2024 payments to Azure are netted) and
-Agentforce twice."""
-
-ROLES = {"labs": "labs", "cloud": "cloud"}  # companies.csv layer -> seller role; any other company is "apps"
-
-
-def seller_roles(ds: Dataset) -> dict[str, str]:
-    """Company id -> seller role (``labs``, ``cloud``; a company not listed as either sells applications)."""
-    return {c: ROLES.get(layer, "apps") for c, layer in zip(ds.companies["company_id"], ds.companies["layer"])}
-
-
-@dataclass(frozen=True)
 class Ladder:
-    """D under each scope of :data:`SCOPES`, by quarter, with what each level rests on."""
+    """D under each scope of :data:`valuechain.model.chain.SCOPES`, by quarter, with what each level rests on."""
 
     scopes: tuple[Scope, ...]
     levels: pd.DataFrame  # quarter x scope key: level, annualized USD bn
     shares: pd.DataFrame  # rows (quarter, scope key): disclosed_share, carried_share, assumed_share, *_usd_bn parts
-    members: pd.DataFrame  # one row per (scope, series): company, role, included, reason
-    pass_through: float  # share of the labs' revenue paid to the clouds for compute (broad's assumption)
+    members: pd.DataFrame  # one row per (scope, series): company, role, included, reason, weight
+    accounting: Chain  # the chain whose flows each rung nets
 
     def at(self, quarter) -> pd.DataFrame:
         """One row per rung in ``quarter``: level and shares."""
@@ -609,72 +569,37 @@ class Ladder:
         return rows.assign(level_usd_bn=self.levels.loc[q]).reindex([s.key for s in self.scopes])
 
 
-def ladder(down: Downstream, roles: dict[str, str], pass_through: float, scopes=SCOPES,
-           exclusions=EXCLUSIONS) -> Ladder:
+def ladder(down: Downstream, accounting: Chain, scopes=SCOPES) -> Ladder:
     r""":math:`D` under each scope of ``scopes``, every quarter, from the series :func:`downstream` smoothed.
 
-    No series is re-estimated: each rung weights the final-demand series of ``down`` (intra-chain
-    series are left out; broad's netting replaces them). With :math:`S` the rung's series (sellers
-    in its layers, minus its exclusions), :math:`L_t` and :math:`C_t` the labs' and the clouds'
-    series in :math:`S` present in quarter :math:`t`, and :math:`p` the labs' pass-through share:
-
-    .. math::
-
-        N_t = \min\Big(p \sum_{i \in L_t} x_{i,t},\; \sum_{j \in C_t} x_{j,t}\Big), \qquad
-        D^{rung}_t = \sum_{i \in S_t} x_{i,t} - N_t,
-
-    where :math:`N_t` (broad only; zero unless both labs and clouds are present) is the labs'
-    compute bought from the clouds, assumed, and capped at the clouds' AI revenue. It assumes all
-    of it is bought from the clouds whose revenue is counted, so it nets at most as much as flows.
-    A linked rung carries :math:`D^{rung}` back by :func:`chain_linked`; strict is the plain sum.
+    No series is re-estimated: each rung is the chain's final demand under its scope
+    (:meth:`valuechain.model.chain.Chain.columns`) on the final-demand series of ``down``. A
+    linked rung is carried back by :func:`chain_linked`; strict is the plain sum.
 
     The shares split the gross amount :math:`G_t = P_t + A_t` behind the level, with :math:`P_t`
-    the series present (:math:`P^{disc}_t` those with a disclosure dated in :math:`t`, the rest
-    :math:`P^{carr}_t` carried from earlier disclosures by the smoother and the carry rule) and
-    :math:`A_t = N_t + |D^{rung}_t - (P_t - N_t)|` what is assumed (the netting and the part
-    linked back): ``disclosed_share`` :math:`= P^{disc}_t/G_t`, ``carried_share`` :math:`= P^{carr}_t/G_t`,
-    ``assumed_share`` :math:`= A_t/G_t`; they sum to 1. Without netting or linking back, :math:`G_t = D^{rung}_t`.
+    the scope's series present on the net basis (:math:`P^{disc}_t` those with a disclosure dated
+    in :math:`t`, the rest :math:`P^{carr}_t` carried from earlier disclosures by the smoother and
+    the carry rule) and :math:`A_t = N_t + |D^{rung}_t - (P_t - N_t)|` what is assumed (the flows
+    netted, :math:`N_t`, and the part linked back): ``disclosed_share`` :math:`= P^{disc}_t/G_t`,
+    ``carried_share`` :math:`= P^{carr}_t/G_t`, ``assumed_share`` :math:`= A_t/G_t`; they sum to 1.
+    Without netting or linking back, :math:`G_t = D^{rung}_t`.
     """
-    final = down.coverage[down.coverage["flow"] == "final_demand"]
-    company = dict(zip(final["series_id"], final["company_id"]))
-    by_id = {e.series_id: e for e in exclusions}
-    unknown = [e for e in by_id if e not in company]
-    if unknown:
-        raise DataValidationError(f"ai_revenue.csv: series {', '.join(unknown)} named in the scope ladder's exclusions "
-                                  "is not a final-demand series; fix EXCLUSIONS in valuechain/model/downstream.py")
-    obs = down.observations
-    disclosed_in = set(zip(obs["series_id"], obs["quarter"]))
+    disclosed_in = set(zip(down.observations["series_id"], down.observations["quarter"]))
     members, levels, shares = [], {}, []
     for scope in scopes:
-        chosen = []
-        for sid in sorted(company):
-            role = roles.get(company[sid], "apps")
-            out = by_id.get(sid)
-            excluded = out is not None and out.kind in scope.excludes
-            reason = (out.reason if excluded else "" if role in scope.layers
-                      else f"the {role} layer is not in this rung")
-            members.append({"scope": scope.key, "series_id": sid, "company_id": company[sid], "role": role,
-                            "included": not reason, "reason": reason})
-            if not reason:
-                chosen.append(sid)
-        x = down.series[chosen]
-        role_of = pd.Series({s: roles.get(company[s], "apps") for s in chosen}, dtype=object)
-        labs = x.loc[:, (role_of == "labs").to_numpy()].sum(axis=1, min_count=1)
-        clouds = x.loc[:, (role_of == "cloud").to_numpy()].sum(axis=1, min_count=1)
-        netting = np.minimum(pass_through * labs, clouds) if "cloud" in scope.layers else labs * np.nan
-        columns = x.assign(**{"labs_compute_netted": netting})
-        signs = pd.Series(1.0, index=columns.columns)
-        signs["labs_compute_netted"] = -1.0
-        plain = columns.mul(signs, axis=1).sum(axis=1, min_count=1)
+        members.append(accounting.members(scope))
+        columns, signs = accounting.columns(down.series, scope)
+        x = columns.loc[:, (signs > 0).to_numpy()]
+        netting = columns.loc[:, (signs < 0).to_numpy()].sum(axis=1)
+        plain = columns_sum(columns, signs)
         level = chain_linked(columns, signs) if scope.linked else plain
-        present = x.sum(axis=1, min_count=1)
-        here = pd.DataFrame({s: [(s, q) in disclosed_in for q in x.index] for s in chosen}, index=x.index, dtype=bool)
+        here = pd.DataFrame({s: [(s, q) in disclosed_in for q in x.index] for s in x.columns}, index=x.index, dtype=bool)
         disclosed = x.where(here).sum(axis=1)
         carried = x.where(~here).sum(axis=1)
         linked_back = (level - plain).abs().fillna(0.0)
         linked_back = linked_back.where(linked_back > 1e-9 * level.abs(), 0.0)  # rounding, not a level linked back
-        assumed = netting.fillna(0.0) + linked_back
-        gross = present.fillna(0.0) + assumed
+        assumed = netting + linked_back
+        gross = x.sum(axis=1, min_count=1).fillna(0.0) + assumed
         levels[scope.key] = level
         shares.append(pd.DataFrame({"scope": scope.key, "quarter": x.index, "disclosed_usd_bn": disclosed.to_numpy(),
                                     "carried_usd_bn": carried.to_numpy(), "assumed_usd_bn": assumed.to_numpy(),
@@ -682,4 +607,4 @@ def ladder(down: Downstream, roles: dict[str, str], pass_through: float, scopes=
                                     "carried_share": (carried / gross).to_numpy(),
                                     "assumed_share": (assumed / gross).to_numpy()}))
     return Ladder(tuple(scopes), pd.DataFrame(levels, index=down.series.index),
-                  pd.concat(shares).set_index(["quarter", "scope"]), pd.DataFrame(members), float(pass_through))
+                  pd.concat(shares).set_index(["quarter", "scope"]), pd.concat(members, ignore_index=True), accounting)

@@ -169,8 +169,7 @@ def build(scenario, ds, pool=None, down=None) -> Inputs:
     dg = scenario.demand_gap
     capex = _quarterly_capex(scenario, ds, k)
     capital_cols = _capital_columns(dg, k)
-    down = down or downstream.downstream(ds, dg.downstream.start_quarter, dg.downstream.level_sd,
-                                         dg.downstream.slope_sd, dg.downstream.band)
+    down = down or downstream.of_scenario(scenario, ds)
     filed = capex["quarters"][:capex["filed_quarters"]]
     tested = down.d[down.d["series_present"] >= dg.primary_test.min_series]["d_usd_bn"].dropna()
     gap_q = tested.index[tested.index.isin(filed)][-1]

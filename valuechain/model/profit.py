@@ -350,3 +350,30 @@ def _project(inputs, revenue: np.ndarray, profit: np.ndarray, capex: np.ndarray)
               .reset_index(names="layer").assign(year=year, kind="projection", capex_usd_bn=capex[i])
               for i, year in enumerate(inputs.proj_years)]
     return pd.concat(frames, ignore_index=True)
+
+
+def downstream_check(pool: ProfitPool, down) -> pd.DataFrame:
+    r"""The profit pool's labs and applications beside the chain's final demand into them, year by year.
+
+    ``down`` is :math:`D` (:func:`valuechain.model.downstream.of_scenario`), whose chain
+    (:attr:`~valuechain.model.downstream.Downstream.accounting`) nets the applications' payments to the
+    labs at the same pass-through share as this model. For each historical year with all four
+    quarters of the chain's flows on the primary scope (:meth:`valuechain.model.chain.Chain.by_payee`,
+    the mean of the annualized quarters): the profit pool's AI revenue of the labs and of the
+    applications, the chain's end users' payments to each, and their ratio. The profit pool's
+    applications are a share of Menlo Ventures' survey of enterprise spending, the chain's the
+    disclosed series of named vendors, so the ratio says how much of the pool's downstream the
+    disclosures cover; the labs' layer holds their gross revenue, the chain's end users' part of it.
+    """
+    flows = down.accounting.by_payee(down.series, down.scope)
+    quarters = flows.dropna(subset=["users_to_apps", "users_to_labs"])
+    annual = quarters.groupby(quarters.index.year).mean()[quarters.groupby(quarters.index.year).size() == 4]
+    hist = pool.layers[pool.layers["kind"] == "historical"].set_index(["year", "layer"])["ai_revenue_usd_bn"]
+    rows = []
+    for year in pool.historical_years:
+        for layer, column in (("labs", "users_to_labs"), ("apps", "users_to_apps")):
+            chained = float(annual.loc[year, column]) if year in annual.index else np.nan
+            pooled = float(hist.get((year, layer), np.nan))
+            rows.append({"year": year, "layer": layer, "pool_usd_bn": pooled, "chain_usd_bn": chained,
+                         "chain_over_pool": chained / pooled if pooled > 0 else np.nan})
+    return pd.DataFrame(rows, columns=["year", "layer", "pool_usd_bn", "chain_usd_bn", "chain_over_pool"])

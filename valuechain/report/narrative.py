@@ -127,10 +127,10 @@ def demand_verdict(result) -> str:
     horizon = result.scenario.demand_gap.primary_test.horizon_year
     p_text = format_p(c.test.pvalue)
     lines = [scope_range(result)] if result.ladder is not None else []
-    shipped = ("As shipped, counting some flows twice (the labs' compute bought from the clouds, Agentforce) and "
-               "Adobe's AI-influenced ARR in full, net external AI revenue" if result.ladder is not None
-               else "Net external AI revenue")
-    lines.append(f"{shipped} was **{c.ratio:.0%} of required revenue** in {c.last_quarter} "
+    scope = result.downstream.scope
+    primary = (f"On the {scope.name.lower()} scope, every flow between the chain's members counted once, net external AI "
+               "revenue" if scope is not None else "Net external AI revenue")
+    lines.append(f"{primary} was **{c.ratio:.0%} of required revenue** in {c.last_quarter} "
                  f"({band} interval {lo:.0%}-{hi:.0%}); the primary test below uses this definition.")
     rate = f"{4 * c.trend:+.2f} log points a year ({band} interval {4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f})"
     if c.current_gap < 0:
@@ -163,19 +163,24 @@ def scope_range(result) -> str:
 
 
 def scope_ladder(result) -> str:
-    """What each rung of D's scope ladder counts, what it rests on, and what comes later, in words."""
+    """What each rung of D's scope ladder counts, what it rests on, and what the chain nets, in words."""
     rungs = result.ladder_at_gap()
     q = result.closing.last_quarter
+    accounting = result.ladder.accounting
     lines = [f"- **{s.name}** ({_usd(rungs.loc[s.key, 'level_usd_bn'])} a year in {q}, "
              f"{rungs.loc[s.key, 'd_over_required']:.0%} of R*): {s.definition}." for s in result.ladder.scopes]
-    lines.append(f"- The broad rung assumes the labs pay {result.ladder.pass_through:.0%} of their revenue to the clouds "
-                 "for compute (the scenario's pass-through share for the labs), all of it to the clouds whose AI revenue "
-                 "is counted, and never more than that revenue; where the labs buy from other clouds this nets too much, "
-                 "so broad is low rather than high.")
-    lines.append("- The as-shipped D, which the primary test still uses, counts the labs' compute twice (only OpenAI's "
-                 "2024 payments to Microsoft are netted), Agentforce twice and AI-influenced ARR in full. A full chain "
-                 "accounting of the flows between the labs, the applications and the clouds, which will make one rung "
-                 "the primary D, is a later step.")
+    lines.append(f"- Every rung nets the applications' payments to the labs for models at {accounting.apps_to_labs:.0%} "
+                 "of the applications' revenue, and broad nets the labs' payments to the clouds for compute at "
+                 f"{accounting.labs_to_clouds:.0%} of the labs' revenue: the profit model's pass-through shares, so both "
+                 "notebooks count the same flows. Each flow is capped at the revenue that contains it; where the labs buy "
+                 "from clouds whose revenue is not counted, broad nets too much and is low rather than high.")
+    cov = result.downstream.coverage
+    kept = [(cov.loc[cov["company_id"] == lab, "product"].iloc[0].split(" (")[0], share)
+            for lab, share in accounting.partner_share.items() if share > 0 and (cov["company_id"] == lab).any()]
+    if kept:
+        lines.append("- The labs are on one revenue basis, net of what their cloud partners keep: "
+                     + _listed([f"{name}'s reported revenue less {share:.0%}" for name, share in kept])
+                     + ", as OpenAI reports its own.")
     return "\n".join(lines)
 
 
@@ -208,9 +213,11 @@ def demand_summary(result) -> str:
                   else f"{_usd(seq['actual_usd_bn'])} of net external AI revenue earned in {year}")
     lines = [
         demand_verdict(result),
-        f"**Net external AI revenue** as shipped (end users and enterprises paying for AI, with only the disclosed "
-        f"payments of OpenAI to Microsoft netted) is built from {len(d.coverage[d.coverage['flow'] == 'final_demand'])} dated series of "
-        f"{len(d.companies)} companies and reached {_usd(d.d['d_usd_bn'].iloc[-1])} a year in {d.quarters[-1]}.",
+        f"**Net external AI revenue** D is final demand: what end users and enterprises outside the chain pay the labs "
+        f"and AI applications, each dollar counted once (the applications' payments to the labs for models are netted). "
+        f"On the {d.scope.name.lower() if d.scope is not None else 'disclosed'} scope it rests on "
+        f"{int(d.d['series_present'].iloc[-1])} dated series and reached {_usd(d.d['d_usd_bn'].iloc[-1])} a year in "
+        f"{d.quarters[-1]}.",
         f"**Sequoia's method** turns {run_rate} ({_usd(seq['inputs']['run_rate_usd_bn'])}) into "
         f"{_usd(seq['required_usd_bn'])} of required end-user revenue, against {identified}.",
         f"**Bain's method** (capex of {_usd(bain['inputs']['capex_usd_bn'])} at a capex-to-revenue ratio of "
@@ -412,48 +419,17 @@ def market_check(result) -> str:
     return " ".join(lines)
 
 
-def _upper_bound(result) -> str:
-    """Which flows between series of D the data net and which they do not, from the flow tags."""
-    pairs, d = result.overlaps, result.downstream
-    quarter = d.quarters[-1]
-    level = d.series.iloc[-1]
-    cov = d.coverage.set_index("series_id")
-    lines = ["- D is an upper bound on external demand where flows between chain members are not netted."]
-    netted = pairs[pairs["netted_by"] != ""]
-    if len(netted):
-        parts = []
-        for row in netted.itertuples():
-            flows = row.netted_by.split(", ")
-            amount = float(level.reindex(flows).sum())
-            last = int(cov.loc[flows, "last"].max().year)
-            what = [cov.loc[f, "product"].split(" (")[0] for f in flows]
-            parts.append(f"{row.buyer}'s payments to {row.seller} ({_listed(what)}: USD {amount:,.1f}bn a year in "
-                         f"{quarter}, disclosed to {last} and held at their last share of {row.seller} since)")
-        lines.append(f"The data net {_listed(parts)}.")
-    open_ = pairs[(pairs["netted_by"] == "") & (pairs["seller_series"] != "")]
-    counted = []
-    labs = open_[open_["buyer_role"] == "lab"]
-    if len(labs):
-        at = [f"{buyer} at {_listed(list(group['seller']))}" for buyer, group in labs.groupby("buyer", sort=False)]
-        counted.append(f"the labs' spending at the clouds ({'; '.join(at)})")
-    apps = open_[open_["buyer_role"] == "application"]
-    if len(apps):
-        groups = {}
-        for buyer, group in apps.groupby("buyer", sort=False):
-            groups.setdefault(tuple(group["seller"]), []).append(buyer)
-        to = [f"{_listed(buyers)} to {_listed(list(sellers))}" for sellers, buyers in groups.items()]
-        counted.append(f"the applications' payments to the labs for models ({'; '.join(to)})")
-    if counted:
-        lines.append(f"Not netted, so counted twice: {_listed(counted)}; the data give no figure for these flows.")
-        clouds = level.reindex(labs["seller_series"].unique()).sum()
-        lab_revenue = level.reindex(apps["seller_series"].unique()).sum()
-        lines.append(f"In {quarter} the clouds' AI series in D come to USD {clouds:,.0f}bn a year and the labs' to "
-                     f"USD {lab_revenue:,.0f}bn, against D of USD {d.d['d_usd_bn'].iloc[-1]:,.0f}bn.")
-    outside = pairs[pairs["seller_series"] == ""]
-    if len(outside):
-        lines.append(f"{_listed(list(outside['buyer']))}: tagged intra-chain but inside no series of D, so there is "
-                     f"nothing to net.")
-    return " ".join(lines)
+def _chain_limits(result) -> str:
+    """What the chain accounting assumes about the flows between its members, with the figures in the gap quarter."""
+    flows = result.flow_table("broad").set_index(["payer", "payee"])["usd_bn"]
+    accounting = result.ladder.accounting
+    q = result.closing.last_quarter
+    return (f"- The flows between the chain's members are not disclosed quarter by quarter, so D nets them at assumed "
+            f"shares: in {q} the applications' payments to the labs come to {_usd(flows[('applications', 'labs')])} a year "
+            f"({accounting.apps_to_labs:.0%} of their revenue) and the labs' payments to the clouds to "
+            f"{_usd(flows[('labs', 'clouds')])} ({accounting.labs_to_clouds:.0%} of theirs). The shares are the profit "
+            "model's pass-through assumptions, each with a prior in the scenario; the scope ladder shows how far the "
+            "definition moves D.")
 
 
 def demand_limits(result) -> str:
@@ -465,7 +441,7 @@ def demand_limits(result) -> str:
         f"measured by simulation (`make calibrate`) and its intervals are wide because the data are few.",
         "- D is built from company disclosures of different kinds (run-rates, ARR, quarterly revenue); run-rates from "
         "press reports carry more noise in the model than filed figures, and no company discloses all of its AI revenue.",
-        _upper_bound(result),
+        _chain_limits(result),
         "- R* depends on the scenario's AI share of capex, asset lives and margin, which the data do not pin down; "
         "the fan chart's R* band shows the asset-life range only.",
         "- The regressions describe co-movement of revenue and capex growth; the placebo checks that capex leads do not "
@@ -516,3 +492,21 @@ def show_scenario(scenario, ds) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(scenario_header(scenario, ds)), metadata={"valuechain": {"page": False}})
+
+
+def downstream_check(check) -> str:
+    """The profit pool's labs and applications against the chain's final demand into them, in the latest full year."""
+    full = check.dropna(subset=["chain_usd_bn", "pool_usd_bn"])
+    if full.empty:
+        return "No year has all four quarters of the chain's flows and the profit pool's downstream layers to compare."
+    year = int(full["year"].max())
+    row = full[full["year"] == year].set_index("layer")
+    parts = []
+    for layer, name in (("labs", "the labs"), ("apps", "the applications")):
+        if layer in row.index:
+            r = row.loc[layer]
+            parts.append(f"end users paid {name} {_usd(r['chain_usd_bn'])} in D against {_usd(r['pool_usd_bn'])} of "
+                         f"the profit pool's AI revenue ({r['chain_over_pool']:.0%})")
+    return (f"In {year}, {_listed(parts)}. The labs differ by what the applications pay them for models and what their "
+            "cloud partners keep, which D nets; the applications differ because the profit pool takes them from a "
+            "survey of all enterprise spending, while D counts only the vendors that disclose an AI figure.")

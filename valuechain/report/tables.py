@@ -272,14 +272,15 @@ def downstream(result, source: str = "") -> Table:
         Column("d_usd_bn", "D, net external AI revenue, annualized", "usd_bn"),
         Column("low_usd_bn", f"D, {band} band, low", "usd_bn"),
         Column("high_usd_bn", f"D, {band} band, high", "usd_bn"),
-        Column("final_demand_usd_bn", "Final demand disclosed", "usd_bn"),
-        Column("intra_chain_netted_usd_bn", "Intra-chain flows netted", "usd_bn"),
+        Column("final_demand_usd_bn", "Sellers' revenue, one basis", "usd_bn"),
+        Column("intra_chain_netted_usd_bn", "Flows between chain members netted", "usd_bn"),
         Column("realtime_usd_bn", "D as known at the time", "usd_bn"),
         Column("series_present", "Final-demand series", "count"),
         Column("required_usd_bn", "R*, required revenue, annualized", "usd_bn"),
         *(Column(f"scope_{s.key}", f"D, {s.name.lower()} scope", "usd_bn") for s in scopes),
     ], "Net external AI revenue (D) against required revenue (R*), by quarter", source,
-        note=("D is as shipped; the strict, central and broad scopes are defined in the scope ladder's table." if scopes else ""))
+        note=(f"D is the {result.downstream.scope.name.lower()} scope, chain-linked; the strict, central and broad scopes "
+              "are defined in the scope ladder's table." if scopes and result.downstream.scope is not None else ""))
 
 
 def scope_ladder(result, source: str = "") -> Table:
@@ -298,9 +299,27 @@ def scope_ladder(result, source: str = "") -> Table:
         Column("definition", "What it counts"),
     ], f"The scope ladder of D in {q}: level, D / R* and what each level rests on", source,
         note=("Shares are of the gross amount behind each level: the series disclosed in the quarter, those carried by "
-              "the smoother from earlier disclosures, and what is assumed (the labs' payments to the clouds netted in "
-              f"the broad scope, at {result.ladder.pass_through:.0%} of the labs' revenue, and any level linked back). "
-              "The primary test uses the as-shipped D, which is wider than the broad scope."))
+              "the smoother from earlier disclosures, and what is assumed (the flows between chain members netted, "
+              "at the shares the chain's flow table states, and any level linked back). The primary test uses the "
+              f"{result.downstream.scope.name.lower()} scope."))
+
+
+def chain_flows(result, scope_key: str = "broad", source: str = "") -> Table:
+    """Who pays whom along the chain in the gap quarter, annualized, and which payments are final demand D."""
+    table = result.flow_table(scope_key)
+    q = result.closing.last_quarter
+    frame = table.assign(in_d=table["in_d"].map({True: "yes", False: "no"}))
+    return present(frame, [
+        Column("payer", "Payer"),
+        Column("payee", "Payee"),
+        Column("usd_bn", f"Annualized in {q}", "usd_bn"),
+        Column("known_as", "How it is known"),
+        Column("in_d", "In D"),
+    ], f"The chain's flows in {q}: final demand enters from end users, each dollar counted once", source,
+        note=("Rows paid by end users and marked in D sum to D on the broad scope before chain-linking; the central "
+              "scope, the primary D, leaves out the clouds' row. Assumed flows use the scenario's pass-through shares "
+              "(applications to labs, labs to clouds) and the labs' cloud-partner shares; the clouds' AI capex is the "
+              "spenders' filed capex times the AI share over the four quarters to the gap quarter."))
 
 
 def closing(result, source: str = "") -> Table:
@@ -564,3 +583,19 @@ def facts(frame: pd.DataFrame, title: str, names: dict, source: str = "") -> Tab
               Column("basis", "Basis", "id"), Column("source_id", "Source (sources.csv)"),
               Column("note", "Note", missing="")]
     return present(frame, [c for c in wanted if c.key in frame.columns], title, source, names=names)
+
+
+def downstream_check(check: pd.DataFrame, source: str = "") -> Table:
+    """Notebook 01's labs and applications beside the chain's final demand into them (notebook 02's D), by year."""
+    frame = check.assign(layer=check["layer"].map({"labs": "Labs", "apps": "Applications"}))
+    return present(frame, [
+        Column("year", "Year", "year"),
+        Column("layer", "Layer"),
+        Column("pool_usd_bn", "Profit pool's AI revenue", "usd_bn"),
+        Column("chain_usd_bn", "End users' payments in D", "usd_bn"),
+        Column("chain_over_pool", "D's part / profit pool", "ratio"),
+    ], "The profit pool's downstream layers against the chain's final demand into them", source,
+        note=("D (notebook 02) counts what end users pay each layer once: the labs' revenue net of what the applications "
+              "pay them for models and of what their cloud partners keep; the applications' disclosed AI revenue. The "
+              "profit pool's applications are a share of Menlo Ventures' survey of enterprise generative-AI spend, so the "
+              "ratio is how much of that the named vendors' disclosures cover. Both use the same pass-through shares."))
