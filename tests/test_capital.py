@@ -160,3 +160,26 @@ def test_guidance_is_read_from_the_facts_at_its_midpoint():
     got = capex.guided_capex(ds, ["alphabet", "amazon", "microsoft"], 2026).set_index("company_id")
     assert got.loc["alphabet", "capex_usd_bn"] == pytest.approx((175 + 185) / 2)
     assert got.loc["amazon", "capex_usd_bn"] == pytest.approx(200) and "microsoft" not in got.index
+
+
+def test_the_demand_gap_records_the_rungs_on_its_own_r_star(base_gap, ds):
+    from valuechain.report import narrative, tables
+
+    r = base_gap.rungs
+    q = base_gap.closing.last_quarter
+    assert r.quarter == q and r.in_service_usd_bn == pytest.approx(float(base_gap.required.loc[q, "required_usd_bn"]))
+    assert r.in_service_usd_bn < r.committed_usd_bn < r.steady_state_usd_bn  # capex is still stepping up
+    heads = {h.key: h for h in base_gap.headlines()}
+    assert heads["required_committed_usd_bn"].value == r.committed_usd_bn and heads["required_committed_usd_bn"].unit == "usd_bn"
+    assert set(base_gap.left_out) == {"oracle", "coreweave"}
+    text = narrative.rstar_scope(base_gap, ds.company_names)
+    assert "Oracle (no filed quarter" in text and "USD 175-185bn, taken at USD 180bn" in text
+    table = tables.rstar_rungs(base_gap)
+    assert [row[1] for row in table.rows] == [str(q), str(r.committed_quarter), str(q)]
+
+
+def test_bear_counts_more_capital_built_before_2023_and_bull_less():
+    from valuechain.scenario.load import load_scenario
+
+    before = {name: load_scenario(name).demand_gap.capital.ai_share_before for name in ("bull", "base", "bear")}
+    assert before["bull"] < before["base"] < before["bear"] and 0.2 <= before["base"] <= 0.3
