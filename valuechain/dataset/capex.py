@@ -6,10 +6,13 @@ The profit model, the demand gap and the backlog comparison all read the spender
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pandas as pd
 
 from valuechain.dataset.load import Dataset
 from valuechain.dataset.yearly import company_year, weakest_basis
+from valuechain.exceptions import DataValidationError
 
 CAPEX_COLUMNS = ["period", "company_id", "capex_usd_bn", "method", "basis", "sources"]
 
@@ -89,3 +92,105 @@ def spenders_by_year(ds: Dataset, companies, years: range, annualize_partial: bo
     """The spenders' calendar-year capex in ``years`` (:func:`spender_capex`), one row per year and company."""
     rows = spender_capex(ds, companies, "year", years, annualize_partial)
     return rows.rename(columns={"period": "year"})[["year", "company_id", "capex_usd_bn", "method", "basis"]]
+
+
+@dataclass(frozen=True)
+class SpenderQuarters:
+    """The spenders' capex in every calendar quarter of one span, each spender in all of them or none.
+
+    ``rows`` holds one row per quarter x kept spender (:data:`CAPEX_COLUMNS`); a quarter filled
+    from a filed total has ``method`` "filled from <total>" and the total's source. ``left_out``
+    names each spender left out of every quarter, with the reason.
+    """
+
+    rows: pd.DataFrame
+    first: pd.Period
+    last: pd.Period
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    def wide(self) -> pd.DataFrame:
+        """Quarter x kept spender, every quarter from :attr:`first` to :attr:`last`."""
+        wide = self.rows.pivot(index="period", columns="company_id", values="capex_usd_bn")
+        wide = wide.reindex(pd.period_range(self.first, self.last, freq="Q"))
+        wide.index.name = "calendar_quarter"
+        return wide
+
+    @property
+    def spenders(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.rows["company_id"]))
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s for row in self.rows["sources"] for s in row))
+
+
+def consistent_quarters(ds: Dataset, companies, first: pd.Period) -> SpenderQuarters:
+    r"""Each spender's capex in every calendar quarter from ``first`` to the last filed quarter, or none.
+
+    A quarter a spender did not file is filled from a filed fiscal- or calendar-year total whose
+    four calendar quarters (ending in the quarter of its period end) hold it: the total less the
+    quarters filed within it, spread evenly over its missing quarters,
+
+    .. math::
+
+        C_q = \frac{C_{FY} - \sum_{q' \in FY,\ \text{filed}} C_{q'}}{\#\{q \in FY \text{ not filed}\}} .
+
+    The last quarter is the latest any spender filed. A spender with any quarter of the span still
+    without a figure is left out of every quarter (:attr:`SpenderQuarters.left_out` says why), so no
+    spender enters or leaves the sum within the span.
+    """
+    first = pd.Period(first, freq="Q")
+    filed = spender_capex(ds, companies, "quarter")
+    last = filed["period"].max()
+    span = pd.period_range(first, last, freq="Q")
+    fin = ds.financials
+    totals = fin[(fin["metric"] == "capex") & fin["period_type"].isin(["fiscal_year", "calendar_year"])]
+    rows, left_out = [], {}
+    for company in companies:
+        have = {r["period"]: r for r in filed[filed["company_id"] == company].to_dict("records")}
+        for total in totals[totals["company_id"] == company].to_dict("records"):
+            have.update({r["period"]: r for r in _fill_from_total(total, have, company)})
+        missing = [q for q in span if q not in have]
+        if missing:
+            left_out[company] = (f"no filed quarter or filed year total for {missing[0]}-{missing[-1]}"
+                                 if len(missing) > 1 else f"no filed quarter or filed year total for {missing[0]}")
+            continue
+        rows += [have[q] for q in span]
+    out = pd.DataFrame(rows, columns=CAPEX_COLUMNS)
+    return SpenderQuarters(out.sort_values(["period", "company_id"], kind="stable").reset_index(drop=True),
+                           first, last, left_out)
+
+
+def _fill_from_total(total: dict, have: dict, company: str) -> list[dict]:
+    """Rows filling the quarters of a filed year ``total`` that ``have`` lacks (see :func:`consistent_quarters`)."""
+    end = pd.Period(total["period_end"], freq="Q")
+    quarters = [end - k for k in (3, 2, 1, 0)]
+    missing = [q for q in quarters if q not in have]
+    if not missing:
+        return []
+    rest = float(total["value_usd_bn"]) - sum(have[q]["capex_usd_bn"] for q in quarters if q in have)
+    if rest < 0:
+        raise DataValidationError(f"financials.csv: {company} capex {total['fiscal_period']} ({total['value_usd_bn']}) is "
+                                  "below its filed quarters; check the total and the quarters")
+    label = f"{total['period_type'].replace('_', ' ')} {total['fiscal_period']} ({float(total['value_usd_bn']):g})"
+    return [{"period": q, "company_id": company, "capex_usd_bn": rest / len(missing),
+             "method": f"filled from {label} less its filed quarters, spread over {len(missing)} quarters",
+             "basis": "derived", "sources": (total["source_id"],)} for q in missing]
+
+
+GUIDANCE_METRIC = "capex_guidance_{year}"  # facts.csv metric of a spender's guided capex for a calendar year
+
+
+def guided_capex(ds: Dataset, companies, year: int) -> pd.DataFrame:
+    """The spenders' own capex guidance for calendar ``year`` (facts.csv), one row per company that gave one.
+
+    A range counts at its midpoint (the mean of the company's rows for that year). Columns:
+    ``company_id``, ``capex_usd_bn``, ``low_usd_bn``, ``high_usd_bn``, ``as_of``, ``sources``.
+    """
+    facts = ds.facts
+    rows = facts[(facts["metric"] == GUIDANCE_METRIC.format(year=year)) & facts["entity"].isin(list(companies))]
+    out = [{"company_id": company, "capex_usd_bn": float(own["value"].mean()), "low_usd_bn": float(own["value"].min()),
+            "high_usd_bn": float(own["value"].max()), "as_of": str(own["as_of"].max()),
+            "sources": tuple(dict.fromkeys(own["source_id"]))}
+           for company, own in rows.groupby("entity", sort=False)]
+    return pd.DataFrame(out, columns=["company_id", "capex_usd_bn", "low_usd_bn", "high_usd_bn", "as_of", "sources"])

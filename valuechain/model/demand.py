@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from valuechain.dataset.capex import quarterly_wide, spender_capex
+from valuechain.dataset.capex import consistent_quarters, guided_capex
 from valuechain.model import bridge, capital, chain, required
 from valuechain.stats import closing, inference, regression
 from valuechain.dataset import disclosures, views
@@ -90,6 +90,9 @@ class DemandGapResult:
     sources: tuple[str, ...] = field(default=())
     bridges: bridge.Bridges | None = None  # from each published bar to R* for ``year``
     ladder: downstream.Ladder | None = None  # D under each scope of the ladder (strict, central, broad)
+    rungs: capital.Rungs | None = None  # R* in service, committed and at the steady state in the gap quarter
+    left_out: dict = field(default_factory=dict)  # spenders left out of every quarter, with the reason
+    guidance: pd.DataFrame = field(default_factory=pd.DataFrame)  # the spenders' own capex guidance used
 
     def ladder_at_gap(self) -> pd.DataFrame:
         r"""Each rung of D's scope ladder in the gap quarter :math:`T`: level, shares and :math:`D^{rung}_T / R^*_T`.
@@ -256,6 +259,8 @@ class DemandGapResult:
         ]
         if self.bridges is not None:  # each published bar as a multiple of R*
             figures.extend(self.bridges.headlines())
+        if self.rungs is not None:  # R*'s rungs: in service, committed, steady state
+            figures.extend(self.rungs.headlines())
         if self.ladder is not None:  # D's scope ladder beside the as-shipped D
             rungs = self.ladder_at_gap()
             low, high = self.ladder_range()
@@ -294,9 +299,9 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     d = downstream.of_scenario(scenario, ds, panel)
     classes = (capital.AssetClass("servers", cap.servers_share, cap.servers_life_years),
                capital.AssetClass("buildings", 1 - cap.servers_share, cap.buildings_life_years))
-    spend = spender_capex(ds, cap.spenders, "quarter")
-    wide = quarterly_wide(spend)
-    ai_q = capital.ai_capex(wide, cap.ai_share)
+    spend = consistent_quarters(ds, cap.spenders, pd.Period(cap.first_quarter, freq="Q"))
+    wide = spend.wide()
+    ai_q = capital.ai_capex(wide, cap.ai_share, cap.ai_share_before)
     rstar = capital.required_revenue(ai_q, classes, cap.service_lag_quarters, be.target_return,
                                      be.margin_before_depreciation)
 
@@ -315,9 +320,12 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
                                      down.slope_sd, accounting=d.accounting, scope=d.scope)
     by_year = _required_by_year(scenario, pool, known, annual_r, data_center)
     requirements = _requirements(scenario, by_year, year)
-    sources = tuple(dict.fromkeys([*d.sources, *(s for row in spend["sources"] for s in row),
+    guidance_year = (wide.index[-1] + 1).year
+    guidance = guided_capex(ds, spend.spenders, guidance_year)
+    path = _ai_path(scenario, wide, guidance, guidance_year)
+    sources = tuple(dict.fromkeys([*d.sources, *spend.sources, *(s for row in guidance["sources"] for s in row),
                                    *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
-    projection = _projection(scenario, wide, gap, be)
+    projection = _projection(scenario, wide, path, gap, be)
     bridges = _bridges(scenario, ds, ai_q, wide, classes, requirements, year)
     sources = tuple(dict.fromkeys([*sources, *bridges.sources]))
     return DemandGapResult(
@@ -327,6 +335,9 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
         closing=gap, secondary=secondary, sources=sources,
         bridges=bridges,
         ladder=downstream.ladder(d, d.accounting),
+        rungs=capital.rungs(path, classes, cap.service_lag_quarters, be.target_return, be.margin_before_depreciation,
+                            gap.last_quarter, guidance_year),
+        left_out=spend.left_out, guidance=guidance.assign(year=guidance_year),
     )
 
 
@@ -340,18 +351,28 @@ def _needed(gap: float, years: float, bar: str) -> str:
 LIFE_RANGE = ((5.0, 15.0), (6.0, 20.0))  # the asset lives the R* band spans, with the scenario's own: (servers, buildings) years
 
 
-def _projection(scenario: Scenario, wide: pd.DataFrame, gap: closing.GapClosing, be) -> pd.DataFrame:
-    r"""R* to the end of the horizon year on the scenario's capex growth, and D's fan at the current closing rate.
-
-    AI capex to the horizon is :func:`valuechain.model.capital.projected_ai_capex` of the spenders'
-    quarterly capex ``wide``, as the model core extends it. D's quantiles come from the draws of the
-    gap and its trend: :math:`D_{T+h} = R^*_{T+h} \exp(G_T + g h)`.
-    """
+def _ai_path(scenario: Scenario, wide: pd.DataFrame, guidance: pd.DataFrame, guidance_year: int) -> pd.Series:
+    """AI capex by quarter to the end of the horizon year: filed, then the spenders' guidance for
+    ``guidance_year`` where given, then the scenario's capex growth
+    (:func:`valuechain.model.capital.projected_ai_capex`)."""
     cap, proj = scenario.demand_gap.capital, scenario.projection
+    horizon = max(scenario.demand_gap.primary_test.horizon_year, guidance_year + 1)
+    return capital.projected_ai_capex(wide, cap.ai_share, horizon,
+                                      lambda year: proj.growth("capex_growth", year) if proj.start <= year <= proj.end else 0.0,
+                                      cap.ai_share_before, capital.guided_quarters(wide, guidance, guidance_year))
+
+
+def _projection(scenario: Scenario, wide: pd.DataFrame, extended: pd.Series, gap: closing.GapClosing,
+                be) -> pd.DataFrame:
+    r"""R* to the end of the horizon year on the AI capex path ``extended`` (:func:`_ai_path`), and D's
+    fan at the current closing rate.
+
+    D's quantiles come from the draws of the gap and its trend: :math:`D_{T+h} = R^*_{T+h} \exp(G_T + g h)`.
+    """
+    cap = scenario.demand_gap.capital
     horizon = scenario.demand_gap.primary_test.horizon_year
-    extended = capital.projected_ai_capex(wide, cap.ai_share, horizon,
-                                          lambda year: proj.growth("capex_growth", year) if proj.start <= year <= proj.end else 0.0)
-    quarters = extended.index[extended.index > wide.sum(axis=1, min_count=1).last_valid_index()]
+    extended = extended.loc[:pd.Period(f"{horizon}Q4", freq="Q")]
+    quarters = extended.index[extended.index > wide.index[-1]]
 
     def rstar(servers_life, buildings_life):
         classes = (capital.AssetClass("servers", cap.servers_share, servers_life),

@@ -115,8 +115,10 @@ def evaluate(inp: Inputs, theta: np.ndarray) -> Outputs:
     revenue, profit, proj_r, proj_p, capex = pool(inp, theta)
 
     # required revenue on capital in service, to the horizon
-    share_q = _col(theta, inp.capex_ai_col, 0.0)
-    spend = extend_quarters(np.broadcast_to(inp.capex_q, (n, inp.filed_quarters)), _col(theta, inp.quarter_growth_col, 0.0))
+    share_q = sum(_col(theta, inp.capex_ai_cols[:, j], 0.0) * inp.capex_ai_weights[None, :, j] for j in range(2))
+    growth_q = _col(theta, inp.quarter_growth_col, 0.0)
+    spend = (extend_quarters(np.broadcast_to(inp.capex_q, (n, len(inp.capex_q))), growth_q)
+             + extend_quarters(np.broadcast_to(inp.guided_q, (n, len(inp.guided_q))), growth_q))
     cc = inp.capital_cols
     servers = theta[:, cc["servers_share"]]
     required_q = required_revenue(spend * share_q, inp.lag, np.column_stack([servers, 1 - servers]),

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from valuechain.dataset import views
-from valuechain.dataset.capex import quarterly_wide, spender_capex, spenders_by_year
+from valuechain.dataset.capex import consistent_quarters, guided_capex, spenders_by_year
 from valuechain.dataset.yearly import margin_year
 from valuechain.layers import CHAIN_ORDER
 from valuechain.model import downstream
-from valuechain.model.capital import ai_capex
+from valuechain.model.capital import guided_quarters, share_knots, share_weights
 from valuechain.model.companies import company_rows
 from valuechain.model.required import nvidia_run_rate
 
@@ -61,8 +61,10 @@ class Inputs(PoolInputs):
 
     quarters: pd.PeriodIndex  # capex quarters, extended to the horizon year
     filed_quarters: int  # how many of them are filed
-    capex_q: np.ndarray  # spenders' quarterly capex (0 where none filed)
-    capex_ai_col: np.ndarray  # column of the AI share of each quarter's year (-1: before the first, share 0)
+    capex_q: np.ndarray  # quarterly capex of the spenders that gave no guidance, filed quarters
+    guided_q: np.ndarray  # quarterly capex of those that did: filed, then guided to the end of the guidance year
+    capex_ai_cols: np.ndarray  # (quarters, 2): columns of the two AI-share knots each quarter's share lies between
+    capex_ai_weights: np.ndarray  # (quarters, 2): their weights (capital.share_weights)
     quarter_growth_col: np.ndarray  # column of capex growth for projected quarters (-1: none)
     lag: int
     capital_cols: dict  # servers_share, servers_life, buildings_life, target_return, margin_before_depreciation
@@ -195,22 +197,27 @@ def build(scenario, ds, pool=None, down=None) -> Inputs:
 
 
 def _quarterly_capex(scenario, ds, k: _Keys) -> dict:
-    """The spenders' filed quarterly capex extended to the horizon year, with the columns of each
-    quarter's AI share and (past the filed quarters) of its capex growth."""
+    """The spenders' quarterly capex, filed (each spender in every quarter or none) and guided, extended
+    to the horizon year, with the columns and weights of each quarter's AI share and (past the known
+    quarters) the columns of its capex growth (as :func:`valuechain.model.demand.demand_gap` builds R*)."""
     cap, proj = scenario.demand_gap.capital, scenario.projection
-    wide = quarterly_wide(spender_capex(ds, cap.spenders, "quarter"))
-    horizon = scenario.demand_gap.primary_test.horizon_year
-    filed = ai_capex(wide, cap.ai_share).dropna()
-    quarters = pd.period_range(wide.index[0], pd.Period(f"{max(horizon, filed.index[-1].year)}Q4", freq="Q"), freq="Q")
-    filed_n = int(np.searchsorted(quarters, filed.index[-1]) + 1)
-    first_share = min(cap.ai_share)
+    wide = consistent_quarters(ds, cap.spenders, pd.Period(cap.first_quarter, freq="Q")).wide()
+    guidance_year = (wide.index[-1] + 1).year
+    guided = guided_quarters(wide, guided_capex(ds, wide.columns, guidance_year), guidance_year)
+    horizon = max(scenario.demand_gap.primary_test.horizon_year, guidance_year + 1)
+    quarters = pd.period_range(wide.index[0], pd.Period(f"{horizon}Q4", freq="Q"), freq="Q")
+    filed_n = len(wide)
+    knots = share_knots(cap.ai_share, cap.ai_share_before)
+    knot_cols = np.array([k.add("demand_gap.capital.ai_share_before" if key == "before" else
+                                f"demand_gap.capital.ai_share.{key}", value) for _, value, key in knots])
+    index, weights = share_weights(quarters, knots)
     return {
         "quarters": quarters,
         "filed_quarters": filed_n,
-        "capex_q": wide.sum(axis=1, min_count=1).reindex(quarters[:filed_n]).fillna(0.0).to_numpy(),
-        "capex_ai_col": np.array([-1 if q.year < first_share else
-                                  k.per_year("demand_gap.capital.ai_share", cap.ai_share, q.year, carry_last=True)
-                                  for q in quarters]),
+        "capex_q": wide.drop(columns=list(guided.columns)).sum(axis=1).to_numpy(),
+        "guided_q": pd.concat([wide[list(guided.columns)], guided]).sum(axis=1).to_numpy(),
+        "capex_ai_cols": knot_cols[index],
+        "capex_ai_weights": weights,
         "quarter_growth_col": np.array([k.per_year("projection.capex_growth", proj.capex_growth, q.year)
                                         if i >= filed_n and proj.start <= q.year <= proj.end else -1
                                         for i, q in enumerate(quarters)]),

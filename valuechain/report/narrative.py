@@ -184,6 +184,36 @@ def scope_ladder(result) -> str:
     return "\n".join(lines)
 
 
+def rstar_scope(result, names: dict) -> str:
+    """What R* counts (spenders, years, AI share, guidance) and its three rungs in the gap quarter, in words.
+
+    ``names`` maps company ids to names (:attr:`valuechain.dataset.load.Dataset.company_names`).
+    """
+    cap, r = result.scenario.demand_gap.capital, result.rungs
+    kept = [_short(company_name(c, names)) for c in cap.spenders if c not in result.left_out]
+    first, last = min(cap.ai_share), max(cap.ai_share)
+    lines = [f"R* counts the capex of {_listed(kept)} from {cap.first_quarter}, each in every quarter. "
+             f"{cap.ai_share_before:.0%} of the capex built before {first} is taken as AI capital; the AI share then rises "
+             f"smoothly, quarter by quarter, to {cap.ai_share[last]:.0%} from mid-{last}."]
+    if result.left_out:
+        lines.append("Left out of every quarter, rather than entering the sum part-way: "
+                     + "; ".join(f"{_short(company_name(c, names))} ({why})" for c, why in result.left_out.items()) + ".")
+    guided = result.guidance
+    if len(guided):
+        said = ", ".join(f"{_short(company_name(row.company_id, names))} "
+                         + (f"USD {row.low_usd_bn:,.0f}-{row.high_usd_bn:,.0f}bn, taken at {_usd(row.capex_usd_bn)}"
+                            if row.low_usd_bn != row.high_usd_bn else _usd(row.capex_usd_bn))
+                         for row in guided.itertuples())
+        lines.append(f"Capex to the end of {r.guidance_year} follows the spenders' own guidance where given ({said}); "
+                     "the others, and every spender after it, grow at the scenario's rate.")
+    lines.append(f"In {r.quarter} the revenue that recovers the AI capital in service is {_usd(r.in_service_usd_bn)} a year; "
+                 f"on the capital committed by the end of {r.guidance_year}, once in service ({r.committed_quarter}), "
+                 f"{_usd(r.committed_usd_bn)}; and at the steady state of the last four quarters' AI capex, "
+                 f"{_usd(r.steady_state_usd_bn)}. The primary test uses the first: the later rungs are bars the revenue "
+                 "will have to clear if the spending already under way is not cut.")
+    return "\n\n".join(lines)
+
+
 def bridge_sentence(bridges) -> str:
     """Why the published bars are many times R*, and which bar answers the question, from the bridges."""
     multiples = [b.multiple for b in bridges.bridges]

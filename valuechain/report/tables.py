@@ -322,6 +322,25 @@ def chain_flows(result, scope_key: str = "broad", source: str = "") -> Table:
               "spenders' filed capex times the AI share over the four quarters to the gap quarter."))
 
 
+def rstar_rungs(result, source: str = "") -> Table:
+    """R*'s three rungs in the gap quarter: required revenue, its multiple of R* in service, and D / required."""
+    r = result.rungs
+    frame = r.table()
+    d = float(result.downstream.d.loc[result.closing.last_quarter, "d_usd_bn"])
+    frame["d_over_required"] = d / frame["required_usd_bn"]
+    return present(frame, [
+        Column("name", "Capital the revenue must recover"),
+        Column("period", "Quarter"),
+        Column("required_usd_bn", "Required revenue, annualized", "usd_bn"),
+        Column("over_in_service", "Multiple of R* in service", "multiple"),
+        Column("d_over_required", f"D as shipped ({r.quarter}) / required", "ratio"),
+    ], f"Required revenue R* in {r.quarter}: capital in service, committed and at the steady state", source,
+        note=(f"Committed: R* once every dollar spent by {r.quarter}, and the capex to the end of {r.guidance_year} "
+              "(the spenders' guidance where given, the scenario's growth for the others), has entered service. "
+              f"Steady state: the steady-state β* ({r.beta_star_steady:.2f}) times AI capex over the four quarters to "
+              f"{r.quarter}. The primary test uses capital in service."))
+
+
 def closing(result, source: str = "") -> Table:
     """The primary test's figures: gap, trend, time to close and probabilities, each with its interval."""
     from valuechain.stats.inference import format_p

@@ -157,9 +157,11 @@ class CapitalRecoveryInputs(_Frozen):
 class CapitalInputs(_Frozen):
     """AI capital in service and the revenue that recovers it (notebook 02's required revenue R*)."""
 
-    spenders: tuple[str, ...]  # companies whose capex is AI-relevant, counted in the quarters each has filed
+    spenders: tuple[str, ...]  # companies whose capex is AI-relevant; each in every quarter from first_quarter, or none
     shown_separately: tuple[str, ...] = ()  # spenders whose capex mainly serves their own products (shown apart)
-    ai_share: dict[Year, Share]  # share of the spenders' capex that is AI-relevant, by year (0-1); earlier capex is not AI
+    first_quarter: Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$")] = "2018Q1"  # first quarter of capex counted; capital built earlier is left out
+    ai_share: dict[Year, Share]  # AI share of the spenders' capex at each year's centre (0-1), linear by quarter in between
+    ai_share_before: Share  # AI share of capex built before the first year of ai_share (0-1), ramping to the first year's
     service_lag_quarters: Annotated[int, Field(ge=2, le=6)]  # quarters from spending to capital in service
     servers_share: Share  # share of AI capex spent on servers and networking (the rest: buildings and power)
     servers_life_years: Annotated[float, Field(ge=3, le=8)]  # life of servers and networking, years (about 5-6)
