@@ -132,11 +132,14 @@ def test_the_verdict_states_the_range_first_and_names_the_primary_scope(base_gap
 
     low, high = base_gap.ladder_range()
     verdict = narrative.demand_verdict(base_gap)
-    assert verdict.startswith(f"Depending on what counts as downstream revenue, D was **between {low:.0%} and {high:.0%}")
+    grid = base_gap.answer_grid()
+    assert verdict.startswith(f"Depending on what counts as downstream revenue and which capital must be repaid, D was "
+                              f"**between {grid.min().min():.0%} and {grid.max().max():.0%} of required revenue** in "
+                              f"{base_gap.closing.last_quarter}: {low:.0%}-{high:.0%} of R\\*, the revenue that repays "
+                              "the AI capital in service")
     assert verdict.index("On the central scope, every flow between the chain's members counted once") \
         < verdict.index(f"**{base_gap.closing.ratio:.0%} of required revenue**")
-    # R*'s star is escaped where it meets the closing bold marker, or the page shows "R" bold and a stray "*"
-    assert "R\\*** in" in verdict and "R*** " not in verdict.replace("R\\***", "")
+    assert "R*** " not in verdict  # R*'s star is escaped beside a bold marker
     summary = narrative.demand_summary(base_gap)
     assert "taken out" not in summary and "as shipped" not in summary
     ladder_text = narrative.scope_ladder(base_gap)
@@ -167,3 +170,18 @@ def test_the_quarterly_table_carries_every_rung_every_quarter(base_gap):
     assert [k for k in keys if k.startswith("scope_")] == [f"scope_{s.key}" for s in SCOPES]
     last = table.rows[-1]
     assert last[keys.index("scope_central")] == pytest.approx(base_gap.ladder_at_gap().loc["central", "level_usd_bn"])
+
+
+def test_the_answer_is_a_range_over_d_s_ladder_and_r_star_s_rungs(base_gap):
+    grid = base_gap.answer_grid()
+    levels = base_gap.ladder_at_gap()["level_usd_bn"]
+    r = base_gap.rungs
+    assert list(grid.columns) == ["in_service", "committed", "steady_state"] and list(grid.index) == ["strict", "central", "broad"]
+    assert np.allclose(grid["committed"], levels / r.committed_usd_bn) and np.allclose(grid["steady_state"], levels / r.steady_state_usd_bn)
+    assert np.allclose(grid["in_service"], base_gap.ladder_at_gap()["d_over_required"])
+    # a step-up in capex: every rung of R* above the one before, so every ratio falls left to right
+    assert (grid["in_service"] > grid["committed"]).all() and (grid["committed"] > grid["steady_state"]).all()
+    heads = {h.key: h.value for h in base_gap.headlines()}
+    assert heads["d_over_required_range_low"] == pytest.approx(grid.loc["strict", "steady_state"])
+    assert heads["d_over_required_range_high"] == pytest.approx(grid.loc["broad", "in_service"])
+    assert heads["d_over_required_committed_low"] == pytest.approx(grid["committed"].min())

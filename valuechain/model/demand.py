@@ -97,7 +97,7 @@ class DemandGapResult:
     def ladder_at_gap(self) -> pd.DataFrame:
         r"""Each rung of D's scope ladder in the gap quarter :math:`T`: level, shares and :math:`D^{rung}_T / R^*_T`.
 
-        :math:`R^*_T` is the primary test's; the as-shipped :math:`D` (the primary test's) is not a rung.
+        :math:`R^*_T` is the primary test's, and the primary test's :math:`D` is the central rung.
         """
         q = self.closing.last_quarter
         rows = self.ladder.at(q)
@@ -110,6 +110,15 @@ class DemandGapResult:
         q = self.closing.last_quarter
         capex = float(self.required.loc[q, "ai_capex_ttm_usd_bn"])
         return self.ladder.accounting.flows(self.downstream.series.loc[q], chain.scope(scope_key), capex)
+
+    def answer_grid(self) -> pd.DataFrame:
+        r""":math:`D^{rung}_T / R^{rung}_T`: D's scope ladder (rows: strict, central, broad) against R*'s rungs (columns:
+        in service, committed, steady state) in the gap quarter :math:`T`. The committed rung is the requirement
+        once the capital already committed is in service, set against today's D."""
+        levels = self.ladder_at_gap()["level_usd_bn"]
+        bars = {"in_service": self.rungs.in_service_usd_bn, "committed": self.rungs.committed_usd_bn,
+                "steady_state": self.rungs.steady_state_usd_bn}
+        return pd.DataFrame({key: levels / bar for key, bar in bars.items()})
 
     def ladder_range(self) -> tuple[float, float]:
         """The lowest and highest :math:`D / R^*` across the ladder's rungs in the gap quarter."""
@@ -261,7 +270,18 @@ class DemandGapResult:
             figures.extend(self.bridges.headlines())
         if self.rungs is not None:  # R*'s rungs: in service, committed, steady state
             figures.extend(self.rungs.headlines())
-        if self.ladder is not None:  # D's scope ladder beside the as-shipped D
+        if self.rungs is not None and self.ladder is not None:  # the answer's range: D's ladder x R*'s rungs
+            grid = self.answer_grid()
+            figures += [Headline("d_over_required_range_low", "D / R*, lowest across D's scope ladder and R*'s rungs",
+                                 "ratio", q, float(grid.min().min())),
+                        Headline("d_over_required_range_high", "D / R*, highest across D's scope ladder and R*'s rungs",
+                                 "ratio", q, float(grid.max().max()))]
+            for rung, name in (("committed", "capital committed"), ("steady_state", "the steady state")):
+                figures += [Headline(f"d_over_required_{rung}_low", f"D / R* on {name}, lowest across D's scope ladder",
+                                     "ratio", q, float(grid[rung].min()), detail=True),
+                            Headline(f"d_over_required_{rung}_high", f"D / R* on {name}, highest across D's scope ladder",
+                                     "ratio", q, float(grid[rung].max()), detail=True)]
+        if self.ladder is not None:  # D's scope ladder, the primary D its central rung
             rungs = self.ladder_at_gap()
             low, high = self.ladder_range()
             figures += [Headline("d_over_required_scope_low", "D / R*, lowest across D's scope ladder", "ratio", q, low),

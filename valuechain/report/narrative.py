@@ -154,12 +154,22 @@ def demand_verdict(result) -> str:
 
 
 def scope_range(result) -> str:
-    """D / R* as a range over D's scope ladder, in words, rung by rung: the verdict's first sentence."""
+    """D / R* as a range over D's scope ladder and R*'s rungs, in words: the verdict's first sentence."""
     rungs = result.ladder_at_gap()
     low, high = result.ladder_range()
     each = ", ".join(f"{s.name.lower()} {rungs.loc[s.key, 'd_over_required']:.0%}" for s in result.ladder.scopes)
-    return (f"Depending on what counts as downstream revenue, D was **between {low:.0%} and {high:.0%} of required "
-            f"revenue R\\*** in {result.closing.last_quarter} ({each}).")
+    q = result.closing.last_quarter
+    if result.rungs is None:
+        return (f"Depending on what counts as downstream revenue, D was **between {low:.0%} and {high:.0%} of required "
+                f"revenue R\\*** in {q} ({each}).")
+    grid = result.answer_grid()
+    later = "; ".join(f"{grid[k].min():.0%}-{grid[k].max():.0%} of {what}" for k, what in
+                      (("committed", f"the revenue the capital committed to the end of {result.rungs.guidance_year} "
+                                     "will require once in service"),
+                       ("steady_state", "the steady-state requirement of today's AI capex")))
+    return (f"Depending on what counts as downstream revenue and which capital must be repaid, D was **between "
+            f"{grid.min().min():.0%} and {grid.max().max():.0%} of required revenue** in {q}: {low:.0%}-{high:.0%} of "
+            f"R\\*, the revenue that repays the AI capital in service ({each}); {later}.")
 
 
 def scope_ladder(result) -> str:

@@ -326,14 +326,15 @@ def rstar_rungs(result, source: str = "") -> Table:
     """R*'s three rungs in the gap quarter: required revenue, its multiple of R* in service, and D / required."""
     r = result.rungs
     frame = r.table()
-    d = float(result.downstream.d.loc[result.closing.last_quarter, "d_usd_bn"])
-    frame["d_over_required"] = d / frame["required_usd_bn"]
+    grid = result.answer_grid().T  # rung x D's scope
+    for scope in result.ladder.scopes:
+        frame[f"d_{scope.key}"] = frame["rung"].map(grid[scope.key])
     return present(frame, [
         Column("name", "Capital the revenue must recover"),
         Column("period", "Quarter"),
         Column("required_usd_bn", "Required revenue, annualized", "usd_bn"),
         Column("over_in_service", "Multiple of R* in service", "multiple"),
-        Column("d_over_required", f"D as shipped ({r.quarter}) / required", "ratio"),
+        *(Column(f"d_{s.key}", f"D, {s.name.lower()} scope ({r.quarter}) / required", "ratio") for s in result.ladder.scopes),
     ], f"Required revenue R* in {r.quarter}: capital in service, committed and at the steady state", source,
         note=(f"Committed: R* once every dollar spent by {r.quarter}, and the capex to the end of {r.guidance_year} "
               "(the spenders' guidance where given, the scenario's growth for the others), has entered service. "
