@@ -308,7 +308,8 @@ def chain_flows(result, scope_key: str = "broad", source: str = "") -> Table:
     """Who pays whom along the chain in the gap quarter, annualized, and which payments are final demand D."""
     table = result.flow_table(scope_key)
     q = result.closing.last_quarter
-    frame = table.assign(in_d=table["in_d"].map({True: "yes", False: "no"}))
+    frame = table.assign(in_d=table["in_d"].map({True: "yes", False: "no"}), payer=table["payer"].str.capitalize(),
+                         payee=table["payee"].str.capitalize())
     return present(frame, [
         Column("payer", "Payer"),
         Column("payee", "Payee"),
