@@ -85,6 +85,34 @@ def test_sobol_indices_of_an_additive_function_are_analytic():
     np.testing.assert_allclose(table["ST"], want, atol=0.05)
 
 
+@pytest.mark.parametrize("rho", [0.0, 0.6, -0.5])
+def test_shapley_effects_of_a_correlated_linear_gaussian_model_are_analytic(rho):
+    # Y = b1 X1 + b2 X2, X standard normal with correlation rho (Owen and Prieur, 2017):
+    # Sh_1 = b1^2 (1 - rho^2 / 2) + rho b1 b2 + b2^2 rho^2 / 2, and Sh_1 + Sh_2 = Var Y
+    b1, b2 = 1.0, 2.0
+    priors = [(f"x{i}", Prior(dist="normal", mean=0.0, sd=1.0, rationale="test")) for i in (1, 2)]
+    correlation = np.array([[1.0, rho], [rho, 1.0]])
+    table = U.shapley_effects(lambda x: {"y": b1 * x[:, 0] + b2 * x[:, 1]}, priors, correlation,
+                              permutations=400, inner=3, variance_draws=20_000, seed=7).set_index("key")
+    var = b1 ** 2 + b2 ** 2 + 2 * rho * b1 * b2
+    want1 = (b1 ** 2 * (1 - rho ** 2 / 2) + rho * b1 * b2 + b2 ** 2 * rho ** 2 / 2) / var
+    assert table["shapley"].sum() == pytest.approx(1.0, abs=1e-12)  # the effects split the variance exactly
+    assert table.loc["x1", "shapley"] == pytest.approx(want1, abs=4 * table.loc["x1", "shapley_se"] + 0.02)
+    assert table.loc["x2", "shapley"] == pytest.approx(1 - want1, abs=4 * table.loc["x2", "shapley_se"] + 0.02)
+
+
+def test_shapley_gives_a_correlated_passenger_a_share_and_sobol_does_not():
+    # Y = X1 alone, X2 perfectly correlated with X1 (rho = 0.99): Shapley splits the variance about evenly,
+    # the marginal Sobol indices (independent inputs) give X2 nothing
+    priors = [(f"x{i}", Prior(dist="normal", mean=0.0, sd=1.0, rationale="test")) for i in (1, 2)]
+    correlation = np.array([[1.0, 0.99], [0.99, 1.0]])
+    table = U.shapley_effects(lambda x: {"y": x[:, 0]}, priors, correlation, permutations=400,
+                              variance_draws=20_000, seed=1).set_index("key")
+    assert table.loc["x2", "shapley"] == pytest.approx((0.99 ** 2) / 2, abs=0.08)
+    sobol = U.sobol_indices(lambda x: {"y": x[:, 0]}, priors, samples=1024, seed=1).set_index("key")
+    assert sobol.loc["x2", "ST"] == pytest.approx(0.0, abs=0.02)
+
+
 def test_tornado_swings_equal_the_model_at_the_quantiles(base):
     sc, inp, _ = base
     p = U.plan(sc, inp)

@@ -1,4 +1,4 @@
-r"""Uncertainty an analyst can act on: Monte Carlo over correlated priors, tornado swings and Sobol indices.
+r"""Uncertainty an analyst can act on: Monte Carlo over correlated priors, tornado swings, Shapley effects and Sobol indices.
 
 A scenario's ``uncertainty:`` block gives a prior to each assumption that matters, named by its
 dotted scenario key, and optional **rank** correlations between them. Draws are made through a
@@ -16,7 +16,9 @@ at the scenario's values. The Sobol indices (Saltelli's scheme, SALib) split the
 headline into first-order (:math:`S_i`, the share explained by assumption :math:`i` alone) and
 total-order (:math:`S_{Ti}`, with all its interactions) parts. Sobol indices assume independent
 inputs, so they are computed on the marginals without the copula; a break-even year beyond the
-horizon enters them as the year after the horizon (it is censored).
+horizon enters them as the year after the horizon (it is censored). The **Shapley effects**
+(:func:`shapley_effects`) keep the copula, so they describe the same draws as the fans and the
+probabilities; they name each headline's driver.
 """
 from __future__ import annotations
 
@@ -242,11 +244,84 @@ def model_sobol(inputs: Inputs, p: Plan, samples: int) -> pd.DataFrame:
     return sobol_indices(model, list(zip(p.keys, p.priors)), samples, p.seed)
 
 
-def drivers(sobol: pd.DataFrame) -> pd.DataFrame:
-    """The assumption with the largest total-order index for each headline, with its indices."""
-    if not len(sobol):
-        return sobol
-    top = sobol.loc[sobol.groupby("headline", sort=False)["ST"].idxmax()]
+def shapley_effects(model, priors, correlation: np.ndarray, permutations: int = 200, inner: int = 3,
+                    variance_draws: int = 2000, seed: int = 0) -> pd.DataFrame:
+    r"""Shapley effects of each output of ``model`` over correlated priors (Song, Nelson and Staum, 2016).
+
+    With :math:`c(u) = E[\operatorname{Var}(Y \mid X_{-u})]` the variance left when only the
+    assumptions in :math:`u` vary, the Shapley effect of assumption :math:`i` is
+
+    .. math::
+
+        Sh_i = \frac{1}{d!} \sum_{\pi} \big[c(P_i(\pi) \cup \{i\}) - c(P_i(\pi))\big],
+
+    the mean over orderings :math:`\pi` of the variance :math:`i` adds when it joins the
+    assumptions before it, :math:`P_i(\pi)`. The effects sum to :math:`\operatorname{Var}(Y)`
+    whatever the dependence, and stay valid when the inputs are correlated, unlike Sobol indices.
+    They are estimated on ``permutations`` random orderings; each :math:`c(u)` from one draw of the
+    fixed assumptions :math:`X_{-u}` and ``inner`` draws of :math:`X_u` given them. The draws are
+    made in the Gaussian copula's normal space, where :math:`Z_u \mid Z_{-u}` is normal:
+    :math:`N(R_{u,-u} R_{-u,-u}^{+} z_{-u},\; R_{uu} - R_{u,-u} R_{-u,-u}^{+} R_{-u,u})`, and
+    each assumption is its marginal's quantile at :math:`\Phi(Z)` (:func:`quantile`).
+
+    ``model`` maps a (rows x len(priors)) matrix to a dict of output arrays; ``priors`` is a sequence
+    of ``(name, Prior)``; ``correlation`` the copula's normal correlation matrix. Returns one row per
+    output x assumption: ``shapley`` (the share of the output's variance, summing to 1 over the
+    assumptions), ``shapley_se`` (its standard error over the orderings) and ``variance``.
+    """
+    names = [name for name, _ in priors]
+    d = len(names)
+    rng = np.random.default_rng(seed)
+    root = _root(correlation)
+    blocks = [rng.standard_normal((variance_draws, d)) @ root.T]
+    orders = [rng.permutation(d) for _ in range(permutations)]
+    for order in orders:
+        for j in range(1, d):
+            u, b = order[:j], order[j:]
+            fixed = (rng.standard_normal(d) @ root.T)[b]
+            solve = np.linalg.pinv(correlation[np.ix_(b, b)])
+            gain = correlation[np.ix_(u, b)] @ solve
+            cov = correlation[np.ix_(u, u)] - gain @ correlation[np.ix_(b, u)]
+            z = np.empty((inner, d))
+            z[:, b] = fixed
+            z[:, u] = gain @ fixed + rng.standard_normal((inner, j)) @ _root((cov + cov.T) / 2).T
+            blocks.append(z)
+    u_all = special.ndtr(np.vstack(blocks))
+    x = np.column_stack([quantile(prior, u_all[:, k]) for k, (_, prior) in enumerate(priors)])
+    rows = []
+    for output, y in model(x).items():
+        y = np.asarray(y, dtype=float)
+        variance = float(np.var(y[:variance_draws], ddof=1))
+        if not np.isfinite(y).all() or variance <= 0:
+            continue
+        inner_var = np.var(y[variance_draws:].reshape(permutations, d - 1, inner), axis=2, ddof=1)
+        cost = np.concatenate([np.zeros((permutations, 1)), inner_var, np.full((permutations, 1), variance)], axis=1)
+        gains = np.zeros((permutations, d))
+        for m, order in enumerate(orders):
+            gains[m, order] = np.diff(cost[m])
+        effect, se = gains.mean(axis=0) / variance, gains.std(axis=0, ddof=1) / np.sqrt(permutations) / variance
+        rows += [{"headline": output, "key": name, "shapley": float(effect[k]), "shapley_se": float(se[k]),
+                  "variance": variance} for k, name in enumerate(names)]
+    return pd.DataFrame(rows, columns=["headline", "key", "shapley", "shapley_se", "variance"])
+
+
+def model_shapley(inputs: Inputs, p: Plan, permutations: int) -> pd.DataFrame:
+    """Shapley effects of the core's headline figures over the scenario's priors, with their copula."""
+    censor = {f"{lab}_break_even_year": inputs.lab_base_year + inputs.lab_horizon + 1 for lab in inputs.labs}
+
+    def model(values):
+        figures = engine.headline(inputs, engine.evaluate(inputs, theta(inputs, p, values)))
+        return {k: np.nan_to_num(v, nan=censor.get(k, np.nan)) for k, v in figures.items()}
+
+    correlation = p.root @ p.root.T
+    return shapley_effects(model, list(zip(p.keys, p.priors)), correlation, permutations, seed=p.seed)
+
+
+def drivers(shapley: pd.DataFrame) -> pd.DataFrame:
+    """The assumption with the largest Shapley effect for each headline, with its effect."""
+    if not len(shapley):
+        return shapley
+    top = shapley.loc[shapley.groupby("headline", sort=False)["shapley"].idxmax()]
     return top.reset_index(drop=True)
 
 
@@ -283,8 +358,9 @@ class UncertaintyResult:
     draws: Draws
     deterministic: dict[str, float]  # each headline at the scenario's values
     tornado: pd.DataFrame
-    sobol: pd.DataFrame
+    sobol: pd.DataFrame  # on the marginals, as if the priors were independent
     names: dict  # company id -> name
+    shapley: pd.DataFrame = None  # with the copula: the effects the draws have (:func:`shapley_effects`)
 
     @property
     def inputs(self) -> Inputs:
@@ -323,7 +399,8 @@ class UncertaintyResult:
         return out
 
     def drivers(self) -> pd.DataFrame:
-        return drivers(self.sobol)
+        """Each headline's assumption with the largest Shapley effect (the sensitivity that matches the draws)."""
+        return drivers(self.shapley)
 
     def headlines(self):
         """Median and 90% interval of each headline over the draws, and the probabilities.
@@ -385,4 +462,5 @@ def analyse(scenario: Scenario, ds, n: int | None = None, progress=None) -> Unce
     draws = monte_carlo(scenario, inp, n, progress)
     deterministic = {k: float(v[0]) for k, v in engine.headline(inp, engine.evaluate(inp, inp.theta())).items()}
     return UncertaintyResult(scenario, draws, deterministic, tornado(inp, draws.plan),
-                             model_sobol(inp, draws.plan, scenario.uncertainty.sobol_samples), ds.company_names)
+                             model_sobol(inp, draws.plan, scenario.uncertainty.sobol_samples), ds.company_names,
+                             model_shapley(inp, draws.plan, scenario.uncertainty.shapley_permutations))

@@ -124,23 +124,22 @@ def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: in
     return Chart(fig, title, alt, f"tornado-{file_name(headline)}", source, main=False)
 
 
-def sobol_chart(result: UncertaintyResult, headline: str, source: str, top: int = 8) -> Chart:
-    """First- and total-order Sobol indices of ``headline`` for its most influential priors."""
+def shapley_chart(result: UncertaintyResult, headline: str, source: str, top: int = 8) -> Chart:
+    """Shapley effects of ``headline`` for its most influential priors, with the copula the draws have."""
     text, _ = label(headline, result.inputs, result.names)
-    rows = result.sobol[result.sobol["headline"] == headline].sort_values("ST", ascending=False).head(top).iloc[::-1]
-    fig, ax = subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    rows = (result.shapley[result.shapley["headline"] == headline].sort_values("shapley", ascending=False)
+            .head(top).iloc[::-1])
+    fig, ax = subplots(figsize=(8, 0.4 * len(rows) + 1.5))
     y = np.arange(len(rows))
-    ax.barh(y + 0.2, rows["ST"], height=0.4, color=ORANGE, xerr=rows["ST_conf"], label="Total order (with interactions)")
-    ax.barh(y - 0.2, rows["S1"], height=0.4, color=BLUE, xerr=rows["S1_conf"], label="First order (alone)")
+    ax.barh(y, rows["shapley"], height=0.6, color=BLUE, xerr=1.96 * rows["shapley_se"])
     ax.set_yticks(y, [assumption(k, result.names) for k in rows["key"]], fontsize=8)
-    ax.set_xlabel("Share of the variance over the priors (95% bootstrap bars)")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
-    title = f"Sobol indices: {text}"
+    ax.set_xlabel("Shapley effect: share of the variance over the correlated priors (95% bars over the orderings)")
+    title = f"What drives it: {text}"
     finish(fig, ax, title, source)
     first = rows.iloc[-1]
-    alt = (f"Sobol indices for {text}: {assumption(first['key'], result.names)} ({first['key']}) has the largest total-order index, "
-           f"{first['ST']:.2f}.")
-    return Chart(fig, title, alt, f"sobol-{file_name(headline)}", source, main=False)
+    alt = (f"Shapley effects for {text}: {assumption(first['key'], result.names)} ({first['key']}) explains the largest "
+           f"share of its variance over the draws, {first['shapley']:.2f}.")
+    return Chart(fig, title, alt, f"shapley-{file_name(headline)}", source, main=False)
 
 
 # ----------------------------------------------------------------------------- text and tables
@@ -177,14 +176,42 @@ def summary(result: UncertaintyResult) -> str:
 
 
 def drivers(result: UncertaintyResult) -> str:
-    """One sentence per headline naming the assumption that drives it (largest total-order Sobol index)."""
+    """One sentence per headline naming the assumption that drives it (largest Shapley effect, with the copula),
+    and the largest total-order Sobol index beside it where the two disagree."""
+    sobol = result.sobol.loc[result.sobol.groupby("headline", sort=False)["ST"].idxmax()].set_index("headline") \
+        if len(result.sobol) else None
     lines = []
     for row in result.drivers().itertuples():
         text, _ = label(row.headline, result.inputs, result.names)
-        lines.append(f"- {escape_markdown(text)} depends most on **{escape_markdown(assumption(row.key, result.names))}** "
-                     f"(scenario key {escape_markdown(row.key)}): it explains "
-                     f"{row.S1:.0%} of the variance alone and {row.ST:.0%} with its interactions.")
+        line = (f"- {escape_markdown(text)} depends most on **{escape_markdown(assumption(row.key, result.names))}** "
+                f"(scenario key {escape_markdown(row.key)}): its Shapley effect is {row.shapley:.0%} of the variance "
+                f"over the draws (± {1.96 * row.shapley_se:.0%}), counting what it moves through the assumptions "
+                "correlated with it.")
+        if sobol is not None and row.headline in sobol.index and sobol.loc[row.headline, "key"] != row.key:
+            other = sobol.loc[row.headline]
+            line += (f" Taken as independent, the Sobol indices would name "
+                     f"{escape_markdown(assumption(other['key'], result.names))} instead ({other['ST']:.0%} total order).")
+        lines.append(line)
     return "\n".join(lines)
+
+
+def shapley_table(result: UncertaintyResult, source: str = ""):
+    """Every headline's Shapley effects, largest first, with their standard errors and the Sobol indices beside."""
+    frame = result.shapley.merge(result.sobol[["headline", "key", "S1", "ST"]], on=["headline", "key"], how="left")
+    frame = frame.assign(result=[label(h, result.inputs, result.names)[0] for h in frame["headline"]],
+                         assumption=[assumption(k, result.names) for k in frame["key"]])
+    frame = frame.sort_values(["headline", "shapley"], ascending=[True, False], kind="stable")
+    return present(frame, [
+        Column("result", "Result"),
+        Column("assumption", "Assumption"),
+        Column("shapley", "Shapley effect (share of variance)", "share"),
+        Column("shapley_se", "Its standard error", "share"),
+        Column("ST", "Sobol total order, independent priors", "share"),
+        Column("S1", "Sobol first order, independent priors", "share"),
+    ], "Shapley effects of every assumption on every result, with the Sobol indices beside", source,
+        note=(f"Shapley effects over {result.scenario.uncertainty.shapley_permutations} random orderings of the priors, "
+              "drawn with their rank correlations; they sum to 1 for each result. Sobol indices treat the priors as "
+              "independent, so they describe draws the page does not make."))
 
 
 def priors_table(result: UncertaintyResult) -> pd.DataFrame:
