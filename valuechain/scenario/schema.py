@@ -325,7 +325,7 @@ class Uncertainty(_Frozen):
     draws: Annotated[int, Field(ge=100, le=1_000_000)] = 5000  # Monte Carlo draws in notebook 05
     seed: Annotated[int, Field(ge=0)] = 0  # the same seed gives the same draws and figures
     sobol_samples: Annotated[int, Field(ge=64, le=65536)] = 512  # Sobol base samples (a power of 2)
-    shapley_permutations: Annotated[int, Field(ge=20, le=5000)] = 200  # random orderings behind the Shapley effects
+    shapley_permutations: Annotated[int, Field(ge=20, le=5000)] = 400  # random orderings behind the Shapley effects
     priors: dict[str, Prior]  # keyed by dotted scenario key, e.g. attribution.microsoft.ai_share.2025
     correlations: tuple[tuple[str, str, Annotated[float, Field(ge=-1, le=1)]], ...] = ()  # [key, key, Spearman rank correlation]
 
