@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain.dataset.capex import consistent_quarters, guided_capex
-from valuechain.model import bridge, capital, chain, required
+from valuechain.model import bridge, calculations, capital, chain, required
 from valuechain.stats import closing, inference, regression
 from valuechain.dataset import disclosures, views
 from valuechain.model import downstream
@@ -119,6 +119,11 @@ class DemandGapResult:
         bars = {"in_service": self.rungs.in_service_usd_bn, "committed": self.rungs.committed_usd_bn,
                 "steady_state": self.rungs.steady_state_usd_bn}
         return pd.DataFrame({key: levels / bar for key, bar in bars.items()})
+
+    def calculations(self):
+        """The arithmetic of the published methods, the bridges and R*'s rungs, as live formulas
+        (:func:`valuechain.model.calculations.demand_gap`)."""
+        return calculations.demand_gap(self)
 
     def ladder_range(self) -> tuple[float, float]:
         """The lowest and highest :math:`D / R^*` across the ladder's rungs in the gap quarter."""

@@ -44,7 +44,7 @@ import pandas as pd
 
 from valuechain.dataset.capex import spenders_by_year
 from valuechain.dataset.load import Dataset, load_dataset
-from valuechain.model import engine
+from valuechain.model import calculations, engine
 from valuechain.model.companies import company_rows
 from valuechain.model.inputs import pool_inputs
 from valuechain.model.results import Headline, rounded
@@ -123,6 +123,11 @@ class ProfitPool:
     sources: tuple[str, ...] = field(default=())
     ttm: "LatestTwelveMonths | None" = None  # the trailing twelve months, when the scenario asks for them
     names: dict = field(default_factory=dict)  # company id -> name, from the dataset analysed
+
+    def calculations(self, year: int | None = None):
+        """The shares and the one-dollar flow of ``year`` (default: the last historical year) as live formulas
+        (:func:`valuechain.model.calculations.profit_pool`)."""
+        return calculations.profit_pool(self, year or self.historical_years[-1])
 
     @property
     def historical_years(self) -> list[int]:

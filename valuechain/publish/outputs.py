@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from valuechain import mime
-from valuechain.report.notebook import HEADLINES_KEY, SOURCES_KEY
+from valuechain.report.notebook import CALCULATIONS_KEY, HEADLINES_KEY, SOURCES_KEY
 
 
 def notebook_title(nb, default: str = "") -> str:
@@ -144,3 +144,8 @@ def headlines(books: list[Notebook]) -> list[dict]:
         for h in book.figures.get(HEADLINES_KEY) or []:
             rows.append({**h, "value": book.figures.get(h["key"]), "question": book.title, "notebook": book.stem})
     return rows
+
+
+def calculations(books: list[Notebook]) -> list[dict]:
+    """Every notebook's recorded calculations (inputs and formulas), in notebook order, each with its notebook."""
+    return [{**q, "notebook": book.stem} for book in books for q in book.figures.get(CALCULATIONS_KEY) or []]

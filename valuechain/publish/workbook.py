@@ -1,7 +1,15 @@
-"""The scenario's Excel workbook (XlsxWriter): key figures, every table, parameters, sources.
+"""The scenario's Excel workbook (XlsxWriter): contents, key figures, live calculations, every table,
+parameters, sources.
 
 Numbers are written as numbers with a format by unit (the page's text is only used where a value
-is missing or is words), headers carry units, and each sheet's header row is frozen.
+is missing or is words), headers carry units, and each sheet's header row is frozen and repeated on
+every printed page (landscape, fit to the page's width).
+
+The **Inputs** and **Calculations** sheets hold the arithmetic the notebooks recorded
+(:mod:`valuechain.model.calculations`): each input is a number with its note, each calculation a
+live formula over the input cells (and earlier calculations), written with the value the library
+computed as its cached result, so a viewer without a calculation engine shows the numbers and an
+analyst can change an input and watch the formulas follow.
 """
 from __future__ import annotations
 
@@ -9,7 +17,7 @@ import io
 import re
 
 from valuechain.publish import comparison
-from valuechain.publish.outputs import headlines, sources_used
+from valuechain.publish.outputs import calculations, headlines, sources_used
 from valuechain.report import labels
 
 MAX_WIDTH = 60
@@ -123,6 +131,64 @@ def _parameters_sheet(book, fmt: _Formats, parameters: dict) -> None:
     sheet.set_column(2, 2, 100)
 
 
+_OPERAND = re.compile(r"\{([a-z0-9_]+)\}")
+CALC_HEADERS = ["Quantity", "Value", "Unit", "Formula in words or note"]
+
+
+def _print_setup(sheet, header_rows: int) -> None:
+    """Landscape, fit to the page's width, header rows repeated on every page."""
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    if header_rows:
+        sheet.repeat_rows(0, header_rows - 1)
+
+
+def _calculation_sheets(book, fmt: _Formats, quantities: list[dict]) -> None:
+    """The Inputs sheet (numbers with their notes) and the Calculations sheet (live formulas over them)."""
+    inputs = [q for q in quantities if not q["formula"]]
+    formulas = [q for q in quantities if q["formula"]]
+    where: dict[tuple[str, str], str] = {}
+    for name, rows in (("Inputs", inputs), ("Calculations", formulas)):
+        sheet = book.add_worksheet(name)
+        for j, header in enumerate(CALC_HEADERS):
+            sheet.write_string(0, j, header, fmt.header)
+        r, group = 1, None
+        for q in rows:
+            if q["group"] != group:
+                group = q["group"]
+                sheet.write_string(r, 0, group, fmt.title)
+                r += 1
+            sheet.write_string(r, 0, q["label"])
+            number = fmt.number(q["unit"])
+            if q["formula"]:
+                cells = _OPERAND.sub(lambda m: where[(q["notebook"], m.group(1))], q["formula"])
+                sheet.write_formula(r, 1, "=" + cells, number, q["value"])
+            else:
+                sheet.write_number(r, 1, q["value"], number)
+            sheet.write_string(r, 2, labels.UNITS[q["unit"]].suffix if q["unit"] in labels.UNITS else "")
+            words = _OPERAND.sub(lambda m: next(x["label"] for x in quantities if x["key"] == m.group(1)
+                                                and x["notebook"] == q["notebook"]), q["formula"])
+            sheet.write_string(r, 3, "; ".join(x for x in (words, q["note"]) if x))
+            where[(q["notebook"], q["key"])] = f"'{name}'!$B${r + 1}"
+            r += 1
+        sheet.freeze_panes(1, 0)
+        sheet.set_column(0, 0, 60)
+        sheet.set_column(1, 2, 14)
+        sheet.set_column(3, 3, 100)
+        _print_setup(sheet, 1)
+
+
+def _contents_sheet(book, fmt: _Formats, names: list[str], parameters: dict) -> None:
+    """The first sheet: what the workbook holds, each sheet linked."""
+    sheet = book.add_worksheet("Contents")
+    sheet.write_string(0, 0, f"valuechain: {parameters.get('title', '')}", fmt.title)
+    sheet.write_string(1, 0, "Sheet", fmt.header)
+    for i, name in enumerate(names, start=2):
+        sheet.write_url(i, 0, f"internal:'{name}'!A1", string=name)
+    sheet.set_column(0, 0, 60)
+    _print_setup(sheet, 0)
+
+
 def source_rows(ids: list[str], sources) -> tuple[list[str], list[dict]]:
     """The columns of ``sources`` (a dataset's sources.csv, :attr:`Dataset.sources`) and its rows for
     ``ids``, in that order (an unknown id gets a row saying so)."""
@@ -155,12 +221,21 @@ def build(name: str, parameters: dict, books) -> bytes:
                                         "strings_to_urls": False})
     book.set_properties({"title": f"valuechain: {parameters.get('title', name)}", "author": "valuechain"})
     fmt = _Formats(book)
-    taken = {"key figures", "parameters", "sources"}
+    taken = {"contents", "key figures", "inputs", "calculations", "parameters", "sources"}
+    tables = [(_sheet_name(f"{nb.stem[:2]} {table['title']}", taken), table) for nb in books for table in nb.tables]
+    quantities = calculations(books)
+    names = ["Key figures", *(["Inputs", "Calculations"] if quantities else []), *(n for n, _ in tables),
+             "Parameters", "Sources"]
+    _contents_sheet(book, fmt, names, parameters)
     _key_figures_sheet(book, fmt, headlines(books))
-    for nb in books:
-        for table in nb.tables:
-            _table_sheet(book, fmt, _sheet_name(f"{nb.stem[:2]} {table['title']}", taken), table)
+    if quantities:
+        _calculation_sheets(book, fmt, quantities)
+    for name, table in tables:
+        _table_sheet(book, fmt, name, table)
     _parameters_sheet(book, fmt, parameters)
     _sources_sheet(book, fmt, sources_used(books))
+    for sheet in book.worksheets():
+        if sheet.name not in ("Contents", "Inputs", "Calculations"):
+            _print_setup(sheet, 2 if sheet.name not in ("Key figures", "Parameters", "Sources") else 1)
     book.close()
     return buffer.getvalue()

@@ -46,6 +46,7 @@ UNITS = {
     "usd_per_usd": Unit("USD", "{:.2f}", "0.00"),
     "count": Unit("", "{:,.0f}", "#,##0"),
     "year": Unit("", "{:.0f}", "0"),
+    "years": Unit("years", "{:.1f}", "0.0"),  # a duration, e.g. an asset's life
     "p": Unit("", "", "0.000"),
     "gw": Unit("GW", "{:,.1f}", "#,##0.0"),
     "cny_bn": Unit("CNY bn", "{:,.1f}", "#,##0.0"),

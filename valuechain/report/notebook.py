@@ -71,15 +71,18 @@ def to_json(figures: dict) -> str:
 
 HEADLINES_KEY = "headlines"  # in the recorded figures: the declarations of the headline figures
 SOURCES_KEY = "sources"  # in the recorded figures: the source rows (sources.csv ids) the figures rest on
+CALCULATIONS_KEY = "calculations"  # in the recorded figures: the auditable arithmetic (model.calculations), for the workbook
 
 
-def record(figures: dict, path: str | Path | None = None, headlines=None, sources=None) -> None:
+def record(figures: dict, path: str | Path | None = None, headlines=None, sources=None, calculations=None) -> None:
     """Display ``figures`` under :data:`MIME_TYPE` and write them to ``path`` if one is given.
 
     ``headlines`` (:class:`Headline` list) are recorded as declarations (key, label, unit, period,
     note) under :data:`HEADLINES_KEY`, so the site and the exports read the labels and units from
     the results; each must name a recorded figure, so a renamed figure fails the notebook instead
-    of silently dropping its column. ``sources`` (source ids) are recorded under :data:`SOURCES_KEY`.
+    of silently dropping its column. ``sources`` (source ids) are recorded under :data:`SOURCES_KEY`, and
+    ``calculations`` (a :class:`valuechain.model.calculations.Calculations`), whose formulas the workbook
+    writes live, under :data:`CALCULATIONS_KEY`.
 
     A relative ``path`` is relative to the process's working directory: in a notebook, the
     kernel's (``notebooks/`` under ``papermill --cwd notebooks`` and in JupyterLab), not the folder
@@ -94,6 +97,8 @@ def record(figures: dict, path: str | Path | None = None, headlines=None, source
         figures[HEADLINES_KEY] = [h.declaration() for h in headlines]
     if sources is not None:
         figures[SOURCES_KEY] = list(dict.fromkeys(str(s) for s in sources))
+    if calculations is not None:
+        figures[CALCULATIONS_KEY] = calculations.record()
     text = to_json(figures)
     clean = json.loads(text)
     if path:
@@ -111,4 +116,4 @@ def record(figures: dict, path: str | Path | None = None, headlines=None, source
 
 def figures_only(recorded: dict) -> dict:
     """Recorded figures without the headline declarations and the sources."""
-    return {k: v for k, v in recorded.items() if k not in (HEADLINES_KEY, SOURCES_KEY)}
+    return {k: v for k, v in recorded.items() if k not in (HEADLINES_KEY, SOURCES_KEY, CALCULATIONS_KEY)}
