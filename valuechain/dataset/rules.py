@@ -14,7 +14,7 @@ import pandera.pandas as pa
 import yaml
 
 from valuechain.exceptions import DataValidationError
-from valuechain.files import safe_load
+from valuechain.files import read_text, safe_load
 
 NUMBER = r"^-?\d+(\.\d+)?$"
 DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -38,7 +38,9 @@ def read_yaml(path: Path, data: bytes | None = None):
     if data is None and not path.exists():
         raise DataValidationError(f"{path}: file not found; restore {path.name} from the repository")
     try:
-        return safe_load(path.read_text() if data is None else data.decode())
+        return safe_load(read_text(path) if data is None else data.decode())
+    except UnicodeDecodeError:
+        raise DataValidationError(f"{path.name}: is not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise DataValidationError(f"{path.name}: invalid YAML ({str(exc).splitlines()[0]}); fix the syntax") from exc
 
