@@ -79,11 +79,14 @@ def apply_overrides(path: Path, raw: dict, dotted: dict) -> dict:
     scenario is a variant and list the overrides, so every page shows them.
     """
     try:
-        valid = set(nested.dotted(Scenario.model_validate({**raw, "name": path.stem}).model_dump(mode="json")))
+        valid = settable_keys(Scenario.model_validate({**raw, "name": path.stem}))
     except ValidationError as exc:
         raise parameter_error(path, exc) from None
     out = copy.deepcopy(raw)
     for key, value in dotted.items():
+        if str(key) == PRIORS or str(key).startswith(PRIORS + "."):
+            raise ParameterError(f"{path}: override '{key}': a prior cannot be set by a dotted key (its name holds dots); "
+                                 f"edit uncertainty.priors in a scenario file that extends {path.stem}")
         parts = str(key).split(".")
         parent = ".".join(parts[:-1])
         new_year = parts[-1].isdigit() and any(k.startswith(parent + ".") and k[len(parent) + 1:].isdigit() for k in valid)
@@ -100,6 +103,15 @@ def apply_overrides(path: Path, raw: dict, dotted: dict) -> dict:
     out["title"] = f"{out.get('title', path.stem)} (variant)"
     out["description"] = f"Variant of {path.stem} with {listed}. {out.get('description', '')}".strip()
     return out
+
+
+def settable_keys(scenario: Scenario) -> set[str]:
+    """The dotted keys an override (``--set``, a notebook's ``overrides``) may set.
+
+    A prior is one distribution keyed by a dotted key of its own: its parts (``dist``,
+    ``rationale``, ...) are not values a dotted key can reach, so they are neither valid nor suggested.
+    """
+    return {k for k in nested.dotted(scenario.model_dump(mode="json")) if not k.startswith(PRIORS + ".")}
 
 
 def _existing_key(node: dict, part: str):
@@ -135,7 +147,7 @@ def notebook_scenario(namespace: dict, *declared: str, dataset: Dataset | None =
     if stray:
         name = stray[0]
         base = load_scenario(namespace["scenario"], dataset=dataset)
-        hint = closest_key(name, nested.dotted(base.model_dump(mode="json")))
+        hint = closest_key(name, settable_keys(base))
         key = hint.split("'")[1] if "'" in hint else "<dotted.key>"
         raise ParameterError(f"parameter '{name}' is not a parameter of this notebook (it takes {', '.join(declared)}); "
                              f"to change a scenario value pass overrides, e.g. -y '{{overrides: {{{key}: ...}}}}'")
@@ -201,6 +213,7 @@ def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None
     return _merge(_resolve(parent_path, (*chain, path.resolve()), params_dir), data)
 
 
+PRIORS = "uncertainty.priors"
 WHOLE = (("uncertainty", "priors"),)  # mappings whose entries an override replaces whole (a prior is one distribution)
 
 
