@@ -27,8 +27,11 @@ def read_csv(path: Path, data: bytes | None = None) -> pd.DataFrame:
         raise DataValidationError(f"{path}: file not found; restore it from the repository or point data_dir at a full copy")
     try:
         frame = pd.read_csv(path if data is None else io.BytesIO(data), dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(f"{path.name}: the file is empty (not even a header row); restore it from the "
+                                  f"repository or point data_dir at a full copy") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}); fix the quoting or column count") from exc
+        raise DataValidationError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}); fix the quoting or column count") from None
     return frame.apply(lambda col: col.str.strip())
 
 
