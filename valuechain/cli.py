@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from valuechain import paths
-from valuechain.exceptions import ValuechainError, one_line
+from valuechain.exceptions import ValuechainError, one_line, terminal_text
 
 
 def _fail(message: str, code: int = 2):
@@ -84,7 +84,7 @@ def summary(data_dir, out):
     from valuechain.dataset import coverage
 
     text = coverage.write_data_summary(data_dir=data_dir, out=out or paths.OUTPUTS_DIR / "data_coverage.csv")
-    click.echo(text)
+    click.echo(terminal_text(text))  # the data's own text (publishers, notes) cannot drive the terminal
 
 
 @main.command("list", short_help="List the scenarios and their titles.")
@@ -382,10 +382,10 @@ def refresh(user_agent, companies, since, out, data_dir, apply_file):
     from valuechain.dataset import refresh as refresh_mod
 
     if apply_file is not None:
-        click.echo(refresh_mod.apply_staged(apply_file, data_dir=data_dir).describe())
+        click.echo(terminal_text(refresh_mod.apply_staged(apply_file, data_dir=data_dir).describe()))
         return
     summary_ = refresh_mod.stage_refresh(user_agent, data_dir=data_dir, out=out, company_ids=companies, since=since)
-    click.echo(summary_.describe())
+    click.echo(terminal_text(summary_.describe()))
 
 
 if __name__ == "__main__":
