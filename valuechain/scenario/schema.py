@@ -280,6 +280,9 @@ class Prior(_Frozen):
     ``sigma`` (s.d. of the log; optional bounds); triangular and pert: ``low``, ``mode``, ``high``;
     uniform: ``low``, ``high``; beta: ``alpha``, ``beta`` on ``low``-``high`` (default 0-1).
     A zero width (``sd: 0``, ``low`` = ``high``) fixes the value.
+    The prior's range (its bounds; for a normal or lognormal prior without them, its centre +- 6 s.d.)
+    is finite and lies within the bounds of the value it names: a discount-rate prior from -50 to 50,
+    ``sd: 1e308`` or a lognormal median of 1e300 on a multiple of at most 100 is refused.
     """
 
     dist: Literal["normal", "lognormal", "triangular", "uniform", "beta", "pert"]
