@@ -335,15 +335,12 @@ def _check_events(text: str) -> None:
                     stack[-1].keys.add(object())
             else:
                 continue
-            if size > YAML_MAX_VALUES:
-                raise YamlInputError(f"expands its aliases to more than {YAML_MAX_VALUES:,} values; "
-                                     f"write the values out instead of repeating aliases", line)
             if stack:
                 stack[-1].values += size
-                if stack[-1].values > YAML_MAX_VALUES:
-                    raise YamlInputError(f"expands its aliases to more than {YAML_MAX_VALUES:,} values; "
-                                         f"write the values out instead of repeating aliases", line)
-                if stack[-1].keys is not None:
-                    stack[-1].at_key = not stack[-1].at_key
+            if size > YAML_MAX_VALUES or (stack and stack[-1].values > YAML_MAX_VALUES):
+                raise YamlInputError(f"holds more than {YAML_MAX_VALUES:,} values once its aliases are expanded; "
+                                     f"write fewer values, or repeat fewer aliases", line)
+            if stack and stack[-1].keys is not None:
+                stack[-1].at_key = not stack[-1].at_key
     finally:
         loader.dispose()
