@@ -131,3 +131,39 @@ def test_report_takes_the_options_of_run_and_verbose():
     ctx = _parse(["report", "--jobs", "3", "--force", "--outputs", "/tmp/vc", "-v"])
     assert ctx.params == {"jobs": 3, "force": True, "outputs": Path("/tmp/vc"), "verbose": True}
     assert _parse(["report"]).params == {"jobs": None, "force": False, "outputs": None, "verbose": False}
+
+
+# ----------------------------------------------------------------------------- nothing drives the terminal
+
+BIDI_AND_BELL = "Acme\u202egnp.exe\u2066x\u2069\x07\x1b[31m"
+
+
+def test_one_line_escapes_controls_and_bidirectional_overrides():
+    from valuechain.exceptions import one_line, terminal_text
+
+    assert one_line(BIDI_AND_BELL) == "Acme\\u202egnp.exe\\u2066x\\u2069\\x07\\x1b[31m"
+    assert terminal_text("a\x07\nb\u202e") == "a\\x07\nb\\u202e"
+
+
+def test_titles_and_errors_from_a_scenario_file_reach_the_terminal_escaped(tmp_path):
+    good = tmp_path / "shown.yaml"
+    good.write_text(f'extends: base\ntitle: "{BIDI_AND_BELL}"\n'.replace("\x07", "\\a").replace("\x1b", "\\e"), encoding="utf-8")
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(f'extends: base\n"{BIDI_AND_BELL}": 1\n'.replace("\x07", "\\a").replace("\x1b", "\\e"), encoding="utf-8")
+    proc = invoke_cli("validate", good, bad)
+    assert proc.returncode == 2
+    for stream in (proc.stdout, proc.stderr):
+        assert not any(c in stream for c in "\x07\x1b\u202e\u2066\u2069")
+    assert "Acme\\u202egnp.exe" in proc.stdout and "Acme\\u202egnp.exe" in proc.stderr
+
+
+def test_summary_escapes_the_datas_own_text(data_copy, tmp_path):
+    def tamper(frame):  # the filing an aggregator transcribes is printed from sources.csv's covers column
+        aggregated = (frame["via_aggregator"] == "true") & frame["covers"].str.contains("Transcribes ")
+        frame.loc[aggregated, "covers"] = frame.loc[aggregated, "covers"] + BIDI_AND_BELL
+        return frame
+
+    edit_csv(data_copy, "sources.csv", tamper)
+    proc = invoke_cli("summary", "--data-dir", data_copy, "--out", tmp_path / "coverage.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "\\u202e" in proc.stdout and not any(c in proc.stdout for c in "\x07\x1b\u202e")

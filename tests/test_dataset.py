@@ -309,6 +309,10 @@ NVIDIA = {"company_id": "nvidia"}
      r"facts.csv row \d+, column value: rule 'share_in_0_1'"),
     ("financials.csv", lambda f: f.drop(index=_find(f, company_id="alphabet", metric="capex", fiscal_period="FY2019Q2")),
      r"rule 'no_gap' failed for '2019Q2'.*alphabet capex"),
+    ("financials.csv", _set_where("value_usd_bn", "9" * 400, **NVIDIA, metric="revenue", fiscal_period="FY2024Q2"),
+     r"rule 'plausible' failed for '9{40}'; no company figure exceeds 100,000 USD billions"),
+    ("financials.csv", _set_where("value_usd_bn", "100001", **NVIDIA, metric="revenue", fiscal_period="FY2024Q2"),
+     r"rule 'plausible' failed for '100001'"),
 ])
 def test_cross_row_rules_refuse_bad_rows(data_copy, file, edit, expected):
     edit_csv(data_copy, file, edit)
@@ -455,3 +459,14 @@ def test_series_are_the_rows_of_one_company_and_metric_in_file_order(ds):
     assert [r.fiscal_period for r in series] == rows["fiscal_period"].tolist()
     assert [r.value_usd_bn for r in series] == rows["value_usd_bn"].tolist()
     assert ds.series("nvidia", "no_such_metric") == ()
+
+
+@pytest.mark.parametrize("content", ["", "\n"])
+def test_an_empty_table_is_one_line(data_copy, content):
+    from conftest import invoke_cli
+
+    (data_copy / "financials.csv").write_text(content)
+    with pytest.raises(DataValidationError, match=r"^financials.csv: the file is empty \(not even a header row\)"):
+        load_dataset(data_copy)
+    proc = invoke_cli("summary", "--data-dir", data_copy, "--out", data_copy.parent / "coverage.csv")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "financials.csv: the file is empty" in proc.stderr

@@ -449,3 +449,108 @@ def test_source_rows_fill_every_provenance_column_of_sources_csv(data_copy, tmp_
     assert row["accessed"] == "2026-11-21" and "sec.gov" in row["licence"] and row["via_aggregator"] == "false"
     assert "capex FY2026Q4 (PaymentsToAcquirePropertyPlantAndEquipment)" in row["covers"]
     assert "capex FY2026 (PaymentsToAcquirePropertyPlantAndEquipment)" in row["covers"]
+
+
+# ----------------------------------------------------------------------------- a response is untrusted
+
+MSFT = "CIK0000789019.json"
+CAPEX = "PaymentsToAcquirePropertyPlantAndEquipment"
+
+
+def msft_with(edit) -> Response:
+    """Microsoft's recorded response with ``edit(facts_list)`` applied to its capex facts."""
+    payload = json.loads((FIXTURES / MSFT).read_text())
+    edit(payload["facts"]["us-gaap"][CAPEX]["units"]["USD"])
+    return Response(200, json.dumps(payload))
+
+
+def staged_with(data_copy, tmp_path, response):
+    out = stage(data_copy, tmp_path, session=FixtureSession({MSFT: response}))
+    return pd.read_csv(out, dtype=str, keep_default_na=False)
+
+
+def test_a_response_for_another_cik_is_refused(data_copy, tmp_path):
+    alphabet = (FIXTURES / "CIK0001652044.json").read_text()
+    with pytest.raises(SecResponseError, match="is for CIK '1652044', not the CIK 789019 asked for"):
+        stage(data_copy, tmp_path, session=FixtureSession({MSFT: Response(200, alphabet)}))
+    assert not (tmp_path / "staged_changes.csv").exists()
+
+
+def test_conflicting_facts_of_one_filing_day_are_flagged_not_resolved_silently(data_copy, tmp_path):
+    def conflict(facts):
+        twin = next(f for f in facts if f["start"] == "2026-07-01")  # FY2027 Q1, 34.912
+        facts.append({**twin, "val": 36_000_000_000, "accn": "0000950170-26-131999"})
+
+    q1 = row(staged_with(data_copy, tmp_path, msft_with(conflict)), "microsoft", "FY2027Q1")
+    assert q1["review_note"].startswith("check: filings of the same day disagree on this period: 36.0 (accession "
+                                        "0000950170-26-131999, staged) against 34.912 (accession 0000950170-26-131876")
+
+
+def test_an_earlier_filings_different_value_is_told(data_copy, tmp_path):
+    def earlier(facts):
+        first = next(f for f in facts if f["start"] == "2026-07-01")
+        facts.append({**first, "val": 30_000_000_000, "accn": "0000950170-26-100000", "filed": "2026-10-01"})
+
+    q1 = row(staged_with(data_copy, tmp_path, msft_with(earlier)), "microsoft", "FY2027Q1")
+    assert q1["value_usd_bn"] == "34.912"  # the latest filing's
+    assert q1["review_note"].startswith("check: earlier filings gave another value for this period: 30.0 (accession 0000950170-26-100000")
+
+
+def test_implausible_and_far_off_values_are_flagged(data_copy, tmp_path):
+    def inflate(facts):
+        for f in facts:
+            if f["start"] == "2026-07-01":
+                f["val"] = 1e300
+            if (f["start"], f["end"]) == ("2025-10-01", "2025-12-31"):
+                f["val"] = 400_000_000_000  # over ten times the 29.88 the dataset holds
+
+    staged = staged_with(data_copy, tmp_path, msft_with(inflate))
+    huge = row(staged, "microsoft", "FY2027Q1")
+    assert huge["review_note"].startswith("check: ") and "above the 1,000 a company's figure can plausibly reach" in huge["review_note"]
+    jump = row(staged, "microsoft", "FY2026Q2")
+    assert jump["review_note"].startswith("check: 400.0 is more than 10 times away from the bundled figure it replaces, 29.88")
+    assert row(staged, "microsoft", "FY2026Q1")["review_note"] == ""  # an ordinary figure is not flagged
+
+
+def test_summary_counts_the_flagged_rows(data_copy, tmp_path):
+    def inflate(facts):
+        next(f for f in facts if f["start"] == "2026-07-01")["val"] = 1e300
+
+    out = tmp_path / "staged_changes.csv"
+    summary = refresh.stage_refresh(AGENT, data_dir=data_copy, out=out, company_ids=TWO, throttle=no_wait(),
+                                    session=FixtureSession({MSFT: msft_with(inflate)}))
+    assert summary.flagged == 1 and "1 rows need a second look: their review_note begins 'check:'" in summary.describe()
+
+
+@pytest.mark.parametrize("body, words", [
+    ('{"cik": 789019, "entityName": "M", "facts": {"us-gaap": {"%s": {"units": {"USD": [{"start": "2025-07-01", '
+     '"end": "2025-09-30", "val": Infinity, "accn": "x", "form": "10-Q", "filed": "2025-10-29"}]}}}}}' % CAPEX,
+     "malformed JSON (Infinity is not a number JSON allows)"),
+    ('{"cik": 789019, "entityName": "M", "facts": {"us-gaap": {"%s": [1, 2]}}}' % CAPEX, f"{CAPEX} is not a JSON object"),
+    ('{"cik": 789019, "entityName": "M", "facts": {"us-gaap": [1]}}', "facts.us-gaap is not a JSON object"),
+    ('{"cik": 789019, "entityName": "M", "facts": {"us-gaap": {"%s": {"units": {"USD": [{"start": "0001-01-01", '
+     '"end": "0001-03-31", "val": 5, "accn": "x", "form": "10-Q", "filed": "2025-10-29"}]}}}}}' % CAPEX,
+     "the date 0001-01-01 is outside 1990-2100"),
+    ('{"cik": 789019, "entityName": "M", "facts": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}", "malformed JSON"),
+    ('{"cik": 789019, "entityName": "M", "facts": {}, "n": ' + "9" * 5000 + "}", "an integer of 5000 digits"),
+    ('{"cik": 789019, "entityName": "M", "facts": {"us-gaap": {"%s": {"units": {"USD": [{"start": "2025-07-01", '
+     '"end": "2025-09-30", "val": 1e999, "accn": "x", "form": "10-Q", "filed": "2025-10-29"}]}}}}}' % CAPEX,
+     "is not a finite number"),
+])
+def test_hostile_responses_are_one_line(cli_session, data_copy, tmp_path, body, words):
+    out = tmp_path / "s.csv"
+    out.write_text("previous staged file\n")
+    cli_session.overrides[MSFT] = Response(200, body)
+    result = invoke("--user-agent", AGENT, "--data-dir", str(data_copy), "--out", str(out), "--company", "microsoft")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and words in result.stderr
+    assert out.read_text() == "previous staged file\n"
+
+
+def test_a_new_figure_far_from_the_previous_period_is_flagged(data_copy, tmp_path):
+    def jump(facts):
+        next(f for f in facts if f["start"] == "2026-07-01")["val"] = 400_000_000_000
+
+    q1 = row(staged_with(data_copy, tmp_path, msft_with(jump)), "microsoft", "FY2027Q1")
+    assert q1["action"] == "new"
+    assert q1["review_note"].startswith("check: 400.0 is more than 10 times away from the previous figure (FY20")

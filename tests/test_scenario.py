@@ -234,3 +234,63 @@ def test_listing_scenarios_loads_neither_pandas_nor_the_dataset():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=paths.REPO_ROOT)
     assert out.returncode == 0, out.stderr
     assert "Base case" in out.stdout and out.stdout.rstrip().endswith("[]")
+
+
+# ----------------------------------------------------------------------------- priors within their fields' bounds
+
+def _prior(key, spec):
+    return f"extends: base\nuncertainty:\n  priors:\n    {key}: {{{spec}, rationale: test}}\n"
+
+
+@pytest.mark.parametrize("key, spec, expected", [
+    ("valuation.discount_rate", "dist: uniform, low: -50, high: 50",
+     "uncertainty.priors.valuation.discount_rate ranges over -50 to 50, outside the 0 to 1"),
+    ("valuation.discount_rate", "dist: normal, mean: 0.15, sd: 1.0e308", "is not finite"),
+    ("valuation.exit_multiple", "dist: lognormal, median: 1.0e300, sigma: 0.3", "outside the 0 to 100"),
+    ("valuation.exit_multiple", "dist: lognormal, median: 10, sigma: 1.0e300", "outside the 0 to 100"),
+    ("demand_gap.capital.servers_life_years", "dist: triangular, low: 1, mode: 5, high: 6", "outside the 3 to 8"),
+    ("attribution.microsoft.ai_share.2025", "dist: normal, mean: 0.5, sd: 0.2", "ranges over -0.7 to 1.7"),
+    ("projection.capex_growth.2027", "dist: uniform, low: -1.0e308, high: 1.0e308", "is not finite"),
+])
+def test_priors_outside_their_fields_bounds_are_refused(params_dir, key, spec, expected):
+    _write(params_dir, "wide", _prior(key, spec))
+    with pytest.raises(ParameterError, match=expected.replace("+", "\\+").replace(".", "\\.")) as info:
+        load_scenario("wide", params_dir=params_dir)
+    assert "wide.yaml" in str(info.value)
+
+
+@pytest.mark.parametrize("key, spec", [
+    ("valuation.discount_rate", "dist: uniform, low: 0, high: 1"),  # the field's bounds themselves
+    ("attribution.microsoft.ai_share.2025", "dist: normal, mean: 0.5, sd: 0.2, low: 0, high: 1"),  # truncated within
+    ("valuation.exit_multiple", "dist: lognormal, median: 10, sigma: 0.3"),  # 10 x e^(+-1.8): 1.7 to 60
+])
+def test_priors_within_their_fields_bounds_are_accepted(params_dir, key, spec):
+    _write(params_dir, "fine", _prior(key, spec))
+    assert load_scenario("fine", params_dir=params_dir).uncertainty.priors[key].dist == spec.split(",")[0].split()[-1]
+
+
+def test_field_bounds_reads_the_schema():
+    from valuechain.scenario.schema import field_bounds
+
+    assert field_bounds("valuation.discount_rate") == (0.0, 1.0)
+    assert field_bounds("attribution.microsoft.ai_share.2025") == (0.0, 1.0)
+    assert field_bounds("projection.capex_growth.2027") == (-0.9, 5.0)
+    assert field_bounds("lab_economics.paths.openai.base_revenue_usd_bn") == (0.0, 100_000.0)
+
+
+def test_a_priors_parts_are_not_override_keys():
+    from valuechain.scenario.load import settable_keys
+
+    keys = settable_keys(load_scenario("base"))
+    assert "valuation.discount_rate" in keys and "uncertainty.draws" in keys
+    assert not [k for k in keys if k.startswith("uncertainty.priors.")]
+    with pytest.raises(ParameterError, match="a prior cannot be set by a dotted key"):
+        load_scenario("base", {"uncertainty.priors.valuation.discount_rate.rationale": "x"})
+
+
+def test_draws_in_a_file_share_the_sweeps_cap(params_dir):
+    from valuechain.scenario.schema import MAX_DRAWS
+
+    _write(params_dir, "many", f"extends: base\nuncertainty: {{draws: {MAX_DRAWS + 1}}}\n")
+    with pytest.raises(ParameterError, match="uncertainty.draws"):
+        load_scenario("many", params_dir=params_dir)

@@ -49,7 +49,13 @@ def test_draw_sweep_equals_the_monte_carlo(base):
     (dict(grid={"valuation.discount_rat": [0.1]}), "did you mean 'valuation.discount_rate'?"),
     (dict(grid={"demand_gap.regression.lags": [2.0]}), "does not consume"),
     (dict(grid={"valuation.discount_rate": [0.1]}, draws=10), "not both"),
-    (dict(draws=0), "1 or more"),
+    (dict(draws=0), "give 1 to 1,000,000"),
+    (dict(draws=1_000_001), "give 1 to 1,000,000"),
+    (dict(grid={"valuation.discount_rate": [0.1, 50.0]}), "50 is outside the 0 to 1"),
+    (dict(grid={"valuation.exit_multiple": [float(x) for x in range(1, 101)], "valuation.discount_rate": [i / 1e4 for i in range(10001)]}),
+     "1,000,100 combinations, more than the 1,000,000"),
+    (dict(draws=10, scheduler="tcp://127.0.0.1:8786"), "--scheduler works only with --executor dask"),
+    (dict(draws=10, executor="dask", scheduler="foo://x:1"), "the scheme must be tcp or tls"),
 ])
 def test_bad_sweeps_are_refused(base, kwargs, message):
     sc, ds, inp = base
@@ -79,3 +85,94 @@ def test_cli_writes_the_table_and_page(tmp_path):
     assert "Lab revenue the valuations need" in page and "<script" not in page
     bad = runner.invoke(main, ["sweep", "base", "--grid", "nope=1"])
     assert bad.exit_code == 2 and bad.stderr.count("\n") == 1 and "nope" in bad.stderr
+
+
+@pytest.mark.parametrize("texts, message", [
+    (["valuation.discount_rate=nan,inf,-1e308,50"], "nan is not a finite number"),
+    (["valuation.discount_rate=0.1,inf"], "inf is not a finite number"),
+    (["a=1", "a=2"], "--grid a is given twice"),
+])
+def test_parse_grid_refuses_non_finite_values_and_repeated_keys(texts, message):
+    with pytest.raises(ParameterError, match=message):
+        sw.parse_grid(texts)
+
+
+def test_grid_values_are_checked_against_the_field_bounds(base):
+    _, _, inp = base
+    with pytest.raises(ParameterError, match="-1e\\+308 is outside the 0 to 1"):
+        sw.grid_tasks(inp, {"valuation.discount_rate": [0.1, -1e308]}, "base")
+    tasks = sw.grid_tasks(inp, {"valuation.discount_rate": [0.0, 1.0]}, "base")  # the bounds themselves are allowed
+    assert sum(t.size for t in tasks) == 2
+
+
+@pytest.mark.parametrize("address, message", [
+    ("garbage", "the scheme must be tcp or tls"), ("foo://h:1", "the scheme must be tcp or tls"),
+    ("tcp://h:99999", "is not an address"), ("tcp://h", "is not HOST:PORT"), ("tcp://:8786", "is not HOST:PORT"),
+    ("tcp://h:8786/x", "is not HOST:PORT"),
+])
+def test_scheduler_address_checked(address, message):
+    with pytest.raises(ParameterError, match=message):
+        sw.check_scheduler(address)
+    assert sw.check_scheduler("tcp://10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+
+
+def test_refused_scheduler_is_one_line_at_once():
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on: bound, then released
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.perf_counter()
+    with pytest.raises(ParameterError, match=f"tcp://127.0.0.1:{port}: cannot connect \\(connection refused\\)"):
+        sw.reach_scheduler(f"tcp://127.0.0.1:{port}")
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize("reply", [None, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"])
+def test_service_that_is_not_dask_is_refused_within_the_timeout(monkeypatch, reply):
+    """A local listener that never answers, or answers as a web server, stands in for a wrong address."""
+    import socket
+    import threading
+    import time
+
+    monkeypatch.setattr(sw, "SCHEDULER_TIMEOUT_S", 1)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if reply:
+                conn.sendall(reply * 50)
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ParameterError, match="no Dask scheduler answered there within 1 s"):
+            sw.reach_scheduler(f"tcp://127.0.0.1:{server.getsockname()[1]}")
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    assert time.perf_counter() - start < 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--grid", "valuation.discount_rate=nan,inf,-1e308,50"], "nan is not a finite number"),
+    (["--draws", "1000000000"], "--draws 1000000000 is not allowed; give 1 to 1,000,000"),
+    (["--draws", "10", "--scheduler", "tcp://127.0.0.1:8786"], "--scheduler works only with --executor dask"),
+    (["--draws", "10", "--executor", "dask", "--scheduler", "garbage"], "the scheme must be tcp or tls"),
+])
+def test_cli_refuses_bad_sweep_arguments_in_one_line(args, message):
+    from conftest import invoke_cli
+
+    proc = invoke_cli("sweep", "base", *args)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr

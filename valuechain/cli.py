@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from valuechain import paths
-from valuechain.exceptions import ValuechainError, one_line
+from valuechain.exceptions import ValuechainError, one_line, terminal_text
 
 
 def _fail(message: str, code: int = 2):
@@ -84,7 +84,7 @@ def summary(data_dir, out):
     from valuechain.dataset import coverage
 
     text = coverage.write_data_summary(data_dir=data_dir, out=out or paths.OUTPUTS_DIR / "data_coverage.csv")
-    click.echo(text)
+    click.echo(terminal_text(text))  # the data's own text (publishers, notes) cannot drive the terminal
 
 
 @main.command("list", short_help="List the scenarios and their titles.")
@@ -214,10 +214,11 @@ def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
 @click.argument("scenario")
 @click.option("--grid", "grids", multiple=True, metavar="KEY=V1,V2,...",
               help="Values of one assumption, by dotted key (repeatable; every combination is evaluated).")
-@click.option("--draws", type=int, default=None, help="Draws of the scenario's priors (its uncertainty block).")
+@click.option("--draws", type=int, default=None, help="Draws of the scenario's priors (its uncertainty block), at most 1,000,000.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: this process; dask: a dask.distributed cluster (a LocalCluster unless --scheduler is given).")
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="Address of a running Dask scheduler.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Address of a running Dask scheduler (tcp:// or tls://; with --executor dask; 3 s to answer).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Workers of the LocalCluster (dask without --scheduler).")
 @click.option("--csv", "as_csv", is_flag=True, help="Write the table as CSV instead of Parquet.")
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -238,13 +239,24 @@ def sweep(scenario, grids, draws, executor, scheduler, workers, as_csv, outputs)
     import valuechain as vc
     from valuechain.model.inputs import build as build_inputs
     from valuechain.scenario.load import load_scenario
+    from valuechain.scenario.schema import MAX_DRAWS
     from valuechain.batch import sweep as sw
 
     if workers < 1:
         raise click.UsageError(f"--workers {workers} is not allowed; give 1 or more")
+    # The arguments are checked before the scenario and the data are loaded, so a mistake is told at once.
+    if scheduler is not None:
+        if executor != "dask":
+            raise click.UsageError("--scheduler works only with --executor dask; add --executor dask, or leave --scheduler out")
+        sw.check_scheduler(scheduler)
+    if draws is not None and not 1 <= draws <= MAX_DRAWS:
+        raise click.UsageError(f"--draws {draws} is not allowed; give 1 to {MAX_DRAWS:,} (the cap a scenario file's "
+                               f"uncertainty.draws has too)")
+    grid = sw.parse_grid(grids) if grids else None
+    if scheduler is not None:
+        sw.reach_scheduler(scheduler)
     sc = load_scenario(scenario)
     ds = vc.load_dataset()
-    grid = sw.parse_grid(grids) if grids else None
     inputs = build_inputs(sc, ds)
     table = sw.sweep(sc, ds, grid, draws, executor, scheduler, workers, progress=True, inputs=inputs)
     folder = Path(outputs or paths.OUTPUTS_DIR) / "sweeps" / sw.folder_name(sc.name, grid, draws)
@@ -370,10 +382,10 @@ def refresh(user_agent, companies, since, out, data_dir, apply_file):
     from valuechain.dataset import refresh as refresh_mod
 
     if apply_file is not None:
-        click.echo(refresh_mod.apply_staged(apply_file, data_dir=data_dir).describe())
+        click.echo(terminal_text(refresh_mod.apply_staged(apply_file, data_dir=data_dir).describe()))
         return
     summary_ = refresh_mod.stage_refresh(user_agent, data_dir=data_dir, out=out, company_ids=companies, since=since)
-    click.echo(summary_.describe())
+    click.echo(terminal_text(summary_.describe()))
 
 
 if __name__ == "__main__":

@@ -1,24 +1,36 @@
 """The project's errors: one base class, one subclass per failure kind.
 
 Every message is one line that names the file, the key or row, and the fix. The base class
-enforces the "one line": a line break or control character that comes from user text (a title,
-a key, a company name) is shown as its escape sequence, so it can neither split the message
-nor drive the terminal.
+enforces the "one line": a line break, control character or bidirectional override that comes from
+user text (a title, a key, a company name) is shown as its escape sequence, so it can neither split
+the message nor drive or reorder the terminal.
 """
 import unicodedata
 
 
+# Control characters (BEL, ESC, ...), line and paragraph separators, and format characters, which
+# include the bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) that make a
+# terminal show text in another order than it was written.
+ESCAPED_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
+
+
 def one_line(text) -> str:
-    """``text`` with every line break and control character written as an escape sequence."""
+    """``text`` with every line break, control character and format (bidirectional) character written
+    as an escape sequence, so it can neither split a message nor drive or reorder the terminal."""
     out = []
     for char in str(text):
         if char == "\t":
             out.append(" ")
-        elif unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in "\x85":
+        elif unicodedata.category(char) in ESCAPED_CATEGORIES:
             out.append(char.encode("unicode_escape").decode("ascii"))
         else:
             out.append(char)
     return "".join(out)
+
+
+def terminal_text(text) -> str:
+    """``text`` of several lines for the terminal: each line as :func:`one_line` writes it."""
+    return "\n".join(one_line(line) for line in str(text).split("\n"))
 
 
 class ValuechainError(Exception):

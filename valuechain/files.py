@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
+import stat
 import struct
 import tempfile
 import threading
@@ -194,7 +196,151 @@ class OutputsLock:
 # with the same safe constructors either way
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# Bounds on a YAML document, far above anything a scenario or the dataset's YAML needs (the shipped
+# scenarios are about 20 kB, a dozen levels deep, a few thousand values), so that a hostile file is
+# refused in milliseconds instead of hanging or exhausting memory.
+YAML_MAX_BYTES = 1_000_000  # size of the file
+YAML_MAX_DEPTH = 40  # lists and mappings nested inside each other
+YAML_MAX_VALUES = 200_000  # values the document holds once its aliases are expanded
+YAML_MAX_DIGITS = 100  # digits of an integer
+_INTEGER = re.compile(r"^[-+]?(0[xob])?[0-9a-fA-F_]+$")
+
+
+class YamlInputError(yaml.YAMLError):
+    """Raised when a YAML file or text cannot be read within the bounds above, is not UTF-8 text, is
+    not a regular file, or repeats a key. ``problem`` is one line saying what and how to fix it;
+    ``line`` is the 1-based line it was found on, when known."""
+
+    def __init__(self, problem: str, line: int | None = None):
+        super().__init__(problem)
+        self.problem, self.line = problem, line
+
+    def __str__(self):
+        return f"{self.problem} (line {self.line})" if self.line else self.problem
+
+
+def read_bytes(path: Path, limit: int = YAML_MAX_BYTES) -> bytes:
+    """The bytes of the regular file ``path``, refused with a :class:`YamlInputError` if it is a device,
+    pipe or folder, or larger than ``limit`` bytes.
+
+    The file is opened without blocking (a named pipe cannot hang the read) and read no further than
+    the limit (``/dev/zero`` or a growing file cannot exhaust memory). A missing or unreadable file
+    raises the :class:`OSError`.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise YamlInputError("is not a regular file (a device, a pipe or a folder); point to a YAML file")
+        if info.st_size > limit:
+            raise YamlInputError(f"is {info.st_size:,} bytes, more than the {limit:,} allowed; a scenario is a few kB")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise YamlInputError(f"is more than the {limit:,} bytes allowed; a scenario is a few kB")
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def read_text(path: Path, limit: int = YAML_MAX_BYTES) -> str:
+    """The UTF-8 text of the regular file ``path`` (read with :func:`read_bytes`); text that is not
+    UTF-8 is a :class:`YamlInputError` naming the line."""
+    data = read_bytes(path, limit)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlInputError(f"is not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8", line) from None
+
+
+def read_yaml(path: Path):
+    """The content of the YAML file ``path``, read with :func:`read_text` and :func:`safe_load`."""
+    return safe_load(read_text(path))
+
 
 def safe_load(text: str):
-    """The content of a YAML document, built only from plain types (as :func:`yaml.safe_load`)."""
-    return yaml.load(text, Loader=SAFE_LOADER)
+    """The content of a YAML document, built only from plain types (as :func:`yaml.safe_load`), within bounds.
+
+    Refused with a :class:`YamlInputError` (one line, with the line number): a text over
+    :data:`YAML_MAX_BYTES`, nesting deeper than :data:`YAML_MAX_DEPTH`, aliases that expand to more
+    than :data:`YAML_MAX_VALUES` values (an "alias bomb") or refer to themselves, an integer longer
+    than :data:`YAML_MAX_DIGITS` digits, a key repeated in one mapping (YAML would keep the last one
+    silently), and a value the safe constructors cannot build (a date such as 2025-02-30). Bad syntax
+    is yaml's own :class:`yaml.YAMLError`.
+    """
+    if len(text) > YAML_MAX_BYTES:
+        raise YamlInputError(f"is {len(text):,} characters, more than the {YAML_MAX_BYTES:,} allowed")
+    _check_events(text)
+    try:
+        return yaml.load(text, Loader=SAFE_LOADER)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise YamlInputError(f"holds a value YAML cannot build ({str(exc).splitlines()[0][:80]}); quote it or fix it") from None
+
+
+class _Open:
+    """A list or mapping being read: the values it holds so far, and for a mapping the keys seen."""
+
+    __slots__ = ("anchor", "values", "keys", "at_key")
+
+    def __init__(self, anchor, mapping: bool):
+        self.anchor, self.values = anchor, 0
+        self.keys, self.at_key = (set(), True) if mapping else (None, False)
+
+
+def _check_events(text: str) -> None:
+    """Walk the document's parse events once (no recursion, nothing built) and enforce the bounds."""
+    sizes: dict[str, int] = {}  # anchor -> values it stands for, expanded
+    stack: list[_Open] = []
+    loader = SAFE_LOADER(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if len(stack) >= YAML_MAX_DEPTH:
+                    raise YamlInputError(f"nests lists or mappings more than {YAML_MAX_DEPTH} deep; flatten it", line)
+                if stack and stack[-1].at_key:
+                    stack[-1].keys.add(object())  # a list or mapping as a key: never a repeat
+                stack.append(_Open(event.anchor, isinstance(event, yaml.MappingStartEvent)))
+                continue
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                done = stack.pop()
+                size = done.values + 1
+                if done.anchor is not None:
+                    sizes[done.anchor] = size
+            elif isinstance(event, yaml.ScalarEvent):
+                size = 1
+                value = event.value
+                if not event.style and len(value) > YAML_MAX_DIGITS and _INTEGER.match(value):
+                    raise YamlInputError(f"holds an integer of {len(value):,} digits, more than the {YAML_MAX_DIGITS} "
+                                         f"allowed; write it as a float (1.5e300) or quote it as text", line)
+                if stack and stack[-1].at_key:
+                    if value in stack[-1].keys and value != "<<":
+                        raise YamlInputError(f"repeats the key '{value[:60]}' in one mapping; keep only one of them", line)
+                    stack[-1].keys.add(value)
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                if any(item.anchor == event.anchor for item in stack):
+                    raise YamlInputError(f"the alias *{event.anchor[:40]} refers to a value that contains it; "
+                                         f"write the value out", line)
+                size = sizes.get(event.anchor, 1)
+                if stack and stack[-1].at_key:
+                    stack[-1].keys.add(object())
+            else:
+                continue
+            if stack:
+                stack[-1].values += size
+            if size > YAML_MAX_VALUES or (stack and stack[-1].values > YAML_MAX_VALUES):
+                raise YamlInputError(f"holds more than {YAML_MAX_VALUES:,} values once its aliases are expanded; "
+                                     f"write fewer values, or repeat fewer aliases", line)
+            if stack and stack[-1].keys is not None:
+                stack[-1].at_key = not stack[-1].at_key
+    finally:
+        loader.dispose()

@@ -47,7 +47,7 @@ from valuechain import paths
 from valuechain.publish import outputs as outputs_reader
 from valuechain.report.notebook import to_json
 from valuechain.exceptions import ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
-from valuechain.files import OutputsLock, atomic_write_text, check_writable, disk_full, umask
+from valuechain.files import OutputsLock, YamlInputError, atomic_write_text, check_writable, disk_full, read_bytes, umask
 from valuechain.scenario.names import check_name, list_scenarios, scenario_path
 
 KERNEL_NAME = "python3"  # ipykernel's own spec: the interpreter running valuechain, whatever the notebook names
@@ -422,7 +422,10 @@ class ResolvedRecord:
         for folder in dict.fromkeys((params_dir.resolve(), paths.PARAMS_DIR.resolve())):
             for path in sorted(folder.rglob("*.yaml")):
                 digest.update(f"\0{path}\0".encode())
-                digest.update(path.read_bytes())
+                try:  # bounded: a link to a device must not hang or exhaust memory (the loader refuses it)
+                    digest.update(read_bytes(path))
+                except (OSError, YamlInputError) as exc:
+                    digest.update(f"unreadable: {exc}".encode())
         self.key = digest.hexdigest()
         self.params_dir = params_dir
         self.recorded = self._read()

@@ -10,6 +10,7 @@ same table.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import html
@@ -17,6 +18,7 @@ import io
 import itertools
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,7 @@ import pandas as pd
 from valuechain.model import engine, uncertainty
 from valuechain.model.inputs import Inputs, build as build_inputs
 from valuechain.exceptions import ParameterError
-from valuechain.scenario.schema import Scenario, closest_key
+from valuechain.scenario.schema import MAX_DRAWS, Scenario, closest_key, field_bounds
 
 BLOCK = 2000  # grid points per task
 
@@ -42,26 +44,48 @@ class Task:
 
 
 def parse_grid(texts) -> dict[str, list[float]]:
-    """``--grid key=v1,v2,...`` arguments as a mapping of key to values."""
+    """``--grid key=v1,v2,...`` arguments as a mapping of key to values.
+
+    Every value is a finite number (``nan`` and ``inf`` are refused), and a key is given once.
+    """
     grid = {}
     for text in texts:
         key, sep, values = str(text).partition("=")
+        key = key.strip()
         try:
             numbers = [float(v) for v in values.split(",") if v.strip()]
         except ValueError:
             numbers = []
-        if not sep or not numbers:
+        if not sep or not key or not numbers:
             raise ParameterError(f"--grid {text!r} is not key=v1,v2,...; write e.g. --grid valuation.discount_rate=0.1,0.15,0.2")
-        grid[key.strip()] = numbers
+        bad = next((x for x in numbers if not math.isfinite(x)), None)
+        if bad is not None:
+            raise ParameterError(f"--grid {key}: {bad} is not a finite number; give finite values, e.g. 0.1,0.15,0.2")
+        if key in grid:
+            raise ParameterError(f"--grid {key} is given twice; list all its values in one --grid {key}=v1,v2,...")
+        grid[key] = numbers
     return grid
 
 
 def grid_tasks(inputs: Inputs, grid: dict[str, list[float]], scenario: str) -> list[Task]:
-    """The grid's points (every combination) in blocks; a key the core does not consume is refused."""
-    for key in grid:
+    """The grid's points (every combination) in blocks.
+
+    A key the core does not consume is refused, and so is a value outside the bounds the scenario
+    schema gives that key, or a grid of more than :data:`MAX_DRAWS` points.
+    """
+    for key, values in grid.items():
         if key not in inputs.keys:
             raise ParameterError(f"--grid {key}: the model core does not consume this key in scenario '{scenario}'; "
                                  f"{closest_key(key, inputs.keys)} (other values: valuechain run {scenario} --set)")
+        floor, ceiling = field_bounds(key)
+        bad = next((x for x in values if not floor <= x <= ceiling), None)
+        if bad is not None:
+            raise ParameterError(f"--grid {key}: {bad:g} is outside the {floor:g} to {ceiling:g} this key allows; "
+                                 f"give values within it")
+    points = math.prod(len(values) for values in grid.values())
+    if points > MAX_DRAWS:
+        raise ParameterError(f"--grid: {points:,} combinations, more than the {MAX_DRAWS:,} allowed; "
+                             f"give fewer values, or sweep the keys separately")
     rows = np.array(list(itertools.product(*grid.values())), dtype=float)
     return [Task(i, len(block), tuple(grid), block) for i, block in enumerate(np.array_split(rows, -(-len(rows) // BLOCK)))]
 
@@ -90,12 +114,78 @@ def _local(inputs, plan, tasks, progress):
         progress(task.size)
 
 
+SCHEDULER_SCHEMES = ("tcp", "tls")  # the transports of a dask.distributed scheduler reachable from another machine
+SCHEDULER_TIMEOUT_S = 3  # seconds to wait for a scheduler to answer before giving up
+
+
+def check_scheduler(address: str) -> str:
+    """``address`` if it is a scheduler address, ``tcp://HOST:PORT`` (or ``tls://``); else a one-line ParameterError."""
+    from urllib.parse import urlsplit
+
+    fix = "give the scheduler's address as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    try:
+        parts = urlsplit(str(address))
+        port = parts.port
+    except ValueError:
+        raise ParameterError(f"--scheduler {address!r} is not an address; {fix}") from None
+    if parts.scheme not in SCHEDULER_SCHEMES:
+        raise ParameterError(f"--scheduler {address!r}: the scheme must be {' or '.join(SCHEDULER_SCHEMES)}; {fix}")
+    if not parts.hostname or port is None or port == 0 or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ParameterError(f"--scheduler {address!r} is not HOST:PORT; {fix}")
+    return str(address)
+
+
+def reach_scheduler(scheduler: str) -> None:
+    """Refuse, in one line and within about :data:`SCHEDULER_TIMEOUT_S` seconds, an address where no Dask
+    scheduler answers: refused, silent, or a service that does not speak Dask's protocol."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(check_scheduler(scheduler))
+    fix = "check the address and that the scheduler runs, or leave --scheduler out for a local cluster"
+    try:  # a plain connection first: a refused or unreachable address is told at once, in its own words
+        socket.create_connection((parts.hostname, parts.port), timeout=SCHEDULER_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = f"no answer within {SCHEDULER_TIMEOUT_S} s" if isinstance(exc, TimeoutError) else \
+            (exc.strerror or type(exc).__name__).lower()
+        raise ParameterError(f"--scheduler {scheduler}: cannot connect ({reason}); {fix}") from None
+    pool = ThreadPoolExecutor(1)  # its own event loop, so a caller's running loop (a notebook's) is no obstacle
+    try:  # then Dask's greeting, under a deadline (distributed waits for the answer without one)
+        pool.submit(asyncio.run, _handshake(scheduler)).result(timeout=SCHEDULER_TIMEOUT_S + 1)
+    except Exception as exc:  # whatever a service that is not a Dask scheduler makes the handshake raise
+        raise ParameterError(f"--scheduler {scheduler}: no Dask scheduler answered there within {SCHEDULER_TIMEOUT_S} s "
+                             f"({type(exc).__name__}); {fix}") from None
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _client(scheduler: str):
+    """A client of the scheduler at ``scheduler`` (checked first with :func:`reach_scheduler`)."""
+    from dask.distributed import Client
+
+    reach_scheduler(scheduler)
+    try:
+        return Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+    except Exception as exc:
+        raise ParameterError(f"--scheduler {scheduler}: the Dask scheduler did not accept a client "
+                             f"({type(exc).__name__}); check that it runs a compatible version of dask") from None
+
+
+async def _handshake(scheduler: str) -> None:
+    """Connect to ``scheduler`` and exchange Dask's greeting within :data:`SCHEDULER_TIMEOUT_S` seconds."""
+    from distributed.comm import connect
+
+    comm = await asyncio.wait_for(connect(scheduler, timeout=SCHEDULER_TIMEOUT_S), SCHEDULER_TIMEOUT_S)
+    await comm.close()
+
+
 def _dask(inputs, plan, tasks, progress, scheduler: str | None, workers: int):
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                   dashboard_address=None, silence_logs=logging.CRITICAL)
-    client = Client(scheduler) if scheduler else Client(cluster)
+    client = _client(scheduler) if scheduler else Client(cluster)
     try:
         shared = client.scatter(inputs, broadcast=True)
         futures = {client.submit(evaluate_task, shared, plan, task, pure=False): task for task in tasks}
@@ -119,13 +209,18 @@ def sweep(scenario: Scenario, ds, grid: dict | None = None, draws: int | None = 
         raise ParameterError("give a grid (--grid key=v1,v2,...) or a number of draws (--draws N), not both or neither")
     if executor not in ("local", "dask"):
         raise ParameterError(f"--executor {executor!r} is not known; use local or dask")
+    if scheduler is not None:
+        if executor != "dask":
+            raise ParameterError("--scheduler works only with --executor dask; add --executor dask, or leave --scheduler out")
+        check_scheduler(scheduler)
     inputs = inputs or build_inputs(scenario, ds)
     plan = None
     if grid is not None:
         tasks = grid_tasks(inputs, grid, scenario.name)
     else:
-        if draws < 1:
-            raise ParameterError(f"--draws {draws} is not allowed; give 1 or more")
+        if not 1 <= draws <= MAX_DRAWS:
+            raise ParameterError(f"--draws {draws} is not allowed; give 1 to {MAX_DRAWS:,} (the cap a scenario file's "
+                                 f"uncertainty.draws has too)")
         plan = uncertainty.plan(scenario, inputs)
         tasks = draw_tasks(draws)
     total = sum(t.size for t in tasks)

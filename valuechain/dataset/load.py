@@ -35,6 +35,7 @@ from valuechain.dataset.rules import (DATE, FAILURE_COLUMNS, NUMBER, check, text
                                      read_yaml)
 
 REGIONS = ("US", "China", "Other")
+MAX_VALUE_USD_BN = 100_000.0  # $100 trillion, about world GDP: no company's figure for a period is larger
 BASES = ("reported", "derived", "estimate", "run_rate", "claim")
 PERIOD_TYPES = ("quarter", "half", "fiscal_year", "calendar_year", "point")
 UNITS = ("usd_bn", "cny_bn", "usd", "usd_per_usd", "share", "ratio", "multiple", "count", "gw", "year")
@@ -285,7 +286,10 @@ def _financial_rules(raw: pd.DataFrame, fin: pd.DataFrame, metrics: dict) -> pd.
     for idx, row in _rows(fin):
         _period_rules(idx, row, fail)
         spec = metrics[row["metric"]]
-        if row["value_usd_bn"] < 0 and not spec.get("signed"):
+        if not abs(row["value_usd_bn"]) <= MAX_VALUE_USD_BN:  # also catches inf, from a number too long for a float
+            fail(idx, "value_usd_bn", "plausible", raw.at[idx, "value_usd_bn"][:40],
+                 f"no company figure exceeds {MAX_VALUE_USD_BN:,.0f} USD billions ($100 trillion); check the unit and the digits")
+        elif row["value_usd_bn"] < 0 and not spec.get("signed"):
             fail(idx, "value_usd_bn", "non_negative", row["value_usd_bn"],
                  f"{row['metric']} cannot be negative; check the sign (losses are stated as positive net_loss)")
     _segment_rules(fin, metrics, fail)

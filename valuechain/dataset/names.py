@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from valuechain import paths
-from valuechain.files import safe_load
+from valuechain.files import read_yaml
 
 # Words whose spelling is not the id's: acronyms and names.
 _WORDS = {"ai": "AI", "us": "US", "usd": "USD", "cny": "CNY", "ipo": "IPO", "pe": "P/E", "sp500": "S&P 500",
@@ -46,7 +46,7 @@ def reference_names(data_dir: Path | None = None) -> tuple[set[str], set[str]] |
     try:
         with open(folder / "companies.csv", newline="", encoding="utf-8") as handle:
             ids = {row["company_id"].strip() for row in csv.DictReader(handle)}
-        metrics = safe_load((folder / "metrics.yaml").read_text(encoding="utf-8")) or {}
+        metrics = read_yaml(folder / "metrics.yaml") or {}
     except (OSError, ValueError, KeyError, AttributeError, csv.Error, yaml.YAMLError):
         return None
     return (ids, set(metrics)) if isinstance(metrics, dict) else None

@@ -36,6 +36,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import re
 import shutil
 import tempfile
@@ -72,6 +73,11 @@ UNIT = "USD"
 FORMS = ("10-Q", "10-K", "10-Q/A", "10-K/A", "10-KT")
 USD_PER_BN = 1_000_000_000
 SAME_VALUE_USD_BN = 0.0005  # values equal to the million are the same figure
+PLAUSIBLE_USD_BN = 1_000.0  # a quarter's or a year's figure above $1 trillion is flagged for the reviewer
+JUMP_FACTOR = 10.0  # a figure more than 10 times (or under a tenth of) the previous period's is flagged
+MAX_DIGITS = 20  # digits of an integer in a response: whole dollars up to 10^20, far above any company's figure
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2100  # a fact dated outside these years is malformed
+CHECK = "check: "  # how a review note that needs the reviewer's judgement begins
 
 # Inclusive day counts of a 3-, 6-, 9- and 12-month period, wide enough for 52/53-week years.
 DURATION_DAYS = {3: (80, 100), 6: (170, 190), 9: (260, 285), 12: (350, 380)}
@@ -128,11 +134,14 @@ class RefreshSummary:
     path: Path
     counts: dict
     companies: tuple
+    flagged: int = 0  # rows whose review_note begins "check:" (a conflict, an implausible size or jump)
 
     def describe(self) -> str:
         """One paragraph for the terminal: counts, file and the next step."""
         counts = ", ".join(f"{self.counts.get(a, 0)} {a}" for a in ACTIONS)
-        return (f"Staged {counts} rows for {len(self.companies)} companies in {self.path}.\n"
+        flagged = (f"{self.flagged} rows need a second look: their review_note begins '{CHECK.strip()}'.\n"
+                   if self.flagged else "")
+        return (f"Staged {counts} rows for {len(self.companies)} companies in {self.path}.\n{flagged}"
                 f"Review it, write yes in the accept column of the rows to merge, then run: "
                 f"valuechain data refresh --apply {self.path}")
 
@@ -291,7 +300,7 @@ def fetch_companyfacts(cik: int, user_agent: str, session, throttle: Throttle | 
         raise SecRequestError(f"{url}: network error ({type(exc).__name__}: {_first_line(exc)}); "
                               f"check the connection and retry") from exc
     _raise_for_status(url, response.status_code)
-    return parse_companyfacts(response.text, url)
+    return parse_companyfacts(response.text, url, cik)
 
 
 def _raise_for_status(url: str, status: int) -> None:
@@ -309,8 +318,11 @@ def _first_line(exc) -> str:
     return text.splitlines()[0] if text else "no detail"
 
 
-def parse_companyfacts(text: str, url: str = "company facts") -> dict:
+def parse_companyfacts(text: str, url: str = "company facts", cik: int | None = None) -> dict:
     """Parse a company-facts body and check the keys the refresh reads (cik, entityName, facts).
+
+    ``NaN`` and ``Infinity``, integers of more than :data:`MAX_DIGITS` digits and nesting too deep to
+    parse are malformed JSON; when ``cik`` is given, the response must be that company's.
 
     Raises
     ------
@@ -318,10 +330,13 @@ def parse_companyfacts(text: str, url: str = "company facts") -> dict:
         Naming the URL and what is wrong.
     """
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, parse_constant=_refuse_constant, parse_int=_bounded_int)
     except (json.JSONDecodeError, TypeError) as exc:
         raise SecResponseError(f"{url}: malformed JSON ({exc.msg if hasattr(exc, 'msg') else exc}); "
-                               f"nothing was changed, retry later") from exc
+                               f"nothing was changed, retry later") from None
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else _first_line(exc)
+        raise SecResponseError(f"{url}: malformed JSON ({reason}); nothing was changed, retry later") from None
     if not isinstance(payload, dict):
         raise SecResponseError(f"{url}: expected a JSON object with cik, entityName and facts")
     for key in ("cik", "entityName", "facts"):
@@ -329,7 +344,32 @@ def parse_companyfacts(text: str, url: str = "company facts") -> dict:
             raise SecResponseError(f"{url}: the response has no '{key}' key; it is not a company-facts document")
     if not isinstance(payload["facts"], dict):
         raise SecResponseError(f"{url}: 'facts' is not an object of taxonomies")
+    if cik is not None:
+        got = payload["cik"]
+        same = not isinstance(got, bool) and (got == cik or (isinstance(got, str) and got.strip().isdigit() and int(got) == cik))
+        if not same:
+            raise SecResponseError(f"{url}: the response is for CIK {str(got)[:20]!r}, not the CIK {cik} asked for; "
+                                   f"nothing was staged; retry later, and check the cik in {CONCEPTS_FILE}")
     return payload
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits, more than the {MAX_DIGITS} a figure can have")
+    return int(text)
+
+
+def _mapping(value, url: str, where: str) -> dict:
+    """``value`` if it is a JSON object (or absent: an empty one); else a one-line SecResponseError."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SecResponseError(f"{url}: {where} is not a JSON object; nothing was changed, retry later")
+    return value
 
 
 def concept_facts(payload: dict, concept: str, url: str = "company facts") -> list[Fact]:
@@ -340,7 +380,10 @@ def concept_facts(payload: dict, concept: str, url: str = "company facts") -> li
     SecResponseError
         A fact lacks start, end, val, accn, form or filed, or a date or value is malformed.
     """
-    entries = payload["facts"].get(TAXONOMY, {}).get(concept, {}).get("units", {}).get(UNIT, [])
+    taxonomy = _mapping(payload["facts"].get(TAXONOMY), url, f"facts.{TAXONOMY}")
+    entry = _mapping(taxonomy.get(concept), url, concept)
+    units = _mapping(entry.get("units"), url, f"{concept} units")
+    entries = units.get(UNIT, [])
     if not isinstance(entries, list):
         raise SecResponseError(f"{url}: {concept} units.{UNIT} is not a list of facts")
     facts = []
@@ -348,19 +391,26 @@ def concept_facts(payload: dict, concept: str, url: str = "company facts") -> li
         if not isinstance(item, dict) or item.get("form") not in FORMS or "start" not in item:
             continue  # instants, 8-Ks and registration statements hold no figures the dataset uses
         try:
-            facts.append(Fact(concept=concept, start=dt.date.fromisoformat(item["start"]), end=dt.date.fromisoformat(item["end"]),
-                              value_usd=_whole_dollars(item["val"]), accn=str(item["accn"]), form=item["form"],
-                              filed=str(item["filed"])))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SecResponseError(f"{url}: {concept} fact {i} is malformed ({type(exc).__name__}: {exc}); "
-                                   f"nothing was changed, retry later") from exc
+            facts.append(Fact(concept=concept, start=_date(item["start"]), end=_date(item["end"]),
+                              value_usd=_whole_dollars(item["val"]), accn=str(item["accn"])[:40], form=item["form"],
+                              filed=str(_date(item["filed"]))))
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise SecResponseError(f"{url}: {concept} fact {i} is malformed ({type(exc).__name__}: {str(exc)[:80]}); "
+                                   f"nothing was changed, retry later") from None
     return facts
 
 
 def _whole_dollars(val) -> int:
-    if isinstance(val, bool) or not isinstance(val, (int, float)):
-        raise ValueError(f"val {val!r} is not a number")
+    if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
+        raise ValueError(f"val {str(val)[:40]!r} is not a finite number")
     return int(round(val))
+
+
+def _date(text) -> dt.date:
+    day = dt.date.fromisoformat(text)
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise ValueError(f"the date {day} is outside {EARLIEST_YEAR}-{LATEST_YEAR}")
+    return day
 
 
 # ----------------------------------------------------------------------------- periods
@@ -421,6 +471,34 @@ def latest_by_period(facts: list[Fact], fiscal_year_end_month: int) -> tuple[dic
     return placed, unplaced
 
 
+def conflicting_periods(facts: list[Fact], fiscal_year_end_month: int) -> dict:
+    """Periods whose filings give different values: ``Period -> [Fact, ...]`` (one per distinct value,
+    latest filing first). :func:`latest_by_period` stages the latest; the others are told to the reviewer."""
+    by_period: dict = {}
+    for fact in facts:
+        period = classify_period(fact.start, fact.end, fiscal_year_end_month)
+        if not isinstance(period, str):
+            by_period.setdefault(period, []).append(fact)
+    out = {}
+    for period, group in by_period.items():
+        group = sorted(group, key=lambda f: (f.filed, f.accn), reverse=True)
+        distinct = list({f.value_usd: f for f in reversed(group)}.values())[::-1]
+        if len(distinct) > 1:
+            out[period] = sorted(distinct, key=lambda f: (f.filed, f.accn), reverse=True)
+    return out
+
+
+def _conflict_note(facts: list[Fact]) -> str:
+    latest, *others = facts
+    same_day = [f for f in others if f.filed == latest.filed]
+    listed = "; ".join(f"{format_usd_bn(f.value_usd)} (accession {f.accn}, filed {f.filed})" for f in others[:3])
+    if same_day:
+        return (f"{CHECK}filings of the same day disagree on this period: {format_usd_bn(latest.value_usd)} "
+                f"(accession {latest.accn}, staged) against {listed}; confirm the figure in the filings before accepting")
+    return (f"{CHECK}earlier filings gave another value for this period: {listed}; the latest filing's "
+            f"{format_usd_bn(latest.value_usd)} (accession {latest.accn}) is staged; confirm it is a restatement")
+
+
 # ----------------------------------------------------------------------------- rows
 
 
@@ -464,7 +542,8 @@ def _quarter_from_ytd(placed: dict, fiscal_year: int, quarter: int):
     return later.value_usd - earlier.value_usd, source, note
 
 
-def concept_rows(company_id: str, metric: str, fye: int, placed: dict) -> tuple[list[dict], list[dict]]:
+def concept_rows(company_id: str, metric: str, fye: int, placed: dict,
+                 conflicts: dict | None = None) -> tuple[list[dict], list[dict]]:
     """Quarter and fiscal-year rows of one concept, and the quarters it cannot give.
 
     Every fiscal year with any fact yields its fiscal-year row (if filed) and four quarters:
@@ -478,14 +557,21 @@ def concept_rows(company_id: str, metric: str, fye: int, placed: dict) -> tuple[
         One ``unmapped`` row per quarter that has neither.
     """
     rows, missing = [], []
+    conflicts = conflicts or {}
+
+    def noted(row: dict, *periods: Period) -> dict:
+        notes = [_conflict_note(conflicts[p]) for p in periods if p in conflicts]
+        return {**row, "review_note": "; ".join(notes)} if notes else row
+
     last_end = max(fact.end for fact in placed.values())
     for fiscal_year in sorted({p.fiscal_year for p in placed}):
         annual = placed.get(Period(fiscal_year, 4, 12))
         for quarter in (1, 2, 3, 4):
             direct = placed.get(Period(fiscal_year, quarter, 3))
             if direct is not None:
-                rows.append(_row(company_id, metric, fye, "quarter", fiscal_year, quarter, direct.value_usd,
-                                 "reported", direct.concept, direct, _xbrl_note(direct.concept)))
+                rows.append(noted(_row(company_id, metric, fye, "quarter", fiscal_year, quarter, direct.value_usd,
+                                       "reported", direct.concept, direct, _xbrl_note(direct.concept)),
+                                  Period(fiscal_year, quarter, 3)))
                 continue
             derived = _quarter_from_ytd(placed, fiscal_year, quarter) if quarter > 1 else None
             if derived is None:
@@ -494,11 +580,12 @@ def concept_rows(company_id: str, metric: str, fye: int, placed: dict) -> tuple[
                 missing.append(_missing_row(company_id, metric, fye, fiscal_year, quarter, placed))
                 continue
             value, source, note = derived
-            rows.append(_row(company_id, metric, fye, "quarter", fiscal_year, quarter, value, "derived",
-                             source.concept, source, _xbrl_note(source.concept, note)))
+            rows.append(noted(_row(company_id, metric, fye, "quarter", fiscal_year, quarter, value, "derived",
+                                   source.concept, source, _xbrl_note(source.concept, note)),
+                              Period(fiscal_year, quarter, 3 * quarter), Period(fiscal_year, quarter - 1, 3 * (quarter - 1))))
         if annual is not None:
-            rows.append(_row(company_id, metric, fye, "fiscal_year", fiscal_year, 4, annual.value_usd, "reported",
-                             annual.concept, annual, _xbrl_note(annual.concept)))
+            rows.append(noted(_row(company_id, metric, fye, "fiscal_year", fiscal_year, 4, annual.value_usd, "reported",
+                                   annual.concept, annual, _xbrl_note(annual.concept)), Period(fiscal_year, 4, 12)))
     return rows, missing
 
 
@@ -534,11 +621,12 @@ def company_rows(payload: dict, company: CompanyMap, fye: int, url: str = "compa
     for metric, concepts in company.concepts.items():
         chosen, missing, unplaced_rows = {}, {}, []
         for concept in concepts:
-            placed, unplaced = latest_by_period(concept_facts(payload, concept, url), fye)
+            facts = concept_facts(payload, concept, url)
+            placed, unplaced = latest_by_period(facts, fye)
             unplaced_rows += [_unplaced_row(company.company_id, metric, f, why) for f, why in unplaced]
             if not placed:
                 continue
-            rows, gaps = concept_rows(company.company_id, metric, fye, placed)
+            rows, gaps = concept_rows(company.company_id, metric, fye, placed, conflicting_periods(facts, fye))
             for row in rows:
                 chosen.setdefault((row["period_type"], row["fiscal_period"]), row)
             for row in gaps:
@@ -568,11 +656,41 @@ def compare_with_bundled(rows: list[dict], financials: pd.DataFrame, since: int 
         row = {column: "" for column in STAGED_COLUMNS} | row
         if row["action"] != "unmapped":
             row.update(_compare(row, bundled))
+            flag = _implausible(row, financials)
+            if flag:
+                row["review_note"] = "; ".join(filter(None, [CHECK + flag, row["review_note"]]))
         staged.append(row)
     frame = pd.DataFrame(staged, columns=STAGED_COLUMNS)
     order = {action: i for i, action in enumerate(ACTIONS)}
     return frame.sort_values(["action", "company_id", "metric", "period_end", "period_type"],
                              key=lambda s: s.map(order) if s.name == "action" else s, kind="stable").reset_index(drop=True)
+
+
+def _implausible(row: dict, financials: pd.DataFrame) -> str:
+    """Why a staged figure needs a second look, or "": it is above :data:`PLAUSIBLE_USD_BN` in size, or
+    more than :data:`JUMP_FACTOR` times away from the figure it replaces or from the latest earlier
+    bundled figure of the same company, metric and period type."""
+    value = abs(float(row["value_usd_bn"]))
+    if not value <= PLAUSIBLE_USD_BN:
+        return (f"{row['value_usd_bn'][:30]} USD bn is above the {PLAUSIBLE_USD_BN:,.0f} a company's figure can plausibly "
+                f"reach; check the filing's unit and digits")
+    if row.get("bundled_value_usd_bn"):
+        reference, what = row["bundled_value_usd_bn"], "the bundled figure it replaces"
+    else:
+        earlier = financials[(financials["company_id"] == row["company_id"]) & (financials["metric"] == row["metric"])
+                             & (financials["period_type"] == row["period_type"]) & (financials["period_end"] < row["period_end"])]
+        if earlier.empty:
+            return ""
+        latest = earlier.sort_values("period_end").iloc[-1]
+        reference, what = latest["value_usd_bn"], f"the previous figure ({latest['fiscal_period']})"
+    try:
+        before = abs(float(reference))
+    except ValueError:
+        return ""
+    if before > 0 and value > 0 and not 1 / JUMP_FACTOR <= value / before <= JUMP_FACTOR:
+        return (f"{row['value_usd_bn']} is more than {JUMP_FACTOR:g} times away from {what}, {reference}; "
+                f"check the filing's unit and the period")
+    return ""
 
 
 def _compare(row: dict, bundled: pd.DataFrame) -> dict:
@@ -646,7 +764,8 @@ def stage_refresh(user_agent: str | None, data_dir: Path | None = None, out: Pat
     staged = compare_with_bundled(rows, financials, since)
     atomic_write_text(out, staged.to_csv(index=False))
     counts = staged["action"].value_counts().to_dict()
-    return RefreshSummary(path=out, counts=counts, companies=tuple(c.company_id for c in companies))
+    flagged = int(staged["review_note"].str.contains(CHECK, regex=False).sum())
+    return RefreshSummary(path=out, counts=counts, companies=tuple(c.company_id for c in companies), flagged=flagged)
 
 
 # ----------------------------------------------------------------------------- applying
@@ -817,7 +936,7 @@ def merge_financials(text: str, financials: pd.DataFrame, accepted: pd.DataFrame
 __all__ = [
     "ApplySummary", "CompanyMap", "Fact", "Period", "RefreshSummary", "Throttle",
     "apply_staged", "check_user_agent", "classify_period", "company_rows", "compare_with_bundled",
-    "concept_facts", "fetch_companyfacts", "format_usd_bn", "latest_by_period", "load_concept_map",
+    "concept_facts", "conflicting_periods", "fetch_companyfacts", "format_usd_bn", "latest_by_period", "load_concept_map",
     "merge_financials", "new_session", "nominal_month_end", "parse_companyfacts", "read_staged", "source_id_for",
     "source_rows", "stage_refresh",
 ]

@@ -14,7 +14,7 @@ import pandera.pandas as pa
 import yaml
 
 from valuechain.exceptions import DataValidationError
-from valuechain.files import safe_load
+from valuechain.files import read_text, safe_load
 
 NUMBER = r"^-?\d+(\.\d+)?$"
 DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -27,8 +27,11 @@ def read_csv(path: Path, data: bytes | None = None) -> pd.DataFrame:
         raise DataValidationError(f"{path}: file not found; restore it from the repository or point data_dir at a full copy")
     try:
         frame = pd.read_csv(path if data is None else io.BytesIO(data), dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(f"{path.name}: the file is empty (not even a header row); restore it from the "
+                                  f"repository or point data_dir at a full copy") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}); fix the quoting or column count") from exc
+        raise DataValidationError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}); fix the quoting or column count") from None
     return frame.apply(lambda col: col.str.strip())
 
 
@@ -38,7 +41,9 @@ def read_yaml(path: Path, data: bytes | None = None):
     if data is None and not path.exists():
         raise DataValidationError(f"{path}: file not found; restore {path.name} from the repository")
     try:
-        return safe_load(path.read_text() if data is None else data.decode())
+        return safe_load(read_text(path) if data is None else data.decode())
+    except UnicodeDecodeError:
+        raise DataValidationError(f"{path.name}: is not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise DataValidationError(f"{path.name}: invalid YAML ({str(exc).splitlines()[0]}); fix the syntax") from exc
 

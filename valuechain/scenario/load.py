@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from valuechain import nested, paths
 from valuechain.exceptions import ParameterError
 from valuechain.dataset.names import reference_names as bundled_reference_names
-from valuechain.files import safe_load
+from valuechain.files import YamlInputError, read_yaml
 from valuechain.scenario.messages import check_references, parameter_error
-from valuechain.scenario.names import check_name, list_scenarios, scenario_path
+from valuechain.scenario.names import VARIANTS, check_name, list_scenarios, scenario_path
 from valuechain.scenario.schema import Scenario, closest_key
 
 if TYPE_CHECKING:
@@ -79,11 +79,14 @@ def apply_overrides(path: Path, raw: dict, dotted: dict) -> dict:
     scenario is a variant and list the overrides, so every page shows them.
     """
     try:
-        valid = set(nested.dotted(Scenario.model_validate({**raw, "name": path.stem}).model_dump(mode="json")))
+        valid = settable_keys(Scenario.model_validate({**raw, "name": path.stem}))
     except ValidationError as exc:
         raise parameter_error(path, exc) from None
     out = copy.deepcopy(raw)
     for key, value in dotted.items():
+        if str(key) == PRIORS or str(key).startswith(PRIORS + "."):
+            raise ParameterError(f"{path}: override '{key}': a prior cannot be set by a dotted key (its name holds dots); "
+                                 f"edit uncertainty.priors in a scenario file that extends {path.stem}")
         parts = str(key).split(".")
         parent = ".".join(parts[:-1])
         new_year = parts[-1].isdigit() and any(k.startswith(parent + ".") and k[len(parent) + 1:].isdigit() for k in valid)
@@ -100,6 +103,15 @@ def apply_overrides(path: Path, raw: dict, dotted: dict) -> dict:
     out["title"] = f"{out.get('title', path.stem)} (variant)"
     out["description"] = f"Variant of {path.stem} with {listed}. {out.get('description', '')}".strip()
     return out
+
+
+def settable_keys(scenario: Scenario) -> set[str]:
+    """The dotted keys an override (``--set``, a notebook's ``overrides``) may set.
+
+    A prior is one distribution keyed by a dotted key of its own: its parts (``dist``,
+    ``rationale``, ...) are not values a dotted key can reach, so they are neither valid nor suggested.
+    """
+    return {k for k in nested.dotted(scenario.model_dump(mode="json")) if not k.startswith(PRIORS + ".")}
 
 
 def _existing_key(node: dict, part: str):
@@ -135,23 +147,29 @@ def notebook_scenario(namespace: dict, *declared: str, dataset: Dataset | None =
     if stray:
         name = stray[0]
         base = load_scenario(namespace["scenario"], dataset=dataset)
-        hint = closest_key(name, nested.dotted(base.model_dump(mode="json")))
+        hint = closest_key(name, settable_keys(base))
         key = hint.split("'")[1] if "'" in hint else "<dotted.key>"
         raise ParameterError(f"parameter '{name}' is not a parameter of this notebook (it takes {', '.join(declared)}); "
                              f"to change a scenario value pass overrides, e.g. -y '{{overrides: {{{key}: ...}}}}'")
     return load_scenario(namespace["scenario"], namespace.get("overrides") or None, dataset=dataset)
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path, params_dir: Path | None = None) -> dict:
     if not path.exists():
         raise ParameterError(f"{path}: scenario file not found; check the name or create it in params/")
+    _check_contained(path, params_dir)
     try:
-        data = safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
+    except YamlInputError as exc:
+        raise ParameterError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ParameterError(f"{path}: YAML syntax error{where}: {problem}; fix the syntax") from None
+    except OSError as exc:
+        raise ParameterError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__}); "
+                             f"check that it exists and you may read it") from None
     if data is None:
         raise ParameterError(f"{path}: the file is empty; write the scenario's keys or 'extends: base' with overrides")
     if not isinstance(data, dict):
@@ -159,11 +177,21 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _check_contained(path: Path, params_dir: Path | None = None) -> None:
+    """Refuse a file in a scenarios folder (or its variants) that is a link to a file outside that folder:
+    a link to a device or a system file must not be read, nor its lines shown in messages."""
+    where = path.parent.resolve()
+    for folder in {Path(params_dir or paths.PARAMS_DIR).resolve(), paths.PARAMS_DIR.resolve()}:
+        if where in (folder, folder / VARIANTS) and not path.resolve().is_relative_to(folder):
+            raise ParameterError(f"{path}: is a link to a file outside {folder}; a scenario in that folder must be a "
+                                 f"file there (copy the file in instead of linking to it)")
+
+
 def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None) -> dict:
     if path.resolve() in chain:
         cycle = " -> ".join(p.stem for p in (*chain, path.resolve()))
         raise ParameterError(f"{chain[0]}: key 'extends' forms a cycle ({cycle}); remove one of the extends")
-    data = _read_yaml(path)
+    data = _read_yaml(path, params_dir)
     parent = data.get("extends")
     if parent is None:
         return data
@@ -185,6 +213,7 @@ def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None
     return _merge(_resolve(parent_path, (*chain, path.resolve()), params_dir), data)
 
 
+PRIORS = "uncertainty.priors"
 WHOLE = (("uncertainty", "priors"),)  # mappings whose entries an override replaces whole (a prior is one distribution)
 
 

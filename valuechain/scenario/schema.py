@@ -7,6 +7,7 @@ job; the one-line messages are :mod:`valuechain.scenario.messages`'.
 from __future__ import annotations
 
 import difflib
+import math
 import types
 import typing
 from typing import Annotated, Literal
@@ -21,6 +22,8 @@ Margin = Annotated[float, Field(ge=-5.0, le=1.0)]
 Year = Annotated[int, Field(ge=2010, le=2040)]
 Growth = Annotated[float, Field(ge=-0.9, le=5.0)]
 MAX_USD_BN = 100_000.0  # USD bn: $100 trillion, about world GDP; no amount in a scenario can be larger
+MAX_DRAWS = 1_000_000  # draws of the priors, or points of a sweep's grid: the one cap, in a file or on the command line
+PRIOR_SPREAD = 6.0  # a normal or lognormal prior without bounds ranges over its centre +- this many s.d.
 
 
 class _Frozen(BaseModel):
@@ -279,6 +282,9 @@ class Prior(_Frozen):
     ``sigma`` (s.d. of the log; optional bounds); triangular and pert: ``low``, ``mode``, ``high``;
     uniform: ``low``, ``high``; beta: ``alpha``, ``beta`` on ``low``-``high`` (default 0-1).
     A zero width (``sd: 0``, ``low`` = ``high``) fixes the value.
+    The prior's range (its bounds; for a normal or lognormal prior without them, its centre +- 6 s.d.)
+    is finite and lies within the bounds of the value it names: a discount-rate prior from -50 to 50,
+    ``sd: 1e308`` or a lognormal median of 1e300 on a multiple of at most 100 is refused.
     """
 
     dist: Literal["normal", "lognormal", "triangular", "uniform", "beta", "pert"]
@@ -316,13 +322,31 @@ class Prior(_Frozen):
             raise ValueError("a lognormal prior cannot have a negative lower bound")
         if not self.rationale.strip():
             raise ValueError("a prior needs a rationale (its source or reasoning)")
+        low, high = self.range()
+        if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(high - low)):
+            raise ValueError(f"a {self.dist} prior ranging over {low:g} to {high:g} is not finite; "
+                             f"give it a finite centre and spread, or low and high bounds")
         return self
+
+    def range(self) -> tuple[float, float]:
+        """The values the prior can draw: its bounds, or for a normal or lognormal prior without them its
+        centre +- :data:`PRIOR_SPREAD` s.d. (beyond which a draw is rarer than one in 500 million)."""
+        low = -math.inf if self.low is None else self.low
+        high = math.inf if self.high is None else self.high
+        if self.dist == "normal":
+            low, high = max(low, self.mean - PRIOR_SPREAD * self.sd), min(high, self.mean + PRIOR_SPREAD * self.sd)
+        elif self.dist == "lognormal":
+            spread = math.exp(min(PRIOR_SPREAD * self.sigma, 700.0))
+            low, high = max(low, self.median / spread), min(high, self.median * spread)
+        elif self.dist == "beta":
+            low, high = (0.0 if self.low is None else low), (1.0 if self.high is None else high)
+        return float(low), float(high)
 
 
 class Uncertainty(_Frozen):
     """Priors on the assumptions that matter, their rank correlations, and the Monte Carlo settings."""
 
-    draws: Annotated[int, Field(ge=100, le=1_000_000)] = 5000  # Monte Carlo draws in notebook 05
+    draws: Annotated[int, Field(ge=100, le=MAX_DRAWS)] = 5000  # Monte Carlo draws in notebook 05
     seed: Annotated[int, Field(ge=0)] = 0  # the same seed gives the same draws and figures
     sobol_samples: Annotated[int, Field(ge=64, le=65536)] = 512  # Sobol base samples (a power of 2)
     shapley_permutations: Annotated[int, Field(ge=20, le=5000)] = 400  # random orderings behind the Shapley effects
@@ -399,15 +423,60 @@ class Scenario(_Frozen):
         if self.uncertainty is not None:
             numbers = [key for key, value in nested.dotted(self.model_dump(mode="json", exclude={"uncertainty"})).items()
                        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))]
-            for key in self.uncertainty.priors:
+            for key, prior in self.uncertainty.priors.items():
                 if key not in numbers:
                     raise ValueError(f"uncertainty.priors names '{key}', which is not a number in the scenario; "
                                      f"{closest_key(key, numbers)}")
+                low, high = prior.range()
+                floor, ceiling = field_bounds(key)
+                if low < floor or high > ceiling:
+                    raise ValueError(f"uncertainty.priors.{key} ranges over {low:g} to {high:g}, outside the {floor:g} to "
+                                     f"{ceiling:g} that {key} allows; narrow the prior (a normal or lognormal one without "
+                                     f"low and high spans its centre +- {PRIOR_SPREAD:g} s.d.)")
         return self
 
     def resolved(self) -> dict:
         """The resolved parameters as plain data (recorded in every output)."""
         return self.model_dump(mode="json")
+
+
+def field_bounds(key: str) -> tuple[float, float]:
+    """The lowest and highest value the scenario's schema allows for the number at dotted ``key``
+    (``valuation.discount_rate`` -> (0, 1)); -inf or inf where a side is unbounded or the key names no number."""
+    return _bounds(Scenario, (), str(key).split("."))
+
+
+def _alternatives(annotation, metadata=()) -> list[tuple[object, tuple]]:
+    """The types a field may hold, each with the constraints (``annotated_types`` objects) that apply to it."""
+    if typing.get_origin(annotation) is Annotated:
+        base, *extra = typing.get_args(annotation)
+        found = []
+        for item in extra:
+            found += list(getattr(item, "metadata", None) or [item])
+        return _alternatives(base, (*metadata, *found))
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [alt for arg in typing.get_args(annotation) for alt in _alternatives(arg, metadata)]
+    return [] if annotation is type(None) else [(annotation, tuple(metadata))]
+
+
+def _bounds(annotation, metadata, parts) -> tuple[float, float]:
+    for kind, constraints in _alternatives(annotation, metadata):
+        if not parts:
+            if kind in (int, float):
+                floor, ceiling = -math.inf, math.inf
+                for c in constraints:
+                    for name in ("ge", "gt"):
+                        floor = max(floor, float(getattr(c, name))) if getattr(c, name, None) is not None else floor
+                    for name in ("le", "lt"):
+                        ceiling = min(ceiling, float(getattr(c, name))) if getattr(c, name, None) is not None else ceiling
+                return floor, ceiling
+        elif isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(parts[0])
+            if field is not None:
+                return _bounds(field.annotation, tuple(field.metadata), parts[1:])
+        elif typing.get_origin(kind) is dict:
+            return _bounds(typing.get_args(kind)[1], (), parts[1:])
+    return -math.inf, math.inf
 
 
 def closest_key(key: str, valid) -> str:

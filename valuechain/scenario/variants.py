@@ -12,22 +12,31 @@ import yaml
 
 from valuechain import paths
 from valuechain.exceptions import ParameterError
-from valuechain.files import atomic_write_text, safe_load
+from valuechain.files import YamlInputError, atomic_write_text, safe_load
 from valuechain.scenario.load import load_scenario
 from valuechain.scenario.names import VARIANTS, list_scenarios, scenario_path
 
 
 def parse_assignments(texts) -> dict:
-    """``--set key=value`` arguments as a mapping; values are read as YAML (``0.12``, ``[1, 2]``, ``null``)."""
+    """``--set key=value`` arguments as a mapping; values are read as YAML (``0.12``, ``[1, 2]``, ``null``).
+
+    A key given twice is refused (which value was meant is not for the tool to guess), and so is a
+    value YAML refuses within its bounds (:func:`valuechain.files.safe_load`), such as a recursive alias.
+    """
     out = {}
     for text in texts:
         key, sep, value = str(text).partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise ParameterError(f"--set {text!r} is not key=value; write e.g. --set demand_gap.break_even.target_return=0.12")
+        if key in out:
+            raise ParameterError(f"--set {key} is given twice; give each key once")
         try:
-            out[key.strip()] = safe_load(value)
+            out[key] = safe_load(value)
+        except YamlInputError as exc:
+            raise ParameterError(f"--set {key}: the value {value[:60]!r} {exc}") from None
         except yaml.YAMLError:
-            raise ParameterError(f"--set {key.strip()}: the value {value!r} cannot be read; write a number, text or [list]") from None
+            raise ParameterError(f"--set {key}: the value {value[:60]!r} cannot be read; write a number, text or [list]") from None
     return out
 
 
