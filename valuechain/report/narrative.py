@@ -7,11 +7,17 @@ import numpy as np
 
 from valuechain.stats.inference import format_p
 from valuechain.stats.regression import rmse_ratio
+from valuechain.escape import markdown_text
 from valuechain.report.labels import with_unit
 from valuechain.dataset.names import company_name
 from valuechain.model.labs import EFFICIENCY
 from valuechain.layers import CHAIN_ORDER
 from valuechain.model.profit import ProfitPool, required_end_user_spend
+
+
+def _name(company_id, names: dict) -> str:
+    """A company's name from the data, as Markdown text (escaped: the dataset is user-edited)."""
+    return markdown_text(company_name(company_id, names))
 
 
 def _bn(value: float) -> str:
@@ -53,12 +59,12 @@ def profit_summary(pool: ProfitPool, year: int | None = None) -> str:
     if len(proj):
         last_year = int(proj["year"].max())
         last = proj[proj["year"] == last_year].set_index("layer")
-        lines.append(f"Under the '{pool.scenario.name}' scenario, by {last_year} the {top} layer's share of operating profit would be "
+        lines.append(f"Under the '{markdown_text(pool.scenario.name)}' scenario, by {last_year} the {top} layer's share of operating profit would be "
                      f"{last.loc[top, 'profit_share']:.0%} and the cloud layer's {last.loc['cloud', 'profit_share']:.0%}, "
                      f"with AI capex of {_bn(last.loc[top, 'capex_usd_bn'])} a year.")
     gone = pool.excluded[pool.excluded["year"] == year]
     if len(gone):
-        lines.append(f"Left out of {year} for lack of data: {', '.join(company_name(c, pool.names) for c in gone['company_id'])}.")
+        lines.append(f"Left out of {year} for lack of data: {', '.join(_name(c, pool.names) for c in gone['company_id'])}.")
     return "\n\n".join(lines)
 
 
@@ -79,7 +85,7 @@ def ttm_summary(pool: ProfitPool) -> str:
     """The profit pool over the latest twelve months, as Markdown (no dollar signs, which start maths)."""
     ttm = pool.ttm
     if ttm is None:
-        return (f"The '{pool.scenario.name}' scenario reports calendar years only; set years.latest: ttm to lead with "
+        return (f"The '{markdown_text(pool.scenario.name)}' scenario reports calendar years only; set years.latest: ttm to lead with "
                 "the latest twelve months.")
     lay = ttm.layers.set_index("layer").dropna(subset=["ai_revenue_usd_bn"])
     top = lay["profit_share"].idxmax()
@@ -98,7 +104,7 @@ def ttm_summary(pool: ProfitPool) -> str:
                      "twelve months (their disclosures are annual, half-yearly or run-rates that do not span them), so the "
                      "shares are of the other layers only; the calendar years below cover every layer.")
     if len(ttm.excluded):
-        gone = ", ".join(f"{r.company_id} ({r.reason})" for r in ttm.excluded.itertuples())
+        gone = ", ".join(f"{markdown_text(r.company_id)} ({markdown_text(r.reason)})" for r in ttm.excluded.itertuples())
         lines.append(f"Left out for lack of data: {gone}.")
     suppliers = ttm.companies[ttm.companies["company_id"].isin(["tsmc", "micron"])]
     if len(suppliers):
@@ -233,7 +239,7 @@ def labs_summary(result) -> str:
         origin = (f" (net of cloud partners' share, from a {_bn(first.reported_usd_bn)} "
                   f"{'quarter annualized' if first.kind == 'quarterly_revenue' else 'run-rate'} on {first.as_of:%d %B %Y})"
                   if first is not None else "")
-        lines.append(f"**{company_name(lab, result.names)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} "
+        lines.append(f"**{_name(lab, result.names)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} "
                      f"revenue{origin} at ${start['cost_per_revenue_dollar']:.2f} of cost per revenue dollar and, on the "
                      f"scenario's path, {when}.")
     lines.append(f"On the seed's figures Anthropic earns ${eff['anthropic']:.2f} of run-rate revenue per dollar of projected "
@@ -271,7 +277,7 @@ def demand_stability(result) -> str:
     """The break test and the recursive estimates in words."""
     s = result.secondary
     est, first, last = s.break_dates
-    return (f"Andrews' sup-Wald test of a break in the elasticity ({s.series_label}, {s.break_test.nobs} quarters): "
+    return (f"Andrews' sup-Wald test of a break in the elasticity ({markdown_text(s.series_label)}, {s.break_test.nobs} quarters): "
             f"p = {format_p(s.break_test.pvalue)} (Holm-adjusted {format_p(s.holm['break'])}). The most likely break "
             f"date is {est}; the data cannot tell it apart from any date between {first} and {last} (90% set).")
 
@@ -283,7 +289,7 @@ def demand_forecasts(result) -> str:
         return "Too few quarters for an out-of-sample check."
     ratio = rmse_ratio(f)
     better = "beats" if ratio < 1 else "does not beat"
-    return (f"Pseudo-real-time forecasts of {result.secondary.series_label.split(' on ')[0]} four quarters ahead from "
+    return (f"Pseudo-real-time forecasts of {markdown_text(result.secondary.series_label.split(' on ')[0])} four quarters ahead from "
             f"{len(f)} rolling origins ({f['origin'].iloc[0]} to {f['origin'].iloc[-1]}), each using only quarters filed "
             f"by its origin: the capex-growth model's root mean squared error is {ratio:.2f} times the random walk with "
             f"drift's, so it {better} the random walk. With {len(f)} overlapping origins this is a description, not a test.")
@@ -330,7 +336,7 @@ def backlog(b) -> str:
         return "No spender has both a contracted backlog and four quarters of capex in the data."
     rows = b.headline_rows
     inside = rows[rows["company_id"].isin(b.companies)]
-    names = {c: _short(n) for c, n in zip(rows["company_id"], rows["name"])}
+    names = {c: markdown_text(_short(n)) for c, n in zip(rows["company_id"], rows["name"])}
     ends = inside["period_end"]
     period = (f"quarters ending {ends.min():%Y-%m-%d} to {ends.max():%Y-%m-%d}" if ends.min() != ends.max()
               else f"the quarter ending {ends.max():%Y-%m-%d}")
@@ -340,7 +346,7 @@ def backlog(b) -> str:
     lines.append("Backlog is revenue contracted but not yet recognised, to be earned over several years, not revenue "
                  "earned; both figures are company-wide, not AI alone.")
     if b.labs_named:
-        named = [f"{_listed(labs)} in {names.get(c, c)}'s" for c, labs in b.labs_named.items()]
+        named = [f"{_listed([markdown_text(lab) for lab in labs])} in {names.get(c, markdown_text(c))}'s" for c, labs in b.labs_named.items()]
         lines.append(f"Part of it is with the labs, a flow inside the chain that net external revenue leaves out: "
                      f"the filings' notes name {_listed(named)} backlog.")
     else:
@@ -394,7 +400,7 @@ def market_check(result) -> str:
         return "No market total in the data covers a year with all four quarters of D."
     parts = [f"{row.ratio:.1f} times as large in {row.year} (USD {row.d_usd_bn:,.1f}bn against USD "
              f"{row.total_usd_bn:,.1f}bn)" for row in check.itertuples()]
-    lines = [f"Against Menlo Ventures' estimate of {check['product'].iloc[0]}, net external AI revenue D was "
+    lines = [f"Against Menlo Ventures' estimate of {markdown_text(check['product'].iloc[0])}, net external AI revenue D was "
              f"{_listed(parts)}."]
     growth = check.dropna(subset=["d_growth", "total_growth"])
     for row in growth.itertuples():
@@ -426,21 +432,21 @@ def _upper_bound(result) -> str:
             flows = row.netted_by.split(", ")
             amount = float(level.reindex(flows).sum())
             last = int(cov.loc[flows, "last"].max().year)
-            what = [cov.loc[f, "product"].split(" (")[0] for f in flows]
-            parts.append(f"{row.buyer}'s payments to {row.seller} ({_listed(what)}: USD {amount:,.1f}bn a year in "
-                         f"{quarter}, disclosed to {last} and held at their last share of {row.seller} since)")
+            what = [markdown_text(cov.loc[f, "product"].split(" (")[0]) for f in flows]
+            parts.append(f"{markdown_text(row.buyer)}'s payments to {markdown_text(row.seller)} ({_listed(what)}: USD {amount:,.1f}bn a year in "
+                         f"{quarter}, disclosed to {last} and held at their last share of {markdown_text(row.seller)} since)")
         lines.append(f"The data net {_listed(parts)}.")
     open_ = pairs[(pairs["netted_by"] == "") & (pairs["seller_series"] != "")]
     counted = []
     labs = open_[open_["buyer_role"] == "lab"]
     if len(labs):
-        at = [f"{buyer} at {_listed(list(group['seller']))}" for buyer, group in labs.groupby("buyer", sort=False)]
+        at = [f"{markdown_text(buyer)} at {_listed([markdown_text(s) for s in group['seller']])}" for buyer, group in labs.groupby("buyer", sort=False)]
         counted.append(f"the labs' spending at the clouds ({'; '.join(at)})")
     apps = open_[open_["buyer_role"] == "application"]
     if len(apps):
         groups = {}
         for buyer, group in apps.groupby("buyer", sort=False):
-            groups.setdefault(tuple(group["seller"]), []).append(buyer)
+            groups.setdefault(tuple(markdown_text(s) for s in group["seller"]), []).append(markdown_text(buyer))
         to = [f"{_listed(buyers)} to {_listed(list(sellers))}" for sellers, buyers in groups.items()]
         counted.append(f"the applications' payments to the labs for models ({'; '.join(to)})")
     if counted:
@@ -451,7 +457,7 @@ def _upper_bound(result) -> str:
                      f"USD {lab_revenue:,.0f}bn, against D of USD {d.d['d_usd_bn'].iloc[-1]:,.0f}bn.")
     outside = pairs[pairs["seller_series"] == ""]
     if len(outside):
-        lines.append(f"{_listed(list(outside['buyer']))}: tagged intra-chain but inside no series of D, so there is "
+        lines.append(f"{_listed([markdown_text(b) for b in outside['buyer']])}: tagged intra-chain but inside no series of D, so there is "
                      f"nothing to net.")
     return " ".join(lines)
 
@@ -477,21 +483,6 @@ def demand_limits(result) -> str:
     return "\n".join(lines)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>\"'=:$])")
-
-
-def escape_markdown(text) -> str:
-    """``text`` as Markdown that renders as exactly that text: no markup, no HTML, no link.
-
-    HTML's ``&``, ``<`` and ``>`` become entities (so no tag can open); every other character
-    Markdown gives a meaning to is backslash-escaped (so ``[x](javascript:...)`` stays text); line
-    breaks become spaces (so no heading or list can start).
-    """
-    flat = " ".join(str(text).split())
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
-
-
 def scenario_header(scenario, ds) -> str:
     """The header every notebook shows under its title, as Markdown: the scenario's title and
     description (user text, escaped) and the data vintage.
@@ -503,8 +494,8 @@ def scenario_header(scenario, ds) -> str:
     ds : valuechain.dataset.load.Dataset
         The loaded dataset (its ``vintage`` is the last filed period).
     """
-    return (f"**Scenario:** {escape_markdown(scenario.title)}. {escape_markdown(scenario.description)}\n\n"
-            f"**Data vintage:** filed figures through {escape_markdown(ds.vintage)}.")
+    return (f"**Scenario:** {markdown_text(scenario.title)}. {markdown_text(scenario.description)}\n\n"
+            f"**Data vintage:** filed figures through {markdown_text(ds.vintage)}.")
 
 
 def show_scenario(scenario, ds) -> None:
