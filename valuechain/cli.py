@@ -246,8 +246,8 @@ def sweep(scenario, grids, draws, executor, scheduler, workers, as_csv, outputs)
     ds = vc.load_dataset()
     grid = sw.parse_grid(grids) if grids else None
     inputs = build_inputs(sc, ds)
-    table = sw.sweep(sc, ds, grid, draws, executor, scheduler, workers, progress=True, inputs=inputs)
     folder = Path(outputs or paths.OUTPUTS_DIR) / "sweeps" / sw.folder_name(sc.name, grid, draws)
+    table = sw.sweep(sc, ds, grid, draws, executor, scheduler, workers, progress=True, inputs=inputs, log=folder / sw.LOG)
     page = sw.write(table, folder, sc, inputs, grid, as_csv, ds.company_names)
     click.echo(f"{len(table):,} evaluations; table and summary in {folder} (open {page.name})")
 
