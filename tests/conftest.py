@@ -11,7 +11,7 @@ KERNEL_FIXTURES = {"tiny", "executed_outputs"}
 KERNEL_MODULES = {"test_browser"}
 # Unit-test modules that read or render notebooks share one worker: nbformat and nbconvert take about
 # four seconds to import, paid by each worker that imports them.
-NOTEBOOK_READERS = {"test_hardening", "test_narrative", "test_notebooks", "test_runner", "test_site"}
+NOTEBOOK_READERS = {"test_hardening", "test_narrative", "test_notebooks", "test_runner", "test_sanitize", "test_site"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups

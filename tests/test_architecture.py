@@ -20,7 +20,8 @@ import pytest
 from valuechain import paths
 
 ROOT_FILES = {"paths", "exceptions", "layers", "mime", "files",
-              "nested"}  # nested: the key-path walk of a parameters mapping, read by scenario and by publish, which may not import scenario
+              "nested",  # nested: the key-path walk of a parameters mapping, read by scenario and by publish, which may not import scenario
+              "escape"}  # escape: the one escaping of data text, used by report (narratives, tables) and publish (pages)
 RANK = {"root": 0, "stats": 1, "dataset": 1, "scenario": 2, "model": 3, "report": 4, "publish": 5, "batch": 6, "cli": 7}
 NEVER = {"publish": {"model", "scenario", "batch"}}
 FACADE = "valuechain"  # the package's own __init__ re-exports load_dataset lazily (``import valuechain as vc; vc.load_dataset()``)

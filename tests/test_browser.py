@@ -219,3 +219,35 @@ def test_the_policy_stops_a_script_that_escaped_escaping(browser, attacked, tmp_
     page.wait_for_timeout(500)
     assert dialogs == []
     page.close()
+
+
+def test_a_tampered_notebook_cannot_send_the_page_elsewhere(browser, attacked, tmp_path):
+    """A meta refresh, a base and a form put into an executed notebook's outputs: the republished page stays put."""
+    import shutil
+
+    import nbformat
+    from nbformat.v4 import new_output
+
+    outputs = tmp_path / "outputs"
+    shutil.copytree(attacked.parent, outputs)
+    (outputs / "xss" / "elsewhere.html").write_text("<html><body>elsewhere</body></html>")
+    executed = outputs / "xss" / "01_profit_capture.ipynb"
+    nb = nbformat.read(str(executed), as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code" and c.outputs)
+    code.outputs.append(new_output("display_data", data={"text/html": (
+        '<meta http-equiv="refresh" content="0;url=elsewhere.html"><base href="http://example.com/">'
+        '<form id="f" action="elsewhere.html"><button id="go">go</button></form><a id="rel" href="#top">stay</a>')}))
+    nbformat.write(nb, str(executed))
+    site.publish(outputs, scenarios=["xss"], notebooks=["01_profit_capture"])
+    page = browser.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort())
+    url = (outputs / "xss" / "01_profit_capture.html").as_uri()
+    page.goto(url, wait_until="load")
+    page.wait_for_timeout(1500)
+    assert page.url == url and "elsewhere" not in page.inner_text("body")
+    assert page.locator("meta[http-equiv='refresh'], base, form, button").count() == 0
+    assert page.eval_on_selector("#rel", "a => a.href") == url + "#top"  # links resolve against the page, not a base
+    assert not [r for r in requests if "example.com" in r or r.endswith("elsewhere.html")]
+    page.close()

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from valuechain.escape import markdown_text
 from valuechain.report import narrative
 
 PAYLOADS = [
@@ -26,7 +27,7 @@ def _render(markdown: str) -> str:
 
 @pytest.mark.parametrize("text", PAYLOADS)
 def test_escaped_markdown_renders_as_exactly_the_text(text):
-    rendered = _render(narrative.escape_markdown(text))
+    rendered = _render(markdown_text(text))
     tags = re.findall(r"<(/?[a-zA-Z][^>]*)>", rendered)
     assert {t.split()[0].strip("/") for t in tags} <= {"p"}, tags  # no element but the paragraph
     assert html.unescape(re.sub(r"</?p>", "", rendered)).strip() == " ".join(text.split())

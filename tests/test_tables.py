@@ -180,7 +180,7 @@ def test_companies_are_named_as_the_loaded_dataset_names_them(data_copy, base_sc
     econ = labs.analyse(base_scenario, ds, pool, base_gap)
     assert "Renamed Lab Co." in {row[0] for row in tables.run_rates(econ).text()}
     assert {h.label for h in econ.headlines() if h.key == "openai_break_even_year"} == {"Renamed Lab Co. break-even year"}
-    assert "**Renamed Lab Co.** starts from" in narrative.labs_summary(econ)
+    assert "**Renamed Lab Co\\.** starts from" in narrative.labs_summary(econ)  # the name as Markdown text
     chart = charts.break_even_chart(econ.break_even, econ.names, "s")
     assert "Renamed Lab Co.: " in chart.alt and "Renamed Lab Co. revenue" in [t.get_text() for t in chart.fig.axes[0].get_legend().get_texts()]
     val = valuation.analyse(base_scenario, ds, pool)

@@ -27,10 +27,15 @@ held by the parent alone (see :class:`valuechain.files.OutputsLock`).
 Kernels talk to their worker over IPC sockets in a private folder (mode 0700) rather than TCP
 ports: nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print
 (see :func:`kernel_config`). The parent removes the batch's socket folder however the batch ends. Progress goes to stderr (:class:`valuechain.batch.progress.Progress`).
+
+The terminal shows the runner's own lines only: the libraries' warnings and log records, and all
+that a worker or its kernel writes to its standard streams ("Kernel died..."), go to ``run.log`` in
+the outputs folder (:mod:`valuechain.batch.runlog`).
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -44,6 +49,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from valuechain import paths
+from valuechain.batch import runlog
 from valuechain.publish import outputs as outputs_reader
 from valuechain.report.notebook import to_json
 from valuechain.exceptions import ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
@@ -341,9 +347,10 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
     items = plan(scenarios, notebooks, params_dir, notebooks_dir)
     scenarios = list(dict.fromkeys(item.scenario for item in items))
     resolved = resolved or known.load_all(scenarios)
-    with OutputsLock(outputs):
+    with OutputsLock(outputs), contextlib.ExitStack() as quiet:
         for folder in [outputs, *(outputs / s for s in scenarios)]:
             check_writable(folder)
+        log = quiet.enter_context(runlog.to_log(outputs / runlog.NAME, fresh=True, lazy=True))
         known.write(resolved)
         keys = {item: inputs_hash(item, resolved[item.scenario], notebooks_dir, shared) for item in items}
         outcomes, todo = [], []
@@ -357,7 +364,7 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
         for notebook in sorted({item.notebook for item in todo}):
             check_parameters(notebooks_dir / f"{notebook}.ipynb")
         try:
-            outcomes += _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout)
+            outcomes += _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout, log)
         finally:
             shutil.rmtree(outputs / ".tmp", ignore_errors=True)  # scratch of interrupted items
         order = {item.label: i for i, item in enumerate(items)}
@@ -448,13 +455,15 @@ class ResolvedRecord:
         write_changed(self.path, json.dumps({"key": self.key, "scenarios": self.recorded | same}, sort_keys=True) + "\n")
 
 
-def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout) -> list[Outcome]:
+def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout, log=None) -> list[Outcome]:
     if not todo:
         return []
     from valuechain.dataset.load import load_dataset
     from valuechain.batch.progress import Progress
 
     vintage = str(load_dataset().vintage)  # once for the batch, not once per page
+    if log is not None:
+        log.open()  # this run's log, started afresh before the workers append to it
     bar = Progress(len(todo), enabled=progress)
     done: list[Outcome] = []
 
@@ -469,7 +478,8 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     # The kernels' socket folders live in one folder of the batch's, removed below even when the
     # workers and their kernels were killed before they could remove their own.
     sockets = tempfile.mkdtemp(prefix="valuechain-kernels-", dir=_socket_parent())
-    pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(os.getpid(),))
+    pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init,
+                                 initargs=(os.getpid(), str(log.path) if log is not None else None))
     try:
         futures = {pool.submit(execute_item, item, keys[item], str(outputs), str(notebooks_dir), str(params_dir),
                                timeout, vintage, sockets): item for item in todo}
@@ -521,9 +531,11 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _worker_init(parent_pid: int | None = None) -> None:
+def _worker_init(parent_pid: int | None = None, log: str | None = None) -> None:
     # Workers leave Ctrl-C, SIGTERM and SIGHUP to the parent, which stops them and their kernels.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if log is not None:  # a worker shows nothing on the terminal: its lines and its kernels' go to the run's log
+        runlog.redirect_process(Path(log))
     os.setpgid(0, 0)
     if parent_pid is not None:
         _die_with_parent(parent_pid)

@@ -7,30 +7,41 @@ core on all its rows at once. With ``executor="dask"`` the chunks are tasks on a
 ``dask.distributed`` cluster (a ``LocalCluster`` when no scheduler address is given); the inputs
 are scattered to the workers once. Results are put back in chunk order, so 1 or N workers give the
 same table.
+
+A chunk's warnings (numpy's floating-point warnings where an assumption makes a formula divide by
+zero) travel back with its table and are issued again in the calling process, so with ``log`` they
+go to the sweep's log file (:mod:`valuechain.batch.runlog`), wherever the chunk ran, and never to
+the terminal.
 """
 from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
+import contextlib
 import hashlib
-import html
 import io
 import itertools
 import json
 import logging
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from valuechain.batch import runlog
+from valuechain.escape import html_text
 from valuechain.model import engine, uncertainty
 from valuechain.model.inputs import Inputs, build as build_inputs
 from valuechain.exceptions import ParameterError
 from valuechain.scenario.schema import MAX_DRAWS, Scenario, closest_key, field_bounds
 
 BLOCK = 2000  # grid points per task
+LOG = "sweep.log"  # the sweep's log, beside its table
+WARNINGS = "warnings"  # a chunk table's attrs key: the warnings raised while it was evaluated
 
 
 @dataclass(frozen=True)
@@ -95,17 +106,35 @@ def draw_tasks(n: int) -> list[Task]:
 
 
 def evaluate_task(inputs: Inputs, plan: uncertainty.Plan | None, task: Task) -> pd.DataFrame:
-    """One chunk's table: the varied assumptions and the headline figures, one row per draw or grid point."""
-    if task.grid_rows is not None:
-        theta = inputs.theta(task.size)
-        theta[:, [inputs.column(k) for k in task.grid_keys]] = task.grid_rows
-        varied = pd.DataFrame(task.grid_rows, columns=list(task.grid_keys))
-    else:
-        values = uncertainty.draw_chunk(plan, task.index, task.size)
-        theta = uncertainty.theta(inputs, plan, values)
-        varied = pd.DataFrame(values, columns=list(plan.keys))
-    figures = pd.DataFrame(engine.headline(inputs, engine.evaluate(inputs, theta)))
-    return pd.concat([varied, figures], axis=1).assign(chunk=task.index)
+    """One chunk's table: the varied assumptions and the headline figures, one row per draw or grid point.
+
+    The warnings raised on the way are kept in the table's ``attrs[WARNINGS]`` (category, message,
+    file, line), not shown: a Dask worker would print them on the terminal the sweep started from.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        if task.grid_rows is not None:
+            theta = inputs.theta(task.size)
+            theta[:, [inputs.column(k) for k in task.grid_keys]] = task.grid_rows
+            varied = pd.DataFrame(task.grid_rows, columns=list(task.grid_keys))
+        else:
+            values = uncertainty.draw_chunk(plan, task.index, task.size)
+            theta = uncertainty.theta(inputs, plan, values)
+            varied = pd.DataFrame(values, columns=list(plan.keys))
+        figures = pd.DataFrame(engine.headline(inputs, engine.evaluate(inputs, theta)))
+    table = pd.concat([varied, figures], axis=1).assign(chunk=task.index)
+    table.attrs[WARNINGS] = [(w.category.__name__, str(w.message), w.filename, w.lineno) for w in caught]
+    return table
+
+
+def _reissue(table: pd.DataFrame) -> pd.DataFrame:
+    """Issue again, in this process, the warnings a chunk recorded (:func:`evaluate_task`); the table without them."""
+    for category, message, filename, lineno in table.attrs.pop(WARNINGS, []):
+        kind = getattr(builtins, category, None)
+        if not (isinstance(kind, type) and issubclass(kind, Warning)):  # a library's own category, by its name
+            kind, message = UserWarning, f"{category}: {message}"
+        warnings.warn_explicit(message, kind, filename, lineno)
+    return table
 
 
 def _local(inputs, plan, tasks, progress):
@@ -200,10 +229,13 @@ def _dask(inputs, plan, tasks, progress, scheduler: str | None, workers: int):
 
 
 def sweep(scenario: Scenario, ds, grid: dict | None = None, draws: int | None = None, executor: str = "local",
-          scheduler: str | None = None, workers: int = 2, progress: bool = False, inputs: Inputs | None = None) -> pd.DataFrame:
+          scheduler: str | None = None, workers: int = 2, progress: bool = False, inputs: Inputs | None = None,
+          log: Path | None = None) -> pd.DataFrame:
     """Evaluate the model core for ``scenario`` over ``grid`` (key -> values) or ``draws`` of its priors.
 
-    Returns the tidy table in chunk order: the varied assumptions, then the headline figures.
+    Returns the tidy table in chunk order: the varied assumptions, then the headline figures. With
+    ``log`` (a file, started afresh), the warnings of every chunk and the libraries' log records go
+    there instead of the terminal.
     """
     if (grid is None) == (draws is None):
         raise ParameterError("give a grid (--grid key=v1,v2,...) or a number of draws (--draws N), not both or neither")
@@ -225,12 +257,13 @@ def sweep(scenario: Scenario, ds, grid: dict | None = None, draws: int | None = 
         tasks = draw_tasks(draws)
     total = sum(t.size for t in tasks)
     bar = _bar(total, "draws" if grid is None else "grid points", progress)
-    try:
-        run = _local(inputs, plan, tasks, bar.update) if executor == "local" else \
-            _dask(inputs, plan, tasks, bar.update, scheduler, workers)
-        parts = dict(run)
-    finally:
-        bar.close()
+    with runlog.to_log(log, fresh=True) if log is not None else contextlib.nullcontext():
+        try:
+            run = _local(inputs, plan, tasks, bar.update) if executor == "local" else \
+                _dask(inputs, plan, tasks, bar.update, scheduler, workers)
+            parts = {index: _reissue(part) for index, part in run}
+        finally:
+            bar.close()
     return pd.concat([parts[t.index] for t in tasks], ignore_index=True)
 
 
@@ -273,7 +306,8 @@ def write(table: pd.DataFrame, folder: Path, scenario: Scenario, inputs: Inputs,
     else:
         table.to_parquet(folder / "sweep.parquet", index=False)
     page = folder / "index.html"
-    atomic_write_text(page, summary_page(table, scenario, inputs, grid, "sweep.csv" if csv else "sweep.parquet", names))
+    with runlog.to_log(folder / LOG, lazy=True):  # the charts' warnings (an all-NaN figure, say) beside the chunks'
+        atomic_write_text(page, summary_page(table, scenario, inputs, grid, "sweep.csv" if csv else "sweep.parquet", names))
     return page
 
 
@@ -304,7 +338,7 @@ def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: Inputs, grid: 
         q = np.nanpercentile(v, [5, 50, 95]) if np.isfinite(v).any() else [np.nan] * 3
         top = sens[sens["headline"] == h].dropna().sort_values("rank_correlation", key=np.abs, ascending=False).head(1)
         driver = f"{top['key'].iloc[0]} ({top['rank_correlation'].iloc[0]:+.2f})" if len(top) else "none"
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in
+        rows.append("<tr>" + "".join(f"<td>{html_text(str(x))}</td>" for x in
                                      (text, f"{q[0]:,.3g}", f"{q[1]:,.3g}", f"{q[2]:,.3g}", driver)) + "</tr>")
         fig, ax = subplots(figsize=(7, 3.2))
         key = top["key"].iloc[0] if len(top) else varied[0]
@@ -320,17 +354,17 @@ def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: Inputs, grid: 
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
         alt = f"{text} against {key}"
-        images.append(f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,'
-                      f'{base64.b64encode(buffer.getvalue()).decode()}"><figcaption>{html.escape(alt)}</figcaption></figure>')
+        images.append(f'<figure><img alt="{html_text(alt)}" src="data:image/png;base64,'
+                      f'{base64.b64encode(buffer.getvalue()).decode()}"><figcaption>{html_text(alt)}</figcaption></figure>')
     what = (", ".join(f"{k} in {{{', '.join(f'{x:g}' for x in vals)}}}" for k, vals in grid.items()) if grid
             else f"{len(table):,} draws of the priors (seed {scenario.uncertainty.seed})")
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
-            f'content="{csp}"><title>Sweep of {html.escape(scenario.title)}</title><style>body{{font-family:system-ui,'
+            f'content="{csp}"><title>Sweep of {html_text(scenario.title)}</title><style>body{{font-family:system-ui,'
             f'sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;'
-            f'padding:.25rem .5rem}}img{{max-width:100%}}</style></head><body><h1>Sweep of {html.escape(scenario.title)}</h1>'
-            f"<p>{html.escape(what)}; {len(table):,} evaluations of the model core. Table: "
-            f'<a href="{html.escape(data_file)}">{html.escape(data_file)}</a>.</p>'
+            f'padding:.25rem .5rem}}img{{max-width:100%}}</style></head><body><h1>Sweep of {html_text(scenario.title)}</h1>'
+            f"<p>{html_text(what)}; {len(table):,} evaluations of the model core. Table: "
+            f'<a href="{html_text(data_file)}">{html_text(data_file)}</a>.</p>'
             "<table><thead><tr><th>Figure</th><th>5th percentile</th><th>Median</th><th>95th percentile</th>"
             "<th>Moves most with (rank correlation)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
             + "".join(images) + "</body></html>")

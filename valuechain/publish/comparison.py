@@ -8,22 +8,18 @@ table for one "all scenarios" line. Everything a user wrote is escaped.
 """
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from valuechain import nested
+from valuechain.escape import html_text
 from valuechain.report import labels
 from valuechain.report.notebook import HEADLINES_KEY
 
 BASE = "base"
 NOT_RECORDED = "not recorded"
 MISSING = "n/a"
-
-
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
 
 
 @dataclass(frozen=True)
@@ -138,11 +134,11 @@ def comparison_html(data: dict[str, dict], titles: dict[str, str], scenario_titl
             if not groups or groups[-1][0] != f.notebook:
                 groups.append((f.notebook, []))
             groups[-1][1].append(f)
-        top = "".join(f'<th colspan="{len(fs)}" class="vc-question">{_e(titles.get(nb, labels.words(nb)))}</th>'
+        top = "".join(f'<th colspan="{len(fs)}" class="vc-question">{html_text(titles.get(nb, labels.words(nb)))}</th>'
                       for nb, fs in groups)
         heads = "".join(
-            f'<th scope="col">{_e(f.label)}{mark(f)}<span class="vc-period">'
-            f'{_e(" · ".join(p for p in (f.period, labels.UNITS[f.unit].suffix if f.unit in labels.UNITS else "") if p))}'
+            f'<th scope="col">{html_text(f.label)}{mark(f)}<span class="vc-period">'
+            f'{html_text(" · ".join(p for p in (f.period, labels.UNITS[f.unit].suffix if f.unit in labels.UNITS else "") if p))}'
             f"</span></th>" for f in comp.columns)
         base = BASE if BASE in comp.scenarios else None
         rows = []
@@ -152,9 +148,9 @@ def comparison_html(data: dict[str, dict], titles: dict[str, str], scenario_titl
                 value = comp.value(s, f)
                 differs = base is not None and s != base and value != comp.value(base, f)
                 kind = "vc-diff" if differs else "vc-missing" if value == NOT_RECORDED else ""
-                cells.append(f'<td class="vc-num {kind}">{_e(value)}</td>' if kind else f'<td class="vc-num">{_e(value)}</td>')
-            rows.append(f'<tr><th scope="row"><a href="#scenario-{_e(s)}">{_e(scenario_titles.get(s) or s)}</a>'
-                        f'<span class="vc-key">{_e(s)}</span></th>{"".join(cells)}</tr>')
+                cells.append(f'<td class="vc-num {kind}">{html_text(value)}</td>' if kind else f'<td class="vc-num">{html_text(value)}</td>')
+            rows.append(f'<tr><th scope="row"><a href="#scenario-{html_text(s)}">{html_text(scenario_titles.get(s) or s)}</a>'
+                        f'<span class="vc-key">{html_text(s)}</span></th>{"".join(cells)}</tr>')
         legend = (f'<p class="vc-meta">Highlighted: differs from <strong>{BASE}</strong>. Each column states the '
                   f"period of its figure and its unit.</p>") if base else ""
         parts.append(f'<table class="vc vc-compare" id="comparison"><thead><tr><th rowspan="2" scope="col" class="vc-first">Scenario</th>'
@@ -165,12 +161,12 @@ def comparison_html(data: dict[str, dict], titles: dict[str, str], scenario_titl
             period = f", {f.period}" if f.period else ""
             value = data[comp.scenarios[0]][f.notebook][f.key]  # the same in every scenario, and recorded
             text = labels.with_unit(value, f.unit) or MISSING
-            by_notebook.setdefault(f.notebook, []).append(f"{_e(f.label)}{_e(period)}: <strong>{_e(text)}</strong>{mark(f)}")
-        items = " ".join(f'<span class="vc-question">{_e(titles.get(nb, labels.words(nb)))}</span> — ' + "; ".join(v) + "."
+            by_notebook.setdefault(f.notebook, []).append(f"{html_text(f.label)}{html_text(period)}: <strong>{html_text(text)}</strong>{mark(f)}")
+        items = " ".join(f'<span class="vc-question">{html_text(titles.get(nb, labels.words(nb)))}</span> — ' + "; ".join(v) + "."
                          for nb, v in by_notebook.items())
         parts.append(f'<p id="all-scenarios"><strong>All scenarios</strong> (the same in each). {items}</p>')
     if noted:
-        notes = "".join(f'<li id="note-{i}">{_e(f.label)}: {_e(f.note)}</li>' for i, f in enumerate(noted, start=1))
+        notes = "".join(f'<li id="note-{i}">{html_text(f.label)}: {html_text(f.note)}</li>' for i, f in enumerate(noted, start=1))
         parts.append(f'<ol class="vc-notes">{notes}</ol>')
     return "".join(parts)
 
@@ -246,11 +242,11 @@ def differences_html(name: str, base: dict, other: dict) -> str:
             why = ""
         else:
             span = next((j for j in range(i + 1, len(rows)) if rows[j]["rationale"] != r["rationale"]), len(rows)) - i
-            why = f'<td rowspan="{span}">{_e(r["rationale"])}</td>' if span > 1 else f'<td>{_e(r["rationale"])}</td>'
-        body.append(f'<tr><td>{_e(parameter_label(r["key"]))} <span class="vc-key">{_e(r["key"])}</span></td>'
-                    f'<td>{_e(r["base"])}</td><td class="vc-diff">{_e(r["value"])}</td>{why}</tr>')
+            why = f'<td rowspan="{span}">{html_text(r["rationale"])}</td>' if span > 1 else f'<td>{html_text(r["rationale"])}</td>'
+        body.append(f'<tr><td>{html_text(parameter_label(r["key"]))} <span class="vc-key">{html_text(r["key"])}</span></td>'
+                    f'<td>{html_text(r["base"])}</td><td class="vc-diff">{html_text(r["value"])}</td>{why}</tr>')
     body = "".join(body)
     return (f'<table class="vc vc-params"><caption>{len(rows)} parameter{"s" if len(rows) != 1 else ""} '
-            f"differ from {BASE}</caption><thead><tr><th>Parameter</th><th>{_e(base.get('title') or BASE)}</th>"
-            f"<th>{_e(other.get('title') or name)}</th>"
+            f"differ from {BASE}</caption><thead><tr><th>Parameter</th><th>{html_text(base.get('title') or BASE)}</th>"
+            f"<th>{html_text(other.get('title') or name)}</th>"
             f"<th>Rationale</th></tr></thead><tbody>{body}</tbody></table>")

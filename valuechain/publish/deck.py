@@ -14,6 +14,8 @@ from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.util import Emu, Inches, Pt
 
+from valuechain.escape import markdown_plain
+
 WIDTH, HEIGHT = Inches(13.333), Inches(7.5)
 MARGIN = Inches(0.5)
 GREY = RGBColor(0x55, 0x55, 0x55)
@@ -21,12 +23,13 @@ TITLE_ONLY = 5  # layout of the default template
 
 
 def _runs(paragraph, markdown: str, size: int) -> None:
-    """``markdown``'s text into ``paragraph``, ``**bold**`` as bold runs and backslash escapes removed."""
+    """``markdown``'s text into ``paragraph``, ``**bold**`` as bold runs, backslash escapes and entities
+    undone (data text in a summary is escaped for Markdown; a slide shows it as the text it was)."""
     for i, part in enumerate(markdown.split("**")):
         if not part:
             continue
         run = paragraph.add_run()
-        run.text = re.sub(r"\\(.)", r"\1", part)
+        run.text = markdown_plain(part)
         run.font.size = Pt(size)
         run.font.bold = i % 2 == 1
 

@@ -3,7 +3,9 @@
 Pages come from nbconvert with the input cells and prompts removed. nbconvert's templates load
 scripts (MathJax, require.js) from CDNs; every element that would fetch from another host is
 removed, so a page opened from disk makes no request off the machine. Charts are already
-embedded as data URIs. Everything a user wrote (titles, descriptions, parameters) is escaped.
+embedded as data URIs. Everything a user wrote (titles, descriptions, parameters) is escaped, and
+every page and the index pass the allowlist of :mod:`valuechain.publish.sanitize` before they are
+written, so markup in a tampered executed notebook does not reach a page either.
 
 The pages need no script, so none is shipped: every ``<script>`` element is removed, and every
 page and the index carry a Content-Security-Policy that allows no script at all (nor any
@@ -14,12 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import html
 import json
 import re
 from pathlib import Path
 
 from valuechain import mime, nested, paths
+from valuechain.escape import html_text
+from valuechain.publish import sanitize
 from valuechain.publish.exports import listing
 from valuechain.publish.outputs import notebook_title, read_parameters, read_title
 from valuechain.files import atomic_write_text
@@ -78,10 +81,6 @@ a{color:inherit;text-decoration:none}tr,.vc-card{break-inside:avoid}
 td.vc-diff{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
 """
-
-
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def strip_external(page: str) -> str:
@@ -145,7 +144,7 @@ def _cell(value) -> str:
 
 def _parameters_table(parameters: dict) -> str:
     shown = nested.dotted({k: v for k, v in parameters.items() if k not in ("name", "title", "description")})
-    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_cell(v))}</td></tr>" for k, v in shown.items() if v != {})
+    rows = "".join(f"<tr><td>{html_text(k)}</td><td>{html_text(_cell(v))}</td></tr>" for k, v in shown.items() if v != {})
     return f'<table class="vc"><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>{rows}</tbody></table>'
 
 
@@ -165,20 +164,20 @@ def notebook_page(executed: Path, parameters: dict, vintage: str, scenario: str 
     s_title, description = parameters.get("title") or name, parameters.get("description") or ""
     body, _ = _exporter().from_notebook_node(for_page(nb), resources={"metadata": {"name": f"{title} - {s_title}"}})
     body = without_scripts(strip_external(body))
-    toc = "".join(f'<li><a href="#{_e(anchor)}">{re.sub("<[^>]+>", "", text).strip()}</a></li>'
+    toc = "".join(f'<li><a href="#{html_text(anchor)}">{re.sub("<[^>]+>", "", text).strip()}</a></li>'
                   for anchor, text in HEADING.findall(body))
     header = (
         f'<header class="vc-header"><nav><a href="../index.html">All scenarios</a>'
-        f'<a href="{_e(executed.stem)}.ipynb">Executed notebook (.ipynb)</a></nav>'
-        f"<h1>{_e(title)}</h1>"
-        f'<div class="vc-meta">Scenario <strong>{_e(name)}</strong>: {_e(s_title)}. {_e(description)}<br>'
-        f"Data vintage: filed figures through {_e(vintage)}. Run on {dt.date.today().isoformat()}.</div>"
+        f'<a href="{html_text(executed.stem)}.ipynb">Executed notebook (.ipynb)</a></nav>'
+        f"<h1>{html_text(title)}</h1>"
+        f'<div class="vc-meta">Scenario <strong>{html_text(name)}</strong>: {html_text(s_title)}. {html_text(description)}<br>'
+        f"Data vintage: filed figures through {html_text(vintage)}. Run on {dt.date.today().isoformat()}.</div>"
         f"<details><summary>Parameters this page ran with</summary>{_parameters_table(parameters)}</details>"
         f"<details open><summary>Contents</summary><ol>{toc}</ol></details></header>"
     )
     style = f"<style>{CSS}</style>"
     body = body.replace("</head>", style + "</head>", 1)
-    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1)
+    return sanitize.page(re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1), CSP)
 
 
 def _titles(outputs: Path, names) -> dict[str, str]:
@@ -208,11 +207,11 @@ def _links(outputs: Path, name: str, status: dict, notebooks, titles: dict) -> l
             where = f" at cell In[{cell}]" if cell else ""
             reason = info.get("error") or "see the failed notebook"
             named = f"{stem} ({title})" if title != stem else stem
-            links.append(f'<li class="vc-failed">FAILED: {_e(named)}{_e(where)}: {_e(reason)} '
-                         f'(<a href="{_e(name)}/{_e(page.name)}">failed notebook</a>)</li>')
+            links.append(f'<li class="vc-failed">FAILED: {html_text(named)}{html_text(where)}: {html_text(reason)} '
+                         f'(<a href="{html_text(name)}/{html_text(page.name)}">failed notebook</a>)</li>')
         elif (outputs / name / f"{stem}.html").exists():
-            links.append(f'<li><a href="{_e(name)}/{_e(stem)}.html">{_e(title)}</a> '
-                         f'(<a href="{_e(name)}/{_e(page.name)}">notebook</a>)</li>')
+            links.append(f'<li><a href="{html_text(name)}/{html_text(stem)}.html">{html_text(title)}</a> '
+                         f'(<a href="{html_text(name)}/{html_text(page.name)}">notebook</a>)</li>')
     return links
 
 
@@ -220,8 +219,8 @@ def _export_links(outputs: Path, name: str) -> str:
     found = listing(outputs / name)
     if not found:
         return ""
-    files = [f'<a href="{_e(name)}/{_e(p.name)}">{_e(label)}</a>' for label, p in found["files"]]
-    charts = [f'{_e(title)} (<a href="{_e(name)}/{_e(png.name)}">PNG</a>, <a href="{_e(name)}/{_e(svg.name)}">SVG</a>)'
+    files = [f'<a href="{html_text(name)}/{html_text(p.name)}">{html_text(label)}</a>' for label, p in found["files"]]
+    charts = [f'{html_text(title)} (<a href="{html_text(name)}/{html_text(png.name)}">PNG</a>, <a href="{html_text(name)}/{html_text(svg.name)}">SVG</a>)'
               for title, png, svg in found["charts"]]
     out = f'<p class="vc-exports">Downloads: {", ".join(files)}.</p>' if files else ""
     if charts:
@@ -256,21 +255,20 @@ def index_page(outputs: Path, scenarios=None, notebooks=None) -> str:
         diff = ""
         if name != comparison.BASE and comparison.BASE in params:
             diff = comparison.differences_html(name, params[comparison.BASE], params[name])
-        cards.append(f'<section class="vc-card" id="scenario-{_e(name)}"><h3>{_e(params[name].get("title", name))} '
-                     f"<small>({_e(name)})</small></h3><p>{_e(params[name].get('description', ''))}</p>"
+        cards.append(f'<section class="vc-card" id="scenario-{html_text(name)}"><h3>{html_text(params[name].get("title", name))} '
+                     f"<small>({html_text(name)})</small></h3><p>{html_text(params[name].get('description', ''))}</p>"
                      f"<ul>{''.join(_links(outputs, name, status, notebooks, titles))}</ul>"
                      f"{_export_links(outputs, name)}{diff}</section>")
     table = comparison.comparison_html(comparison.load(outputs, scenarios, notebooks), titles,
                                        {name: params[name].get("title") for name in names})
     if table:
         table += '<p class="vc-meta">Every recorded figure: <a href="metrics.csv">metrics.csv</a>.</p>'
-    return (
+    return sanitize.page(
         f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{CSP_META}<title>valuechain: who captures the AI profit?</title>"
         f"<style>{CSS}{INDEX_CSS}</style></head><body><header class=\"vc-header\"><h1>Who captures the profit in the AI value chain, "
         "and is downstream demand catching up?</h1>"
         f'<div class="vc-meta">Built on {dt.date.today().isoformat()} from the runs under this folder.</div></header>'
-        f'<div class="vc-wrap"><h2>Key figures by scenario</h2>{table}<h2>Scenarios</h2>{"".join(cards)}</div></body></html>'
-    )
+        f'<div class="vc-wrap"><h2>Key figures by scenario</h2>{table}<h2>Scenarios</h2>{"".join(cards)}</div></body></html>', CSP)
 
 
 INDEX_INPUTS = "index.inputs"  # hash of what index.html was built from (see index_inputs_hash)

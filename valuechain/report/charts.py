@@ -6,7 +6,6 @@ alt text (so the exported HTML needs no other file); ``chart.fig`` is the matplo
 from __future__ import annotations
 
 import base64
-import html
 import io
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from valuechain.dataset.load import Dataset
+from valuechain.escape import html_text
 from valuechain.dataset.names import company_name
 from valuechain.layers import CHAIN_ORDER, LAYERS
 
@@ -43,8 +43,8 @@ class Chart:
 
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.png()).decode("ascii")
-        return (f'<figure class="vc-chart"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
-                f'style="max-width:100%"><figcaption>{html.escape(self.alt)}</figcaption></figure>')
+        return (f'<figure class="vc-chart"><img src="data:image/png;base64,{data}" alt="{html_text(self.alt)}" '
+                f'style="max-width:100%"><figcaption>{html_text(self.alt)}</figcaption></figure>')
 
     def svg(self) -> str:
         buffer = io.StringIO()

@@ -7,11 +7,17 @@ import numpy as np
 
 from valuechain.stats.inference import format_p
 from valuechain.stats.regression import rmse_ratio
+from valuechain.escape import markdown_text
 from valuechain.report.labels import with_unit
 from valuechain.dataset.names import company_name
 from valuechain.model.labs import EFFICIENCY
 from valuechain.layers import CHAIN_ORDER
 from valuechain.model.profit import ProfitPool, required_end_user_spend
+
+
+def _name(company_id, names: dict) -> str:
+    """A company's name from the data, as Markdown text (escaped: the dataset is user-edited)."""
+    return markdown_text(company_name(company_id, names))
 
 
 def _bn(value: float) -> str:
@@ -53,12 +59,12 @@ def profit_summary(pool: ProfitPool, year: int | None = None) -> str:
     if len(proj):
         last_year = int(proj["year"].max())
         last = proj[proj["year"] == last_year].set_index("layer")
-        lines.append(f"Under the '{pool.scenario.name}' scenario, by {last_year} the {top} layer's share of operating profit would be "
+        lines.append(f"Under the '{markdown_text(pool.scenario.name)}' scenario, by {last_year} the {top} layer's share of operating profit would be "
                      f"{last.loc[top, 'profit_share']:.0%} and the cloud layer's {last.loc['cloud', 'profit_share']:.0%}, "
                      f"with AI capex of {_bn(last.loc[top, 'capex_usd_bn'])} a year.")
     gone = pool.excluded[pool.excluded["year"] == year]
     if len(gone):
-        lines.append(f"Left out of {year} for lack of data: {', '.join(company_name(c, pool.names) for c in gone['company_id'])}.")
+        lines.append(f"Left out of {year} for lack of data: {', '.join(_name(c, pool.names) for c in gone['company_id'])}.")
     return "\n\n".join(lines)
 
 
@@ -79,7 +85,7 @@ def ttm_summary(pool: ProfitPool) -> str:
     """The profit pool over the latest twelve months, as Markdown (no dollar signs, which start maths)."""
     ttm = pool.ttm
     if ttm is None:
-        return (f"The '{pool.scenario.name}' scenario reports calendar years only; set years.latest: ttm to lead with "
+        return (f"The '{markdown_text(pool.scenario.name)}' scenario reports calendar years only; set years.latest: ttm to lead with "
                 "the latest twelve months.")
     lay = ttm.layers.set_index("layer").dropna(subset=["ai_revenue_usd_bn"])
     top = lay["profit_share"].idxmax()
@@ -98,7 +104,7 @@ def ttm_summary(pool: ProfitPool) -> str:
                      "twelve months (their disclosures are annual, half-yearly or run-rates that do not span them), so the "
                      "shares are of the other layers only; the calendar years below cover every layer.")
     if len(ttm.excluded):
-        gone = ", ".join(f"{r.company_id} ({r.reason})" for r in ttm.excluded.itertuples())
+        gone = ", ".join(f"{markdown_text(r.company_id)} ({markdown_text(r.reason)})" for r in ttm.excluded.itertuples())
         lines.append(f"Left out for lack of data: {gone}.")
     suppliers = ttm.companies[ttm.companies["company_id"].isin(["tsmc", "micron"])]
     if len(suppliers):
@@ -189,7 +195,7 @@ def scope_ladder(result) -> str:
             for lab, share in accounting.partner_share.items() if share > 0 and (cov["company_id"] == lab).any()]
     if kept:
         lines.append("- The labs are on one revenue basis, net of what their cloud partners keep: "
-                     + _listed([f"{name}'s reported revenue less {share:.0%}" for name, share in kept])
+                     + _listed([f"{markdown_text(name)}'s reported revenue less {share:.0%}" for name, share in kept])
                      + ", as OpenAI reports its own.")
     return "\n".join(lines)
 
@@ -200,17 +206,18 @@ def rstar_scope(result, names: dict) -> str:
     ``names`` maps company ids to names (:attr:`valuechain.dataset.load.Dataset.company_names`).
     """
     cap, r = result.scenario.demand_gap.capital, result.rungs
-    kept = [_short(company_name(c, names)) for c in cap.spenders if c not in result.left_out]
+    kept = [markdown_text(_short(company_name(c, names))) for c in cap.spenders if c not in result.left_out]
     first, last = min(cap.ai_share), max(cap.ai_share)
     lines = [f"R* counts the capex of {_listed(kept)} from {cap.first_quarter}, each in every quarter. "
              f"{cap.ai_share_before:.0%} of the capex built before {first} is taken as AI capital; the AI share then rises "
              f"smoothly, quarter by quarter, to {cap.ai_share[last]:.0%} from mid-{last}."]
     if result.left_out:
         lines.append("Left out of every quarter, rather than entering the sum part-way: "
-                     + "; ".join(f"{_short(company_name(c, names))} ({why})" for c, why in result.left_out.items()) + ".")
+                     + "; ".join(f"{markdown_text(_short(company_name(c, names)))} ({markdown_text(why)})"
+                                 for c, why in result.left_out.items()) + ".")
     guided = result.guidance
     if len(guided):
-        said = ", ".join(f"{_short(company_name(row.company_id, names))} "
+        said = ", ".join(f"{markdown_text(_short(company_name(row.company_id, names)))} "
                          + (f"USD {row.low_usd_bn:,.0f}-{row.high_usd_bn:,.0f}bn, taken at {_usd(row.capex_usd_bn)}"
                             if row.low_usd_bn != row.high_usd_bn else _usd(row.capex_usd_bn))
                          for row in guided.itertuples())
@@ -280,7 +287,7 @@ def labs_summary(result) -> str:
         origin = (f" (net of cloud partners' share, from a {_bn(first.reported_usd_bn)} "
                   f"{'quarter annualized' if first.kind == 'quarterly_revenue' else 'run-rate'} on {first.as_of:%d %B %Y})"
                   if first is not None else "")
-        lines.append(f"**{company_name(lab, result.names)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} "
+        lines.append(f"**{_name(lab, result.names)}** starts from {_bn(start['revenue_usd_bn'])} of {int(start['year'])} "
                      f"revenue{origin} at ${start['cost_per_revenue_dollar']:.2f} of cost per revenue dollar and, on the "
                      f"scenario's path, {when}.")
     lines.append(f"On the seed's figures Anthropic earns ${eff['anthropic']:.2f} of run-rate revenue per dollar of projected "
@@ -318,7 +325,7 @@ def demand_stability(result) -> str:
     """The break test and the recursive estimates in words."""
     s = result.secondary
     est, first, last = s.break_dates
-    return (f"Andrews' sup-Wald test of a break in the elasticity ({s.series_label}, {s.break_test.nobs} quarters): "
+    return (f"Andrews' sup-Wald test of a break in the elasticity ({markdown_text(s.series_label)}, {s.break_test.nobs} quarters): "
             f"p = {format_p(s.break_test.pvalue)} (Holm-adjusted {format_p(s.holm['break'])}). The most likely break "
             f"date is {est}; the data cannot tell it apart from any date between {first} and {last} (90% set).")
 
@@ -330,7 +337,7 @@ def demand_forecasts(result) -> str:
         return "Too few quarters for an out-of-sample check."
     ratio = rmse_ratio(f)
     better = "beats" if ratio < 1 else "does not beat"
-    return (f"Pseudo-real-time forecasts of {result.secondary.series_label.split(' on ')[0]} four quarters ahead from "
+    return (f"Pseudo-real-time forecasts of {markdown_text(result.secondary.series_label.split(' on ')[0])} four quarters ahead from "
             f"{len(f)} rolling origins ({f['origin'].iloc[0]} to {f['origin'].iloc[-1]}), each using only quarters filed "
             f"by its origin: the capex-growth model's root mean squared error is {ratio:.2f} times the random walk with "
             f"drift's, so it {better} the random walk. With {len(f)} overlapping origins this is a description, not a test.")
@@ -377,7 +384,7 @@ def backlog(b) -> str:
         return "No spender has both a contracted backlog and four quarters of capex in the data."
     rows = b.headline_rows
     inside = rows[rows["company_id"].isin(b.companies)]
-    names = {c: _short(n) for c, n in zip(rows["company_id"], rows["name"])}
+    names = {c: markdown_text(_short(n)) for c, n in zip(rows["company_id"], rows["name"])}
     ends = inside["period_end"]
     period = (f"quarters ending {ends.min():%Y-%m-%d} to {ends.max():%Y-%m-%d}" if ends.min() != ends.max()
               else f"the quarter ending {ends.max():%Y-%m-%d}")
@@ -387,7 +394,7 @@ def backlog(b) -> str:
     lines.append("Backlog is revenue contracted but not yet recognised, to be earned over several years, not revenue "
                  "earned; both figures are company-wide, not AI alone.")
     if b.labs_named:
-        named = [f"{_listed(labs)} in {names.get(c, c)}'s" for c, labs in b.labs_named.items()]
+        named = [f"{_listed([markdown_text(lab) for lab in labs])} in {names.get(c, markdown_text(c))}'s" for c, labs in b.labs_named.items()]
         lines.append(f"Part of it is with the labs, a flow inside the chain that net external revenue leaves out: "
                      f"the filings' notes name {_listed(named)} backlog.")
     else:
@@ -441,7 +448,7 @@ def market_check(result) -> str:
         return "No market total in the data covers a year with all four quarters of D."
     parts = [f"{row.ratio:.1f} times as large in {row.year} (USD {row.d_usd_bn:,.1f}bn against USD "
              f"{row.total_usd_bn:,.1f}bn)" for row in check.itertuples()]
-    lines = [f"Against Menlo Ventures' estimate of {check['product'].iloc[0]}, net external AI revenue D was "
+    lines = [f"Against Menlo Ventures' estimate of {markdown_text(check['product'].iloc[0])}, net external AI revenue D was "
              f"{_listed(parts)}."]
     growth = check.dropna(subset=["d_growth", "total_growth"])
     for row in growth.itertuples():
@@ -493,21 +500,6 @@ def demand_limits(result) -> str:
     return "\n".join(lines)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>\"'=:$])")
-
-
-def escape_markdown(text) -> str:
-    """``text`` as Markdown that renders as exactly that text: no markup, no HTML, no link.
-
-    HTML's ``&``, ``<`` and ``>`` become entities (so no tag can open); every other character
-    Markdown gives a meaning to is backslash-escaped (so ``[x](javascript:...)`` stays text); line
-    breaks become spaces (so no heading or list can start).
-    """
-    flat = " ".join(str(text).split())
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
-
-
 def scenario_header(scenario, ds) -> str:
     """The header every notebook shows under its title, as Markdown: the scenario's title and
     description (user text, escaped) and the data vintage.
@@ -519,8 +511,8 @@ def scenario_header(scenario, ds) -> str:
     ds : valuechain.dataset.load.Dataset
         The loaded dataset (its ``vintage`` is the last filed period).
     """
-    return (f"**Scenario:** {escape_markdown(scenario.title)}. {escape_markdown(scenario.description)}\n\n"
-            f"**Data vintage:** filed figures through {escape_markdown(ds.vintage)}.")
+    return (f"**Scenario:** {markdown_text(scenario.title)}. {markdown_text(scenario.description)}\n\n"
+            f"**Data vintage:** filed figures through {markdown_text(ds.vintage)}.")
 
 
 def show_scenario(scenario, ds) -> None:

@@ -9,13 +9,13 @@ per table.
 """
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from valuechain import mime
+from valuechain.escape import html_text
 from valuechain.dataset import views
 from valuechain.layers import CHAIN_ORDER
 from valuechain.report import labels
@@ -97,7 +97,7 @@ class Table:
         }
 
     def html(self) -> str:
-        e = html.escape
+        e = html_text
         kind = [' class="vc-num"' if c.numeric else "" for c in self.columns]
         head = "".join(f"<th{k}>{e(c.header)}</th>" for c, k in zip(self.columns, kind))
         body = "".join("<tr>" + "".join(f"<td{k}>{e(t)}</td>" for k, t in zip(kind, row)) + "</tr>"

@@ -9,7 +9,7 @@ import pandas as pd
 
 from valuechain.report.charts import Chart, finish, quarter_dates, subplots
 from valuechain.report.labels import assumption, file_name, probability_text, with_unit
-from valuechain.report.narrative import escape_markdown
+from valuechain.escape import markdown_text
 from valuechain.report.tables import Column, present
 from valuechain.model.uncertainty import UncertaintyResult, label, quantile
 
@@ -148,7 +148,7 @@ def shapley_chart(result: UncertaintyResult, headline: str, source: str, top: in
 def probabilities(result: UncertaintyResult) -> str:
     """The probabilities as Markdown bullets."""
     n = len(result.draws.values)
-    lines = [f"- P({escape_markdown(text)}) {_probability(p, n)}" for text, p in result.probabilities()]
+    lines = [f"- P({markdown_text(text)}) {_probability(p, n)}" for text, p in result.probabilities()]
     return "\n".join(lines) + f"\n\nEach probability is the share of {n:,} draws of the priors (seed {result.scenario.uncertainty.seed})."
 
 
@@ -170,7 +170,7 @@ def summary(result: UncertaintyResult) -> str:
     for key, fixed in result.deterministic.items():
         text, unit = label(key, result.inputs, result.names)
         row = q.loc[key]
-        lines.append(f"- **{escape_markdown(text)}**: {_format(fixed, unit)} at the scenario's values; median "
+        lines.append(f"- **{markdown_text(text)}**: {_format(fixed, unit)} at the scenario's values; median "
                      f"{_format(row['p50'], unit)} over the draws (90%: {_format(row['p05'], unit)} to {_format(row['p95'], unit)}).")
     return "\n".join(lines)
 
@@ -183,14 +183,14 @@ def drivers(result: UncertaintyResult) -> str:
     lines = []
     for row in result.drivers().itertuples():
         text, _ = label(row.headline, result.inputs, result.names)
-        line = (f"- {escape_markdown(text)} depends most on **{escape_markdown(assumption(row.key, result.names))}** "
-                f"(scenario key {escape_markdown(row.key)}): its Shapley effect is {row.shapley:.0%} of the variance "
+        line = (f"- {markdown_text(text)} depends most on **{markdown_text(assumption(row.key, result.names))}** "
+                f"(scenario key {markdown_text(row.key)}): its Shapley effect is {row.shapley:.0%} of the variance "
                 f"over the draws (± {1.96 * row.shapley_se:.0%}), counting what it moves through the assumptions "
                 "correlated with it.")
         if sobol is not None and row.headline in sobol.index and sobol.loc[row.headline, "key"] != row.key:
             other = sobol.loc[row.headline]
             line += (f" Taken as independent, the Sobol indices would name "
-                     f"{escape_markdown(assumption(other['key'], result.names))} instead ({other['ST']:.0%} total order).")
+                     f"{markdown_text(assumption(other['key'], result.names))} instead ({other['ST']:.0%} total order).")
         lines.append(line)
     return "\n".join(lines)
 
