@@ -9,11 +9,11 @@ table for one "all scenarios" line. Everything a user wrote is escaped.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from valuechain import nested
+from valuechain.publish.outputs import read_json_mapping
 from valuechain.report import labels
 from valuechain.report.notebook import HEADLINES_KEY
 
@@ -45,10 +45,9 @@ def load(outputs: Path, scenarios=None, notebooks=None) -> dict[str, dict]:
         name = path.parent.name
         if scenarios is not None and name not in scenarios:
             continue
-        try:
-            data = json.loads(path.read_text())
-        except ValueError:
-            continue  # an unreadable file is left out; the next run rewrites it
+        data = read_json_mapping(path, "scenario's metrics file")
+        if data is None:
+            continue  # an unreadable file is left out (with one line); the next run rewrites it
         out[name] = {nb: figs for nb, figs in data.items() if isinstance(figs, dict) and (notebooks is None or nb in notebooks)}
     return out
 
