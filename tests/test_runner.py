@@ -233,6 +233,7 @@ def test_clean_command_says_what_it_removed(tmp_path):
     keep = outputs / "notes"
     keep.mkdir()
     (keep / "mine.txt").write_text("not an output")
+    (outputs / ".valuechain").write_text("")  # the marker the runner writes
     proc = invoke_cli("clean", "--outputs", outputs)
     assert proc.returncode == 0, proc.stderr
     assert f"removed {gone.resolve()}" in proc.stdout and "1 stale output removed" in proc.stdout
@@ -504,7 +505,7 @@ def _cached_outputs(outputs: Path) -> None:
     for item in runner.plan(list(resolved), runner.notebook_names()):
         folder = outputs / item.scenario
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{item.notebook}.ipynb").write_text("{}")
+        (folder / f"{item.notebook}.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
         (folder / f"{item.notebook}.html").write_text("<html></html>")
         (folder / f"{item.notebook}.json").write_text(json.dumps({"x": 1}))
         (folder / f"{item.notebook}.page.json").write_text(json.dumps({"title": f"Title of {item.notebook}"}))
