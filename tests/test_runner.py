@@ -464,14 +464,16 @@ def test_kernels_talk_over_private_ipc_sockets_not_tcp(tiny):
               "info = json.load(open(ipykernel.get_connection_file()))\n"
               "folder = os.path.dirname(info['ip'])\n"
               "notebook.record({'transport': info['transport'], 'ip': info['ip'], 'mode': oct(os.stat(folder).st_mode & 0o777),"
-              " 'sockets': sorted(os.listdir(folder))}, metrics_path)")
+              " 'sockets': sorted(os.listdir(folder)), 'connection_file': ipykernel.get_connection_file()}, metrics_path)")
     outcomes = _run(tiny, scenarios=["base"])
     assert outcomes[0].status == "ok", outcomes[0].error
     seen = outcomes[0].figures
     assert seen["transport"] == "ipc" and seen["mode"] == "0o700"
     folder = Path(seen["ip"]).parent  # the item's folder, inside the batch's
     assert folder.parent.parent == Path(tempfile.gettempdir()) and folder.parent.name.startswith("valuechain-kernels-")
-    assert seen["sockets"] == [f"kernel-{port}" for port in range(1, 6)]  # shell, iopub, stdin, control, heartbeat
+    # shell, iopub, stdin, control, heartbeat, and the connection file with its signing key, never in Jupyter's runtime folder
+    assert seen["sockets"] == ["connection.json"] + [f"kernel-{port}" for port in range(1, 6)]
+    assert Path(seen["connection_file"]) == folder / "connection.json"
     assert not folder.parent.exists()  # removed with the batch
 
 

@@ -192,8 +192,10 @@ def cached_figures(item: Item, key: str, outputs: Path) -> dict | None:
         newer = p["ipynb"].stat().st_mtime_ns > marked
     except (OSError, ValueError):  # missing, unreadable or not text: not cached
         return None
-    figures = outputs_reader.read_json_mapping(p["json"], "item's recorded figures")
-    problem = "" if figures is not None else f"{p['json']}: missing or unreadable"
+    figures, trouble = outputs_reader.parse_json(p["json"])
+    if not trouble and not isinstance(figures, dict):
+        trouble = "not a JSON object"
+    problem = f"{p['json']}: {trouble}" if trouble else ""
     if not problem:
         trouble = outputs_reader.notebook_problem(p["ipynb"], deep=newer) if not p["ipynb"].is_symlink() else "a link"
         problem = f"{p['ipynb']}: {trouble}" if trouble else ""
