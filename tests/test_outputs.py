@@ -120,6 +120,19 @@ def test_only_chart_files_the_exports_wrote_are_removed(tmp_path):
     assert exports.remove_chart(tmp_path, tmp_path / "pool.png") and not (tmp_path / "pool.png").exists()
 
 
+def test_publish_never_reads_or_writes_through_a_symlinked_scenario_folder(tmp_path):
+    outputs = tmp_path / "out"
+    _scenario(outputs, "base")
+    elsewhere = _scenario(tmp_path / "elsewhere", "bear", notebooks=NOTEBOOKS[:1])
+    (outputs / "bear").symlink_to(elsewhere)
+    before = {p: p.read_bytes() for p in elsewhere.iterdir()}
+    proc = invoke_cli("publish", "--outputs", outputs)
+    assert proc.returncode == 0, proc.stderr
+    assert {p: p.read_bytes() for p in elsewhere.iterdir()} == before
+    assert "bear" not in (outputs / "index.html").read_text()
+    assert f"{outputs / 'bear'}: is a symbolic link, which publish never follows" in proc.stderr
+
+
 # ----------------------------------------------------------------------------- clean (repro 2)
 
 def _site_files(outputs: Path) -> dict:

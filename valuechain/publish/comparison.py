@@ -43,8 +43,8 @@ def load(outputs: Path, scenarios=None, notebooks=None) -> dict[str, dict]:
     out = {}
     for path in sorted(outputs.glob("*/metrics.json")):
         name = path.parent.name
-        if scenarios is not None and name not in scenarios:
-            continue
+        if (scenarios is not None and name not in scenarios) or path.parent.is_symlink():
+            continue  # a scenario that no longer exists, or a link out of the folder (never read)
         data = read_json_mapping(path, "scenario's metrics file")
         if data is None:
             continue  # an unreadable file is left out (with one line); the next run rewrites it

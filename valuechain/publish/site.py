@@ -262,7 +262,8 @@ def index_page(outputs: Path, scenarios=None, notebooks=None, broken: dict | Non
               if isinstance(i, dict) and isinstance(i.get("scenario"), str) and isinstance(i.get("notebook"), str)}
     broken = broken or {}
     names = comparison.scenario_order(p.parent.name for p in outputs.glob("*/parameters.json")
-                                      if scenarios is None or p.parent.name in scenarios)
+                                      if (scenarios is None or p.parent.name in scenarios)
+                                      and not p.parent.is_symlink())  # a link out of the folder is never read
     titles = _titles(outputs, names)
     params = {name: read_parameters(outputs / name) for name in names}
     cards = []
@@ -310,7 +311,7 @@ def index_inputs_hash(outputs: Path, scenarios=None, notebooks=None) -> str:
     for folder in sorted(p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(folder.iterdir()):
             digest.update(f"\0{folder.name}/{path.name}\0".encode())
-            if path.name.endswith(RECORDED_SUFFIXES) and path.is_file():
+            if path.name.endswith(RECORDED_SUFFIXES) and path.is_file() and not path.is_symlink():
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 
