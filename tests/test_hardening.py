@@ -133,6 +133,7 @@ def test_interrupt_stops_kernels_and_leaves_no_partial_file(tiny):
     code = ("import sys\nfrom pathlib import Path\nfrom valuechain.batch import runner\n"
             f"runner.run(outputs=Path({str(outputs)!r}), params_dir=Path({str(params)!r}), "
             f"notebooks_dir=Path({str(notebooks)!r}), progress=False, force=True, jobs=2)\n")
+    started = time.time()
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while len(list(pids.iterdir())) < 2 and time.time() < deadline:
@@ -148,6 +149,12 @@ def test_interrupt_stops_kernels_and_leaves_no_partial_file(tiny):
     assert not any(_alive(pid) for pid in kernels), "a kernel outlived the interrupted run"
     leftovers = [p for p in outputs.rglob("*") if p.name.endswith(".tmp") or ".tmp" in p.parts]
     assert leftovers == []
+    # no connection file (it holds the kernel's signing key) and no socket folder of the batch survives
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    assert not list(Path(runner._socket_parent()).glob(f"{runner.SOCKETS_PREFIX}{proc.pid}-*"))
+    runtime = Path(jupyter_runtime_dir())
+    assert not [p for p in runtime.glob("kernel-*.json") if p.stat().st_mtime >= started] if runtime.is_dir() else True
     assert _snapshot(outputs / "base") == good  # the previous complete outputs are intact
     with runner.OutputsLock(outputs):  # the lock was released: taking it again succeeds
         pass

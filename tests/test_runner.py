@@ -233,6 +233,7 @@ def test_clean_command_says_what_it_removed(tmp_path):
     keep = outputs / "notes"
     keep.mkdir()
     (keep / "mine.txt").write_text("not an output")
+    (outputs / ".valuechain").write_text("")  # the marker the runner writes
     proc = invoke_cli("clean", "--outputs", outputs)
     assert proc.returncode == 0, proc.stderr
     assert f"removed {gone.resolve()}" in proc.stdout and "1 stale output removed" in proc.stdout
@@ -463,14 +464,16 @@ def test_kernels_talk_over_private_ipc_sockets_not_tcp(tiny):
               "info = json.load(open(ipykernel.get_connection_file()))\n"
               "folder = os.path.dirname(info['ip'])\n"
               "notebook.record({'transport': info['transport'], 'ip': info['ip'], 'mode': oct(os.stat(folder).st_mode & 0o777),"
-              " 'sockets': sorted(os.listdir(folder))}, metrics_path)")
+              " 'sockets': sorted(os.listdir(folder)), 'connection_file': ipykernel.get_connection_file()}, metrics_path)")
     outcomes = _run(tiny, scenarios=["base"])
     assert outcomes[0].status == "ok", outcomes[0].error
     seen = outcomes[0].figures
     assert seen["transport"] == "ipc" and seen["mode"] == "0o700"
     folder = Path(seen["ip"]).parent  # the item's folder, inside the batch's
     assert folder.parent.parent == Path(tempfile.gettempdir()) and folder.parent.name.startswith("valuechain-kernels-")
-    assert seen["sockets"] == [f"kernel-{port}" for port in range(1, 6)]  # shell, iopub, stdin, control, heartbeat
+    # shell, iopub, stdin, control, heartbeat, and the connection file with its signing key, never in Jupyter's runtime folder
+    assert seen["sockets"] == ["connection.json"] + [f"kernel-{port}" for port in range(1, 6)]
+    assert Path(seen["connection_file"]) == folder / "connection.json"
     assert not folder.parent.exists()  # removed with the batch
 
 
@@ -504,7 +507,7 @@ def _cached_outputs(outputs: Path) -> None:
     for item in runner.plan(list(resolved), runner.notebook_names()):
         folder = outputs / item.scenario
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{item.notebook}.ipynb").write_text("{}")
+        (folder / f"{item.notebook}.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
         (folder / f"{item.notebook}.html").write_text("<html></html>")
         (folder / f"{item.notebook}.json").write_text(json.dumps({"x": 1}))
         (folder / f"{item.notebook}.page.json").write_text(json.dumps({"title": f"Title of {item.notebook}"}))

@@ -137,13 +137,13 @@ def validate(files):
     return 2 if problems else 0
 
 
-def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None):
+def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None, on_locked=None):
     from valuechain.batch import runner
 
     if scenarios and run_all:
         raise click.UsageError("give scenario names or --all, not both")
     outcomes = runner.run(scenarios=list(scenarios) or None, notebooks=list(notebooks) or None, jobs=jobs,
-                          force=force, timeout=timeout, outputs=outputs)
+                          force=force, timeout=timeout, outputs=outputs, on_locked=on_locked)
     click.echo(runner.summary_table(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
@@ -294,6 +294,11 @@ def _current() -> dict:
 def clean(outputs):
     """Remove the outputs of scenarios and notebooks that no longer exist, then rebuild the index.
 
+    Only files valuechain writes are removed, recognised by name and place, and only in a folder
+    'valuechain run' made (it holds a .valuechain marker, or a run.json written by an older
+    version); another folder is refused. A symbolic link is never followed. What is removed is
+    decided in full before the first file goes.
+
     \b
     Example:
       valuechain clean
@@ -302,9 +307,11 @@ def clean(outputs):
     from valuechain.publish import site
 
     removed = runner.prune(outputs)
-    for path in removed:
+    gone = set(removed)
+    shown = [path for path in removed if path.parent not in gone]  # a removed folder stands for its files
+    for path in shown:
         click.echo(f"removed {path}")
-    click.echo(f"{len(removed)} stale output{'s' if len(removed) != 1 else ''} removed")
+    click.echo(f"{len(shown)} stale output{'s' if len(shown) != 1 else ''} removed")
     if (Path(outputs or paths.OUTPUTS_DIR) / "run.json").exists():
         click.echo(f"Site: {site.publish(outputs, rerender=False, **_current())}")
 
@@ -332,10 +339,18 @@ def report(jobs, force, outputs, verbose):
     from valuechain.publish import site
 
     folder = Path(outputs or paths.OUTPUTS_DIR)
-    text = coverage.write_data_summary(out=folder / "data_coverage.csv")
-    if verbose:
-        click.echo(text)
-    failed = _run((), True, (), jobs, force, 600, outputs)
+    # The dataset is validated first, then the scenarios; the coverage table is written only under the
+    # run's lock, once every check has passed, so a refused report writes nothing.
+    from valuechain.dataset.load import load_dataset
+
+    load_dataset()
+
+    def write_coverage():
+        text = coverage.write_data_summary(out=folder / "data_coverage.csv")
+        if verbose:
+            click.echo(text)
+
+    failed = _run((), True, (), jobs, force, 600, outputs, on_locked=write_coverage)
     index = site.publish(outputs, rerender=False, when_changed=True, **_current())
     click.echo(f"Site: {index}")
     shot = site.screenshot(index, folder / "index.png")

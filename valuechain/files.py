@@ -111,7 +111,7 @@ _HELD: set[str] = set()  # lock files this process holds (POSIX locks never conf
 _HELD_GUARD = threading.Lock()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -136,6 +136,28 @@ def _holder(fd: int) -> int | None:
     return pid if kind != fcntl.F_UNLCK and pid > 0 else None
 
 
+def open_lock_file(path: Path):
+    """The lock file at ``path``, opened for reading and writing (created if missing) without following a link.
+
+    ``.lock`` is truncated and written with this process's pid, so it must be the folder's own file:
+    a symbolic link (whose target would be truncated), a file with other hard links, or anything but an
+    ordinary file (a FIFO would block) is refused with one line.
+    """
+    refuse = (f"{path}: is not an ordinary file of its own (a symbolic link, a hard link or a device), "
+              f"and valuechain writes its pid into the lock file; remove it (it holds nothing else), then run again")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(refuse) from None
+        raise output_error(path, exc) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        raise OutputError(refuse)
+    return os.fdopen(fd, "r+")
+
+
 class OutputsLock:
     """An exclusive lock on the outputs folder, so two runs (or a run and a publish) never interleave their writes.
 
@@ -153,9 +175,9 @@ class OutputsLock:
         key = str(self.path.resolve())
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path, "a+")
         except OSError as exc:
             raise output_error(self.path.parent, exc) from None
+        handle = open_lock_file(self.path)
         with _HELD_GUARD:
             if key in _HELD:
                 handle.close()
@@ -169,7 +191,7 @@ class OutputsLock:
                     raise output_error(self.path, exc) from None
                 pid = _holder(handle.fileno())
                 handle.close()  # closing any descriptor of the file would drop a lock this process held
-                holder = f"pid {pid}" if pid and _alive(pid) else "another process"
+                holder = f"pid {pid}" if pid and process_alive(pid) else "another process"
                 raise RunLockedError(f"{self.path.parent}: another valuechain run ({holder}) is writing here; "
                                      f"wait for it to finish, then run again") from None
             _HELD.add(key)

@@ -40,8 +40,10 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -52,8 +54,9 @@ from valuechain import paths
 from valuechain.batch import runlog
 from valuechain.publish import outputs as outputs_reader
 from valuechain.report.notebook import to_json
-from valuechain.exceptions import ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
-from valuechain.files import OutputsLock, YamlInputError, atomic_write_text, check_writable, disk_full, read_bytes, umask
+from valuechain.exceptions import OutputError, ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
+from valuechain.files import (OutputsLock, YamlInputError, atomic_write_text, check_writable, disk_full, process_alive,
+                              read_bytes, umask)
 from valuechain.scenario.names import check_name, list_scenarios, scenario_path
 
 KERNEL_NAME = "python3"  # ipykernel's own spec: the interpreter running valuechain, whatever the notebook names
@@ -176,9 +179,37 @@ def _paths(outputs: Path, item: Item) -> dict[str, Path]:
 
 
 def is_cached(item: Item, key: str, outputs: Path) -> bool:
+    return cached_figures(item, key, outputs) is not None
+
+
+def cached_figures(item: Item, key: str, outputs: Path) -> dict | None:
+    """The recorded figures of an item whose last good run had the inputs ``key``; None if it must run.
+
+    A cached item's files are read as untrusted data: a figures file or an executed notebook that
+    cannot be read (cut short, empty, not JSON, not a notebook, nested too deep) is treated as
+    missing, with one line naming it, and the item runs again. The notebook is checked quickly (its
+    first and last bytes), and read whole when it is newer than the item's cache marker, which the
+    runner writes after it.
+    """
     p = _paths(outputs, item)
-    return (p["inputs"].exists() and p["inputs"].read_text().strip() == key
-            and all(p[k].exists() for k in ("ipynb", "html", "json")))
+    try:
+        if p["inputs"].read_text(encoding="utf-8").strip() != key or not p["html"].is_file():
+            return None
+        marked = p["inputs"].stat().st_mtime_ns
+        newer = p["ipynb"].stat().st_mtime_ns > marked
+    except (OSError, ValueError):  # missing, unreadable or not text: not cached
+        return None
+    figures, trouble = outputs_reader.parse_json(p["json"])
+    if not trouble and not isinstance(figures, dict):
+        trouble = "not a JSON object"
+    problem = f"{p['json']}: {trouble}" if trouble else ""
+    if not problem:
+        trouble = outputs_reader.notebook_problem(p["ipynb"], deep=newer) if not p["ipynb"].is_symlink() else "a link"
+        problem = f"{p['ipynb']}: {trouble}" if trouble else ""
+    if problem:
+        outputs_reader.warn(f"{problem}; {item.label} runs again")
+        return None
+    return figures
 
 
 def kernel_config(sockets: Path):
@@ -189,13 +220,61 @@ def kernel_config(sockets: Path):
     """
     from traitlets.config import Config
 
-    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
+    # The connection file (it holds the key that signs every message) goes there too, not in Jupyter's
+    # runtime folder: the parent removes the batch's folder however the batch ends.
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel"),
+                                     "connection_file": str(Path(sockets) / "connection.json")}})
 
 
 def _socket_parent() -> str:
     """Where the kernels' socket folders go: the temporary folder, unless its path is too long for a socket name."""
     folder = tempfile.gettempdir()
     return folder if len(folder) <= 64 else "/tmp"
+
+
+SOCKETS_PREFIX = "valuechain-kernels-"  # + "<pid of the batch>-": the batch's folder of kernel sockets
+SOCKETS_FOLDER = re.compile(re.escape(SOCKETS_PREFIX) + r"(\d+)-[A-Za-z0-9_]+")
+SCRATCH_FOLDER = re.compile(r"[^/]+__[^/]+__\d+")  # outputs/.tmp/<scenario>__<notebook>__<pid of the worker>
+SCRATCH = ".tmp"
+
+
+def remove_scratch(outputs: Path) -> list[Path]:
+    """Remove the scratch a batch leaves when it is killed (``kill -9``); call it under the lock.
+
+    That is, in ``outputs/.tmp/`` the items' scratch folders (``<scenario>__<notebook>__<pid>``), and in
+    the temporary folder the kernel-socket folders (with the kernels' connection files) of batches
+    whose process has ended. Only folders named and owned as the runner makes them are removed, never
+    through a link; anything else there is left as it is. Returns what was removed.
+    """
+    removed = []
+    scratch = Path(outputs) / SCRATCH
+    candidates = [p for p in _entries(scratch) if SCRATCH_FOLDER.fullmatch(p.name)]
+    for path in _entries(Path(_socket_parent())):
+        match = SOCKETS_FOLDER.fullmatch(path.name)
+        if match and not process_alive(int(match.group(1))):
+            candidates.append(path)
+    for path in candidates:
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    if not scratch.is_symlink():
+        try:
+            scratch.rmdir()  # only when empty
+        except OSError:
+            pass
+    return removed
+
+
+def _entries(folder: Path) -> list[Path]:
+    """The entries of ``folder`` (never through a link); [] if it is missing or a link."""
+    try:
+        return [] if folder.is_symlink() else list(folder.iterdir())
+    except OSError:
+        return []
 
 
 def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_dir: str,
@@ -208,7 +287,7 @@ def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_
     """
     outputs = Path(outputs)
     p = _paths(outputs, item)
-    scratch = outputs / ".tmp" / f"{item.scenario}__{item.notebook}__{os.getpid()}"
+    scratch = outputs / SCRATCH / f"{item.scenario}__{item.notebook}__{os.getpid()}"
     start = time.perf_counter()
     try:
         return _execute_item(item, key, outputs, Path(notebooks_dir), Path(params_dir), timeout, vintage, p, scratch, start,
@@ -319,13 +398,14 @@ def _one_line(exc: Exception, timeout: int | None = None, cell: int | None = Non
 
 def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = False,
         outputs: Path | None = None, params_dir: Path | None = None, notebooks_dir: Path | None = None,
-        progress: bool = True, timeout: int | None = None) -> list[Outcome]:
+        progress: bool = True, timeout: int | None = None, on_locked=None) -> list[Outcome]:
     """Run ``notebooks`` (default: all) for ``scenarios`` (default: all), then collect the figures.
 
     Everything that can be checked is checked before any notebook executes: names, ``jobs`` and
     ``timeout``, every scenario file asked for (all of them are reported, not only the first),
     the notebooks' metadata and parameters, and that the outputs folder and each scenario's
-    folder can be written.
+    folder can be written. ``on_locked`` (no arguments) is called under the lock once all of that has
+    passed, before any item runs: a caller's own file is written then, never by a refused run.
     """
     outputs = Path(outputs or paths.OUTPUTS_DIR).resolve()
     params_dir = Path(params_dir or paths.PARAMS_DIR).resolve()
@@ -347,32 +427,68 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
     items = plan(scenarios, notebooks, params_dir, notebooks_dir)
     scenarios = list(dict.fromkeys(item.scenario for item in items))
     resolved = resolved or known.load_all(scenarios)
+    check_contained(outputs, scenarios)
     with OutputsLock(outputs), contextlib.ExitStack() as quiet:
         for folder in [outputs, *(outputs / s for s in scenarios)]:
             check_writable(folder)
         log = quiet.enter_context(runlog.to_log(outputs / runlog.NAME, fresh=True, lazy=True))
+        outputs_reader.mark(outputs)
+        remove_scratch(outputs)  # what a killed batch left
+        keys, outcomes, todo = _split(items, resolved, outputs, notebooks_dir, shared, force)
+        if known.read_back and (todo or _recorded_differ(outputs, resolved, scenarios)):
+            # Recorded parameters only ever confirm that nothing changed: anything they would write
+            # (an item to run, a parameters.json that differs) comes from the scenario files, validated.
+            resolved = load_all(scenarios, params_dir)
+            keys, outcomes, todo = _split(items, resolved, outputs, notebooks_dir, shared, force)
         known.write(resolved)
-        keys = {item: inputs_hash(item, resolved[item.scenario], notebooks_dir, shared) for item in items}
-        outcomes, todo = [], []
-        for item in items:
-            if not force and is_cached(item, keys[item], outputs):
-                figures = json.loads(_paths(outputs, item)["json"].read_text())
-                _paths(outputs, item)["failed"].unlink(missing_ok=True)  # a failure older than the good output it sits beside
-                outcomes.append(Outcome(item.scenario, item.notebook, "cached", 0.0, cached=True, figures=figures))
-            else:
-                todo.append(item)
         for notebook in sorted({item.notebook for item in todo}):
             check_parameters(notebooks_dir / f"{notebook}.ipynb")
+        if on_locked is not None:
+            on_locked()
         try:
             outcomes += _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout, log)
         finally:
-            shutil.rmtree(outputs / ".tmp", ignore_errors=True)  # scratch of interrupted items
+            remove_scratch(outputs)  # scratch of interrupted items
         order = {item.label: i for i, item in enumerate(items)}
         outcomes.sort(key=lambda o: order[f"{o.scenario}/{o.notebook}"])
         current = (list_scenarios(params_dir), notebook_names(notebooks_dir))
         collect(outcomes, resolved, outputs, current=current)
         write_exports(outcomes, outputs, current[1])
     return outcomes
+
+
+def _split(items, resolved, outputs, notebooks_dir, shared, force):
+    """Each item's cache key, the outcomes of the cached items, and the items to run."""
+    keys = {item: inputs_hash(item, resolved[item.scenario], notebooks_dir, shared) for item in items}
+    outcomes, todo = [], []
+    for item in items:
+        figures = None if force else cached_figures(item, keys[item], outputs)
+        if figures is not None:
+            _paths(outputs, item)["failed"].unlink(missing_ok=True)  # a failure older than the good output it sits beside
+            outcomes.append(Outcome(item.scenario, item.notebook, "cached", 0.0, cached=True, figures=figures))
+        else:
+            todo.append(item)
+    return keys, outcomes, todo
+
+
+def _recorded_differ(outputs: Path, resolved: dict, scenarios) -> bool:
+    """Whether any scenario's parameters.json differs from ``resolved`` (so a run would rewrite it)."""
+    for name in scenarios:
+        try:
+            if (outputs / name / "parameters.json").read_text(encoding="utf-8") != to_json(resolved[name]):
+                return True
+        except (OSError, ValueError):
+            return True
+    return False
+
+
+def check_contained(outputs: Path, scenarios) -> None:
+    """Refuse, with one line, a scenario folder or scratch folder under ``outputs`` that is a symbolic link:
+    the runner writes only inside the outputs folder, never through a link out of it."""
+    for path in [outputs / SCRATCH, *(outputs / name for name in scenarios)]:
+        if path.is_symlink():
+            raise OutputError(f"{path}: is a symbolic link, and valuechain writes only inside the outputs folder; "
+                              f"remove the link (its target is left as it is) or choose another folder with --outputs")
 
 
 def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None) -> None:
@@ -436,15 +552,21 @@ class ResolvedRecord:
         self.key = digest.hexdigest()
         self.params_dir = params_dir
         self.recorded = self._read()
+        self.read_back = False  # whether load_all answered from the record
 
     def _read(self) -> dict[str, dict]:
         data = outputs_reader.read_mapping(self.path)  # none yet, or unreadable: {}, so loaded anew
         ok = data.get("key") == self.key and isinstance(data.get("scenarios"), dict)
+        try:
+            json.dumps(data)  # hashed and written again later: a record nested too deep for that is not one
+        except (RecursionError, ValueError):
+            return {}
         return data["scenarios"] if ok else {}
 
     def load_all(self, scenarios) -> dict[str, dict]:
         """:func:`load_all` of ``scenarios``, or their recorded parameters if every one is recorded under the current key."""
         if self.recorded and all(isinstance(self.recorded.get(name), dict) for name in scenarios):
+            self.read_back = True
             return {name: self.recorded[name] for name in scenarios}
         return load_all(scenarios, self.params_dir)
 
@@ -477,7 +599,7 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
             previous[signum] = signal.signal(signum, lambda number, frame: stopped.append(number))
     # The kernels' socket folders live in one folder of the batch's, removed below even when the
     # workers and their kernels were killed before they could remove their own.
-    sockets = tempfile.mkdtemp(prefix="valuechain-kernels-", dir=_socket_parent())
+    sockets = tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-", dir=_socket_parent())
     pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init,
                                  initargs=(os.getpid(), str(log.path) if log is not None else None))
     try:
@@ -587,19 +709,83 @@ def scenario_figures(folder: Path, notebooks=None) -> dict:
         if notebooks is not None and stem not in notebooks:
             continue
         if (folder / f"{stem}.inputs").exists():  # a notebook's figures, not metrics.json or parameters.json
-            figures[stem] = json.loads(path.read_text())
+            data = outputs_reader.read_json_mapping(path, "item's recorded figures")
+            if data is not None:  # an unreadable file is left out (with one line); the next run of the item rewrites it
+                figures[stem] = data
     return figures
 
 
 OUTPUT_SUFFIXES = (".failed.ipynb", ".ipynb", ".html", outputs_reader.PAGE_SUFFIX, ".json", ".inputs")  # files an item writes
 
 
+SCENARIO_FILES = ("metrics.json", "parameters.json", "exports.json")  # a scenario's own files (not an item's)
+
+
+def item_stems(folder: Path) -> set[str]:
+    """Stems of the items whose outputs are in ``folder``: those with a cache marker or an executed notebook."""
+    stems = set()
+    for path in _entries(folder):
+        for suffix in (".inputs", ".failed.ipynb", ".ipynb"):
+            if path.name.endswith(suffix):
+                stems.add(path.name[: -len(suffix)])
+                break
+    return stems - {name.removesuffix(".json") for name in SCENARIO_FILES}
+
+
+def item_files(folder: Path, stems) -> list[Path]:
+    """The files in ``folder`` an item of one of ``stems`` writes (``<stem>.ipynb``, ``.html``, ...; see OUTPUT_SUFFIXES)."""
+    found = []
+    for path in sorted(_entries(folder)):
+        suffix = next((x for x in OUTPUT_SUFFIXES if path.name.endswith(x)), None)
+        if suffix and path.name[: -len(suffix)] in stems and (path.is_symlink() or path.is_file()):
+            found.append(path)
+    return found
+
+
+def clean_plan(outputs: Path, scenarios_now, notebooks_now) -> list[Path]:
+    """What ``valuechain clean`` removes from ``outputs``, computed before anything is removed.
+
+    Only files valuechain writes, recognised by name and place: in the folder of a scenario that no
+    longer exists, its items' files, its own files (metrics, parameters, the exports' manifest), its
+    workbook and deck and the chart files its manifest lists, then the folder itself if nothing else is
+    left in it; in the folder of a scenario that exists, the files of notebooks that no longer exist.
+    A folder that holds no scenario's outputs, a hidden one, or a symbolic link is never entered.
+    """
+    from valuechain.publish import exports
+
+    plan: list[Path] = []
+    for folder in sorted(_entries(outputs)):
+        if folder.name.startswith("."):
+            continue
+        if folder.is_symlink():
+            if folder.is_dir():
+                outputs_reader.warn(f"{folder}: is a symbolic link, which clean never follows; it is left as it is")
+            continue
+        stems = item_stems(folder) if folder.is_dir() else set()
+        if not ((folder / "parameters.json").is_file() or any((folder / f"{s}.inputs").is_file() for s in stems)):
+            continue  # not a scenario's outputs: leave it alone
+        if folder.name in scenarios_now:
+            plan += item_files(folder, stems - set(notebooks_now))
+            continue
+        found = exports.listing(folder) or {"files": [], "charts": []}
+        written = {folder / f"{folder.name}.xlsx", folder / f"{folder.name}.pptx"}
+        owned = [path for _, path in found["files"] if path in written]
+        owned += [path for _, png, svg in found["charts"] for path in (png, svg) if exports.CHART_FILE.fullmatch(path.name)]
+        owned += [folder / name for name in SCENARIO_FILES if (folder / name).is_file()]
+        plan += sorted(set(item_files(folder, stems)) | set(owned)) + [folder]
+    return plan
+
+
 def prune(outputs: Path | None = None, params_dir: Path | None = None, notebooks_dir: Path | None = None) -> list[Path]:
     """Remove the outputs of scenarios and notebooks that no longer exist; return what was removed.
 
-    A scenario folder goes when ``params/`` has no file of that name; an item's files go when
-    ``notebooks/`` has no notebook of that stem. Then each remaining scenario's metrics.json, the
-    comparison table and run.json are rewritten without them. Takes the lock, as a run does.
+    A scenario's files go when ``params/`` has no file of that name, an item's files when
+    ``notebooks/`` has no notebook of that stem (see :func:`clean_plan`, computed in full before
+    anything is removed). Then each remaining scenario's metrics.json, the comparison table and
+    run.json are rewritten without them. Takes the lock, as a run does.
+
+    Works only in a valuechain outputs folder (:func:`valuechain.publish.outputs.is_outputs_folder`);
+    any other folder is refused with one line before anything is written in it.
     """
     outputs = Path(outputs or paths.OUTPUTS_DIR).resolve()
     scenarios_now = list_scenarios(Path(params_dir or paths.PARAMS_DIR))
@@ -607,21 +793,25 @@ def prune(outputs: Path | None = None, params_dir: Path | None = None, notebooks
     removed: list[Path] = []
     if not outputs.is_dir():
         return removed
+    if not outputs_reader.is_outputs_folder(outputs):
+        raise OutputError(f"{outputs}: is not a valuechain outputs folder (it has no {outputs_reader.MARKER} marker and no "
+                          f"{outputs_reader.STATUS}), so clean removes nothing there; give the folder 'valuechain run' "
+                          f"writes with --outputs")
     with OutputsLock(outputs):
-        for folder in sorted(p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if not ((folder / "parameters.json").exists() or any(folder.glob("*.inputs"))):
-                continue  # not a scenario's outputs: leave it alone
-            if folder.name not in scenarios_now:
-                shutil.rmtree(folder)
-                removed.append(folder)
-                continue
-            for path in sorted(folder.iterdir()):
-                suffix = next((x for x in OUTPUT_SUFFIXES if path.name.endswith(x)), None)
-                stem = path.name[: -len(suffix)] if suffix else None
-                if stem and stem not in ("metrics", "parameters") and stem not in notebooks_now and path.is_file():
-                    path.unlink()
-                    removed.append(path)
-            if any(p.parent == folder for p in removed):
+        outputs_reader.mark(outputs)  # a folder of an older version, which wrote no marker
+        plan = clean_plan(outputs, scenarios_now, notebooks_now)
+        for path in plan:
+            if path.is_dir() and not path.is_symlink():
+                try:
+                    path.rmdir()
+                except OSError:
+                    outputs_reader.warn(f"{path}: holds files valuechain did not write, so the folder is kept")
+                    continue
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+        for folder in sorted({p.parent for p in removed if p.parent != outputs}):
+            if folder.name in scenarios_now:
                 atomic_write_text(folder / "metrics.json", to_json(scenario_figures(folder, notebooks_now)))
         if removed:
             atomic_write_text(outputs / "metrics.csv", table_to_csv(comparison_table(outputs, scenarios_now, notebooks_now)))
@@ -632,11 +822,11 @@ def prune(outputs: Path | None = None, params_dir: Path | None = None, notebooks
 def write_status(outputs: Path, outcomes: list[Outcome], scenarios_now=None, notebooks_now=None) -> None:
     """Merge this run's outcomes into run.json: the latest status of every item that still exists."""
     path = outputs / "run.json"
-    try:
-        items = json.loads(path.read_text())["items"] if path.exists() else []
-    except (ValueError, KeyError, TypeError):
-        items = []  # an unreadable status file is rebuilt from this run
-    latest = {(i["scenario"], i["notebook"]): i for i in items if isinstance(i, dict) and "scenario" in i and "notebook" in i}
+    data, _ = outputs_reader.parse_json(path)
+    items = data.get("items") if isinstance(data, dict) else None  # an unreadable status file is rebuilt from this run
+    items = items if isinstance(items, list) else []
+    latest = {(i["scenario"], i["notebook"]): i for i in items
+              if isinstance(i, dict) and isinstance(i.get("scenario"), str) and isinstance(i.get("notebook"), str)}
     latest.update({(o.scenario, o.notebook): asdict(o) | {"figures": None} for o in outcomes})
     keep = [latest[k] for k in sorted(latest)
             if (scenarios_now is None or k[0] in scenarios_now) and (notebooks_now is None or k[1] in notebooks_now)]
@@ -652,9 +842,9 @@ def comparison_table(outputs: Path, scenarios=None, notebooks=None) -> list[dict
     for path in sorted(outputs.glob("*/metrics.json")):
         if scenarios is not None and path.parent.name not in scenarios:
             continue
-        data = json.loads(path.read_text())
+        data = outputs_reader.read_json_mapping(path, "scenario's metrics file") or {}
         row = {"scenario": path.parent.name}
-        for notebook in sorted(n for n in data if notebooks is None or n in notebooks):
+        for notebook in sorted(n for n in data if (notebooks is None or n in notebooks) and isinstance(data[n], dict)):
             for key in sorted(data[notebook]):
                 value = data[notebook][key]
                 if key != "scenario" and not isinstance(value, (dict, list)):

@@ -8,12 +8,12 @@ table for one "all scenarios" line. Everything a user wrote is escaped.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from valuechain import nested
 from valuechain.escape import html_text
+from valuechain.publish.outputs import read_json_mapping
 from valuechain.report import labels
 from valuechain.report.notebook import HEADLINES_KEY
 
@@ -39,12 +39,11 @@ def load(outputs: Path, scenarios=None, notebooks=None) -> dict[str, dict]:
     out = {}
     for path in sorted(outputs.glob("*/metrics.json")):
         name = path.parent.name
-        if scenarios is not None and name not in scenarios:
-            continue
-        try:
-            data = json.loads(path.read_text())
-        except ValueError:
-            continue  # an unreadable file is left out; the next run rewrites it
+        if (scenarios is not None and name not in scenarios) or path.parent.is_symlink():
+            continue  # a scenario that no longer exists, or a link out of the folder (never read)
+        data = read_json_mapping(path, "scenario's metrics file")
+        if data is None:
+            continue  # an unreadable file is left out (with one line); the next run rewrites it
         out[name] = {nb: figs for nb, figs in data.items() if isinstance(figs, dict) and (notebooks is None or nb in notebooks)}
     return out
 

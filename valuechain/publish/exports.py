@@ -7,6 +7,11 @@ Beside the pages in ``outputs/<scenario>/``:
 ``<scenario>.pptx``                the executive summaries, then one main chart per slide
 ``exports.json``                   what was written (the index links it; stale charts are removed)
 
+The manifest is read back as untrusted data (:mod:`valuechain.publish.outputs`): a path in it is
+used only if it is a plain file name inside the scenario folder, and a chart is removed only if its
+name is one this module writes (``<name>.png`` and ``.svg``, lower case letters, digits, hyphens)
+and it is an ordinary file there.
+
 The notebooks carry their tables and charts as data (:mod:`valuechain.mime`), so an export holds
 exactly what the pages show, with the raw numbers.
 """
@@ -14,12 +19,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 from valuechain.files import atomic_write_bytes, atomic_write_text
-from valuechain.publish.outputs import Notebook, read_parameters, read_scenario
+from valuechain.publish.outputs import Notebook, contained, read_json_mapping, read_parameters, read_scenario
 
 MANIFEST = "exports.json"
+CHART_FILE = re.compile(r"[a-z0-9][a-z0-9-]*\.(?:png|svg)")  # what write_charts names a chart file (labels.file_name)
 
 
 def write_charts(folder: Path, books: list[Notebook]) -> list[dict]:
@@ -47,7 +54,8 @@ def write_all(folder: Path, notebooks=None, vintage: str | None = None) -> dict:
     from valuechain.publish import deck, workbook  # each imports its writer (XlsxWriter, python-pptx) only here
 
     folder = Path(folder)
-    books = read_scenario(folder, notebooks)
+    broken: dict[str, str] = {}
+    books = read_scenario(folder, notebooks, broken)
     if not books:
         return {}
     name, parameters = folder.name, read_parameters(folder)
@@ -56,26 +64,54 @@ def write_all(folder: Path, notebooks=None, vintage: str | None = None) -> dict:
     atomic_write_bytes(folder / f"{name}.xlsx", workbook.build(name, parameters, books))
     atomic_write_bytes(folder / f"{name}.pptx", deck.build(name, parameters, books, vintage))
     manifest = {"workbook": f"{name}.xlsx", "deck": f"{name}.pptx", "charts": charts}
-    for _, png, svg in (previous or {}).get("charts", []):  # charts a notebook no longer draws
-        if png.name not in {c["png"] for c in charts}:
-            png.unlink(missing_ok=True)
-            svg.unlink(missing_ok=True)
+    drawn = {c[key] for c in charts for key in ("png", "svg")}
+    if not broken:  # an unreadable notebook may still draw its charts: they stay until it runs again
+        for _, png, svg in (previous or {}).get("charts", []):  # charts a notebook no longer draws
+            for path in (png, svg):
+                if path.name not in drawn:
+                    remove_chart(folder, path)
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
+def remove_chart(folder: Path, path: Path) -> bool:
+    """Remove ``path`` if it is a chart file this module wrote in ``folder``: named as one, an ordinary file
+    (not a link) directly inside it. Returns whether it was removed."""
+    if path.parent != Path(folder) or not CHART_FILE.fullmatch(path.name) or path.is_symlink() or not path.is_file():
+        return False
+    path.unlink(missing_ok=True)
+    return True
+
+
 def listing(folder: Path) -> dict:
-    """The exports written in ``folder``: ``files`` as (label, path) and ``charts`` as (title, png, svg); {} if none."""
-    try:
-        manifest = json.loads((Path(folder) / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return {}
+    """The exports written in ``folder``: ``files`` as (label, path) and ``charts`` as (title, png, svg); {} if none.
+
+    Only the files of the manifest that are inside ``folder`` and exist are listed; an entry that names
+    another place is left out with one line on stderr.
+    """
     folder = Path(folder)
-    files = [(label, folder / manifest[key]) for key, label in (("workbook", "Excel workbook (.xlsx)"),
-                                                                ("deck", "Slides (.pptx)"))
-             if manifest.get(key) and (folder / manifest[key]).exists()]
-    charts = [(c["title"], folder / c["png"], folder / c["svg"]) for c in manifest.get("charts", [])
-              if (folder / c["png"]).exists() and (folder / c["svg"]).exists()]
+    source = folder / MANIFEST
+    manifest = read_json_mapping(source, "exports manifest")
+    if manifest is None:
+        return {}
+
+    def inside(name):
+        path = contained(folder, name, source)
+        return path if path is not None and path.is_file() else None
+
+    files = []
+    for key, label in (("workbook", "Excel workbook (.xlsx)"), ("deck", "Slides (.pptx)")):
+        path = inside(manifest[key]) if manifest.get(key) else None
+        if path is not None:
+            files.append((label, path))
+    charts = []
+    entries = manifest.get("charts")
+    for chart in entries if isinstance(entries, list) else []:
+        if not isinstance(chart, dict):
+            continue
+        png, svg = inside(chart.get("png")), inside(chart.get("svg"))
+        if png is not None and svg is not None:
+            charts.append((str(chart.get("title", png.stem)), png, svg))
     return {"files": files, "charts": charts}
 
 

@@ -8,15 +8,143 @@ validated against the scenario schema again, so an older or newer output still p
 What the index shows of an executed notebook (its title) is also recorded beside it as plain
 data, ``<notebook>.page.json``, when the item runs: the index reads that instead of the notebook,
 so it never loads nbformat (over a second to import) for titles it already has.
+
+Everything under ``outputs/`` is untrusted: a folder of outputs travels (zipped, sent, unpacked),
+so any file in it may be missing, cut short, not JSON, nested too deep or not what its name says,
+and any path it names may point elsewhere. A file that cannot be read is treated as missing, with
+one line on stderr naming it (:func:`warn`); a path read from a file is used only if it names a
+file inside its scenario folder (:func:`contained`).
 """
 from __future__ import annotations
 
 import json
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from valuechain import mime
+from valuechain.exceptions import one_line
+from valuechain.files import atomic_write_text
 from valuechain.report.notebook import CALCULATIONS_KEY, HEADLINES_KEY, SOURCES_KEY
+
+MARKER = ".valuechain"  # written in an outputs folder by the runner: this folder is valuechain's
+STATUS = "run.json"  # latest status of every item, written by every run of every version
+
+
+_WARNED: set[str] = set()  # each line once per process: publish reads a broken file for the page and the exports
+
+
+def warn(message: str) -> None:
+    """One line on stderr about a file under ``outputs/`` that is ignored or treated as missing (once per process)."""
+    line = f"valuechain: warning: {one_line(message)}"
+    if line not in _WARNED:
+        _WARNED.add(line)
+        print(line, file=sys.stderr)
+
+
+def parse_json(path: Path) -> tuple[object, str]:
+    """The JSON data in ``path`` and "" , or (None, why it cannot be read): missing, unreadable, not UTF-8,
+    not JSON (cut short, empty) or nested too deep for the parser."""
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8")), ""
+    except FileNotFoundError:
+        return None, "missing"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or type(exc).__name__})"
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    except ValueError as exc:
+        return None, f"not JSON ({str(exc).split(':')[0] or 'empty'})"
+    except RecursionError:
+        return None, "nested too deep to read"
+
+
+def read_json_mapping(path: Path, what: str = "file") -> dict | None:
+    """The JSON mapping in ``path``; None, with one line on stderr naming the file, if it exists and is not one."""
+    data, problem = parse_json(path)
+    if problem == "missing":
+        return None
+    if not problem and not isinstance(data, dict):
+        problem = "not a JSON object"
+    if problem:
+        warn(f"{path}: {problem}; the {what} is treated as missing")
+        return None
+    return data
+
+
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def contained(folder: Path, name, source: Path | None = None) -> Path | None:
+    """``folder / name`` if ``name``, read from a file under ``outputs/`` (``source``), names a file inside ``folder``.
+
+    The name must be a plain file name (no folder part, no ``..``, not absolute, not hidden), and what
+    it names, links resolved, must stay inside ``folder``; otherwise it is ignored with one line on stderr.
+    """
+    folder = Path(folder)
+    reason = ""
+    if not isinstance(name, str) or not PLAIN_NAME.fullmatch(name) or name in (".", ".."):
+        reason = "is not a plain file name in its folder"
+    else:
+        try:
+            if not (folder / name).resolve().is_relative_to(folder.resolve()):
+                reason = "is a link out of its folder"
+        except (OSError, RuntimeError):  # a loop of links
+            reason = "cannot be resolved"
+    if reason:
+        warn(f"{source or folder}: the path {str(name)[:80]!r} {reason}; it is ignored")
+        return None
+    return folder / name
+
+
+def is_outputs_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a valuechain outputs folder: it holds the marker the runner writes
+    (:data:`MARKER`), or, made by an older version that wrote no marker, a ``run.json`` of the
+    runner's shape (an object with a list of items), which every run of every version has written."""
+    folder = Path(folder)
+    if (folder / MARKER).is_file() and not (folder / MARKER).is_symlink():
+        return True
+    data, problem = parse_json(folder / STATUS)
+    return not problem and isinstance(data, dict) and isinstance(data.get("items"), list)
+
+
+def mark(folder: Path) -> None:
+    """Write the marker that makes ``folder`` a valuechain outputs folder (:func:`is_outputs_folder`), if missing."""
+    marker = Path(folder) / MARKER
+    if not marker.is_file() or marker.is_symlink():
+        atomic_write_text(marker, "valuechain writes its outputs here: 'valuechain clean' works only in a folder "
+                                  "holding this file.\n")
+
+
+NOTEBOOK_END = re.compile(rb'"nbformat":\s*4,\s*"nbformat_minor":\s*\d+\s*}\s*$')
+
+
+def notebook_problem(path: Path, deep: bool = False) -> str:
+    """Why the executed notebook at ``path`` cannot be used ("" if it can), without loading nbformat.
+
+    The quick check reads its first and last bytes only (nbformat writes a notebook's keys in order,
+    so a whole one ends with its format version): it finds an empty, cut-short or non-notebook file.
+    ``deep`` also parses all of it, which finds a notebook nested too deep to read.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64)
+            handle.seek(max(0, handle.seek(0, 2) - 200))
+            tail = handle.read()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if not head.strip():
+        return "empty"
+    if not head.lstrip().startswith(b"{") or not NOTEBOOK_END.search(tail):
+        return "not a whole notebook (cut short, or not a notebook)"
+    if deep:
+        data, problem = parse_json(path)
+        if problem:
+            return problem
+        if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+            return "not a notebook"
+    return ""
 
 
 def notebook_title(nb, default: str = "") -> str:
@@ -41,13 +169,10 @@ def page_data(book: Notebook) -> str:
 
 
 def read_mapping(path: Path) -> dict:
-    """The JSON mapping recorded in ``path``; {} if the file is missing, unreadable, not JSON or not a mapping
-    (a file under ``outputs/`` is read as untrusted data)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """The JSON mapping recorded in ``path``; {} if the file is missing, unreadable, not JSON, nested too
+    deep or not a mapping (a file under ``outputs/`` is read as untrusted data)."""
+    data, problem = parse_json(path)
+    return data if not problem and isinstance(data, dict) else {}
 
 
 def recorded_title(executed: Path) -> str | None:
@@ -71,8 +196,9 @@ def read_title(executed: Path, default: str = "") -> str:
 
 
 def read_parameters(folder: Path) -> dict:
-    """A scenario's recorded parameters (``parameters.json``) as plain data; {} if missing or unreadable."""
-    return read_mapping(folder / "parameters.json")
+    """A scenario's recorded parameters (``parameters.json``) as plain data; {} if missing or unreadable
+    (with one line on stderr)."""
+    return read_json_mapping(folder / "parameters.json", "scenario's parameters file") or {}
 
 
 @dataclass
@@ -112,10 +238,36 @@ def read_notebook(path: Path) -> Notebook:
     return out
 
 
-def read_scenario(folder: Path, notebooks=None) -> list[Notebook]:
-    """Every successfully executed notebook of a scenario (limited to ``notebooks`` if given), in name order."""
-    return [read_notebook(p) for p in sorted(folder.glob("*.ipynb"))
-            if not p.name.endswith(".failed.ipynb") and (notebooks is None or p.stem in notebooks)]
+def read_scenario(folder: Path, notebooks=None, broken: dict | None = None) -> list[Notebook]:
+    """Every successfully executed notebook of a scenario (limited to ``notebooks`` if given), in name order.
+
+    A notebook that cannot be read is left out with one line on stderr, and added to ``broken``
+    (stem -> why) if given.
+    """
+    books = []
+    for path in sorted(folder.glob("*.ipynb")):
+        if path.name.endswith(".failed.ipynb") or (notebooks is not None and path.stem not in notebooks):
+            continue
+        book, problem = read_checked(path)
+        if book is not None:
+            books.append(book)
+        elif broken is not None:
+            broken[path.stem] = problem
+    return books
+
+
+def read_checked(path: Path) -> tuple[Notebook | None, str]:
+    """:func:`read_notebook` of ``path``, or (None, why) with one line on stderr if it cannot be read."""
+    problem = notebook_problem(path) if not path.is_symlink() else "a symbolic link, which is never followed"
+    if not problem:
+        try:
+            return read_notebook(path), ""
+        except RecursionError:
+            problem = "nested too deep to read"
+        except Exception as exc:  # not JSON, not a notebook, or not of the shape the runner writes
+            problem = f"not a readable notebook ({type(exc).__name__})"
+    warn(f"{path}: {problem}; its page is left out until 'valuechain run' executes it again")
+    return None, problem
 
 
 def collect(notebook_path: str | Path) -> dict | None:

@@ -24,7 +24,7 @@ from valuechain import mime, nested, paths
 from valuechain.escape import html_text
 from valuechain.publish import sanitize
 from valuechain.publish.exports import listing
-from valuechain.publish.outputs import notebook_title, read_parameters, read_title
+from valuechain.publish.outputs import notebook_problem, notebook_title, read_mapping, read_parameters, read_title, warn
 from valuechain.files import atomic_write_text
 
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"'](?:https?:)?//[^\"']*[\"'][^>]*>\s*</script>", re.I)
@@ -192,26 +192,40 @@ def _titles(outputs: Path, names) -> dict[str, str]:
     return titles
 
 
-def _links(outputs: Path, name: str, status: dict, notebooks, titles: dict) -> list[str]:
-    links = []
+def _links(outputs: Path, name: str, status: dict, notebooks, titles: dict, broken: dict | None = None) -> list[str]:
+    """The index's lines for one scenario's items: a link to each page, and every failure marked with its
+    reason, whether or not a failed notebook was kept (a full disk, a dead worker leave none); an item
+    whose executed notebook could not be read (``broken``: stem -> why) is marked too."""
+    broken = broken or {}
+    pages = {}
     for page in sorted((outputs / name).glob("*.ipynb")):
         stem = page.stem.removesuffix(".failed")
+        pages.setdefault(stem, {})["failed" if page.name.endswith(".failed.ipynb") else "good"] = page
+    failures = {stem for (scenario, stem), info in status.items()
+                if scenario == name and isinstance(info, dict) and info.get("status") == "failed"}
+    links = []
+    for stem in sorted(set(pages) | failures | set(broken)):
         if notebooks is not None and stem not in notebooks:
             continue
         info = status.get((name, stem), {})
+        info = info if isinstance(info, dict) else {}
         title = titles.get(stem, stem)
-        if page.name.endswith(".failed.ipynb"):
-            if info.get("status", "failed") != "failed":
-                continue  # a later run of the item succeeded
+        named = f"{stem} ({title})" if title != stem else stem
+        failed = pages.get(stem, {}).get("failed")
+        if stem in failures or (failed is not None and info.get("status", "failed") == "failed"):
             cell = info.get("failing_cell")
-            where = f" at cell In[{cell}]" if cell else ""
+            where = f" at cell In[{cell}]" if isinstance(cell, int) else ""
             reason = info.get("error") or "see the failed notebook"
-            named = f"{stem} ({title})" if title != stem else stem
-            links.append(f'<li class="vc-failed">FAILED: {html_text(named)}{html_text(where)}: {html_text(reason)} '
-                         f'(<a href="{html_text(name)}/{html_text(page.name)}">failed notebook</a>)</li>')
-        elif (outputs / name / f"{stem}.html").exists():
+            kept = (f'(<a href="{html_text(name)}/{html_text(failed.name)}">failed notebook</a>)' if failed is not None
+                    else "(no failed notebook was kept)")
+            links.append(f'<li class="vc-failed">FAILED: {html_text(named)}{html_text(where)}: {html_text(reason)} {kept}</li>')
+        if stem in broken:
+            links.append(f'<li class="vc-failed">BROKEN: {html_text(named)}: its executed notebook is {html_text(broken[stem])}; '
+                         f"run 'valuechain run {html_text(name)}' to execute it again</li>")
+        elif "good" in pages.get(stem, {}) and (outputs / name / f"{stem}.html").exists():
+            good = pages[stem]["good"]
             links.append(f'<li><a href="{html_text(name)}/{html_text(stem)}.html">{html_text(title)}</a> '
-                         f'(<a href="{html_text(name)}/{html_text(page.name)}">notebook</a>)</li>')
+                         f'(<a href="{html_text(name)}/{html_text(good.name)}">notebook</a>)</li>')
     return links
 
 
@@ -229,35 +243,40 @@ def _export_links(outputs: Path, name: str) -> str:
     return out
 
 
-def index_page(outputs: Path, scenarios=None, notebooks=None) -> str:
+def index_page(outputs: Path, scenarios=None, notebooks=None, broken: dict | None = None) -> str:
     """The index: the comparison, every scenario with its differences from base, links to every page,
     notebook and export, failures marked.
 
     It shows the current outputs: ``scenarios`` and ``notebooks`` (default: all found under
     ``outputs``) are the ones that still exist, and a failure is shown only while it is the latest
-    run of its item (run.json).
+    run of its item (run.json). ``broken`` ((scenario, notebook) -> why) marks the items whose
+    executed notebook publish could not read.
     """
     # Here, not at the top: the comparison's labels load pandas, which a run that changed nothing
     # never needs (see publish's ``when_changed``).
     from valuechain.publish import comparison
 
-    try:
-        run = json.loads((outputs / "run.json").read_text()) if (outputs / "run.json").exists() else {"items": []}
-        status = {(i["scenario"], i["notebook"]): i for i in run["items"]}
-    except (ValueError, KeyError, TypeError):
-        status = {}
+    run = read_mapping(outputs / "run.json").get("items")
+    status = {(i["scenario"], i["notebook"]): i for i in (run if isinstance(run, list) else [])
+              if isinstance(i, dict) and isinstance(i.get("scenario"), str) and isinstance(i.get("notebook"), str)}
+    broken = broken or {}
     names = comparison.scenario_order(p.parent.name for p in outputs.glob("*/parameters.json")
-                                      if scenarios is None or p.parent.name in scenarios)
+                                      if (scenarios is None or p.parent.name in scenarios)
+                                      and not p.parent.is_symlink())  # a link out of the folder is never read
     titles = _titles(outputs, names)
     params = {name: read_parameters(outputs / name) for name in names}
     cards = []
+
+    def mine(name):
+        return {stem: why for (scenario, stem), why in broken.items() if scenario == name}
+
     for name in names:
         diff = ""
         if name != comparison.BASE and comparison.BASE in params:
             diff = comparison.differences_html(name, params[comparison.BASE], params[name])
         cards.append(f'<section class="vc-card" id="scenario-{html_text(name)}"><h3>{html_text(params[name].get("title", name))} '
                      f"<small>({html_text(name)})</small></h3><p>{html_text(params[name].get('description', ''))}</p>"
-                     f"<ul>{''.join(_links(outputs, name, status, notebooks, titles))}</ul>"
+                     f"<ul>{''.join(_links(outputs, name, status, notebooks, titles, mine(name)))}</ul>"
                      f"{_export_links(outputs, name)}{diff}</section>")
     table = comparison.comparison_html(comparison.load(outputs, scenarios, notebooks), titles,
                                        {name: params[name].get("title") for name in names})
@@ -290,7 +309,7 @@ def index_inputs_hash(outputs: Path, scenarios=None, notebooks=None) -> str:
     for folder in sorted(p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(folder.iterdir()):
             digest.update(f"\0{folder.name}/{path.name}\0".encode())
-            if path.name.endswith(RECORDED_SUFFIXES) and path.is_file():
+            if path.name.endswith(RECORDED_SUFFIXES) and path.is_file() and not path.is_symlink():
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -313,6 +332,7 @@ def publish(outputs: Path | None = None, rerender: bool = True, scenarios=None, 
 
 def _publish(outputs: Path, rerender: bool, scenarios, notebooks, when_changed: bool = False) -> Path:
     index, marker = outputs / "index.html", outputs / INDEX_INPUTS
+    broken: dict[tuple[str, str], str] = {}
     if rerender:
         from valuechain.publish import exports
         from valuechain.dataset.load import load_dataset
@@ -325,18 +345,41 @@ def _publish(outputs: Path, rerender: bool, scenarios, notebooks, when_changed: 
             if (scenarios is not None and executed.parent.name not in scenarios) or (
                     notebooks is not None and executed.stem not in notebooks):
                 continue
-            page = notebook_page(executed, read_parameters(executed.parent), vintage)
+            if executed.parent.is_symlink():
+                if executed.parent not in folders:
+                    warn(f"{executed.parent}: is a symbolic link, which publish never follows; it is left out")
+                folders.add(executed.parent)
+                continue
+            page, problem = _page_or_problem(executed, vintage)
+            if page is None:
+                warn(f"{executed}: {problem}; its page is left out until 'valuechain run' executes it again")
+                broken[(executed.parent.name, executed.stem)] = problem
+                continue
             atomic_write_text(executed.with_suffix(".html"), page)
             folders.add(executed.parent)
-        for folder in sorted(folders):
+        for folder in sorted(f for f in folders if not f.is_symlink()):
             exports.write_all(folder, notebooks, vintage)
     key = index_inputs_hash(outputs, scenarios, notebooks)
     if when_changed and not rerender and index.is_file() and _read_key(marker) == key:
         return index
     marker.unlink(missing_ok=True)  # never a marker that vouches for an index being replaced
-    atomic_write_text(index, index_page(outputs, scenarios, notebooks))
-    atomic_write_text(marker, key + "\n")  # written last, as an item's .inputs
+    atomic_write_text(index, index_page(outputs, scenarios, notebooks, broken))
+    if not broken:  # an index with broken items marked is never kept as it is
+        atomic_write_text(marker, key + "\n")  # written last, as an item's .inputs
     return index
+
+
+def _page_or_problem(executed: Path, vintage: str) -> tuple[str | None, str]:
+    """The page of an executed notebook, or (None, why it cannot be read)."""
+    problem = "a symbolic link, which is never followed" if executed.is_symlink() else notebook_problem(executed)
+    if problem:
+        return None, problem
+    try:
+        return notebook_page(executed, read_parameters(executed.parent), vintage), ""
+    except RecursionError:
+        return None, "nested too deep to read"
+    except Exception as exc:  # not JSON, not a notebook, or not of the shape the runner writes
+        return None, f"not a readable notebook ({type(exc).__name__})"
 
 
 def _read_key(path: Path) -> str | None:
