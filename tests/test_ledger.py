@@ -163,3 +163,15 @@ def test_the_first_vintage_uses_only_what_was_published_by_its_cutoff(ds, base_s
     made = ledger.forecasts(base_scenario, shaken, [cutoff], shaken_panel)
     again = ledger.forecasts(base_scenario, ds, [cutoff], panel)
     pd.testing.assert_frame_equal(made, again)
+
+
+def test_the_track_record_on_the_real_data_declares_the_headlines_it_records(ds, base_scenario):
+    record = ledger.track_record(base_scenario, ds)
+    summary, heads = record.summary(), record.headlines()
+    assert {h.key for h in heads} <= set(summary) and all(h.label and h.unit and h.period for h in heads)
+    d = record.score("d_usd_bn")
+    assert summary["ledger_d_scored"] == d["scored"] == len(record.scored.query("quantity == 'd_usd_bn'"))
+    assert summary["ledger_d_coverage"] == pytest.approx(d["inside"] / d["scored"], abs=1e-4)
+    # every outcome scored as first disclosed was public by the latest publication date in the data
+    first_release = (record.scored["target_quarter"] + 1).map(lambda q: q.end_time.normalize())
+    assert (first_release[record.scored["quantity"] == "d_usd_bn"] <= record.last_published).all()
