@@ -98,10 +98,9 @@ def filed_by(ds: Dataset, cutoff) -> Dataset:
     return dataclasses.replace(ds, financials=ds.financials[keep].reset_index(drop=True))
 
 
-def cutoffs(panel: pd.DataFrame, scenario) -> list[pd.Timestamp]:
-    """The vintages the data support: quarter ends from the first disclosure's quarter to the last
-    quarter end on or before the latest publication date in ``panel``."""
-    del scenario  # the same dates for every scenario: the ledger's vintages are the data's
+def cutoffs(panel: pd.DataFrame) -> list[pd.Timestamp]:
+    """The dates a vintage may have: quarter ends from the first disclosure's quarter to the last
+    quarter end on or before the latest publication date in ``panel`` (the same for every scenario)."""
     first = panel["published"].min().to_period("Q")
     last = panel["published"].max()
     ends = [q.end_time.normalize() for q in pd.period_range(first, last.to_period("Q"), freq="Q")]
@@ -206,7 +205,7 @@ def _required_rows(scenario, ds: Dataset, cutoff: pd.Timestamp) -> list[dict]:
 def forecasts(scenario, ds: Dataset, dates=None, panel: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ledger rows of the vintages ``dates`` (default: every vintage the data support, :func:`cutoffs`)."""
     panel = disclosures.load(ds) if panel is None else panel
-    dates = cutoffs(panel, scenario) if dates is None else [pd.Timestamp(c) for c in dates]
+    dates = cutoffs(panel) if dates is None else [pd.Timestamp(c) for c in dates]
     dg = scenario.demand_gap
     down = dg.downstream
     built = downstream.vintages(panel, dates, down.start_quarter, down.level_sd, down.slope_sd,
@@ -229,7 +228,7 @@ def update(scenario, ds: Dataset, file=None, panel: pd.DataFrame | None = None) 
     """
     panel = disclosures.load(ds) if panel is None else panel
     held = set(ledger_file.load(file)["vintage"])
-    dates = [c for c in cutoffs(panel, scenario) if c not in held]
+    dates = [c for c in cutoffs(panel) if c not in held]
     return ledger_file.append(forecasts(scenario, ds, dates, panel), file)
 
 
