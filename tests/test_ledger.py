@@ -175,3 +175,26 @@ def test_the_track_record_on_the_real_data_declares_the_headlines_it_records(ds,
     # every outcome scored as first disclosed was public by the latest publication date in the data
     first_release = (record.scored["target_quarter"] + 1).map(lambda q: q.end_time.normalize())
     assert (first_release[record.scored["quantity"] == "d_usd_bn"] <= record.last_published).all()
+
+
+def test_the_ledger_command_appends_nothing_to_a_full_ledger_and_refuses_a_bad_one_in_one_line(tmp_path):
+    from conftest import invoke_cli
+
+    path = tmp_path / ledger_file.FILE
+    shutil.copy(ledger_file.path(), path)
+    before = path.read_bytes()
+    done = invoke_cli("ledger", "--update", "--file", path)
+    assert done.returncode == 0 and "nothing appended" in done.stdout and path.read_bytes() == before
+    path.write_text(HEADER + GOOD.replace("10.0000", "ten"))
+    refused = invoke_cli("ledger", "--file", path)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "forecast_ledger.csv row 2, column forecast: rule 'number'" in refused.stderr
+
+
+def test_every_scenario_scores_the_committed_forecasts_with_the_ledgers_own_assumptions(ds, base_scenario):
+    from valuechain.scenario.load import load_scenario
+
+    base = ledger.track_record(base_scenario, ds)
+    bear = ledger.track_record(load_scenario("bear"), ds)
+    assert bear.scenario == base.scenario == "base"
+    pd.testing.assert_frame_equal(bear.scores, base.scores)

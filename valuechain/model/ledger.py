@@ -392,16 +392,21 @@ class TrackRecord:
 def track_record(scenario, ds: Dataset, rows: pd.DataFrame | None = None, level: float = 0.90) -> TrackRecord:
     """Score the ledger ``rows`` (default: the bundled ledger) against what the data now disclose.
 
-    ``scenario`` gives the outcomes' assumptions (the AI share, the lives, the chain); the ledger's
-    own rows say which scenario they were made with, and a page shows that name.
+    The outcomes are built with the assumptions the forecasts were made with (the AI share, the lives,
+    the chain): the scenario the ledger's rows name, when they name one other than ``scenario``, so
+    every scenario's page scores the same committed forecasts the same way.
     """
+    from valuechain.scenario.load import load_scenario
+
     rows = ledger_file.load() if rows is None else rows
+    named = sorted(set(rows["scenario"]))
+    if len(named) == 1 and named[0] != scenario.name:
+        scenario = load_scenario(named[0])
     panel = disclosures.load(ds)
     first, revised = realized(scenario, ds, rows["target_quarter"], panel)
     scored, scored_revised = score(rows, first), score(rows, revised)
     cap = scenario.demand_gap.capital
     spend = consistent_quarters(ds, cap.spenders, pd.Period(cap.first_quarter, freq="Q"))
     sources = tuple(dict.fromkeys([*panel.loc[panel["flow"] != "market_total", "source_id"], *spend.sources]))
-    made_with = ", ".join(sorted(set(rows["scenario"]))) or scenario.name
-    return TrackRecord(made_with, rows, scored, scored_revised, coverage(scored, rows, level),
+    return TrackRecord(", ".join(named) or scenario.name, rows, scored, scored_revised, coverage(scored, rows, level),
                        coverage(scored_revised, rows, level), line(rows, first), level, panel["published"].max(), sources)

@@ -580,7 +580,9 @@ def track_record(record) -> str:
         direction = "below" if d["mean_error_log"] > 0 else "above"
         lines.append(
             f"The ledger records {len(v)} vintages ({v[0].date()} to {v[-1].date()}), each forecasting D and R* for "
-            f"the next four quarters from what was public by its date. Against D as first disclosed, D's forecasts "
+            f"the next four quarters from what was public by its date, with the assumptions of scenario "
+            f"'{escape_markdown(record.scenario)}' (the outcomes use the same, so every scenario's page scores the same "
+            f"committed forecasts). Against D as first disclosed, D's forecasts "
             f"were {abs(d['mean_error_log']):.2f} log points {direction} the outcome on average (root mean squared "
             f"error {d['rmse_log']:.2f}); {int(d['inside'])} of {n_d} outcomes fell inside their {d['level']:.0%} "
             f"intervals, a coverage of {d['coverage']:.0%} ({record.level:.0%} interval "
