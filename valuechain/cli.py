@@ -403,5 +403,39 @@ def refresh(user_agent, companies, since, out, data_dir, apply_file):
     click.echo(terminal_text(summary_.describe()))
 
 
+@main.command(short_help="Score the forecast ledger, or append the forecasts of new vintages.")
+@click.option("--update", is_flag=True, help="Append the forecasts of every vintage the data support that the ledger "
+                                             "does not hold yet (earlier rows are never rewritten).")
+@click.option("--scenario", default="base", show_default=True, help="Scenario whose assumptions the forecasts use.")
+@click.option("--file", "ledger_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Ledger file (default: the bundled valuechain/dataset/data/forecast_ledger.csv).")
+def ledger(update, scenario, ledger_path):
+    """Print the forecast ledger's track record, or --update it with the vintages it lacks.
+
+    Each vintage (a quarter's end) forecasts D and R* for the next four quarters from what was
+    published by its date; the rows are appended once and never rewritten.
+
+    \b
+    Examples:
+      valuechain ledger
+      valuechain ledger --update
+    """
+    from valuechain.dataset import ledger as ledger_file
+    from valuechain.dataset.load import load_dataset
+    from valuechain.model import ledger as ledger_model
+    from valuechain.scenario.load import load_scenario
+
+    ds, sc = load_dataset(), load_scenario(scenario)
+    if update:
+        added = ledger_model.update(sc, ds, ledger_path)
+        vintages = sorted({str(v.date()) for v in added["vintage"]})
+        click.echo(f"{len(added)} forecasts appended ({', '.join(vintages)})" if vintages
+                   else "The ledger holds every vintage the data support; nothing appended.")
+        return
+    record = ledger_model.track_record(sc, ds, ledger_file.load(ledger_path), sc.demand_gap.downstream.band)
+    for key, value in record.summary().items():
+        click.echo(f"{key:<32} {value}")
+
+
 if __name__ == "__main__":
     main()

@@ -484,3 +484,38 @@ def ipo_draw_chart(draw: pd.DataFrame, seed_range: tuple, typical: tuple, source
            f"{ratios[0]:.0%} (${total.iloc[0]:,.0f}bn) to {ratios[-1]:.0%} (${total.iloc[-1]:,.0f}bn), against the seed's "
            f"${seed_range[0]:,.0f}-{seed_range[1]:,.0f}bn decade of US IPO proceeds.")
     return Chart(fig, title, alt, "ipo-capital-draw", source)
+
+
+def track_record_chart(record, source: str) -> Chart:
+    """Each vintage's forecasts of D (lines with their intervals) against D as first disclosed and today's, with
+    R*'s pre-registered line (each quarter's earliest recorded R*)."""
+    rows = record.rows
+    fig, ax = subplots(figsize=(9, 5))
+    d_rows = rows[rows["quantity"] == "d_usd_bn"]
+    for i, (vintage, own) in enumerate(d_rows.groupby("vintage")):
+        x = quarter_dates(own["target_quarter"])
+        ax.plot(x, own["forecast"], color="#0173b2", linewidth=1.0, alpha=0.8,
+                label="D forecast by a vintage, with its interval" if i == 0 else None)
+        ax.fill_between(x, own["low"], own["high"], color="#0173b2", alpha=0.07)
+    first = record.scored[record.scored["quantity"] == "d_usd_bn"].drop_duplicates("target_quarter")
+    ax.scatter(quarter_dates(first["target_quarter"]), first["realized"], color="#222222", s=22, zorder=3,
+               label="D as first disclosed")
+    revised = record.scored_revised[record.scored_revised["quantity"] == "d_usd_bn"].drop_duplicates("target_quarter")
+    revised = revised.sort_values("target_quarter")
+    ax.plot(quarter_dates(revised["target_quarter"]), revised["realized"], color="#555555", linestyle=":",
+            label="D today (revised)")
+    req = rows[rows["quantity"] == "required_usd_bn"].sort_values("vintage", kind="stable")
+    req = req.groupby("target_quarter", as_index=False).first().sort_values("target_quarter")
+    ax.plot(quarter_dates(req["target_quarter"]), req["forecast"], color="#d55e00", linewidth=2.0,
+            label="R*, pre-registered (earliest vintage's)")
+    ax.set_yscale("log")
+    ax.set_xlabel("Target quarter")
+    ax.set_ylabel("USD billions a year (annualized, log scale)")
+    ax.legend(frameon=False, fontsize=7, loc="upper left")
+    d = record.score("d_usd_bn")
+    title = "Forecasts of D from each vintage against what was disclosed, and R*'s pre-registered line"
+    finish(fig, ax, title, source)
+    alt = (f"Log-scale chart of the forecast ledger's {len(record.vintages)} vintages: {int(d['inside'])} of "
+           f"{int(d['scored'])} outcomes of D as first disclosed fell inside their forecast's interval; D stayed "
+           f"below R*'s pre-registered line in {int((~record.line['above']).sum())} of {len(record.line)} quarters.")
+    return Chart(fig, title, alt, "forecast-track-record", source)

@@ -542,3 +542,60 @@ def downstream_check(check) -> str:
     return (f"In {year}, {_listed(parts)}. The labs differ by what the applications pay them for models and what their "
             "cloud partners keep, which D nets; the applications differ because the profit pool takes them from a "
             "survey of all enterprise spending, while D counts only the vendors that disclose an AI figure.")
+
+
+# ----------------------------------------------------------------------------- the track record (notebook 06)
+
+
+def track_record(record) -> str:
+    """The forecast ledger's track record in words: what it holds, how D's and R*'s forecasts fared
+    (error, then coverage with its count and interval), R*'s pre-registered line, and what so few
+    scored forecasts cannot show. The limitation comes first when too few forecasts are scored."""
+    d, r = record.score("d_usd_bn"), record.score("required_usd_bn")
+    dr = record.score("d_usd_bn", revised=True)
+    v = record.vintages
+    if not v:
+        return "The forecast ledger holds no vintage yet: there is no track record to score."
+    n_d = int(d["scored"])
+    lines = []
+    if n_d and d["coverage_low"] <= d["level"] <= d["coverage_high"]:
+        lines.append(f"**The track record cannot yet tell whether D's {d['level']:.0%} intervals are calibrated: "
+                     f"{int(d['inside'])} of {n_d} outcomes fell inside them, a coverage between {d['coverage_low']:.0%} "
+                     f"and {d['coverage_high']:.0%} ({record.level:.0%} interval), which holds the stated "
+                     f"{d['level']:.0%} and much less.**")
+    elif n_d:
+        side = "below" if d["coverage"] < d["level"] else "above"
+        lines.append(f"**D's {d['level']:.0%} intervals held {int(d['inside'])} of {n_d} outcomes, a coverage between "
+                     f"{d['coverage_low']:.0%} and {d['coverage_high']:.0%} ({record.level:.0%} interval), {side} "
+                     "their stated level.**")
+    if n_d:
+        direction = "below" if d["mean_error_log"] > 0 else "above"
+        lines.append(
+            f"The ledger records {len(v)} vintages ({v[0].date()} to {v[-1].date()}), each forecasting D and R* for "
+            f"the next four quarters from what was public by its date, with the assumptions of scenario "
+            f"'{escape_markdown(record.scenario)}' (the outcomes use the same, so every scenario's page scores the same "
+            f"committed forecasts). Against D as first disclosed, D's forecasts "
+            f"were {abs(d['mean_error_log']):.2f} log points {direction} the outcome on average (root mean squared "
+            f"error {d['rmse_log']:.2f}); {int(d['inside'])} of {n_d} outcomes fell inside their {d['level']:.0%} "
+            f"intervals, a coverage of {d['coverage']:.0%} ({record.level:.0%} interval "
+            f"{d['coverage_low']:.0%} to {d['coverage_high']:.0%}, treating the forecasts as independent, which "
+            f"forecasts from one vintage are not). Against today's revised D the mean error is "
+            f"{dr['mean_error_log']:+.2f} log points and the coverage {int(dr['inside'])} of {int(dr['scored'])}.")
+        if d["mean_error_log"] > 0:
+            low = int((record.scored.loc[record.scored["quantity"] == "d_usd_bn", "error_log"] > 0).sum())
+            lines.append(f"{low} of {n_d} outcomes were above their forecast. A forecast that carries a vintage's "
+                         "growth cannot foresee the series that begin to disclose later, which the chain-linked D "
+                         "then counts.")
+    else:
+        lines.append(f"No forecast of D has come due yet in the data (latest publication {record.last_published.date()}).")
+    if int(r["scored"]):
+        lines.append(f"R*'s forecasts were {r['mean_error_log']:+.3f} log points off on average (root mean squared "
+                     f"error {r['rmse_log']:.3f}): the quarters whose capex was already filed are known in advance, and "
+                     f"{int(r['inside'])} of {int(r['scored'])} outcomes fell inside the stated range.")
+    ln = record.line
+    if len(ln):
+        above = int(ln["above"].sum())
+        lines.append(f"Against R*'s pre-registered line, D as first disclosed was at or above it in {above} of "
+                     f"{len(ln)} quarters ({ln['target_quarter'].iloc[0]} to {ln['target_quarter'].iloc[-1]}; D/R* "
+                     f"from {ln['d_over_required'].min():.2f} to {ln['d_over_required'].max():.2f}).")
+    return "\n\n".join(lines)

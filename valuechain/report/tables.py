@@ -620,3 +620,54 @@ def downstream_check(check: pd.DataFrame, source: str = "") -> Table:
               "pay them for models and of what their cloud partners keep; the applications' disclosed AI revenue. The "
               "profit pool's applications are a share of Menlo Ventures' survey of enterprise generative-AI spend, so the "
               "ratio is how much of that the named vendors' disclosures cover. Both use the same pass-through shares."))
+
+
+# ----------------------------------------------------------------------------- the track record (notebook 06)
+
+QUANTITY_NAMES = {"d_usd_bn": "D, net external AI revenue", "required_usd_bn": "R*, required revenue on capital in service"}
+
+
+def track_record_scores(record, source: str = "") -> Table:
+    """The ledger's score by quantity, against the value as first disclosed and today's revised value."""
+    frame = pd.concat([record.scores.assign(against="as first disclosed"),
+                       record.scores_revised.assign(against="today's revised value")], ignore_index=True)
+    frame = frame.assign(quantity=frame["quantity"].map(QUANTITY_NAMES)).sort_values(["quantity", "against"], kind="stable")
+    return present(frame, [
+        Column("quantity", "Forecast of"), Column("against", "Scored against"),
+        Column("forecasts", "Forecasts in the ledger", "count"), Column("scored", "Forecasts scored", "count"),
+        Column("mean_error_log", "Mean log error (realized over forecast)", "log_points"),
+        Column("rmse_log", "Root mean squared log error", "log_points"),
+        Column("inside", "Outcomes inside the interval", "count"), Column("coverage", "Coverage", "share"),
+        Column("coverage_low", f"Coverage, {record.level:.0%} interval, low", "share"),
+        Column("coverage_high", f"Coverage, {record.level:.0%} interval, high", "share"),
+        Column("level", "Interval's stated level", "share"),
+    ], "The forecast ledger's track record", source,
+        note="R*'s interval is a stated range (capex growth 0 to twice the last), recorded at level 1; a quarter whose "
+             "capex was filed has no range. The coverage interval treats the forecasts as independent.")
+
+
+def track_record_forecasts(record, source: str = "") -> Table:
+    """Every scored forecast: vintage, target, forecast and interval, outcome as first disclosed, error, inside."""
+    s = record.scored.assign(quantity=lambda t: t["quantity"].map(QUANTITY_NAMES),
+                             vintage=lambda t: t["vintage"].dt.date.astype(str),
+                             target_quarter=lambda t: t["target_quarter"].astype(str),
+                             inside=lambda t: t["inside"].map({True: "inside", False: "outside"}))
+    return present(s, [
+        Column("quantity", "Forecast of"), Column("vintage", "Vintage (cutoff)", "date"),
+        Column("target_quarter", "Target quarter", "quarter"), Column("horizon_quarters", "Quarters ahead", "count"),
+        Column("forecast", "Forecast", "usd_bn"), Column("low", "Interval, low", "usd_bn"),
+        Column("high", "Interval, high", "usd_bn"), Column("realized", "As first disclosed", "usd_bn"),
+        Column("error_log", "Log error", "log_points"), Column("inside", "Inside the interval"),
+    ], "Each forecast that has come due, against the value as first disclosed", source)
+
+
+def rstar_line(record, source: str = "") -> Table:
+    """R*'s pre-registered line against each quarter of D as first disclosed."""
+    ln = record.line.assign(target_quarter=lambda t: t["target_quarter"].astype(str),
+                            vintage=lambda t: t["vintage"].dt.date.astype(str),
+                            above=lambda t: t["above"].map({True: "above", False: "below"}))
+    return present(ln, [
+        Column("target_quarter", "Quarter", "quarter"), Column("vintage", "R* recorded on", "date"),
+        Column("required_usd_bn", "R*, pre-registered", "usd_bn"), Column("d_usd_bn", "D, as first disclosed", "usd_bn"),
+        Column("d_over_required", "D / R*", "ratio"), Column("above", "D against the line"),
+    ], "R*'s pre-registered line against each quarter of D as first disclosed", source)
