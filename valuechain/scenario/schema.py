@@ -185,10 +185,87 @@ class DownstreamInputs(_Frozen):
     band: Annotated[float, Field(ge=0.5, le=0.99)] = 0.90  # coverage of every band and interval shown
 
 
+class Prior(_Frozen):
+    """The distribution of one assumption, named by its dotted scenario key.
+
+    normal: ``mean``, ``sd`` (optionally truncated to ``low``-``high``); lognormal: ``median``,
+    ``sigma`` (s.d. of the log; optional bounds); triangular and pert: ``low``, ``mode``, ``high``;
+    uniform: ``low``, ``high``; beta: ``alpha``, ``beta`` on ``low``-``high`` (default 0-1).
+    A zero width (``sd: 0``, ``low`` = ``high``) fixes the value.
+    """
+
+    dist: Literal["normal", "lognormal", "triangular", "uniform", "beta", "pert"]
+    mean: float | None = None
+    sd: Annotated[float, Field(ge=0)] | None = None
+    median: Annotated[float, Field(gt=0)] | None = None
+    sigma: Annotated[float, Field(ge=0)] | None = None
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+    alpha: Annotated[float, Field(gt=0)] | None = None
+    beta: Annotated[float, Field(gt=0)] | None = None
+    rationale: str  # why this distribution: its source or reasoning
+
+    @model_validator(mode="after")
+    def _complete(self):
+        needs = {"normal": ("mean", "sd"), "lognormal": ("median", "sigma"), "triangular": ("low", "mode", "high"),
+                 "uniform": ("low", "high"), "beta": ("alpha", "beta"), "pert": ("low", "mode", "high")}[self.dist]
+        allowed = set(needs) | {"low", "high"}
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.dist} prior needs {', '.join(needs)}; missing {', '.join(missing)}")
+        extra = [name for name in ("mean", "sd", "median", "sigma", "mode", "alpha", "beta")
+                 if getattr(self, name) is not None and name not in allowed]
+        if extra:
+            raise ValueError(f"a {self.dist} prior takes {', '.join(needs)} (and low/high bounds), not {', '.join(extra)}")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        if self.mode is not None and not self.low <= self.mode <= self.high:
+            raise ValueError(f"mode {self.mode} is outside low-high ({self.low}-{self.high})")
+        centre = self.mean if self.dist == "normal" else self.median if self.dist == "lognormal" else None
+        if centre is not None and ((self.low is not None and centre < self.low) or (self.high is not None and centre > self.high)):
+            raise ValueError(f"the centre {centre} is outside the bounds")
+        if self.dist == "lognormal" and self.low is not None and self.low < 0:
+            raise ValueError("a lognormal prior cannot have a negative lower bound")
+        if not self.rationale.strip():
+            raise ValueError("a prior needs a rationale (its source or reasoning)")
+        return self
+
+
+def _half_life_prior() -> Prior:
+    return Prior(dist="lognormal", median=2.0, sigma=0.5, low=0.25, high=10.0,
+                 rationale="The growth of a new platform's revenue decays over a few years; a half-life of about two "
+                           "years, from one to four.")
+
+
+def _long_run_prior() -> Prior:
+    return Prior(dist="normal", mean=0.07, sd=0.03, low=0.0, high=0.2,
+                 rationale="Once diffused, AI spending grows with IT spending: Gartner's worldwide IT spending grew 10% "
+                           "in 2025 and is forecast 11% in 2026; longer-run nominal growth is lower.")
+
+
+def _ceiling_prior() -> Prior:
+    return Prior(dist="triangular", low=0.05, mode=0.25, high=0.6,
+                 rationale="Software and IT services were 53% of world IT spending in 2025 (Gartner); AI final demand "
+                           "may take a share of them, not all of IT.")
+
+
 class PrimaryTest(_Frozen):
-    """The one pre-specified test of the demand gap (see valuechain.stats.closing)."""
+    """The pre-specified question of the demand gap and its test (see valuechain.stats.reach and valuechain.stats.closing).
+
+    The question: does D reach R*'s committed path by the end of ``reach_year``? H0, whatever the data: it
+    does not. D's growth after the last quarter decays from its estimate to ``long_run_growth`` with
+    half-life ``growth_half_life_years``, scaled by the room left below a ceiling of ``ceiling_share`` of
+    world IT spending (stated priors, drawn in the posterior predictive).
+    """
 
     test: Literal["gap_closing"] = "gap_closing"  # H0: the gap is not closing fast enough to close in time
+    reach_year: Year = 2030  # the question: does D reach R*'s committed path by the end of this year?
+    growth_half_life_years: Prior = Field(default_factory=_half_life_prior)  # half-life of D's growth above its long-run rate, years
+    long_run_growth: Prior = Field(default_factory=_long_run_prior)  # D's long-run growth, log points a year
+    ceiling_share: Prior = Field(default_factory=_ceiling_prior)  # D's ceiling, share of world IT spending in 2025
+    predictive_draws: Annotated[int, Field(ge=1000, le=200_000)] = 20_000  # draws of the posterior predictive
+    seed: Annotated[int, Field(ge=0)] = 27  # the same seed gives the same draws
     close_within_years: Annotated[float, Field(gt=0, le=30)] | None = None  # None: the servers' life
     horizon_year: Year = 2030  # year for P(gap closed by then)
     window_quarters: Annotated[int, Field(ge=4, le=40)] = 8  # latest quarterly changes the closing rate is measured on
@@ -221,7 +298,7 @@ class DemandGap(_Frozen):
     capital_recovery: CapitalRecoveryInputs = CapitalRecoveryInputs()
     capital: CapitalInputs
     downstream: DownstreamInputs = DownstreamInputs()
-    primary_test: PrimaryTest = PrimaryTest()
+    primary_test: PrimaryTest = Field(default_factory=PrimaryTest)
     regression: RegressionInputs
 
 
@@ -270,53 +347,6 @@ class Valuation(_Frozen):
     china_years_to_converge: Annotated[int, Field(ge=1, le=30)]  # years for the China P/E to fall to NVIDIA's
     nvidia_earnings_growth: Growth  # NVIDIA's yearly earnings growth in that comparison
     rationale: str = ""  # source or reasoning
-
-
-class Prior(_Frozen):
-    """The distribution of one assumption, named by its dotted scenario key.
-
-    normal: ``mean``, ``sd`` (optionally truncated to ``low``-``high``); lognormal: ``median``,
-    ``sigma`` (s.d. of the log; optional bounds); triangular and pert: ``low``, ``mode``, ``high``;
-    uniform: ``low``, ``high``; beta: ``alpha``, ``beta`` on ``low``-``high`` (default 0-1).
-    A zero width (``sd: 0``, ``low`` = ``high``) fixes the value.
-    """
-
-    dist: Literal["normal", "lognormal", "triangular", "uniform", "beta", "pert"]
-    mean: float | None = None
-    sd: Annotated[float, Field(ge=0)] | None = None
-    median: Annotated[float, Field(gt=0)] | None = None
-    sigma: Annotated[float, Field(ge=0)] | None = None
-    low: float | None = None
-    mode: float | None = None
-    high: float | None = None
-    alpha: Annotated[float, Field(gt=0)] | None = None
-    beta: Annotated[float, Field(gt=0)] | None = None
-    rationale: str  # why this distribution: its source or reasoning
-
-    @model_validator(mode="after")
-    def _complete(self):
-        needs = {"normal": ("mean", "sd"), "lognormal": ("median", "sigma"), "triangular": ("low", "mode", "high"),
-                 "uniform": ("low", "high"), "beta": ("alpha", "beta"), "pert": ("low", "mode", "high")}[self.dist]
-        allowed = set(needs) | {"low", "high"}
-        missing = [name for name in needs if getattr(self, name) is None]
-        if missing:
-            raise ValueError(f"a {self.dist} prior needs {', '.join(needs)}; missing {', '.join(missing)}")
-        extra = [name for name in ("mean", "sd", "median", "sigma", "mode", "alpha", "beta")
-                 if getattr(self, name) is not None and name not in allowed]
-        if extra:
-            raise ValueError(f"a {self.dist} prior takes {', '.join(needs)} (and low/high bounds), not {', '.join(extra)}")
-        if self.low is not None and self.high is not None and self.low > self.high:
-            raise ValueError(f"low {self.low} is above high {self.high}")
-        if self.mode is not None and not self.low <= self.mode <= self.high:
-            raise ValueError(f"mode {self.mode} is outside low-high ({self.low}-{self.high})")
-        centre = self.mean if self.dist == "normal" else self.median if self.dist == "lognormal" else None
-        if centre is not None and ((self.low is not None and centre < self.low) or (self.high is not None and centre > self.high)):
-            raise ValueError(f"the centre {centre} is outside the bounds")
-        if self.dist == "lognormal" and self.low is not None and self.low < 0:
-            raise ValueError("a lognormal prior cannot have a negative lower bound")
-        if not self.rationale.strip():
-            raise ValueError("a prior needs a rationale (its source or reasoning)")
-        return self
 
 
 class Uncertainty(_Frozen):
