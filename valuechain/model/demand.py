@@ -28,6 +28,7 @@ import pandas as pd
 from valuechain.dataset.capex import consistent_quarters, guided_capex
 from valuechain.model import bridge, capital, chain, required
 from valuechain.model import reach as reach_model
+from valuechain.model import verdict as verdict_rule
 from valuechain.stats import closing, inference, regression
 from valuechain.dataset import disclosures, views
 from valuechain.model import downstream
@@ -121,6 +122,10 @@ class DemandGapResult:
         bars = {"in_service": self.rungs.in_service_usd_bn, "committed": self.rungs.committed_usd_bn,
                 "steady_state": self.rungs.steady_state_usd_bn}
         return pd.DataFrame({key: levels / bar for key, bar in bars.items()})
+
+    def verdict(self) -> verdict_rule.Verdict:
+        """The verdict rule (:mod:`valuechain.model.verdict`) on the question's answer and D / R* over the scope ladder."""
+        return verdict_rule.of_reach(self.reach, self.ladder_range())
 
     def ladder_range(self) -> tuple[float, float]:
         """The lowest and highest :math:`D / R^*` across the ladder's rungs in the gap quarter."""
@@ -227,8 +232,9 @@ class DemandGapResult:
             Headline("closing_rate_high", "Closing rate, upper bound", "rate", q, 4 * c.trend_interval[1], detail=True),
             Headline("close_year", "Gap closes (year, at the current rate)", "year", q,
                      close_year if np.isfinite(close_year) else None),
-            Headline("prob_closed_by_horizon", f"P(gap closed by {horizon})", "probability", str(horizon),
-                     c.prob_closed_by.get(horizon)),
+            Headline("prob_closed_by_horizon", f"P(gap closed by {horizon}) if the current closing rate holds", "probability",
+                     str(horizon), c.prob_closed_by.get(horizon),
+                     note="The trend's arithmetic, without future shocks or parameter uncertainty; see prob_reach"),
             Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.test.pvalue),
             Headline("elasticity", f"Elasticity, {s.series_label}", "elasticity", f"{s.elasticity.fit.n} quarters",
                      s.elasticity.estimate),
@@ -283,6 +289,8 @@ class DemandGapResult:
                                      "ratio", q, float(grid[rung].min()), detail=True),
                             Headline(f"d_over_required_{rung}_high", f"D / R* on {name}, highest across D's scope ladder",
                                      "ratio", q, float(grid[rung].max()), detail=True)]
+        if self.reach is not None:  # the pre-specified question: does D reach R*'s committed path by Y?
+            figures.extend(self.reach.headlines())
         if self.ladder is not None:  # D's scope ladder, the primary D its central rung
             rungs = self.ladder_at_gap()
             low, high = self.ladder_range()

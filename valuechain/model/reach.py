@@ -83,7 +83,8 @@ class Reach:
     growth: float  # D's log growth a year over the window (central scope)
     growth_se: float
     dof: int
-    window: int
+    window: int  # the quarterly changes the growth rests on
+    max_window: int  # the most the test's window holds (primary_test.window_quarters)
     level: float
     mde: float
     mde_source: str
@@ -99,10 +100,12 @@ class Reach:
     fan: pd.DataFrame  # quarter: percentiles of the primary D (USD bn a year)
     bound: Bound  # the level no band may reach; D's ceiling is a share of it
 
+    primary = chain.PRIMARY  # the rung of D's scope ladder the test and P use
+
     @property
     def needed_central(self) -> float:
         """The growth the primary D needs to reach R*'s committed path: the test's null."""
-        return float(self.needed.loc[(chain.PRIMARY, "committed"), "needed"])
+        return float(self.needed.loc[(self.primary, "committed"), "needed"])
 
     @property
     def growth_interval(self) -> tuple[float, float]:
@@ -360,7 +363,7 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
                        index=quarters)
     return Reach(
         year=year, quarter=T, target_quarter=target, years=h, path=path, needed=needed, growth=g, growth_se=se,
-        dof=nu, window=min(pt.window_quarters, len(log_d) - 1), level=level,
+        dof=nu, window=min(pt.window_quarters, len(log_d) - 1), max_window=pt.window_quarters, level=level,
         mde=float(stats_reach.mde(se, nu, pt.alpha)), mde_source=MDE_SOURCE, alpha=pt.alpha,
         t_stat=float(t_stat), p_value=float(p), probability=prob, probability_se=prob_se,
         probability_by_scope=by_scope, prior_keys=r_keys + d_keys,

@@ -91,19 +91,21 @@ def mde(se, dof: int, alpha: float = 0.05, power: float = POWER):
     return (stats.t.ppf(1 - alpha, dof) + stats.t.ppf(power, dof)) * np.asarray(se, dtype=float)
 
 
-def quarters_to_detect(mde_now: float, needed: float, n: int) -> float:
+def quarters_to_detect(mde_now: float, needed: float, n: int, max_n: int | None = None) -> float:
     r"""Quarters more, at the current pace of disclosure, until the MDE falls to ``needed``.
 
     The standard error of a mean of :math:`n` changes scales as :math:`n^{-1/2}`, so the MDE reaches
-    :math:`g^{need}` after :math:`k = \lceil n\,((MDE/g^{need})^2 - 1) \rceil` more quarters, if the
-    window took in every new quarter and the noise stayed as it is. 0 when the MDE is already below;
-    inf when nothing needs detecting (:math:`g^{need} \le 0`).
+    :math:`g^{need}` after :math:`k = \lceil n\,((MDE/g^{need})^2 - 1) \rceil` more quarters, if the noise
+    stays as it is (the degrees of freedom held, which is conservative). 0 when the MDE is already
+    below; inf when nothing needs detecting (:math:`g^{need} \le 0`) or when :math:`n + k` exceeds
+    ``max_n``, the changes the test's window holds (more quarters alone would not tell).
     """
     if needed <= 0:
         return np.inf
     if mde_now <= needed:
         return 0.0
-    return float(np.ceil(n * ((mde_now / needed) ** 2 - 1)))
+    more = float(np.ceil(n * ((mde_now / needed) ** 2 - 1)))
+    return more if max_n is None or n + more <= max_n else np.inf
 
 
 def decaying_paths(rng: np.random.Generator, log_d0, growth0, long_run, half_life_years, level_sd: float,
