@@ -56,7 +56,7 @@ R_KEYS = ("demand_gap.capital.ai_share_before", "demand_gap.capital.servers_life
           "demand_gap.break_even.margin_before_depreciation")  # R*'s assumptions drawn (plus each ai_share year)
 D_KEYS = ("layers.labs.pass_through", "layers.apps.pass_through")  # D's scope assumptions drawn (plus partner shares)
 GRID_POINTS = 5  # points per D assumption at which D in the last quarter is evaluated, then interpolated
-MDE_SOURCE = ("analytic: (t_ν,1-α + t_ν,0.8) × the growth's standard error; a placeholder until the calibration "
+MDE_SOURCE = ("analytic: (t(ν, 1-α) + t(ν, 0.8)) × the growth's standard error; a placeholder until the calibration "
               "records the MDE measured on the real disclosure pattern")
 BOUND_FACT = "world_it_spending_2025"  # the plausibility bound of the projection (facts.csv)
 

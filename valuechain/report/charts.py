@@ -248,7 +248,7 @@ def demand_fan_chart(result, source: str) -> Chart:
     """Net external AI revenue D with its band and the disclosures behind it, against R*, with a fan to the horizon."""
     d, req, proj = result.downstream.d.dropna(subset=["d_usd_bn"]), result.required, result.projection
     band = f"{result.downstream.level:.0%}"
-    fig, ax = subplots(figsize=(9, 5))
+    fig, ax = subplots(figsize=(12, 5))
     x = quarter_dates(d.index)
     ax.plot(x, d["d_usd_bn"], color="#0173b2", linewidth=2.2, label="D: net external AI revenue (smoothed)")
     ax.fill_between(x, d["low_usd_bn"], d["high_usd_bn"], color="#0173b2", alpha=0.2, label=f"D, {band} band")
@@ -280,7 +280,7 @@ def demand_fan_chart(result, source: str) -> Chart:
     ax.set_yscale("log")
     ax.set_xlabel("Quarter")
     ax.set_ylabel("USD billions a year (annualized, log scale)")
-    ax.legend(frameon=False, fontsize=7, ncol=2, loc="lower right")
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the plot: no data under it
     title = f"Downstream AI revenue against required revenue, to {proj.index[-1].year}"
     finish(fig, ax, title, source)
     c = result.closing
