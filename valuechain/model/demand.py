@@ -10,8 +10,9 @@ r"""The demand gap: is downstream demand catching up with upstream spending?
    only that year's data (:mod:`valuechain.model.required`), against :math:`D` as known shortly
    after the year (its vintage) with today's revised value beside it
    (:func:`valuechain.model.downstream.known_by_year`).
-3. **The primary test**: is the gap :math:`\log D - \log R^*` closing fast enough to close within
-   the servers' life? (:mod:`valuechain.stats.closing`)
+3. **The pre-specified question**: does D reach R*'s committed path by the scenario's year?
+   (:mod:`valuechain.model.reach`), its verdict (:mod:`valuechain.model.verdict`), and the gap
+   :math:`\log D - \log R^*`'s closing rate and test (:mod:`valuechain.stats.closing`).
 4. **The secondary evidence**, Holm-adjusted as a family: the growth elasticity of cloud revenue
    to capex with its placebo, the bounds test, the panel, the break test; plus the Bayesian
    elasticity of :math:`D` to AI capex and the out-of-sample check (:mod:`valuechain.stats.regression`).
@@ -235,7 +236,7 @@ class DemandGapResult:
             Headline("prob_closed_by_horizon", f"P(gap closed by {horizon}) if the current closing rate holds", "probability",
                      str(horizon), c.prob_closed_by.get(horizon),
                      note="The trend's arithmetic, without future shocks or parameter uncertainty; see prob_reach"),
-            Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.test.pvalue),
+            Headline("primary_p_value", "Gap-closing test p-value (H0: not closing in time)", "p", q, c.test.pvalue),
             Headline("elasticity", f"Elasticity, {s.series_label}", "elasticity", f"{s.elasticity.fit.n} quarters",
                      s.elasticity.estimate),
             Headline("elasticity_low", "Elasticity, lower bound", "elasticity", f"{s.elasticity.fit.n} quarters",

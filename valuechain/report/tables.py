@@ -404,7 +404,7 @@ def reach(result, source: str = "") -> Table:
 
 
 def closing(result, source: str = "") -> Table:
-    """The primary test's figures: gap, trend, time to close and probabilities, each with its interval."""
+    """The gap-closing test's figures: gap, trend, time to close and the trend's probabilities, each with its interval."""
     from valuechain.stats.inference import format_p
 
     c = result.closing
@@ -416,12 +416,14 @@ def closing(result, source: str = "") -> Table:
          f"{4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f}"),
         ("Rate needed to close within the asset life (log points a year)", f"{4 * c.required_trend:+.2f}", ""),
         ("Quarterly changes used (n) and EWC degrees of freedom", f"{test.nobs} and {test.df}", ""),
-        ("Primary test p-value", format_p(test.pvalue), test.method),
-    ] + [(f"P(gap closed by the end of {y})", f"{p:.2f}", "") for y, p in c.prob_closed_by.items() if y <= 2035]
+        ("Closing test p-value", format_p(test.pvalue), test.method),
+    ] + [(f"P(gap closed by the end of {y}) if the current rate holds", f"{p:.2f}",
+          "the trend's arithmetic: no future shocks, no parameter uncertainty") for y, p in c.prob_closed_by.items()
+         if y <= 2035]
     frame = pd.DataFrame(rows, columns=["figure", "estimate", "interval"])
     return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate"),
                            Column("interval", f"{band} interval or note", missing="")],
-                   "The primary test: is the gap closing in time?", source)
+                   "The gap to R* in service: is it closing in time?", source)
 
 
 NOT_KNOWN = "not known then"  # a year the disclosures public at its vintage's cutoff do not cover whole
