@@ -208,6 +208,8 @@ def _number(value) -> str:
 
 def _default_text(field) -> str:
     default = field.default
+    if default is PydanticUndefined and field.default_factory is not None:
+        default = field.default_factory()
     if default is PydanticUndefined:
         return "required"
     if isinstance(default, BaseModel):

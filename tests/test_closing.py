@@ -55,3 +55,22 @@ def test_primary_test_at_its_null_gives_a_p_value_of_one_half():
     result = closing.gap_closing(log_d, log_r, 0.05, horizon, 8, (0.05, 0.03))
     assert result.required_trend == pytest.approx(result.trend) and result.t_stat == pytest.approx(0.0, abs=1e-9)
     assert result.p_value == pytest.approx(0.5, abs=3 * 0.016)
+
+
+def test_bootstrap_t_inversion_subtracts_the_pivot_and_recovers_a_known_probability():
+    """A constructed, non-centred pivot: t* = 1 + z over a grid of normal quantiles (median +1, as the pipeline's
+    is shifted). With g = ĝ - se t*, P(G + g h >= 0) = P(t* <= (ĝ + G/h)/se) = Φ((ĝ + G/h)/se - 1).
+    With ĝ = 0.05, se = 0.02, G = -0.45, h = 12: (0.05 - 0.0375)/0.02 - 1 = -0.375, Φ = 0.3538.
+    The old sign (ĝ + se t*) gives P(0.07 + 0.02 z >= 0.0375) = P(z >= -1.625) = 0.948: far from the answer."""
+    from scipy import stats
+
+    z = stats.norm.ppf((np.arange(100_000) + 0.5) / 100_000)
+    t_star = 1.0 + z
+    draws = closing.invert_bootstrap_t(0.05, 0.02, t_star)
+    assert np.median(draws) == pytest.approx(0.05 - 0.02 * 1.0, abs=1e-6)  # the pivot's median is subtracted
+    known = stats.norm.cdf((0.05 - 0.45 / 12) / 0.02 - 1.0)
+    assert closing.prob_closed(np.full(len(draws), -0.45), draws, 12) == pytest.approx(known, abs=1e-4)
+    assert known == pytest.approx(0.3538, abs=1e-4)
+    wrong = closing.prob_closed(np.full(len(draws), -0.45), 0.05 + 0.02 * t_star, 12)
+    assert wrong == pytest.approx(stats.norm.sf(-1.625), abs=1e-4) and wrong - known > 0.5
+    assert np.isnan(closing.prob_closed(np.zeros(3), np.zeros(3), -1))

@@ -127,11 +127,14 @@ def test_the_ladder_is_recorded_and_the_primary_d_is_its_central_rung(base_gap):
     assert heads["net_external_revenue_usd_bn"].value == pytest.approx(heads["d_central_usd_bn"].value)
 
 
-def test_the_verdict_states_the_range_first_and_names_the_primary_scope(base_gap):
+def test_the_verdict_states_the_range_after_the_rule_and_names_the_primary_scope(base_gap):
     from valuechain.report import narrative, tables
 
     low, high = base_gap.ladder_range()
     verdict = narrative.demand_verdict(base_gap)
+    rule = narrative.verdict_sentence(base_gap.verdict())
+    assert verdict.startswith(rule + " ")  # the verdict rule's sentence first (tests/test_verdict.py), then the range
+    verdict = verdict[len(rule) + 1:]
     grid = base_gap.answer_grid()
     assert verdict.startswith(f"Depending on what counts as downstream revenue and which capital must be repaid, D was "
                               f"**between {grid.min().min():.0%} and {grid.max().max():.0%} of required revenue** in "

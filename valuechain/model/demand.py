@@ -10,8 +10,9 @@ r"""The demand gap: is downstream demand catching up with upstream spending?
    only that year's data (:mod:`valuechain.model.required`), against :math:`D` as known shortly
    after the year (its vintage) with today's revised value beside it
    (:func:`valuechain.model.downstream.known_by_year`).
-3. **The primary test**: is the gap :math:`\log D - \log R^*` closing fast enough to close within
-   the servers' life? (:mod:`valuechain.stats.closing`)
+3. **The pre-specified question**: does D reach R*'s committed path by the scenario's year?
+   (:mod:`valuechain.model.reach`), its verdict (:mod:`valuechain.model.verdict`), and the gap
+   :math:`\log D - \log R^*`'s closing rate and test (:mod:`valuechain.stats.closing`).
 4. **The secondary evidence**, Holm-adjusted as a family: the growth elasticity of cloud revenue
    to capex with its placebo, the bounds test, the panel, the break test; plus the Bayesian
    elasticity of :math:`D` to AI capex and the out-of-sample check (:mod:`valuechain.stats.regression`).
@@ -27,6 +28,8 @@ import pandas as pd
 
 from valuechain.dataset.capex import consistent_quarters, guided_capex
 from valuechain.model import bridge, calculations, capital, chain, required
+from valuechain.model import reach as reach_model
+from valuechain.model import verdict as verdict_rule
 from valuechain.stats import closing, inference, regression
 from valuechain.dataset import disclosures, views
 from valuechain.model import downstream
@@ -93,6 +96,7 @@ class DemandGapResult:
     rungs: capital.Rungs | None = None  # R* in service, committed and at the steady state in the gap quarter
     left_out: dict = field(default_factory=dict)  # spenders left out of every quarter, with the reason
     guidance: pd.DataFrame = field(default_factory=pd.DataFrame)  # the spenders' own capex guidance used
+    reach: reach_model.Reach | None = None  # the pre-specified question: does D reach R*'s committed path by Y?
 
     def ladder_at_gap(self) -> pd.DataFrame:
         r"""Each rung of D's scope ladder in the gap quarter :math:`T`: level, shares and :math:`D^{rung}_T / R^*_T`.
@@ -124,6 +128,10 @@ class DemandGapResult:
         """The arithmetic of the published methods, the bridges and R*'s rungs, as live formulas
         (:func:`valuechain.model.calculations.demand_gap`)."""
         return calculations.demand_gap(self)
+
+    def verdict(self) -> verdict_rule.Verdict:
+        """The verdict rule (:mod:`valuechain.model.verdict`) on the question's answer and D / R* over the scope ladder."""
+        return verdict_rule.of_reach(self.reach, self.ladder_range())
 
     def ladder_range(self) -> tuple[float, float]:
         """The lowest and highest :math:`D / R^*` across the ladder's rungs in the gap quarter."""
@@ -230,9 +238,10 @@ class DemandGapResult:
             Headline("closing_rate_high", "Closing rate, upper bound", "rate", q, 4 * c.trend_interval[1], detail=True),
             Headline("close_year", "Gap closes (year, at the current rate)", "year", q,
                      close_year if np.isfinite(close_year) else None),
-            Headline("prob_closed_by_horizon", f"P(gap closed by {horizon})", "probability", str(horizon),
-                     c.prob_closed_by.get(horizon)),
-            Headline("primary_p_value", "Primary test p-value (H0: not closing in time)", "p", q, c.test.pvalue),
+            Headline("prob_closed_by_horizon", f"P(gap closed by {horizon}) if the current closing rate holds", "probability",
+                     str(horizon), c.prob_closed_by.get(horizon),
+                     note="The trend's arithmetic, without future shocks or parameter uncertainty; see prob_reach"),
+            Headline("primary_p_value", "Gap-closing test p-value (H0: not closing in time)", "p", q, c.test.pvalue),
             Headline("elasticity", f"Elasticity, {s.series_label}", "elasticity", f"{s.elasticity.fit.n} quarters",
                      s.elasticity.estimate),
             Headline("elasticity_low", "Elasticity, lower bound", "elasticity", f"{s.elasticity.fit.n} quarters",
@@ -286,6 +295,8 @@ class DemandGapResult:
                                      "ratio", q, float(grid[rung].min()), detail=True),
                             Headline(f"d_over_required_{rung}_high", f"D / R* on {name}, highest across D's scope ladder",
                                      "ratio", q, float(grid[rung].max()), detail=True)]
+        if self.reach is not None:  # the pre-specified question: does D reach R*'s committed path by Y?
+            figures.extend(self.reach.headlines())
         if self.ladder is not None:  # D's scope ladder, the primary D its central rung
             rungs = self.ladder_at_gap()
             low, high = self.ladder_range()
@@ -350,7 +361,12 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     path = _ai_path(scenario, wide, guidance, guidance_year)
     sources = tuple(dict.fromkeys([*d.sources, *spend.sources, *(s for row in guidance["sources"] for s in row),
                                    *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
-    projection = _projection(scenario, wide, path, gap, be)
+    ladder = downstream.ladder(d, d.accounting)
+    bound = _bound(ds)
+    answer = reach_model.reach(scenario, d, ladder, log_d, _spend_path(scenario, wide, guidance, guidance_year).sum(axis=1),
+                               guidance_year, pt.horizon_year, bound)
+    projection = _projection(scenario, wide, path, answer, be)
+    sources = tuple(dict.fromkeys([*sources, bound.source_id]))
     bridges = _bridges(scenario, ds, ai_q, wide, classes, requirements, year)
     sources = tuple(dict.fromkeys([*sources, *bridges.sources]))
     return DemandGapResult(
@@ -359,7 +375,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
         closing=gap, secondary=secondary, sources=sources,
         bridges=bridges,
-        ladder=downstream.ladder(d, d.accounting),
+        ladder=ladder, reach=answer,
         rungs=capital.rungs(path, classes, cap.service_lag_quarters, be.target_return, be.margin_before_depreciation,
                             gap.last_quarter, guidance_year),
         left_out=spend.left_out, guidance=guidance.assign(year=guidance_year),
@@ -376,23 +392,40 @@ def _needed(gap: float, years: float, bar: str) -> str:
 LIFE_RANGE = ((5.0, 15.0), (6.0, 20.0))  # the asset lives the R* band spans, with the scenario's own: (servers, buildings) years
 
 
+def _path_end(scenario: Scenario, guidance_year: int) -> int:
+    """The last year the capex paths run to: the horizon, the question's year and the committed rung's."""
+    pt = scenario.demand_gap.primary_test
+    return max(pt.horizon_year, pt.reach_year, guidance_year + 1)
+
+
+def _spend_path(scenario: Scenario, wide: pd.DataFrame, guidance: pd.DataFrame, guidance_year: int) -> pd.DataFrame:
+    """The spenders' capex by quarter (:func:`valuechain.model.capital.projected_spend`): filed, then their guidance
+    for ``guidance_year`` where given, then the scenario's capex growth, to the end of :func:`_path_end`."""
+    proj = scenario.projection
+    return capital.projected_spend(wide, capital.guided_quarters(wide, guidance, guidance_year),
+                                   _path_end(scenario, guidance_year),
+                                   lambda year: proj.growth("capex_growth", year) if proj.start <= year <= proj.end else 0.0)
+
+
 def _ai_path(scenario: Scenario, wide: pd.DataFrame, guidance: pd.DataFrame, guidance_year: int) -> pd.Series:
-    """AI capex by quarter to the end of the horizon year: filed, then the spenders' guidance for
-    ``guidance_year`` where given, then the scenario's capex growth
-    (:func:`valuechain.model.capital.projected_ai_capex`)."""
-    cap, proj = scenario.demand_gap.capital, scenario.projection
-    horizon = max(scenario.demand_gap.primary_test.horizon_year, guidance_year + 1)
-    return capital.projected_ai_capex(wide, cap.ai_share, horizon,
-                                      lambda year: proj.growth("capex_growth", year) if proj.start <= year <= proj.end else 0.0,
-                                      cap.ai_share_before, capital.guided_quarters(wide, guidance, guidance_year))
+    """AI capex by quarter to the end of :func:`_path_end`: the AI share of :func:`_spend_path`
+    (:func:`valuechain.model.capital.ai_capex`)."""
+    cap = scenario.demand_gap.capital
+    return capital.ai_capex(_spend_path(scenario, wide, guidance, guidance_year), cap.ai_share, cap.ai_share_before)
 
 
-def _projection(scenario: Scenario, wide: pd.DataFrame, extended: pd.Series, gap: closing.GapClosing,
+def _bound(ds: Dataset) -> reach_model.Bound:
+    """The level the projection of D may not reach: world IT spending in 2025 (facts.csv)."""
+    facts = ds.facts.set_index("fact_id")
+    return reach_model.Bound(float(facts.loc[reach_model.BOUND_FACT, "value"]),
+                             "World IT spending in 2025 (Gartner)", str(facts.loc[reach_model.BOUND_FACT, "source_id"]))
+
+
+def _projection(scenario: Scenario, wide: pd.DataFrame, extended: pd.Series, answer: reach_model.Reach,
                 be) -> pd.DataFrame:
     r"""R* to the end of the horizon year on the AI capex path ``extended`` (:func:`_ai_path`), and D's
-    fan at the current closing rate.
-
-    D's quantiles come from the draws of the gap and its trend: :math:`D_{T+h} = R^*_{T+h} \exp(G_T + g h)`.
+    fan: the percentiles of the posterior predictive of the primary D (:func:`valuechain.model.reach.posterior_predictive`),
+    growth decaying along its stated priors, future shocks and the scope's and band's uncertainty included.
     """
     cap = scenario.demand_gap.capital
     horizon = scenario.demand_gap.primary_test.horizon_year
@@ -410,11 +443,8 @@ def _projection(scenario: Scenario, wide: pd.DataFrame, extended: pd.Series, gap
     ranges = pd.concat([rstar(*lives) for lives in LIFE_RANGE] + [central], axis=1)
     out = pd.DataFrame({"required_usd_bn": central, "required_low_usd_bn": ranges.min(axis=1),
                         "required_high_usd_bn": ranges.max(axis=1)}).loc[quarters]
-    steps = np.array([(q - gap.last_quarter).n for q in quarters])
-    log_gap = gap.gap_draws[:, None] + gap.trend_draws[:, None] * steps[None, :]
-    for p in (5, 25, 50, 75, 95):
-        out[f"d_p{p:02d}"] = out["required_usd_bn"].to_numpy() * np.exp(np.percentile(log_gap, p, axis=0))
-    return out
+    out["committed_usd_bn"] = answer.path["committed_usd_bn"].reindex(quarters)
+    return out.join(answer.fan.reindex(quarters))
 
 
 def _secondary(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q: pd.Series, tested) -> Secondary:

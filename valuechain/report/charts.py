@@ -248,7 +248,7 @@ def demand_fan_chart(result, source: str) -> Chart:
     """Net external AI revenue D with its band and the disclosures behind it, against R*, with a fan to the horizon."""
     d, req, proj = result.downstream.d.dropna(subset=["d_usd_bn"]), result.required, result.projection
     band = f"{result.downstream.level:.0%}"
-    fig, ax = subplots(figsize=(9, 5))
+    fig, ax = subplots(figsize=(12, 5))
     x = quarter_dates(d.index)
     ax.plot(x, d["d_usd_bn"], color="#0173b2", linewidth=2.2, label="D: net external AI revenue (smoothed)")
     ax.fill_between(x, d["low_usd_bn"], d["high_usd_bn"], color="#0173b2", alpha=0.2, label=f"D, {band} band")
@@ -263,16 +263,24 @@ def demand_fan_chart(result, source: str) -> Chart:
     r = r[r > 0]
     ax.plot(quarter_dates(r.index), r, color="#d55e00", linewidth=2.2, label="R*: revenue that recovers AI capital in service")
     px = quarter_dates(proj.index)
-    ax.fill_between(px, proj["d_p05"], proj["d_p95"], color="#0173b2", alpha=0.12, label="D projected at the current closing rate, 90%")
+    ax.fill_between(px, proj["d_p05"], proj["d_p95"], color="#0173b2", alpha=0.12,
+                    label="D projected, 90% (decaying growth below a ceiling, future shocks)")
     ax.fill_between(px, proj["d_p25"], proj["d_p75"], color="#0173b2", alpha=0.22, label="D projected, 50%")
     ax.plot(px, proj["d_p50"], color="#0173b2", linestyle="--", linewidth=1.2)
     ax.plot(px, proj["required_usd_bn"], color="#d55e00", linestyle="--", linewidth=1.5, label="R* projected (scenario capex growth)")
+    if "committed_usd_bn" in proj:
+        ax.plot(px, proj["committed_usd_bn"], color="#d55e00", linestyle=":", linewidth=1.8,
+                label="R*'s committed path (no capex after the guidance year)")
+    if result.reach is not None:
+        bound = result.reach.bound
+        ax.axhline(bound.value_usd_bn, color="#555555", linestyle="-.", linewidth=1.0,
+                   label=f"{bound.label}: the bound no band may reach")
     ax.fill_between(px, proj["required_low_usd_bn"], proj["required_high_usd_bn"], color="#d55e00", alpha=0.15,
                     label="R*, asset lives 5-6 and 15-20 years")
     ax.set_yscale("log")
     ax.set_xlabel("Quarter")
     ax.set_ylabel("USD billions a year (annualized, log scale)")
-    ax.legend(frameon=False, fontsize=7, ncol=2, loc="upper left")
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the plot: no data under it
     title = f"Downstream AI revenue against required revenue, to {proj.index[-1].year}"
     finish(fig, ax, title, source)
     c = result.closing
@@ -280,6 +288,12 @@ def demand_fan_chart(result, source: str) -> Chart:
            f"{d['d_usd_bn'].iloc[-1]:,.0f} billion dollars a year in {d.index[-1]} ({band} band "
            f"{d['low_usd_bn'].iloc[-1]:,.0f}-{d['high_usd_bn'].iloc[-1]:,.0f}); required revenue was "
            f"{req['required_usd_bn'].loc[c.last_quarter]:,.0f} in {c.last_quarter}.")
+    if result.reach is not None:
+        a = result.reach
+        alt += (f" Projected D in {a.target_quarter}: median {proj['d_p50'].get(a.target_quarter, float('nan')):,.0f}, "
+                f"95th percentile {a.p95_at(a.target_quarter):,.0f}, against R*'s committed path of "
+                f"{a.path.loc[a.target_quarter, 'committed_usd_bn']:,.0f} and the bound, {a.bound.label}, of "
+                f"{a.bound.value_usd_bn:,.0f} billion dollars.")
     return Chart(fig, title, alt, "demand-vs-required-revenue", source)
 
 

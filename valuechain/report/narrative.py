@@ -126,34 +126,81 @@ def _when(closing, quarters: float) -> str:
     return f"{int(year)}" if np.isfinite(year) else "never at that rate"
 
 
+POSITION = {"below": "below the requirement on every rung of its scope ladder",
+            "above": "above the requirement on every rung of its scope ladder",
+            "spans": "below the requirement on some rungs of its scope ladder and at or above it on others"}
+
+
+def verdict_sentence(v) -> str:
+    """The verdict rule's sentence (:mod:`valuechain.model.verdict`): the case first, then the intervals, then the p-value.
+
+    ``v`` is a :class:`~valuechain.model.verdict.Verdict`. It never says revenue is above the requirement unless
+    every rung of the scope ladder is.
+    """
+    band = f"{v.level:.0%}"
+    lo, hi = v.ratio_range
+    path = f"R\\*'s committed path by {v.year}"
+    if v.case == "cannot_tell":
+        why = []
+        if "scope" in v.reasons:
+            why.append(f"what counts as downstream revenue decides it (D is {lo:.0%}-{hi:.0%} of R\\* over its scope ladder)")
+        if "power" in v.reasons:
+            why.append(f"the smallest growth the test can detect, {v.mde:+.2f} log points a year (80% power), exceeds "
+                       f"the {v.needed:+.2f} a year D needs")
+        tell = []
+        if "power" in v.reasons and np.isfinite(v.more_quarters):
+            tell.append(f"about {v.more_quarters:.0f} more quarters of disclosures at the current pace")
+        elif "power" in v.reasons and v.needed > 0:
+            tell.append(f"not more quarters alone, since the test's window holds {v.max_window} quarterly changes, but a "
+                        "longer window or less noisy disclosures (reported revenue rather than run-rates and claims)")
+        if "scope" in v.reasons:
+            tell.append("a disclosure that settles D's scope (the clouds' AI revenue from customers outside the chain, "
+                        "the labs' payments to the clouds)")
+        tell_text = f" What would tell: {' or '.join(tell)}." if tell else ""
+        first = f"**The data cannot tell yet whether D reaches {path}**: {'; and '.join(why)}.{tell_text}"
+    elif v.case == "on_course":
+        first = f"**D is on course to reach {path}**: its growth is above the growth it needs, at the {v.alpha:.0%} level."
+    else:
+        first = f"**The data do not show D reaching {path}**: its growth is not above the growth it needs at the {v.alpha:.0%} level."
+    numbers = (f"Today D is {POSITION[v.position]} ({lo:.0%}-{hi:.0%} of R\\* in service). To reach the path D needs "
+               f"{v.needed:+.2f} log points a year ({band} interval {v.needed_interval[0]:+.2f} to {v.needed_interval[1]:+.2f}); "
+               f"it grew {v.growth:+.2f} ({band} interval {v.growth_interval[0]:+.2f} to {v.growth_interval[1]:+.2f}). "
+               f"P(D ≥ R\\*'s committed path at the end of {v.year}) = **{v.probability:.2f}** "
+               f"({v.probability_range[0]:.2f}-{v.probability_range[1]:.2f} over the scope ladder), with future shocks, "
+               "decaying growth and the priors of R\\*'s and D's assumptions drawn. "
+               f"Minimum detectable effect: {v.mde:+.2f} a year ({v.mde_source}). "
+               f"Test (H0: D does not reach the path): p = {format_p(v.p_value)}.")
+    return f"{first} {numbers}"
+
+
 def demand_verdict(result) -> str:
-    """The verdict of the primary test, generated from the numbers, with its uncertainty."""
+    """The verdict, generated from the numbers: the rule's sentence first (:func:`verdict_sentence`), then D / R*
+    over the ladder and rungs, the gap's closing rate and its test."""
     c, band = result.closing, f"{result.closing.level:.0%}"
     lo, hi = c.ratio_interval
-    horizon = result.scenario.demand_gap.primary_test.horizon_year
     p_text = format_p(c.test.pvalue)
-    lines = [scope_range(result)] if result.ladder is not None else []
+    lines = [verdict_sentence(result.verdict())] if result.reach is not None else []
+    lines += [scope_range(result)] if result.ladder is not None else []
     scope = result.downstream.scope
     primary = (f"On the {scope.name.lower()} scope, every flow between the chain's members counted once, net external AI "
                "revenue" if scope is not None else "Net external AI revenue")
     lines.append(f"{primary} was **{c.ratio:.0%} of required revenue** in {c.last_quarter} "
-                 f"({band} interval {lo:.0%}-{hi:.0%}); the primary test below uses this definition.")
+                 f"({band} interval {lo:.0%}-{hi:.0%}); the tests below use this definition.")
     rate = f"{4 * c.trend:+.2f} log points a year ({band} interval {4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f})"
     if c.current_gap < 0:
         first, last = c.close_quarter_interval
-        lines.append(f"The gap is changing at {rate}. At that rate it closes: **{_when(c, c.quarters_to_close)}** "
-                     f"({band} interval: {_when(c, first)} to {_when(c, last)}).")
+        lines.append(f"The gap to R* in service is changing at {rate}. At that rate it closes: "
+                     f"{_when(c, c.quarters_to_close)} ({band} interval: {_when(c, first)} to {_when(c, last)}).")
     else:
         lines.append(f"On that definition revenue is above the requirement; the ratio is changing at {rate}.")
-    lines.append(f"P(gap closed by the end of {horizon}) = **{c.prob_closed_by.get(horizon, float('nan')):.2f}**.")
     if c.current_gap < 0:
         null = f"the gap is not closing fast enough to close within {c.horizon_years:g} years, the servers' life"
         verdict = "the data show it closing fast enough" if c.reject else "the data cannot show that it closes in time"
     else:
         null = f"at its current rate revenue falls back below the requirement within {c.horizon_years:g} years"
         verdict = "the data show revenue staying above it" if c.reject else "the data cannot rule that out"
-    lines.append(f"Primary test (H0: {null}): p = {p_text} on {c.test.nobs} quarterly changes; at the {c.alpha:.0%} level "
-                 f"{verdict}.")
+    lines.append(f"The gap's closing test (H0: {null}): p = {p_text} on {c.test.nobs} quarterly changes; at the "
+                 f"{c.alpha:.0%} level {verdict}.")
     if result.bridges is not None:
         lines.append(bridge_sentence(result.bridges))
     return " ".join(lines)
@@ -573,7 +620,7 @@ def track_record(record) -> str:
         lines.append(
             f"The ledger records {len(v)} vintages ({v[0].date()} to {v[-1].date()}), each forecasting D and R* for "
             f"the next four quarters from what was public by its date, with the assumptions of scenario "
-            f"'{escape_markdown(record.scenario)}' (the outcomes use the same, so every scenario's page scores the same "
+            f"'{markdown_text(record.scenario)}' (the outcomes use the same, so every scenario's page scores the same "
             f"committed forecasts). Against D as first disclosed, D's forecasts "
             f"were {abs(d['mean_error_log']):.2f} log points {direction} the outcome on average (root mean squared "
             f"error {d['rmse_log']:.2f}); {int(d['inside'])} of {n_d} outcomes fell inside their {d['level']:.0%} "

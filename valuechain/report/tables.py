@@ -343,8 +343,68 @@ def rstar_rungs(result, source: str = "") -> Table:
               f"{r.quarter}. The primary test uses capital in service."))
 
 
+def reach_needed(result, source: str = "") -> Table:
+    """The growth D needs to reach each rung of R* by the question's year, for each rung of D's scope ladder, with intervals."""
+    a = result.reach
+    names = {s.key: s.name for s in result.ladder.scopes}
+    frame = a.needed.reset_index()
+    frame["scope_name"] = frame["scope"].map(names)
+    frame["rung_name"] = frame["rung"].map(lambda k: f"R* {_RUNG_WORDS[k]}")
+    frame["interval"] = [f"{lo:+.2f} to {hi:+.2f}" for lo, hi in zip(frame["low"], frame["high"])]
+    band = f"{a.level:.0%}"
+    return present(frame, [
+        Column("scope_name", "D's scope"),
+        Column("d_usd_bn", f"D in {a.quarter}, annualized", "usd_bn"),
+        Column("rung_name", "Requirement"),
+        Column("target_usd_bn", f"Requirement in {a.target_quarter}, annualized", "usd_bn"),
+        Column("needed", f"Growth D needs to reach it by {a.year}", "rate"),
+        Column("interval", f"{band} interval (log points a year)"),
+    ], f"The growth D needs to reach R* by the end of {a.year}, by D's scope and R*'s rung", source,
+        note=(f"Needed growth = (log requirement in {a.target_quarter} − log D in {a.quarter}) / {a.years:g} years. "
+              f"The question is the central scope against the committed path. Intervals: D's {band} band and "
+              "the scenario's priors on R*'s and D's assumptions, drawn. D grew "
+              f"{a.growth:+.2f} log points a year over its last {a.window} quarterly changes."))
+
+
+_RUNG_WORDS = {"in_service": "on capital in service (scenario capex growth)",
+               "committed": "committed path (no capex after the guidance year)",
+               "steady_state": "at the steady state of that year's AI capex"}
+
+
+def reach(result, source: str = "") -> Table:
+    """The question's figures: needed growth, D's growth, the MDE, P(D >= R*'s committed path) and the test, intervals first."""
+    from valuechain.stats.inference import format_p
+
+    a = result.reach
+    band = f"{a.level:.0%}"
+    central = a.needed.loc[(a.primary, "committed")]
+    lo, hi = a.growth_interval
+    p_lo, p_hi = a.probability_range
+    rows = [
+        (f"R*'s committed path in {a.target_quarter} (USD bn a year)", f"{central['target_usd_bn']:,.0f}", ""),
+        ("Growth D needs to reach it (log points a year)", f"{a.needed_central:+.2f}",
+         f"{central['low']:+.2f} to {central['high']:+.2f}"),
+        (f"D's growth, last {a.window} quarterly changes (log points a year)", f"{a.growth:+.2f}", f"{lo:+.2f} to {hi:+.2f}"),
+        ("Minimum detectable effect at 80% power (log points a year)", f"{a.mde:+.2f}", a.mde_source),
+        (f"P(D ≥ R*'s committed path in {a.target_quarter})", f"{a.probability:.2f}",
+         f"{p_lo:.2f} to {p_hi:.2f} over D's scope ladder; Monte Carlo s.e. {a.probability_se:.3f}"),
+        (f"D projected in {a.target_quarter}, 95th percentile (USD bn a year)", f"{a.p95_at(a.target_quarter):,.0f}",
+         f"bound: {a.bound.label}, USD {a.bound.value_usd_bn:,.0f}bn"),
+        ("Test p-value (H0: D does not reach the path)", format_p(a.p_value), a.test.method),
+    ]
+    frame = pd.DataFrame(rows, columns=["figure", "estimate", "interval"])
+    priors = "; ".join(f"{name.replace('_', ' ')}: {prior.dist}" for name, prior in a.decay_priors.items())
+    return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate"),
+                           Column("interval", f"{band} interval or note", missing="")],
+                   f"Does D reach R*'s committed path by {a.year}?", source,
+                   note=(f"P is a posterior predictive over {a.draws:,} draws: D's band, its growth's sampling "
+                         f"distribution, growth decaying to a long-run rate below a ceiling ({priors}; "
+                         "primary_test in the scenario) with future shocks, and the scenario's priors on "
+                         f"{len(a.prior_keys)} assumptions of R* and of D's scope."))
+
+
 def closing(result, source: str = "") -> Table:
-    """The primary test's figures: gap, trend, time to close and probabilities, each with its interval."""
+    """The gap-closing test's figures: gap, trend, time to close and the trend's probabilities, each with its interval."""
     from valuechain.stats.inference import format_p
 
     c = result.closing
@@ -356,12 +416,14 @@ def closing(result, source: str = "") -> Table:
          f"{4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f}"),
         ("Rate needed to close within the asset life (log points a year)", f"{4 * c.required_trend:+.2f}", ""),
         ("Quarterly changes used (n) and EWC degrees of freedom", f"{test.nobs} and {test.df}", ""),
-        ("Primary test p-value", format_p(test.pvalue), test.method),
-    ] + [(f"P(gap closed by the end of {y})", f"{p:.2f}", "") for y, p in c.prob_closed_by.items() if y <= 2035]
+        ("Closing test p-value", format_p(test.pvalue), test.method),
+    ] + [(f"P(gap closed by the end of {y}) if the current rate holds", f"{p:.2f}",
+          "the trend's arithmetic: no future shocks, no parameter uncertainty") for y, p in c.prob_closed_by.items()
+         if y <= 2035]
     frame = pd.DataFrame(rows, columns=["figure", "estimate", "interval"])
     return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate"),
                            Column("interval", f"{band} interval or note", missing="")],
-                   "The primary test: is the gap closing in time?", source)
+                   "The gap to R* in service: is it closing in time?", source)
 
 
 NOT_KNOWN = "not known then"  # a year the disclosures public at its vintage's cutoff do not cover whole

@@ -188,93 +188,6 @@ class DownstreamInputs(_Frozen):
     band: Annotated[float, Field(ge=0.5, le=0.99)] = 0.90  # coverage of every band and interval shown
 
 
-class PrimaryTest(_Frozen):
-    """The one pre-specified test of the demand gap (see valuechain.stats.closing)."""
-
-    test: Literal["gap_closing"] = "gap_closing"  # H0: the gap is not closing fast enough to close in time
-    close_within_years: Annotated[float, Field(gt=0, le=30)] | None = None  # None: the servers' life
-    horizon_year: Year = 2030  # year for P(gap closed by then)
-    window_quarters: Annotated[int, Field(ge=4, le=40)] = 8  # latest quarterly changes the closing rate is measured on
-    min_series: Annotated[int, Field(ge=1, le=20)] = 3  # quarters where D rests on fewer final-demand series are left out
-    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # level of the primary test
-
-
-class RegressionInputs(_Frozen):
-    """Series and specification of the secondary regressions (growth and error-correction form)."""
-
-    capex_companies: tuple[str, ...]  # the largest spenders: their capex drives the profit model's projection
-    long_series_company: str = "amazon"  # company with the longest cloud revenue and capex pair (bounds, break, forecasts)
-    panel_companies: tuple[str, ...]  # clouds in the revenue-on-own-capex panel
-    lags: Annotated[int, Field(ge=1, le=8)] = 4  # distributed lags of capex growth, quarters
-    placebo_leads: Annotated[int, Field(ge=1, le=8)] = 4  # capex leads in the placebo, quarters
-    elasticity_prior_mean: Annotated[float, Field(ge=-5, le=5)] = 1.0  # prior mean of the AI revenue elasticity
-    elasticity_prior_sd: Annotated[float, Field(gt=0, le=10)] = 0.5  # prior s.d. of that elasticity
-    bootstrap: Annotated[int, Field(ge=99, le=9999)] = 499  # bootstrap draws for the bounds and break tests
-    break_trim: Annotated[float, Field(ge=0.1, le=0.3)] = 0.15  # share of quarters kept off each end in the break test
-    forecast_horizon: Annotated[int, Field(ge=1, le=4)] = 4  # quarters ahead in the out-of-sample check
-    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # level of the secondary tests (Holm-adjusted)
-
-
-class DemandGap(_Frozen):
-    """Parameters of the demand-gap analysis (notebook 02)."""
-
-    break_even: BreakEven
-    sequoia: SequoiaInputs
-    bain: BainInputs
-    capital_recovery: CapitalRecoveryInputs = CapitalRecoveryInputs()
-    capital: CapitalInputs
-    downstream: DownstreamInputs = DownstreamInputs()
-    primary_test: PrimaryTest = PrimaryTest()
-    regression: RegressionInputs
-
-
-class LabPath(_Frozen):
-    """Drivers of one lab's revenue and cost path."""
-
-    base_revenue_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: start-year revenue from the latest disclosure
-    loss_per_revenue_dollar: Annotated[float, Field(ge=-1, le=20)] | None = None  # None: latest reported loss / revenue
-    revenue_growth: Growth | dict[Year, Growth]  # yearly revenue growth (0.5 = +50%); the last value carries on
-    cost_decline: Annotated[float, Field(ge=0, lt=1)]  # yearly fall of cost per revenue dollar (0.2 = -20%)
-    cloud_partner_share: Annotated[float, Field(ge=0, lt=1)] = 0.0  # share of reported revenue cloud partners keep (0: reported net)
-    rationale: str = ""  # source or reasoning
-
-
-class Investment(_Frozen):
-    """A cloud's investment in a lab, part of which comes back as cloud revenue."""
-
-    investor: str  # company id of the cloud
-    lab: str  # company id of the lab
-    amount_fact: str  # fact_id in facts.csv holding the amount invested (USD bn)
-    share_spent_on_investor_cloud: Share  # share of the investment spent on the investor's cloud
-    first_year: Year  # first calendar year of spending
-    spend_years: Annotated[int, Field(ge=1, le=10)]  # years over which the money is spent, evenly
-    rationale: str = ""  # source or reasoning
-
-
-class LabEconomics(_Frozen):
-    """Parameters of notebook 03."""
-
-    base_year: Year  # first year of the break-even paths: the year of the labs' latest disclosed revenue
-    horizon_years: Annotated[int, Field(ge=1, le=30)]  # years projected
-    paths: dict[str, LabPath]  # keyed by lab company id
-    investments: tuple[Investment, ...]
-    circular_year: Year  # year in which round-tripped revenue is set against cloud AI revenue
-
-
-class Valuation(_Frozen):
-    """Parameters of notebook 04."""
-
-    ipo_valuation_facts: dict[str, str]  # company id -> fact_id of the valuation used for the IPO draw
-    float_ratios: tuple[Share, ...]  # shares of each company sold at the IPO
-    valuation_year: Year  # year the valuations are dated
-    target_year: Year  # year whose revenue must justify the valuation
-    exit_multiple: Annotated[float, Field(gt=0, le=100)]  # revenue multiple in the target year
-    discount_rate: Annotated[float, Field(ge=0, le=1)]  # required annual return (0.15 = 15%)
-    china_years_to_converge: Annotated[int, Field(ge=1, le=30)]  # years for the China P/E to fall to NVIDIA's
-    nvidia_earnings_growth: Growth  # NVIDIA's yearly earnings growth in that comparison
-    rationale: str = ""  # source or reasoning
-
-
 class Prior(_Frozen):
     """The distribution of one assumption, named by its dotted scenario key.
 
@@ -341,6 +254,123 @@ class Prior(_Frozen):
         elif self.dist == "beta":
             low, high = (0.0 if self.low is None else low), (1.0 if self.high is None else high)
         return float(low), float(high)
+
+
+def _half_life_prior() -> Prior:
+    return Prior(dist="lognormal", median=2.0, sigma=0.5, low=0.25, high=10.0,
+                 rationale="The growth of a new platform's revenue decays over a few years; a half-life of about two "
+                           "years, from one to four.")
+
+
+def _long_run_prior() -> Prior:
+    return Prior(dist="normal", mean=0.07, sd=0.03, low=0.0, high=0.2,
+                 rationale="Once diffused, AI spending grows with IT spending: Gartner's worldwide IT spending grew 10% "
+                           "in 2025 and is forecast 11% in 2026; longer-run nominal growth is lower.")
+
+
+def _ceiling_prior() -> Prior:
+    return Prior(dist="triangular", low=0.05, mode=0.25, high=0.6,
+                 rationale="Software and IT services were 53% of world IT spending in 2025 (Gartner); AI final demand "
+                           "may take a share of them, not all of IT.")
+
+
+class PrimaryTest(_Frozen):
+    """The pre-specified question of the demand gap and its test (see valuechain.stats.reach and valuechain.stats.closing).
+
+    The question: does D reach R*'s committed path by the end of ``reach_year``? H0, whatever the data: it
+    does not. D's growth after the last quarter decays from its estimate to ``long_run_growth`` with
+    half-life ``growth_half_life_years``, scaled by the room left below a ceiling of ``ceiling_share`` of
+    world IT spending (stated priors, drawn in the posterior predictive).
+    """
+
+    test: Literal["gap_closing"] = "gap_closing"  # H0: the gap is not closing fast enough to close in time
+    reach_year: Year = 2030  # the question: does D reach R*'s committed path by the end of this year?
+    growth_half_life_years: Prior = Field(default_factory=_half_life_prior)  # half-life of D's growth above its long-run rate, years
+    long_run_growth: Prior = Field(default_factory=_long_run_prior)  # D's long-run growth, log points a year
+    ceiling_share: Prior = Field(default_factory=_ceiling_prior)  # D's ceiling, share of world IT spending in 2025
+    predictive_draws: Annotated[int, Field(ge=1000, le=200_000)] = 20_000  # draws of the posterior predictive
+    seed: Annotated[int, Field(ge=0)] = 27  # the same seed gives the same draws
+    close_within_years: Annotated[float, Field(gt=0, le=30)] | None = None  # None: the servers' life
+    horizon_year: Year = 2030  # year for P(gap closed by then)
+    window_quarters: Annotated[int, Field(ge=4, le=40)] = 8  # latest quarterly changes the closing rate is measured on
+    min_series: Annotated[int, Field(ge=1, le=20)] = 3  # quarters where D rests on fewer final-demand series are left out
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # level of the primary test
+
+
+class RegressionInputs(_Frozen):
+    """Series and specification of the secondary regressions (growth and error-correction form)."""
+
+    capex_companies: tuple[str, ...]  # the largest spenders: their capex drives the profit model's projection
+    long_series_company: str = "amazon"  # company with the longest cloud revenue and capex pair (bounds, break, forecasts)
+    panel_companies: tuple[str, ...]  # clouds in the revenue-on-own-capex panel
+    lags: Annotated[int, Field(ge=1, le=8)] = 4  # distributed lags of capex growth, quarters
+    placebo_leads: Annotated[int, Field(ge=1, le=8)] = 4  # capex leads in the placebo, quarters
+    elasticity_prior_mean: Annotated[float, Field(ge=-5, le=5)] = 1.0  # prior mean of the AI revenue elasticity
+    elasticity_prior_sd: Annotated[float, Field(gt=0, le=10)] = 0.5  # prior s.d. of that elasticity
+    bootstrap: Annotated[int, Field(ge=99, le=9999)] = 499  # bootstrap draws for the bounds and break tests
+    break_trim: Annotated[float, Field(ge=0.1, le=0.3)] = 0.15  # share of quarters kept off each end in the break test
+    forecast_horizon: Annotated[int, Field(ge=1, le=4)] = 4  # quarters ahead in the out-of-sample check
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # level of the secondary tests (Holm-adjusted)
+
+
+class DemandGap(_Frozen):
+    """Parameters of the demand-gap analysis (notebook 02)."""
+
+    break_even: BreakEven
+    sequoia: SequoiaInputs
+    bain: BainInputs
+    capital_recovery: CapitalRecoveryInputs = CapitalRecoveryInputs()
+    capital: CapitalInputs
+    downstream: DownstreamInputs = DownstreamInputs()
+    primary_test: PrimaryTest = Field(default_factory=PrimaryTest)
+    regression: RegressionInputs
+
+
+class LabPath(_Frozen):
+    """Drivers of one lab's revenue and cost path."""
+
+    base_revenue_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: start-year revenue from the latest disclosure
+    loss_per_revenue_dollar: Annotated[float, Field(ge=-1, le=20)] | None = None  # None: latest reported loss / revenue
+    revenue_growth: Growth | dict[Year, Growth]  # yearly revenue growth (0.5 = +50%); the last value carries on
+    cost_decline: Annotated[float, Field(ge=0, lt=1)]  # yearly fall of cost per revenue dollar (0.2 = -20%)
+    cloud_partner_share: Annotated[float, Field(ge=0, lt=1)] = 0.0  # share of reported revenue cloud partners keep (0: reported net)
+    rationale: str = ""  # source or reasoning
+
+
+class Investment(_Frozen):
+    """A cloud's investment in a lab, part of which comes back as cloud revenue."""
+
+    investor: str  # company id of the cloud
+    lab: str  # company id of the lab
+    amount_fact: str  # fact_id in facts.csv holding the amount invested (USD bn)
+    share_spent_on_investor_cloud: Share  # share of the investment spent on the investor's cloud
+    first_year: Year  # first calendar year of spending
+    spend_years: Annotated[int, Field(ge=1, le=10)]  # years over which the money is spent, evenly
+    rationale: str = ""  # source or reasoning
+
+
+class LabEconomics(_Frozen):
+    """Parameters of notebook 03."""
+
+    base_year: Year  # first year of the break-even paths: the year of the labs' latest disclosed revenue
+    horizon_years: Annotated[int, Field(ge=1, le=30)]  # years projected
+    paths: dict[str, LabPath]  # keyed by lab company id
+    investments: tuple[Investment, ...]
+    circular_year: Year  # year in which round-tripped revenue is set against cloud AI revenue
+
+
+class Valuation(_Frozen):
+    """Parameters of notebook 04."""
+
+    ipo_valuation_facts: dict[str, str]  # company id -> fact_id of the valuation used for the IPO draw
+    float_ratios: tuple[Share, ...]  # shares of each company sold at the IPO
+    valuation_year: Year  # year the valuations are dated
+    target_year: Year  # year whose revenue must justify the valuation
+    exit_multiple: Annotated[float, Field(gt=0, le=100)]  # revenue multiple in the target year
+    discount_rate: Annotated[float, Field(ge=0, le=1)]  # required annual return (0.15 = 15%)
+    china_years_to_converge: Annotated[int, Field(ge=1, le=30)]  # years for the China P/E to fall to NVIDIA's
+    nvidia_earnings_growth: Growth  # NVIDIA's yearly earnings growth in that comparison
+    rationale: str = ""  # source or reasoning
 
 
 class Uncertainty(_Frozen):

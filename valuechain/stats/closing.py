@@ -18,8 +18,14 @@ quarters (see :mod:`valuechain.batch.calibrate`).
 
 If the trend holds, the gap closes after :math:`\tau = -G_T / g` quarters (for :math:`G_T < 0,
 g > 0`), and it is closed by quarter :math:`T + h` when :math:`G_T + g h \ge 0`. Intervals for
-:math:`\tau` and the probability come from draws of :math:`g` (its :math:`t_\nu` sampling
-bootstrap distribution) and of :math:`G_T` (the band of :math:`D`).
+:math:`\tau` and the probability come from draws of :math:`G_T` (the band of :math:`D`) and of
+:math:`g` by inverting the bootstrap-t (:func:`invert_bootstrap_t`): the pivot
+:math:`t^* = (\hat g^* - g^*)/se^*` has the distribution of :math:`(\hat g - g)/se`, so
+:math:`g = \hat g - se\, t^*`. The minus sign matters because :math:`t^*` is not centred (the
+pipeline's smoothing shifts it). These draws hold the trend fixed and leave out future shocks and
+the uncertainty of R*'s assumptions and D's scope: the page's probability is the posterior
+predictive of :mod:`valuechain.model.reach`; :attr:`GapClosing.prob_closed_by` is kept as the
+trend's own arithmetic.
 
 Primary test
 ------------
@@ -153,6 +159,22 @@ def _quantile(values: np.ndarray, q: float) -> float:
     return float(ordered[int(np.floor(q * (len(ordered) - 1)))])
 
 
+def invert_bootstrap_t(estimate: float, se: float, t_draws: np.ndarray) -> np.ndarray:
+    r"""Draws of the parameter from bootstrap-t draws of its pivot: :math:`g = \hat g - se\, t^*`.
+
+    :math:`t^* = (\hat g^* - g^*)/se^*` stands in for :math:`(\hat g - g)/se`; solving for :math:`g` gives the
+    minus sign. Its quantiles are :math:`\hat g - se\, t^*_{1-q}`, the bootstrap-t interval's ends.
+    """
+    return estimate - se * np.asarray(t_draws, dtype=float)
+
+
+def prob_closed(gap_draws: np.ndarray, trend_draws: np.ndarray, quarters: float) -> float:
+    """Share of draws with :math:`G_T + g h \\ge 0`: the gap closed ``quarters`` after :math:`T` if the trend holds."""
+    if quarters < 0:
+        return np.nan
+    return float(np.mean(np.asarray(gap_draws) + np.asarray(trend_draws) * quarters >= 0))
+
+
 def time_to_close(gap: float, trend: float) -> float:
     """Quarters until :math:`G + g\\tau = 0`: 0 if already closed, inf if the trend never closes it."""
     if gap >= 0:
@@ -178,7 +200,7 @@ def gap_closing(log_d: pd.Series, log_required: pd.Series, gap_sd: float, horizo
     reference = null_t(rng, changes.to_numpy(), pipeline, required, BOOTSTRAP_DRAWS)
     p = inference.mc_p_value(t_stat, reference)
     critical = float(np.quantile(np.abs(reference), level))
-    g_draws = trend + se * rng.choice(reference, draws)
+    g_draws = invert_bootstrap_t(trend, se, rng.choice(reference, draws))
     G_draws = current + gap_sd * rng.standard_normal(draws)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = np.where(G_draws >= 0, 0.0, np.where(g_draws > 0, -G_draws / g_draws, np.inf))
@@ -187,7 +209,7 @@ def gap_closing(log_d: pd.Series, log_required: pd.Series, gap_sd: float, horizo
     probs = {}
     for year in years:
         h = 4 * (year - last.year) + (4 - last.quarter)
-        probs[int(year)] = float(np.mean(G_draws + g_draws * h >= 0)) if h >= 0 else np.nan
+        probs[int(year)] = prob_closed(G_draws, g_draws, h)
     return GapClosing(
         gap=gap, last_quarter=last, current_gap=current, ratio=float(np.exp(current)),
         ratio_interval=(float(np.exp(current - z * gap_sd)), float(np.exp(current + z * gap_sd))),

@@ -1,0 +1,65 @@
+"""The verdict rule on constructed cases, and its sentence: the case first, intervals before the p-value."""
+import numpy as np
+import pytest
+
+from valuechain.model import verdict
+from valuechain.report import narrative
+
+
+def _decide(ratio=(0.5, 0.6), needed=0.3, mde=0.1, p=0.01, window=6, max_window=None):
+    return verdict.decide(ratio, needed, (needed - 0.05, needed + 0.05), 0.9, (0.7, 1.1), 0.9, mde, "analytic", window,
+                          p, 0.05, 0.8, (0.75, 0.85), 2030, max_window)
+
+
+def test_a_scope_ladder_spanning_one_means_the_data_cannot_tell():
+    v = _decide(ratio=(0.8, 1.2))
+    assert v.case == "cannot_tell" and v.reasons == ("scope",) and v.position == "spans" and not v.can_tell
+    text = narrative.verdict_sentence(v)
+    assert text.startswith("**The data cannot tell yet") and "settles D's scope" in text
+    assert "above the requirement on every rung" not in text and "below the requirement on some rungs" in text
+
+
+def test_an_mde_above_the_needed_growth_means_the_data_cannot_tell_and_says_how_many_quarters_would():
+    """MDE 0.5 against a need of 0.3 on 6 changes: 11 more quarters (n (0.5/0.3)^2 - n = 10.7)."""
+    v = _decide(mde=0.5)
+    assert v.case == "cannot_tell" and v.reasons == ("power",) and v.more_quarters == 11
+    text = narrative.verdict_sentence(v)
+    assert text.startswith("**The data cannot tell yet") and "about 11 more quarters" in text
+    capped = _decide(mde=0.5, max_window=8)
+    assert capped.more_quarters == np.inf and "not more quarters alone" in narrative.verdict_sentence(capped)
+    both = _decide(ratio=(0.9, 1.1), mde=0.5)
+    assert both.reasons == ("scope", "power")
+
+
+def test_with_power_and_a_settled_scope_the_test_decides():
+    on = _decide(p=0.01)
+    off = _decide(p=0.2)
+    assert on.case == "on_course" and off.case == "not_shown" and on.reasons == off.reasons == ()
+    assert narrative.verdict_sentence(on).startswith("**D is on course")
+    assert narrative.verdict_sentence(off).startswith("**The data do not show D reaching")
+
+
+def test_it_never_says_above_while_a_rung_is_below():
+    assert verdict.position((0.99, 1.5)) == "spans" and verdict.position((1.0, 1.5)) == "above"
+    assert verdict.position((0.5, 0.99)) == "below"
+    for ratio in ((0.5, 0.6), (0.9, 1.3), (0.99, 2.0)):
+        assert "above the requirement" not in narrative.verdict_sentence(_decide(ratio=ratio))
+    assert "above the requirement on every rung" in narrative.verdict_sentence(_decide(ratio=(1.1, 1.3)))
+
+
+@pytest.mark.parametrize("case", [dict(), dict(mde=0.5), dict(ratio=(0.8, 1.2)), dict(p=0.3)])
+def test_every_interval_comes_before_the_p_value(case):
+    text = narrative.verdict_sentence(_decide(**case))
+    assert text.rfind("interval") < text.index("p = ") and text.index("P(D") < text.index("p = ")
+
+
+def test_the_base_page_opens_with_the_rule(base_gap):
+    """The base case, today: D grows far faster than it needs, but the analytic MDE (t(2) on 6 changes) exceeds the
+    growth it needs, so the rule says the data cannot tell yet; the summary opens with that sentence and states the
+    MDE and P(D >= R*'s committed path)."""
+    v = base_gap.verdict()
+    assert v.case == "cannot_tell" and "power" in v.reasons and v.position == "below"
+    assert v.mde > v.needed and v.growth_interval[0] > v.needed
+    summary = narrative.demand_summary(base_gap)
+    assert summary.startswith(narrative.verdict_sentence(v))
+    assert "Minimum detectable effect" in summary and "P(D ≥ R\\*'s committed path" in summary

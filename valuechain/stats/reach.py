@@ -1,0 +1,155 @@
+r"""Does D reach a requirement path by year Y? The pre-specified question's statistics, array in, array out.
+
+Every function takes arrays whose leading axis may be simulations, so the calibration can run them on
+(simulations x quarters) panels as the page runs them on one series.
+
+The question
+------------
+Let :math:`T` be the last quarter of :math:`D`, :math:`Y_4` the fourth quarter of year :math:`Y`,
+:math:`h = (Y_4 - T)/4` the years between them and :math:`P_{Y_4}` the requirement path in
+:math:`Y_4` (in the model: R* on the capital committed, :mod:`valuechain.model.reach`). The null never
+depends on the data:
+
+.. math::
+
+    H_0: D_{Y_4} < P_{Y_4} \quad\text{(D does not reach the path by } Y\text{)}.
+
+**Needed growth** (:func:`needed_growth`): the constant log growth a year that takes :math:`D_T` to
+the path, :math:`g^{need} = (\log P_{Y_4} - \log D_T)/h`.
+
+**D's growth** (:func:`growth`): the mean quarterly change of :math:`\log D` over the latest
+``window`` changes, times four, by OLS on a constant with the EWC HAC variance; the t statistic is
+referred to :math:`t_\nu` (fixed-b). The test of the question in growth form is
+:math:`H_0: g \le g^{need}` against :math:`H_1: g > g^{need}` (:func:`growth_test`).
+
+**Minimum detectable effect** (:func:`mde`): until the calibration records one measured on the real
+disclosure pattern, the conservative analytic value
+:math:`MDE = (t_{\nu, 1-\alpha} + t_{\nu, 0.8})\, se`, the smallest excess of growth over the null the
+one-sided level-:math:`\alpha` test detects with probability 0.8 if the t statistic were exactly
+:math:`t_\nu` around its mean.
+
+**Posterior predictive** (:func:`decaying_paths`): log D from :math:`T` on a decaying-growth path below
+a ceiling (a logistic diffusion), with future shocks (see the function).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from valuechain.stats import inference
+
+POWER = 0.8  # the power at which the minimum detectable effect is stated
+MIN_CHANGES = 3  # quarterly changes the growth needs at the least
+
+
+def needed_growth(log_d, log_target, years):
+    r""":math:`g^{need} = (\log P - \log D_T)/h`: the log growth a year that takes ``log_d`` to ``log_target`` in ``years``.
+
+    Broadcasts: e.g. ``log_d`` (scopes x 1) against ``log_target`` (1 x rungs) gives the grid.
+    """
+    years = np.asarray(years, dtype=float)
+    if np.any(years <= 0):
+        raise ValueError("needed_growth: the target year must come after the last quarter of D")
+    return (np.asarray(log_target, dtype=float) - np.asarray(log_d, dtype=float)) / years
+
+
+def growth(log_d: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, int]:
+    r"""D's log growth a year over the latest ``window`` quarterly changes (fewer if fewer, at least
+    :data:`MIN_CHANGES`), its EWC standard error and :math:`\nu`.
+
+    ``log_d`` is (quarters,) or (simulations x quarters), with no missing quarter in the window.
+    Returns the estimates :math:`4\bar{\Delta}`, their standard errors (both a year, same leading
+    shape as ``log_d`` without its last axis) and the EWC degrees of freedom.
+    """
+    y = np.atleast_2d(np.asarray(log_d, dtype=float))
+    changes = np.diff(y, axis=1)[:, -window:]
+    if changes.shape[1] < MIN_CHANGES or not np.isfinite(changes).all():
+        raise ValueError(f"growth: need at least {MIN_CHANGES} quarterly changes of log D without gaps, "
+                         f"got {changes.shape[1]}")
+    n = changes.shape[1]
+    mean = changes.mean(axis=1)
+    # against a null one below the mean, t = 1/se: the standard error without a second formula
+    est, t, nu = inference.batched_t(changes, np.ones((n, 1)), np.ones(1), mean - 1.0)
+    shape = np.shape(log_d)[:-1]
+    return (4 * est).reshape(shape), (4 / t).reshape(shape), nu
+
+
+def growth_interval(estimate, se, dof: int, level: float = 0.90) -> tuple[np.ndarray, np.ndarray]:
+    """The equal-tailed ``level`` interval :math:`\\hat g \\pm t_{\\nu, (1+level)/2}\\, se`."""
+    q = stats.t.ppf(0.5 + level / 2, dof)
+    return np.asarray(estimate) - q * np.asarray(se), np.asarray(estimate) + q * np.asarray(se)
+
+
+def growth_test(estimate, se, dof: int, needed) -> tuple[np.ndarray, np.ndarray]:
+    r"""t statistic and one-sided p-value of :math:`H_0: g \le g^{need}` against :math:`g > g^{need}` (:math:`t_\nu`)."""
+    t = (np.asarray(estimate, dtype=float) - np.asarray(needed, dtype=float)) / np.asarray(se, dtype=float)
+    return t, stats.t.sf(t, dof)
+
+
+def mde(se, dof: int, alpha: float = 0.05, power: float = POWER):
+    r"""Analytic minimum detectable effect :math:`(t_{\nu,1-\alpha} + t_{\nu,power})\, se` of the one-sided test."""
+    return (stats.t.ppf(1 - alpha, dof) + stats.t.ppf(power, dof)) * np.asarray(se, dtype=float)
+
+
+def quarters_to_detect(mde_now: float, needed: float, n: int, max_n: int | None = None) -> float:
+    r"""Quarters more, at the current pace of disclosure, until the MDE falls to ``needed``.
+
+    The standard error of a mean of :math:`n` changes scales as :math:`n^{-1/2}`, so the MDE reaches
+    :math:`g^{need}` after :math:`k = \lceil n\,((MDE/g^{need})^2 - 1) \rceil` more quarters, if the noise
+    stays as it is (the degrees of freedom held, which is conservative). 0 when the MDE is already
+    below; inf when nothing needs detecting (:math:`g^{need} \le 0`) or when :math:`n + k` exceeds
+    ``max_n``, the changes the test's window holds (more quarters alone would not tell).
+    """
+    if needed <= 0:
+        return np.inf
+    if mde_now <= needed:
+        return 0.0
+    more = float(np.ceil(n * ((mde_now / needed) ** 2 - 1)))
+    return more if max_n is None or n + more <= max_n else np.inf
+
+
+def decaying_paths(rng: np.random.Generator, log_d0, growth0, long_run, half_life_years, level_sd: float,
+                   slope_sd: float, quarters: int, log_ceiling=None) -> np.ndarray:
+    r"""Posterior-predictive paths of :math:`\log D` for ``quarters`` quarters after :math:`T` (sims x quarters).
+
+    Growth decays from its current value :math:`g_0` to a long-run rate :math:`g_\infty` with
+    half-life :math:`\eta` years and is hit by shocks that decay at the same pace; as in a logistic
+    diffusion, it is scaled by the room left below a ceiling :math:`K`; the level is hit by shocks
+    that last. Quarter :math:`k = 1, 2, \ldots` after :math:`T`, with :math:`\rho = 2^{-1/(4\eta)}`:
+
+    .. math::
+
+        u_k = \rho\, u_{k-1} + \sigma_s \varepsilon_k,\ u_0 = 0, \qquad
+        \gamma_k = \tfrac14\big(g_\infty + (g_0 - g_\infty)\rho^{k}\big) + u_k,
+
+        \log D_{T+k} = \log D_{T+k-1} + \gamma_k \big(1 - D_{T+k-1}/K\big) + \sigma_\ell \eta_k,
+
+    with :math:`\varepsilon, \eta \sim N(0, 1)` and :math:`\sigma_\ell`, :math:`\sigma_s` the level and
+    slope noise of D's state-space model (quarterly). ``log_d0``, ``growth0`` (log a year),
+    ``long_run`` (log a year), ``half_life_years`` and ``log_ceiling`` (:math:`\log K`; None: no ceiling)
+    are one value per simulation, or scalars. Far below the ceiling and without shocks,
+    :math:`\log D_{T+k} = \log D_T + \tfrac{k}{4} g_\infty + \tfrac14 (g_0 - g_\infty)\rho(1-\rho^k)/(1-\rho)`:
+    the growth left is bounded by about :math:`(g_0 - g_\infty)\eta/\ln 2`, and above the ceiling the
+    drift turns negative, so no band diverges as a linearly extrapolated trend does.
+    """
+    ceiling = np.inf if log_ceiling is None else log_ceiling
+    log_d0, growth0, long_run, half_life, ceiling = np.broadcast_arrays(
+        *(np.atleast_1d(np.asarray(a, dtype=float)) for a in (log_d0, growth0, long_run, half_life_years, ceiling)))
+    sims = log_d0.shape[0]
+    rho = 2.0 ** (-1.0 / (4 * half_life))
+    out = np.empty((sims, quarters))
+    level, u, decay = log_d0.copy(), np.zeros(sims), np.ones(sims)
+    for k in range(quarters):
+        decay = decay * rho
+        u = rho * u + slope_sd * rng.standard_normal(sims)
+        room = 1 - np.exp(level - ceiling)
+        level = level + ((long_run + (growth0 - long_run) * decay) / 4 + u) * room + level_sd * rng.standard_normal(sims)
+        out[:, k] = level
+    return out
+
+
+def probability_above(log_d: np.ndarray, log_target: np.ndarray) -> tuple[float, float]:
+    """Share of draws with ``log_d >= log_target`` and its Monte Carlo standard error."""
+    hit = np.asarray(log_d) >= np.asarray(log_target)
+    p = float(np.mean(hit))
+    return p, float(np.sqrt(p * (1 - p) / hit.size))
