@@ -351,7 +351,7 @@ PARAMETER_POINTS_MIN_WEIGHT = 1e-3
 """Grid points of the noise levels whose posterior weight is below this share of the largest are left out of the band."""
 
 
-def _band_log_var(columns: pd.DataFrame, signs: pd.Series, net: pd.Series, fits: list[SeriesFit],
+def band_log_var(columns: pd.DataFrame, signs: pd.Series, net: pd.Series, fits: list[SeriesFit],
                   quarters: pd.PeriodIndex, weights: np.ndarray | None) -> pd.Series:
     r"""Variance of :math:`\log D` from the series' smoothing errors, and from the noise levels where ``weights`` is given.
 
@@ -411,7 +411,7 @@ def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, le
     is estimated, the band (``low_usd_bn``, ``high_usd_bn``, ``log_sd``) **includes** the noise
     levels' uncertainty: it mixes the smoothings over the likelihood grid with posterior weights
     under a uniform prior on each s.d. (:meth:`~valuechain.stats.statespace.NoiseEstimate.weights`,
-    :func:`_band_log_var`); with both fixed it does not, and ``band_includes_noise_uncertainty``
+    :func:`band_log_var`); with both fixed it does not, and ``band_includes_noise_uncertainty``
     says which.
     """
     from scipy import stats
@@ -444,7 +444,7 @@ def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, le
     netting = _netting(columns, signs)
     rt_net = columns_sum(rt_columns, rt_signs)
     chained = chain_linked(columns, signs)
-    log_sd = np.sqrt(_band_log_var(columns, signs, netting["net_usd_bn"], fits, quarters, weights))
+    log_sd = np.sqrt(band_log_var(columns, signs, netting["net_usd_bn"], fits, quarters, weights))
     z = stats.norm.ppf(0.5 + level / 2)
     d = pd.DataFrame({"d_usd_bn": chained, "low_usd_bn": chained * np.exp(-z * log_sd),
                       "high_usd_bn": chained * np.exp(z * log_sd), "log_sd": log_sd,
