@@ -156,7 +156,7 @@ def test_the_chain_s_central_d_as_known_then_and_revised(ds, base_scenario):
     known = downstream.known_by_year(d.d, panel, [2024, 2025], START, *SMOOTHING, accounting=d.accounting,
                                      scope=d.scope).set_index("year")
     assert known.loc[2024, "d_vintage_usd_bn"] == pytest.approx(3.58, abs=0.005)
-    assert known.loc[2024, "d_revised_usd_bn"] == pytest.approx(5.66, abs=0.005)
+    assert known.loc[2024, "d_revised_usd_bn"] == pytest.approx(5.65, abs=0.005)
     assert known.loc[2025, "d_vintage_usd_bn"] == pytest.approx(19.37, abs=0.005)
     assert known.loc[2025, "d_revised_usd_bn"] == pytest.approx(19.36, abs=0.005)
 
