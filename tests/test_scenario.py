@@ -86,6 +86,10 @@ def test_overrides_apply(params_dir):
         ("extends: base\nyears: {start: 2026, end: 2025}\n", r"key 'years': start 2026 is after end 2025"),
         ("extends: base\nyears: {latest: twelve_months}\n", r"key 'years.latest': Input should be 'calendar_year' or 'ttm'"),
         ("extends: base\nyears: {latest: ttm, ttm_end: 2026Q5}\n", r"key 'years.ttm_end': String should match pattern"),
+        ("extends: base\ndemand_gap: {downstream: {level_sd: estimated}}\n",
+         r"key 'demand_gap.downstream.level_sd': write estimate \(from the disclosures\) or a fixed number in \(0, 0.5\]"),
+        ("extends: base\ndemand_gap: {downstream: {slope_sd: 0.9}}\n",
+         r"key 'demand_gap.downstream.slope_sd': write estimate .* \(got '0.9'\)"),
         ("extends: missing\n", r"key 'extends' names 'missing', which does not exist"),
         ("", r"child.yaml: the file is empty"),
         ("title: [unclosed\n", r"child.yaml: YAML syntax error at line 2"),
@@ -294,3 +298,10 @@ def test_draws_in_a_file_share_the_sweeps_cap(params_dir):
     _write(params_dir, "many", f"extends: base\nuncertainty: {{draws: {MAX_DRAWS + 1}}}\n")
     with pytest.raises(ParameterError, match="uncertainty.draws"):
         load_scenario("many", params_dir=params_dir)
+
+
+def test_the_smoother_s_noise_levels_are_estimated_unless_a_number_fixes_them(params_dir):
+    assert load_scenario("base", params_dir=params_dir).demand_gap.downstream.level_sd == "estimate"
+    assert load_scenario("base", params_dir=params_dir).demand_gap.downstream.slope_sd == "estimate"
+    fixed = load_scenario("base", {"demand_gap": {"downstream": {"level_sd": 0.05}}}, params_dir=params_dir)
+    assert fixed.demand_gap.downstream.level_sd == 0.05 and fixed.demand_gap.downstream.slope_sd == "estimate"

@@ -56,7 +56,7 @@ from earlier disclosures, and assumed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -65,7 +65,7 @@ from valuechain.dataset import disclosures
 from valuechain.dataset.load import Dataset
 from valuechain.model import chain
 from valuechain.model.chain import SCOPES, Chain, Scope
-from valuechain.stats.statespace import local_linear_trend
+from valuechain.stats.statespace import ESTIMATE, NoiseEstimate, estimate_noise, local_linear_trend
 
 BASIS_SD = {"reported": 0.03, "derived": 0.05, "run_rate": 0.08, "claim": 0.15, "estimate": 0.25}
 """Measurement s.d. of log revenue by basis: a filed figure is nearly exact, a press report less so."""
@@ -115,7 +115,11 @@ def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex, cutoffs=None) -> tuple[n
 
 @dataclass(frozen=True)
 class SeriesFit:
-    """One series smoothed on its quarters: log level and its variance, and the real-time log level."""
+    """One series smoothed on its quarters: log level and its variance, and the real-time log level.
+
+    ``draws_log_level`` and ``draws_log_var`` (``points x quarters``) are the same smoothing at
+    other noise levels (``points`` of :func:`fit_series`); empty without them.
+    """
 
     series_id: str
     flow: str
@@ -124,23 +128,83 @@ class SeriesFit:
     log_level: np.ndarray
     log_var: np.ndarray
     realtime_log_level: np.ndarray  # filtered with disclosures published by each quarter's end (NaN before any)
+    draws_log_level: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    draws_log_var: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
 
-def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd: float, slope_sd: float,
-               carry_quarters: int = 2) -> SeriesFit:
+def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd, slope_sd, carry_quarters: int = 2,
+               points: tuple[np.ndarray, np.ndarray] | None = None) -> SeriesFit:
     """Smooth one series' observations from its first quarter to ``carry_quarters`` past its last (at most ``end``).
 
     The real-time path covers the same quarters, each using the disclosures published by its end.
+    Past the series' last disclosed quarter the level is held, its variance widening
+    (``hold`` of :func:`valuechain.stats.statespace.local_linear_trend`): no slope is extrapolated.
+    ``level_sd`` or ``slope_sd`` may be :data:`~valuechain.stats.statespace.ESTIMATE`: estimated
+    on this series alone (:func:`downstream` pools the final-demand series instead). ``points``
+    (two arrays of s.d.s) smooths the series again at each pair, for a band that carries the noise
+    levels' uncertainty.
     """
     quarters = pd.period_range(obs["quarter"].min(), min(end, obs["quarter"].max() + carry_quarters), freq="Q")
     y, h = _grids(obs, quarters)
-    est = local_linear_trend(y, h, level_sd, slope_sd)
+    if isinstance(level_sd, str) or isinstance(slope_sd, str):
+        fit = estimate_noise(y[-1:], h[-1:], level_sd, slope_sd)
+        level_sd, slope_sd = float(fit.level_sd), float(fit.slope_sd)
+    est = local_linear_trend(y, h, level_sd, slope_sd, hold=True)
     diagonal = np.arange(len(quarters))
     known = np.isfinite(y[:-1]).any(axis=1)
     realtime = np.where(known, est.filtered_level[diagonal, diagonal], np.nan)
     row = obs.iloc[0]
+    draws = (np.empty((0, len(quarters))),) * 2
+    if points is not None and len(points[0]):
+        k = len(points[0])
+        grid = local_linear_trend(np.repeat(y[-1:], k, axis=0), np.repeat(h[-1:], k, axis=0), points[0], points[1],
+                                  hold=True)
+        draws = (grid.smoothed_level, grid.smoothed_level_var)
     return SeriesFit(row["series_id"], row["flow"], row["netted_from"], quarters, est.smoothed_level[-1],
-                     est.smoothed_level_var[-1], realtime)
+                     est.smoothed_level_var[-1], realtime, *draws)
+
+
+def _left_aligned(y: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row of ``(..., n)`` shifted so that its first observation is in column 0 (NaN after its end)."""
+    seen = np.isfinite(y)
+    start = np.where(seen.any(-1), np.argmax(seen, axis=-1), 0)
+    cols = np.arange(y.shape[-1]) + start[..., None]
+    inside = cols < y.shape[-1]
+    cols = np.minimum(cols, y.shape[-1] - 1)
+    return (np.where(inside, np.take_along_axis(y, cols, -1), np.nan),
+            np.where(inside, np.take_along_axis(h, cols, -1), 1.0))
+
+
+def noise_inputs(obs: pd.DataFrame, cutoffs=None) -> tuple[np.ndarray, np.ndarray]:
+    """The final-demand series of ``obs`` (:func:`observations`) as the panel :func:`estimate_noise` pools.
+
+    Returns ``y`` and ``h``, each ``series x quarters`` (one row per final-demand series, its first
+    observed quarter in column 0, NaN where none), or ``cutoffs x series x quarters`` with
+    ``cutoffs`` (dates): row ``j`` holds the disclosures published by ``cutoffs[j]``. A simulated
+    panel built like the real one goes through the same function, and many such panels stack on
+    a leading axis for one call of :func:`~valuechain.stats.statespace.estimate_noise`.
+    """
+    final = obs[obs["flow"] == "final_demand"]
+    if final.empty:
+        shape = (0, 1) if cutoffs is None else (len(list(cutoffs)), 0, 1)
+        return np.full(shape, np.nan), np.ones(shape)
+    quarters = pd.period_range(final["quarter"].min(), final["quarter"].max(), freq="Q")
+    rows = [_grids(group, quarters, None if cutoffs is None else cutoffs)
+            for _, group in final.groupby("series_id", sort=True)]
+    y = np.stack([r[0][-1] if cutoffs is None else r[0] for r in rows], axis=-2)
+    h = np.stack([r[1][-1] if cutoffs is None else r[1] for r in rows], axis=-2)
+    return _left_aligned(y, h)
+
+
+def noise(obs: pd.DataFrame, level_sd=ESTIMATE, slope_sd=ESTIMATE, cutoffs=None, level: float = 0.90) -> NoiseEstimate:
+    """The noise levels of the local linear trend, estimated on the final-demand disclosures of ``obs`` (where asked).
+
+    :func:`~valuechain.stats.statespace.estimate_noise` on :func:`noise_inputs`: one pair pooled over
+    the final-demand series (per cutoff with ``cutoffs``), each series' measurement variances as
+    set by basis and kind. A number for ``level_sd`` or ``slope_sd`` holds it fixed.
+    """
+    y, h = noise_inputs(obs, cutoffs)
+    return estimate_noise(y, h, level_sd, slope_sd, level=level)
 
 
 def net_external(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[str, str]) -> pd.DataFrame:
@@ -274,6 +338,8 @@ class Downstream:
     level: float  # band level, e.g. 0.90
     scope: Scope | None = None  # the chain's rung D is built on (:data:`valuechain.model.chain.SCOPES`); None: as disclosed
     accounting: Chain | None = None  # the chain whose flows D nets; None: only the disclosed intra-chain flows
+    noise: NoiseEstimate | None = None  # the smoother's noise levels, estimated on the disclosures or fixed
+    band_includes_noise_uncertainty: bool = False  # True: the band carries the noise levels' estimation uncertainty
 
     @property
     def companies(self) -> tuple[str, ...]:
@@ -281,16 +347,72 @@ class Downstream:
         return tuple(sorted(final["company_id"].unique()))
 
 
-def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level: float = 0.90,
+PARAMETER_POINTS_MIN_WEIGHT = 1e-3
+"""Grid points of the noise levels whose posterior weight is below this share of the largest are left out of the band."""
+
+
+def band_log_var(columns: pd.DataFrame, signs: pd.Series, net: pd.Series, fits: list[SeriesFit],
+                  quarters: pd.PeriodIndex, weights: np.ndarray | None) -> pd.Series:
+    r"""Variance of :math:`\log D` from the series' smoothing errors, and from the noise levels where ``weights`` is given.
+
+    At the point estimate (delta method, the series' errors independent, the chain's flows adding
+    none): :math:`V_t = \sum_i x_{i,t}^2 (e^{v_{i,t}} - 1) / D_t^2`. With ``weights`` :math:`w_k`
+    over the smoothings at other noise levels (:attr:`SeriesFit.draws_log_level`), each series
+    scaled by :math:`r_{i,k,t} = e^{m_{i,k,t} - m_{i,t}}` and :math:`D_{k,t} = D_t + \sum_i s_i
+    x_{i,t} (r_{i,k,t} - 1)`, the law of total variance:
+    :math:`\sum_k w_k V_{k,t} + \sum_k w_k (\log D_{k,t} - \overline{\log D}_t)^2`.
+    """
+    by_id = {f.series_id: f for f in fits}
+    names = [c for c in columns.columns if c in by_id and signs[c] != 0]
+    x = columns[names].to_numpy(float)  # quarters x series
+    sign = signs[names].to_numpy(float)
+    var_point = np.nansum(x ** 2 * (np.exp(np.stack([pd.Series(by_id[c].log_var, index=by_id[c].quarters)
+                                                     .reindex(quarters).to_numpy() for c in names], -1)) - 1), axis=1)
+    present = np.isfinite(x).any(axis=1)
+    d = net.to_numpy(float)
+    if weights is None:
+        return pd.Series(np.where(present, var_point, np.nan) / d ** 2, index=quarters)
+
+    def aligned(c, attr):  # points x quarters
+        f = by_id[c]
+        out = np.full((len(weights), len(quarters)), np.nan)
+        at = quarters.get_indexer(f.quarters)
+        keep = at >= 0
+        out[:, at[keep]] = getattr(f, attr)[:, keep]
+        return out
+
+    ratio = np.stack([np.exp(aligned(c, "draws_log_level") - pd.Series(by_id[c].log_level, index=by_id[c].quarters)
+                             .reindex(quarters).to_numpy()[None, :]) for c in names], -1)  # points x quarters x series
+    var_k = np.stack([aligned(c, "draws_log_var") for c in names], -1)
+    xs = np.nan_to_num(x)[None]
+    d_k = d[None, :] + np.nansum(sign * xs * (ratio - 1), axis=-1)
+    within = np.nansum(xs ** 2 * ratio ** 2 * (np.exp(var_k) - 1), axis=-1) / d_k ** 2
+    log_d = np.log(d_k)
+    mean = (weights[:, None] * log_d).sum(0)
+    total = (weights[:, None] * (within + (log_d - mean) ** 2)).sum(0)
+    return pd.Series(np.where(present, total, np.nan), index=quarters)
+
+
+def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, level: float = 0.90,
                carry_quarters: int = 2, panel: pd.DataFrame | None = None, accounting: Chain | None = None,
                scope: Scope | None = None) -> Downstream:
     """Build :math:`D` from the disclosure panel, quarterly from ``start`` to the panel's last quarter.
 
-    A series is present from its first disclosed quarter to ``carry_quarters`` past its last
-    (filter predictions beyond that would rest on no data); an intra-chain flow after that is
-    held at its last share of the series containing it (:func:`carry_flows`). With ``accounting``
-    and ``scope``, :math:`D` is the chain's final demand under that scope (:func:`aggregate`);
-    without, the panel as disclosed.
+    A series is present from its first disclosed quarter to ``carry_quarters`` past its last, held
+    at its last smoothed level there with a widening variance (no slope extrapolated; filter
+    predictions beyond that would rest on no data); an intra-chain flow after that is held at its
+    last share of the series containing it (:func:`carry_flows`). With ``accounting`` and
+    ``scope``, :math:`D` is the chain's final demand under that scope (:func:`aggregate`); without,
+    the panel as disclosed.
+
+    The smoother's noise levels ``level_sd`` and ``slope_sd`` are
+    :data:`~valuechain.stats.statespace.ESTIMATE` (maximum likelihood pooled over the final-demand
+    series, :func:`noise`) or fixed numbers. :math:`D` is smoothed at the estimate. Where a level
+    is estimated, the band (``low_usd_bn``, ``high_usd_bn``, ``log_sd``) **includes** the noise
+    levels' uncertainty: it mixes the smoothings over the likelihood grid with posterior weights
+    under a uniform prior on each s.d. (:meth:`~valuechain.stats.statespace.NoiseEstimate.weights`,
+    :func:`band_log_var`); with both fixed it does not, and ``band_includes_noise_uncertainty``
+    says which.
     """
     from scipy import stats
 
@@ -298,7 +420,16 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
     obs = observations(panel)
     used = obs[obs["flow"] != "market_total"]
     end = used["quarter"].max()
-    fits = [fit_series(group, end, level_sd, slope_sd, carry_quarters) for _, group in used.groupby("series_id", sort=True)]
+    fitted = noise(used, level_sd, slope_sd, level=level)
+    weights, points = None, None
+    if fitted.estimated:
+        w = fitted.weights()
+        keep = w > PARAMETER_POINTS_MIN_WEIGHT * w.max()
+        i, j = np.nonzero(keep)
+        weights = w[keep] / w[keep].sum()
+        points = (fitted.grid_level[i], fitted.grid_slope[j])
+    sd = (float(fitted.level_sd), float(fitted.slope_sd))
+    fits = [fit_series(group, end, *sd, carry_quarters, points) for _, group in used.groupby("series_id", sort=True)]
     quarters = pd.period_range(min(pd.Period(start, freq="Q"), min(f.quarters[0] for f in fits)), end, freq="Q")
 
     def frame(attr):
@@ -306,7 +437,6 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
 
     flows = {f.series_id: f.flow for f in fits}
     parents = {f.series_id: f.netted_from for f in fits}
-    log_var = frame("log_var")
     smoothed = np.exp(frame("log_level"))
     columns, signs, counted = aggregate(smoothed, flows, parents, accounting, scope)
     levels = carry_flows(smoothed, flows, parents)  # every series, the intra-chain ones carried
@@ -314,10 +444,7 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
     netting = _netting(columns, signs)
     rt_net = columns_sum(rt_columns, rt_signs)
     chained = chain_linked(columns, signs)
-    # delta-method s.d. of log D from the series' independent smoothing errors (the chain's flows add none)
-    var_level = (columns ** 2 * (np.exp(log_var.reindex(columns=columns.columns).fillna(0.0)) - 1)
-                 ).mul(signs.abs(), axis=1).sum(axis=1, min_count=1)
-    log_sd = np.sqrt(var_level) / netting["net_usd_bn"]
+    log_sd = np.sqrt(band_log_var(columns, signs, netting["net_usd_bn"], fits, quarters, weights))
     z = stats.norm.ppf(0.5 + level / 2)
     d = pd.DataFrame({"d_usd_bn": chained, "low_usd_bn": chained * np.exp(-z * log_sd),
                       "high_usd_bn": chained * np.exp(z * log_sd), "log_sd": log_sd,
@@ -333,12 +460,14 @@ def downstream(ds: Dataset, start: str, level_sd: float, slope_sd: float, level:
                 .reset_index())
     return Downstream(quarters=d.index, series=levels.loc[d.index], d=d, netting=netting.loc[d.index], observations=obs,
                       coverage=coverage, sources=tuple(dict.fromkeys(panel["source_id"])), level=level,
-                      scope=scope if accounting is not None else None, accounting=accounting)
+                      scope=scope if accounting is not None else None, accounting=accounting, noise=fitted,
+                      band_includes_noise_uncertainty=bool(fitted.estimated))
 
 
 def of_scenario(scenario, ds: Dataset, panel: pd.DataFrame | None = None) -> Downstream:
     """:math:`D` of ``scenario``: the chain's final demand under the primary rung (:data:`valuechain.model.chain.PRIMARY`),
-    smoothed as the scenario's ``demand_gap.downstream`` says. The primary test, the engine and the pages use it."""
+    smoothed as the scenario's ``demand_gap.downstream`` says (its noise levels estimated on the disclosures, or
+    fixed). The primary test, the engine and the pages use it."""
     panel = disclosures.load(ds) if panel is None else panel
     down = scenario.demand_gap.downstream
     return downstream(ds, down.start_quarter, down.level_sd, down.slope_sd, down.band, panel=panel,
@@ -368,20 +497,25 @@ class Vintage:
     disclosures: int  # how many disclosures were used
 
 
-def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd: float,
+def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE,
              carry_quarters: int = 2, accounting: Chain | None = None, scope: Scope | None = None) -> list[Vintage]:
     """:math:`D` as :func:`downstream` builds it from the disclosures published by each of ``cutoffs``.
 
-    Each vintage equals ``downstream(..., panel=panel[panel["published"] <= cutoff])``: every
-    series is smoothed on the figures then public, present from its first such quarter to
-    ``carry_quarters`` past its last (at most the vintage's last quarter), netted and
-    chain-linked the same way. The series are filtered for all cutoffs in one batch (one
-    smoother run per series and first quarter), so a rolling-origin exercise costs about one
-    build of :math:`D`. A cutoff before any disclosure gives no vintage.
+    Each vintage equals ``downstream(..., panel=panel[panel["published"] <= cutoff])`` (its band
+    aside): every series is smoothed on the figures then public, present from its first such
+    quarter to ``carry_quarters`` past its last (at most the vintage's last quarter) and held flat
+    past its last, netted and chain-linked the same way. Noise levels asked to be estimated are
+    estimated for each cutoff on the disclosures then public (no look-ahead), all cutoffs in one
+    batched likelihood (:func:`noise` with ``cutoffs``). The series are filtered for all cutoffs
+    in one batch (one smoother run per series and first quarter), so a rolling-origin exercise
+    costs about one build of :math:`D`. A cutoff before any disclosure gives no vintage.
     """
     obs = observations(panel)
     used = obs[obs["flow"] != "market_total"]
     cutoffs = [pd.Timestamp(c) for c in cutoffs]
+    fitted = noise(used, level_sd, slope_sd, cutoffs=cutoffs)
+    sd_by_cutoff = np.stack([np.broadcast_to(fitted.level_sd, len(cutoffs)),
+                             np.broadcast_to(fitted.slope_sd, len(cutoffs))], -1)
     published = used["published"].to_numpy()
     seen_by = [published <= np.datetime64(c) for c in cutoffs]
     ends = [used["quarter"][seen].max() if seen.any() else None for seen in seen_by]
@@ -401,8 +535,8 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd: float, slope_sd
             rows = [j for j, (f, _) in spans.items() if f == first]
             quarters = pd.period_range(first, max(spans[j][1] for j in rows), freq="Q")
             y, h = _grids(group, quarters, [cutoffs[j] for j in rows])
-            # trailing quarters without observations leave the smoothed values before them unchanged
-            smoothed = local_linear_trend(y, h, level_sd, slope_sd).smoothed_level
+            # trailing quarters without observations leave the smoothed values before them unchanged, and are held flat
+            smoothed = local_linear_trend(y, h, sd_by_cutoff[rows, 0], sd_by_cutoff[rows, 1], hold=True).smoothed_level
             for r, j in enumerate(rows):
                 logs[j][sid] = (first, smoothed[r, :(spans[j][1] - first).n + 1])  # first quarter, log levels
     out = []

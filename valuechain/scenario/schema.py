@@ -183,9 +183,18 @@ class DownstreamInputs(_Frozen):
     """How dated AI revenue disclosures become the quarterly series D (net external AI revenue)."""
 
     start_quarter: Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$")] = "2023Q1"  # first quarter of D
-    level_sd: Annotated[float, Field(gt=0, le=0.5)] = 0.05  # s.d. of quarterly shocks to the level of log revenue
-    slope_sd: Annotated[float, Field(gt=0, le=0.5)] = 0.03  # s.d. of quarterly shocks to its growth rate
+    level_sd: float | Literal["estimate"] = "estimate"  # s.d. of quarterly shocks to the level of log revenue: estimate (maximum likelihood on the disclosures) or a fixed number in (0, 0.5]
+    slope_sd: float | Literal["estimate"] = "estimate"  # s.d. of quarterly shocks to its growth rate: estimate or a fixed number in (0, 0.5]
     band: Annotated[float, Field(ge=0.5, le=0.99)] = 0.90  # coverage of every band and interval shown
+
+    @field_validator("level_sd", "slope_sd", mode="before")
+    @classmethod
+    def _estimate_or_number(cls, value):
+        if value == "estimate":
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 0.5:
+            return float(value)
+        raise ValueError("write estimate (from the disclosures) or a fixed number in (0, 0.5] (a quarterly s.d.)")
 
 
 class Prior(_Frozen):
