@@ -71,6 +71,26 @@ class Secondary:
         """Each test's p-value, Holm-adjusted over the family :meth:`tests`."""
         return inference.holm({key: test.pvalue for key, test in self.tests().items()})
 
+    def headlines(self) -> list[Headline]:
+        """The elasticity of D to lagged AI capex (with its minimum detectable effect) and the suppliers' panel slope."""
+        ai, p = self.ai_elasticity, self.supplier_panel.pooled
+        period, quarters = f"{ai.nobs} quarterly changes", f"{self.supplier_panel.quarters} quarters"
+        return [
+            Headline("ai_elasticity", "Elasticity of D to lagged AI capex", "elasticity", period, ai.estimate),
+            Headline("ai_elasticity_low", "Elasticity of D to lagged AI capex, lower bound", "elasticity", period,
+                     ai.interval[0], detail=True),
+            Headline("ai_elasticity_high", "Elasticity of D to lagged AI capex, upper bound", "elasticity", period,
+                     ai.interval[1], detail=True),
+            Headline("ai_elasticity_mde", "Minimum detectable elasticity of D to lagged AI capex (80% power)",
+                     "elasticity", period, ai.mde if np.isfinite(ai.mde) else None, detail=True),
+            Headline("supplier_panel_elasticity", "Elasticity of applications' and labs' revenue to their suppliers' "
+                     "lagged AI capex (panel)", "elasticity", quarters, p.estimate),
+            Headline("supplier_panel_elasticity_low", "Suppliers' panel elasticity, lower bound", "elasticity", quarters,
+                     p.interval[0], detail=True),
+            Headline("supplier_panel_elasticity_high", "Suppliers' panel elasticity, upper bound", "elasticity",
+                     quarters, p.interval[1], detail=True),
+        ]
+
     def table(self) -> pd.DataFrame:
         """One row per secondary test (:meth:`valuechain.stats.inference.TestResult.row`) with its Holm-adjusted p."""
         table = pd.DataFrame([{**test.row(), "key": key} for key, test in self.tests().items()])
@@ -236,6 +256,7 @@ class DemandGapResult:
                      s.elasticity.interval[0], detail=True),
             Headline("elasticity_high", "Elasticity, upper bound", "elasticity", f"{s.elasticity.fit.n} quarters",
                      s.elasticity.interval[1], detail=True),
+            *s.headlines(),
             Headline("net_external_revenue_usd_bn", "Net external AI revenue (annualized)", "usd_bn", q,
                      float(self.downstream.d["d_usd_bn"].iloc[-1]), detail=True),
             Headline("required_revenue_usd_bn", "Required revenue R* (annualized)", "usd_bn", q,
