@@ -161,3 +161,21 @@ def test_the_suppliers_panel_is_in_the_holm_family(base):
     assert p.pooled.interval[0] < 0 < p.pooled.interval[1]
     # every series in the panel has its suppliers, each pair with a basis
     assert set(p.companies["company_id"]) <= set(s.supplier_world.links["series_id"])
+
+
+def test_the_suppliers_panel_is_measured_on_its_null_worlds(base):
+    """499 draws a world: at a true 0.05 the binomial s.e. is 0.010, so 0.10 (the project's bound) is five s.e.
+    above; the 90% interval's coverage must be within 0.05 of nominal."""
+    from valuechain.model.demand import NULL_WORLDS
+    from valuechain.report import narrative
+
+    cal = base.secondary.supplier_calibration
+    assert list(cal["world"]) == list(NULL_WORLDS) and (cal["draws"] == 499).all()
+    assert (cal["size"] <= 0.10).all() and (cal["size"] > 0).all()
+    assert (abs(cal["coverage"] - 0.90) <= 0.05).all()
+    # it can detect a modest elasticity at the scenario's noise levels, not with three times both noises
+    assert cal.iloc[0]["mde"] == pytest.approx(0.22, abs=0.01) and cal["mde"].max() > 1.0
+    text = narrative.demand_regression(base)
+    panel = text.split("\n\n")[1]
+    assert panel.index("interval") < panel.index("p = ")
+    assert f"{cal['size'].min():.0%} to {cal['size'].max():.0%}" in panel

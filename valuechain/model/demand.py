@@ -38,7 +38,7 @@ from valuechain.model.results import Distribution, Headline, Reference, rounded
 NULL_DRAWS = 499  # draws of D rebuilt under the null, per world, for the elasticity's pipeline bootstrap
 NULL_WORLDS = {  # name: (level noise, growth noise) as multiples of the scenario's, which are set by hand
     "the scenario's noise levels": (1.0, 1.0), "3x the level noise": (3.0, 1.0),
-    "3x the growth noise": (1.0, 3.0), "3x both": (3.0, 3.0)}
+    "3x the growth noise": (1.0, 3.0), "3x the level and the growth noise": (3.0, 3.0)}
 SUPPLIER_MIN_CHANGES = 4  # quarterly changes a series needs to enter the suppliers' panel
 
 
@@ -57,6 +57,7 @@ class Secondary:
     ai_elasticity: regression.PipelineEffect  # D's growth on lagged AI capex growth, pipeline bootstrap
     supplier_panel: regression.PanelResult  # applications' and labs' revenue growth on their suppliers' AI capex
     supplier_world: regression.SupplierWorld  # how that panel's null is simulated (`make calibrate`)
+    supplier_calibration: pd.DataFrame  # that panel on each null world: size, coverage, minimum detectable effect
     series_label: str  # e.g. "AWS revenue on Amazon capex"
     d_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)  # D's growth from rolling origins on its vintages
     d_forecast_lag: int = 0  # quarters capex is lagged in D's forecasting model (the service lag)
@@ -465,9 +466,10 @@ def _secondary(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q: 
     world = _supplier_world(ds, scenario, d, included)
     supplied = regression.panel(np.exp(world.revenue_log), world.capex, world.lag, level, world.min_changes,
                                 "suppliers' AI capex")
+    calibration = regression.panel_calibration(world, NULL_WORLDS, rng, NULL_DRAWS, level)
     name = ds.companies.set_index("company_id").loc[company, "name"]
     return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, ai_elasticity, supplied,
-                     world, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
+                     world, calibration, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
                      d_forecast_lag=cap.service_lag_quarters)
 
 

@@ -478,6 +478,21 @@ def supplier_panel(result, names: dict | None = None, source: str = "") -> Table
                      "'assumption' marks an application whose cloud no filing names, set to the labs' suppliers.")
 
 
+def supplier_panel_worlds(result, source: str = "") -> Table:
+    """The suppliers' panel on each null world: its size at 5%, its interval's coverage, its minimum detectable
+    elasticity and its power against 1."""
+    band = f"{result.secondary.supplier_panel.pooled.level:.0%}"
+    return present(result.secondary.supplier_calibration, [
+        Column("world", "Null world (each series independent of capex, smoothed as the data are)", "text"),
+        Column("draws", "Draws", "count"), Column("size", "Rejection rate at the nominal 5%", "share"),
+        Column("coverage", f"Coverage of the {band} interval", "share"),
+        Column("mde", "Minimum detectable elasticity (80% power)", "elasticity", missing="above 10"),
+        Column("power_at_one", "Power against an elasticity of 1", "share"),
+    ], "The suppliers' panel measured on its null worlds", source,
+        note="Power adds the effect to each series' growth after the smoothing; the noise levels are the scenario's "
+             "(set by hand) or three times them.")
+
+
 def realtime_forecasts(result, source: str = "") -> Table:
     """D's out-of-sample check, one row per origin: the vintage used, the outcome and both forecast errors."""
     f = result.secondary.d_forecasts.assign(

@@ -302,36 +302,102 @@ def panel(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, level: float = 0
     reference distribution has :math:`\nu` from the number of quarters; clustering by three
     companies would give a rank-deficient covariance.
     """
-    parts, rows = [], []
-    for company in revenue.columns:
-        if company not in capex.columns:
-            continue
-        g = growth_frame(revenue[company], capex[company].shift(lag), 0).rename(columns={"dx_lag0": "dx"})
-        if len(g) < min_changes:
-            continue
-        parts.append(g.assign(company=company))
+    data, rows = _panel_data(revenue, capex, lag, min_changes), []
+    for company, g in data.groupby("company", sort=False):
         fit = ols_ewc(g["dy"].to_numpy(), np.column_stack([np.ones(len(g)), g["dx"]]), ["const", "slope"])
         lo, hi = fit.interval(fit.coef[1], fit.se("slope"), level)
         rows.append({"company_id": company, "slope": fit.coef[1], "ci_low": lo, "ci_high": hi, "n": fit.n,
                      "dof": fit.dof})
-    data = pd.concat(parts)
-    quarters = pd.period_range(data.index.min(), data.index.max(), freq="Q")
-    companies = sorted(data["company"].unique())
-    dummies = np.column_stack([(data["company"] == c).to_numpy(float) for c in companies])
-    X = np.column_stack([data["dx"].to_numpy(), dummies])
-    y = data["dy"].to_numpy()
-    xtx_inv = np.linalg.inv(X.T @ X)
-    coef = xtx_inv @ X.T @ y
-    resid = y - X @ coef
-    position = {q: i for i, q in enumerate(quarters)}
-    summed = np.zeros((len(quarters), X.shape[1]))
-    np.add.at(summed, [position[q] for q in data.index], X * resid[:, None])
-    nu = inference.ewc_dof(len(quarters))
-    cov = len(quarters) * xtx_inv @ inference.ewc_long_run(summed, nu) @ xtx_inv
-    fit = LinearFit(("slope", *companies), coef, cov, len(y), nu,
+    X, at, quarters, companies = _panel_design(data)
+    coef, cov, nu = _driscoll_kraay(data["dy"].to_numpy()[None, :], X, at, len(quarters))
+    fit = LinearFit(("slope", *companies), coef[0], cov[0], len(data), nu,
                     f"pooled OLS with company intercepts, Driscoll-Kraay EWC errors over {len(quarters)} quarters")
     return PanelResult(_effect(f"panel slope ({regressor} lagged {lag} quarters)", fit, ["slope"], level),
                        pd.DataFrame(rows), len(quarters))
+
+
+def _panel_data(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, min_changes: int) -> pd.DataFrame:
+    """The panel's rows: each company's growth frame (dy, dx, company) with at least ``min_changes`` changes."""
+    parts = []
+    for company in revenue.columns:
+        if company not in capex.columns:
+            continue
+        g = growth_frame(revenue[company], capex[company].shift(lag), 0).rename(columns={"dx_lag0": "dx"})
+        if len(g) >= min_changes:
+            parts.append(g.assign(company=company))
+    return pd.concat(parts)
+
+
+def _panel_design(data: pd.DataFrame):
+    """The slope and company dummies, each row's quarter position, the quarters and the companies."""
+    quarters = pd.period_range(data.index.min(), data.index.max(), freq="Q")
+    companies = sorted(data["company"].unique())
+    dummies = np.column_stack([(data["company"] == c).to_numpy(float) for c in companies])
+    position = {q: i for i, q in enumerate(quarters)}
+    return (np.column_stack([data["dx"].to_numpy(), dummies]), np.array([position[q] for q in data.index]),
+            quarters, companies)
+
+
+def _driscoll_kraay(Y: np.ndarray, X: np.ndarray, at: np.ndarray, n_quarters: int):
+    r"""OLS of each row of ``Y`` (``draws x n``) on ``X`` with Driscoll-Kraay EWC covariance, batched.
+
+    The scores are summed over the rows of each quarter (``at``: the quarter position of each row)
+    and their EWC long-run variance taken over the ``n_quarters`` quarters. Returns the coefficients
+    (``draws x k``), covariances (``draws x k x k``) and :math:`\nu`.
+    """
+    xtx_inv = np.linalg.inv(X.T @ X)
+    coef = Y @ (X @ xtx_inv)
+    resid = Y - coef @ X.T
+    indicator = np.zeros((n_quarters, len(at)))
+    indicator[at, np.arange(len(at))] = 1.0
+    summed = np.einsum("qn,dnk->dqk", indicator, X[None, :, :] * resid[:, :, None])
+    nu = inference.ewc_dof(n_quarters)
+    cov = n_quarters * np.einsum("ij,djk,kl->dil", xtx_inv, inference.ewc_long_run(summed, nu), xtx_inv)
+    return coef, cov, nu
+
+
+def panel_slopes(world: SupplierWorld, logs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The suppliers' panel slope, its Driscoll-Kraay s.e. and :math:`\nu` for each draw of ``logs``
+    (``draws x quarters x series`` on the pattern's grid, as :meth:`DisclosurePattern.simulate` gives them):
+    :func:`panel` on :meth:`SupplierWorld.simulated_revenue`, batched over the draws."""
+    data = _panel_data(np.exp(world.revenue_log), world.capex, world.lag, world.min_changes)
+    X, at, quarters, _ = _panel_design(data)
+    series = list(world.pattern.series)
+    grid_rows = np.array([world.pattern.quarters.get_loc(q) for q in world.revenue_log.index])
+    position = {q: i for i, q in enumerate(world.revenue_log.index)}
+    growth = np.diff(logs[:, grid_rows, :], axis=1, prepend=np.nan)
+    Y = growth[:, [position[q] for q in data.index], [series.index(c) for c in data["company"]]]
+    coef, cov, nu = _driscoll_kraay(Y, X, at, len(quarters))
+    return coef[:, 0], np.sqrt(cov[:, 0, 0]), nu
+
+
+def panel_calibration(world: "SupplierWorld", nulls: dict[str, tuple[float, float]], rng: np.random.Generator,
+                      draws: int, level: float = 0.90, nominal: float = 0.05) -> pd.DataFrame:
+    r"""The suppliers' panel on its null worlds: size, coverage of its interval and power, one row per world.
+
+    ``nulls`` maps a world's name to multiples of the pattern's (level, growth) noise. In each,
+    ``draws`` samples of every series are simulated independent of capex and smoothed
+    (:meth:`DisclosurePattern.simulate`), and the panel's slope t is recomputed on the same rows:
+    ``size`` is the rejection rate at ``nominal`` against :math:`t_\nu`, ``coverage`` the share of
+    samples whose ``level`` interval holds the true 0. Power at an elasticity :math:`b` adds
+    :math:`b\,\Delta\log x_{i,t-L}` to every series' smoothed growth: the slope moves by exactly
+    :math:`b` and the residuals do not change; ``mde`` is the smallest :math:`b` with power
+    :data:`POWER` (inf: none up to 10) and ``power_at_one`` the power against 1.
+    """
+    grid = np.linspace(0.0, 10.0, 2001)
+    table = []
+    for name, (level_x, slope_x) in nulls.items():
+        pattern = replace(world.pattern, level_sd=world.pattern.level_sd * level_x,
+                          slope_sd=world.pattern.slope_sd * slope_x)
+        est, se, nu = panel_slopes(world, pattern.simulate(rng, draws))
+        reject, cover = stats.t.ppf(1 - nominal / 2, nu), stats.t.ppf(0.5 + level / 2, nu)
+        power = np.array([np.mean(np.abs((est + b) / se) > reject) for b in grid])
+        reached = grid[power >= POWER]
+        table.append({"world": name, "draws": draws, "size": float(np.mean(np.abs(est / se) > reject)),
+                      "coverage": float(np.mean(np.abs(est / se) <= cover)),
+                      "mde": float(reached[0]) if len(reached) else np.inf,
+                      "power_at_one": float(np.mean(np.abs((est + PROPORTIONAL) / se) > reject))})
+    return pd.DataFrame(table)
 
 
 def recursive(y: pd.Series, x: pd.Series, lag: int, level: float = 0.90) -> pd.DataFrame:
