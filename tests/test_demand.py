@@ -131,3 +131,51 @@ def test_bull_and_bear_move_the_demand_gap_the_way_their_titles_claim(ds):
     assert ratio["bear"] < ratio["base"] < ratio["bull"]
     assert required["bear"] > required["base"] > required["bull"]
     assert d["bear"] == d["base"] == d["bull"]  # the same disclosures: the ratio moves through R* alone
+
+
+def test_the_elasticity_of_d_on_ai_capex_is_uninformative_on_the_bundled_data(base):
+    """Six quarterly changes and two degrees of freedom: the pipeline bootstrap's widest null gives a critical
+    value near t(2)'s, and the test detects a proportional response with power well under 0.8."""
+    from valuechain.report import narrative
+
+    ai = base.secondary.ai_elasticity
+    assert (ai.nobs, ai.df) == (6, 2)
+    assert ai.estimate == pytest.approx(-0.2597, abs=1e-3)
+    assert ai.critical == pytest.approx(ai.worlds["critical"].max())
+    assert ai.interval == pytest.approx((ai.estimate - ai.critical * ai.se, ai.estimate + ai.critical * ai.se))
+    assert ai.mde > 1.0 and ai.power_at_one < 0.8 and not ai.informative
+    assert (ai.worlds["coverage"] >= 0.899).all()  # the reported interval covers 0 in every null world
+    text = narrative.demand_regression(base)
+    assert text.startswith("**The elasticity of D to AI capex 3 quarters earlier is uninformative")
+    assert text.index("interval") < text.index("p = ")  # the interval before any p-value
+
+
+def test_the_suppliers_panel_is_in_the_holm_family(base):
+    s = base.secondary
+    p = s.supplier_panel
+    assert "supplier_panel" in s.tests() and 0 < s.holm["supplier_panel"] <= 1
+    assert set(p.companies["company_id"]) == {"adobe_ai_first_arr", "anthropic_revenue", "cursor_arr", "lovable_arr",
+                                              "openai_revenue", "palantir_us_commercial", "salesforce_data_cloud_ai_arr"}
+    assert p.quarters == 13 and p.pooled.df == 2 and p.pooled.nobs == int(p.companies["n"].sum())
+    assert p.pooled.estimate == pytest.approx(0.0331, abs=1e-3)
+    assert p.pooled.interval[0] < 0 < p.pooled.interval[1]
+    # every series in the panel has its suppliers, each pair with a basis
+    assert set(p.companies["company_id"]) <= set(s.supplier_world.links["series_id"])
+
+
+def test_the_suppliers_panel_is_measured_on_its_null_worlds(base):
+    """499 draws a world: at a true 0.05 the binomial s.e. is 0.010, so 0.10 (the project's bound) is five s.e.
+    above; the 90% interval's coverage must be within 0.05 of nominal."""
+    from valuechain.model.demand import NULL_WORLDS
+    from valuechain.report import narrative
+
+    cal = base.secondary.supplier_calibration
+    assert list(cal["world"]) == list(NULL_WORLDS) and (cal["draws"] == 499).all()
+    assert (cal["size"] <= 0.10).all() and (cal["size"] > 0).all()
+    assert (abs(cal["coverage"] - 0.90) <= 0.05).all()
+    # it can detect a modest elasticity at the scenario's noise levels, not with three times both noises
+    assert cal.iloc[0]["mde"] == pytest.approx(0.22, abs=0.01) and cal["mde"].max() > 1.0
+    text = narrative.demand_regression(base)
+    panel = text.split("\n\n")[1]
+    assert panel.index("interval") < panel.index("p = ")
+    assert f"{cal['size'].min():.0%} to {cal['size'].max():.0%}" in panel

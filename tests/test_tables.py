@@ -98,7 +98,8 @@ def test_every_notebook_table_has_worded_headers_and_no_missing_marker(pool, ds,
             tables.value_added(pool, 2025), tables.companies(pool, 2025), tables.excluded(pool),
             tables.downstream(gap), tables.closing(gap), tables.required_by_year(gap), tables.known_by_year(gap),
             tables.secondary(gap),
-            tables.ai_elasticity(gap), tables.run_rates(econ), tables.losses(econ), tables.unit_economics(econ),
+            tables.ai_elasticity(gap), tables.supplier_panel(gap, ds.company_names), tables.supplier_panel_worlds(gap),
+            tables.run_rates(econ), tables.losses(econ), tables.unit_economics(econ),
             tables.break_even(econ), tables.investments(econ), tables.cloud_split(econ),
             tables.gap_without_round_trip(econ), tables.ipo_draw(val), tables.lab_valuations(val),
             tables.facts(valuation.market_concentration(ds), "M", ds.company_names),
@@ -186,3 +187,12 @@ def test_companies_are_named_as_the_loaded_dataset_names_them(data_copy, base_sc
     val = valuation.analyse(base_scenario, ds, pool)
     assert "Renamed Lab Co." in [row[0] for row in tables.lab_valuations(val).text()]
     assert "Renamed Lab Co." in [row[0] for row in tables.ipo_draw(val).text()]
+
+
+def test_the_suppliers_panel_table_names_each_series_suppliers_and_ends_with_the_pooled_slope(base_gap, ds):
+    table = tables.supplier_panel(base_gap, ds.company_names)
+    panel = base_gap.secondary.supplier_panel
+    assert len(table.rows) == len(panel.companies) + 1
+    assert table.rows[-1][3] == pytest.approx(panel.pooled.estimate) and table.rows[-1][6] == panel.pooled.nobs
+    openai = next(row for row in table.rows if row[0] == "openai_revenue")
+    assert openai[1] == "Microsoft Corporation, Oracle Corporation, CoreWeave, Inc." and openai[2] == "claim, reported"

@@ -35,6 +35,7 @@ def inputs_for(result, ds) -> size.Inputs:
         gap_changes=gap.diff().dropna().iloc[-pt.window_quarters:].to_numpy(),
         required_changes=log_r.diff().dropna().to_numpy(), window=pt.window_quarters,
         d_log_sd=float(result.downstream.d["log_sd"].iloc[-1]), level_sd=down.level_sd, slope_sd=down.slope_sd,
+        supplier_world=result.secondary.supplier_world,
     )
 
 

@@ -21,7 +21,7 @@ The result is typed, carries its sources and declares its headline figures.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -31,14 +31,18 @@ from valuechain.model import bridge, calculations, capital, chain, required
 from valuechain.model import reach as reach_model
 from valuechain.model import verdict as verdict_rule
 from valuechain.stats import closing, inference, regression
-from valuechain.dataset import disclosures, views
+from valuechain.dataset import disclosures, suppliers, views
 from valuechain.model import downstream
 from valuechain.dataset.load import Dataset, load_dataset
 from valuechain.scenario.schema import Scenario
 from valuechain.model.profit import ProfitPool, profit_pool
 from valuechain.model.results import Distribution, Headline, Reference, rounded
 
-PRIOR_SENSITIVITY = ((0.0, 0.5), (1.0, 0.25), (1.0, 1.0), (0.0, 1.0))  # (mean, s.d.) beside the stated prior
+NULL_DRAWS = 499  # draws of D rebuilt under the null, per world, for the elasticity's pipeline bootstrap
+NULL_WORLDS = {  # name: (level noise, growth noise) as multiples of the scenario's, which are set by hand
+    "the scenario's noise levels": (1.0, 1.0), "3x the level noise": (3.0, 1.0),
+    "3x the growth noise": (1.0, 3.0), "3x the level and the growth noise": (3.0, 3.0)}
+SUPPLIER_MIN_CHANGES = 4  # quarterly changes a series needs to enter the suppliers' panel
 
 
 @dataclass(frozen=True)
@@ -53,21 +57,43 @@ class Secondary:
     break_dates: tuple  # (estimated, first, last) quarters of the 90% date set
     recursive: pd.DataFrame
     forecasts: pd.DataFrame
-    ai_posterior: inference.Posterior  # D growth on lagged AI capex growth, stated prior
-    ai_sensitivity: pd.DataFrame
+    ai_elasticity: regression.PipelineEffect  # D's growth on lagged AI capex growth, pipeline bootstrap
+    supplier_panel: regression.PanelResult  # applications' and labs' revenue growth on their suppliers' AI capex
+    supplier_world: regression.SupplierWorld  # how that panel's null is simulated (`make calibrate`)
+    supplier_calibration: pd.DataFrame  # that panel on each null world: size, coverage, minimum detectable effect
     series_label: str  # e.g. "AWS revenue on Amazon capex"
     d_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)  # D's growth from rolling origins on its vintages
     d_forecast_lag: int = 0  # quarters capex is lagged in D's forecasting model (the service lag)
 
     def tests(self) -> dict[str, inference.TestResult]:
-        """The family of secondary tests, by key, each in the shape every test shares."""
+        """The family of secondary tests, by key, each in the shape every test shares; the suppliers' panel is in it."""
         return {"elasticity": self.elasticity, "placebo": self.placebo, "panel": self.panel.pooled,
-                "bounds": self.bounds, "break": self.break_test}
+                "supplier_panel": self.supplier_panel.pooled, "bounds": self.bounds, "break": self.break_test}
 
     @property
     def holm(self) -> dict[str, float]:
         """Each test's p-value, Holm-adjusted over the family :meth:`tests`."""
         return inference.holm({key: test.pvalue for key, test in self.tests().items()})
+
+    def headlines(self) -> list[Headline]:
+        """The elasticity of D to lagged AI capex (with its minimum detectable effect) and the suppliers' panel slope."""
+        ai, p = self.ai_elasticity, self.supplier_panel.pooled
+        period, quarters = f"{ai.nobs} quarterly changes", f"{self.supplier_panel.quarters} quarters"
+        return [
+            Headline("ai_elasticity", "Elasticity of D to lagged AI capex", "elasticity", period, ai.estimate),
+            Headline("ai_elasticity_low", "Elasticity of D to lagged AI capex, lower bound", "elasticity", period,
+                     ai.interval[0], detail=True),
+            Headline("ai_elasticity_high", "Elasticity of D to lagged AI capex, upper bound", "elasticity", period,
+                     ai.interval[1], detail=True),
+            Headline("ai_elasticity_mde", "Minimum detectable elasticity of D to lagged AI capex (80% power)",
+                     "elasticity", period, ai.mde if np.isfinite(ai.mde) else None, detail=True),
+            Headline("supplier_panel_elasticity", "Elasticity of applications' and labs' revenue to their suppliers' "
+                     "lagged AI capex (panel)", "elasticity", quarters, p.estimate),
+            Headline("supplier_panel_elasticity_low", "Suppliers' panel elasticity, lower bound", "elasticity", quarters,
+                     p.interval[0], detail=True),
+            Headline("supplier_panel_elasticity_high", "Suppliers' panel elasticity, upper bound", "elasticity",
+                     quarters, p.interval[1], detail=True),
+        ]
 
     def table(self) -> pd.DataFrame:
         """One row per secondary test (:meth:`valuechain.stats.inference.TestResult.row`) with its Holm-adjusted p."""
@@ -161,8 +187,8 @@ class DemandGapResult:
     def distributions(self, *keys: str) -> tuple[Distribution, ...]:
         r"""Distributions of the closing rate and of the elasticities, each with what is marked beside it.
 
-        Keys: ``closing_rate`` (bootstrap draws of :math:`4g`), ``ai_elasticity`` (the normal
-        posterior of the elasticity of :math:`D` to lagged AI capex), ``elasticity`` (bootstrap
+        Keys: ``closing_rate`` (bootstrap draws of :math:`4g`), ``ai_elasticity`` (pipeline-bootstrap
+        draws of the elasticity of :math:`D` to lagged AI capex), ``elasticity`` (bootstrap
         draws of the long series' elasticity). Default: all three, in that order.
 
         Both break-even bars are marked where they are comparable, on the closing rate: each
@@ -174,8 +200,7 @@ class DemandGapResult:
         :math:`\beta^*` is marked on an elasticity: :math:`\beta^*` is a level (revenue per
         dollar of capex), and with a constant in the growth regression the mean growth of revenue
         is fitted whatever the elasticity, so no value of the elasticity corresponds to either
-        bar. The elasticities carry 0 (no response), 1 (revenue in proportion to capex) and, for
-        the posterior, the prior mean.
+        bar. The elasticities carry 0 (no response) and 1 (revenue in proportion to capex).
         """
         c, s = self.closing, self.secondary
         horizon = c.horizon_years
@@ -185,8 +210,7 @@ class DemandGapResult:
         proportional = Reference("proportional", "1: revenue in proportion to capex", 1.0)
         not_marked = ("Neither β* is marked here: β* is revenue per dollar of capex, a level, and with a constant in "
                       "the growth regression no elasticity corresponds to it. Both are marked on the closing rate.")
-        post = s.ai_posterior
-        stated = s.ai_sensitivity.iloc[0]
+        ai = s.ai_elasticity
         lag = self.scenario.demand_gap.capital.service_lag_quarters
         made = {
             "closing_rate": Distribution(
@@ -206,12 +230,11 @@ class DemandGapResult:
                 note="The rate is measured against R*. The steady-state mark is the rate that would close the larger "
                      "gap to the steady-state bar, which R* approaches once capex stops growing."),
             "ai_elasticity": Distribution(
-                "ai_elasticity", f"Elasticity of D to AI capex {lag} quarters earlier (n = {int(stated['n'])}, "
-                f"{int(stated['dof'])} degrees of freedom)", "Elasticity of D's growth to lagged AI capex growth",
-                post.mean, post.interval(self.downstream.level), self.downstream.level,
-                f"normal posterior, prior {stated['prior']} with the EWC HAC likelihood",
-                (zero, proportional, Reference("prior_mean", f"prior mean: {post.prior_mean:g}", post.prior_mean)),
-                normal=(post.mean, post.sd), note=not_marked),
+                "ai_elasticity", f"Elasticity of D to AI capex {lag} quarters earlier (n = {ai.nobs}, "
+                f"{ai.df} degrees of freedom)", "Elasticity of D's growth to lagged AI capex growth",
+                ai.estimate, ai.interval, ai.level, ai.method, (zero, proportional), draws=ai.draws,
+                note=not_marked if ai.informative else "Uninformative: the test cannot tell no response from a "
+                "proportional one (minimum detectable elasticity " + _mde(ai.mde) + "). " + not_marked),
             "elasticity": Distribution(
                 "elasticity", f"Elasticity, {s.series_label} (n = {s.elasticity.nobs})",
                 f"Elasticity of revenue growth to capex growth ({s.elasticity.name})", s.elasticity.estimate,
@@ -248,6 +271,7 @@ class DemandGapResult:
                      s.elasticity.interval[0], detail=True),
             Headline("elasticity_high", "Elasticity, upper bound", "elasticity", f"{s.elasticity.fit.n} quarters",
                      s.elasticity.interval[1], detail=True),
+            *s.headlines(),
             Headline("net_external_revenue_usd_bn", "Net external AI revenue (annualized)", "usd_bn", q,
                      float(self.downstream.d["d_usd_bn"].iloc[-1]), detail=True),
             Headline("required_revenue_usd_bn", "Required revenue R* (annualized)", "usd_bn", q,
@@ -382,6 +406,10 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     )
 
 
+def _mde(mde: float) -> str:
+    return f"{mde:.2f}" if np.isfinite(mde) else "above 10"
+
+
 def _needed(gap: float, years: float, bar: str) -> str:
     """What the rate -gap/years means: the rate that closes a shortfall, or below which a surplus is gone."""
     if gap < 0:
@@ -464,13 +492,96 @@ def _secondary(ds: Dataset, scenario: Scenario, d: downstream.Downstream, ai_q: 
     forecasts = regression.out_of_sample(y, x, reg.lags, reg.forecast_horizon)
     d_forecasts = _d_forecasts(ds, scenario, d, ai_q)
     ai_d = d.d.loc[tested, "d_usd_bn"]
-    posterior, sensitivity = regression.bayesian_elasticity(
-        ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, reg.elasticity_prior_mean, reg.elasticity_prior_sd,
-        PRIOR_SENSITIVITY, level)
+    included = _included(d)
+    pattern, rng = _pattern(d, included, scenario), np.random.default_rng(0)
+    nulls = {name: _null_d_growth(d, replace(pattern, level_sd=pattern.level_sd * lm, slope_sd=pattern.slope_sd * sm),
+                                  rng, NULL_DRAWS).reindex(columns=ai_d.index).to_numpy()
+             for name, (lm, sm) in NULL_WORLDS.items()}
+    ai_elasticity = regression.pipeline_elasticity(ai_d, ai_q.where(ai_q > 0), cap.service_lag_quarters, nulls, level)
+    world = _supplier_world(ds, scenario, d, included)
+    supplied = regression.panel(np.exp(world.revenue_log), world.capex, world.lag, level, world.min_changes,
+                                "suppliers' AI capex")
+    calibration = regression.panel_calibration(world, NULL_WORLDS, rng, NULL_DRAWS, level)
     name = ds.companies.set_index("company_id").loc[company, "name"]
-    return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, posterior, sensitivity,
-                     f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
+    return Secondary(elasticity, placebo, bounds, panel, brk, dates, recursive, forecasts, ai_elasticity, supplied,
+                     world, calibration, f"{name} cloud revenue on its capex", d_forecasts=d_forecasts,
                      d_forecast_lag=cap.service_lag_quarters)
+
+
+def _included(d: downstream.Downstream) -> list[str]:
+    """The series D adds up (its scope's members; every final-demand series without a chain)."""
+    if d.accounting is None:
+        return [s for s in d.coverage.loc[d.coverage["flow"] == "final_demand", "series_id"] if s in d.series]
+    members = d.accounting.members(d.scope)
+    return [s for s in members.loc[members["included"], "series_id"] if s in d.series]
+
+
+def _pattern(d: downstream.Downstream, series, scenario: Scenario) -> regression.DisclosurePattern:
+    """The disclosure pattern of ``series`` of D (:class:`~valuechain.stats.regression.DisclosurePattern`): each is
+    smoothed from its first disclosed quarter to its last quarter in D, observed where disclosed (the disclosures of
+    one quarter combined by precision), starting from its first disclosure and its mean smoothed growth."""
+    down = scenario.demand_gap.downstream
+    obs = d.observations[d.observations["series_id"].isin(list(series))]
+    quarters = pd.period_range(min(obs["quarter"].min(), d.series.index[0]), d.series.index[-1], freq="Q")
+    position = {q: i for i, q in enumerate(quarters)}
+    variance = np.full((len(series), len(quarters)), np.nan)
+    windows, levels, slopes = [], [], []
+    for i, sid in enumerate(series):
+        rows = obs[(obs["series_id"] == sid) & obs["quarter"].isin(quarters)]
+        precision = (1.0 / rows["variance"]).groupby(rows["quarter"]).sum()
+        variance[i, [position[q] for q in precision.index]] = 1.0 / precision.to_numpy()
+        last = d.series[sid].last_valid_index()
+        first = rows["quarter"].min()
+        windows.append((position[first], position[last]))
+        first_rows = rows[rows["quarter"] == first]
+        levels.append(float((first_rows["log_value"] / first_rows["variance"]).sum() / (1 / first_rows["variance"]).sum()))
+        growth = np.log(d.series[sid].dropna()).diff().dropna()
+        slopes.append(float(growth.mean()) if len(growth) else 0.0)
+    return regression.DisclosurePattern(quarters, tuple(series), tuple(windows), variance, np.array(levels),
+                                        np.array(slopes), down.level_sd, down.slope_sd)
+
+
+def _null_d_growth(d: downstream.Downstream, pattern: regression.DisclosurePattern, rng: np.random.Generator,
+                   draws: int) -> pd.DataFrame:
+    """D's quarterly log growth as the pipeline builds it from series simulated independent of capex: the series
+    drawn and smoothed on their disclosure pattern, put through the chain's accounting (the flows it nets) and
+    chain-linked as D is (``draws x quarters``)."""
+    logs = pattern.simulate(rng, draws)
+    flat = pd.DataFrame(np.exp(logs.reshape(-1, len(pattern.series))), columns=list(pattern.series))
+    if d.accounting is None:
+        columns, signs = flat, pd.Series(1.0, index=flat.columns)
+    else:
+        columns, signs = d.accounting.columns(flat, d.scope)
+    levels = columns.to_numpy(float).reshape(draws, len(pattern.quarters), -1)
+    return pd.DataFrame(regression.linked_growth(levels, signs.to_numpy(float)), columns=pattern.quarters)
+
+
+def _supplier_world(ds: Dataset, scenario: Scenario, d: downstream.Downstream, included) -> regression.SupplierWorld:
+    """Each application's and lab's series of D beside its cloud suppliers' AI capex (``suppliers.csv``).
+
+    A series' regressor is the chain-linked sum of its suppliers' filed capex (a supplier counts from
+    its first filed quarter, without a jump) times the scenario's smooth AI share.
+    """
+    cap = scenario.demand_gap.capital
+    links = suppliers.load(ds)
+    roles = {s: d.accounting.role(s) for s in included} if d.accounting is not None else {}
+    series = [s for s in included if roles.get(s, "apps") in ("apps", "labs") and s in set(links["series_id"])]
+    capex = views.quarterly(ds, "capex", sorted(set(links["supplier_id"])))
+    share = capital.ai_share_by_quarter(capex.index, cap.ai_share, cap.ai_share_before).to_numpy()
+    share_growth = np.concatenate([[np.nan], np.diff(np.log(share))])
+    table = {}
+    for sid in series:
+        chosen = list(links.loc[links["series_id"] == sid, "supplier_id"])
+        growth = regression.linked_growth(capex[chosen].to_numpy(float), np.ones(len(chosen))) + share_growth
+        present = capex[chosen].notna().any(axis=1).to_numpy()
+        level = np.exp(np.cumsum(np.where(np.isfinite(growth), growth, 0.0)))
+        starts = np.concatenate([[True], ~present[:-1]])  # a run of filed quarters may start without a growth
+        table[sid] = np.where(present & (np.isfinite(growth) | starts), level, np.nan)
+    pattern = _pattern(d, series, scenario)
+    revenue = np.log(d.series[series])
+    return regression.SupplierWorld(pattern, revenue, pd.DataFrame(table, index=capex.index),
+                                    cap.service_lag_quarters, SUPPLIER_MIN_CHANGES,
+                                    links[links["series_id"].isin(series)].reset_index(drop=True))
 
 
 PUBLICATION_LAG = 1  # quarters from a quarter's end to its capex filing

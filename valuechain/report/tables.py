@@ -496,14 +496,63 @@ def secondary(result, source: str = "") -> Table:
 
 
 def ai_elasticity(result, source: str = "") -> Table:
-    """Posterior of the elasticity of D to lagged AI capex under the stated prior and the alternatives."""
-    return present(result.secondary.ai_sensitivity, [
-        Column("prior", "Prior"), Column("posterior_mean", "Posterior mean", "elasticity"),
-        Column("posterior_sd", "Posterior s.d.", "elasticity"),
-        Column("low", "Interval, low", "elasticity"), Column("high", "Interval, high", "elasticity"),
-        Column("p_positive", "P(elasticity > 0)", "probability"), Column("n", "n", "count"),
-        Column("dof", "Degrees of freedom", "count"),
-    ], "Elasticity of D to lagged AI capex, by prior", source)
+    """The elasticity of D to lagged AI capex under each null world of its pipeline bootstrap: the critical value,
+    the coverage of the reported and the t intervals, the minimum detectable effect and the power against 1."""
+    ai = result.secondary.ai_elasticity
+    band = f"{ai.level:.0%}"
+    return present(ai.worlds, [
+        Column("world", "Null world (D independent of capex, rebuilt through the smoothing)", "text"),
+        Column("draws", "Draws", "count"), Column("critical", "Critical |t*|", "statistic"),
+        Column("coverage", f"Coverage of the reported {band} interval", "share"),
+        Column("t_coverage", f"Coverage of the t({ai.df}) {band} interval", "share"),
+        Column("mde", "Minimum detectable elasticity (80% power)", "elasticity", missing="above 10"),
+        Column("power_at_one", "Power against an elasticity of 1", "share"),
+    ], f"Elasticity of D to AI capex {result.secondary.d_forecast_lag} quarters earlier: {ai.estimate:.2f}, "
+       f"{band} interval {ai.interval[0]:.2f} to {ai.interval[1]:.2f} (n = {ai.nobs}, {ai.df} degrees of freedom)",
+        source, note="Each row is one null world: D's series drawn independent of capex on their real disclosure "
+                     "pattern, smoothed and chain-linked as D is, with the scenario's noise levels or wider ones. The "
+                     "reported interval uses the largest critical value, so that it covers in every world.")
+
+
+def supplier_panel(result, names: dict | None = None, source: str = "") -> Table:
+    """Each application's and lab's revenue growth on its cloud suppliers' lagged AI capex growth, then the pooled
+    Driscoll-Kraay slope; each row names the suppliers and how the link is known."""
+    s = result.secondary
+    p, links = s.supplier_panel, s.supplier_world.links
+    listed = links.groupby("series_id").agg(
+        suppliers=("supplier_id", lambda ids: ", ".join((names or {}).get(i, i) for i in ids)),
+        basis=("basis", lambda b: ", ".join(sorted(set(b)))))
+    rows = p.companies.rename(columns={"company_id": "series_id"}).join(listed, on="series_id")
+    pooled = p.pooled
+    rows = pd.concat([rows, pd.DataFrame([{
+        "series_id": "all (pooled, company intercepts)", "slope": pooled.estimate, "ci_low": pooled.interval[0],
+        "ci_high": pooled.interval[1], "n": pooled.nobs, "dof": pooled.df, "suppliers": "", "basis": ""}])],
+        ignore_index=True)
+    band = f"{pooled.level:.0%}"
+    return present(rows, [
+        Column("series_id", "Series of D", "id"), Column("suppliers", "Cloud suppliers", "text"),
+        Column("basis", "Link known by", "text"),
+        Column("slope", "Elasticity to suppliers' AI capex", "elasticity"),
+        Column("ci_low", f"{band} interval, low", "elasticity"), Column("ci_high", f"{band} interval, high", "elasticity"),
+        Column("n", "n", "count"), Column("dof", "Degrees of freedom", "count"),
+    ], f"Applications' and labs' revenue on their cloud suppliers' AI capex {s.supplier_world.lag} quarters earlier",
+        source, note=f"Growth form; {pooled.method}. The supplier pairs and their sources are in suppliers.csv; "
+                     "'assumption' marks an application whose cloud no filing names, set to the labs' suppliers.")
+
+
+def supplier_panel_worlds(result, source: str = "") -> Table:
+    """The suppliers' panel on each null world: its size at 5%, its interval's coverage, its minimum detectable
+    elasticity and its power against 1."""
+    band = f"{result.secondary.supplier_panel.pooled.level:.0%}"
+    return present(result.secondary.supplier_calibration, [
+        Column("world", "Null world (each series independent of capex, smoothed as the data are)", "text"),
+        Column("draws", "Draws", "count"), Column("size", "Rejection rate at the nominal 5%", "share"),
+        Column("coverage", f"Coverage of the {band} interval", "share"),
+        Column("mde", "Minimum detectable elasticity (80% power)", "elasticity", missing="above 10"),
+        Column("power_at_one", "Power against an elasticity of 1", "share"),
+    ], "The suppliers' panel measured on its null worlds", source,
+        note="Power adds the effect to each series' growth after the smoothing; the noise levels are the scenario's "
+             "(set by hand) or three times them.")
 
 
 def realtime_forecasts(result, source: str = "") -> Table:

@@ -11,13 +11,17 @@ levels on levels. The forms used:
 - **error correction with a bounds test** (Pesaran, Shin and Smith, 2001) where the series is long
   enough, with a bootstrap p-value;
 - **placebo**: capex *leads* added to the growth regression; their sum must show nothing;
-- **Bayesian elasticity** for the short AI series: a stated normal prior combined with the
-  HAC-based likelihood (:func:`valuechain.stats.inference.sandwich_posterior`), shown with a
-  prior-sensitivity table, never a levels p-value;
-- **panel**: each company's revenue growth on its own lagged capex growth, company intercepts,
-  Driscoll-Kraay errors (the EWC long-run variance of the cross-sectional sum of scores, so the
-  inference rests on the number of quarters, not on a handful of companies), plus each company's
-  own slope for a forest plot;
+- **the elasticity of D to lagged AI capex**, calibrated by a **pipeline bootstrap**
+  (:func:`pipeline_elasticity`): D's series are simulated independent of capex on their real
+  disclosure pattern, smoothed as the data are (:class:`DisclosurePattern`) and added up as D is; the
+  EWC t is referred to the simulated :math:`t^*`, the fixed-b :math:`t_\nu` interval's coverage under
+  that null is reported beside it, and the estimate is declared uninformative when the test cannot
+  detect a proportional response;
+- **panel**: each company's revenue growth on its own lagged capex growth (the clouds), or each
+  application's and lab's revenue growth on its cloud suppliers' lagged AI capex growth, company
+  intercepts, Driscoll-Kraay errors (the EWC long-run variance of the cross-sectional sum of scores,
+  so the inference rests on the number of quarters, not on a handful of companies), plus each
+  company's own slope for a forest plot;
 - **stability**: recursive coefficients and Andrews' sup-Wald break test with a date set;
 - **out of sample**: pseudo-real-time forecasts from rolling origins against a random walk with
   drift.
@@ -112,26 +116,170 @@ def bounds(y: pd.Series, x: pd.Series, lags: int = 1, bootstrap: int = 499, seed
                                  np.random.default_rng(seed))
 
 
-def bayesian_elasticity(y: pd.Series, x: pd.Series, lag: int, prior_mean: float, prior_sd: float,
-                        sensitivity: tuple[tuple[float, float], ...], level: float = 0.90):
-    """Posterior of the growth elasticity of ``y`` to ``x`` lagged ``lag`` quarters, and a prior-sensitivity table.
+@dataclass(frozen=True)
+class DisclosurePattern:
+    r"""Where and how precisely each series is observed, so that it can be simulated and smoothed as the data are.
 
-    Returns ``(posterior, table)``; the table has one row per prior (the stated one first, then
-    ``sensitivity``, then a flat prior) with the posterior mean, interval and P(elasticity > 0).
+    Series :math:`i` is smoothed on grid positions ``windows[i]`` (first and last, inclusive) and
+    observed where ``variance[i]`` is finite, with that measurement variance (several disclosures of
+    one quarter combined into their precision-weighted mean, as the pipeline combines them).
+    :meth:`simulate` draws each series from the local-linear-trend model the smoother assumes
+    (:mod:`valuechain.stats.statespace`), from its smoothed level and mean growth at the start of its
+    window, with no link to any regressor: the null of "revenue independent of capex", on the real
+    sampling.
+    """
+
+    quarters: pd.PeriodIndex
+    series: tuple[str, ...]
+    windows: tuple[tuple[int, int], ...]
+    variance: np.ndarray  # series x quarters: measurement variance where observed, NaN where not
+    start_level: np.ndarray  # log level at each window's first quarter
+    start_slope: np.ndarray  # quarterly log growth at the start (the series' mean smoothed growth)
+    level_sd: float
+    slope_sd: float
+
+    def simulate(self, rng: np.random.Generator, sims: int) -> np.ndarray:
+        r"""``sims x quarters x series`` smoothed log levels under the null (NaN outside each series' window).
+
+        True log revenue follows :math:`\mu_{t+1} = \mu_t + \nu_t + \eta_t`,
+        :math:`\nu_{t+1} = \nu_t + \zeta_t`; it is observed with the disclosures' noise where they fall
+        and smoothed by :func:`~valuechain.stats.statespace.local_linear_trend` with the same noise levels.
+        """
+        from valuechain.stats.statespace import local_linear_trend
+
+        out = np.full((sims, len(self.quarters), len(self.series)), np.nan)
+        for i, (first, last) in enumerate(self.windows):
+            n = last - first + 1
+            slope = self.start_slope[i] + np.cumsum(
+                np.concatenate([np.zeros((sims, 1)), self.slope_sd * rng.standard_normal((sims, n - 1))], axis=1), axis=1)
+            steps = slope[:, :-1] + self.level_sd * rng.standard_normal((sims, n - 1))
+            truth = self.start_level[i] + np.concatenate([np.zeros((sims, 1)), np.cumsum(steps, axis=1)], axis=1)
+            var = self.variance[i, first:last + 1]
+            seen = np.isfinite(var)
+            observed = np.where(seen, truth + np.sqrt(np.where(seen, var, 0.0)) * rng.standard_normal(truth.shape),
+                                np.nan)
+            out[:, first:last + 1, i] = local_linear_trend(observed, np.where(seen, var, 1.0), self.level_sd,
+                                                           self.slope_sd).smoothed_level
+        return out
+
+
+def linked_growth(levels: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    r"""Chain-linked log growth of :math:`\sum_i s_i x_{i,t}`, batched: ``levels`` is ``(..., quarters, series)``.
+
+    From :math:`t-1` to :math:`t` only the series present in both count (NaN where none is), as
+    :func:`valuechain.model.downstream.chain_linked` links :math:`D`; the first quarter is NaN.
+    """
+    signed = levels * signs
+    both = np.isfinite(levels[..., 1:, :]) & np.isfinite(levels[..., :-1, :])
+    now = np.where(both, signed[..., 1:, :], 0.0).sum(axis=-1)
+    before = np.where(both, signed[..., :-1, :], 0.0).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(both.any(axis=-1) & (now > 0) & (before > 0), np.log(now / before), np.nan)
+    return np.concatenate([np.full(growth.shape[:-1] + (1,), np.nan), growth], axis=-1)
+
+
+POWER = 0.80  # the power at which the minimum detectable effect is stated
+PROPORTIONAL = 1.0  # an elasticity of 1: revenue in proportion to capex
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineEffect(Effect):
+    r"""A slope whose t is referred to pipeline bootstraps under the null, with what those nulls say of it.
+
+    Each null world (``worlds``: the scenario's noise levels and wider ones) gives draws of
+    :math:`t^*`. ``interval`` is :math:`\hat b \pm c^* se` with :math:`c^*` the largest ``level``
+    quantile of :math:`|t^*|` over the worlds, so that it covers in each; ``t_interval`` uses the
+    fixed-b :math:`t_\nu` quantile. ``worlds`` has, per world, :math:`c^*`, the coverage of both
+    intervals of the true 0 and the minimum detectable effect; ``mde`` is the largest of these (the
+    smallest elasticity the test detects with probability :data:`POWER` in every world) and
+    ``power_at_one`` the smallest power against a proportional response.
+    """
+
+    critical: float  # c*: the largest level quantile of |t*| over the null worlds
+    t_critical: float  # the t_nu quantile at the same level
+    t_interval: tuple[float, float]
+    worlds: pd.DataFrame  # world, draws, critical, coverage, t_coverage, mde, power_at_one
+    mde: float  # smallest positive elasticity detected with probability POWER in every world (inf: none up to 10)
+    power_at_one: float  # the least power against an elasticity of 1 over the worlds
+
+    @property
+    def informative(self) -> bool:
+        """Whether the test can tell no response from a proportional one: it detects an elasticity of 1
+        with probability :data:`POWER` in every null world and its interval does not hold both 0 and 1."""
+        low, high = self.interval
+        return self.mde <= PROPORTIONAL and not (low <= 0.0 and high >= PROPORTIONAL)
+
+
+def pipeline_elasticity(y: pd.Series, x: pd.Series, lag: int, nulls: dict[str, np.ndarray],
+                        level: float = 0.90) -> PipelineEffect:
+    r"""Elasticity of ``y`` to ``x`` lagged ``lag`` quarters, :math:`\Delta\log y_t = a + b\,\Delta\log x_{t-L} + e_t`,
+    with pipeline-bootstrap references.
+
+    ``nulls`` maps a world's name to ``draws x len(y)`` of :math:`\Delta\log y` (aligned with ``y``'s
+    quarters) as the pipeline builds it from series simulated independent of ``x``
+    (:meth:`DisclosurePattern.simulate`); the first world is the model's own. Each draw is regressed
+    on the same regressors. The p-value is :math:`(1 + \#\{|t^*| \ge |t|\})/(1 + B)` in the world
+    with the largest :math:`c^*` (the most conservative). Power against an elasticity :math:`b` adds
+    :math:`b\,\Delta\log x_{t-L}` to each null draw's growth: OLS moves the estimate by exactly
+    :math:`b` and leaves the residuals, so :math:`t^*(b) = (\hat b^* + b)/se^*` (the effect is added
+    after the smoothing, which passes a smooth regressor nearly unchanged).
     """
     frame = growth_frame(y, x.shift(lag), 0)
     X = np.column_stack([np.ones(len(frame)), frame["dx_lag0"]])
     fit = ols_ewc(frame["dy"].to_numpy(), X, ["const", "elasticity"])
     est, se = float(fit.coef[1]), fit.se("elasticity")
-    rows, main = [], None
-    for i, (m, s) in enumerate(((prior_mean, prior_sd), *sensitivity, (0.0, np.inf))):
-        post = inference.sandwich_posterior(est, se, m, s)
-        main = main or post
-        lo, hi = post.interval(level)
-        rows.append({"prior": "flat" if not np.isfinite(s) else f"N({m:g}, {s:g}²)",
-                     "stated_prior": i == 0, "posterior_mean": post.mean, "posterior_sd": post.sd,
-                     "low": lo, "high": hi, "p_positive": post.prob_above(0.0), "n": fit.n, "dof": fit.dof})
-    return main, pd.DataFrame(rows)
+    rows = np.asarray([y.index.get_loc(q) for q in frame.index])
+    t_critical = float(stats.t.ppf(0.5 + level / 2, fit.dof))
+    grid = np.linspace(0.0, 10.0, 1001)
+    drawn = {}
+    for name, growth in nulls.items():
+        null = np.asarray(growth, float)[:, rows]
+        null = null[np.isfinite(null).all(axis=1)]
+        est_star, t_star, _ = inference.batched_t(null, X, np.array([0.0, 1.0]))
+        drawn[name] = (est_star, t_star, est_star / t_star)
+    critical = max(float(np.quantile(np.abs(t), level)) for _, t, _ in drawn.values())
+    table = []
+    for name, (est_star, t_star, se_star) in drawn.items():
+        power = np.array([np.mean(np.abs((est_star + b) / se_star) > critical) for b in grid])
+        reached = grid[power >= POWER]
+        table.append({"world": name, "draws": len(t_star), "critical": float(np.quantile(np.abs(t_star), level)),
+                      "coverage": float(np.mean(np.abs(t_star) <= critical)),
+                      "t_coverage": float(np.mean(np.abs(t_star) <= t_critical)),
+                      "mde": float(reached[0]) if len(reached) else np.inf,
+                      "power_at_one": float(np.mean(np.abs((est_star + PROPORTIONAL) / se_star) > critical))})
+    worlds = pd.DataFrame(table)
+    widest = worlds["critical"].idxmax()
+    _, t_ref, _ = drawn[worlds.loc[widest, "world"]]
+    return PipelineEffect(
+        name=f"elasticity of D to AI capex lagged {lag} quarters", statistic=est / se,
+        pvalue=inference.mc_p_value(abs(est / se), np.abs(t_ref)), null=NULL, alternative=ALTERNATIVE,
+        method=(f"OLS, EWC HAC t, pipeline-bootstrap reference (D rebuilt through the smoothing, "
+                f"{len(worlds)} null worlds, {int(worlds['draws'].sum()):,} draws; the widest critical value)"),
+        nobs=fit.n, df=fit.dof, estimate=est, interval=(est - critical * se, est + critical * se), level=level, se=se,
+        fit=fit, draws=est - se * t_ref, critical=critical, t_critical=t_critical,
+        t_interval=(est - t_critical * se, est + t_critical * se), worlds=worlds,
+        mde=float(worlds["mde"].max()), power_at_one=float(worlds["power_at_one"].min()))
+
+@dataclass(frozen=True)
+class SupplierWorld:
+    """The suppliers' panel as :func:`panel` runs it, and how its null is simulated (:mod:`valuechain.stats.size`).
+
+    ``revenue_log`` is each series' smoothed log revenue (quarter x series), ``capex`` each series'
+    suppliers' AI capex (an index, quarter x series), ``links`` the supplier pairs used with their
+    basis and source; under the null each series is drawn on its ``pattern`` independent of capex.
+    """
+
+    pattern: DisclosurePattern
+    revenue_log: pd.DataFrame
+    capex: pd.DataFrame
+    lag: int
+    min_changes: int
+    links: pd.DataFrame  # series_id, supplier_id, basis, source_id, note
+
+    def simulated_revenue(self, logs: np.ndarray) -> pd.DataFrame:
+        """One simulated draw (``quarters x series`` log levels on the pattern's grid) as the panel's revenue table."""
+        frame = pd.DataFrame(np.exp(logs), index=self.pattern.quarters, columns=list(self.pattern.series))
+        return frame.reindex(self.revenue_log.index)
 
 
 @dataclass(frozen=True)
@@ -143,44 +291,113 @@ class PanelResult:
     quarters: int
 
 
-def panel(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, level: float = 0.90) -> PanelResult:
+def panel(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, level: float = 0.90, min_changes: int = 8,
+          regressor: str = "own capex") -> PanelResult:
     r"""Revenue growth on own capex growth lagged ``lag`` quarters, company intercepts, Driscoll-Kraay EWC errors.
 
-    ``revenue`` and ``capex`` are quarter x company tables. The scores :math:`x_{it} e_{it}` are
+    ``revenue`` and ``capex`` are quarter x company tables (a company's column of ``capex`` is the
+    capex its revenue is regressed on: its own, or its suppliers' as ``regressor`` says); a company
+    enters with at least ``min_changes`` quarterly changes. The scores :math:`x_{it} e_{it}` are
     summed over companies in each quarter and their long-run variance taken over quarters, so the
     reference distribution has :math:`\nu` from the number of quarters; clustering by three
     companies would give a rank-deficient covariance.
     """
-    parts, rows = [], []
-    for company in revenue.columns:
-        if company not in capex.columns:
-            continue
-        g = growth_frame(revenue[company], capex[company].shift(lag), 0).rename(columns={"dx_lag0": "dx"})
-        if len(g) < 8:
-            continue
-        parts.append(g.assign(company=company))
+    data, rows = _panel_data(revenue, capex, lag, min_changes), []
+    for company, g in data.groupby("company", sort=False):
         fit = ols_ewc(g["dy"].to_numpy(), np.column_stack([np.ones(len(g)), g["dx"]]), ["const", "slope"])
         lo, hi = fit.interval(fit.coef[1], fit.se("slope"), level)
         rows.append({"company_id": company, "slope": fit.coef[1], "ci_low": lo, "ci_high": hi, "n": fit.n,
                      "dof": fit.dof})
-    data = pd.concat(parts)
+    X, at, quarters, companies = _panel_design(data)
+    coef, cov, nu = _driscoll_kraay(data["dy"].to_numpy()[None, :], X, at, len(quarters))
+    fit = LinearFit(("slope", *companies), coef[0], cov[0], len(data), nu,
+                    f"pooled OLS with company intercepts, Driscoll-Kraay EWC errors over {len(quarters)} quarters")
+    return PanelResult(_effect(f"panel slope ({regressor} lagged {lag} quarters)", fit, ["slope"], level),
+                       pd.DataFrame(rows), len(quarters))
+
+
+def _panel_data(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, min_changes: int) -> pd.DataFrame:
+    """The panel's rows: each company's growth frame (dy, dx, company) with at least ``min_changes`` changes."""
+    parts = []
+    for company in revenue.columns:
+        if company not in capex.columns:
+            continue
+        g = growth_frame(revenue[company], capex[company].shift(lag), 0).rename(columns={"dx_lag0": "dx"})
+        if len(g) >= min_changes:
+            parts.append(g.assign(company=company))
+    return pd.concat(parts)
+
+
+def _panel_design(data: pd.DataFrame):
+    """The slope and company dummies, each row's quarter position, the quarters and the companies."""
     quarters = pd.period_range(data.index.min(), data.index.max(), freq="Q")
     companies = sorted(data["company"].unique())
     dummies = np.column_stack([(data["company"] == c).to_numpy(float) for c in companies])
-    X = np.column_stack([data["dx"].to_numpy(), dummies])
-    y = data["dy"].to_numpy()
-    xtx_inv = np.linalg.inv(X.T @ X)
-    coef = xtx_inv @ X.T @ y
-    resid = y - X @ coef
     position = {q: i for i, q in enumerate(quarters)}
-    summed = np.zeros((len(quarters), X.shape[1]))
-    np.add.at(summed, [position[q] for q in data.index], X * resid[:, None])
-    nu = inference.ewc_dof(len(quarters))
-    cov = len(quarters) * xtx_inv @ inference.ewc_long_run(summed, nu) @ xtx_inv
-    fit = LinearFit(("slope", *companies), coef, cov, len(y), nu,
-                    f"pooled OLS with company intercepts, Driscoll-Kraay EWC errors over {len(quarters)} quarters")
-    return PanelResult(_effect(f"panel slope (own capex lagged {lag} quarters)", fit, ["slope"], level),
-                       pd.DataFrame(rows), len(quarters))
+    return (np.column_stack([data["dx"].to_numpy(), dummies]), np.array([position[q] for q in data.index]),
+            quarters, companies)
+
+
+def _driscoll_kraay(Y: np.ndarray, X: np.ndarray, at: np.ndarray, n_quarters: int):
+    r"""OLS of each row of ``Y`` (``draws x n``) on ``X`` with Driscoll-Kraay EWC covariance, batched.
+
+    The scores are summed over the rows of each quarter (``at``: the quarter position of each row)
+    and their EWC long-run variance taken over the ``n_quarters`` quarters. Returns the coefficients
+    (``draws x k``), covariances (``draws x k x k``) and :math:`\nu`.
+    """
+    xtx_inv = np.linalg.inv(X.T @ X)
+    coef = Y @ (X @ xtx_inv)
+    resid = Y - coef @ X.T
+    indicator = np.zeros((n_quarters, len(at)))
+    indicator[at, np.arange(len(at))] = 1.0
+    summed = np.einsum("qn,dnk->dqk", indicator, X[None, :, :] * resid[:, :, None])
+    nu = inference.ewc_dof(n_quarters)
+    cov = n_quarters * np.einsum("ij,djk,kl->dil", xtx_inv, inference.ewc_long_run(summed, nu), xtx_inv)
+    return coef, cov, nu
+
+
+def panel_slopes(world: SupplierWorld, logs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The suppliers' panel slope, its Driscoll-Kraay s.e. and :math:`\nu` for each draw of ``logs``
+    (``draws x quarters x series`` on the pattern's grid, as :meth:`DisclosurePattern.simulate` gives them):
+    :func:`panel` on :meth:`SupplierWorld.simulated_revenue`, batched over the draws."""
+    data = _panel_data(np.exp(world.revenue_log), world.capex, world.lag, world.min_changes)
+    X, at, quarters, _ = _panel_design(data)
+    series = list(world.pattern.series)
+    grid_rows = np.array([world.pattern.quarters.get_loc(q) for q in world.revenue_log.index])
+    position = {q: i for i, q in enumerate(world.revenue_log.index)}
+    growth = np.diff(logs[:, grid_rows, :], axis=1, prepend=np.nan)
+    Y = growth[:, [position[q] for q in data.index], [series.index(c) for c in data["company"]]]
+    coef, cov, nu = _driscoll_kraay(Y, X, at, len(quarters))
+    return coef[:, 0], np.sqrt(cov[:, 0, 0]), nu
+
+
+def panel_calibration(world: "SupplierWorld", nulls: dict[str, tuple[float, float]], rng: np.random.Generator,
+                      draws: int, level: float = 0.90, nominal: float = 0.05) -> pd.DataFrame:
+    r"""The suppliers' panel on its null worlds: size, coverage of its interval and power, one row per world.
+
+    ``nulls`` maps a world's name to multiples of the pattern's (level, growth) noise. In each,
+    ``draws`` samples of every series are simulated independent of capex and smoothed
+    (:meth:`DisclosurePattern.simulate`), and the panel's slope t is recomputed on the same rows:
+    ``size`` is the rejection rate at ``nominal`` against :math:`t_\nu`, ``coverage`` the share of
+    samples whose ``level`` interval holds the true 0. Power at an elasticity :math:`b` adds
+    :math:`b\,\Delta\log x_{i,t-L}` to every series' smoothed growth: the slope moves by exactly
+    :math:`b` and the residuals do not change; ``mde`` is the smallest :math:`b` with power
+    :data:`POWER` (inf: none up to 10) and ``power_at_one`` the power against 1.
+    """
+    grid = np.linspace(0.0, 10.0, 2001)
+    table = []
+    for name, (level_x, slope_x) in nulls.items():
+        pattern = replace(world.pattern, level_sd=world.pattern.level_sd * level_x,
+                          slope_sd=world.pattern.slope_sd * slope_x)
+        est, se, nu = panel_slopes(world, pattern.simulate(rng, draws))
+        reject, cover = stats.t.ppf(1 - nominal / 2, nu), stats.t.ppf(0.5 + level / 2, nu)
+        power = np.array([np.mean(np.abs((est + b) / se) > reject) for b in grid])
+        reached = grid[power >= POWER]
+        table.append({"world": name, "draws": draws, "size": float(np.mean(np.abs(est / se) > reject)),
+                      "coverage": float(np.mean(np.abs(est / se) <= cover)),
+                      "mde": float(reached[0]) if len(reached) else np.inf,
+                      "power_at_one": float(np.mean(np.abs((est + PROPORTIONAL) / se) > reject))})
+    return pd.DataFrame(table)
 
 
 def recursive(y: pd.Series, x: pd.Series, lag: int, level: float = 0.90) -> pd.DataFrame:

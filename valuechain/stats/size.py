@@ -45,6 +45,7 @@ class Inputs:
     d_log_sd: float
     level_sd: float
     slope_sd: float
+    supplier_world: regression.SupplierWorld | None = None  # the applications' and labs' panel on their suppliers
 
 
 def size_gap_closing(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
@@ -119,6 +120,19 @@ def size_panel(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
     return rejections / sims
 
 
+def size_supplier_panel(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
+    """Suppliers' panel slope test with each application's and lab's revenue independent of its suppliers' capex:
+    drawn on its real disclosure pattern, smoothed as the data are (:class:`~valuechain.stats.regression.SupplierWorld`)."""
+    world = inp.supplier_world
+    logs = world.pattern.simulate(rng, sims)
+    rejections = 0
+    for draw in logs:
+        effect = regression.panel(world.simulated_revenue(draw), world.capex, world.lag,
+                                  min_changes=world.min_changes).pooled
+        rejections += effect.pvalue < NOMINAL
+    return rejections / sims
+
+
 def size_bounds(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
     """Bounds test with log revenue a random walk with drift independent of log capex (no levels relationship)."""
     frame = np.log(pd.concat({"y": inp.long_revenue, "x": inp.long_capex}, axis=1).dropna())
@@ -161,4 +175,5 @@ TESTS = {
     "panel_driscoll_kraay": size_panel,
     "bounds_test": size_bounds,
     "sup_wald_break": size_break,
+    "supplier_panel_driscoll_kraay": size_supplier_panel,
 }
