@@ -22,7 +22,7 @@ from valuechain.stats import size
 def inputs_for(result, ds) -> size.Inputs:
     """Calibration inputs from a :class:`~valuechain.model.demand.DemandGapResult`."""
     sc = result.scenario.demand_gap
-    reg, down, pt = sc.regression, sc.downstream, sc.primary_test
+    reg, pt = sc.regression, sc.primary_test
     company = reg.long_series_company
     gap = result.closing.gap
     log_r = np.log(result.required["required_usd_bn"].reindex(gap.index))
@@ -34,7 +34,7 @@ def inputs_for(result, ds) -> size.Inputs:
         lags=reg.lags, leads=reg.placebo_leads, trim=reg.break_trim,
         gap_changes=gap.diff().dropna().iloc[-pt.window_quarters:].to_numpy(),
         required_changes=log_r.diff().dropna().to_numpy(), window=pt.window_quarters,
-        d_log_sd=float(result.downstream.d["log_sd"].iloc[-1]), level_sd=down.level_sd, slope_sd=down.slope_sd,
+        d_log_sd=float(result.downstream.d["log_sd"].iloc[-1]), level_sd=result.downstream.noise_levels[0], slope_sd=result.downstream.noise_levels[1],
         supplier_world=result.secondary.supplier_world,
     )
 

@@ -370,7 +370,7 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     log_r = np.log(rstar["required_usd_bn"].where(rstar["required_usd_bn"] > 0))
     horizon = pt.close_within_years or cap.servers_life_years
     gap = closing.gap_closing(log_d, log_r, float(tested["log_sd"].iloc[-1]), horizon, pt.window_quarters,
-                              (down.level_sd, down.slope_sd),
+                              d.noise_levels,
                               years=range(int(tested.index[-1].year), 2041), level=down.band, alpha=pt.alpha)
 
     secondary = _secondary(ds, scenario, d, ai_q, tested.index)
@@ -520,7 +520,6 @@ def _pattern(d: downstream.Downstream, series, scenario: Scenario) -> regression
     """The disclosure pattern of ``series`` of D (:class:`~valuechain.stats.regression.DisclosurePattern`): each is
     smoothed from its first disclosed quarter to its last quarter in D, observed where disclosed (the disclosures of
     one quarter combined by precision), starting from its first disclosure and its mean smoothed growth."""
-    down = scenario.demand_gap.downstream
     obs = d.observations[d.observations["series_id"].isin(list(series))]
     quarters = pd.period_range(min(obs["quarter"].min(), d.series.index[0]), d.series.index[-1], freq="Q")
     position = {q: i for i, q in enumerate(quarters)}
@@ -538,7 +537,7 @@ def _pattern(d: downstream.Downstream, series, scenario: Scenario) -> regression
         growth = np.log(d.series[sid].dropna()).diff().dropna()
         slopes.append(float(growth.mean()) if len(growth) else 0.0)
     return regression.DisclosurePattern(quarters, tuple(series), tuple(windows), variance, np.array(levels),
-                                        np.array(slopes), down.level_sd, down.slope_sd)
+                                        np.array(slopes), *d.noise_levels)
 
 
 def _null_d_growth(d: downstream.Downstream, pattern: regression.DisclosurePattern, rng: np.random.Generator,

@@ -342,6 +342,12 @@ class Downstream:
     band_includes_noise_uncertainty: bool = False  # True: the band carries the noise levels' estimation uncertainty
 
     @property
+    def noise_levels(self) -> tuple[float, float]:
+        """The smoother's (level, slope) s.d.s D was built with: the estimates, or the scenario's fixed numbers.
+        Simulations of D's pipeline (the bootstraps, the projection, the calibration) take these."""
+        return float(self.noise.level_sd), float(self.noise.slope_sd)
+
+    @property
     def companies(self) -> tuple[str, ...]:
         final = self.coverage[self.coverage["flow"] == "final_demand"]
         return tuple(sorted(final["company_id"].unique()))

@@ -351,8 +351,7 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     t_stat, p = stats_reach.growth_test(g, se, nu, need)
     primary = list(rungs.index).index(chain.PRIMARY)
     paths = posterior_predictive(rng, log_d_draws[:, primary], g, se, nu, pt.growth_half_life_years,
-                                 pt.long_run_growth, pt.ceiling_share, bound.value_usd_bn, dg.downstream.level_sd,
-                                 dg.downstream.slope_sd, steps)
+                                 pt.long_run_growth, pt.ceiling_share, bound.value_usd_bn, *down.noise_levels, steps)
     at_target = paths[:, (target - T).n - 1]
     log_target = np.log(committed_draws[:, col])
     prob, prob_se = stats_reach.probability_above(at_target, log_target)
