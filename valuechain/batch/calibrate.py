@@ -18,7 +18,9 @@ test's size, power and minimum detectable effect in ``valuechain/stats/calibrati
 
 - ``size <test>/<world> <rate>`` (and ``size <test> <rate>`` for the secondary tests);
 - ``power <test> <effect> <rate>``, effect the true closing rate in log points a year, and
-  ``mde <test> <effect at 80% power>`` (``inf`` when no effect measured reaches it);
+  ``mde <test> <effect at 80% power>`` (``inf`` when no effect measured reaches it); ``mde
+  <test>/size_adjusted`` at the critical p-value that gives the test its nominal size under its own
+  null, and ``mde gap_trend_oracle``, the best any test of the window's changes could do;
 - ``coverage <interval>/<world> <nominal> <rate>``;
 - ``calibration <probability>/<world> <mean reported> <observed frequency>``;
 - ``finding ...`` where the numbers show what no design could do with this many quarters.
@@ -91,7 +93,8 @@ class Check:
     ``kind`` is ``test`` (``statistic``: p-values; ``truth``: whether the null holds; ``nominal``:
     the level), ``interval`` (``statistic``: ``sims x 2`` bounds; ``truth``: the true value;
     ``nominal``: the coverage) or ``probability`` (``statistic``: the reported probability;
-    ``truth``: whether the event happens; ``nominal`` unused).
+    ``truth``: whether the event happens; ``nominal`` unused). A test's ``score`` (larger is more
+    evidence against its null) sets its size-adjusted critical value.
     """
 
     name: str
@@ -99,6 +102,7 @@ class Check:
     statistic: Callable[[Batch], np.ndarray]
     truth: Callable[[Batch], np.ndarray]
     nominal: Callable[[Batch], float]
+    score: Callable[[Batch], np.ndarray] | None = None  # a test's statistic, larger against H0 (default: -p)
 
 
 def _primary(*columns: str) -> Callable[[Batch], np.ndarray]:
@@ -106,7 +110,8 @@ def _primary(*columns: str) -> Callable[[Batch], np.ndarray]:
 
 
 CHECKS = (
-    Check("gap_closing", "test", _primary("p_value"), lambda b: b.null_holds, lambda b: b.pattern.alpha),
+    Check("gap_closing", "test", _primary("p_value"), lambda b: b.null_holds, lambda b: b.pattern.alpha,
+          _primary("t_stat")),
     Check("closing_rate_interval", "interval", _primary("closing_rate_low", "closing_rate_high"),
           lambda b: np.full(b.sims, 4 * b.rate), lambda b: b.pattern.band),
     Check("d_over_required_interval", "interval", _primary("d_over_required_low", "d_over_required_high"),
@@ -192,6 +197,14 @@ def measure(made: dict[str, Batch]) -> dict:
             power = {float(4 * b.rate): float(np.mean(rejects(check, b))) for b in alternatives}
             out["power"][check.name] = power
             out["mde"][check.name] = mde(list(power), list(power.values()))
+            # at the critical value of its score that gives the test its nominal size in its own null's world
+            # (a p-value would tie at the bootstrap's floor, 1 / (draws + 1))
+            def score(b):
+                return np.asarray(check.score(b) if check.score else -np.asarray(check.statistic(b)), float)
+
+            critical = np.quantile(score(made["model"]), 1 - check.nominal(made["model"]))
+            adjusted = [float(np.mean(score(b) > critical)) for b in alternatives]
+            out["mde"][f"{check.name}/size_adjusted"] = mde([4 * b.rate for b in alternatives], adjusted)
         elif check.kind == "interval":
             out["coverage"][check.name] = {w: (check.nominal(bs[0]), float(np.mean(np.concatenate([covered(check, b)
                                                                                                   for b in bs]))))
@@ -217,7 +230,8 @@ def findings(measured: dict, made: dict[str, Batch]) -> list[str]:
         lines.append(f"no design can tell a gap closing at the rate the horizon needs ({needed:.2f} log points a year) "
                      f"from one not closing at all with {changes} quarterly changes: even an oracle that sees the true "
                      f"gap every quarter without noise, against its exact null, has {POWER:.0%} power only from "
-                     f"{oracle:.2f} a year (the primary test from {test:.2f}, at its own size)")
+                     f"{oracle:.2f} a year (the primary test from {test:.2f} at its own size, "
+                     f"{measured['mde']['gap_closing/size_adjusted']:.2f} at a size of {p.alpha:g})")
     return lines
 
 
@@ -249,7 +263,8 @@ def record(measured: dict, made: dict[str, Batch], scenario: str, seed: int, pat
         "null_closing_rate": 4 * p.required_rate,
         "size": measured["size"]["gap_closing"],
         "power": {f"{e:g}": r for e, r in measured["power"]["gap_closing"].items()},
-        "mde": measured["mde"]["gap_closing"], "mde_oracle": measured["mde"]["gap_trend_oracle"],
+        "mde": measured["mde"]["gap_closing"], "mde_size_adjusted": measured["mde"]["gap_closing/size_adjusted"],
+        "mde_oracle": measured["mde"]["gap_trend_oracle"],
         "coverage": {k: {w: r for w, (_, r) in v.items()} for k, v in measured["coverage"].items()},
         "calibration": {k: {w: {"mean_reported": m, "observed": f} for w, (m, f) in v.items()}
                         for k, v in measured["calibration"].items()},
@@ -259,9 +274,19 @@ def record(measured: dict, made: dict[str, Batch], scenario: str, seed: int, pat
                      "near_unit_root": synthetic.NEAR_UNIT_ROOT, "drift_break": synthetic.DRIFT_BREAK,
                      "heteroskedastic_ratio": synthetic.HETEROSKEDASTIC_RATIO},
     }
-    text = json.dumps(data, indent=1, sort_keys=True, default=lambda x: None if not np.isfinite(x) else x)
-    path.write_text(text.replace("Infinity", "null") + "\n")
+    path.write_text(json.dumps(rounded(data), indent=1, sort_keys=True) + "\n")
     return data
+
+
+def rounded(value, digits: int = 4):
+    """``value`` with every float rounded to ``digits`` and an infinite one (no MDE reached) as None."""
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    if isinstance(value, float):
+        return round(value, digits) if np.isfinite(value) else None
+    return value
 
 
 def main(argv=None) -> int:
@@ -281,14 +306,15 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     made = batches(args.scenario, args.panel_sims, args.seed, args.jobs)
     measured = measure(made)
-    panel_seconds = time.perf_counter() - start
-    sizes = calibrate(args.scenario, args.sims, args.seed)
-    found = findings(measured, made)
-    for line in lines(measured, sizes, found):
-        print(line)
+    for line in lines(measured, {}, findings(measured, made)):
+        print(line, flush=True)
     if args.write:
         record(measured, made, args.scenario, args.seed)
-        print(f"written {paths.CALIBRATION_FILE.relative_to(paths.REPO_ROOT)}")
+        print(f"written {paths.CALIBRATION_FILE.relative_to(paths.REPO_ROOT)}", flush=True)
+    panel_seconds = time.perf_counter() - start
+    sizes = calibrate(args.scenario, args.sims, args.seed)
+    for line in lines({key: {} for key in measured}, sizes, []):
+        print(line)
     print(f"calibration_seconds {time.perf_counter() - start:.1f} (synthetic panels {panel_seconds:.1f}: "
           f"{args.panel_sims} per world and effect; {args.sims} simulations per secondary test; nominal {size.NOMINAL})")
     worst = max([*sizes.values(), *measured["size"]["gap_closing"].values()])

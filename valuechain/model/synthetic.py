@@ -313,7 +313,7 @@ def gap_test(p: Pattern, log_d: pd.Series, log_sd: float, seed: int) -> closing.
                                years=range(int(log_d.index[-1].year), 2041), level=p.band, alpha=p.alpha, seed=seed)
 
 
-PRIMARY_COLUMNS = ["p_value", "closing_rate", "closing_rate_low", "closing_rate_high", "d_over_required",
+PRIMARY_COLUMNS = ["p_value", "t_stat", "closing_rate", "closing_rate_low", "closing_rate_high", "d_over_required",
                    "d_over_required_low", "d_over_required_high", "prob_closed_by_horizon"]
 """What the page shows of the primary test, per simulation (rates in log points a year)."""
 
@@ -321,7 +321,7 @@ PRIMARY_COLUMNS = ["p_value", "closing_rate", "closing_rate_low", "closing_rate_
 def primary(p: Pattern, quarters: pd.PeriodIndex, log_d: np.ndarray, log_sd: float, seed: int) -> list[float]:
     """The page's figures of the primary test on one simulation (:data:`PRIMARY_COLUMNS`)."""
     c = gap_test(p, pd.Series(log_d, index=quarters), float(log_sd), int(seed))
-    return [c.p_value, 4 * c.trend, 4 * c.trend_interval[0], 4 * c.trend_interval[1], c.ratio, *c.ratio_interval,
+    return [c.p_value, c.t_stat, 4 * c.trend, 4 * c.trend_interval[0], 4 * c.trend_interval[1], c.ratio, *c.ratio_interval,
             c.prob_closed_by.get(p.horizon_year, np.nan)]
 
 

@@ -27,7 +27,7 @@ from valuechain.stats import closing, inference, regression
 NOMINAL = 0.05
 
 RECORD_KEYS = ("test", "scenario", "seed", "simulations", "gap_quarter", "effect_unit", "null_closing_rate", "size",
-               "power", "mde", "mde_oracle", "coverage", "calibration", "settings")
+               "power", "mde", "mde_size_adjusted", "mde_oracle", "coverage", "calibration", "settings")
 """The keys of the recorded calibration (``make calibrate`` with ``--write``)."""
 
 
@@ -75,7 +75,7 @@ def size_gap_closing(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
     trend = 0.01  # any value: the test is of the trend against this same value
     phi, sd = inference.ar1(inp.gap_changes)
     changes = closing.simulate_gap_changes(rng, pipeline, trend, phi, sd, sims, inp.window)
-    ones = np.ones((inp.window, 1))
+    ones = np.ones((changes.shape[1], 1))  # the window, or fewer changes where the gap is shorter
     _, t, _ = inference.batched_t(changes, ones, np.ones(1), trend)
     fitted = [closing.null_persistence(rng, row, 1) for row in changes]
     star = closing.simulate_gap_changes(rng, pipeline, trend, [f[0][0] for f in fitted], [f[1][0] for f in fitted],
