@@ -33,9 +33,10 @@ bench: $(STAMP) ## Run the benchmarks (figures printed as ratios to a baseline m
 	$(BIN)/python benchmarks/bench_demand_gap.py
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_uncertainty.py
+	$(BIN)/python benchmarks/bench_calibrate.py
 
-calibrate: $(STAMP) ## Measure the size of every reported demand-gap test by simulation (1,000 draws each)
-	$(BIN)/python -m valuechain.batch.calibrate --sims 1000
+calibrate: $(STAMP) ## Measure size, power, coverage and calibration on synthetic panels with the real disclosure pattern (ARGS=--write records them)
+	$(BIN)/python -m valuechain.batch.calibrate --sims 1000 --panel-sims 500 $(ARGS)
 
 docs: $(STAMP) ## Regenerate the reference pages in docs/ from the code (CLI help, scenario schema, data coverage)
 	$(BIN)/python docs/generate.py

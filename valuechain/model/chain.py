@@ -154,25 +154,38 @@ class Chain:
                          "included": not reason, "reason": reason, "weight": self.weight(sid)})
         return pd.DataFrame(rows, columns=["scope", "series_id", "company_id", "role", "included", "reason", "weight"])
 
-    def columns(self, levels: pd.DataFrame, scope: Scope) -> tuple[pd.DataFrame, pd.Series]:
+    def columns(self, levels, scope: Scope, series=None):
         r"""The scope's series on the net basis and the flows it nets, as columns, with their signs.
 
         ``levels`` is quarter x series (annualized USD bn, NaN where absent; series the chain does
-        not know, such as intra-chain series, are ignored). The columns are the scope's series
-        times their weights (sign +1), then ``apps_to_labs`` and, if the scope counts the clouds,
-        ``labs_to_clouds`` (sign -1; NaN where either end is absent). The signed sum of a row is
-        :math:`D` (module docstring).
+        not know, such as intra-chain series, are ignored): a frame, or an array whose last axis is
+        ``series`` (any leading axes, such as simulations x quarters). The columns are the scope's
+        series times their weights (sign +1), then ``apps_to_labs`` and, if the scope counts the
+        clouds, ``labs_to_clouds`` (sign -1; NaN where either end is absent), on the last axis of
+        an array. The signed sum over the columns is :math:`D` (module docstring).
         """
+        frame = isinstance(levels, pd.DataFrame)
+        series = list(levels.columns) if frame else list(series)
+        x = np.asarray(levels, float)
         members = self.members(scope)
         chosen = [s for s in members.loc[members["included"], "series_id"]]
-        x = levels.reindex(columns=chosen) * pd.Series({s: self.weight(s) for s in chosen}, dtype=float)
-        by_role = {r: x[[s for s in chosen if self.role(s) == r]].sum(axis=1, min_count=1) for r in ("apps", "labs", "cloud")}
+        where = {s: i for i, s in enumerate(series)}
+        absent = np.full(x.shape[:-1], np.nan)
+        x = np.stack([x[..., where[s]] * self.weight(s) if s in where else absent for s in chosen], axis=-1)
+
+        def role_sum(role):  # the role's series present, summed; NaN where none is
+            part = x[..., [self.role(s) == role for s in chosen]]
+            return np.where(np.isfinite(part).any(axis=-1), np.nansum(part, axis=-1), np.nan)
+
+        by_role = {r: role_sum(r) for r in ("apps", "labs", "cloud")}
         flows = {"apps_to_labs": np.minimum(self.apps_to_labs * by_role["apps"], by_role["labs"])}
         if "cloud" in scope.layers:
             flows["labs_to_clouds"] = np.minimum(self.labs_to_clouds * by_role["labs"], by_role["cloud"])
-        out = x.assign(**flows)
-        signs = pd.Series(1.0, index=out.columns)
+        out = np.concatenate([x, np.stack(list(flows.values()), axis=-1)], axis=-1)
+        signs = pd.Series(1.0, index=chosen + list(flows))
         signs[list(flows)] = -1.0
+        if frame:
+            return pd.DataFrame(out, index=levels.index, columns=signs.index), signs
         return out, signs
 
     def by_payee(self, levels: pd.DataFrame, scope: Scope) -> pd.DataFrame:

@@ -237,7 +237,7 @@ def carry_flows(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[s
     return out
 
 
-def chain_linked(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
+def chain_linked(levels, signs):
     r"""Constant-composition index of :math:`\sum_i s_i x_{i,t}`, rebased to the full sum in its anchor quarter.
 
     The anchor :math:`a` is the quarter with the most revenue present (the sum of the series
@@ -248,24 +248,56 @@ def chain_linked(levels: pd.DataFrame, signs: pd.Series) -> pd.Series:
     over the series :math:`B` present in both quarters of the link. A vintage whose last quarter
     has lost a series (one not disclosed again by its cutoff) is thus anchored where its coverage
     is widest, not scaled to its thinnest quarter.
+
+    ``levels`` is a quarter x series frame (the index is a series), or an array ``(..., quarters,
+    series)`` whose leading axes (simulations) are linked at once (the index is ``(..., quarters)``).
     """
-    signed = (levels * signs).to_numpy(float)
-    present = levels.notna().to_numpy()
-    index = np.full(len(levels), np.nan)
-    if not len(levels):
-        return pd.Series(index, index=levels.index)
-    covered = np.where(present & (signs.to_numpy(float) > 0)[None, :], signed, 0.0).sum(axis=1)
-    anchor = int(np.flatnonzero(covered == covered.max())[-1])
-    index[anchor] = np.nansum(signed[anchor])
-    for t in range(anchor, 0, -1):
-        both = present[t] & present[t - 1]
-        now, before = signed[t, both].sum(), signed[t - 1, both].sum()
-        index[t - 1] = index[t] * before / now if both.any() and now > 0 else np.nan
-    for t in range(anchor, len(levels) - 1):
-        both = present[t] & present[t + 1]
-        now, after = signed[t, both].sum(), signed[t + 1, both].sum()
-        index[t + 1] = index[t] * after / now if both.any() and now > 0 else np.nan
-    return pd.Series(index, index=levels.index)
+    frame = isinstance(levels, pd.DataFrame)
+    values = np.asarray(levels, float)
+    signed = values * np.asarray(signs, float)
+    present = np.isfinite(values)
+    index = np.full(values.shape[:-1], np.nan)
+    n = values.shape[-2]
+    if n:
+        covered = np.where(present & (np.asarray(signs, float) > 0), signed, 0.0).sum(axis=-1)
+        anchor = n - 1 - np.argmax((covered == covered.max(axis=-1, keepdims=True))[..., ::-1], axis=-1)
+        at = np.take_along_axis(signed, anchor[..., None, None], axis=-2)[..., 0, :]
+        np.put_along_axis(index, anchor[..., None], np.nansum(at, axis=-1)[..., None], axis=-1)
+
+        def link(t, other, active):  # index[other] from index[t] over the series present in both
+            both = present[..., t, :] & present[..., other, :]
+            now = np.where(both, signed[..., t, :], 0.0).sum(axis=-1)
+            then = np.where(both, signed[..., other, :], 0.0).sum(axis=-1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = np.where(both.any(axis=-1) & (now > 0), index[..., t] * then / now, np.nan)
+            index[..., other] = np.where(active, step, index[..., other])
+
+        for t in range(n - 1, 0, -1):
+            link(t, t - 1, t <= anchor)
+        for t in range(n - 1):
+            link(t, t + 1, t >= anchor)
+    return pd.Series(index, index=levels.index) if frame else index
+
+
+def band_log_sd(columns, columns_log_var, signs):
+    r"""Delta-method s.d. of :math:`\log D` from the series' independent smoothing errors (the flows add none).
+
+    With :math:`c_i` the columns of :func:`aggregate` and :math:`v_i` the smoothed variances of
+    their log levels (0 for a flow),
+    :math:`\mathrm{sd}(\log D) = \sqrt{\sum_i c_i^2 (e^{v_i} - 1)} / N`, :math:`N` the net sum of
+    the columns present. Frames (quarter x column) give a series; arrays ``(..., quarters,
+    columns)`` an array ``(..., quarters)``.
+    """
+    frame = isinstance(columns, pd.DataFrame)
+    c, v, s = np.asarray(columns, float), np.nan_to_num(np.asarray(columns_log_var, float)), np.asarray(signs, float)
+    present = np.isfinite(c)
+    var_level = np.where(present & (s != 0), c ** 2 * (np.exp(v) - 1), 0.0).sum(axis=-1)
+    gross = np.where(present & (s > 0), c, 0.0).sum(axis=-1)
+    netted = np.where(present & (s < 0), c, 0.0).sum(axis=-1)
+    counted = (present & (s != 0)).any(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(counted & (present & (s > 0)).any(axis=-1), np.sqrt(var_level) / (gross - netted), np.nan)
+    return pd.Series(out, index=columns.index) if frame else out
 
 
 def _signs(flows: dict[str, str], netted_from: dict[str, str], columns) -> pd.Series:

@@ -15,14 +15,31 @@ the command that calibrates them to a scenario is :mod:`valuechain.batch.calibra
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from valuechain import paths
 from valuechain.stats import closing, inference, regression
 
 NOMINAL = 0.05
+
+RECORD_KEYS = ("test", "scenario", "seed", "simulations", "gap_quarter", "effect_unit", "null_closing_rate", "size",
+               "power", "mde", "mde_size_adjusted", "mde_oracle", "coverage", "calibration", "settings")
+"""The keys of the recorded calibration (``make calibrate`` with ``--write``)."""
+
+
+def recorded(path=paths.CALIBRATION_FILE) -> dict:
+    """The primary test's calibration on the real disclosure pattern as last recorded by ``make calibrate``.
+
+    Its size under each world, its power at each true closing rate (log points a year), its minimum
+    detectable effect at 80% power (``mde``; None when no rate measured reached it) and an oracle's,
+    the coverage of its intervals and the calibration of P(gap closed by the horizon year), with the
+    number of simulations and the settings that made them (:mod:`valuechain.batch.calibrate`).
+    """
+    return json.loads(path.read_text())
 
 
 @dataclass(frozen=True)
@@ -59,7 +76,7 @@ def size_gap_closing(inp: Inputs, sims: int, rng: np.random.Generator) -> float:
     trend = 0.01  # any value: the test is of the trend against this same value
     phi, sd = inference.ar1(inp.gap_changes)
     changes = closing.simulate_gap_changes(rng, pipeline, trend, phi, sd, sims, inp.window)
-    ones = np.ones((inp.window, 1))
+    ones = np.ones((changes.shape[1], 1))  # the window, or fewer changes where the gap is shorter
     _, t, _ = inference.batched_t(changes, ones, np.ones(1), trend)
     fitted = [closing.null_persistence(rng, row, 1) for row in changes]
     star = closing.simulate_gap_changes(rng, pipeline, trend, [f[0][0] for f in fitted], [f[1][0] for f in fitted],
