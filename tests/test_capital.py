@@ -3,6 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import edit_csv
+
 from valuechain.dataset import capex
 from valuechain.dataset.capex import spender_capex
 from valuechain.model import capital
@@ -65,12 +67,16 @@ def test_trailing_year_capex_is_four_filed_quarters_or_a_year_ending_in_the_quar
     row = trailing.loc[("alphabet", end)]
     assert len(four) == 4 and row["capex_usd_bn"] == pytest.approx(four.sum())
     assert row["method"] == f"sum of filed quarters {end - 3}-{end}"
-    # Oracle's fiscal year to May stands for the four calendar quarters to Q2 where its quarters stop
+    # Oracle's four filed fiscal 2026 quarters give back its 10-K year; before its quarters start, its
+    # fiscal year to May stands for the four calendar quarters to Q2.
     fin = ds.financials
-    fy = fin[(fin["company_id"] == "oracle") & (fin["metric"] == "capex") & (fin["fiscal_period"] == "FY2026")]
+    oracle_capex = fin[(fin["company_id"] == "oracle") & (fin["metric"] == "capex")].set_index("fiscal_period")
     oracle = trailing.loc[("oracle", pd.Period("2026Q2", freq="Q"))]
-    assert oracle["capex_usd_bn"] == pytest.approx(fy["value_usd_bn"].iloc[0])
-    assert oracle["method"].startswith("fiscal year FY2026") and oracle["sources"] == tuple(fy["source_id"])
+    assert oracle["capex_usd_bn"] == pytest.approx(oracle_capex.loc["FY2026", "value_usd_bn"], abs=1e-9)
+    assert oracle["method"] == "sum of filed quarters 2025Q3-2026Q2"
+    oracle = trailing.loc[("oracle", pd.Period("2024Q2", freq="Q"))]
+    assert oracle["capex_usd_bn"] == pytest.approx(oracle_capex.loc["FY2024", "value_usd_bn"])
+    assert oracle["method"].startswith("fiscal year FY2024") and oracle["sources"] == ("orcl_10k_fy2024",)
     with pytest.raises(ValueError, match="trailing_year"):
         spender_capex(ds, ["oracle"], "month")
 
@@ -129,29 +135,47 @@ def test_a_step_up_orders_the_rungs_in_service_committed_steady_state():
                                               "required_steady_state_usd_bn"]
 
 
-def test_a_missing_quarter_is_filled_from_its_fiscal_year_total():
-    """Oracle FY2026 (June 2025-May 2026) 55.663 less its filed 8.502 and 12.0, over 2026Q1-Q2; FY2024
-    6.9 over 2023Q3-2024Q2, none of which is filed."""
-    ds = load_dataset()
+def test_a_missing_quarter_is_filled_from_its_fiscal_year_total(data_copy):
+    """Without Oracle's fiscal 2026 Q3-Q4: FY2026 (June 2025-May 2026) 55.663 less its filed 8.502 and
+    12.033, over 2026Q1-Q2; FY2024 6.866 over 2023Q3-2024Q2, none of which is filed."""
+    edit_csv(data_copy, "financials.csv", lambda f: f[~((f["company_id"] == "oracle") & (f["metric"] == "capex")
+                                                          & f["fiscal_period"].isin(["FY2026Q3", "FY2026Q4"]))])
+    ds = load_dataset(data_copy)
     got = capex.consistent_quarters(ds, ["oracle", "microsoft"], pd.Period("2023Q3", freq="Q"))
     assert got.left_out == {} and str(got.last) == "2026Q2"
     oracle = got.rows[got.rows["company_id"] == "oracle"].set_index("period")
     assert len(oracle) == len(pd.period_range("2023Q3", "2026Q2", freq="Q"))
     for q in ("2026Q1", "2026Q2"):
         row = oracle.loc[pd.Period(q, freq="Q")]
-        assert row["capex_usd_bn"] == pytest.approx((55.663 - 8.502 - 12.0) / 2)
-        assert row["method"].startswith("filled from fiscal year FY2026") and row["sources"] == ("orcl_10k_fy2026_t",)
-    assert oracle.loc[pd.Period("2023Q3", freq="Q"), "capex_usd_bn"] == pytest.approx(6.9 / 4)
+        assert row["capex_usd_bn"] == pytest.approx((55.663 - 8.502 - 12.033) / 2)
+        assert row["method"].startswith("filled from fiscal year FY2026") and row["sources"] == ("orcl_10k_fy2026",)
+    assert oracle.loc[pd.Period("2023Q3", freq="Q"), "capex_usd_bn"] == pytest.approx(6.866 / 4)
     assert oracle.loc[pd.Period("2025Q3", freq="Q"), "capex_usd_bn"] == pytest.approx(8.502)
+
+
+def test_oracle_fills_the_r_star_span_from_its_fiscal_years_and_then_its_filed_quarters():
+    """Oracle's 10-K years from fiscal 2018 (June 2017-May 2018) fill every quarter to 2024Q2, each year
+    spread evenly over its four calendar quarters; its filed quarters follow from 2024Q3."""
+    ds = load_dataset()
+    got = capex.consistent_quarters(ds, ["oracle"], pd.Period("2018Q1", freq="Q"))
+    assert got.left_out == {} and str(got.last) == "2026Q2"
+    oracle = got.rows.set_index("period")
+    for q, fy, total in [("2018Q1", "FY2018", 1.736), ("2018Q3", "FY2019", 1.66), ("2021Q2", "FY2021", 2.135),
+                         ("2023Q2", "FY2023", 8.695), ("2024Q2", "FY2024", 6.866)]:
+        row = oracle.loc[pd.Period(q, freq="Q")]
+        assert row["capex_usd_bn"] == pytest.approx(total / 4) and row["basis"] == "derived"
+        assert row["method"].startswith(f"filled from fiscal year {fy}")
+    assert oracle.loc[pd.Period("2026Q1", freq="Q"), "capex_usd_bn"] == pytest.approx(18.635)
+    assert oracle.loc[pd.Period("2026Q2", freq="Q"), "capex_usd_bn"] == pytest.approx(16.493)
 
 
 def test_a_spender_without_a_figure_for_some_quarter_is_left_out_of_every_quarter():
     ds = load_dataset()
     got = capex.consistent_quarters(ds, ["microsoft", "alphabet", "amazon", "oracle", "coreweave"],
                                     pd.Period("2018Q1", freq="Q"))
-    assert set(got.left_out) == {"oracle", "coreweave"} and "2018Q1-2023Q2" in got.left_out["oracle"]
+    assert set(got.left_out) == {"coreweave"} and got.left_out["coreweave"].startswith("no filed quarter or filed year total for 2018Q1-")
     wide = got.wide()
-    assert list(wide.columns) == ["alphabet", "amazon", "microsoft"] and not wide.isna().any().any()
+    assert list(wide.columns) == ["alphabet", "amazon", "microsoft", "oracle"] and not wide.isna().any().any()
     assert str(wide.index[0]) == "2018Q1" and str(wide.index[-1]) == "2026Q2"
 
 
@@ -171,9 +195,9 @@ def test_the_demand_gap_records_the_rungs_on_its_own_r_star(base_gap, ds):
     assert r.in_service_usd_bn < r.committed_usd_bn < r.steady_state_usd_bn  # capex is still stepping up
     heads = {h.key: h for h in base_gap.headlines()}
     assert heads["required_committed_usd_bn"].value == r.committed_usd_bn and heads["required_committed_usd_bn"].unit == "usd_bn"
-    assert set(base_gap.left_out) == {"oracle", "coreweave"}
+    assert set(base_gap.left_out) == {"coreweave"}
     text = narrative.rstar_scope(base_gap, ds.company_names)
-    assert "Oracle (no filed quarter" in text and "USD 175-185bn, taken at USD 180bn" in text
+    assert "CoreWeave (no filed quarter" in text and "Oracle (" not in text and "USD 175-185bn, taken at USD 180bn" in text
     table = tables.rstar_rungs(base_gap)
     assert [row[1] for row in table.rows] == [str(q), str(r.committed_quarter), str(q)]
 

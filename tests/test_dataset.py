@@ -60,8 +60,11 @@ def test_coverage_of_the_issue(ds):
     # Microsoft fiscal 2026 Q4 (10-K) and Alphabet, Amazon and Meta Q2 2026 (10-Qs) reach 2026Q2.
     assert capex.loc[["microsoft", "alphabet", "amazon", "meta"], "max"].to_dict() == {
         "microsoft": "2026Q2", "alphabet": "2026Q2", "amazon": "2026Q2", "meta": "2026Q2"}
-    # Oracle: fiscal 2025 Q1 (June-August 2024) to fiscal 2026 Q2 (September-November 2025).
-    assert capex.loc["oracle"].tolist() == ["2024Q3", "2025Q4"]
+    # Oracle: fiscal 2025 Q1 (June-August 2024) to fiscal 2026 Q4 (March-May 2026), and its
+    # fiscal-year totals from fiscal 2018, which let the R* path fill its quarters from 2017Q3.
+    assert capex.loc["oracle"].tolist() == ["2024Q3", "2026Q2"]
+    oracle_years = fin[(fin["company_id"] == "oracle") & (fin["metric"] == "capex") & (fin["period_type"] == "fiscal_year")]
+    assert {f"FY{y}" for y in range(2018, 2027)} <= set(oracle_years["fiscal_period"])
     years = fin[fin["period_type"] == "fiscal_year"].set_index(["company_id", "metric", "fiscal_period"])["value_usd_bn"]
     assert years[("amd", "data_center_revenue", "FY2025")] == pytest.approx(16.6)
     assert years[("dell", "operating_income", "FY2026")] >= years[("dell", "isg_operating_income", "FY2026")]
@@ -73,16 +76,49 @@ def test_quarters_derived_from_a_year_and_its_other_quarters(ds):
     # Q4 = the 10-K total minus the three 10-Q quarters: Microsoft fiscal 2019, Amazon 2020.
     assert value[("microsoft", "capex", "FY2019Q4")] == pytest.approx(13.925 - 3.602 - 3.707 - 2.565)
     assert value[("amazon", "capex", "FY2020Q4")] == pytest.approx(40.14 - 6.795 - 7.459 - 11.063)
-    # Oracle fiscal 2025: Q2 = first half 6.3 - Q1 2.3; Q3 = year 21.2 - Q4 9.1 - first half 6.3.
-    assert value[("oracle", "capex", "FY2025Q2")] == pytest.approx(6.3 - 2.3)
-    assert value[("oracle", "capex", "FY2025Q3")] == pytest.approx(21.2 - 9.1 - 6.3)
-    # Oracle fiscal 2026 Q2 = first half 20.5 - Q1 8.502, the "about $12B" of the press.
-    assert value[("oracle", "capex", "FY2026Q2")] == pytest.approx(12.0, abs=0.01)
+    # Oracle, from the year-to-date totals its 10-Qs file and the 10-K years (to the million):
+    # fiscal 2025 Q2 = first half 6.273 - Q1 2.303; Q3 = nine months 12.135 - first half 6.273;
+    # Q4 = year 21.215 - nine months 12.135.
+    assert value[("oracle", "capex", "FY2025Q2")] == pytest.approx(6.273 - 2.303)
+    assert value[("oracle", "capex", "FY2025Q3")] == pytest.approx(12.135 - 6.273)
+    assert value[("oracle", "capex", "FY2025Q4")] == pytest.approx(21.215 - 12.135)
+    # Fiscal 2026: Q2 = first half 20.535 - Q1 8.502 (the "about $12B" of the press);
+    # Q3 = nine months 39.170 - first half 20.535; Q4 = year 55.663 - nine months 39.170.
+    assert value[("oracle", "capex", "FY2026Q2")] == pytest.approx(20.535 - 8.502)
+    assert value[("oracle", "capex", "FY2026Q3")] == pytest.approx(39.170 - 20.535)
+    assert value[("oracle", "capex", "FY2026Q4")] == pytest.approx(55.663 - 39.170)
+    # Each Oracle fiscal year's four quarters give back its 10-K total to the million.
+    for fy in ("FY2025", "FY2026"):
+        assert sum(value[("oracle", "capex", f"{fy}Q{i}")] for i in (1, 2, 3, 4)) == pytest.approx(
+            value[("oracle", "capex", fy)], abs=1e-9)
+    # The exact filed figures and the quarters that depend on them:
+    # Amazon 2024 Q4 = 82.999 (10-K) - (14.925 + 17.62 + 22.62); Alphabet 2026 Q2 = 80.598 - 35.674;
+    # Microsoft fiscal 2026 Q4 = 115.948 - (19.394 + 29.876 + 30.876); Meta 2026 Q2 = 49.113 - 18.997;
+    # Amazon 2026 Q2 = 98.411 - 44.203; Meta 2025: Q2 = 29.479 - 12.941, Q3 = 48.308 - 29.479, Q4 = 69.691 - 48.308.
+    assert value[("amazon", "capex", "FY2024")] == 82.999
+    assert value[("amazon", "capex", "FY2024Q4")] == pytest.approx(82.999 - 14.925 - 17.62 - 22.62)
+    assert value[("amazon", "capex", "FY2024Q4")] == pytest.approx(27.834)
+    assert value[("alphabet", "capex", "FY2026Q2")] == pytest.approx(80.598 - 35.674)
+    assert value[("microsoft", "capex", "FY2026Q4")] == pytest.approx(115.948 - 19.394 - 29.876 - 30.876)
+    assert value[("microsoft", "capex", "FY2026Q4")] == pytest.approx(35.802)
+    assert value[("meta", "capex", "FY2026Q2")] == pytest.approx(49.113 - 18.997)
+    assert value[("amazon", "capex", "FY2026Q2")] == pytest.approx(98.411 - 44.203)
+    assert value[("meta", "capex", "FY2025Q2")] == pytest.approx(29.479 - 12.941)
+    assert value[("meta", "capex", "FY2025Q3")] == pytest.approx(48.308 - 29.479)
+    assert value[("meta", "capex", "FY2025Q4")] == pytest.approx(69.691 - 48.308)
+    for company, fy in [("microsoft", "FY2026"), ("meta", "FY2025"), ("amazon", "FY2024")]:
+        assert sum(value[(company, "capex", f"{fy}Q{i}")] for i in (1, 2, 3, 4)) == pytest.approx(
+            value[(company, "capex", fy)], abs=1e-9)
     # CoreWeave Q4 2025 = 5.13 - (0.982 + 1.213 + 1.365), about $1.6B.
     assert value[("coreweave", "revenue", "FY2025Q4")] == pytest.approx(1.57)
     for key in [("microsoft", "capex", "FY2019Q4"), ("amazon", "capex", "FY2020Q4"), ("oracle", "capex", "FY2025Q3"),
+                ("oracle", "capex", "FY2026Q3"), ("oracle", "capex", "FY2026Q4"), ("amazon", "capex", "FY2024Q4"),
+                ("alphabet", "capex", "FY2026Q2"), ("microsoft", "capex", "FY2026Q4"), ("meta", "capex", "FY2026Q2"),
                 ("coreweave", "revenue", "FY2025Q4")]:
         assert fin.loc[key, "basis"] == "derived"
+    # A derived quarter cites the filing of the total it is taken from.
+    assert fin.loc[("oracle", "capex", "FY2026Q4"), "source_id"] == fin.loc[("oracle", "capex", "FY2026"), "source_id"]
+    assert fin.loc[("amazon", "capex", "FY2024Q4"), "source_id"] == fin.loc[("amazon", "capex", "FY2024"), "source_id"]
     # Fiscal-to-calendar mapping of the new calendars: Oracle's fiscal Q1 ends in August,
     # Supermicro's fiscal 2026 Q2 is October-December 2025.
     assert fin.loc[("oracle", "capex", "FY2026Q1"), "calendar_quarter"] == "2025Q3"
@@ -181,8 +217,8 @@ def test_capex_keeps_one_definition_and_the_headline_measure_sits_beside_it(ds):
     both = headline.to_frame("headline").join(cash.rename("cash"), how="inner")
     assert len(both) >= 6
     assert (both["headline"] >= both["cash"]).all()  # adding finance leases can only raise the figure
-    # Meta 2025: 72.215 headline against 69.69 of purchases of property and equipment
-    assert both.loc[("meta", "fiscal_year", "FY2025")].tolist() == pytest.approx([72.215, 69.69])
+    # Meta 2025: 72.215 headline against 69.691 of purchases of property and equipment
+    assert both.loc[("meta", "fiscal_year", "FY2025")].tolist() == pytest.approx([72.215, 69.691])
     meta = fin[(fin["company_id"] == "meta") & (fin["metric"] == "capex")]
     assert not meta["note"].str.contains("finance leases").any()
 
@@ -221,7 +257,10 @@ def test_seed_claims_are_recorded_as_claims(ds, fact_id, value):
 
 def test_nvidia_reported_quarter_matches_the_seed_claim(ds):
     fin = ds.financials.set_index(["company_id", "metric", "fiscal_period"])
-    assert fin.loc[("nvidia", "operating_income", "FY2027Q1"), "value_usd_bn"] == ds.fact("nvidia_quarter_op_profit")
+    # The seed's $53.5B is the filed $53.536B rounded to $0.1B.
+    filed = fin.loc[("nvidia", "operating_income", "FY2027Q1"), "value_usd_bn"]
+    assert filed == 53.536
+    assert ds.fact("nvidia_quarter_op_profit") == pytest.approx(filed, abs=0.05)
 
 
 def test_source_line_names_publisher_and_date(ds):
