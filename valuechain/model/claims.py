@@ -78,6 +78,7 @@ def verdict(seed: float, form: str, tolerance: float, figures) -> Verdict:
 class ClaimsResult:
     """Every seed claim with its verdict, the figure it was judged against, and the sources."""
 
+    VERDICTS = VERDICTS  # the verdicts, in the order tables show them
     table: pd.DataFrame  # one row per claim: the claim, the seed's value, the best figure, the verdict
     figures: pd.DataFrame  # every comparison figure (fact_id, ref, value, unit, date, basis, source_id, label)
     sources: tuple[str, ...] = ()
@@ -106,7 +107,7 @@ def judge(ds: Dataset) -> ClaimsResult:
         rows.append({
             "fact_id": claim.fact_id, "document": seed_claims.DOCUMENTS[seed["source_id"]], "where": claim.where,
             "claim": claim.claim, "entity": seed["entity"], "seed_value": float(seed["value"]), "unit": seed["unit"],
-            "form": claim.form, "tolerance": claim.tolerance, "compared_with": " ".join(own["label"]),
+            "form": claim.form, "tolerance": claim.tolerance, "compared_with": " / ".join(own["label"]) or None,
             "best_low": result.best_low, "best_high": result.best_high if result.best_high != result.best_low else None,
             "best_date": result.best_date, "best_basis": ", ".join(dict.fromkeys(best["basis"])),
             "best_source": ", ".join(dict.fromkeys(best["source_id"])),

@@ -542,3 +542,20 @@ def downstream_check(check) -> str:
     return (f"In {year}, {_listed(parts)}. The labs differ by what the applications pay them for models and what their "
             "cloud partners keep, which D nets; the applications differ because the profit pool takes them from a "
             "survey of all enterprise spending, while D counts only the vendors that disclose an AI figure.")
+
+
+def seed_claims_summary(result) -> str:
+    """One sentence on the seed documents' claims, generated from a :class:`~valuechain.model.claims.ClaimsResult`'s verdict counts."""
+    counts = result.counts()
+    words = {"matches": ("matches the data within its tolerance", "match the data within their tolerance"),
+             "stale": ("is stale (a later figure supersedes it)", "are stale (a later figure supersedes them)"),
+             "differs": ("differs from the data", "differ from the data"),
+             "unsupported": ("is not supported by it", "are not supported by it"),
+             "untestable": ("cannot be tested on the data", "cannot be tested on the data")}
+    parts = [f"{n} {words[v][n != 1]}" for v, n in counts.items() if n]
+    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+    wrong = result.table[result.table["verdict"].isin(["differs", "unsupported", "stale"])]
+    named = "; ".join(f"{markdown_text(r.claim)} ({r.verdict})" for r in wrong.itertuples())
+    tail = f": {named}" if named else ""
+    return (f"Of the {len(result.table)} quantitative claims of the two seed documents, {listed}; those the data contradict "
+            f"or supersede{tail}.")
