@@ -124,3 +124,12 @@ def test_the_summary_prints_the_shares(ds):
     for row in shares.itertuples():
         assert f"{row.kind:<25} {row.rows:>4} ({row.share:.1%})" in text
     assert "2025-2026" in text
+
+
+def test_a_reported_disclosure_whose_source_has_no_kind_is_refused(data_copy):
+    from valuechain.dataset import disclosures
+
+    edit_csv(data_copy, "source_kinds.csv", lambda f: f[f["source_id"] != "adbe_q3fy25_8k"])
+    with pytest.raises(DataValidationError,
+                       match=r"^ai_revenue.csv row \d+, column source_id: rule 'source_has_kind' failed for 'adbe_q3fy25_8k'"):
+        disclosures.load(load_dataset(data_copy))
