@@ -377,6 +377,8 @@ def test_apply_merges_only_accepted_rows(data_copy, tmp_path):
     assert ten_k["url"] == "https://www.sec.gov/Archives/edgar/data/789019/000095017026097431/"
     assert ten_k["date_published"] == "2026-07-29" and "capex FY2026Q4" in ten_k["covers"]
     assert {"sec_000095017026131876", "sec_000165204426000095"} <= set(sources.index)
+    kinds = load_dataset(data_copy).source_kinds.set_index("source_id")  # each new filing has its provenance kind
+    assert kinds.loc["sec_000095017026097431", ["kind", "accession"]].tolist() == ["structured_transcription", "0000950170-26-097431"]
 
     # Every line not accepted keeps its exact text; the changed line is replaced in place.
     new_lines = (data_copy / "financials.csv").read_text().splitlines()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from valuechain.dataset import disclosures, views
+from valuechain.dataset import disclosures, provenance, views
 from valuechain.dataset.load import Dataset, load_dataset
 from valuechain.files import atomic_write_text
 
@@ -14,7 +14,8 @@ def write_data_summary(data_dir=None, out: Path | None = None) -> str:
     """Validate the dataset, write its coverage table to ``out`` and return a short text summary.
 
     The summary gives the latest quarter of every company's series, flags the series more than
-    two quarters behind the newest filed quarter, and lists the rows read through an aggregator
+    two quarters behind the newest filed quarter, gives the share of reported rows in each provenance
+    kind (overall and for 2025-2026), and lists the rows read through an aggregator
     with the filing each aggregator transcribes.
     """
     ds = load_dataset(data_dir)
@@ -29,6 +30,8 @@ def write_data_summary(data_dir=None, out: Path | None = None) -> str:
         f"{len(ds.sources)} sources; every row cites a source.",
         f"Filed data through {ds.vintage}.",
         "Rows by basis: " + ", ".join(f"{k} {v}" for k, v in sorted(by_basis.items())),
+        "",
+        *provenance.share_lines(ds),
         "",
         *latest_lines(ds),
         "",

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from valuechain.dataset import provenance
 from valuechain.dataset.load import BASES, Dataset
 from valuechain.dataset.rules import DATE, NUMBER, check, text_column, isin, matches, nonempty, raise_if, read_csv
 
@@ -74,6 +75,8 @@ def _load(path: Path, ds: Dataset) -> pd.DataFrame:
     panel = raw.assign(as_of=pd.to_datetime(raw["as_of"]), published=pd.to_datetime(raw["published"]),
                        value_usd_bn=raw["value_usd_bn"].astype(float))
     raise_if(_rules(panel), FILE)
+    if not ds.source_kinds.empty:  # a Dataset built in memory may carry no provenance kinds
+        raise_if(provenance.coverage_rules(raw, FILE, ds.source_kinds), FILE)
     return panel
 
 

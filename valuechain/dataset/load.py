@@ -6,6 +6,7 @@ Files (in ``valuechain/data/`` unless another folder is given):
 ``financials.csv``  one row per company x period x metric, in USD billions, with basis and source.
 ``facts.csv``       dated claims and ratios in other units (valuations, P/E, per-user revenue).
 ``sources.csv``     every document a row cites.
+``source_kinds.csv`` the provenance kind of every source a reported row cites (:mod:`valuechain.dataset.provenance`).
 ``metrics.yaml``    unit and one-line definition of every metric.
 
 Raw files are never edited by code: validation reads them, and every derived table is a
@@ -21,14 +22,14 @@ import datetime as dt
 import functools
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
 from valuechain import paths
-from valuechain.dataset import fiscal
+from valuechain.dataset import fiscal, provenance
 from valuechain.exceptions import DataValidationError, FiscalCalendarError
 from valuechain.layers import LAYERS
 from valuechain.dataset.rules import (DATE, FAILURE_COLUMNS, NUMBER, check, text_column, isin, matches, nonempty, raise_if, read_csv,
@@ -61,6 +62,7 @@ class Dataset:
     sources: pd.DataFrame
     metrics: dict
     data_dir: Path
+    source_kinds: pd.DataFrame = field(default_factory=pd.DataFrame)  # source_id, kind, accession, why
 
     def series(self, company: str, metric: str) -> tuple:
         """The rows of ``financials`` for one company and metric, in file order, as named tuples
@@ -103,7 +105,7 @@ class Dataset:
         return "Source: " + "; ".join(parts)
 
 
-TABLES = ("sources", "companies", "financials", "facts")  # the CSV files, in the order they are checked
+TABLES = ("sources", "companies", "financials", "facts", "source_kinds")  # the CSV files, in the order they are checked
 FILES = (*(f"{name}.csv" for name in TABLES), "metrics.yaml")
 
 # Datasets already validated in this process, by the bytes of their files: a notebook, the batch
@@ -136,7 +138,8 @@ def load_dataset(data_dir: str | Path | None = None) -> Dataset:
             _VALIDATED.popitem(last=False)
     known = _VALIDATED[key]
     return Dataset(companies=known.companies.copy(), financials=known.financials.copy(), facts=known.facts.copy(),
-                   sources=known.sources.copy(), metrics=copy.deepcopy(known.metrics), data_dir=data_dir)
+                   sources=known.sources.copy(), metrics=copy.deepcopy(known.metrics), data_dir=data_dir,
+                   source_kinds=known.source_kinds.copy())
 
 
 def _load(data_dir: Path, content: dict[str, bytes] | None = None) -> Dataset:
@@ -152,6 +155,8 @@ def _load(data_dir: Path, content: dict[str, bytes] | None = None) -> Dataset:
     company_ids = set(raw["companies"]["company_id"])
     check(_schema_financials(company_ids, metrics, source_ids), raw["financials"], "financials.csv")
     check(_schema_facts(company_ids, source_ids), raw["facts"], "facts.csv")
+    check(provenance.schema(source_ids), raw["source_kinds"], provenance.FILE)
+    raise_if(provenance.kind_rules(raw["source_kinds"], raw["sources"]), provenance.FILE)
 
     companies = raw["companies"].assign(
         listed=raw["companies"]["listed"].eq("true"),
@@ -163,9 +168,12 @@ def _load(data_dir: Path, content: dict[str, bytes] | None = None) -> Dataset:
     )
     financials = financials.merge(companies[["company_id", "layer", "fiscal_year_end_month"]], on="company_id")
     raise_if(_financial_rules(raw["financials"], financials, metrics), "financials.csv")
-    raise_if(_traceability_rules(raw["financials"], raw["sources"]), "financials.csv")
+    raise_if(_traceability_rules(raw["financials"], raw["sources"], "financials.csv"), "financials.csv")
+    raise_if(provenance.coverage_rules(raw["financials"], "financials.csv", raw["source_kinds"]), "financials.csv")
     facts = raw["facts"].assign(value=raw["facts"]["value"].astype(float))
     raise_if(_fact_rules(facts), "facts.csv")
+    raise_if(_traceability_rules(raw["facts"], raw["sources"], "facts.csv"), "facts.csv")
+    raise_if(provenance.coverage_rules(raw["facts"], "facts.csv", raw["source_kinds"]), "facts.csv")
     return Dataset(
         companies=companies,
         financials=financials.drop(columns="fiscal_year_end_month"),
@@ -173,6 +181,7 @@ def _load(data_dir: Path, content: dict[str, bytes] | None = None) -> Dataset:
         sources=raw["sources"],
         metrics=metrics,
         data_dir=data_dir,
+        source_kinds=raw["source_kinds"],
     )
 
 
@@ -376,14 +385,15 @@ def _source_rules(sources: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
 
 
-def _traceability_rules(fin: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
-    """A ``reported`` figure must cite a specific document: an accession number or a document URL."""
+def _traceability_rules(frame: pd.DataFrame, sources: pd.DataFrame, file: str) -> pd.DataFrame:
+    """A ``reported`` figure (of ``financials.csv`` or ``facts.csv``) must cite a specific document: an
+    accession number or a document URL."""
     traced = sources.set_index("source_id")
     traced = traced["accession"].str.len().gt(0) | traced["document_url"].str.len().gt(0)
     rows = []
-    for idx, row in _rows(fin[fin["basis"] == "reported"]):
+    for idx, row in _rows(frame[frame["basis"] == "reported"]):
         if not traced.get(row["source_id"], False):
-            rows.append(("financials.csv", int(idx) + 2, "source_id", "reported_cites_document", row["source_id"],
+            rows.append((file, int(idx) + 2, "source_id", "reported_cites_document", row["source_id"],
                          f"a reported figure must cite a specific filing: give source '{row['source_id']}' an accession "
                          "or document_url in sources.csv, cite a per-filing source, or change the basis"))
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS)

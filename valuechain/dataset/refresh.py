@@ -47,7 +47,7 @@ from pathlib import Path
 import pandas as pd
 
 from valuechain import paths
-from valuechain.dataset import fiscal
+from valuechain.dataset import fiscal, provenance
 from valuechain.dataset.load import FINANCIAL_KEY, load_dataset
 from valuechain.dataset.rules import read_csv, read_yaml
 from valuechain.exceptions import (
@@ -91,6 +91,7 @@ STAGED_COLUMNS = [
     "concept", "cik", "entity_name", "accn", "form", "filed", "note", "review_note",
 ]
 SEC_TERMS = "SEC EDGAR public data; https://www.sec.gov/privacy#dissemination"
+KIND_WHY = "SEC's XBRL company facts for the filing, taken by valuechain data refresh: the filed figure to the unit with its accession"
 
 
 # ----------------------------------------------------------------------------- records
@@ -803,7 +804,8 @@ def read_staged(path: Path) -> pd.DataFrame:
 
 
 def apply_staged(staged_path: Path, data_dir: Path | None = None, today: dt.date | None = None) -> ApplySummary:
-    """Merge the accepted rows of a staged change file into ``financials.csv`` and ``sources.csv``.
+    """Merge the accepted rows of a staged change file into ``financials.csv`` and ``sources.csv``
+    (each new source classified in ``source_kinds.csv`` as SEC's structured XBRL data).
 
     The merged files are first written to a scratch copy of the dataset and validated with
     :func:`valuechain.dataset.load.load_dataset`; only if that passes are the real files replaced
@@ -835,16 +837,21 @@ def apply_staged(staged_path: Path, data_dir: Path | None = None, today: dt.date
     new_sources = source_rows(accepted, sources, today or dt.date.today())
     fin_out = merge_financials(fin_text, financials, accepted, Path(staged_path).name)
     src_out = src_text + "".join(_csv_line([row.get(c, "") for c in sources.columns]) for row in new_sources)
+    kinds_text = (data_dir / provenance.FILE).read_text(encoding="utf-8")
+    kinds_out = kinds_text + "".join(_csv_line([row["source_id"], "structured_transcription", row["accession"], KIND_WHY])
+                                     for row in new_sources)
     with tempfile.TemporaryDirectory(prefix="valuechain-refresh-") as scratch:
         shutil.copytree(data_dir, scratch, dirs_exist_ok=True)
         Path(scratch, "financials.csv").write_text(fin_out, encoding="utf-8")
         Path(scratch, "sources.csv").write_text(src_out, encoding="utf-8")
+        Path(scratch, provenance.FILE).write_text(kinds_out, encoding="utf-8")
         try:
             load_dataset(scratch)
         except DataValidationError as exc:
             raise DataValidationError(f"the accepted rows were not merged, nothing changed: {exc}",
                                       failures=exc.failures) from exc
     atomic_write_text(data_dir / "sources.csv", src_out)
+    atomic_write_text(data_dir / provenance.FILE, kinds_out)
     atomic_write_text(data_dir / "financials.csv", fin_out)
     counts = accepted["action"].value_counts()
     return ApplySummary(added=int(counts.get("new", 0)), changed=int(counts.get("changed", 0)),

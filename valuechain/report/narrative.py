@@ -692,3 +692,20 @@ def track_record(record) -> str:
                      f"{len(ln)} quarters ({ln['target_quarter'].iloc[0]} to {ln['target_quarter'].iloc[-1]}; D/R* "
                      f"from {ln['d_over_required'].min():.2f} to {ln['d_over_required'].max():.2f}).")
     return "\n\n".join(lines)
+
+
+def seed_claims_summary(result) -> str:
+    """One sentence on the seed documents' claims, generated from a :class:`~valuechain.model.claims.ClaimsResult`'s verdict counts."""
+    counts = result.counts()
+    words = {"matches": ("matches the data within its tolerance", "match the data within their tolerance"),
+             "stale": ("is stale (a later figure supersedes it)", "are stale (a later figure supersedes them)"),
+             "differs": ("differs from the data", "differ from the data"),
+             "unsupported": ("is not supported by it", "are not supported by it"),
+             "untestable": ("cannot be tested on the data", "cannot be tested on the data")}
+    parts = [f"{n} {words[v][n != 1]}" for v, n in counts.items() if n]
+    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+    wrong = result.table[result.table["verdict"].isin(["differs", "unsupported", "stale"])]
+    named = "; ".join(f"{markdown_text(r.claim)} ({r.verdict})" for r in wrong.itertuples())
+    tail = f": {named}" if named else ""
+    return (f"Of the {len(result.table)} quantitative claims of the two seed documents, {listed}; those the data contradict "
+            f"or supersede{tail}.")

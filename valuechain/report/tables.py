@@ -782,3 +782,33 @@ def rstar_line(record, source: str = "") -> Table:
         Column("required_usd_bn", "R*, pre-registered", "usd_bn"), Column("d_usd_bn", "D, as first disclosed", "usd_bn"),
         Column("d_over_required", "D / R*", "ratio"), Column("above", "D against the line"),
     ], "R*'s pre-registered line against each quarter of D as first disclosed", source)
+
+
+def _claim_note(row) -> str:
+    """Why a claim has its verdict: the reason for the comparison, the definition that matters, a stale claim's date."""
+    parts = [row["reason"]]
+    if row["definition"]:
+        parts.append(row["definition"])
+    if row["verdict"] == "stale" and not labels.missing(row["matched_date"]):
+        parts.append(f"the seed's figure is the one of {row['matched_date'].date()}, which the later figure supersedes")
+    return "; ".join(parts)
+
+
+def seed_claims(result, source: str = "") -> Table:
+    """Every quantitative claim of the two seed documents against the best figure of the data, with its computed verdict."""
+    order = {v: i for i, v in enumerate(result.VERDICTS)}
+    frame = result.table.assign(note=result.table.apply(_claim_note, axis=1))
+    frame = frame.sort_values("verdict", key=lambda s: s.map(order), kind="stable")
+    return present(frame, [
+        Column("claim", "Claim"), Column("document", "Seed document"), Column("where", "Where"),
+        Column("seed_value", "Seed's figure", "@unit"),
+        Column("compared_with", "Compared with", "note", missing="nothing in the data"),
+        Column("best_low", "Best figure (or low end)", "@unit", missing=""),
+        Column("best_high", "High end", "@unit", missing=""),
+        Column("best_date", "Dated", "date", missing=""), Column("best_basis", "Basis", missing=""),
+        Column("tolerance", "Tolerance", "share"), Column("verdict", "Verdict"), Column("note", "Why", missing=""),
+    ], "The seed documents' claims against the data", source,
+        note=("The best figure is the latest the data hold for the quantity (a range where two figures share its date). A claim "
+              "matches within its tolerance of it; it is stale when it matches only an earlier figure; a figure outside the "
+              "tolerance differs, and a bound ('has surpassed', 'over') the best figure does not reach is not supported."),
+        names=result.names)
