@@ -128,3 +128,17 @@ def test_summaries_name_companies_and_explain_the_costs_outside_the_chain(base_r
     assert outside > 100  # the labs' loss: the explanation must say who pays for it
     assert f"They come to {outside:.1f} cents, more than the dollar itself, because the labs layer spends more" in text
     assert "suppliers that are not one of the five layers" in text
+
+
+def test_a_closing_test_that_over_rejects_on_the_real_pattern_is_not_called_evidence(gap, monkeypatch):
+    from valuechain.stats import size
+
+    record = {"size": {"model": 0.22, "t3": 0.19}, "coverage": {"closing_rate_interval": {"model": 0.47, "t3": 0.43}},
+              "simulations": 500}
+    monkeypatch.setattr(size, "recorded", lambda *a, **k: record)
+    text = narrative.demand_verdict(gap)
+    assert "closing fast enough." not in text and "data show it closing" not in text
+    assert ("rejects a true null in 19%-22% of samples, above the 10% the project allows, and its 90% interval covers "
+            "the true rate in 43%-47% of them (500 simulated panels a world)") in text
+    record["size"] = {"model": 0.05}  # a test that holds its size is read at its level as before
+    assert "at the 5% level the data" in narrative.demand_verdict(gap)
