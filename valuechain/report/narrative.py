@@ -145,11 +145,13 @@ def verdict_sentence(v) -> str:
         if "scope" in v.reasons:
             why.append(f"what counts as downstream revenue decides it (D is {lo:.0%}-{hi:.0%} of R\\* over its scope ladder)")
         if "power" in v.reasons:
-            why.append(f"the smallest growth the test can detect, {v.mde:+.2f} log points a year (80% power), exceeds "
-                       f"the {v.needed:+.2f} a year D needs")
+            digits = 2 if round(v.mde, 2) != round(v.needed, 2) else 3  # never "+0.30 exceeds +0.30"
+            why.append(f"the smallest growth the test can detect, {v.mde:+.{digits}f} log points a year (80% power), "
+                       f"exceeds the {v.needed:+.{digits}f} a year D needs")
         tell = []
         if "power" in v.reasons and np.isfinite(v.more_quarters):
-            tell.append(f"about {v.more_quarters:.0f} more quarters of disclosures at the current pace")
+            tell.append(f"about {v.more_quarters:.0f} more quarter{'' if round(v.more_quarters) == 1 else 's'} of "
+                        "disclosures at the current pace")
         elif "power" in v.reasons and v.needed > 0:
             tell.append(f"not more quarters alone, since the test's window holds {v.max_window} quarterly changes, but a "
                         "longer window or less noisy disclosures (reported revenue rather than run-rates and claims)")
