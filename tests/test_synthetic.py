@@ -52,12 +52,15 @@ def test_vectorized_run_equals_the_per_panel_pipeline(pattern, base_scenario, ds
                                                    synthetic.run(pattern, values), np.array([11, 12, 13])))
     min_series = base_scenario.demand_gap.primary_test.min_series
     for i in range(3):
-        d = downstream.of_scenario(base_scenario, ds, synthetic.panel(pattern, values[i])).d
+        d_i = downstream.of_scenario(base_scenario, ds, synthetic.panel(pattern, values[i]))
+        d = d_i.d
         tested = d[d["series_present"] >= min_series]
         assert list(tested.index) == list(batch.run.quarters)
         assert np.allclose(np.log(tested["d_usd_bn"]).to_numpy(), batch.run.log_d[i], rtol=0, atol=1e-12)
         assert float(tested["log_sd"].iloc[-1]) == pytest.approx(batch.run.log_sd[i], abs=1e-12)
-        one = synthetic.gap_test(pattern, np.log(tested["d_usd_bn"]), float(tested["log_sd"].iloc[-1]), 11 + i)
+        assert d_i.noise_levels == pytest.approx(tuple(batch.run.noise_levels[i]), abs=1e-12)  # each panel estimates its own
+        one = synthetic.gap_test(pattern, np.log(tested["d_usd_bn"]), float(tested["log_sd"].iloc[-1]), d_i.noise_levels,
+                                 11 + i)
         row = batch.primary.iloc[i]
         assert row["p_value"] == pytest.approx(one.p_value, abs=1e-12)
         assert (row["closing_rate_low"], row["closing_rate_high"]) == pytest.approx(
