@@ -59,7 +59,10 @@ def test_mde_interpolates_the_first_crossing():
 def test_every_check_is_of_a_known_kind():
     assert {c.kind for c in calibrate.CHECKS} <= {"test", "interval", "probability"}
     assert len({c.name for c in calibrate.CHECKS}) == len(calibrate.CHECKS)
-    assert [c.name for c in calibrate.CHECKS if c.kind == "test"] == ["gap_closing"]
+    assert [c.name for c in calibrate.CHECKS if c.kind == "test"] == ["gap_closing", "growth_test"]
+    # the question's checks: its test, both intervals the page shows and P(D >= R*'s committed path)
+    assert {c.name for c in calibrate.CHECKS if c.question == "reach"} == {
+        "growth_test", "growth_interval", "needed_growth_interval", "prob_reach"}
 
 
 def test_recorded_calibration_has_its_shape_and_500_simulations():
@@ -70,3 +73,11 @@ def test_recorded_calibration_has_its_shape_and_500_simulations():
     assert all(0 <= r <= 1 for r in rec["size"].values()) and "model" in rec["size"]
     assert rec["mde"] is None or rec["mde"] >= min(float(e) for e in rec["power"])
     assert "commit" not in rec and set(rec["settings"]["worlds"]) == set(rec["size"])
+
+
+def test_recorded_calibration_holds_the_questions_test():
+    rec = size.recorded()["reach"]
+    assert rec["test"] == calibrate.REACH_TEST and rec["simulations"] >= 500
+    assert set(rec["size"]) == set(rec["settings"]["worlds"]) and len(rec["power"]) >= 3
+    assert set(rec["coverage"]) == {"growth_interval", "needed_growth_interval"} and "prob_reach" in rec["calibration"]
+    assert rec["mde"] is None or rec["mde"] >= 0

@@ -52,12 +52,15 @@ def test_vectorized_run_equals_the_per_panel_pipeline(pattern, base_scenario, ds
                                                    synthetic.run(pattern, values), np.array([11, 12, 13])))
     min_series = base_scenario.demand_gap.primary_test.min_series
     for i in range(3):
-        d = downstream.of_scenario(base_scenario, ds, synthetic.panel(pattern, values[i])).d
+        d_i = downstream.of_scenario(base_scenario, ds, synthetic.panel(pattern, values[i]))
+        d = d_i.d
         tested = d[d["series_present"] >= min_series]
         assert list(tested.index) == list(batch.run.quarters)
         assert np.allclose(np.log(tested["d_usd_bn"]).to_numpy(), batch.run.log_d[i], rtol=0, atol=1e-12)
         assert float(tested["log_sd"].iloc[-1]) == pytest.approx(batch.run.log_sd[i], abs=1e-12)
-        one = synthetic.gap_test(pattern, np.log(tested["d_usd_bn"]), float(tested["log_sd"].iloc[-1]), 11 + i)
+        assert d_i.noise_levels == pytest.approx(tuple(batch.run.noise_levels[i]), abs=1e-12)  # each panel estimates its own
+        one = synthetic.gap_test(pattern, np.log(tested["d_usd_bn"]), float(tested["log_sd"].iloc[-1]), d_i.noise_levels,
+                                 11 + i)
         row = batch.primary.iloc[i]
         assert row["p_value"] == pytest.approx(one.p_value, abs=1e-12)
         assert (row["closing_rate_low"], row["closing_rate_high"]) == pytest.approx(
@@ -90,3 +93,29 @@ def test_drift_break_moves_the_mean_before_the_window_only(pattern):
     # same seed path for the AR(1) part is not shared, so compare means: +DRIFT_BREAK before, 0 in and after the window
     assert gap[:, before].mean() == pytest.approx(synthetic.DRIFT_BREAK, abs=0.02)
     assert gap[:, ~before].mean() == pytest.approx(0.0, abs=0.02)
+
+
+def test_reach_truth_without_deviations_lands_on_the_committed_path(pattern):
+    """At the null's boundary with no deviations, true D grows exactly at the needed rate and reaches the path in Y4."""
+    deviations = np.zeros((2, pattern.steps))
+    log_d = synthetic.true_reach_log_d(pattern, deviations, pattern.needed_growth / 4)
+    t = len(pattern.quarters) - 1
+    assert np.allclose(log_d[:, t], pattern.log_d_now)
+    assert np.allclose(log_d[:, t + pattern.reach_steps], pattern.log_committed, atol=1e-12)
+
+
+def test_reach_figures_on_the_data_are_the_pages(pattern, base_gap):
+    """The question's figures as the calibration computes them, on the data's D, equal the page's (at the scenario's
+    R* and scope): D's growth and interval, the growth needed, the test."""
+    d = base_gap.downstream
+    tested = d.d.loc[base_gap.closing.gap.index]
+    r = synthetic.Run(tested.index, np.log(tested["d_usd_bn"].to_numpy())[None, :],
+                      np.array([tested["log_sd"].iloc[-1]]), np.array([d.noise_levels]))
+    row = synthetic.reach_figures(pattern, r, np.random.default_rng(0), draws=2000).iloc[0]
+    a = base_gap.reach
+    assert row["growth"] == pytest.approx(a.growth, abs=1e-12)
+    assert (row["growth_low"], row["growth_high"]) == pytest.approx(a.growth_interval, abs=1e-12)
+    assert row["needed"] == pytest.approx(a.needed_central, abs=1e-9)
+    assert row["p_value"] == pytest.approx(a.p_value, abs=1e-12)
+    assert row["needed_low"] < row["needed"] < row["needed_high"]
+    assert 0 <= row["prob_reach"] <= 1

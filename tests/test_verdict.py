@@ -4,6 +4,7 @@ import pytest
 
 from valuechain.model import verdict
 from valuechain.report import narrative
+from valuechain.stats import reach as stats_reach
 
 
 def _decide(ratio=(0.5, 0.6), needed=0.3, mde=0.1, p=0.01, window=6, max_window=None):
@@ -54,12 +55,63 @@ def test_every_interval_comes_before_the_p_value(case):
 
 
 def test_the_base_page_opens_with_the_rule(base_gap):
-    """The base case, today: D grows far faster than it needs, but the analytic MDE (t(2) on 6 changes) exceeds the
-    growth it needs, so the rule says the data cannot tell yet; the summary opens with that sentence and states the
-    MDE and P(D >= R*'s committed path)."""
+    """The base case, today: D grows far faster than it needs, every rung of the ladder is below R*, and the MDE
+    measured on the real disclosure pattern (calibration.json) is below the growth D needs, so the test decides and
+    rejects; the summary opens with that sentence and states the MDE, its source and P(D >= R*'s committed path)."""
     v = base_gap.verdict()
-    assert v.case == "cannot_tell" and "power" in v.reasons and v.position == "below"
-    assert v.mde > v.needed and v.growth_interval[0] > v.needed
+    assert v.case == "on_course" and v.reasons == () and v.position == "below"
+    assert v.mde < v.needed < v.growth_interval[0] and v.p_value < v.alpha
+    assert v.mde_source.startswith("measured")
     summary = narrative.demand_summary(base_gap)
     assert summary.startswith(narrative.verdict_sentence(v))
     assert "Minimum detectable effect" in summary and "P(D ≥ R\\*'s committed path" in summary
+
+
+def _record_with(tmp_path, reach):
+    import json
+
+    from valuechain.stats import size
+
+    record = {**size.recorded(), "reach": reach}
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+def test_the_verdict_uses_the_mde_the_calibration_recorded(tmp_path, base_scenario, base_gap):
+    """A record of the question's test with this scenario's window and level gives the MDE; the page says it was measured."""
+    from valuechain.model import reach as reach_model
+
+    pt = base_scenario.demand_gap.primary_test
+    reach = {"test": "growth_test", "mde": 0.4321, "mde_size_adjusted": 0.3, "simulations": 500, "power": {"0.1": 0.2, "0.5": 0.9},
+             "settings": {"window_quarters": pt.window_quarters, "alpha": pt.alpha}}
+    a = base_gap.reach
+    mde, source = reach_model.minimum_detectable_effect(base_scenario, a.growth_se, a.dof, pt.alpha,
+                                                        _record_with(tmp_path, reach))
+    assert mde == 0.4321 and source.startswith("measured") and "500 synthetic panels" in source
+    # the test over-rejecting, the MDE at a size of alpha is the larger: that one is used
+    mde, source = reach_model.minimum_detectable_effect(base_scenario, a.growth_se, a.dof, pt.alpha,
+                                                        _record_with(tmp_path, {**reach, "mde_size_adjusted": 0.5}))
+    assert mde == 0.5 and source.endswith(f"at a size of {pt.alpha:g}")
+    # another window: the record does not apply, the analytic value stands
+    other = {**reach, "settings": {"window_quarters": pt.window_quarters + 1, "alpha": pt.alpha}}
+    mde, source = reach_model.minimum_detectable_effect(base_scenario, a.growth_se, a.dof, pt.alpha,
+                                                        _record_with(tmp_path, other))
+    assert source == reach_model.MDE_SOURCE and mde == pytest.approx(float(stats_reach.mde(a.growth_se, a.dof, pt.alpha)))
+    # no effect reached 80% power: the MDE is infinite, and the data cannot tell
+    mde, _ = reach_model.minimum_detectable_effect(base_scenario, a.growth_se, a.dof, pt.alpha,
+                                                   _record_with(tmp_path, {**reach, "mde": None}))
+    assert mde == float("inf")
+
+
+def test_the_base_verdict_reads_the_package_record(base_scenario, base_gap):
+    """The bundled calibration.json holds the question's measured MDE: the base verdict states that number."""
+    from valuechain.stats import size
+
+    recorded = size.recorded()["reach"]
+    assert recorded["test"] == "growth_test" and recorded["simulations"] >= 500
+    verdict = base_gap.verdict()
+    both = (recorded["mde"], recorded["mde_size_adjusted"])
+    expected = float("inf") if None in both else max(both)
+    assert base_gap.reach.mde == expected and verdict.mde == expected
+    assert verdict.mde_source.startswith("measured")

@@ -10,10 +10,18 @@ Two parts:
   Each entry of :data:`CHECKS` (a test, an interval or a probability the page shows) is measured on
   every batch: ``size``, ``power`` and ``mde`` for a test, ``coverage`` for an interval,
   ``calibration`` for a probability.
+- **The pre-specified question on the same pattern** (does D reach R*'s committed path by Y?): the
+  same worlds, but the truth is D itself, growing exactly at the rate it needs to reach the path
+  (the null's boundary), and faster by :data:`REACH_EFFECTS` under the model's world; the truth runs
+  past T to Y's fourth quarter, so each panel's P(D >= R*'s committed path in Y) (the posterior
+  predictive, :data:`valuechain.model.synthetic.PREDICTIVE_DRAWS` draws a panel) is scored against
+  whether the truth got there. Checks: ``growth_test`` (size, power, MDE), ``growth_interval``,
+  ``needed_growth_interval``, ``prob_reach``.
 - **The secondary tests** under their own nulls (:data:`valuechain.stats.size.TESTS`), ``size`` lines.
 
-Run ``make calibrate`` (``python -m valuechain.batch.calibrate``); ``--write`` records the primary
-test's size, power and minimum detectable effect in ``valuechain/stats/calibration.json``
+Run ``make calibrate`` (``python -m valuechain.batch.calibrate``); ``--write`` records the tests'
+size, power and minimum detectable effect in ``valuechain/stats/calibration.json`` (the question's
+under ``reach``: the verdict uses its measured MDE)
 (:func:`valuechain.stats.size.recorded`), so a page can state them without re-running. Lines:
 
 - ``size <test>/<world> <rate>`` (and ``size <test> <rate>`` for the secondary tests);
@@ -81,7 +89,14 @@ def calibrate(scenario: str = "base", sims: int = 1000, seed: int = 20261121, te
 
 
 EFFECTS = (0.2, 0.5, 1.0, 2.0, 4.0)
-"""True closing rates (log points a year) the primary test's power is measured at, under its own null's deviations."""
+"""True closing rates (log points a year) the gap-closing test's power is measured at, under its own null's deviations."""
+
+REACH_EFFECTS = (0.1, 0.2, 0.3, 0.5, 1.0)
+"""How much faster than it needs (log points a year) D truly grows where the question's test's power is measured:
+D's true growth is the needed growth plus the effect, under the model's world's deviations."""
+
+REACH_TEST = "growth_test"
+"""The question's test (:func:`valuechain.stats.reach.growth_test`) as the record names it."""
 
 POWER = 0.80
 """The power the minimum detectable effect is read at."""
@@ -104,10 +119,15 @@ class Check:
     truth: Callable[[Batch], np.ndarray]
     nominal: Callable[[Batch], float]
     score: Callable[[Batch], np.ndarray] | None = None  # a test's statistic, larger against H0 (default: -p)
+    question: str = "gap_closing"  # the batches it is measured on (:attr:`valuechain.model.synthetic.Batch.question`)
 
 
 def _primary(*columns: str) -> Callable[[Batch], np.ndarray]:
     return lambda b: b.primary[list(columns)].to_numpy(float).squeeze()
+
+
+def _reach(*columns: str) -> Callable[[Batch], np.ndarray]:
+    return lambda b: b.reach[list(columns)].to_numpy(float).squeeze()
 
 
 CHECKS = (
@@ -119,14 +139,31 @@ CHECKS = (
           lambda b: np.exp(b.current_gap), lambda b: b.pattern.band),
     Check("prob_closed_by_horizon", "probability", _primary("prob_closed_by_horizon"), lambda b: b.closed_by_horizon,
           lambda b: np.nan),
+    Check(REACH_TEST, "test", _reach("p_value"), lambda b: b.reach_truth["null_holds"], lambda b: b.pattern.alpha,
+          _reach("t_stat"), question="reach"),
+    Check("growth_interval", "interval", _reach("growth_low", "growth_high"), lambda b: b.reach_truth["growth"],
+          lambda b: b.pattern.band, question="reach"),
+    Check("needed_growth_interval", "interval", _reach("needed_low", "needed_high"), lambda b: b.reach_truth["needed"],
+          lambda b: b.pattern.band, question="reach"),
+    Check("prob_reach", "probability", _reach("prob_reach"), lambda b: b.reach_truth["reached"], lambda b: np.nan,
+          question="reach"),
 )
 """What the page shows and how each is checked. A new statistic (an interval of another estimate, a
 probability of reaching R*) is one more entry: its value per simulation and its truth in the batch."""
 
 
+def _made(args) -> Batch:
+    """One batch of the plan, simulated and with its tests run (in a worker process)."""
+    p, world, rate, sims, seed, question = args
+    batch = synthetic.simulate(p, world, rate, sims, np.random.default_rng(seed), question)
+    return synthetic.with_reach(batch) if question == "reach" else synthetic.with_primary(batch)
+
+
 def batches(scenario: str = "base", sims: int = 500, seed: int = 20261121, jobs: int = 2) -> dict[str, Batch]:
-    """The synthetic panels: each world at the null's boundary (key ``<world>``) and the test's own null at each
-    of :data:`EFFECTS` (key ``model@<effect>``), with the primary test run on each simulation."""
+    """The synthetic panels: for the gap-closing test, each world at the null's boundary (key ``<world>``) and the
+    test's own null at each of :data:`EFFECTS` (key ``model@<effect>``), with the test run on each simulation; for the
+    question, each world with D growing exactly at the rate it needs (key ``reach/<world>``) and the model's world at
+    that rate plus each of :data:`REACH_EFFECTS` (key ``reach/model@<effect>``), with :func:`valuechain.model.synthetic.with_reach`."""
     from valuechain import load_dataset
     from valuechain.model.demand import demand_gap
     from valuechain.scenario.load import load_scenario
@@ -134,14 +171,21 @@ def batches(scenario: str = "base", sims: int = 500, seed: int = 20261121, jobs:
     ds = load_dataset()
     sc = load_scenario(scenario)
     p = synthetic.pattern(sc, ds, demand_gap(sc, ds))
-    plan = {w: (w, p.required_rate) for w in synthetic.WORLDS}
-    plan.update({f"model@{e:g}": ("model", e / 4) for e in EFFECTS})
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(plan))]
-    made = {key: synthetic.simulate(p, world, rate, sims, rng) for (key, (world, rate)), rng in zip(plan.items(), rngs)}
+    plan = {w: (w, p.required_rate, "gap_closing") for w in synthetic.WORLDS}
+    plan.update({f"model@{e:g}": ("model", e / 4, "gap_closing") for e in EFFECTS})
+    plan.update({f"reach/{w}": (w, p.needed_growth / 4, "reach") for w in synthetic.WORLDS})
+    plan.update({f"reach/model@{e:g}": ("model", (p.needed_growth + e) / 4, "reach") for e in REACH_EFFECTS})
+    seeds = np.random.SeedSequence(seed).spawn(len(plan))
+    work = [(p, world, rate, sims, s, question) for (world, rate, question), s in zip(plan.values(), seeds)]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
-            return {k: synthetic.with_primary(b, 4 * jobs, pool.map) for k, b in made.items()}
-    return {k: synthetic.with_primary(b) for k, b in made.items()}
+            return dict(zip(plan, pool.map(_made, work)))
+    return dict(zip(plan, map(_made, work)))
+
+
+def by_question(made: dict[str, Batch], question: str) -> dict[str, Batch]:
+    """The batches of ``question``, keyed as the gap-closing test's are (``<world>``, ``model@<effect>``)."""
+    return {k.split("/", 1)[-1]: b for k, b in made.items() if b.question == question}
 
 
 def mde(effects, power, target: float = POWER) -> float:
@@ -188,14 +232,17 @@ def measure(made: dict[str, Batch]) -> dict:
 
     Coverage and calibration are measured on each world at the null's boundary and on the test's own
     null's world pooled over every true closing rate (``model_all_rates``)."""
-    nulls = {k: b for k, b in made.items() if "@" not in k}
-    alternatives = [b for k, b in made.items() if k.startswith("model@")]
-    groups = {**{w: [b] for w, b in nulls.items()}, "model_all_rates": [made["model"], *alternatives]}
     out = {"size": {}, "power": {}, "mde": {}, "coverage": {}, "calibration": {}}
     for check in CHECKS:
+        mine = by_question(made, check.question)
+        if not mine:
+            continue
+        nulls = {k: b for k, b in mine.items() if "@" not in k}
+        alternatives = [b for k, b in mine.items() if k.startswith("model@")]
+        groups = {**{w: [b] for w, b in nulls.items()}, "model_all_rates": [mine["model"], *alternatives]}
         if check.kind == "test":
             out["size"][check.name] = {w: float(np.mean(rejects(check, b)[check.truth(b)])) for w, b in nulls.items()}
-            power = {float(4 * b.rate): float(np.mean(rejects(check, b))) for b in alternatives}
+            power = {effect(b): float(np.mean(rejects(check, b))) for b in alternatives}
             out["power"][check.name] = power
             out["mde"][check.name] = mde(list(power), list(power.values()))
             # at the critical value of its score that gives the test its nominal size in its own null's world
@@ -203,25 +250,34 @@ def measure(made: dict[str, Batch]) -> dict:
             def score(b):
                 return np.asarray(check.score(b) if check.score else -np.asarray(check.statistic(b)), float)
 
-            critical = np.quantile(score(made["model"]), 1 - check.nominal(made["model"]))
+            critical = np.quantile(score(mine["model"]), 1 - check.nominal(mine["model"]))
             adjusted = [float(np.mean(score(b) > critical)) for b in alternatives]
-            out["mde"][f"{check.name}/size_adjusted"] = mde([4 * b.rate for b in alternatives], adjusted)
+            out["mde"][f"{check.name}/size_adjusted"] = mde([effect(b) for b in alternatives], adjusted)
         elif check.kind == "interval":
             out["coverage"][check.name] = {w: (check.nominal(bs[0]), float(np.mean(np.concatenate([covered(check, b)
                                                                                                   for b in bs]))))
                                            for w, bs in groups.items()}
         else:
             out["calibration"][check.name] = {w: calibration(check, bs) for w, bs in groups.items()}
-    out["mde"]["gap_trend_oracle"] = oracle_mde(made)
+    out["mde"]["gap_trend_oracle"] = oracle_mde(by_question(made, "gap_closing"))
     return out
+
+
+def effect(b: Batch) -> float:
+    """The effect a batch is at, log points a year: the gap's true closing rate, or how much faster than it needs D
+    truly grows (the question)."""
+    if b.question == "reach":
+        return round(float(4 * b.rate - b.pattern.needed_growth), 10)
+    return float(4 * b.rate)
 
 
 def findings(measured: dict, made: dict[str, Batch]) -> list[str]:
     """What the numbers show no design can do with this many quarters, in words (empty when nothing)."""
-    p = made["model"].pattern
+    gap = by_question(made, "gap_closing")
+    p = gap["model"].pattern
     needed = 4 * p.required_rate
     oracle, test = measured["mde"]["gap_trend_oracle"], measured["mde"]["gap_closing"]
-    changes = made["model"].window_changes.shape[1]
+    changes = gap["model"].window_changes.shape[1]
     lines = []
     worst = max(measured["size"]["gap_closing"].items(), key=lambda kv: kv[1])
     if worst[1] > 0.10:
@@ -233,6 +289,19 @@ def findings(measured: dict, made: dict[str, Batch]) -> list[str]:
                      f"gap every quarter without noise, against its exact null, has {POWER:.0%} power only from "
                      f"{oracle:.2f} a year (the primary test from {test:.2f} at its own size, "
                      f"{measured['mde']['gap_closing/size_adjusted']:.2f} at a size of {p.alpha:g})")
+    if REACH_TEST in measured["mde"]:
+        reach_mde = measured["mde"][REACH_TEST]
+        worst = max(measured["size"][REACH_TEST].items(), key=lambda kv: kv[1])
+        if worst[1] > 0.10:
+            lines.append(f"the question's test's size on the real disclosure pattern is above 0.10 (up to {worst[1]:.2f}, "
+                         f"{worst[0]}): a rejection is not evidence that D reaches R*'s committed path")
+        lines.append(f"the question's test detects D growing {reach_mde:.2f} a year faster than it needs with "
+                     f"{POWER:.0%} power (the growth it needs: {p.needed_growth:.2f} a year)")
+        for name, by_world in measured["calibration"].items():
+            off = {w: m - f for w, (m, f) in by_world.items() if abs(m - f) > 0.05}
+            if off:
+                w, gap_ = max(off.items(), key=lambda kv: abs(kv[1]))
+                lines.append(f"{name} is not calibrated: its mean is {gap_:+.2f} off the observed frequency ({w})")
     return lines
 
 
@@ -255,26 +324,48 @@ def lines(measured: dict, secondary: dict[str, float], findings_: list[str]) -> 
 
 
 def record(measured: dict, made: dict[str, Batch], scenario: str, seed: int, path=paths.CALIBRATION_FILE) -> dict:
-    """Write the primary test's measured size, power and MDE, with the settings that made them, to ``path``."""
-    p = made["model"].pattern
+    """Write the tests' measured size, power and MDE, with the settings that made them, to ``path``: the gap-closing
+    test's at the top level, the question's under ``reach`` (its ``mde`` is the one the verdict uses,
+    :func:`valuechain.model.reach.minimum_detectable_effect`)."""
+    gap = by_question(made, "gap_closing")
+    p = gap["model"].pattern
     data = {
         "test": "gap_closing", "scenario": scenario, "seed": seed,
-        "simulations": min(b.sims for b in made.values()),
+        "simulations": min(b.sims for b in gap.values()),
         "gap_quarter": str(p.quarters[-1]), "effect_unit": "true closing rate of log D - log R*, log points a year",
         "null_closing_rate": 4 * p.required_rate,
         "size": measured["size"]["gap_closing"],
         "power": {f"{e:g}": r for e, r in measured["power"]["gap_closing"].items()},
         "mde": measured["mde"]["gap_closing"], "mde_size_adjusted": measured["mde"]["gap_closing/size_adjusted"],
         "mde_oracle": measured["mde"]["gap_trend_oracle"],
-        "coverage": {k: {w: r for w, (_, r) in v.items()} for k, v in measured["coverage"].items()},
+        "coverage": {k: {w: r for w, (_, r) in v.items()} for k, v in measured["coverage"].items()
+                     if k in ("closing_rate_interval", "d_over_required_interval")},
         "calibration": {k: {w: {"mean_reported": m, "observed": f} for w, (m, f) in v.items()}
-                        for k, v in measured["calibration"].items()},
+                        for k, v in measured["calibration"].items() if k == "prob_closed_by_horizon"},
         "settings": {"worlds": list(synthetic.WORLDS), "effects": list(EFFECTS), "power": POWER,
                      "window_quarters": p.window, "horizon_years": p.horizon_years, "horizon_year": p.horizon_year,
                      "band": p.band, "alpha": p.alpha, "level_sd": p.level_sd, "slope_sd": p.slope_sd,
                      "near_unit_root": synthetic.NEAR_UNIT_ROOT, "drift_break": synthetic.DRIFT_BREAK,
                      "heteroskedastic_ratio": synthetic.HETEROSKEDASTIC_RATIO},
     }
+    reach = by_question(made, "reach")
+    if reach and REACH_TEST in measured["mde"]:
+        q = [c.name for c in CHECKS if c.question == "reach"]
+        data["reach"] = {
+            "test": REACH_TEST, "simulations": min(b.sims for b in reach.values()),
+            "predictive_draws": synthetic.PREDICTIVE_DRAWS, "year": p.reach_year,
+            "effect_unit": "D's true growth minus the growth it needs to reach R*'s committed path, log points a year",
+            "needed_growth": p.needed_growth, "size": measured["size"][REACH_TEST],
+            "power": {f"{e:g}": r for e, r in measured["power"][REACH_TEST].items()},
+            "mde": measured["mde"][REACH_TEST], "mde_size_adjusted": measured["mde"][f"{REACH_TEST}/size_adjusted"],
+            "coverage": {k: {w: r for w, (_, r) in v.items()} for k, v in measured["coverage"].items() if k in q},
+            "calibration": {k: {w: {"mean_reported": m, "observed": f} for w, (m, f) in v.items()}
+                            for k, v in measured["calibration"].items() if k in q},
+            "settings": {"worlds": list(synthetic.WORLDS), "effects": list(REACH_EFFECTS), "power": POWER,
+                         "window_quarters": p.window, "alpha": p.alpha, "band": p.band,
+                         "noise_levels": "estimated on each simulated panel" if "estimate" in (p.level_sd, p.slope_sd)
+                         else [p.level_sd, p.slope_sd]},
+        }
     path.write_text(json.dumps(rounded(data), indent=1, sort_keys=True) + "\n")
     return data
 
@@ -318,7 +409,7 @@ def main(argv=None) -> int:
         print(line)
     print(f"calibration_seconds {time.perf_counter() - start:.1f} (synthetic panels {panel_seconds:.1f}: "
           f"{args.panel_sims} per world and effect; {args.sims} simulations per secondary test; nominal {size.NOMINAL})")
-    worst = max([*sizes.values(), *measured["size"]["gap_closing"].values()])
+    worst = max([*sizes.values(), *(r for by_world in measured["size"].values() for r in by_world.values())])
     print(f"max_size {worst:.3f} ({'within' if worst <= 0.10 else 'ABOVE'} the 0.10 limit)")
     return 0
 

@@ -88,29 +88,32 @@ def observations(panel: pd.DataFrame) -> pd.DataFrame:
     return obs
 
 
-def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex, cutoffs=None) -> tuple[np.ndarray, np.ndarray]:
+def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex, cutoffs=None, values=None) -> tuple[np.ndarray, np.ndarray]:
     """Combined observation and variance per quarter (NaN where none), one row per vintage.
 
     By default row ``i < n`` holds the disclosures published by the end of quarter ``i`` (the
     real-time information set) and the last row holds every disclosure; with ``cutoffs`` (dates)
     row ``j`` holds those published by ``cutoffs[j]``. Observations of quarters outside
     ``quarters`` are left out. Several observations of one quarter are combined into their
-    precision-weighted mean.
+    precision-weighted mean. ``values`` (``(..., len(obs))``, e.g. simulations x rows) replaces the
+    rows' log values: the grids then have those leading axes (the variances are the same for all).
     """
     n = len(quarters)
     position = {q: i for i, q in enumerate(quarters)}
     if cutoffs is None:
         cutoffs = [q.end_time for q in quarters] + [pd.Timestamp.max]
     cutoffs = np.array(list(cutoffs), dtype="datetime64[ns]")
-    weight, weighted = np.zeros((len(cutoffs), n)), np.zeros((len(cutoffs), n))
-    for quarter, value, variance, published in zip(obs["quarter"], obs["log_value"], obs["variance"], obs["published"]):
+    values = obs["log_value"].to_numpy(float) if values is None else np.asarray(values, float)
+    weight, weighted = np.zeros((len(cutoffs), n)), np.zeros((*values.shape[:-1], len(cutoffs), n))
+    for k, (quarter, variance, published) in enumerate(zip(obs["quarter"], obs["variance"], obs["published"])):
         if quarter not in position:
             continue
         seen = cutoffs >= np.datetime64(published)
         weight[seen, position[quarter]] += 1.0 / variance
-        weighted[seen, position[quarter]] += value / variance
+        weighted[..., seen, position[quarter]] += values[..., k:k + 1] / variance
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(weight > 0, weighted / weight, np.nan), np.where(weight > 0, 1.0 / weight, 1.0)
+        return (np.where(weight > 0, weighted / weight, np.nan),
+                np.broadcast_to(np.where(weight > 0, 1.0 / weight, 1.0), weighted.shape))
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class SeriesFit:
 
 
 def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd, slope_sd, carry_quarters: int = 2,
-               points: tuple[np.ndarray, np.ndarray] | None = None) -> SeriesFit:
+               points: tuple[np.ndarray, np.ndarray] | None = None, values: np.ndarray | None = None) -> SeriesFit:
     """Smooth one series' observations from its first quarter to ``carry_quarters`` past its last (at most ``end``).
 
     The real-time path covers the same quarters, each using the disclosures published by its end.
@@ -143,25 +146,32 @@ def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd, slope_sd, carry_quar
     on this series alone (:func:`downstream` pools the final-demand series instead). ``points``
     (two arrays of s.d.s) smooths the series again at each pair, for a band that carries the noise
     levels' uncertainty.
+
+    Many panels at once: ``values`` (``(..., len(obs))``, e.g. simulations x rows) replaces the rows'
+    log values, and every array of the fit gains those leading axes; ``level_sd`` and ``slope_sd``
+    are then one value or one per panel (``(...)``), ``points`` ``(k,)`` or one set per panel
+    (``(..., k)``). Each panel's fit is the one its own rows would give.
     """
     quarters = pd.period_range(obs["quarter"].min(), min(end, obs["quarter"].max() + carry_quarters), freq="Q")
-    y, h = _grids(obs, quarters)
+    y, h = _grids(obs, quarters, values=values)
+    lead, n = y.shape[:-2], len(quarters)
     if isinstance(level_sd, str) or isinstance(slope_sd, str):
-        fit = estimate_noise(y[-1:], h[-1:], level_sd, slope_sd)
-        level_sd, slope_sd = float(fit.level_sd), float(fit.slope_sd)
-    est = local_linear_trend(y, h, level_sd, slope_sd, hold=True)
-    diagonal = np.arange(len(quarters))
-    known = np.isfinite(y[:-1]).any(axis=1)
-    realtime = np.where(known, est.filtered_level[diagonal, diagonal], np.nan)
+        fit = estimate_noise(y[..., -1:, :], h[..., -1:, :], level_sd, slope_sd)
+        level_sd, slope_sd = fit.level_sd, fit.slope_sd
+    est = local_linear_trend(y, h, np.asarray(level_sd, float)[..., None], np.asarray(slope_sd, float)[..., None],
+                             hold=True)
+    diagonal = np.arange(n)
+    known = np.isfinite(y[..., :-1, :]).any(axis=-1)
+    realtime = np.where(known, est.filtered_level[..., diagonal, diagonal], np.nan)
     row = obs.iloc[0]
-    draws = (np.empty((0, len(quarters))),) * 2
-    if points is not None and len(points[0]):
-        k = len(points[0])
-        grid = local_linear_trend(np.repeat(y[-1:], k, axis=0), np.repeat(h[-1:], k, axis=0), points[0], points[1],
-                                  hold=True)
+    draws = (np.empty((*lead, 0, n)),) * 2
+    if points is not None and np.shape(points[0])[-1]:
+        k = np.shape(points[0])[-1]
+        grid = local_linear_trend(np.broadcast_to(y[..., -1:, :], (*lead, k, n)), np.broadcast_to(h[..., -1:, :], (*lead, k, n)),
+                                  points[0], points[1], hold=True)
         draws = (grid.smoothed_level, grid.smoothed_level_var)
-    return SeriesFit(row["series_id"], row["flow"], row["netted_from"], quarters, est.smoothed_level[-1],
-                     est.smoothed_level_var[-1], realtime, *draws)
+    return SeriesFit(row["series_id"], row["flow"], row["netted_from"], quarters, est.smoothed_level[..., -1, :],
+                     est.smoothed_level_var[..., -1, :], realtime, *draws)
 
 
 def _left_aligned(y: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,36 +185,64 @@ def _left_aligned(y: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]
             np.where(inside, np.take_along_axis(h, cols, -1), 1.0))
 
 
-def noise_inputs(obs: pd.DataFrame, cutoffs=None) -> tuple[np.ndarray, np.ndarray]:
+def noise_inputs(obs: pd.DataFrame, cutoffs=None, values=None) -> tuple[np.ndarray, np.ndarray]:
     """The final-demand series of ``obs`` (:func:`observations`) as the panel :func:`estimate_noise` pools.
 
     Returns ``y`` and ``h``, each ``series x quarters`` (one row per final-demand series, its first
     observed quarter in column 0, NaN where none), or ``cutoffs x series x quarters`` with
-    ``cutoffs`` (dates): row ``j`` holds the disclosures published by ``cutoffs[j]``. A simulated
-    panel built like the real one goes through the same function, and many such panels stack on
-    a leading axis for one call of :func:`~valuechain.stats.statespace.estimate_noise`.
+    ``cutoffs`` (dates): row ``j`` holds the disclosures published by ``cutoffs[j]``. ``values``
+    (``(..., len(obs))``: simulations x rows) replaces the rows' log values, and many simulated
+    panels stack on the leading axes for one call of :func:`~valuechain.stats.statespace.estimate_noise`.
     """
-    final = obs[obs["flow"] == "final_demand"]
+    mask = (obs["flow"] == "final_demand").to_numpy()
+    final = obs[mask]
+    lead = () if values is None else np.shape(values)[:-1]
     if final.empty:
-        shape = (0, 1) if cutoffs is None else (len(list(cutoffs)), 0, 1)
+        shape = (*lead, 0, 1) if cutoffs is None else (*lead, len(list(cutoffs)), 0, 1)
         return np.full(shape, np.nan), np.ones(shape)
+    vals = None if values is None else np.asarray(values, float)[..., mask]
     quarters = pd.period_range(final["quarter"].min(), final["quarter"].max(), freq="Q")
-    rows = [_grids(group, quarters, None if cutoffs is None else cutoffs)
-            for _, group in final.groupby("series_id", sort=True)]
-    y = np.stack([r[0][-1] if cutoffs is None else r[0] for r in rows], axis=-2)
-    h = np.stack([r[1][-1] if cutoffs is None else r[1] for r in rows], axis=-2)
+    rows = [_grids(final.iloc[at], quarters, cutoffs, None if vals is None else vals[..., at])
+            for _, at in sorted(final.groupby("series_id", sort=True).indices.items())]
+    y = np.stack([r[0][..., -1, :] if cutoffs is None else r[0] for r in rows], axis=-2)
+    h = np.stack([r[1][..., -1, :] if cutoffs is None else r[1] for r in rows], axis=-2)
     return _left_aligned(y, h)
 
 
-def noise(obs: pd.DataFrame, level_sd=ESTIMATE, slope_sd=ESTIMATE, cutoffs=None, level: float = 0.90) -> NoiseEstimate:
+def noise(obs: pd.DataFrame, level_sd=ESTIMATE, slope_sd=ESTIMATE, cutoffs=None, level: float = 0.90,
+          values=None) -> NoiseEstimate:
     """The noise levels of the local linear trend, estimated on the final-demand disclosures of ``obs`` (where asked).
 
     :func:`~valuechain.stats.statespace.estimate_noise` on :func:`noise_inputs`: one pair pooled over
-    the final-demand series (per cutoff with ``cutoffs``), each series' measurement variances as
-    set by basis and kind. A number for ``level_sd`` or ``slope_sd`` holds it fixed.
+    the final-demand series (per cutoff with ``cutoffs``; per panel with ``values``, simulations x
+    rows of ``obs``), each series' measurement variances as set by basis and kind. A number for
+    ``level_sd`` or ``slope_sd`` holds it fixed.
     """
-    y, h = noise_inputs(obs, cutoffs)
+    y, h = noise_inputs(obs, cutoffs, values)
     return estimate_noise(y, h, level_sd, slope_sd, level=level)
+
+
+def band_points(fitted: NoiseEstimate) -> tuple[tuple[np.ndarray, np.ndarray] | None, np.ndarray | None]:
+    """The noise levels the band mixes over and their weights: ``(points, weights)``, or ``(None, None)`` with both fixed.
+
+    The grid points whose posterior weight (:meth:`~valuechain.stats.statespace.NoiseEstimate.weights`)
+    is at least :data:`PARAMETER_POINTS_MIN_WEIGHT` of the largest, in grid order, their weights
+    renormalized. With several panels (leading axes of ``fitted``), each panel's list is padded to
+    the longest with points of weight 0, so that the arrays are ``(..., k)``.
+    """
+    if not fitted.estimated:
+        return None, None
+    w = fitted.weights()
+    lead, shape = w.shape[:-2], w.shape[-2:]
+    flat = w.reshape(-1, shape[0] * shape[1])
+    keep = flat > PARAMETER_POINTS_MIN_WEIGHT * flat.max(axis=-1, keepdims=True)
+    k = int(keep.sum(axis=-1).max())
+    order = np.argsort(~keep, axis=-1, kind="stable")[:, :k]  # the kept points first, in grid order
+    weights = np.where(np.take_along_axis(keep, order, -1), np.take_along_axis(flat, order, -1), 0.0)
+    weights = weights / weights.sum(axis=-1, keepdims=True)
+    i, j = np.unravel_index(order, shape)
+    return ((fitted.grid_level[i].reshape(*lead, k), fitted.grid_slope[j].reshape(*lead, k)),
+            weights.reshape(*lead, k))
 
 
 def net_external(levels: pd.DataFrame, flows: dict[str, str], netted_from: dict[str, str]) -> pd.DataFrame:
@@ -389,8 +427,8 @@ PARAMETER_POINTS_MIN_WEIGHT = 1e-3
 """Grid points of the noise levels whose posterior weight is below this share of the largest are left out of the band."""
 
 
-def band_log_var(columns: pd.DataFrame, signs: pd.Series, net: pd.Series, fits: list[SeriesFit],
-                  quarters: pd.PeriodIndex, weights: np.ndarray | None) -> pd.Series:
+def band_log_var(columns, signs: pd.Series, net, fits: list[SeriesFit], quarters: pd.PeriodIndex,
+                 weights: np.ndarray | None):
     r"""Variance of :math:`\log D` from the series' smoothing errors, and from the noise levels where ``weights`` is given.
 
     At the point estimate (delta method, the series' errors independent, the chain's flows adding
@@ -399,36 +437,44 @@ def band_log_var(columns: pd.DataFrame, signs: pd.Series, net: pd.Series, fits: 
     scaled by :math:`r_{i,k,t} = e^{m_{i,k,t} - m_{i,t}}` and :math:`D_{k,t} = D_t + \sum_i s_i
     x_{i,t} (r_{i,k,t} - 1)`, the law of total variance:
     :math:`\sum_k w_k V_{k,t} + \sum_k w_k (\log D_{k,t} - \overline{\log D}_t)^2`.
-    """
-    by_id = {f.series_id: f for f in fits}
-    names = [c for c in columns.columns if c in by_id and signs[c] != 0]
-    x = columns[names].to_numpy(float)  # quarters x series
-    sign = signs[names].to_numpy(float)
-    var_point = np.nansum(x ** 2 * (np.exp(np.stack([pd.Series(by_id[c].log_var, index=by_id[c].quarters)
-                                                     .reindex(quarters).to_numpy() for c in names], -1)) - 1), axis=1)
-    present = np.isfinite(x).any(axis=1)
-    d = net.to_numpy(float)
-    if weights is None:
-        return pd.Series(np.where(present, var_point, np.nan) / d ** 2, index=quarters)
 
-    def aligned(c, attr):  # points x quarters
+    ``columns`` is a quarter x column frame (``net`` a series; the result a series), or an array
+    ``(..., quarters, columns)`` in the order of ``signs`` with ``net`` ``(..., quarters)``, fits
+    with the same leading axes (:func:`fit_series` with ``values``) and ``weights`` ``(..., k)``.
+    """
+    frame = isinstance(columns, pd.DataFrame)
+    labels = list(columns.columns) if frame else list(signs.index)
+    by_id = {f.series_id: f for f in fits}
+    names = [c for c in labels if c in by_id and signs[c] != 0]
+    x = np.asarray(columns, float)[..., [labels.index(c) for c in names]]  # (..., quarters, series)
+    sign = signs[names].to_numpy(float)
+
+    def aligned(c, attr):  # the fit's (..., [points,] its quarters) on ``quarters``
         f = by_id[c]
-        out = np.full((len(weights), len(quarters)), np.nan)
+        values = getattr(f, attr)
+        out = np.full(values.shape[:-1] + (len(quarters),), np.nan)
         at = quarters.get_indexer(f.quarters)
         keep = at >= 0
-        out[:, at[keep]] = getattr(f, attr)[:, keep]
+        out[..., at[keep]] = values[..., keep]
         return out
 
-    ratio = np.stack([np.exp(aligned(c, "draws_log_level") - pd.Series(by_id[c].log_level, index=by_id[c].quarters)
-                             .reindex(quarters).to_numpy()[None, :]) for c in names], -1)  # points x quarters x series
-    var_k = np.stack([aligned(c, "draws_log_var") for c in names], -1)
-    xs = np.nan_to_num(x)[None]
-    d_k = d[None, :] + np.nansum(sign * xs * (ratio - 1), axis=-1)
-    within = np.nansum(xs ** 2 * ratio ** 2 * (np.exp(var_k) - 1), axis=-1) / d_k ** 2
-    log_d = np.log(d_k)
-    mean = (weights[:, None] * log_d).sum(0)
-    total = (weights[:, None] * (within + (log_d - mean) ** 2)).sum(0)
-    return pd.Series(np.where(present, total, np.nan), index=quarters)
+    var_point = np.nansum(x ** 2 * (np.exp(np.stack([aligned(c, "log_var") for c in names], -1)) - 1), axis=-1)
+    present = np.isfinite(x).any(axis=-1)
+    d = np.asarray(net, float)
+    if weights is None:
+        out = np.where(present, var_point, np.nan) / d ** 2
+    else:
+        ratio = np.stack([np.exp(aligned(c, "draws_log_level") - aligned(c, "log_level")[..., None, :]) for c in names],
+                         -1)  # (..., points, quarters, series)
+        var_k = np.stack([aligned(c, "draws_log_var") for c in names], -1)
+        xs = np.nan_to_num(x)[..., None, :, :]
+        d_k = d[..., None, :] + np.nansum(sign * xs * (ratio - 1), axis=-1)
+        within = np.nansum(xs ** 2 * ratio ** 2 * (np.exp(var_k) - 1), axis=-1) / d_k ** 2
+        log_d = np.log(d_k)
+        w = np.asarray(weights, float)[..., :, None]
+        mean = (w * log_d).sum(-2)
+        out = np.where(present, (w * (within + (log_d - mean[..., None, :]) ** 2)).sum(-2), np.nan)
+    return pd.Series(out, index=quarters) if frame else out
 
 
 def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, level: float = 0.90,
@@ -459,13 +505,7 @@ def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, le
     used = obs[obs["flow"] != "market_total"]
     end = used["quarter"].max()
     fitted = noise(used, level_sd, slope_sd, level=level)
-    weights, points = None, None
-    if fitted.estimated:
-        w = fitted.weights()
-        keep = w > PARAMETER_POINTS_MIN_WEIGHT * w.max()
-        i, j = np.nonzero(keep)
-        weights = w[keep] / w[keep].sum()
-        points = (fitted.grid_level[i], fitted.grid_slope[j])
+    points, weights = band_points(fitted)
     sd = (float(fitted.level_sd), float(fitted.slope_sd))
     fits = [fit_series(group, end, *sd, carry_quarters, points) for _, group in used.groupby("series_id", sort=True)]
     quarters = pd.period_range(min(pd.Period(start, freq="Q"), min(f.quarters[0] for f in fits)), end, freq="Q")
@@ -512,9 +552,15 @@ def of_scenario(scenario, ds: Dataset, panel: pd.DataFrame | None = None) -> Dow
                       accounting=chain.chain(scenario, ds, panel), scope=chain.scope(chain.PRIMARY))
 
 
-def columns_sum(columns: pd.DataFrame, signs: pd.Series) -> pd.Series:
-    """The plain signed sum of :func:`aggregate`'s columns present in each quarter (NaN where none is)."""
-    return columns.mul(signs, axis=1).sum(axis=1, min_count=1)
+def columns_sum(columns, signs: pd.Series):
+    """The plain signed sum of :func:`aggregate`'s columns present in each quarter (NaN where none is).
+
+    ``columns`` a quarter x column frame (a series out) or an array ``(..., quarters, columns)`` in the order of ``signs``.
+    """
+    if isinstance(columns, pd.DataFrame):
+        return columns.mul(signs, axis=1).sum(axis=1, min_count=1)
+    signed = np.asarray(columns, float) * signs.to_numpy(float)
+    return np.where(np.isfinite(signed).any(axis=-1), np.nansum(signed, axis=-1), np.nan)
 
 
 def _netting(columns: pd.DataFrame, signs: pd.Series) -> pd.DataFrame:

@@ -41,12 +41,13 @@ import numpy as np
 import pandas as pd
 from scipy import interpolate, special, stats
 
+from valuechain import paths
 from valuechain.model import capital, chain, formulas
 from valuechain.model.downstream import Downstream, Ladder, columns_sum
 from valuechain.model.results import Headline
 from valuechain.model.uncertainty import normal_correlation, quantile
 from valuechain.scenario.schema import Prior, Scenario, rank_correlation_matrix
-from valuechain.stats import inference, reach as stats_reach
+from valuechain.stats import inference, size, reach as stats_reach
 
 RUNGS = ("in_service", "committed", "steady_state")  # R*'s rungs, in the order of the answer grid
 RUNG_NAMES = {"in_service": "in service (scenario capex growth)", "committed": "committed (no capex after the guidance year)",
@@ -58,6 +59,39 @@ D_KEYS = ("layers.labs.pass_through", "layers.apps.pass_through")  # D's scope a
 GRID_POINTS = 5  # points per D assumption at which D in the last quarter is evaluated, then interpolated
 MDE_SOURCE = ("analytic: (t(ν, 1-α) + t(ν, 0.8)) × the growth's standard error; a placeholder until the calibration "
               "records the MDE measured on the real disclosure pattern")
+MEASURED_TEST = "growth_test"  # the question's test as the calibration record names it (valuechain.batch.calibrate)
+
+
+def minimum_detectable_effect(scenario: Scenario, se: float, dof: int, alpha: float,
+                              path=None) -> tuple[float, str]:
+    """The question's test's MDE at 80% power and where it comes from (log points a year of growth above the need).
+
+    The one ``make calibrate --write`` measured on synthetic panels with the real disclosure pattern
+    (``reach`` of :func:`valuechain.stats.size.recorded`, ``path`` or the package's record) when it
+    holds one for this test, scenario, window and level; infinite when no effect measured reached
+    80% power. Otherwise the analytic placeholder :func:`valuechain.stats.reach.mde`.
+
+    Of the two recorded MDEs, the test's at its own measured size (``mde``) and at the critical value
+    that gives it a size of exactly ``alpha`` in the model's world (``mde_size_adjusted``), the larger:
+    where the test over-rejects, the MDE at its own size flatters it.
+    """
+    pt = scenario.demand_gap.primary_test
+    try:
+        record = size.recorded(paths.CALIBRATION_FILE if path is None else path)
+    except FileNotFoundError:
+        record = {}
+    measured = record.get("reach") or {}
+    settings = measured.get("settings", {})
+    if (measured.get("test") == MEASURED_TEST and record.get("scenario") == scenario.name
+            and settings.get("window_quarters") == pt.window_quarters and settings.get("alpha") == alpha):
+        effects = ", ".join(f"{float(e):+.2f}" for e in measured["power"])
+        how = (f"measured: 80% power of the test on {measured['simulations']} synthetic panels per effect with the real "
+               f"disclosure pattern, each panel's noise levels estimated (make calibrate; effects {effects} a year)")
+        values = [measured.get("mde"), measured.get("mde_size_adjusted", measured.get("mde"))]
+        if any(v is None for v in values):
+            return float("inf"), how + "; no effect measured reached 80% power"
+        return float(max(values)), how + ("" if values[1] <= values[0] else f", at a size of {alpha:g}")
+    return float(stats_reach.mde(se, dof, alpha)), MDE_SOURCE
 BOUND_FACT = "world_it_spending_2025"  # the plausibility bound of the projection (facts.csv)
 
 
@@ -158,7 +192,8 @@ class Reach:
             Headline("d_growth_low", "D's growth, lower bound", "rate", q, lo, detail=True),
             Headline("d_growth_high", "D's growth, upper bound", "rate", q, hi, detail=True),
             Headline("reach_mde", "Minimum detectable effect of the growth test (80% power)", "rate", q, self.mde,
-                     note="Analytic placeholder until the calibration measures it"),
+                     note=("Measured on synthetic panels with the real disclosure pattern" if self.mde_source != MDE_SOURCE
+                           else "Analytic placeholder until the calibration measures it")),
             Headline("prob_reach", f"P(D ≥ R*'s committed path in {self.target_quarter})", "probability", y,
                      self.probability),
             Headline("prob_reach_scope_low", f"P(D ≥ R*'s committed path in {self.target_quarter}), lowest across D's "
@@ -349,6 +384,7 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     g, se = float(g), float(se)
     need = float(needed.loc[(chain.PRIMARY, "committed"), "needed"])
     t_stat, p = stats_reach.growth_test(g, se, nu, need)
+    mde, mde_source = minimum_detectable_effect(scenario, se, nu, pt.alpha)
     primary = list(rungs.index).index(chain.PRIMARY)
     paths = posterior_predictive(rng, log_d_draws[:, primary], g, se, nu, pt.growth_half_life_years,
                                  pt.long_run_growth, pt.ceiling_share, bound.value_usd_bn, *down.noise_levels, steps)
@@ -363,7 +399,7 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     return Reach(
         year=year, quarter=T, target_quarter=target, years=h, path=path, needed=needed, growth=g, growth_se=se,
         dof=nu, window=min(pt.window_quarters, len(log_d) - 1), max_window=pt.window_quarters, level=level,
-        mde=float(stats_reach.mde(se, nu, pt.alpha)), mde_source=MDE_SOURCE, alpha=pt.alpha,
+        mde=mde, mde_source=mde_source, alpha=pt.alpha,
         t_stat=float(t_stat), p_value=float(p), probability=prob, probability_se=prob_se,
         probability_by_scope=by_scope, prior_keys=r_keys + d_keys,
         decay_priors={"growth_half_life_years": pt.growth_half_life_years, "long_run_growth": pt.long_run_growth,

@@ -33,13 +33,30 @@ as :math:`\log x_{i,q} + \sigma_r \varepsilon`, :math:`\sigma_r^2` its basis' an
 
 The pipeline
 ------------
-:func:`run` is :func:`valuechain.model.downstream.downstream` on many panels at once: the same
-precision-weighted quarterly observations, the smoother (:func:`~valuechain.stats.statespace.local_linear_trend`)
-on every simulation's rows of a series at once, the chain's columns and the chain-link on
-simulations x quarters arrays (the same functions as for the data), D's band, the quarters the
-primary test uses (at least ``min_series`` series). :func:`panel` writes one simulation as a panel,
-so that a test can run the per-panel pipeline on it and compare. The primary test itself is
-:func:`valuechain.stats.closing.gap_closing`, run on each simulation (:func:`with_primary`).
+:func:`run` is :func:`valuechain.model.downstream.downstream` on many panels at once, through the
+same functions generalised to simulations x quarters, not a second copy of them:
+:func:`~valuechain.model.downstream.noise` estimates each panel's noise levels (the scenario's
+``estimate``; a fixed number stays fixed), :func:`~valuechain.model.downstream.band_points` gives each
+panel's grid of noise levels for the band, :func:`~valuechain.model.downstream.fit_series` smooths every
+panel's rows of a series at once (held at the last smoothed level past the series' last disclosure,
+the variance widening), and the chain's columns, :func:`~valuechain.model.downstream.chain_linked` and
+:func:`~valuechain.model.downstream.band_log_var` (the band with the noise levels' uncertainty) run on
+simulations x quarters arrays. Then D's band, the quarters the tests use (at least ``min_series``
+series). :func:`panel` writes one simulation as a panel, so that a test can run the per-panel
+pipeline on it and compare.
+
+**Each simulated panel re-estimates its noise levels.** The pipeline as run on the data estimates
+them on the data, so a calibration that handed every panel the data's estimates would measure a
+pipeline that knows its noise levels, which the real one does not: the estimation error of the
+noise levels (often at the grid's floor with 13 series and 15 quarters) is part of what the tests'
+size and the intervals' coverage must include. The data's estimates
+(:attr:`Pattern.noise_levels`) drive only the truth of the random-walk-in-growth world.
+
+The tests on each simulation: the gap-closing test :func:`valuechain.stats.closing.gap_closing`
+(:func:`with_primary`, on batches of the gap's worlds), and the pre-specified question
+(:func:`with_reach`, on batches whose truth is D itself: :func:`true_reach_log_d`), with
+:mod:`valuechain.stats.reach`'s growth, needed growth and test and
+:func:`valuechain.model.reach.posterior_predictive`'s P(D >= R*'s committed path in Y).
 """
 from __future__ import annotations
 
@@ -48,26 +65,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from scipy import stats
+
 from valuechain.dataset import disclosures
 from valuechain.dataset.load import Dataset
 from valuechain.model import downstream
+from valuechain.model import reach as reach_model
 from valuechain.model.chain import Chain, Scope
 from valuechain.stats import closing, inference
-from valuechain.stats.statespace import local_linear_trend
+from valuechain.stats import reach as stats_reach
 
 CARRY_QUARTERS = 2  # as downstream() carries a series past its last disclosure
-
-
-@dataclass(frozen=True)
-class SeriesGrid:
-    """How one series' disclosures become its quarterly observations: the rows, their weights, the quarters."""
-
-    series_id: str
-    rows: np.ndarray  # positions of the series' rows among the simulated rows
-    first: int  # index of its first quarter on the pipeline's quarters
-    weights: np.ndarray  # quarters x rows: precision weights of the rows in each quarter (rows sum to 1)
-    variance: np.ndarray  # quarters: variance of the combined observation (1 where none)
-    seen: np.ndarray  # quarters: whether any row falls in the quarter
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,9 @@ class Pattern:
     row_sd: np.ndarray  # per simulated row: measurement s.d. of its log annualized value
     row_annualize: np.ndarray  # per simulated row: annualized value / disclosed value
     series: tuple[str, ...]  # the final-demand series
-    grids: tuple[SeriesGrid, ...]
+    final: pd.DataFrame  # the final-demand observations (:func:`valuechain.model.downstream.observations`), simulated rows' order
+    groups: tuple[np.ndarray, ...]  # per series of ``series``: positions of its rows among the simulated rows
+    end: pd.Period  # the pipeline's last quarter (the panel's, every flow but market totals)
     offsets: np.ndarray  # m_i: log x_i - log D
     quarters: pd.PeriodIndex  # the pipeline's quarters, to the gap quarter T
     tested: np.ndarray  # bool over ``quarters``: the quarters the primary test uses
@@ -91,13 +101,25 @@ class Pattern:
     gap_changes: np.ndarray  # the data's gap changes in the test window (for the test's own null)
     accounting: Chain
     scope: Scope
-    level_sd: float
-    slope_sd: float
+    level_sd: float | str  # the scenario's noise levels: a number, or "estimate" (each panel estimates its own)
+    slope_sd: float | str
+    noise_levels: tuple[float, float]  # the data's (level, slope) s.d.s, as D was built: the random walk in growth's truth
     band: float
     horizon_years: float  # H: the years within which the gap must close
     horizon_year: int  # the year of P(gap closed by then)
     window: int
     alpha: float
+    log_d_now: float  # log D in the gap quarter T, the data's (the question's truth is pinned there)
+    reach_year: int  # Y of the question
+    reach_steps: int  # quarters from T to Y's fourth quarter
+    log_committed: float  # log of R*'s committed path in Y's fourth quarter (the scenario's assumptions)
+    decay_priors: dict  # the posterior predictive's priors: growth_half_life_years, long_run_growth, ceiling_share
+    bound_usd_bn: float  # the level D's ceiling is a share of (world IT spending)
+
+    @property
+    def needed_growth(self) -> float:
+        """The growth a year that takes the data's D in T to R*'s committed path by Y: the question's null boundary."""
+        return float(stats_reach.needed_growth(self.log_d_now, self.log_committed, self.reach_steps / 4))
 
     @property
     def required_rate(self) -> float:
@@ -113,16 +135,6 @@ class Pattern:
     def window_start(self) -> int:
         """Index (among the truth's changes) of the first change in the test window."""
         return len(self.quarters) - 1 - min(self.window, int(self.tested.sum()) - 1)
-
-
-def _grid(sid: str, rows: np.ndarray, quarter: np.ndarray, variance: np.ndarray, first: int, n: int) -> SeriesGrid:
-    """Precision weights of a series' rows in each of its ``n`` quarters from ``first``."""
-    precision = np.zeros((n, len(rows)))
-    precision[quarter[rows] - first, np.arange(len(rows))] = 1.0 / variance[rows]
-    total = precision.sum(axis=1)
-    seen = total > 0
-    weights = np.divide(precision, total[:, None], out=np.zeros_like(precision), where=seen[:, None])
-    return SeriesGrid(sid, rows, first, weights, np.where(seen, 1.0 / np.where(seen, total, 1.0), 1.0), seen)
 
 
 def pattern(scenario, ds: Dataset, result) -> Pattern:
@@ -142,12 +154,7 @@ def pattern(scenario, ds: Dataset, result) -> Pattern:
     row_series = np.array([series.index(s) for s in final["series_id"]])
     row_quarter = np.array([position[q] for q in final["quarter"]])
     variance = final["variance"].to_numpy(float)
-    grids = []
-    for i, sid in enumerate(series):
-        rows = np.flatnonzero(row_series == i)
-        first = int(row_quarter[rows].min())
-        last = min(len(quarters) - 1, int(row_quarter[rows].max()) + CARRY_QUARTERS)
-        grids.append(_grid(sid, rows, row_quarter, variance, first, last - first + 1))
+    groups = tuple(np.flatnonzero(row_series == i) for i in range(len(series)))
     d = result.downstream
     log_d = np.log(d.d["d_usd_bn"])
     levels = d.series.reindex(columns=list(series))
@@ -159,16 +166,20 @@ def pattern(scenario, ds: Dataset, result) -> Pattern:
     c = result.closing
     pt = dg.primary_test
     tested = np.asarray(quarters.isin(c.gap.index))
+    answer = result.reach
     return Pattern(
         panel=panel, rows=np.flatnonzero((panel["flow"] == "final_demand").to_numpy()), row_series=row_series,
         row_quarter=row_quarter, row_sd=np.sqrt(variance), row_annualize=final["kind"].map(downstream.ANNUALIZE).to_numpy(float),
-        series=series, grids=tuple(grids), offsets=np.log(at_end) - np.log(full), quarters=quarters, tested=tested,
+        series=series, final=final, groups=groups, end=end, offsets=np.log(at_end) - np.log(full), quarters=quarters, tested=tested,
         log_required=np.log(result.required["required_usd_bn"].where(result.required["required_usd_bn"] > 0)),
-        horizon=pd.period_range(end + 1, pd.Period(f"{pt.horizon_year}Q4", freq="Q"), freq="Q"),
+        horizon=pd.period_range(end + 1, pd.Period(f"{max(pt.horizon_year, pt.reach_year)}Q4", freq="Q"), freq="Q"),
         current_gap=c.current_gap, gap_changes=c.gap.diff().dropna().iloc[-pt.window_quarters:].to_numpy(),
         accounting=d.accounting, scope=d.scope, level_sd=dg.downstream.level_sd, slope_sd=dg.downstream.slope_sd,
-        band=dg.downstream.band, horizon_years=c.horizon_years, horizon_year=pt.horizon_year, window=pt.window_quarters,
-        alpha=pt.alpha)
+        noise_levels=d.noise_levels, band=dg.downstream.band, horizon_years=c.horizon_years, horizon_year=pt.horizon_year,
+        window=pt.window_quarters, alpha=pt.alpha, log_d_now=float(log_d.loc[c.gap.index[-1]]), reach_year=answer.year,
+        reach_steps=(answer.target_quarter - answer.quarter).n,
+        log_committed=float(np.log(answer.path.loc[answer.target_quarter, "committed_usd_bn"])),
+        decay_priors=dict(answer.decay_priors), bound_usd_bn=answer.bound.value_usd_bn)
 
 
 # ----------------------------------------------------------------------------- the worlds
@@ -191,9 +202,11 @@ def model_null(p: Pattern, rng: np.random.Generator, sims: int) -> np.ndarray:
 
 
 def random_walk_growth(p: Pattern, rng: np.random.Generator, sims: int) -> np.ndarray:
-    """A random walk in growth: the smoother's own local linear trend (slope shocks ``slope_sd``, level shocks ``level_sd``)."""
-    slope = np.cumsum(p.slope_sd * rng.standard_normal((sims, p.steps)), axis=1)
-    return slope + p.level_sd * rng.standard_normal((sims, p.steps))
+    """A random walk in growth: the smoother's own local linear trend at the noise levels estimated on the data
+    (:attr:`Pattern.noise_levels`: slope shocks of the slope s.d., level shocks of the level s.d.)."""
+    level_sd, slope_sd = p.noise_levels
+    slope = np.cumsum(slope_sd * rng.standard_normal((sims, p.steps)), axis=1)
+    return slope + level_sd * rng.standard_normal((sims, p.steps))
 
 
 NEAR_UNIT_ROOT = 0.99
@@ -255,6 +268,17 @@ def true_gap(p: Pattern, deviations: np.ndarray, rate: float) -> np.ndarray:
     return p.current_gap + path - path[:, t:t + 1]
 
 
+def true_reach_log_d(p: Pattern, deviations: np.ndarray, rate) -> np.ndarray:
+    r"""True log :math:`D` on the pipeline's quarters and on to the horizon (``sims x quarters``) for the question:
+    :math:`\Delta L_t = \gamma + u_t`, pinned at the data's :math:`\log D_T`; ``rate`` :math:`\gamma` per quarter
+    (a number or one per simulation). At :math:`\gamma` = :attr:`Pattern.needed_growth` / 4 the truth reaches R*'s
+    committed path in Y's fourth quarter on average: the null's boundary."""
+    rate = np.asarray(rate, float).reshape(-1, 1) if np.ndim(rate) else rate
+    path = np.concatenate([np.zeros((len(deviations), 1)), np.cumsum(rate + deviations, axis=1)], axis=1)
+    t = len(p.quarters) - 1
+    return p.log_d_now + path - path[:, t:t + 1]
+
+
 def true_log_d(p: Pattern, gap: np.ndarray) -> np.ndarray:
     """True log :math:`D` on the pipeline's quarters from the true gap."""
     return gap[:, :len(p.quarters)] + p.log_required.reindex(p.quarters).to_numpy()
@@ -279,37 +303,41 @@ def panel(p: Pattern, values: np.ndarray) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Run:
-    """What the pipeline gives the primary test for each simulation."""
+    """What the pipeline gives the tests for each simulation."""
 
     quarters: pd.PeriodIndex  # the tested quarters
     log_d: np.ndarray  # sims x tested quarters: log of the chain-linked D
     log_sd: np.ndarray  # sims: D's band s.d. (log) in the last tested quarter
+    noise_levels: np.ndarray  # sims x 2: the (level, slope) s.d.s each panel's D was built with
 
 
 def run(p: Pattern, values: np.ndarray) -> Run:
     """:func:`valuechain.model.downstream.downstream` on every simulation of ``values`` at once (module docstring)."""
     sims = len(values)
-    n = len(p.quarters)
-    levels = np.full((sims, n, len(p.series)), np.nan)
-    log_var = np.full((n, len(p.series)), np.nan)
-    for i, g in enumerate(p.grids):
-        y = np.where(g.seen[None, :], values[:, g.rows] @ g.weights.T, np.nan)
-        est = local_linear_trend(y, g.variance, p.level_sd, p.slope_sd)
-        span = slice(g.first, g.first + len(g.seen))
-        levels[:, span, i] = np.exp(est.smoothed_level)
-        log_var[span, i] = est.smoothed_level_var[0]
+    fitted = downstream.noise(p.final, p.level_sd, p.slope_sd, level=p.band, values=values)
+    level_sd, slope_sd = (np.broadcast_to(fitted.level_sd, (sims,)), np.broadcast_to(fitted.slope_sd, (sims,)))
+    points, weights = downstream.band_points(fitted)
+    if points is not None and np.ndim(points[0]) == 1:  # noise levels fixed: the same points for every panel
+        points, weights = (np.broadcast_to(points[0], (sims, len(points[0]))),
+                           np.broadcast_to(points[1], (sims, len(points[1])))), np.broadcast_to(weights, (sims, len(weights)))
+    fits = [downstream.fit_series(p.final.iloc[rows], p.end, level_sd, slope_sd, CARRY_QUARTERS, points,
+                                  values=values[:, rows]) for rows in p.groups]
+    levels = np.full((sims, len(p.quarters), len(p.series)), np.nan)
+    for i, f in enumerate(fits):
+        at = p.quarters.get_indexer(f.quarters)
+        levels[:, at, i] = np.exp(f.log_level)
     columns, signs = p.accounting.columns(levels, p.scope, series=p.series)
-    where = {s: i for i, s in enumerate(p.series)}
-    column_var = np.stack([log_var[:, where[c]] if c in where else np.zeros(n) for c in signs.index], axis=-1)
     d = downstream.chain_linked(columns, signs)
-    sd = downstream.band_log_sd(columns, column_var, signs)
+    net = downstream.columns_sum(columns, signs)
+    sd = np.sqrt(downstream.band_log_var(columns, signs, net, fits, p.quarters, weights))
     last = np.flatnonzero(p.tested)[-1]
-    return Run(p.quarters[p.tested], np.log(d[:, p.tested]), sd[:, last])
+    return Run(p.quarters[p.tested], np.log(d[:, p.tested]), sd[:, last], np.column_stack([level_sd, slope_sd]))
 
 
-def gap_test(p: Pattern, log_d: pd.Series, log_sd: float, seed: int) -> closing.GapClosing:
-    """The primary test on one simulation, called as :func:`valuechain.model.demand.demand_gap` calls it."""
-    return closing.gap_closing(log_d, p.log_required, log_sd, p.horizon_years, p.window, (p.level_sd, p.slope_sd),
+def gap_test(p: Pattern, log_d: pd.Series, log_sd: float, noise_levels, seed: int) -> closing.GapClosing:
+    """The gap-closing test on one simulation, called as :func:`valuechain.model.demand.demand_gap` calls it
+    (``noise_levels``: the panel's, as D was built)."""
+    return closing.gap_closing(log_d, p.log_required, log_sd, p.horizon_years, p.window, tuple(map(float, noise_levels)),
                                years=range(int(log_d.index[-1].year), 2041), level=p.band, alpha=p.alpha, seed=seed)
 
 
@@ -318,29 +346,36 @@ PRIMARY_COLUMNS = ["p_value", "t_stat", "closing_rate", "closing_rate_low", "clo
 """What the page shows of the primary test, per simulation (rates in log points a year)."""
 
 
-def primary(p: Pattern, quarters: pd.PeriodIndex, log_d: np.ndarray, log_sd: float, seed: int) -> list[float]:
-    """The page's figures of the primary test on one simulation (:data:`PRIMARY_COLUMNS`)."""
-    c = gap_test(p, pd.Series(log_d, index=quarters), float(log_sd), int(seed))
+def primary(p: Pattern, quarters: pd.PeriodIndex, log_d: np.ndarray, log_sd: float, noise_levels, seed: int) -> list[float]:
+    """The page's figures of the gap-closing test on one simulation (:data:`PRIMARY_COLUMNS`)."""
+    c = gap_test(p, pd.Series(log_d, index=quarters), float(log_sd), noise_levels, int(seed))
     return [c.p_value, c.t_stat, 4 * c.trend, 4 * c.trend_interval[0], 4 * c.trend_interval[1], c.ratio, *c.ratio_interval,
             c.prob_closed_by.get(p.horizon_year, np.nan)]
 
 
 def _primary_rows(args) -> list[list[float]]:
-    p, quarters, log_d, log_sd, seeds = args
-    return [primary(p, quarters, row, sd, seed) for row, sd, seed in zip(log_d, log_sd, seeds)]
+    p, quarters, log_d, log_sd, noise_levels, seeds = args
+    return [primary(p, quarters, row, sd, nl, seed) for row, sd, nl, seed in zip(log_d, log_sd, noise_levels, seeds)]
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Simulations of one world at one true closing rate, with their truth and what the pipeline made of them."""
+    """Simulations of one world at one true rate, with their truth and what the pipeline made of them.
+
+    ``question`` says which truth: ``gap_closing`` (the gap to R* moves by ``rate`` a quarter,
+    :func:`true_gap`) or ``reach`` (D itself grows by ``rate`` a quarter, :func:`true_reach_log_d`).
+    """
 
     pattern: Pattern
     world: str
-    rate: float  # true closing rate g, log points a quarter
-    gap: np.ndarray  # sims x (quarters + horizon): the true gap
+    rate: float  # true rate a quarter: the gap's closing rate, or D's growth (``question``)
+    gap: np.ndarray  # sims x (quarters + horizon): the true gap log D - log R* (NaN past T for ``reach``)
     run: Run
-    seeds: np.ndarray  # the primary test's seed per simulation
+    seeds: np.ndarray  # the tests' seed per simulation
     primary: pd.DataFrame | None = None  # sims x :data:`PRIMARY_COLUMNS` (:func:`with_primary`)
+    question: str = "gap_closing"
+    log_d: np.ndarray | None = None  # sims x (quarters + horizon): the true log D (``reach``)
+    reach: pd.DataFrame | None = None  # sims x :data:`REACH_COLUMNS` (:func:`with_reach`)
 
     @property
     def sims(self) -> int:
@@ -359,7 +394,18 @@ class Batch:
     @property
     def closed_by_horizon(self) -> np.ndarray:
         """Whether the true gap is closed at the end of the horizon year."""
-        return self.gap[:, -1] >= 0
+        p = self.pattern
+        return self.gap[:, len(p.quarters) - 1 + (pd.Period(f"{p.horizon_year}Q4", freq="Q") - p.quarters[-1]).n] >= 0
+
+    @property
+    def reach_truth(self) -> dict[str, np.ndarray]:
+        """The question's truth per simulation: D's growth a year, the growth D needs from its true level in T, whether
+        the null (D does not reach the path) holds, and whether D reaches R*'s committed path in Y's fourth quarter."""
+        p, t = self.pattern, len(self.pattern.quarters) - 1
+        growth = np.broadcast_to(4 * np.asarray(self.rate, float), (self.sims,))
+        needed = stats_reach.needed_growth(self.log_d[:, t], p.log_committed, p.reach_steps / 4)
+        return {"growth": growth, "needed": needed, "null_holds": growth <= needed + 1e-12,
+                "reached": self.log_d[:, t + p.reach_steps] >= p.log_committed}
 
     @property
     def window_changes(self) -> np.ndarray:
@@ -368,11 +414,72 @@ class Batch:
         return np.diff(self.gap[:, self.pattern.window_start:t + 1], axis=1)
 
 
-def simulate(p: Pattern, world: str, rate: float, sims: int, rng: np.random.Generator) -> Batch:
-    """``sims`` synthetic panels of ``world`` with true closing rate ``rate`` (per quarter), through the pipeline."""
-    gap = true_gap(p, WORLDS[world](p, rng, sims), rate)
+def simulate(p: Pattern, world: str, rate: float, sims: int, rng: np.random.Generator,
+             question: str = "gap_closing") -> Batch:
+    """``sims`` synthetic panels of ``world`` with true rate ``rate`` a quarter (the gap's closing rate, or D's growth
+    for ``question="reach"``), through the pipeline."""
+    deviations = WORLDS[world](p, rng, sims)
+    if question == "reach":
+        log_d = true_reach_log_d(p, deviations, rate)
+        gap = log_d - np.concatenate([p.log_required.reindex(p.quarters).to_numpy(), np.full(len(p.horizon), np.nan)])
+        values = observe(p, log_d[:, :len(p.quarters)], rng)
+        return Batch(p, world, rate, gap, run(p, values), rng.integers(0, 2 ** 31, sims), question=question, log_d=log_d)
+    gap = true_gap(p, deviations, rate)
     values = observe(p, true_log_d(p, gap), rng)
     return Batch(p, world, rate, gap, run(p, values), rng.integers(0, 2 ** 31, sims))
+
+
+REACH_COLUMNS = ["growth", "growth_low", "growth_high", "needed", "needed_low", "needed_high", "t_stat", "p_value",
+                 "prob_reach"]
+"""What the page shows of the question, per simulation (growth in log points a year): D's growth and its interval,
+the growth needed and its interval (the band's part), the test, and P(D >= R*'s committed path in Y)."""
+
+PREDICTIVE_DRAWS = 2000
+"""Draws of the posterior predictive per simulated panel (the page takes the scenario's ``predictive_draws``)."""
+
+
+def reach_figures(p: Pattern, r: Run, rng: np.random.Generator, draws: int = PREDICTIVE_DRAWS,
+                  chunk: int = 50) -> pd.DataFrame:
+    r"""The question's figures on every simulation of ``r`` (:data:`REACH_COLUMNS`), as :func:`valuechain.model.reach.reach`
+    computes them on the data, at the scenario's R* and D's scope.
+
+    D's growth, its interval and the test are :mod:`valuechain.stats.reach`'s on each panel's tested quarters; the
+    growth needed is :math:`(\log R^c_{Y_4} - \log \hat D_T)/h` with the interval D's band gives it
+    (:math:`\pm z\,\mathrm{sd}_T/h`; the page's also spans the priors of R*'s and the scope's assumptions, which a
+    world with the scenario's values cannot check). P is :func:`valuechain.model.reach.posterior_predictive` with
+    ``draws`` draws per panel: :math:`\log D_T` from the panel's band, its growth inverted from the test's
+    t, the decay's priors, future shocks at the panel's noise levels.
+    """
+    g, se, nu = stats_reach.growth(r.log_d, p.window)
+    g_lo, g_hi = stats_reach.growth_interval(g, se, nu, p.band)
+    h = p.reach_steps / 4
+    log_d_now = r.log_d[:, -1]
+    needed = stats_reach.needed_growth(log_d_now, p.log_committed, h)
+    z = stats.norm.ppf(0.5 + p.band / 2)
+    t, pval = stats_reach.growth_test(g, se, nu, needed)
+    prob = np.empty(len(g))
+    pr = p.decay_priors
+    for start in range(0, len(g), chunk):
+        at = slice(start, start + chunk)
+        k = len(g[at])
+
+        def each(x):
+            return np.repeat(np.asarray(x, float)[at], draws)
+
+        log_d0 = each(log_d_now) + each(r.log_sd) * rng.standard_normal(k * draws)
+        paths = reach_model.posterior_predictive(rng, log_d0, each(g), each(se), nu, pr["growth_half_life_years"],
+                                                 pr["long_run_growth"], pr["ceiling_share"], p.bound_usd_bn,
+                                                 each(r.noise_levels[:, 0]), each(r.noise_levels[:, 1]), p.reach_steps)
+        prob[at] = (paths[:, -1] >= p.log_committed).reshape(k, draws).mean(axis=1)
+    return pd.DataFrame({"growth": g, "growth_low": g_lo, "growth_high": g_hi, "needed": needed,
+                         "needed_low": needed - z * r.log_sd / h, "needed_high": needed + z * r.log_sd / h,
+                         "t_stat": t, "p_value": pval, "prob_reach": prob}, columns=REACH_COLUMNS)
+
+
+def with_reach(batch: Batch, draws: int = PREDICTIVE_DRAWS) -> Batch:
+    """``batch`` with the question's figures on each simulation (:func:`reach_figures`, seeded by the batch's seeds)."""
+    rng = np.random.default_rng(np.asarray(batch.seeds[:4], dtype=np.int64).tolist())
+    return replace(batch, reach=reach_figures(batch.pattern, batch.run, rng, draws))
 
 
 def with_primary(batch: Batch, chunks: int = 1, map=map) -> Batch:
@@ -380,6 +487,7 @@ def with_primary(batch: Batch, chunks: int = 1, map=map) -> Batch:
     (an executor's, to use several processes)."""
     parts = np.array_split(np.arange(batch.sims), chunks)
     r = batch.run
-    rows = [row for part in map(_primary_rows, [(batch.pattern, r.quarters, r.log_d[i], r.log_sd[i], batch.seeds[i])
+    rows = [row for part in map(_primary_rows, [(batch.pattern, r.quarters, r.log_d[i], r.log_sd[i], r.noise_levels[i],
+                                                 batch.seeds[i])
                                                 for i in parts if len(i)]) for row in part]
     return replace(batch, primary=pd.DataFrame(rows, columns=PRIMARY_COLUMNS))

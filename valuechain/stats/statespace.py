@@ -144,15 +144,22 @@ def carry_variance(P_L: np.ndarray, slope: np.ndarray, k: np.ndarray, level_sd, 
             + k * np.asarray(level_sd) ** 2 + (k - 1) * k * (2 * k - 1) / 6 * np.asarray(slope_sd) ** 2)
 
 
-def _as_row_sd(value, batch: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(value, float), (batch,)).copy()
+def _as_row_sd(value, lead: tuple[int, ...]) -> np.ndarray:
+    """One s.d. per row: ``value`` broadcast to the rows' leading shape ``lead`` (or given flat, one per row), flattened."""
+    value = np.asarray(value, float)
+    batch = int(np.prod(lead, dtype=int))
+    try:
+        return np.broadcast_to(value, lead).reshape(-1).copy()
+    except ValueError:
+        return np.broadcast_to(value, (batch,)).copy()
 
 
 def local_linear_trend(y: np.ndarray, h: np.ndarray, level_sd, slope_sd, init_level_sd: float = 2.0,
                        init_slope_sd: float = 0.5, hold: bool = False) -> TrendEstimates:
     """Filter and smooth ``y`` (``(..., n)``, NaN where a quarter has no observation) with variances ``h``.
 
-    ``level_sd`` and ``slope_sd`` are numbers, arrays broadcasting to the rows (one pair per row),
+    ``level_sd`` and ``slope_sd`` are numbers, arrays broadcasting to the rows' leading shape ``y.shape[:-1]``
+    (e.g. one per panel of ``panels x rows``) or given flat (one per row),
     or :data:`ESTIMATE`: maximum likelihood pooled over all the rows given (:func:`estimate_noise`).
     The level starts at the first observation (at 0 for a row with none, whose estimates are then
     the prior's and mean nothing). With ``hold``, no slope is extrapolated past a row's last
@@ -166,7 +173,7 @@ def local_linear_trend(y: np.ndarray, h: np.ndarray, level_sd, slope_sd, init_le
     if isinstance(level_sd, str) or isinstance(slope_sd, str):
         fit = estimate_noise(y, h, level_sd, slope_sd, init_level_sd=init_level_sd, init_slope_sd=init_slope_sd)
         level_sd, slope_sd = fit.level_sd, fit.slope_sd
-    lsd, ssd = _as_row_sd(level_sd, batch), _as_row_sd(slope_sd, batch)
+    lsd, ssd = _as_row_sd(level_sd, shape[:-1]), _as_row_sd(slope_sd, shape[:-1])
     ll, (a_pred, P_pred, a_filt, P_filt) = _filter(y, h, lsd ** 2, ssd ** 2, init_level_sd, init_slope_sd, True)
     a_s, P_s = a_filt.copy(), P_filt.copy()
     for t in range(n - 2, -1, -1):
