@@ -55,16 +55,38 @@ def test_every_interval_comes_before_the_p_value(case):
 
 
 def test_the_base_page_opens_with_the_rule(base_gap):
-    """The base case, today: D grows far faster than it needs, every rung of the ladder is below R*, and the MDE
-    measured on the real disclosure pattern (calibration.json) is below the growth D needs, so the test decides and
-    rejects; the summary opens with that sentence and states the MDE, its source and P(D >= R*'s committed path)."""
+    """The base case, today: D grows far faster than it needs and every rung of the ladder is below R*; the MDE measured
+    on the real disclosure pattern (calibration.json) is below the growth D needs, but on those panels the test's size
+    reaches 0.41 (near unit root), D's growth interval covers 17% of the time and the probability is far off its
+    event's frequency, so the rule says first that the data cannot tell yet, and why."""
     v = base_gap.verdict()
-    assert v.case == "on_course" and v.reasons == () and v.position == "below"
-    assert v.mde < v.needed < v.growth_interval[0] and v.p_value < v.alpha
+    assert v.case == "cannot_tell" and v.position == "below"
+    assert set(v.reasons) == {"size", "coverage", "calibration"}
+    assert v.mde < v.needed < v.growth_interval[0] and v.p_value < v.alpha  # the data alone would have said "on course"
+    assert v.checks["size_high"] > verdict.SIZE_LIMIT and v.checks["simulations"] >= 500
     assert v.mde_source.startswith("measured")
     summary = narrative.demand_summary(base_gap)
     assert summary.startswith(narrative.verdict_sentence(v))
+    assert summary.startswith("**The data cannot tell yet") and "not a calibrated probability" in summary
     assert "Minimum detectable effect" in summary and "P(D ≥ R\\*'s committed path" in summary
+
+
+@pytest.mark.parametrize("checks, reason, words", [
+    ({"size_high": 0.2, "coverage_low": 0.9, "probability_gap": 0.0}, "size", "rejects a true null in up to 20%"),
+    ({"size_high": 0.05, "coverage_low": 0.8, "probability_gap": 0.0}, "coverage", "covers the true growth in as few as 80%"),
+    ({"size_high": 0.05, "coverage_low": 0.9, "probability_gap": 0.3, "probability_reported": 0.2,
+      "probability_observed": 0.5}, "calibration", "not a calibrated probability"),
+])
+def test_a_test_interval_or_probability_that_fails_on_the_real_pattern_means_the_data_cannot_tell(checks, reason, words):
+    """The limits: size above 0.10; coverage below the level less 0.05; a probability off its frequency by over 0.05."""
+    v = verdict.decide((0.5, 0.6), 0.3, (0.25, 0.35), 0.9, (0.7, 1.1), 0.9, 0.1, "measured", 6, 0.01, 0.05, 0.8,
+                       (0.75, 0.85), 2030, None, checks)
+    assert v.case == "cannot_tell" and v.reasons == (reason,)
+    text = narrative.verdict_sentence(v)
+    assert text.startswith("**The data cannot tell yet") and words in text
+    held = verdict.decide((0.5, 0.6), 0.3, (0.25, 0.35), 0.9, (0.7, 1.1), 0.9, 0.1, "measured", 6, 0.01, 0.05, 0.8,
+                          (0.75, 0.85), 2030, None, {"size_high": 0.1, "coverage_low": 0.85, "probability_gap": 0.05})
+    assert held.case == "on_course"  # at the limits exactly, the test decides
 
 
 def _record_with(tmp_path, reach):

@@ -92,6 +92,36 @@ def minimum_detectable_effect(scenario: Scenario, se: float, dof: int, alpha: fl
             return float("inf"), how + "; no effect measured reached 80% power"
         return float(max(values)), how + ("" if values[1] <= values[0] else f", at a size of {alpha:g}")
     return float(stats_reach.mde(se, dof, alpha)), MDE_SOURCE
+def measured_checks(scenario: Scenario, alpha: float, path=None) -> dict | None:
+    """How the question's figures behaved on synthetic panels with the real disclosure pattern, as ``make calibrate``
+    recorded it for this test, scenario, window and level (the same record as :func:`minimum_detectable_effect`),
+    across its worlds: the test's largest size, the lowest coverage of D's growth interval, and the largest gap between
+    the mean P(D >= R*'s path) reported and the frequency of the event. None when no matching record exists."""
+    pt = scenario.demand_gap.primary_test
+    try:
+        record = size.recorded(paths.CALIBRATION_FILE if path is None else path)
+    except FileNotFoundError:
+        return None
+    measured = record.get("reach") or {}
+    settings = measured.get("settings", {})
+    if not (measured.get("test") == MEASURED_TEST and record.get("scenario") == scenario.name
+            and settings.get("window_quarters") == pt.window_quarters and settings.get("alpha") == alpha):
+        return None
+    try:
+        sizes = measured["size"]
+        coverage = measured["coverage"]["growth_interval"]
+        calibration = measured["calibration"]["prob_reach"]
+        gaps = {world: abs(c["mean_reported"] - c["observed"]) for world, c in calibration.items()}
+        worst = max(gaps, key=gaps.get)
+        return {"size_high": max(sizes.values()), "size_world": max(sizes, key=sizes.get),
+                "coverage_low": min(coverage.values()), "coverage_world": min(coverage, key=coverage.get),
+                "probability_gap": gaps[worst], "probability_reported": calibration[worst]["mean_reported"],
+                "probability_observed": calibration[worst]["observed"], "probability_world": worst,
+                "simulations": int(measured["simulations"])}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 BOUND_FACT = "world_it_spending_2025"  # the plausibility bound of the projection (facts.csv)
 
 
@@ -133,6 +163,7 @@ class Reach:
     draws: int
     fan: pd.DataFrame  # quarter: percentiles of the primary D (USD bn a year)
     bound: Bound  # the level no band may reach; D's ceiling is a share of it
+    checks: dict | None = None  # how the figures behaved on the real disclosure pattern (:func:`measured_checks`)
 
     primary = chain.PRIMARY  # the rung of D's scope ladder the test and P use
 
@@ -385,6 +416,7 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     need = float(needed.loc[(chain.PRIMARY, "committed"), "needed"])
     t_stat, p = stats_reach.growth_test(g, se, nu, need)
     mde, mde_source = minimum_detectable_effect(scenario, se, nu, pt.alpha)
+    checks = measured_checks(scenario, pt.alpha)
     primary = list(rungs.index).index(chain.PRIMARY)
     paths = posterior_predictive(rng, log_d_draws[:, primary], g, se, nu, pt.growth_half_life_years,
                                  pt.long_run_growth, pt.ceiling_share, bound.value_usd_bn, *down.noise_levels, steps)
@@ -399,7 +431,7 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     return Reach(
         year=year, quarter=T, target_quarter=target, years=h, path=path, needed=needed, growth=g, growth_se=se,
         dof=nu, window=min(pt.window_quarters, len(log_d) - 1), max_window=pt.window_quarters, level=level,
-        mde=mde, mde_source=mde_source, alpha=pt.alpha,
+        mde=mde, mde_source=mde_source, alpha=pt.alpha, checks=checks,
         t_stat=float(t_stat), p_value=float(p), probability=prob, probability_se=prob_se,
         probability_by_scope=by_scope, prior_keys=r_keys + d_keys,
         decay_priors={"growth_half_life_years": pt.growth_half_life_years, "long_run_growth": pt.long_run_growth,

@@ -4,7 +4,12 @@ The rule (issue 27, pre-specified; :func:`decide`):
 
 1. **The data cannot tell yet** if the range of :math:`D/R^*` over D's scope ladder spans 1 (what counts
    as downstream revenue decides the answer), or if the minimum detectable effect of the growth test
-   exceeds the growth D needs (the test could not tell D growing at that rate from D not growing).
+   exceeds the growth D needs (the test could not tell D growing at that rate from D not growing), or
+   if, on synthetic panels with the real disclosure pattern (``make calibrate``), the test's size
+   exceeds :data:`SIZE_LIMIT` in some world, D's growth interval covers the true growth less often than
+   its level less :data:`TOLERANCE`, or the probability the page prints is off the frequency of its
+   event by more than :data:`TOLERANCE` (a test, an interval or a probability that does not hold on the
+   world the data come from is not evidence).
    The page then says first that the data cannot tell, and what would tell: how many more quarters at
    the current pace of disclosure (:func:`valuechain.stats.reach.quarters_to_detect`), or a disclosure
    that settles D's scope.
@@ -26,7 +31,12 @@ from valuechain.stats.reach import quarters_to_detect
 
 Case = Literal["cannot_tell", "on_course", "not_shown"]
 Position = Literal["below", "above", "spans"]
-REASONS = {"scope": "D's scope decides the answer", "power": "the test cannot detect the growth D needs"}
+REASONS = {"scope": "D's scope decides the answer", "power": "the test cannot detect the growth D needs",
+           "size": "the test rejects a true null too often on the real disclosure pattern",
+           "coverage": "D's growth interval covers the truth too rarely on the real disclosure pattern",
+           "calibration": "the probability is not calibrated on the real disclosure pattern"}
+SIZE_LIMIT = 0.10  # the largest size a test may have and still be read at its level
+TOLERANCE = 0.05  # an interval's coverage or a probability's calibration may miss by this much
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class Verdict:
     probability: float  # P(D >= R*'s committed path in Y), posterior predictive
     probability_range: tuple[float, float]  # over the scope ladder
     max_window: int  # the quarterly changes the test's window holds at most
+    checks: dict | None = None  # the calibration's measurements (:func:`valuechain.model.reach.measured_checks`)
 
     @property
     def can_tell(self) -> bool:
@@ -70,15 +81,19 @@ def position(ratio_range: tuple[float, float]) -> Position:
 def decide(ratio_range: tuple[float, float], needed: float, needed_interval: tuple[float, float], growth: float,
            growth_interval: tuple[float, float], level: float, mde: float, mde_source: str, window: int,
            p_value: float, alpha: float, probability: float, probability_range: tuple[float, float],
-           year: int, max_window: int | None = None) -> Verdict:
+           year: int, max_window: int | None = None, checks: dict | None = None) -> Verdict:
     """Apply the rule (module docstring) to the numbers; ``window`` is the quarterly changes the growth rests on,
-    ``max_window`` the most the test's window holds."""
+    ``max_window`` the most the test's window holds, ``checks`` the calibration's measurements (None: not measured)."""
     where = position(ratio_range)
-    reasons = tuple(r for r, hit in (("scope", where == "spans"), ("power", mde > needed)) if hit)
+    c = checks or {}
+    reasons = tuple(r for r, hit in (("scope", where == "spans"), ("power", mde > needed),
+                                     ("size", c.get("size_high", 0.0) > SIZE_LIMIT),
+                                     ("coverage", c.get("coverage_low", 1.0) < level - TOLERANCE),
+                                     ("calibration", c.get("probability_gap", 0.0) > TOLERANCE)) if hit)
     case: Case = "cannot_tell" if reasons else ("on_course" if p_value < alpha else "not_shown")
     return Verdict(case, where, reasons, year, tuple(ratio_range), needed, tuple(needed_interval), growth,
                    tuple(growth_interval), level, mde, mde_source, quarters_to_detect(mde, needed, window, max_window),
-                   p_value, alpha, probability, tuple(probability_range), max_window or window)
+                   p_value, alpha, probability, tuple(probability_range), max_window or window, checks)
 
 
 def of_reach(answer: Reach, ratio_range: tuple[float, float]) -> Verdict:
@@ -86,4 +101,5 @@ def of_reach(answer: Reach, ratio_range: tuple[float, float]) -> Verdict:
     central = answer.needed.loc[(answer.primary, "committed")]
     return decide(ratio_range, answer.needed_central, (float(central["low"]), float(central["high"])), answer.growth,
                   answer.growth_interval, answer.level, answer.mde, answer.mde_source, answer.window, answer.p_value,
-                  answer.alpha, answer.probability, answer.probability_range, answer.year, answer.max_window)
+                  answer.alpha, answer.probability, answer.probability_range, answer.year, answer.max_window,
+                  answer.checks)

@@ -131,6 +131,18 @@ POSITION = {"below": "below the requirement on every rung of its scope ladder",
             "spans": "below the requirement on some rungs of its scope ladder and at or above it on others"}
 
 
+def _probability_sentence(v) -> str:
+    """P(D >= R*'s committed path), or, where the calibration shows it is not calibrated, the model's number with that shown first."""
+    stated = (f"{v.probability:.2f} ({v.probability_range[0]:.2f}-{v.probability_range[1]:.2f} over the scope ladder), "
+              "with future shocks, decaying growth and the priors of R\\*'s and D's assumptions drawn")
+    if "calibration" not in v.reasons:
+        return f"P(D ≥ R\\*'s committed path at the end of {v.year}) = **{stated}**. "
+    c = v.checks
+    return (f"The model's P(D ≥ R\\*'s committed path at the end of {v.year}) is {stated}, but it is **not a calibrated "
+            f"probability**: on synthetic panels with the real disclosure pattern the probabilities it reported averaged "
+            f"{c['probability_reported']:.2f} where the event happened in {c['probability_observed']:.0%} of them. ")
+
+
 def verdict_sentence(v) -> str:
     """The verdict rule's sentence (:mod:`valuechain.model.verdict`): the case first, then the intervals, then the p-value.
 
@@ -148,6 +160,13 @@ def verdict_sentence(v) -> str:
             digits = 2 if round(v.mde, 2) != round(v.needed, 2) else 3  # never "+0.30 exceeds +0.30"
             why.append(f"the smallest growth the test can detect, {v.mde:+.{digits}f} log points a year (80% power), "
                        f"exceeds the {v.needed:+.{digits}f} a year D needs")
+        c = v.checks or {}
+        if "size" in v.reasons:
+            why.append(f"on synthetic panels with the real disclosure pattern the test rejects a true null in up to "
+                       f"{c['size_high']:.0%} of samples, above the 10% a test may have to be read at its level")
+        if "coverage" in v.reasons:
+            why.append(f"D's {band} growth interval covers the true growth in as few as {c['coverage_low']:.0%} of those "
+                       "panels")
         tell = []
         if "power" in v.reasons and np.isfinite(v.more_quarters):
             tell.append(f"about {v.more_quarters:.0f} more quarter{'' if round(v.more_quarters) == 1 else 's'} of "
@@ -158,6 +177,9 @@ def verdict_sentence(v) -> str:
         if "scope" in v.reasons:
             tell.append("a disclosure that settles D's scope (the clouds' AI revenue from customers outside the chain, "
                         "the labs' payments to the clouds)")
+        if {"size", "coverage"} & set(v.reasons):
+            tell.append("more quarters of D resting on filed figures, with a test and interval that hold their level on "
+                        "the real disclosure pattern")
         tell_text = f" What would tell: {' or '.join(tell)}." if tell else ""
         first = f"**The data cannot tell yet whether D reaches {path}**: {'; and '.join(why)}.{tell_text}"
     elif v.case == "on_course":
@@ -167,9 +189,7 @@ def verdict_sentence(v) -> str:
     numbers = (f"Today D is {POSITION[v.position]} ({lo:.0%}-{hi:.0%} of R\\* in service). To reach the path D needs "
                f"{v.needed:+.2f} log points a year ({band} interval {v.needed_interval[0]:+.2f} to {v.needed_interval[1]:+.2f}); "
                f"it grew {v.growth:+.2f} ({band} interval {v.growth_interval[0]:+.2f} to {v.growth_interval[1]:+.2f}). "
-               f"P(D ≥ R\\*'s committed path at the end of {v.year}) = **{v.probability:.2f}** "
-               f"({v.probability_range[0]:.2f}-{v.probability_range[1]:.2f} over the scope ladder), with future shocks, "
-               "decaying growth and the priors of R\\*'s and D's assumptions drawn. "
+               + _probability_sentence(v) +
                f"Minimum detectable effect: {v.mde:+.2f} a year ({v.mde_source}). "
                f"Test (H0: D does not reach the path): p = {format_p(v.p_value)}.")
     return f"{first} {numbers}"

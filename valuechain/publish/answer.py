@@ -1,0 +1,67 @@
+"""The answer in words, from a scenario's latest outputs: what ``valuechain answer`` prints.
+
+For each question (a notebook's title) the first paragraph of its executive summary, which the
+notebook generates from the numbers (for the demand gap, the verdict rule's sentence), then its
+headline figures (those the notebook declares and does not mark as detail), and the data vintage the
+pages were built on. Nothing is recomputed: the text is read from the executed notebooks, as the
+pages show it, and an outputs folder is untrusted input (:mod:`valuechain.publish.outputs` reads it).
+"""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from valuechain.exceptions import OutputError
+from valuechain.publish.outputs import read_scenario
+from valuechain.report import labels
+from valuechain.report.notebook import HEADLINES_KEY
+
+QUESTIONS = ("01_profit_capture", "02_demand_gap")  # who captures the profit; is demand catching up
+_VINTAGE = re.compile(r"filed figures through ([0-9A-Za-z -]{4,20})")
+
+
+def plain(markdown: str) -> str:
+    """Markdown of a summary paragraph as terminal text: no emphasis markers, no backslash escapes, no entities."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", markdown)
+    text = re.sub(r"\\(.)", r"\1", text)
+    return html.unescape(" ".join(text.split()))
+
+
+def vintage(folder: Path, stem: str) -> str:
+    """The data vintage a scenario's page states ("" when the page is missing or does not say)."""
+    page = folder / f"{stem}.html"
+    try:
+        found = _VINTAGE.search(page.read_text(encoding="utf-8", errors="replace")[:200_000])
+    except OSError:
+        return ""
+    return found.group(1).strip() if found else ""
+
+
+def answer(outputs: Path, scenario: str = "base", notebooks=QUESTIONS) -> str:
+    """The answer of ``scenario`` from ``outputs``: per question, the summary's first paragraph and the headline figures."""
+    folder = Path(outputs) / scenario
+    if not folder.is_dir() or folder.is_symlink():
+        raise OutputError(f"{folder}: no outputs for scenario '{scenario}'; run 'valuechain run {scenario}' "
+                          "(or make report) first")
+    books = read_scenario(folder, notebooks)
+    if not books:
+        raise OutputError(f"{folder}: no executed notebook of {', '.join(notebooks)}; run "
+                          f"'valuechain run {scenario}' first")
+    blocks = []
+    for book in books:
+        lines = [book.title]
+        if book.summary:
+            first = book.summary[0].strip().split("\n\n")[0]
+            lines.append(plain(first))
+        for h in book.figures.get(HEADLINES_KEY) or []:
+            value = book.figures.get(h.get("key"))
+            if h.get("detail") or labels.missing(value):
+                continue
+            text = labels.value_text(value, h.get("unit", ""))
+            unit = labels.UNITS[h["unit"]].suffix if h.get("unit") in labels.UNITS else ""
+            lines.append(f"  - {h.get('label', h.get('key'))}, {h.get('period', '')}: {text}{' ' + unit if unit else ''}")
+        blocks.append("\n".join(lines))
+    stated = vintage(folder, books[0].stem)
+    footer = f"Scenario {scenario}" + (f"; data: filed figures through {stated}." if stated else ".")
+    return "\n\n".join([*blocks, footer])
