@@ -403,6 +403,28 @@ def refresh(user_agent, companies, since, out, data_dir, apply_file):
     click.echo(terminal_text(summary_.describe()))
 
 
+@main.command(short_help="Print the answer: each question's verdict and headline figures from the latest outputs.")
+@click.argument("scenario", default="base")
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the runs (default: outputs/).")
+def answer(scenario, outputs):
+    """Print the answer for SCENARIO (default: base) from its latest outputs, with the data vintage.
+
+    For each question, the first sentences of the page's executive summary (generated from the numbers;
+    for the demand gap, the verdict rule's) and the headline figures. Nothing is recomputed: run
+    `valuechain run SCENARIO` or `make report` first.
+
+    \b
+    Examples:
+      valuechain answer
+      valuechain answer bear --outputs /tmp/vc
+    """
+    from valuechain import paths
+    from valuechain.publish.answer import answer as written
+
+    click.echo(terminal_text(written(Path(outputs or paths.OUTPUTS_DIR), scenario)))
+
+
 @main.command(short_help="Score the forecast ledger, or append the forecasts of new vintages.")
 @click.option("--update", is_flag=True, help="Append the forecasts of every vintage the data support that the ledger "
                                              "does not hold yet (earlier rows are never rewritten).")

@@ -18,6 +18,8 @@ from valuechain.report import labels
 from valuechain.report.notebook import HEADLINES_KEY
 
 QUESTIONS = ("01_profit_capture", "02_demand_gap")  # who captures the profit; is demand catching up
+SENTENCES = 3  # of each question's first paragraph: the answer, why, and what would tell
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z*])")  # a sentence ends at a stop before a capital, not inside "0.30"
 _VINTAGE = re.compile(r"filed figures through ([0-9A-Za-z -]{4,20})")
 
 
@@ -52,15 +54,16 @@ def answer(outputs: Path, scenario: str = "base", notebooks=QUESTIONS) -> str:
     for book in books:
         lines = [book.title]
         if book.summary:
-            first = book.summary[0].strip().split("\n\n")[0]
-            lines.append(plain(first))
+            first = plain(book.summary[0].strip().split("\n\n")[0])
+            lines.append(" ".join(SENTENCE.split(first)[:SENTENCES]))
         for h in book.figures.get(HEADLINES_KEY) or []:
             value = book.figures.get(h.get("key"))
             if h.get("detail") or labels.missing(value):
                 continue
             text = labels.value_text(value, h.get("unit", ""))
             unit = labels.UNITS[h["unit"]].suffix if h.get("unit") in labels.UNITS else ""
-            lines.append(f"  - {h.get('label', h.get('key'))}, {h.get('period', '')}: {text}{' ' + unit if unit else ''}")
+            suffix = f" {unit}" if unit and not text.endswith(unit) else ""
+            lines.append(f"  - {h.get('label', h.get('key'))}, {h.get('period', '')}: {text}{suffix}")
         blocks.append("\n".join(lines))
     stated = vintage(folder, books[0].stem)
     footer = f"Scenario {scenario}" + (f"; data: filed figures through {stated}." if stated else ".")
