@@ -36,7 +36,8 @@ def test_with_power_and_a_settled_scope_the_test_decides():
     on = _decide(p=0.01)
     off = _decide(p=0.2)
     assert on.case == "on_course" and off.case == "not_shown" and on.reasons == off.reasons == ()
-    assert narrative.verdict_sentence(on).startswith("**D is on course")
+    assert narrative.verdict_sentence(on).startswith("**If D kept its recent pace to 2030, it would reach")
+    assert "a condition, not a forecast" in narrative.verdict_sentence(on)
     assert narrative.verdict_sentence(off).startswith("**The data do not show D reaching")
 
 

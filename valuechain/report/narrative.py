@@ -134,7 +134,9 @@ POSITION = {"below": "below the requirement on every rung of its scope ladder",
 def _probability_sentence(v) -> str:
     """P(D >= R*'s committed path), or, where the calibration shows it is not calibrated, the model's number with that shown first."""
     stated = (f"{v.probability:.2f} ({v.probability_range[0]:.2f}-{v.probability_range[1]:.2f} over the scope ladder), "
-              "with future shocks, decaying growth and the priors of R\\*'s and D's assumptions drawn")
+              "with future shocks, decaying growth and the priors of R\\*'s and D's assumptions drawn; it is conditional "
+              "on the projection's priors (how fast growth decays, its long-run rate, the ceiling), which the data do not "
+              "test")
     if "calibration" not in v.reasons:
         return f"P(D ≥ R\\*'s committed path at the end of {v.year}) = **{stated}**. "
     c = v.checks
@@ -183,7 +185,9 @@ def verdict_sentence(v) -> str:
         tell_text = f" What would tell: {' or '.join(tell)}." if tell else ""
         first = f"**The data cannot tell yet whether D reaches {path}**: {'; and '.join(why)}.{tell_text}"
     elif v.case == "on_course":
-        first = f"**D is on course to reach {path}**: its growth is above the growth it needs, at the {v.alpha:.0%} level."
+        first = (f"**If D kept its recent pace to {v.year}, it would reach R\\*'s committed "
+                 f"path**: its recent growth is above the growth it needs, at the {v.alpha:.0%} level. That is a "
+                 "condition, not a forecast: the test measures the recent pace, not whether it lasts.")
     else:
         first = f"**The data do not show D reaching {path}**: its growth is not above the growth it needs at the {v.alpha:.0%} level."
     numbers = (f"Today D is {POSITION[v.position]} ({lo:.0%}-{hi:.0%} of R\\* in service). To reach the path D needs "
