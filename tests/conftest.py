@@ -121,6 +121,14 @@ def data_copy(tmp_path):
     return target
 
 
+def set_cell(key_column, key, column, value):
+    """An ``edit`` for :func:`edit_csv`: set ``column`` to ``value`` in the rows whose ``key_column`` is ``key``."""
+    def edit(frame):
+        frame.loc[frame[key_column] == key, column] = value
+        return frame
+    return edit
+
+
 def edit_csv(folder, name, edit):
     """Apply ``edit(frame) -> frame`` to one CSV of a dataset copy (all columns as text)."""
     path = folder / name

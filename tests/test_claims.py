@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import edit_csv
+from conftest import edit_csv, set_cell
 from valuechain.dataset import load_dataset, seed_claims
 from valuechain.exceptions import DataValidationError
 from valuechain.model import claims
@@ -125,10 +125,7 @@ def test_the_sentence_and_the_table_read_the_counts(judged):
 
 
 def _claims_edit(fact_id, column, value):
-    def edit(frame):
-        frame.loc[frame["fact_id"] == fact_id, column] = value
-        return frame
-    return edit
+    return set_cell("fact_id", fact_id, column, value)
 
 
 @pytest.mark.parametrize("edit, expected", [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import edit_csv
+from conftest import edit_csv, set_cell
 from valuechain.dataset import load_dataset, provenance
 from valuechain.exceptions import DataValidationError
 
@@ -50,10 +50,7 @@ def test_the_kinds_follow_their_sources(ds):
 
 
 def _set_kind(source_id, column, value):
-    def edit(frame):
-        frame.loc[frame["source_id"] == source_id, column] = value
-        return frame
-    return edit
+    return set_cell("source_id", source_id, column, value)
 
 
 @pytest.mark.parametrize("edit, expected", [
