@@ -140,5 +140,6 @@ def test_a_closing_test_that_over_rejects_on_the_real_pattern_is_not_called_evid
     assert "closing fast enough." not in text and "data show it closing" not in text
     assert ("rejects a true null in 19%-22% of samples, above the 10% the project allows, and its 90% interval covers "
             "the true rate in 43%-47% of them (500 simulated panels a world)") in text
+    assert "At that rate it closes: 20" in text and "interval: 20" not in text  # no date range the data cannot support
     record["size"] = {"model": 0.05}  # a test that holds its size is read at its level as before
     assert "at the 5% level the data" in narrative.demand_verdict(gap)

@@ -213,10 +213,15 @@ def demand_verdict(result) -> str:
     lines.append(f"{primary} was **{c.ratio:.0%} of required revenue** in {c.last_quarter} "
                  f"({band} interval {lo:.0%}-{hi:.0%}); the tests below use this definition.")
     rate = f"{4 * c.trend:+.2f} log points a year ({band} interval {4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f})"
+    measured = closing_calibration()
+    unsupported = measured is not None and measured["size_high"] > SIZE_LIMIT
+    if unsupported:  # the calibration shows the rate's interval under-covers: the rate alone, no interval, no date range
+        rate = f"{4 * c.trend:+.2f} log points a year"
     if c.current_gap < 0:
         first, last = c.close_quarter_interval
         lines.append(f"The gap to R* in service is changing at {rate}. At that rate it closes: "
-                     f"{_when(c, c.quarters_to_close)} ({band} interval: {_when(c, first)} to {_when(c, last)}).")
+                     f"{_when(c, c.quarters_to_close)}"
+                     + ("." if unsupported else f" ({band} interval: {_when(c, first)} to {_when(c, last)})."))
     else:
         lines.append(f"On that definition revenue is above the requirement; the ratio is changing at {rate}.")
     if c.current_gap < 0:
@@ -225,16 +230,14 @@ def demand_verdict(result) -> str:
     else:
         null = f"at its current rate revenue falls back below the requirement within {c.horizon_years:g} years"
         verdict = "the data show revenue staying above it" if c.reject else "the data cannot rule that out"
-    measured = closing_calibration()
-    if measured is not None and measured["size_high"] > SIZE_LIMIT:
+    if unsupported:
         verdict = (f"but on the real disclosure pattern this test rejects a true null in {measured['size_low']:.0%}-"
                    f"{measured['size_high']:.0%} of samples, above the {SIZE_LIMIT:.0%} the project allows, and its "
                    f"{band} interval covers the true rate in {measured['coverage_low']:.0%}-{measured['coverage_high']:.0%} "
                    f"of them ({measured['simulations']:,} simulated panels a world), so neither its p-value nor the "
                    "closing rate's interval is evidence")
     lines.append(f"The gap's closing test (H0: {null}): p = {p_text} on {c.test.nobs} quarterly changes; "
-                 + (f"{verdict}." if measured is not None and measured["size_high"] > SIZE_LIMIT
-                    else f"at the {c.alpha:.0%} level {verdict}."))
+                 + (f"{verdict}." if unsupported else f"at the {c.alpha:.0%} level {verdict}."))
     if result.bridges is not None:
         lines.append(bridge_sentence(result.bridges))
     return " ".join(lines)
