@@ -24,8 +24,12 @@ def folder(executed_outputs):
 @pytest.fixture(scope="module")
 def library(ds, base_scenario, base_pool, base_gap, base_econ):
     sc, pool = base_scenario, base_pool
+    from valuechain.dataset import ledger as ledger_file
+    from valuechain.model import ledger
+
+    record = ledger.track_record(sc, ds, ledger_file.load(), sc.demand_gap.downstream.band)
     return {"ds": ds, "sc": sc, "pool": pool, "gap": base_gap, "econ": base_econ,
-            "val": valuation.analyse(sc, ds, pool), "unc": uncertainty.analyse(sc, ds)}
+            "val": valuation.analyse(sc, ds, pool), "unc": uncertainty.analyse(sc, ds), "record": record}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +50,8 @@ def test_key_figures_sheet_holds_every_headline_with_its_value(book, library):
     pool, gap, econ, val = library["pool"], library["gap"], library["econ"], library["val"]
     declared = [(h, pool.summary()) for h in pool.headlines()] + [(h, gap.summary()) for h in gap.headlines()]
     declared += [(h, econ.summary()) for h in econ.headlines()] + [(h, val.summary()) for h in val.headlines()]
-    unc = library["unc"]
-    declared += [(h, unc.summary()) for h in unc.headlines()]
+    unc, record = library["unc"], library["record"]
+    declared += [(h, unc.summary()) for h in unc.headlines()] + [(h, record.summary()) for h in record.headlines()]
     assert len(rows) == len(declared)
     for h, summary in declared:
         row = by_label[h.label]
@@ -63,9 +67,9 @@ def test_key_figures_sheet_holds_every_headline_with_its_value(book, library):
 
 def test_every_notebook_table_has_its_own_sheet_with_units_and_frozen_headers(book, folder, library):
     tables = [t for nb in outputs.read_scenario(folder) for t in nb.tables]
-    assert book.sheetnames[0] == "Key figures" and book.sheetnames[-2:] == ["Parameters", "Sources"]
-    assert len(book.sheetnames) == len(tables) + 3
-    for name, table in zip(book.sheetnames[1:-2], tables):
+    assert book.sheetnames[:4] == ["Contents", "Key figures", "Inputs", "Calculations"]
+    assert book.sheetnames[-2:] == ["Parameters", "Sources"] and len(book.sheetnames) == len(tables) + 6
+    for name, table in zip(book.sheetnames[4:-2], tables):
         sheet = book[name]
         assert sheet["A1"].value == table["title"] and sheet.freeze_panes == "A3"
         headers = [c.value for c in sheet[2]]
@@ -119,7 +123,8 @@ def test_the_deck_has_the_summaries_then_one_main_chart_per_slide(folder, librar
         "Executive summary: The demand gap: is downstream demand catching up with upstream spending?",
         "Executive summary: Lab unit economics and circular financing",
         "Executive summary: Valuations and the 2026 IPO wave",
-        "Executive summary: How much do the conclusions depend on the assumptions?"]
+        "Executive summary: How much do the conclusions depend on the assumptions?",
+        "Executive summary: Track record: the forecasts each vintage of the data made, scored against what was later disclosed"]
     profit_text = "\n".join(_slide_text(summaries[0]))
     for paragraph in narrative.profit_summary(library["pool"]).split("\n\n"):
         assert paragraph.replace("**", "") in profit_text
