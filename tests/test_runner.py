@@ -655,6 +655,19 @@ def _folders(tmp_path, notebooks=3):
     return params, books, outputs
 
 
+class _NoKernel:
+    """In place of a worker's warm kernel: the stand-in executor needs none, and the unit layer starts none."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def launch(self, cwd):
+        pass
+
+    def stop(self):
+        pass
+
+
 def _stand_in(kill=(), slow=(), seconds=1.0):
     """An executor in place of the notebooks: SIGKILLs its own worker for the items in ``kill``."""
     import os
@@ -674,6 +687,7 @@ def _stand_in(kill=(), slow=(), seconds=1.0):
 def test_a_worker_killed_by_sigkill_fails_only_its_own_item_and_the_queue_runs_on(tmp_path, monkeypatch):
     params, notebooks, outputs = _folders(tmp_path)
     # base/01_n runs in the other worker while base/02_n's worker is killed; the four items queued behind run after
+    monkeypatch.setattr(runner, "WarmKernel", _NoKernel)
     monkeypatch.setattr(runner, "execute_item", _stand_in(kill={"base/02_n"}, slow={"base/01_n"}))
     outcomes = runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, jobs=2)
     status = {f"{o.scenario}/{o.notebook}": o for o in outcomes}
@@ -689,6 +703,7 @@ def test_a_worker_killed_by_sigkill_fails_only_its_own_item_and_the_queue_runs_o
 
 def test_every_worker_killed_still_runs_the_whole_queue(tmp_path, monkeypatch):
     params, notebooks, outputs = _folders(tmp_path, notebooks=2)
+    monkeypatch.setattr(runner, "WarmKernel", _NoKernel)
     monkeypatch.setattr(runner, "execute_item", _stand_in(kill={"base/01_n", "base/02_n", "other/01_n"}))
     outcomes = runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, jobs=2)
     assert [(o.notebook, o.scenario, o.status) for o in outcomes] == [

@@ -16,7 +16,13 @@ Layout of ``outputs/`` (all files written atomically: a temporary file, then a r
                                         (read back instead of validating again while none changed, see :class:`ResolvedRecord`)
 
 papermill changes the working directory while it executes, so items run in separate processes,
-never threads. A failing notebook fails only its own item.
+never threads: a pool of workers (:class:`Pool`, one per core by default) takes the queue one item at
+a time, the main scenario's items first (:func:`queue_order`). Each worker keeps one kernel alive
+across its items (:class:`WarmKernel`), so the notebooks' imports and the dataset are loaded once per
+worker, not once per item; before each item the kernel's namespace and process settings are reset,
+and after a failure or a timeout the kernel is replaced. A failing notebook fails only its own item,
+and so does a worker that dies (killed by the system when memory runs out, say): a new worker
+takes its place and runs the items that were still queued.
 
 The workers and their kernels die with the parent process, however it ends: SIGINT, SIGTERM
 and SIGHUP stop the batch cleanly, and on Linux each worker asks the kernel to kill it when its
@@ -287,6 +293,7 @@ def _valuechain_snapshot():
         "cwd": os.getcwd(), "path": list(sys.path), "environ": dict(os.environ), "warnings": list(warnings.filters),
         "numpy_errors": numpy.geterr(), "numpy_printing": numpy.get_printoptions(), "rc": dict(matplotlib.rcParams)}
 _valuechain_snapshot()
+del _valuechain_snapshot
 '''
 
 # Run before every item in a kernel that has run something: a fresh namespace (In, Out and the
@@ -303,7 +310,7 @@ def _valuechain_reset():
     os.environ.clear()
     os.environ.update(saved["environ"])
     warnings.filters[:] = saved["warnings"]
-    warnings._filters_mutated()
+    getattr(warnings, "_filters_mutated", lambda: None)()  # so the filters are read again
     numpy.seterr(**saved["numpy_errors"])
     numpy.set_printoptions(**saved["numpy_printing"])
     with warnings.catch_warnings():
@@ -336,6 +343,7 @@ class WarmKernel:
         self.km = self.kc = None
         self.folder: str | None = None
         self.cwd: Path | None = None
+        self.ready = False  # answered, and its settings recorded (SNAPSHOT_CODE)
 
     def prepare(self, cwd: Path) -> None:
         """A kernel ready for a new item in ``cwd``: the running one reset, or a new one started."""
@@ -345,27 +353,35 @@ class WarmKernel:
             self.stop()
         try:
             if self.km is None:
-                self._start(cwd)
+                self.launch(cwd)
+            if not self.ready:
+                self._ready()
             else:
                 self._run(RESET_CODE)
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, cwd: Path) -> None:
+    def launch(self, cwd: Path) -> None:
+        """Start the kernel's process and return at once; :meth:`prepare` waits for it to be ready."""
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
         self.folder = tempfile.mkdtemp(prefix="kernel-", dir=self.sockets or _socket_parent())  # mode 0700
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, config=kernel_config(Path(self.folder)))
+        self.cwd = cwd
         # nbclient's own setting: the kernel keeps no history file
         run_sync(self.km.start_kernel)(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
         self.kc = self.km.client()
         self.kc.start_channels()
+
+    def _ready(self) -> None:
+        from jupyter_core.utils import run_sync
+
         run_sync(self.kc.wait_for_ready)(timeout=KERNEL_STARTUP_SECONDS)
         self.kc.allow_stdin = False
-        self.cwd = cwd
         self._run(SNAPSHOT_CODE)
+        self.ready = True
 
     def _run(self, code: str) -> None:
         """Execute ``code`` silently and wait until the kernel is idle again; raise if it fails."""
@@ -383,7 +399,11 @@ class WarmKernel:
                         and msg["content"].get("execution_state") == "idle"):
                     return reply["content"]
 
-        content = run_sync(execute)()
+        try:
+            content = run_sync(execute)()
+        except Exception as exc:  # queue.Empty: no answer in time
+            raise RuntimeError(f"the kernel did not answer within {RESET_SECONDS} seconds while it was prepared "
+                               f"for the next item ({type(exc).__name__})") from None
         if content.get("status") != "ok":
             raise RuntimeError(f"the kernel could not be prepared for the next item: "
                                f"{content.get('ename', 'error')}: {content.get('evalue', '')}")
@@ -394,6 +414,7 @@ class WarmKernel:
 
         km, kc, folder = self.km, self.kc, self.folder
         self.km = self.kc = self.folder = self.cwd = None
+        self.ready = False
         try:
             if kc is not None:
                 kc.stop_channels()
@@ -784,7 +805,6 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     from valuechain.dataset.load import load_dataset
     from valuechain.batch.progress import Progress
 
-    vintage = str(load_dataset().vintage)  # once for the batch, not once per page
     if log is not None:
         log.open()  # this run's log, started afresh before the workers append to it
     bar = Progress(len(todo), enabled=progress)
@@ -801,8 +821,11 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     # The kernels' socket folders live in one folder of the batch's, removed below even when the
     # workers and their kernels were killed before they could remove their own.
     sockets = tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-", dir=_socket_parent())
-    pool = Pool(min(jobs, len(todo)), sockets, str(log.path) if log is not None else None)
+    pool = Pool(min(jobs, len(todo)), sockets, str(log.path) if log is not None else None, notebooks_dir)
     try:
+        pool.start()  # the workers start their kernels while the dataset loads here
+        vintage = str(load_dataset().vintage)  # once for the batch, not once per page
+
         def task(item):
             return item, keys[item], str(outputs), str(notebooks_dir), str(params_dir), timeout, vintage, sockets
 
@@ -835,17 +858,18 @@ class Pool:
     on. A stop signal or ``kill`` ends every worker and, through its process group, what it started.
     """
 
-    def __init__(self, size: int, sockets: str, log: str | None = None):
+    def __init__(self, size: int, sockets: str, log: str | None = None, cwd: Path | None = None):
         import multiprocessing
 
         self.context = multiprocessing.get_context()
         self.size, self.sockets, self.log = size, sockets, log
+        self.cwd = str(cwd) if cwd is not None else None  # where the workers start their kernels
         self.workers: list[_Worker] = []
         self.deaths: dict[Item, int | None] = {}  # item -> exit code of the worker that died running it
 
     def _start(self) -> _Worker:
         conn, child = self.context.Pipe()
-        process = self.context.Process(target=_worker_main, args=(child, os.getpid(), self.log, self.sockets),
+        process = self.context.Process(target=_worker_main, args=(child, os.getpid(), self.log, self.sockets, self.cwd),
                                        name="valuechain-worker", daemon=True)
         process.start()
         child.close()
@@ -853,14 +877,20 @@ class Pool:
         self.workers.append(worker)
         return worker
 
+    def start(self) -> None:
+        """Start the workers, each starting its kernel, before there is anything to give them."""
+        while len(self.workers) < self.size:
+            self._start()
+
     def run(self, todo, task, stopped=(), show=None):
         """Run ``todo`` in queue order; yield ``(item, outcome dict or None if its worker died)`` as each ends."""
         from collections import deque
         from multiprocessing.connection import wait
 
         queue = deque(todo)
-        for _ in range(min(self.size, len(queue))):
-            self._give(self._start(), queue, task)
+        idle = [w for w in self.workers if w.item is None]
+        while queue and (idle or len(self.workers) < self.size):
+            self._give(idle.pop(0) if idle else self._start(), queue.popleft(), task)
         shown = None
         while any(w.item is not None for w in self.workers):
             busy = [w for w in self.workers if w.item is not None]
@@ -879,18 +909,26 @@ class Pool:
                     worker.process.join(timeout=5)
                     self.deaths[item] = worker.process.exitcode
                 if not worker.process.is_alive():
-                    self.workers.remove(worker)
-                    worker.conn.close()
-                    if queue:
-                        worker = self._start()
+                    self._retire(worker)
+                    worker = None
                 if queue:
-                    self._give(worker, queue, task)
+                    self._give(worker or self._start(), queue.popleft(), task)
                 yield item, result
 
-    @staticmethod
-    def _give(worker: _Worker, queue, task) -> None:
-        worker.item = queue.popleft()
-        worker.conn.send(task(worker.item))
+    def _give(self, worker: _Worker, item: Item, task) -> None:
+        """Hand ``item`` to ``worker``, or to a new worker if that one has died since its last item."""
+        try:
+            worker.conn.send(task(item))
+        except OSError:  # its end of the pipe is closed: it died while idle
+            self._retire(worker)
+            worker = self._start()
+            worker.conn.send(task(item))
+        worker.item = item
+
+    def _retire(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        worker.process.join(timeout=5)
+        worker.conn.close()
 
     def death_message(self, item: Item) -> str:
         code = self.deaths.get(item)
@@ -902,6 +940,8 @@ class Pool:
     def kill(self) -> None:
         """Kill every worker and, through its process group, the kernels it started."""
         for worker in self.workers:
+            if worker.process.exitcode is not None:  # ended and reaped: its pid may be another process's now
+                continue
             try:
                 os.killpg(worker.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -938,11 +978,25 @@ class _Worker:
             return None
 
 
-def _worker_main(conn, parent_pid: int, log: str | None, sockets: str) -> None:
-    """A worker: run the items the parent sends, one at a time, in one warm kernel, until told to stop."""
+def _worker_main(conn, parent_pid: int, log: str | None, sockets: str, cwd: str | None = None) -> None:
+    """A worker: run the items the parent sends, one at a time, in one warm kernel, until told to stop.
+
+    The kernel is started at once, in ``cwd``, and the worker imports what it needs while the kernel
+    starts up, before the first item arrives.
+    """
     _worker_init(parent_pid, log)
     kernel = WarmKernel(sockets)
     try:
+        if cwd is not None:
+            try:
+                kernel.launch(Path(cwd))
+            except Exception:  # the first item starts it again, and reports what goes wrong
+                kernel.stop()
+            import papermill  # noqa: F401
+
+            from valuechain.publish import site  # noqa: F401
+
+            register_engine()
         while True:
             try:
                 task = conn.recv()
