@@ -300,11 +300,11 @@ del _valuechain_snapshot
 # execution count too, so cell numbers are those of a new kernel), and the state recorded above.
 RESET_CODE = '''\
 def _valuechain_reset():
-    import gc, os, sys, warnings
+    import os, sys, warnings
     import matplotlib, numpy, pandas
     shell = get_ipython()
     saved = shell.valuechain_snapshot
-    shell.reset(new_session=True)
+    shell.reset(new_session=True)  # which also collects the garbage the last item left
     os.chdir(saved["cwd"])
     sys.path[:] = saved["path"]
     os.environ.clear()
@@ -319,7 +319,6 @@ def _valuechain_reset():
         matplotlib.rcParams.update(saved["rc"])
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
-    gc.collect()
 _valuechain_reset()
 '''
 KERNEL_STARTUP_SECONDS = 60  # a kernel that is not ready by then fails its item
