@@ -22,7 +22,7 @@ def off_machine_references(page: str) -> list[str]:
 
 def _run(tiny, **kw):
     params, notebooks, outputs = tiny
-    return runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, jobs=2, **kw)
+    return runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, **({"jobs": 2} | kw))
 
 
 def test_batch_writes_files_caches_and_reruns_only_what_changed(tiny):
@@ -590,3 +590,128 @@ def test_recorded_scenarios_are_read_back_only_while_no_scenario_data_or_code_fi
     (params / "other.yaml").write_text("extends: base\nno_such_key: 1\n")  # refused as ever, never read back
     with pytest.raises(ParameterError, match="no_such_key"):
         runner.ResolvedRecord(outputs, params, "code and data").load_all(["other"])
+
+
+# Warm kernels: a worker keeps one kernel across its items, and no item sees what the one before it left.
+
+def test_items_sharing_a_warm_kernel_see_nothing_the_item_before_left(tiny):
+    params, notebooks, outputs = tiny
+    (notebooks / "01_quick.ipynb").unlink()
+    record = "from valuechain.report import notebook\n"
+    _notebook(notebooks / "01_set.ipynb",
+              "import os, sys, matplotlib\nLEAK = 'left by 01_set'\nos.environ['VC_LEAK'] = '1'\nsys.path.append('/leak')\n"
+              "matplotlib.rcParams['figure.dpi'] = 17\nos.chdir('/')\n"
+              f"{record}notebook.record({{'pid': os.getpid(), 'count': get_ipython().execution_count}}, metrics_path)")
+    _notebook(notebooks / "02_check.ipynb",
+              "import os, sys, matplotlib\n"
+              f"{record}notebook.record({{'pid': os.getpid(), 'leak': 'LEAK' in globals(), 'cwd': os.getcwd(), "
+              "'env': os.environ.get('VC_LEAK', 'unset'), 'path': '/leak' in sys.path, 'dpi': matplotlib.rcParams['figure.dpi'], "
+              "'count': get_ipython().execution_count}, metrics_path)")
+    _notebook(notebooks / "03_read.ipynb", "print(LEAK)")
+    outcomes = {o.notebook: o for o in _run(tiny, scenarios=["base"], jobs=1)}
+    assert outcomes["01_set"].status == "ok" and outcomes["02_check"].status == "ok", outcomes
+    seen = outcomes["02_check"].figures
+    assert seen["pid"] == outcomes["01_set"].figures["pid"]  # the same kernel ran both: it was kept warm
+    assert seen["leak"] is False and seen["env"] == "unset" and seen["path"] is False
+    assert seen["cwd"] == str(notebooks) and seen["dpi"] == 100.0
+    assert seen["count"] == outcomes["01_set"].figures["count"]  # cells are numbered as in the new kernel 01_set ran in
+    read = outcomes["03_read"]
+    assert read.status == "failed" and read.error == "NameError: name 'LEAK' is not defined" and read.failing_cell == 3
+
+
+def test_after_a_failure_or_a_timeout_the_next_item_runs_clean_in_a_new_kernel(tiny):
+    params, notebooks, outputs = tiny
+    (notebooks / "01_quick.ipynb").unlink()
+    pids = notebooks.parent / "pids"
+    pids.mkdir()
+
+    def leaves(name):  # sets a global and records the kernel's pid, then fails in its own way
+        return f"import os\nLEAK = {name!r}\nopen(os.path.join({str(pids)!r}, {name!r}), 'w').write(str(os.getpid()))\n"
+
+    _notebook(notebooks / "01_fails.ipynb", leaves("01_fails") + "raise RuntimeError('deliberate')")
+    _notebook(notebooks / "02_slow.ipynb", leaves("02_slow") + "import time\ntime.sleep(60)")
+    _notebook(notebooks / "03_after.ipynb", "import os\nfrom valuechain.report import notebook\n"
+              "notebook.record({'pid': os.getpid(), 'leak': 'LEAK' in globals()}, metrics_path)")
+    outcomes = {o.notebook: o for o in _run(tiny, scenarios=["base"], jobs=1, timeout=5)}
+    assert outcomes["01_fails"].status == "failed" and "RuntimeError: deliberate" in outcomes["01_fails"].error
+    assert outcomes["02_slow"].status == "failed" and "ran longer than the 5-second timeout" in outcomes["02_slow"].error
+    after = outcomes["03_after"]
+    assert after.status == "ok" and after.figures["leak"] is False
+    kernels = {int((pids / name).read_text()) for name in ("01_fails", "02_slow")} | {after.figures["pid"]}
+    assert len(kernels) == 3  # each failure stopped its kernel: the next item got a new one
+
+
+# The pool: a worker that dies (as when the system runs out of memory) fails only its own item.
+
+def _folders(tmp_path, notebooks=3):
+    import shutil
+
+    from valuechain import paths
+
+    params, books, outputs = tmp_path / "params", tmp_path / "notebooks", tmp_path / "outputs"
+    params.mkdir(), books.mkdir()
+    shutil.copy(paths.PARAMS_DIR / "base.yaml", params / "base.yaml")
+    (params / "other.yaml").write_text("extends: base\ntitle: Other\n")
+    for n in range(1, notebooks + 1):
+        _notebook(books / f"0{n}_n.ipynb", "x = 1")
+    return params, books, outputs
+
+
+class _NoKernel:
+    """In place of a worker's warm kernel: the stand-in executor needs none, and the unit layer starts none."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def launch(self, cwd):
+        pass
+
+    def stop(self):
+        pass
+
+
+def _stand_in(kill=(), slow=(), seconds=1.0):
+    """An executor in place of the notebooks: SIGKILLs its own worker for the items in ``kill``."""
+    import os
+    import signal
+    import time
+    from dataclasses import asdict
+
+    def execute_item(item, key, outputs, *args, kernel=None):
+        if item.label in kill:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer does
+        time.sleep(seconds if item.label in slow else 0.05)
+        return asdict(runner.Outcome(item.scenario, item.notebook, "ok", 0.1, figures={"worker": os.getpid()}))
+
+    return execute_item
+
+
+def test_a_worker_killed_by_sigkill_fails_only_its_own_item_and_the_queue_runs_on(tmp_path, monkeypatch):
+    params, notebooks, outputs = _folders(tmp_path)
+    # base/01_n runs in the other worker while base/02_n's worker is killed; the four items queued behind run after
+    monkeypatch.setattr(runner, "WarmKernel", _NoKernel)
+    monkeypatch.setattr(runner, "execute_item", _stand_in(kill={"base/02_n"}, slow={"base/01_n"}))
+    outcomes = runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, jobs=2)
+    status = {f"{o.scenario}/{o.notebook}": o for o in outcomes}
+    killed = status.pop("base/02_n")
+    assert killed.status == "failed" and "worker process running it was killed by SIGKILL" in killed.error
+    assert "\n" not in killed.error
+    assert {label: o.status for label, o in status.items()} == {label: "ok" for label in
+                                                               ("base/01_n", "base/03_n", "other/01_n", "other/02_n", "other/03_n")}
+    assert len({o.figures["worker"] for o in status.values()}) == 2  # the survivor and the worker started in the dead one's place
+    recorded = {(i["scenario"], i["notebook"]): i for i in json.loads((outputs / "run.json").read_text())["items"]}
+    assert recorded[("base", "02_n")]["status"] == "failed" and recorded[("other", "03_n")]["status"] == "ok"
+
+
+def test_every_worker_killed_still_runs_the_whole_queue(tmp_path, monkeypatch):
+    params, notebooks, outputs = _folders(tmp_path, notebooks=2)
+    monkeypatch.setattr(runner, "WarmKernel", _NoKernel)
+    monkeypatch.setattr(runner, "execute_item", _stand_in(kill={"base/01_n", "base/02_n", "other/01_n"}))
+    outcomes = runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, jobs=2)
+    assert [(o.notebook, o.scenario, o.status) for o in outcomes] == [
+        ("01_n", "base", "failed"), ("02_n", "base", "failed"), ("01_n", "other", "failed"), ("02_n", "other", "ok")]
+
+
+def test_the_main_scenario_is_queued_first():
+    items = [runner.Item(s, n) for s in ("a_case", "base", "z_case") for n in ("01", "02")]
+    assert [i.label for i in runner.queue_order(items)] == ["base/01", "base/02", "a_case/01", "a_case/02", "z_case/01", "z_case/02"]

@@ -16,7 +16,13 @@ Layout of ``outputs/`` (all files written atomically: a temporary file, then a r
                                         (read back instead of validating again while none changed, see :class:`ResolvedRecord`)
 
 papermill changes the working directory while it executes, so items run in separate processes,
-never threads. A failing notebook fails only its own item.
+never threads: a pool of workers (:class:`Pool`, one per core by default) takes the queue one item at
+a time, the main scenario's items first (:func:`queue_order`). Each worker keeps one kernel alive
+across its items (:class:`WarmKernel`), so the notebooks' imports and the dataset are loaded once per
+worker, not once per item; before each item the kernel's namespace and process settings are reset,
+and after a failure or a timeout the kernel is replaced. A failing notebook fails only its own item,
+and so does a worker that dies (killed by the system when memory runs out, say): a new worker
+takes its place and runs the items that were still queued.
 
 The workers and their kernels die with the parent process, however it ends: SIGINT, SIGTERM
 and SIGHUP stop the batch cleanly, and on Linux each worker asks the kernel to kill it when its
@@ -34,9 +40,9 @@ the outputs folder (:mod:`valuechain.batch.runlog`).
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import ctypes
+import functools
 import hashlib
 import json
 import os
@@ -277,29 +283,235 @@ def _entries(folder: Path) -> list[Path]:
         return []
 
 
+# What an item may change in its kernel beyond its namespace, recorded once when the kernel starts
+# (after importing the notebooks' stack, as the first item would) and put back before every item.
+SNAPSHOT_CODE = '''\
+def _valuechain_snapshot():
+    import os, sys, warnings
+    import matplotlib, numpy, pandas
+    get_ipython().valuechain_snapshot = {
+        "cwd": os.getcwd(), "path": list(sys.path), "environ": dict(os.environ), "warnings": list(warnings.filters),
+        "numpy_errors": numpy.geterr(), "numpy_printing": numpy.get_printoptions(), "rc": dict(matplotlib.rcParams)}
+_valuechain_snapshot()
+del _valuechain_snapshot
+'''
+
+# Run before every item in a kernel that has run something: a fresh namespace (In, Out and the
+# execution count too, so cell numbers are those of a new kernel), and the state recorded above.
+RESET_CODE = '''\
+def _valuechain_reset():
+    import os, sys, warnings
+    import matplotlib, numpy, pandas
+    shell = get_ipython()
+    saved = shell.valuechain_snapshot
+    shell.reset(new_session=True)  # which also collects the garbage the last item left
+    os.chdir(saved["cwd"])
+    sys.path[:] = saved["path"]
+    os.environ.clear()
+    os.environ.update(saved["environ"])
+    warnings.filters[:] = saved["warnings"]
+    getattr(warnings, "_filters_mutated", lambda: None)()  # so the filters are read again
+    numpy.seterr(**saved["numpy_errors"])
+    numpy.set_printoptions(**saved["numpy_printing"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pandas.reset_option("all")
+        matplotlib.rcParams.update(saved["rc"])
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+_valuechain_reset()
+'''
+KERNEL_STARTUP_SECONDS = 60  # a kernel that is not ready by then fails its item
+RESET_SECONDS = 60
+
+
+class WarmKernel:
+    """A worker's kernel, kept alive across its items so that each starts with the imports made.
+
+    Isolation between the items that share it: before each item the kernel's namespace is emptied
+    (its globals, ``In``, ``Out`` and the execution count), and the working directory, ``sys.path``,
+    the environment, the warnings filters, numpy's error and print settings, pandas' options,
+    matplotlib's settings and open pyplot figures are put back as they were when the kernel started.
+    After an item that failed, timed out or killed the kernel, the kernel is stopped and the next
+    item gets a new one. Imported modules stay (that is the point), so a module's own caches do
+    too: the library's are filled from files that do not change during a batch.
+    """
+
+    def __init__(self, sockets: str | None = None):
+        self.sockets = sockets
+        self.km = self.kc = None
+        self.folder: str | None = None
+        self.cwd: Path | None = None
+        self.ready = False  # answered, and its settings recorded (SNAPSHOT_CODE)
+
+    def prepare(self, cwd: Path) -> None:
+        """A kernel ready for a new item in ``cwd``: the running one reset, or a new one started."""
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None and (self.cwd != cwd or not run_sync(self.km.is_alive)()):
+            self.stop()
+        try:
+            if self.km is None:
+                self.launch(cwd)
+            if not self.ready:
+                self._ready()
+            else:
+                self._run(RESET_CODE)
+        except BaseException:
+            self.stop()
+            raise
+
+    def launch(self, cwd: Path) -> None:
+        """Start the kernel's process and return at once; :meth:`prepare` waits for it to be ready."""
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        self.folder = tempfile.mkdtemp(prefix="kernel-", dir=self.sockets or _socket_parent())  # mode 0700
+        self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, config=kernel_config(Path(self.folder)))
+        self.cwd = cwd
+        # nbclient's own setting: the kernel keeps no history file
+        run_sync(self.km.start_kernel)(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        self.kc = self.km.client()
+        self.kc.start_channels()
+
+    def _ready(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        run_sync(self.kc.wait_for_ready)(timeout=KERNEL_STARTUP_SECONDS)
+        self.kc.allow_stdin = False
+        self._run(SNAPSHOT_CODE)
+        self.ready = True
+
+    def _run(self, code: str) -> None:
+        """Execute ``code`` silently and wait until the kernel is idle again; raise if it fails."""
+        from jupyter_core.utils import run_sync
+
+        async def execute():
+            msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+            while True:
+                reply = await self.kc.get_shell_msg(timeout=RESET_SECONDS)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            while True:  # its output messages, so none is left waiting for the next item
+                msg = await self.kc.get_iopub_msg(timeout=RESET_SECONDS)
+                if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                        and msg["content"].get("execution_state") == "idle"):
+                    return reply["content"]
+
+        try:
+            content = run_sync(execute)()
+        except Exception as exc:  # queue.Empty: no answer in time
+            raise RuntimeError(f"the kernel did not answer within {RESET_SECONDS} seconds while it was prepared "
+                               f"for the next item ({type(exc).__name__})") from None
+        if content.get("status") != "ok":
+            raise RuntimeError(f"the kernel could not be prepared for the next item: "
+                               f"{content.get('ename', 'error')}: {content.get('evalue', '')}")
+
+    def stop(self) -> None:
+        """Stop the kernel (if any) and remove its socket folder."""
+        from jupyter_core.utils import run_sync
+
+        km, kc, folder = self.km, self.kc, self.folder
+        self.km = self.kc = self.folder = self.cwd = None
+        self.ready = False
+        try:
+            if kc is not None:
+                kc.stop_channels()
+            if km is not None:
+                run_sync(km.shutdown_kernel)(now=True)
+        except Exception:  # already dead, or never started: nothing left to stop
+            pass
+        finally:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+ENGINE = "valuechain-warm"
+
+
+@functools.cache
+def register_engine() -> str:
+    """Register with papermill, once per process, the engine that runs a notebook in a :class:`WarmKernel`.
+
+    It is papermill's own engine (nbclient) given the warm kernel instead of starting one, so the
+    parameters are injected and the notebook recorded exactly as papermill does. It writes the
+    executed notebook once, at the end, rather than after every cell; a run cut short (a timeout, a
+    dead kernel) is written as far as it went, so the failing cell can be named.
+    """
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+    from papermill.log import logger
+
+    class SavedAtEnd(NotebookExecutionManager):
+        final = False
+
+        def save(self, **kwargs):
+            if kwargs.get("nb"):
+                self.nb = kwargs["nb"]
+            if self.final:
+                super().save()
+
+    class WarmEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            nb_man = SavedAtEnd(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            except BaseException:
+                nb_man.final = True
+                raise
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
+                                     start_timeout=60, execution_timeout=None, warm_kernel=None, **kwargs):
+            client = PapermillNotebookClient(nb_man, km=warm_kernel.km, timeout=execution_timeout,
+                                             startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+                                             log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+            client.kc = warm_kernel.kc
+            return client.execute()
+
+    papermill_engines.register(ENGINE, WarmEngine)
+    return ENGINE
+
+
 def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_dir: str,
-                 timeout: int | None = None, vintage: str | None = None, sockets: str | None = None) -> dict:
+                 timeout: int | None = None, vintage: str | None = None, sockets: str | None = None,
+                 kernel: WarmKernel | None = None) -> dict:
     """Run one item in this process (a worker): execute, convert to HTML, write atomically.
 
     Never raises: a failure of the notebook or of a write (a full disk, say) is reported in the
-    outcome, and the item's previous good output stays in place. The kernel's socket folder is
-    made inside ``sockets`` (the batch's folder, which the parent removes however the batch ends).
+    outcome, and the item's previous good output stays in place. The notebook runs in ``kernel``,
+    the worker's warm kernel (:class:`WarmKernel`), reset to a clean namespace first and restarted
+    after a failure; without one, a kernel is started for this item alone and stopped after it. A
+    kernel's socket folder is made inside ``sockets`` (the batch's folder, which the parent removes
+    however the batch ends).
     """
     outputs = Path(outputs)
     p = _paths(outputs, item)
     scratch = outputs / SCRATCH / f"{item.scenario}__{item.notebook}__{os.getpid()}"
     start = time.perf_counter()
+    own = kernel is None
+    kernel = kernel or WarmKernel(sockets)
     try:
         return _execute_item(item, key, outputs, Path(notebooks_dir), Path(params_dir), timeout, vintage, p, scratch, start,
-                             sockets)
-    except Exception as exc:  # a write that failed after the notebook ran (no space, no permission)
+                             kernel)
+    except Exception as exc:  # a write that failed after the notebook ran (no space, no permission), or a kernel that would not start
         return asdict(Outcome(item.scenario, item.notebook, "failed", time.perf_counter() - start,
                               error=_one_line(exc, timeout)))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if own:
+            kernel.stop()
 
 
-def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintage, p, scratch, start, sockets=None) -> dict:
+def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintage, p, scratch, start, kernel) -> dict:
     import papermill as pm
 
     from valuechain.publish import site
@@ -308,15 +520,15 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
     scratch.mkdir(parents=True, exist_ok=True)
     executed, metrics = scratch / f"{item.notebook}.ipynb", scratch / f"{item.notebook}.json"
     scenario_arg = str(scenario_path(item.scenario, params_dir))
+    kernel.prepare(notebooks_dir)  # started, or reset to a clean namespace
     try:
-        with tempfile.TemporaryDirectory(prefix="kernel-", dir=sockets or _socket_parent(),  # created with mode 0700
-                                         ignore_cleanup_errors=True) as folder:
-            pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
-                                parameters={"scenario": scenario_arg, "metrics_path": str(metrics)},
-                                kernel_name=KERNEL_NAME, cwd=str(notebooks_dir), progress_bar=False,
-                                execution_timeout=timeout, log_output=False, config=kernel_config(Path(folder)),
-                                shutdown_kernel="immediate")  # the kernel's state is discarded anyway
+        pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
+                            parameters={"scenario": scenario_arg, "metrics_path": str(metrics)},
+                            kernel_name=KERNEL_NAME, cwd=str(notebooks_dir), progress_bar=False,
+                            execution_timeout=timeout, log_output=False, engine_name=register_engine(),
+                            warm_kernel=kernel)
     except Exception as exc:  # the failure of one item is reported, never raised
+        kernel.stop()  # whatever the failed item left in the kernel goes with it: the next item gets a new one
         failing = getattr(exc, "exec_count", None) or _last_started_cell(executed)
         if not disk_full(exc):
             _save_failed(executed, scratch, p["failed"])
@@ -446,7 +658,7 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
         if on_locked is not None:
             on_locked()
         try:
-            outcomes += _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout, log)
+            outcomes += _execute(queue_order(todo), keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout, log)
         finally:
             remove_scratch(outputs)  # scratch of interrupted items
         order = {item.label: i for i, item in enumerate(items)}
@@ -455,6 +667,15 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
         collect(outcomes, resolved, outputs, current=current)
         write_exports(outcomes, outputs, current[1])
     return outcomes
+
+
+MAIN_SCENARIO = "base"  # the scenario the site opens on: its items run first
+
+
+def queue_order(items: list[Item]) -> list[Item]:
+    """The order in which items are handed to the workers: the main scenario's first, so its pages are
+    ready earliest, then the others in plan order."""
+    return sorted(items, key=lambda item: item.scenario != MAIN_SCENARIO)  # a stable sort keeps plan order
 
 
 def _split(items, resolved, outputs, notebooks_dir, shared, force):
@@ -583,14 +804,13 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     from valuechain.dataset.load import load_dataset
     from valuechain.batch.progress import Progress
 
-    vintage = str(load_dataset().vintage)  # once for the batch, not once per page
     if log is not None:
         log.open()  # this run's log, started afresh before the workers append to it
     bar = Progress(len(todo), enabled=progress)
     done: list[Outcome] = []
 
     # A stop signal only records itself; the loop below acts on it between waits. An exception raised
-    # wherever the signal happens to land could leave a future's lock held and hang the pool's shutdown.
+    # wherever the signal happens to land could leave a worker's pipe half read.
     stopped: list[int] = []
     on_main = threading.current_thread() is threading.main_thread()  # signals can only be caught there
     previous = {}
@@ -600,43 +820,192 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     # The kernels' socket folders live in one folder of the batch's, removed below even when the
     # workers and their kernels were killed before they could remove their own.
     sockets = tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-", dir=_socket_parent())
-    pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init,
-                                 initargs=(os.getpid(), str(log.path) if log is not None else None))
+    pool = Pool(min(jobs, len(todo)), sockets, str(log.path) if log is not None else None, notebooks_dir)
     try:
-        futures = {pool.submit(execute_item, item, keys[item], str(outputs), str(notebooks_dir), str(params_dir),
-                               timeout, vintage, sockets): item for item in todo}
+        pool.start()  # the workers start their kernels while the dataset loads here
+        vintage = str(load_dataset().vintage)  # once for the batch, not once per page
 
-        def show_running(pending):
-            # The pool takes queued items in order, so the ones running are the first unfinished ones.
-            bar.running([item.label for future, item in futures.items() if future in pending][:jobs])
+        def task(item):
+            return item, keys[item], str(outputs), str(notebooks_dir), str(params_dir), timeout, vintage, sockets
 
-        pending = set(futures)
-        show_running(pending)
-        while pending:
-            if stopped:
-                raise RunInterrupted(stopped[0])
-            ready, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-            for future in ready:  # run() puts the outcomes back in plan order
-                item = futures[future]
-                try:
-                    outcome = Outcome(**future.result())
-                except Exception as exc:  # a worker that died (e.g. killed by the system)
-                    outcome = Outcome(item.scenario, item.notebook, "failed", error=_one_line(exc, timeout))
-                done.append(outcome)
-                bar.finished(item.label, outcome.status, outcome.seconds)
-            if ready:
-                show_running(pending)
+        for item, result in pool.run(todo, task, stopped, bar.running):
+            outcome = Outcome(**result) if result is not None else Outcome(
+                item.scenario, item.notebook, "failed", error=pool.death_message(item))
+            done.append(outcome)  # run() puts the outcomes back in plan order
+            bar.finished(item.label, outcome.status, outcome.seconds)
+        if stopped:
+            raise RunInterrupted(stopped[0])
     except KeyboardInterrupt as exc:
-        _terminate(pool)
+        pool.kill()
         raise exc if isinstance(exc, RunInterrupted) else RunInterrupted(signal.SIGINT) from None
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, signal.default_int_handler if handler is None and signum == signal.SIGINT
                           else signal.SIG_DFL if handler is None else handler)
         bar.close()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.close()
         shutil.rmtree(sockets, ignore_errors=True)
     return done
+
+
+class Pool:
+    """Worker processes, each running one item at a time in its warm kernel (:class:`WarmKernel`).
+
+    The parent hands out the queue one item at a time, to whichever worker is free, so it always
+    knows which item each worker runs. A worker that dies (killed by the system when memory runs
+    out, say) fails only the item it was running: a new worker takes its place and the queue goes
+    on. A stop signal or ``kill`` ends every worker and, through its process group, what it started.
+    """
+
+    def __init__(self, size: int, sockets: str, log: str | None = None, cwd: Path | None = None):
+        import multiprocessing
+
+        self.context = multiprocessing.get_context()
+        self.size, self.sockets, self.log = size, sockets, log
+        self.cwd = str(cwd) if cwd is not None else None  # where the workers start their kernels
+        self.workers: list[_Worker] = []
+        self.deaths: dict[Item, int | None] = {}  # item -> exit code of the worker that died running it
+
+    def _start(self) -> _Worker:
+        conn, child = self.context.Pipe()
+        process = self.context.Process(target=_worker_main, args=(child, os.getpid(), self.log, self.sockets, self.cwd),
+                                       name="valuechain-worker", daemon=True)
+        process.start()
+        child.close()
+        worker = _Worker(process, conn)
+        self.workers.append(worker)
+        return worker
+
+    def start(self) -> None:
+        """Start the workers, each starting its kernel, before there is anything to give them."""
+        while len(self.workers) < self.size:
+            self._start()
+
+    def run(self, todo, task, stopped=(), show=None):
+        """Run ``todo`` in queue order; yield ``(item, outcome dict or None if its worker died)`` as each ends."""
+        from collections import deque
+        from multiprocessing.connection import wait
+
+        queue = deque(todo)
+        idle = [w for w in self.workers if w.item is None]
+        while queue and (idle or len(self.workers) < self.size):
+            self._give(idle.pop(0) if idle else self._start(), queue.popleft(), task)
+        shown = None
+        while any(w.item is not None for w in self.workers):
+            busy = [w for w in self.workers if w.item is not None]
+            if show is not None and shown != [w.item for w in busy]:
+                shown = [w.item for w in busy]
+                show([item.label for item in shown])
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=0.2)
+            if stopped:
+                return
+            for worker in busy:
+                if worker.conn not in ready and worker.process.sentinel not in ready:
+                    continue
+                item, result = worker.item, worker.receive()
+                worker.item = None
+                if result is None:  # the worker died running it
+                    worker.process.join(timeout=5)
+                    self.deaths[item] = worker.process.exitcode
+                if not worker.process.is_alive():
+                    self._retire(worker)
+                    worker = None
+                if queue:
+                    self._give(worker or self._start(), queue.popleft(), task)
+                yield item, result
+
+    def _give(self, worker: _Worker, item: Item, task) -> None:
+        """Hand ``item`` to ``worker``, or to a new worker if that one has died since its last item."""
+        try:
+            worker.conn.send(task(item))
+        except OSError:  # its end of the pipe is closed: it died while idle
+            self._retire(worker)
+            worker = self._start()
+            worker.conn.send(task(item))
+        worker.item = item
+
+    def _retire(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        worker.process.join(timeout=5)
+        worker.conn.close()
+
+    def death_message(self, item: Item) -> str:
+        code = self.deaths.get(item)
+        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 and -code in signal.valid_signals() \
+            else f"ended with exit code {code}" if code is not None else "ended"
+        return (f"the worker process running it was {how}, as the system does when memory runs out; "
+                f"the other items ran on; run it again, with fewer --jobs if memory is short")
+
+    def kill(self) -> None:
+        """Kill every worker and, through its process group, the kernels it started."""
+        for worker in self.workers:
+            if worker.process.exitcode is not None:  # ended and reaped: its pid may be another process's now
+                continue
+            try:
+                os.killpg(worker.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def close(self) -> None:
+        """Ask each worker to stop its kernel and exit; kill those that do not within a few seconds."""
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + 10
+        for worker in self.workers:
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+        self.kill()
+        for worker in self.workers:
+            worker.process.join(timeout=5)
+            worker.conn.close()
+        self.workers = []
+
+
+@dataclass
+class _Worker:
+    process: object  # multiprocessing.Process
+    conn: object  # the parent's end of its pipe
+    item: Item | None = None  # the item it is running
+
+    def receive(self) -> dict | None:
+        """The outcome the worker sent, or None if it died before sending one."""
+        try:
+            return self.conn.recv() if self.conn.poll() else None
+        except (EOFError, OSError):
+            return None
+
+
+def _worker_main(conn, parent_pid: int, log: str | None, sockets: str, cwd: str | None = None) -> None:
+    """A worker: run the items the parent sends, one at a time, in one warm kernel, until told to stop.
+
+    The kernel is started at once, in ``cwd``, and the worker imports what it needs while the kernel
+    starts up, before the first item arrives.
+    """
+    _worker_init(parent_pid, log)
+    kernel = WarmKernel(sockets)
+    try:
+        if cwd is not None:
+            try:
+                kernel.launch(Path(cwd))
+            except Exception:  # the first item starts it again, and reports what goes wrong
+                kernel.stop()
+            import papermill  # noqa: F401
+
+            from valuechain.publish import site  # noqa: F401
+
+            register_engine()
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):  # the parent is gone
+                break
+            if task is None:
+                break
+            conn.send(execute_item(*task, kernel=kernel))
+    finally:
+        kernel.stop()
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -661,16 +1030,6 @@ def _worker_init(parent_pid: int | None = None, log: str | None = None) -> None:
     os.setpgid(0, 0)
     if parent_pid is not None:
         _die_with_parent(parent_pid)
-
-
-def _terminate(pool: cf.ProcessPoolExecutor) -> None:
-    """Kill every worker and, through its process group, the kernels it started."""
-    for proc in list(getattr(pool, "_processes", {}).values()):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def collect(outcomes: list[Outcome], resolved: dict, outputs: Path, current=None) -> list[dict]:
