@@ -52,3 +52,14 @@ def test_no_outputs_is_one_line_and_exit_2(tmp_path):
 def test_the_command_prints_the_answer(outputs):
     result = CliRunner().invoke(main, ["answer", "--outputs", str(outputs)])
     assert result.exit_code == 0 and result.output.startswith("Is demand catching up?\nThe data cannot tell yet")
+
+
+def test_the_index_opens_with_the_answer_before_the_grid(outputs):
+    from valuechain.publish import site
+
+    (outputs / "base" / "parameters.json").write_text('{"title": "Base case"}')
+    index = site.index_page(outputs)
+    answer_at, grid_at = index.index('id="answer"'), index.index("Key figures by scenario")
+    assert answer_at < grid_at
+    assert "The answer (base)" in index and "The data cannot tell yet whether D reaches R*" in index[answer_at:grid_at]
+    assert "A fourth sentence" not in index  # three sentences at most

@@ -40,6 +40,21 @@ def vintage(folder: Path, stem: str) -> str:
     return found.group(1).strip() if found else ""
 
 
+def first_sentences(book) -> str:
+    """The first :data:`SENTENCES` sentences of a notebook's executive summary, as plain text ("" without one)."""
+    if not book.summary:
+        return ""
+    first = plain(book.summary[0].strip().split("\n\n")[0])
+    return " ".join(SENTENCE.split(first)[:SENTENCES])
+
+
+def verdicts(folder: Path, notebooks=QUESTIONS) -> list[tuple[str, str]]:
+    """(question, its first sentences) for each of ``notebooks`` executed in a scenario's ``folder`` that has a summary."""
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    return [(book.title, first_sentences(book)) for book in read_scenario(folder, notebooks) if book.summary]
+
+
 def answer(outputs: Path, scenario: str = "base", notebooks=QUESTIONS) -> str:
     """The answer of ``scenario`` from ``outputs``: per question, the summary's first paragraph and the headline figures."""
     folder = Path(outputs) / scenario
@@ -54,8 +69,7 @@ def answer(outputs: Path, scenario: str = "base", notebooks=QUESTIONS) -> str:
     for book in books:
         lines = [book.title]
         if book.summary:
-            first = plain(book.summary[0].strip().split("\n\n")[0])
-            lines.append(" ".join(SENTENCE.split(first)[:SENTENCES]))
+            lines.append(first_sentences(book))
         for h in book.figures.get(HEADLINES_KEY) or []:
             value = book.figures.get(h.get("key"))
             if h.get("detail") or labels.missing(value):

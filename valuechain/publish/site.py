@@ -280,6 +280,7 @@ def index_page(outputs: Path, scenarios=None, notebooks=None, broken: dict | Non
                      f"{_export_links(outputs, name)}{diff}</section>")
     table = comparison.comparison_html(comparison.load(outputs, scenarios, notebooks), titles,
                                        {name: params[name].get("title") for name in names})
+    answered = _answer_html(outputs, names)
     if table:
         table += '<p class="vc-meta">Every recorded figure: <a href="metrics.csv">metrics.csv</a>.</p>'
     return sanitize.page(
@@ -287,7 +288,24 @@ def index_page(outputs: Path, scenarios=None, notebooks=None, broken: dict | Non
         f"<style>{CSS}{INDEX_CSS}</style></head><body><header class=\"vc-header\"><h1>Who captures the profit in the AI value chain, "
         "and is downstream demand catching up?</h1>"
         f'<div class="vc-meta">Built on {dt.date.today().isoformat()} from the runs under this folder.</div></header>'
-        f'<div class="vc-wrap"><h2>Key figures by scenario</h2>{table}<h2>Scenarios</h2>{"".join(cards)}</div></body></html>', CSP)
+        f'<div class="vc-wrap">{answered}<h2>Key figures by scenario</h2>{table}<h2>Scenarios</h2>{"".join(cards)}</div>'
+        '</body></html>', CSP)
+
+
+def _answer_html(outputs: Path, names: list[str]) -> str:
+    """The answer first: each question's first sentences on the main scenario's pages (base, else the first)."""
+    from valuechain.publish import answer, comparison
+
+    if not names:
+        return ""
+    main = comparison.BASE if comparison.BASE in names else names[0]
+    said = answer.verdicts(outputs / main)
+    if not said:
+        return ""
+    items = "".join(f"<p><strong>{html_text(question)}</strong> {html_text(text)}</p>" for question, text in said)
+    return (f'<section class="vc-card" id="answer"><h2>The answer ({html_text(main)})</h2>{items}'
+            f'<p class="vc-meta">From the pages of the {html_text(main)} scenario; each question\'s page gives the '
+            "figures, their intervals and their sources.</p></section>")
 
 
 INDEX_INPUTS = "index.inputs"  # hash of what index.html was built from (see index_inputs_hash)
