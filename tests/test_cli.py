@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from conftest import edit_csv, invoke_cli
@@ -167,3 +168,22 @@ def test_summary_escapes_the_datas_own_text(data_copy, tmp_path):
     proc = invoke_cli("summary", "--data-dir", data_copy, "--out", tmp_path / "coverage.csv")
     assert proc.returncode == 0, proc.stderr
     assert "\\u202e" in proc.stdout and not any(c in proc.stdout for c in "\x07\x1b\u202e")
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    """`valuechain list | head -1`: the pipe closes after one line; the command exits 0 and prints no error."""
+    lister = subprocess.Popen([sys.executable, "-m", "valuechain.cli", "list"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    lister.stdout.readline()
+    lister.stdout.close()  # as `head -1` does
+    _, err = lister.communicate(timeout=60)
+    assert lister.returncode == 0 and b"Broken pipe" not in err and b"Traceback" not in err
+
+
+@pytest.mark.parametrize("given", ["Base", "base.yaml", "params/Base.yml"])
+def test_a_scenario_named_like_a_file_or_in_capitals_gets_a_suggestion(given):
+    from valuechain.exceptions import ParameterError
+    from valuechain.scenario.names import check_name
+
+    with pytest.raises(ParameterError, match=r"did you mean 'base'\?$"):
+        check_name(given)

@@ -5,6 +5,7 @@ included); a run stopped by SIGINT, SIGTERM or SIGHUP exits with 128 + the signa
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -45,6 +46,9 @@ class _Group(click.Group):
             signum = getattr(exc, "signum", 2)
             click.echo("valuechain: interrupted; finished items are kept, unfinished ones were stopped", err=True)
             sys.exit(128 + int(signum))
+        except BrokenPipeError:  # the reader of the output stopped (`valuechain list | head`): nothing is wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+            sys.exit(0)
         except OSError as exc:  # a file the checks could not foresee (removed or made unwritable meanwhile)
             _fail(f"{exc.filename or 'a file'}: {exc.strerror or exc}; check that it exists and can be read and written")
         if isinstance(rv, int) and rv:  # a command's own exit status

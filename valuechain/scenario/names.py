@@ -28,8 +28,11 @@ def scenario_path(name_or_path: str | Path, params_dir: Path | None = None) -> P
 def check_name(name: str) -> str:
     """Refuse a scenario name that could escape outputs/ or confuse a shell."""
     if not SCENARIO_NAME.match(name):
+        guess = Path(name).name.removesuffix(".yaml").removesuffix(".yml").lower()
+        hint = f"; did you mean '{guess}'?" if SCENARIO_NAME.match(guess) else ""
         raise ParameterError(
-            f"scenario name {name!r} is not allowed; use lower-case letters, digits, '-' and '_', starting with a letter or digit")
+            f"scenario name {name!r} is not allowed; use lower-case letters, digits, '-' and '_', starting with a letter "
+            f"or digit{hint}")
     return name
 
 
