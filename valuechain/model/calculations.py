@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from valuechain.layers import CHAIN_ORDER
+from valuechain.model.formulas import capital_recovery_factor
 
 _NAME = re.compile(r"\{([a-z0-9_]+)\}")
 
@@ -118,9 +119,8 @@ def demand_gap(result) -> Calculations:
     d = float(result.downstream.d.loc[result.closing.last_quarter, "d_usd_bn"])
     jpm_at_return = jp.steps[0].value_usd_bn
     w = cap.servers_share
-    crf = lambda rate, life: rate / (1 - (1 + rate) ** -life)  # noqa: E731
-    beta = (w * cap.servers_life_years * crf(r, cap.servers_life_years)
-            + (1 - w) * cap.buildings_life_years * crf(r, cap.buildings_life_years)) / m
+    crf = capital_recovery_factor
+    beta = rungs.beta_star_steady
     inp, f, bridge, bar = "Inputs", "Published methods", f"Bridge to R* ({year})", f"R*'s rungs and D ({q})"
     items = [
         _q("run_rate", f"NVIDIA data-center run-rate used by Sequoia's method ({seq['year']})", "usd_bn",

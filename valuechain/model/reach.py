@@ -122,6 +122,19 @@ def measured_checks(scenario: Scenario, alpha: float, path=None) -> dict | None:
         return None
 
 
+def closing_checks(path=None) -> dict | None:
+    """The gap-closing test's size and its closing-rate interval's coverage on the real disclosure pattern, across
+    the simulated worlds, as ``make calibrate`` last recorded them (the same record as :func:`measured_checks`);
+    None when nothing is recorded."""
+    try:
+        record = size.recorded(paths.CALIBRATION_FILE if path is None else path)
+        sizes, coverage = list(record["size"].values()), list(record["coverage"]["closing_rate_interval"].values())
+        return {"size_low": min(sizes), "size_high": max(sizes), "coverage_low": min(coverage),
+                "coverage_high": max(coverage), "simulations": int(record["simulations"])}
+    except (OSError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 BOUND_FACT = "world_it_spending_2025"  # the plausibility bound of the projection (facts.csv)
 
 

@@ -28,6 +28,7 @@ from typing import Literal
 
 from valuechain.model.reach import Reach
 from valuechain.stats.reach import quarters_to_detect
+from valuechain.stats.size import SIZE_LIMIT
 
 Case = Literal["cannot_tell", "on_course", "not_shown"]
 Position = Literal["below", "above", "spans"]
@@ -35,7 +36,6 @@ REASONS = {"scope": "D's scope decides the answer", "power": "the test cannot de
            "size": "the test rejects a true null too often on the real disclosure pattern",
            "coverage": "D's growth interval covers the truth too rarely on the real disclosure pattern",
            "calibration": "the probability is not calibrated on the real disclosure pattern"}
-SIZE_LIMIT = 0.10  # the largest size a test may have and still be read at its level
 TOLERANCE = 0.05  # an interval's coverage or a probability's calibration may miss by this much
 
 

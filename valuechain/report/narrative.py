@@ -7,11 +7,13 @@ import numpy as np
 
 from valuechain.stats.inference import format_p
 from valuechain.stats.regression import rmse_ratio
+from valuechain.stats.size import SIZE_LIMIT
 from valuechain.escape import markdown_text
 from valuechain.report.labels import with_unit
 from valuechain.dataset.names import company_name
 from valuechain.model.labs import EFFICIENCY
 from valuechain.layers import CHAIN_ORDER
+from valuechain.model import reach as reach_model
 from valuechain.model.profit import ProfitPool, required_end_user_spend
 
 
@@ -213,7 +215,7 @@ def demand_verdict(result) -> str:
     lines.append(f"{primary} was **{c.ratio:.0%} of required revenue** in {c.last_quarter} "
                  f"({band} interval {lo:.0%}-{hi:.0%}); the tests below use this definition.")
     rate = f"{4 * c.trend:+.2f} log points a year ({band} interval {4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f})"
-    measured = closing_calibration()
+    measured = reach_model.closing_checks()
     unsupported = measured is not None and measured["size_high"] > SIZE_LIMIT
     if unsupported:  # the calibration shows the rate's interval under-covers: the rate alone, no interval, no date range
         rate = f"{4 * c.trend:+.2f} log points a year"
@@ -241,23 +243,6 @@ def demand_verdict(result) -> str:
     if result.bridges is not None:
         lines.append(bridge_sentence(result.bridges))
     return " ".join(lines)
-
-
-SIZE_LIMIT = 0.10  # a test whose measured size exceeds this is not reported as evidence (stats.size)
-
-
-def closing_calibration() -> dict | None:
-    """The gap-closing test's size and its interval's coverage on the real disclosure pattern, as ``make calibrate``
-    last recorded them (:func:`valuechain.stats.size.recorded`), across the simulated worlds; None if not recorded."""
-    from valuechain.stats import size
-
-    try:
-        record = size.recorded()
-        sizes, coverage = list(record["size"].values()), list(record["coverage"]["closing_rate_interval"].values())
-        return {"size_low": min(sizes), "size_high": max(sizes), "coverage_low": min(coverage),
-                "coverage_high": max(coverage), "simulations": int(record["simulations"])}
-    except (OSError, KeyError, TypeError, ValueError, AttributeError):
-        return None
 
 
 def scope_range(result) -> str:

@@ -25,6 +25,7 @@ from valuechain import paths
 from valuechain.stats import closing, inference, regression
 
 NOMINAL = 0.05
+SIZE_LIMIT = 0.10  # the largest measured size a test may have and still be read at its level
 
 RECORD_KEYS = ("test", "scenario", "seed", "simulations", "gap_quarter", "effect_unit", "null_closing_rate", "size",
                "power", "mde", "mde_size_adjusted", "mde_oracle", "coverage", "calibration", "settings")
