@@ -62,7 +62,11 @@ def test_every_check_is_of_a_known_kind():
     assert [c.name for c in calibrate.CHECKS if c.kind == "test"] == ["gap_closing", "growth_test"]
     # the question's checks: its test, both intervals the page shows and P(D >= R*'s committed path)
     assert {c.name for c in calibrate.CHECKS if c.question == "reach"} == {
-        "growth_test", "growth_interval", "needed_growth_interval", "prob_reach"}
+        "growth_test", "growth_interval", "needed_growth_interval", "prob_reach", "prob_reach_no_decay"}
+    # each probability is checked in the world it is a probability in
+    worlds = {c.name: c.worlds for c in calibrate.CHECKS if c.kind == "probability" and c.question == "reach"}
+    assert worlds["prob_reach"]("decay") and not worlds["prob_reach"]("model")
+    assert worlds["prob_reach_no_decay"]("pace_lasts") and not worlds["prob_reach_no_decay"]("decay")
 
 
 def test_recorded_calibration_has_its_shape_and_500_simulations():
@@ -79,5 +83,7 @@ def test_recorded_calibration_holds_the_questions_test():
     rec = size.recorded()["reach"]
     assert rec["test"] == calibrate.REACH_TEST and rec["simulations"] >= 500
     assert set(rec["size"]) == set(rec["settings"]["worlds"]) and len(rec["power"]) >= 3
-    assert set(rec["coverage"]) == {"growth_interval", "needed_growth_interval"} and "prob_reach" in rec["calibration"]
+    assert set(rec["coverage"]) == {"growth_interval", "needed_growth_interval"}
+    assert set(rec["calibration"]["prob_reach"]) == {"decay"}
+    assert set(rec["calibration"]["prob_reach_no_decay"]) == {"pace_lasts"}
     assert rec["mde"] is None or rec["mde"] >= 0

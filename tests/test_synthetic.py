@@ -110,7 +110,8 @@ def test_reach_figures_on_the_data_are_the_pages(pattern, base_gap):
     d = base_gap.downstream
     tested = d.d.loc[base_gap.closing.gap.index]
     r = synthetic.Run(tested.index, np.log(tested["d_usd_bn"].to_numpy())[None, :],
-                      np.array([tested["log_sd"].iloc[-1]]), np.array([d.noise_levels]))
+                      np.array([tested["log_sd"].iloc[-1]]), tested["log_sd"].to_numpy()[None, :],
+                      np.array([d.noise_levels]))
     row = synthetic.reach_figures(pattern, r, np.random.default_rng(0), draws=2000).iloc[0]
     a = base_gap.reach
     assert row["growth"] == pytest.approx(a.growth, abs=1e-12)
@@ -118,4 +119,26 @@ def test_reach_figures_on_the_data_are_the_pages(pattern, base_gap):
     assert row["needed"] == pytest.approx(a.needed_central, abs=1e-9)
     assert row["p_value"] == pytest.approx(a.p_value, abs=1e-12)
     assert row["needed_low"] < row["needed"] < row["needed_high"]
-    assert 0 <= row["prob_reach"] <= 1
+    assert 0 <= row["prob_reach"] <= 1 and row["prob_reach"] <= row["prob_reach_no_decay"] + 0.05
+
+
+def test_a_projection_world_continues_the_truths_pace_under_its_ceiling(pattern):
+    """The worlds drawn from the projection's model: without shocks and with a pace that lasts, true log D after T rises
+    by the pace over the window a quarter, times the room left below the drawn ceiling, (1 - D/K), in (0, 1]; before T
+    it is untouched. With a half-life of half a year, growth fades: the last step is smaller than the first."""
+    from dataclasses import replace
+
+    p = replace(pattern, noise_levels=(0.0, 0.0))
+    t, w = len(p.quarters) - 1, p.pace_window
+    log_d = synthetic.true_reach_log_d(p, np.zeros((3, p.steps)), p.needed_growth / 4)
+    lasting = synthetic.decayed(p, log_d, np.random.default_rng(0), float("inf"))
+    assert np.array_equal(lasting[:, :t + 1], log_d[:, :t + 1])
+    pace = (log_d[:, t] - log_d[:, t - w]) / w
+    first = lasting[:, t + 1] - lasting[:, t]
+    assert np.all(first > 0) and np.all(first <= pace + 1e-12)
+    room = 1 - first / pace
+    ceiling = lasting[:, t] - np.log(room)  # 1 - D_T / K = first / pace
+    assert np.all(np.exp(ceiling) >= 0.05 * p.bound_usd_bn * 0.999) and np.all(np.exp(ceiling) <= 0.6 * p.bound_usd_bn * 1.001)
+    fading = synthetic.decayed(p, log_d, np.random.default_rng(0), 0.5)
+    steps = np.diff(fading[:, t:], axis=1)
+    assert np.all(steps[:, -1] < steps[:, 0])

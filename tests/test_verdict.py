@@ -21,12 +21,12 @@ def test_a_scope_ladder_spanning_one_means_the_data_cannot_tell():
 
 
 def test_an_mde_above_the_needed_growth_means_the_data_cannot_tell_and_says_how_many_quarters_would():
-    """MDE 0.5 against a need of 0.3 on 6 changes: 11 more quarters (n (0.5/0.3)^2 - n = 10.7)."""
+    """MDE 0.5 against a need of 0.3 on 6 changes: the pace's s.e. falls as 1/n, 4 more quarters (n (0.5/0.3 - 1) = 4)."""
     v = _decide(mde=0.5)
-    assert v.case == "cannot_tell" and v.reasons == ("power",) and v.more_quarters == 11
+    assert v.case == "cannot_tell" and v.reasons == ("power",) and v.more_quarters == 4
     text = narrative.verdict_sentence(v)
-    assert text.startswith("**The data cannot tell yet") and "about 11 more quarters" in text
-    capped = _decide(mde=0.5, max_window=8)
+    assert text.startswith("**The data cannot tell yet") and "about 4 more quarters" in text
+    capped = _decide(mde=0.5, max_window=8)  # 6 + 4 > 8
     assert capped.more_quarters == np.inf and "not more quarters alone" in narrative.verdict_sentence(capped)
     both = _decide(ratio=(0.9, 1.1), mde=0.5)
     assert both.reasons == ("scope", "power")
@@ -36,8 +36,16 @@ def test_with_power_and_a_settled_scope_the_test_decides():
     on = _decide(p=0.01)
     off = _decide(p=0.2)
     assert on.case == "on_course" and off.case == "not_shown" and on.reasons == off.reasons == ()
-    assert narrative.verdict_sentence(on).startswith("**If D kept its recent pace to 2030, it would reach")
-    assert "a condition, not a forecast" in narrative.verdict_sentence(on)
+    text = narrative.verdict_sentence(on)
+    assert text.startswith("**D's recent pace would reach R\\*'s committed path by 2030 if it lasted; whether it lasts, "
+                           "the data cannot tell**")
+    # P at each half-life the page shows, in words, after the intervals and before the p-value
+    shown = verdict.decide((0.5, 0.6), 0.3, (0.25, 0.35), 0.9, (0.7, 1.1), 0.9, 0.1, "measured", 6, 0.01, 0.05, 0.8,
+                           (0.75, 0.85), 2030, None, None, {0.5: 0.3, 1.0: 0.75, 4.0: 0.999, float("inf"): 1.0})
+    words = narrative.verdict_sentence(shown)
+    assert ("by how fast growth fades: 0.30 if growth halves every half year, 0.75 if growth halves every year, "
+            "> 0.99 if growth halves every 4 years, > 0.99 if the pace lasts") in words
+    assert words.index("interval") < words.index("by how fast") < words.index("p = ")
     assert narrative.verdict_sentence(off).startswith("**The data do not show D reaching")
 
 
@@ -74,7 +82,7 @@ def test_the_base_page_opens_with_the_rule(base_gap):
 
 @pytest.mark.parametrize("checks, reason, words", [
     ({"size_high": 0.2, "coverage_low": 0.9, "probability_gap": 0.0}, "size", "rejects a true null in up to 20%"),
-    ({"size_high": 0.05, "coverage_low": 0.8, "probability_gap": 0.0}, "coverage", "covers the true growth in as few as 80%"),
+    ({"size_high": 0.05, "coverage_low": 0.8, "probability_gap": 0.0}, "coverage", "covers the true pace in as few as 80%"),
     ({"size_high": 0.05, "coverage_low": 0.9, "probability_gap": 0.3, "probability_reported": 0.2,
       "probability_observed": 0.5}, "calibration", "not a calibrated probability"),
 ])

@@ -15,8 +15,14 @@ Two parts:
   (the null's boundary), and faster by :data:`REACH_EFFECTS` under the model's world; the truth runs
   past T to Y's fourth quarter, so each panel's P(D >= R*'s committed path in Y) (the posterior
   predictive, :data:`valuechain.model.synthetic.PREDICTIVE_DRAWS` draws a panel) is scored against
-  whether the truth got there. Checks: ``growth_test`` (size, power, MDE), ``growth_interval``,
-  ``needed_growth_interval``, ``prob_reach``.
+  whether the truth got there. The test and D's pace are about the realized pace over the window
+  (:func:`valuechain.stats.reach.pace`): its size counts rejections where the true pace is at most
+  the need. ``prob_reach`` (growth's half-life drawn from its prior) is scored in the world drawn
+  from the projection's own priors (:data:`valuechain.model.synthetic.DECAY`), ``prob_reach_no_decay``
+  in the same world with a pace that lasts (:data:`~valuechain.model.synthetic.LASTING`): a probability
+  is checked in the world it is a probability in; the worlds differ only in how long growth lasts, which
+  the page shows P against. Checks: ``growth_test`` (size, power, MDE), ``growth_interval``,
+  ``needed_growth_interval``, ``prob_reach``, ``prob_reach_no_decay``.
 - **The secondary tests** under their own nulls (:data:`valuechain.stats.size.TESTS`), ``size`` lines.
 
 Run ``make calibrate`` (``python -m valuechain.batch.calibrate``); ``--write`` records the tests'
@@ -120,6 +126,7 @@ class Check:
     nominal: Callable[[Batch], float]
     score: Callable[[Batch], np.ndarray] | None = None  # a test's statistic, larger against H0 (default: -p)
     question: str = "gap_closing"  # the batches it is measured on (:attr:`valuechain.model.synthetic.Batch.question`)
+    worlds: Callable[[str], bool] | None = None  # the worlds it is measured in (None: every world of its question)
 
 
 def _primary(*columns: str) -> Callable[[Batch], np.ndarray]:
@@ -146,7 +153,9 @@ CHECKS = (
     Check("needed_growth_interval", "interval", _reach("needed_low", "needed_high"), lambda b: b.reach_truth["needed"],
           lambda b: b.pattern.band, question="reach"),
     Check("prob_reach", "probability", _reach("prob_reach"), lambda b: b.reach_truth["reached"], lambda b: np.nan,
-          question="reach"),
+          question="reach", worlds=lambda w: w == synthetic.DECAY),
+    Check("prob_reach_no_decay", "probability", _reach("prob_reach_no_decay"), lambda b: b.reach_truth["reached"],
+          lambda b: np.nan, question="reach", worlds=lambda w: w == synthetic.LASTING),
 )
 """What the page shows and how each is checked. A new statistic (an interval of another estimate, a
 probability of reaching R*) is one more entry: its value per simulation and its truth in the batch."""
@@ -173,7 +182,7 @@ def batches(scenario: str = "base", sims: int = 500, seed: int = 20261121, jobs:
     p = synthetic.pattern(sc, ds, demand_gap(sc, ds))
     plan = {w: (w, p.required_rate, "gap_closing") for w in synthetic.WORLDS}
     plan.update({f"model@{e:g}": ("model", e / 4, "gap_closing") for e in EFFECTS})
-    plan.update({f"reach/{w}": (w, p.needed_growth / 4, "reach") for w in synthetic.WORLDS})
+    plan.update({f"reach/{w}": (w, p.needed_growth / 4, "reach") for w in (*synthetic.WORLDS, *synthetic.PROJECTION_WORLDS)})
     plan.update({f"reach/model@{e:g}": ("model", (p.needed_growth + e) / 4, "reach") for e in REACH_EFFECTS})
     seeds = np.random.SeedSequence(seed).spawn(len(plan))
     work = [(p, world, rate, sims, s, question) for (world, rate, question), s in zip(plan.values(), seeds)]
@@ -240,6 +249,8 @@ def measure(made: dict[str, Batch]) -> dict:
         nulls = {k: b for k, b in mine.items() if "@" not in k}
         alternatives = [b for k, b in mine.items() if k.startswith("model@")]
         groups = {**{w: [b] for w, b in nulls.items()}, "model_all_rates": [mine["model"], *alternatives]}
+        if check.worlds is not None:
+            groups = {w: bs for w, bs in groups.items() if check.worlds(w.split("_all_rates")[0])}
         if check.kind == "test":
             out["size"][check.name] = {w: float(np.mean(rejects(check, b)[check.truth(b)])) for w, b in nulls.items()}
             power = {effect(b): float(np.mean(rejects(check, b))) for b in alternatives}
@@ -295,7 +306,7 @@ def findings(measured: dict, made: dict[str, Batch]) -> list[str]:
         if worst[1] > size.SIZE_LIMIT:
             lines.append(f"the question's test's size on the real disclosure pattern is above {size.SIZE_LIMIT:.2f} (up to {worst[1]:.2f}, "
                          f"{worst[0]}): a rejection is not evidence that D reaches R*'s committed path")
-        lines.append(f"the question's test detects D growing {reach_mde:.2f} a year faster than it needs with "
+        lines.append(f"the question's test detects D's pace {reach_mde:.2f} a year above the growth it needs with "
                      f"{POWER:.0%} power (the growth it needs: {p.needed_growth:.2f} a year)")
         for name, by_world in measured["calibration"].items():
             off = {w: m - f for w, (m, f) in by_world.items() if abs(m - f) > 0.05}
@@ -354,14 +365,14 @@ def record(measured: dict, made: dict[str, Batch], scenario: str, seed: int, pat
         data["reach"] = {
             "test": REACH_TEST, "simulations": min(b.sims for b in reach.values()),
             "predictive_draws": synthetic.PREDICTIVE_DRAWS, "year": p.reach_year,
-            "effect_unit": "D's true growth minus the growth it needs to reach R*'s committed path, log points a year",
+            "effect_unit": "D's true drift minus the growth it needs to reach R*'s committed path, log points a year",
             "needed_growth": p.needed_growth, "size": measured["size"][REACH_TEST],
             "power": {f"{e:g}": r for e, r in measured["power"][REACH_TEST].items()},
             "mde": measured["mde"][REACH_TEST], "mde_size_adjusted": measured["mde"][f"{REACH_TEST}/size_adjusted"],
             "coverage": {k: {w: r for w, (_, r) in v.items()} for k, v in measured["coverage"].items() if k in q},
             "calibration": {k: {w: {"mean_reported": m, "observed": f} for w, (m, f) in v.items()}
                             for k, v in measured["calibration"].items() if k in q},
-            "settings": {"worlds": list(synthetic.WORLDS), "effects": list(REACH_EFFECTS), "power": POWER,
+            "settings": {"worlds": [*synthetic.WORLDS, *synthetic.PROJECTION_WORLDS], "effects": list(REACH_EFFECTS), "power": POWER,
                          "window_quarters": p.window, "alpha": p.alpha, "band": p.band,
                          "noise_levels": "estimated on each simulated panel" if "estimate" in (p.level_sd, p.slope_sd)
                          else [p.level_sd, p.slope_sd]},

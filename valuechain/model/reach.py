@@ -28,9 +28,11 @@ What is reported (each with its interval, before any p-value)
 -------------------------------------------------------------
 (a) the growth D needs to reach the path by :math:`Y` (:func:`valuechain.stats.reach.needed_growth`),
 for each rung of D's scope ladder against each rung of R* in :math:`Y_4` (in service on the
-scenario's capex path, committed, steady state); (b) D's growth over the primary test's window
-(:func:`valuechain.stats.reach.growth`); (c) :math:`P(D_{Y_4} \ge R^c_{Y_4})` as a posterior
-predictive (:func:`posterior_predictive`).
+scenario's capex path, committed, steady state); (b) D's pace over the primary test's window
+(:func:`valuechain.stats.reach.pace`: the realized growth, which the data can answer); (c)
+:math:`P(D_{Y_4} \ge R^c_{Y_4})` as a posterior predictive (:func:`posterior_predictive`), which turns on
+how long that pace lasts, a prior the data do not test: so it is also shown at fixed half-lives of growth
+(:data:`HALF_LIVES`), from one year to never.
 """
 from __future__ import annotations
 
@@ -47,7 +49,8 @@ from valuechain.model.downstream import Downstream, Ladder, columns_sum
 from valuechain.model.results import Headline
 from valuechain.model.uncertainty import normal_correlation, quantile
 from valuechain.scenario.schema import Prior, Scenario, rank_correlation_matrix
-from valuechain.stats import inference, size, reach as stats_reach
+from valuechain.stats import inference, size
+from valuechain.stats import reach as stats_reach
 
 RUNGS = ("in_service", "committed", "steady_state")  # R*'s rungs, in the order of the answer grid
 RUNG_NAMES = {"in_service": "in service (scenario capex growth)", "committed": "committed (no capex after the guidance year)",
@@ -57,8 +60,11 @@ R_KEYS = ("demand_gap.capital.ai_share_before", "demand_gap.capital.servers_life
           "demand_gap.break_even.margin_before_depreciation")  # R*'s assumptions drawn (plus each ai_share year)
 D_KEYS = ("layers.labs.pass_through", "layers.apps.pass_through")  # D's scope assumptions drawn (plus partner shares)
 GRID_POINTS = 5  # points per D assumption at which D in the last quarter is evaluated, then interpolated
-MDE_SOURCE = ("analytic: (t(ν, 1-α) + t(ν, 0.8)) × the growth's standard error; a placeholder until the calibration "
+MDE_SOURCE = ("analytic: (z(1-α) + z(0.8)) × the pace's standard error; a placeholder until the calibration "
               "records the MDE measured on the real disclosure pattern")
+HALF_LIVES = (0.5, 1.0, 2.0, 4.0, float("inf"))
+"""Half-lives of D's growth (years) at which P(D >= R*'s committed path in Y) is also shown: the data do not tell how
+long the recent pace lasts, so the page shows how the answer moves with it (inf: the pace never decays)."""
 MEASURED_TEST = "growth_test"  # the question's test as the calibration record names it (valuechain.batch.calibrate)
 
 
@@ -95,8 +101,9 @@ def minimum_detectable_effect(scenario: Scenario, se: float, dof: int, alpha: fl
 def measured_checks(scenario: Scenario, alpha: float, path=None) -> dict | None:
     """How the question's figures behaved on synthetic panels with the real disclosure pattern, as ``make calibrate``
     recorded it for this test, scenario, window and level (the same record as :func:`minimum_detectable_effect`),
-    across its worlds: the test's largest size, the lowest coverage of D's growth interval, and the largest gap between
-    the mean P(D >= R*'s path) reported and the frequency of the event. None when no matching record exists."""
+    across its worlds: the test's largest size, the lowest coverage of D's pace interval, and the largest gap between
+    the mean of a P(D >= R*'s path) reported (with growth's half-life drawn, or the pace lasting) and the frequency of
+    the event, each in the world it is a probability in. None when no matching record exists."""
     pt = scenario.demand_gap.primary_test
     try:
         record = size.recorded(paths.CALIBRATION_FILE if path is None else path)
@@ -110,14 +117,15 @@ def measured_checks(scenario: Scenario, alpha: float, path=None) -> dict | None:
     try:
         sizes = measured["size"]
         coverage = measured["coverage"]["growth_interval"]
-        calibration = measured["calibration"]["prob_reach"]
-        gaps = {world: abs(c["mean_reported"] - c["observed"]) for world, c in calibration.items()}
+        calibration = {(name, world): c for name, by_world in measured["calibration"].items()
+                       for world, c in by_world.items()}
+        gaps = {key: abs(c["mean_reported"] - c["observed"]) for key, c in calibration.items()}
         worst = max(gaps, key=gaps.get)
         return {"size_high": max(sizes.values()), "size_world": max(sizes, key=sizes.get),
                 "coverage_low": min(coverage.values()), "coverage_world": min(coverage, key=coverage.get),
                 "probability_gap": gaps[worst], "probability_reported": calibration[worst]["mean_reported"],
-                "probability_observed": calibration[worst]["observed"], "probability_world": worst,
-                "simulations": int(measured["simulations"])}
+                "probability_observed": calibration[worst]["observed"], "probability": worst[0],
+                "probability_world": worst[1], "simulations": int(measured["simulations"])}
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -133,6 +141,11 @@ def closing_checks(path=None) -> dict | None:
                 "coverage_high": max(coverage), "simulations": int(record["simulations"])}
     except (OSError, KeyError, TypeError, ValueError, AttributeError):
         return None
+
+
+def half_life_key(half_life: float) -> str:
+    """The headline key of P(D >= R*'s committed path) at a fixed half-life of growth (``prob_reach_no_decay`` at inf)."""
+    return "prob_reach_no_decay" if not np.isfinite(half_life) else f"prob_reach_half_life_{half_life:g}y"
 
 
 BOUND_FACT = "world_it_spending_2025"  # the plausibility bound of the projection (facts.csv)
@@ -157,9 +170,9 @@ class Reach:
     years: float  # h = (Y4 - T)/4
     path: pd.DataFrame  # quarter: R* in service (scenario path), committed path, steady state (scenario values)
     needed: pd.DataFrame  # rows (scope, rung): needed, low, high (log points a year), d_usd_bn, target_usd_bn
-    growth: float  # D's log growth a year over the window (central scope)
-    growth_se: float
-    dof: int
+    growth: float  # D's pace: its realized log growth a year over the window (central scope)
+    growth_se: float  # from D's band at the window's two ends
+    dof: float  # of the reference (inf: normal)
     window: int  # the quarterly changes the growth rests on
     max_window: int  # the most the test's window holds (primary_test.window_quarters)
     level: float
@@ -171,6 +184,7 @@ class Reach:
     probability: float  # P(D >= R^c in Y4), primary D, every drawn uncertainty included
     probability_se: float  # Monte Carlo
     probability_by_scope: dict  # scope key -> P
+    probability_by_half_life: dict  # half-life of growth in years (inf: none) -> P, primary D, the rest drawn as for P
     prior_keys: tuple[str, ...]  # the scenario's priors drawn
     decay_priors: dict  # name -> Prior (half-life, long-run growth)
     draws: int
@@ -194,11 +208,12 @@ class Reach:
     def test(self) -> inference.TestResult:
         """The question as a test, in the shape every test shares: :math:`H_0: g \\le g^{need}`."""
         return inference.TestResult(
-            name=f"does D reach R*'s committed path by {self.year}?", statistic=self.t_stat, pvalue=self.p_value,
-            null=f"D does not reach R*'s committed path by the end of {self.year}: its growth is at most the "
-                 f"{self.needed_central:+.2f} a year that path needs",
-            alternative=f"D's growth is above {self.needed_central:+.2f} a year",
-            method=f"EWC HAC t on the last {self.window} quarterly changes of log D, t({self.dof}) reference",
+            name=f"is D's pace enough to reach R*'s committed path by {self.year}?", statistic=self.t_stat, pvalue=self.p_value,
+            null=f"D's recent pace is at most the {self.needed_central:+.2f} a year that reaches R*'s committed path by "
+                 f"the end of {self.year}",
+            alternative=f"D's recent pace is above {self.needed_central:+.2f} a year (it would reach the path if it lasted)",
+            method=f"D's pace over its last {self.window} quarterly changes, its standard error from D's band at the "
+                   "two ends, normal reference",
             nobs=self.window, df=self.dof, estimate=self.growth, interval=self.growth_interval, level=self.level)
 
     def grid(self, column: str = "needed") -> pd.DataFrame:
@@ -232,9 +247,9 @@ class Reach:
                      "rate", y, float(grid.min().min()), detail=True),
             Headline("reach_needed_growth_range_high", f"Growth D needs by {y}, highest across D's scope ladder and R*'s rungs",
                      "rate", y, float(grid.max().max()), detail=True),
-            Headline("d_growth", f"D's growth, last {self.window} quarterly changes", "rate", q, self.growth),
-            Headline("d_growth_low", "D's growth, lower bound", "rate", q, lo, detail=True),
-            Headline("d_growth_high", "D's growth, upper bound", "rate", q, hi, detail=True),
+            Headline("d_growth", f"D's pace, growth over its last {self.window} quarterly changes", "rate", q, self.growth),
+            Headline("d_growth_low", "D's pace, lower bound", "rate", q, lo, detail=True),
+            Headline("d_growth_high", "D's pace, upper bound", "rate", q, hi, detail=True),
             Headline("reach_mde", "Minimum detectable effect of the growth test (80% power)", "rate", q, self.mde,
                      note=("Measured on synthetic panels with the real disclosure pattern" if self.mde_source != MDE_SOURCE
                            else "Analytic placeholder until the calibration measures it")),
@@ -244,7 +259,12 @@ class Reach:
                      "scope ladder", "probability", y, p_lo, detail=True),
             Headline("prob_reach_scope_high", f"P(D ≥ R*'s committed path in {self.target_quarter}), highest across D's "
                      "scope ladder", "probability", y, p_hi, detail=True),
-            Headline("reach_p_value", f"p-value, H0: D does not reach R*'s committed path by {y}", "p", q, self.p_value),
+            *[Headline(half_life_key(eta), f"P(D ≥ R*'s committed path in {self.target_quarter}) "
+                       + (f"if growth halves every {eta:g} year{'' if eta == 1 else 's'}" if np.isfinite(eta)
+                          else "if the recent pace lasts"), "probability", y, p_eta, detail=np.isfinite(eta))
+              for eta, p_eta in self.probability_by_half_life.items()],
+            Headline("reach_p_value", f"p-value, H0: D's pace is at most the growth that reaches R*'s committed path by {y}",
+                     "p", q, self.p_value),
             Headline("d_projected_p95_usd_bn", f"D projected, 95th percentile, {self.target_quarter}", "usd_bn",
                      str(self.target_quarter), self.p95_at(self.target_quarter), detail=True),
         ]
@@ -353,20 +373,23 @@ def scope_factors(down: Downstream, ladder: Ladder, quarter: pd.Period, scenario
 # ----------------------------------------------------------------------------- the posterior predictive
 
 
-def posterior_predictive(rng: np.random.Generator, log_d0: np.ndarray, growth: float, se: float, dof: int,
-                         half_life: Prior, long_run: Prior, ceiling_share: Prior, scale_usd_bn: float, level_sd: float,
-                         slope_sd: float, quarters: int) -> np.ndarray:
+def posterior_predictive(rng: np.random.Generator, log_d0: np.ndarray, growth, se, dof: float,
+                         half_life: Prior | float, long_run: Prior, ceiling_share: Prior, scale_usd_bn: float, level_sd,
+                         slope_sd, quarters: int) -> np.ndarray:
     r"""Paths of the primary :math:`\log D` (draws x quarters) after :math:`T`.
 
     For each draw: :math:`\log D_T` is ``log_d0`` (already drawn from D's band and its scope's
-    priors); the current growth is :math:`g_0 = \hat g - se\, t^*`, :math:`t^* \sim t_\nu` (the
-    growth's sampling distribution inverted under a flat prior); the half-life, the long-run rate and
-    the ceiling :math:`K` (a share of ``scale_usd_bn``, world IT spending) are drawn from their stated
-    priors; the path is :func:`valuechain.stats.reach.decaying_paths`, future shocks included.
+    priors); the current growth is D's pace drawn from its sampling distribution inverted under a flat
+    prior, :math:`g_0 = \hat g - se\, t^*`, :math:`t^* \sim t_\nu` (standard normal at
+    :data:`~valuechain.stats.reach.NORMAL`); the half-life (its prior, or the fixed number ``half_life``:
+    inf for a pace that never decays), the long-run rate and the ceiling :math:`K` (a share of
+    ``scale_usd_bn``, world IT spending) are drawn from their stated priors; the path is
+    :func:`valuechain.stats.reach.decaying_paths`, future shocks included.
     """
     n = len(log_d0)
-    g0 = growth - se * stats.t.rvs(dof, size=n, random_state=rng)
-    eta = quantile(half_life, rng.uniform(size=n))
+    shock = rng.standard_normal(n) if not np.isfinite(dof) else stats.t.rvs(dof, size=n, random_state=rng)
+    g0 = growth - se * shock
+    eta = np.full(n, float(half_life)) if not isinstance(half_life, Prior) else quantile(half_life, rng.uniform(size=n))
     g_inf = quantile(long_run, rng.uniform(size=n))
     ceiling = np.log(scale_usd_bn * quantile(ceiling_share, rng.uniform(size=n)))
     return stats_reach.decaying_paths(rng, log_d0, g0, g_inf, eta, level_sd, slope_sd, quarters, ceiling)
@@ -424,7 +447,8 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
                          "low": float(np.quantile(draws, tail)), "high": float(np.quantile(draws, 1 - tail))})
     needed = pd.DataFrame(rows).set_index(["scope", "rung"])
 
-    g, se, nu = stats_reach.growth(log_d.to_numpy(), pt.window_quarters)
+    log_sd = down.d["log_sd"].reindex(log_d.index).to_numpy()
+    g, se, nu = stats_reach.pace(log_d.to_numpy(), log_sd, pt.window_quarters)
     g, se = float(g), float(se)
     need = float(needed.loc[(chain.PRIMARY, "committed"), "needed"])
     t_stat, p = stats_reach.growth_test(g, se, nu, need)
@@ -438,6 +462,11 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     prob, prob_se = stats_reach.probability_above(at_target, log_target)
     by_scope = {key: stats_reach.probability_above(at_target + log_d_draws[:, i] - log_d_draws[:, primary],
                                                    log_target)[0] for i, key in enumerate(rungs.index)}
+    by_half_life = {}
+    for eta in HALF_LIVES:  # the same draws of D in T and of R*'s path, growth's half-life fixed
+        fixed = posterior_predictive(rng, log_d_draws[:, primary], g, se, nu, eta, pt.long_run_growth,
+                                     pt.ceiling_share, bound.value_usd_bn, *down.noise_levels, (target - T).n)
+        by_half_life[eta] = stats_reach.probability_above(fixed[:, -1], log_target)[0]
     quarters = pd.period_range(T + 1, end, freq="Q")
     fan = pd.DataFrame({f"d_p{p_:02d}": np.exp(np.percentile(paths, p_, axis=0)) for p_ in (5, 25, 50, 75, 95)},
                        index=quarters)
@@ -446,7 +475,7 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
         dof=nu, window=min(pt.window_quarters, len(log_d) - 1), max_window=pt.window_quarters, level=level,
         mde=mde, mde_source=mde_source, alpha=pt.alpha, checks=checks,
         t_stat=float(t_stat), p_value=float(p), probability=prob, probability_se=prob_se,
-        probability_by_scope=by_scope, prior_keys=r_keys + d_keys,
+        probability_by_scope=by_scope, probability_by_half_life=by_half_life, prior_keys=r_keys + d_keys,
         decay_priors={"growth_half_life_years": pt.growth_half_life_years, "long_run_growth": pt.long_run_growth,
                       "ceiling_share": pt.ceiling_share},
         draws=n, fan=fan, bound=bound)

@@ -64,7 +64,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-
 from scipy import stats
 
 from valuechain.dataset import disclosures
@@ -72,6 +71,7 @@ from valuechain.dataset.load import Dataset
 from valuechain.model import downstream
 from valuechain.model import reach as reach_model
 from valuechain.model.chain import Chain, Scope
+from valuechain.model.uncertainty import quantile
 from valuechain.stats import closing, inference
 from valuechain.stats import reach as stats_reach
 
@@ -130,6 +130,11 @@ class Pattern:
     def steps(self) -> int:
         """Quarterly changes of the truth: over the pipeline's quarters and on to the horizon."""
         return len(self.quarters) + len(self.horizon) - 1
+
+    @property
+    def pace_window(self) -> int:
+        """The quarterly changes D's pace spans: the window's, or fewer if fewer quarters are tested."""
+        return min(self.window, int(self.tested.sum()) - 1)
 
     @property
     def window_start(self) -> int:
@@ -308,6 +313,7 @@ class Run:
     quarters: pd.PeriodIndex  # the tested quarters
     log_d: np.ndarray  # sims x tested quarters: log of the chain-linked D
     log_sd: np.ndarray  # sims: D's band s.d. (log) in the last tested quarter
+    log_sd_path: np.ndarray  # sims x tested quarters: D's band s.d. (log)
     noise_levels: np.ndarray  # sims x 2: the (level, slope) s.d.s each panel's D was built with
 
 
@@ -331,7 +337,8 @@ def run(p: Pattern, values: np.ndarray) -> Run:
     net = downstream.columns_sum(columns, signs)
     sd = np.sqrt(downstream.band_log_var(columns, signs, net, fits, p.quarters, weights))
     last = np.flatnonzero(p.tested)[-1]
-    return Run(p.quarters[p.tested], np.log(d[:, p.tested]), sd[:, last], np.column_stack([level_sd, slope_sd]))
+    return Run(p.quarters[p.tested], np.log(d[:, p.tested]), sd[:, last], sd[:, p.tested],
+               np.column_stack([level_sd, slope_sd]))
 
 
 def gap_test(p: Pattern, log_d: pd.Series, log_sd: float, noise_levels, seed: int) -> closing.GapClosing:
@@ -399,13 +406,22 @@ class Batch:
 
     @property
     def reach_truth(self) -> dict[str, np.ndarray]:
-        """The question's truth per simulation: D's growth a year, the growth D needs from its true level in T, whether
-        the null (D does not reach the path) holds, and whether D reaches R*'s committed path in Y's fourth quarter."""
+        """The question's truth per simulation: D's pace (its realized growth a year over the test's window, the
+        estimand of :func:`valuechain.stats.reach.pace`), the growth D needs from its true level in T, whether the
+        test's null (the pace is at most the need) holds, and whether D reaches R*'s committed path in Y's fourth
+        quarter."""
         p, t = self.pattern, len(self.pattern.quarters) - 1
-        growth = np.broadcast_to(4 * np.asarray(self.rate, float), (self.sims,))
+        growth = self.true_pace
         needed = stats_reach.needed_growth(self.log_d[:, t], p.log_committed, p.reach_steps / 4)
         return {"growth": growth, "needed": needed, "null_holds": growth <= needed + 1e-12,
                 "reached": self.log_d[:, t + p.reach_steps] >= p.log_committed}
+
+    @property
+    def true_pace(self) -> np.ndarray:
+        """The true D's realized log growth a year over the pace's window (the tested quarters' last changes)."""
+        p, t = self.pattern, len(self.pattern.quarters) - 1
+        w = p.pace_window
+        return 4 * (self.log_d[:, t] - self.log_d[:, t - w]) / w
 
     @property
     def window_changes(self) -> np.ndarray:
@@ -418,9 +434,11 @@ def simulate(p: Pattern, world: str, rate: float, sims: int, rng: np.random.Gene
              question: str = "gap_closing") -> Batch:
     """``sims`` synthetic panels of ``world`` with true rate ``rate`` a quarter (the gap's closing rate, or D's growth
     for ``question="reach"``), through the pipeline."""
-    deviations = WORLDS[world](p, rng, sims)
+    deviations = WORLDS["random_walk_growth" if world in PROJECTION_WORLDS else world](p, rng, sims)
     if question == "reach":
         log_d = true_reach_log_d(p, deviations, rate)
+        if world in PROJECTION_WORLDS:
+            log_d = decayed(p, log_d, rng, PROJECTION_WORLDS[world])
         gap = log_d - np.concatenate([p.log_required.reindex(p.quarters).to_numpy(), np.full(len(p.horizon), np.nan)])
         values = observe(p, log_d[:, :len(p.quarters)], rng)
         return Batch(p, world, rate, gap, run(p, values), rng.integers(0, 2 ** 31, sims), question=question, log_d=log_d)
@@ -429,10 +447,34 @@ def simulate(p: Pattern, world: str, rate: float, sims: int, rng: np.random.Gene
     return Batch(p, world, rate, gap, run(p, values), rng.integers(0, 2 ** 31, sims))
 
 
+DECAY, LASTING = "decay", "pace_lasts"
+PROJECTION_WORLDS = {DECAY: None, LASTING: float("inf")}
+"""The question's worlds drawn from the projection's own model (:func:`decayed`), by the half-life of growth they
+fix (None: drawn from its prior): the worlds in which P(D >= R*'s committed path) with that half-life is a
+probability of something, since its event turns on how long growth lasts. Before T they are the random walk in
+growth at the data's noise levels, the same model as the projection's future shocks."""
+
+
+def decayed(p: Pattern, log_d: np.ndarray, rng: np.random.Generator, half_life: float | None = None) -> np.ndarray:
+    r"""True log D after T replaced by a path of the projection's model: growth decays from the truth's pace over
+    the test's window with a half-life (``half_life``, or drawn from the scenario's prior), a long-run rate and a
+    ceiling drawn from the scenario's priors, future level and slope shocks at the data's noise levels
+    (:func:`valuechain.stats.reach.decaying_paths`)."""
+    t, w, n = len(p.quarters) - 1, p.pace_window, len(log_d)
+    pr = p.decay_priors
+    pace = 4 * (log_d[:, t] - log_d[:, t - w]) / w
+    draw = {k: quantile(pr[k], rng.uniform(size=n)) for k in ("growth_half_life_years", "long_run_growth", "ceiling_share")}
+    eta = draw["growth_half_life_years"] if half_life is None else np.full(n, half_life)
+    after = stats_reach.decaying_paths(rng, log_d[:, t], pace, draw["long_run_growth"], eta,
+                                       *p.noise_levels, log_d.shape[1] - 1 - t, np.log(p.bound_usd_bn * draw["ceiling_share"]))
+    return np.concatenate([log_d[:, :t + 1], after], axis=1)
+
+
 REACH_COLUMNS = ["growth", "growth_low", "growth_high", "needed", "needed_low", "needed_high", "t_stat", "p_value",
-                 "prob_reach"]
+                 "prob_reach", "prob_reach_no_decay"]
 """What the page shows of the question, per simulation (growth in log points a year): D's growth and its interval,
-the growth needed and its interval (the band's part), the test, and P(D >= R*'s committed path in Y)."""
+the growth needed and its interval (the band's part), the test, and P(D >= R*'s committed path in Y), with growth's
+half-life drawn from its prior and with the pace lasting."""
 
 PREDICTIVE_DRAWS = 2000
 """Draws of the posterior predictive per simulated panel (the page takes the scenario's ``predictive_draws``)."""
@@ -447,33 +489,36 @@ def reach_figures(p: Pattern, r: Run, rng: np.random.Generator, draws: int = PRE
     growth needed is :math:`(\log R^c_{Y_4} - \log \hat D_T)/h` with the interval D's band gives it
     (:math:`\pm z\,\mathrm{sd}_T/h`; the page's also spans the priors of R*'s and the scope's assumptions, which a
     world with the scenario's values cannot check). P is :func:`valuechain.model.reach.posterior_predictive` with
-    ``draws`` draws per panel: :math:`\log D_T` from the panel's band, its growth inverted from the test's
-    t, the decay's priors, future shocks at the panel's noise levels.
+    ``draws`` draws per panel: :math:`\log D_T` from the panel's band, its pace inverted from its normal error,
+    the decay's priors (or no decay), future shocks at the panel's noise levels.
     """
-    g, se, nu = stats_reach.growth(r.log_d, p.window)
+    g, se, nu = stats_reach.pace(r.log_d, r.log_sd_path, p.window)
     g_lo, g_hi = stats_reach.growth_interval(g, se, nu, p.band)
     h = p.reach_steps / 4
     log_d_now = r.log_d[:, -1]
     needed = stats_reach.needed_growth(log_d_now, p.log_committed, h)
     z = stats.norm.ppf(0.5 + p.band / 2)
     t, pval = stats_reach.growth_test(g, se, nu, needed)
-    prob = np.empty(len(g))
+    prob = {half_life: np.empty(len(g)) for half_life in ("prior", np.inf)}
     pr = p.decay_priors
     for start in range(0, len(g), chunk):
         at = slice(start, start + chunk)
         k = len(g[at])
 
-        def each(x):
+        def each(x, at=at):
             return np.repeat(np.asarray(x, float)[at], draws)
 
         log_d0 = each(log_d_now) + each(r.log_sd) * rng.standard_normal(k * draws)
-        paths = reach_model.posterior_predictive(rng, log_d0, each(g), each(se), nu, pr["growth_half_life_years"],
-                                                 pr["long_run_growth"], pr["ceiling_share"], p.bound_usd_bn,
-                                                 each(r.noise_levels[:, 0]), each(r.noise_levels[:, 1]), p.reach_steps)
-        prob[at] = (paths[:, -1] >= p.log_committed).reshape(k, draws).mean(axis=1)
+        for half_life, out in prob.items():
+            paths = reach_model.posterior_predictive(
+                rng, log_d0, each(g), each(se), nu, pr["growth_half_life_years"] if half_life == "prior" else half_life,
+                pr["long_run_growth"], pr["ceiling_share"], p.bound_usd_bn, each(r.noise_levels[:, 0]),
+                each(r.noise_levels[:, 1]), p.reach_steps)
+            out[at] = (paths[:, -1] >= p.log_committed).reshape(k, draws).mean(axis=1)
     return pd.DataFrame({"growth": g, "growth_low": g_lo, "growth_high": g_hi, "needed": needed,
                          "needed_low": needed - z * r.log_sd / h, "needed_high": needed + z * r.log_sd / h,
-                         "t_stat": t, "p_value": pval, "prob_reach": prob}, columns=REACH_COLUMNS)
+                         "t_stat": t, "p_value": pval, "prob_reach": prob["prior"], "prob_reach_no_decay": prob[np.inf]},
+                        columns=REACH_COLUMNS)
 
 
 def with_reach(batch: Batch, draws: int = PREDICTIVE_DRAWS) -> Batch:

@@ -9,7 +9,7 @@ from valuechain.stats.inference import format_p
 from valuechain.stats.regression import rmse_ratio
 from valuechain.stats.size import SIZE_LIMIT
 from valuechain.escape import markdown_text
-from valuechain.report.labels import with_unit
+from valuechain.report.labels import probability_text, with_unit
 from valuechain.dataset.names import company_name
 from valuechain.model.labs import EFFICIENCY
 from valuechain.layers import CHAIN_ORDER
@@ -133,18 +133,31 @@ POSITION = {"below": "below the requirement on every rung of its scope ladder",
             "spans": "below the requirement on some rungs of its scope ladder and at or above it on others"}
 
 
+def _half_life_text(v) -> str:
+    """P(D >= R*'s committed path) at each half-life of growth the page shows, in words ("" when none)."""
+    by = v.probability_by_half_life or {}
+    def when(eta):
+        if not np.isfinite(eta):
+            return "if the pace lasts"
+        return "if growth halves every " + {0.5: "half year", 1.0: "year"}.get(eta, f"{eta:g} years")
+
+    parts = [f"{probability_text(p)} {when(eta)}" for eta, p in by.items()]
+    return f"; by how fast growth fades: {', '.join(parts)}" if parts else ""
+
+
 def _probability_sentence(v) -> str:
-    """P(D >= R*'s committed path), or, where the calibration shows it is not calibrated, the model's number with that shown first."""
-    stated = (f"{v.probability:.2f} ({v.probability_range[0]:.2f}-{v.probability_range[1]:.2f} over the scope ladder), "
-              "with future shocks, decaying growth and the priors of R\\*'s and D's assumptions drawn; it is conditional "
-              "on the projection's priors (how fast growth decays, its long-run rate, the ceiling), which the data do not "
-              "test")
+    """P(D >= R*'s committed path) with growth's half-life drawn and at each half-life shown, or, where the calibration
+    shows it is not calibrated, the model's number with that shown first."""
+    stated = (f"{probability_text(v.probability)} with the half-life of growth drawn from its prior "
+              f"({probability_text(v.probability_range[0])}-{probability_text(v.probability_range[1])} over the scope "
+              f"ladder){_half_life_text(v)}. How long the pace lasts is a prior the data do not test")
     if "calibration" not in v.reasons:
         return f"P(D ≥ R\\*'s committed path at the end of {v.year}) = **{stated}**. "
     c = v.checks
-    return (f"The model's P(D ≥ R\\*'s committed path at the end of {v.year}) is {stated}, but it is **not a calibrated "
-            f"probability**: on synthetic panels with the real disclosure pattern the probabilities it reported averaged "
-            f"{c['probability_reported']:.2f} where the event happened in {c['probability_observed']:.0%} of them. ")
+    return (f"The model's P(D ≥ R\\*'s committed path at the end of {v.year}) is {stated}, and it is **not a calibrated "
+            f"probability**: on synthetic panels with the real disclosure pattern, in the world it describes, the "
+            f"probabilities it reported averaged {c['probability_reported']:.2f} where the event happened in "
+            f"{c['probability_observed']:.0%} of them. ")
 
 
 def verdict_sentence(v) -> str:
@@ -169,7 +182,7 @@ def verdict_sentence(v) -> str:
             why.append(f"on synthetic panels with the real disclosure pattern the test rejects a true null in up to "
                        f"{c['size_high']:.0%} of samples, above the 10% a test may have to be read at its level")
         if "coverage" in v.reasons:
-            why.append(f"D's {band} growth interval covers the true growth in as few as {c['coverage_low']:.0%} of those "
+            why.append(f"D's {band} pace interval covers the true pace in as few as {c['coverage_low']:.0%} of those "
                        "panels")
         tell = []
         if "power" in v.reasons and np.isfinite(v.more_quarters):
@@ -187,17 +200,18 @@ def verdict_sentence(v) -> str:
         tell_text = f" What would tell: {' or '.join(tell)}." if tell else ""
         first = f"**The data cannot tell yet whether D reaches {path}**: {'; and '.join(why)}.{tell_text}"
     elif v.case == "on_course":
-        first = (f"**If D kept its recent pace to {v.year}, it would reach R\\*'s committed "
-                 f"path**: its recent growth is above the growth it needs, at the {v.alpha:.0%} level. That is a "
-                 "condition, not a forecast: the test measures the recent pace, not whether it lasts.")
+        first = (f"**D's recent pace would reach R\\*'s committed path by {v.year} if it lasted; whether it lasts, the "
+                 f"data cannot tell**: its pace is above the growth it needs at the {v.alpha:.0%} level, and the "
+                 "probability below turns on how fast that growth fades.")
     else:
-        first = f"**The data do not show D reaching {path}**: its growth is not above the growth it needs at the {v.alpha:.0%} level."
+        first = f"**The data do not show D reaching {path}**: its recent pace is not above the growth it needs at the {v.alpha:.0%} level."
     numbers = (f"Today D is {POSITION[v.position]} ({lo:.0%}-{hi:.0%} of R\\* in service). To reach the path D needs "
                f"{v.needed:+.2f} log points a year ({band} interval {v.needed_interval[0]:+.2f} to {v.needed_interval[1]:+.2f}); "
-               f"it grew {v.growth:+.2f} ({band} interval {v.growth_interval[0]:+.2f} to {v.growth_interval[1]:+.2f}). "
+               f"its pace over the last quarters was {v.growth:+.2f} ({band} interval {v.growth_interval[0]:+.2f} to "
+               f"{v.growth_interval[1]:+.2f}). "
                + _probability_sentence(v) +
                f"Minimum detectable effect: {v.mde:+.2f} a year ({v.mde_source}). "
-               f"Test (H0: D does not reach the path): p = {format_p(v.p_value)}.")
+               f"Test (H0: D's pace is at most the growth it needs): p = {format_p(v.p_value)}.")
     return f"{first} {numbers}"
 
 

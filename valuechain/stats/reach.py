@@ -17,16 +17,23 @@ depends on the data:
 **Needed growth** (:func:`needed_growth`): the constant log growth a year that takes :math:`D_T` to
 the path, :math:`g^{need} = (\log P_{Y_4} - \log D_T)/h`.
 
-**D's growth** (:func:`growth`): the mean quarterly change of :math:`\log D` over the latest
-``window`` changes, times four, by OLS on a constant with the EWC HAC variance; the t statistic is
-referred to :math:`t_\nu` (fixed-b). The test of the question in growth form is
-:math:`H_0: g \le g^{need}` against :math:`H_1: g > g^{need}` (:func:`growth_test`).
+**D's pace** (:func:`pace`): what the data can answer. The estimand is the realized log growth a year
+of the true :math:`D` over the latest ``window`` quarterly changes, :math:`g = 4(\log D_T - \log D_{T-w})/w`,
+not a drift that lasts: whether the pace lasts to :math:`Y` is the posterior predictive's part, shown
+against the half-life of growth because the data do not tell it. The estimate is the same change of
+the smoothed, chain-linked :math:`\hat D`; its error is the smoothing error at the two ends, so its
+standard error comes from D's band (the state-space model's smoothed variances, with the noise
+levels' uncertainty), :math:`se = \tfrac{4}{w}\sqrt{s_T^2 + s_{T-w}^2}`, with the normal reference.
+The two ends' errors are treated as uncorrelated; the smoother correlates them positively through
+the slope it shares, which would make the error smaller, so the interval errs wide. ``make calibrate``
+measures its coverage. The test of the question in growth form is :math:`H_0: g \le g^{need}`
+against :math:`H_1: g > g^{need}` (:func:`growth_test`): is D's recent pace above the pace the path
+needs? A rejection says the recent pace would reach the path if it lasted, not that it will.
 
 **Minimum detectable effect** (:func:`mde`): until the calibration records one measured on the real
 disclosure pattern, the conservative analytic value
-:math:`MDE = (t_{\nu, 1-\alpha} + t_{\nu, 0.8})\, se`, the smallest excess of growth over the null the
-one-sided level-:math:`\alpha` test detects with probability 0.8 if the t statistic were exactly
-:math:`t_\nu` around its mean.
+:math:`MDE = (z_{1-\alpha} + z_{0.8})\, se`, the smallest excess of the pace over the need the
+one-sided level-:math:`\alpha` test detects with probability 0.8 if its error were exactly normal.
 
 **Posterior predictive** (:func:`decaying_paths`): log D from :math:`T` on a decaying-growth path below
 a ceiling (a logistic diffusion), with future shocks (see the function).
@@ -35,8 +42,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
-
-from valuechain.stats import inference
 
 POWER = 0.8  # the power at which the minimum detectable effect is stated
 MIN_CHANGES = 3  # quarterly changes the growth needs at the least
@@ -53,40 +58,44 @@ def needed_growth(log_d, log_target, years):
     return (np.asarray(log_target, dtype=float) - np.asarray(log_d, dtype=float)) / years
 
 
-def growth(log_d: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, int]:
-    r"""D's log growth a year over the latest ``window`` quarterly changes (fewer if fewer, at least
-    :data:`MIN_CHANGES`), its EWC standard error and :math:`\nu`.
+NORMAL = np.inf
+"""Degrees of freedom of the normal reference (:func:`pace`'s; ``scipy.stats.t`` with infinite :math:`\\nu` is the normal)."""
 
-    ``log_d`` is (quarters,) or (simulations x quarters), with no missing quarter in the window.
-    Returns the estimates :math:`4\bar{\Delta}`, their standard errors (both a year, same leading
-    shape as ``log_d`` without its last axis) and the EWC degrees of freedom.
+
+def pace(log_d, log_sd, window: int) -> tuple[np.ndarray, np.ndarray, float]:
+    r"""D's realized log growth a year over the latest ``window`` quarterly changes (fewer if fewer, at least
+    :data:`MIN_CHANGES`), its standard error from D's band and the reference's degrees of freedom (:data:`NORMAL`).
+
+    ``log_d`` and ``log_sd`` (D's band s.d. of :math:`\log D`, same shape) are (quarters,) or
+    (simulations x quarters), with no missing quarter in the window. The estimate is
+    :math:`4(\log\hat D_T - \log\hat D_{T-w})/w` and the standard error
+    :math:`\tfrac{4}{w}\sqrt{s_T^2 + s_{T-w}^2}` (module docstring).
     """
     y = np.atleast_2d(np.asarray(log_d, dtype=float))
-    changes = np.diff(y, axis=1)[:, -window:]
-    if changes.shape[1] < MIN_CHANGES or not np.isfinite(changes).all():
-        raise ValueError(f"growth: need at least {MIN_CHANGES} quarterly changes of log D without gaps, "
-                         f"got {changes.shape[1]}")
-    n = changes.shape[1]
-    mean = changes.mean(axis=1)
-    # against a null one below the mean, t = 1/se: the standard error without a second formula
-    est, t, nu = inference.batched_t(changes, np.ones((n, 1)), np.ones(1), mean - 1.0)
+    sd = np.atleast_2d(np.asarray(log_sd, dtype=float))
+    n = min(window, y.shape[1] - 1)
+    if n < MIN_CHANGES or not np.isfinite(y[:, -n - 1:]).all() or not np.isfinite(sd[:, [-n - 1, -1]]).all():
+        raise ValueError(f"pace: need at least {MIN_CHANGES} quarterly changes of log D without gaps and D's band at "
+                         f"both ends, got {max(n, 0)}")
+    est = 4 * (y[:, -1] - y[:, -n - 1]) / n
+    se = 4 * np.sqrt(sd[:, -1] ** 2 + sd[:, -n - 1] ** 2) / n
     shape = np.shape(log_d)[:-1]
-    return (4 * est).reshape(shape), (4 / t).reshape(shape), nu
+    return est.reshape(shape), se.reshape(shape), NORMAL
 
 
-def growth_interval(estimate, se, dof: int, level: float = 0.90) -> tuple[np.ndarray, np.ndarray]:
-    """The equal-tailed ``level`` interval :math:`\\hat g \\pm t_{\\nu, (1+level)/2}\\, se`."""
+def growth_interval(estimate, se, dof: float, level: float = 0.90) -> tuple[np.ndarray, np.ndarray]:
+    """The equal-tailed ``level`` interval :math:`\\hat g \\pm t_{\\nu, (1+level)/2}\\, se` (normal at :data:`NORMAL`)."""
     q = stats.t.ppf(0.5 + level / 2, dof)
     return np.asarray(estimate) - q * np.asarray(se), np.asarray(estimate) + q * np.asarray(se)
 
 
-def growth_test(estimate, se, dof: int, needed) -> tuple[np.ndarray, np.ndarray]:
+def growth_test(estimate, se, dof: float, needed) -> tuple[np.ndarray, np.ndarray]:
     r"""t statistic and one-sided p-value of :math:`H_0: g \le g^{need}` against :math:`g > g^{need}` (:math:`t_\nu`)."""
     t = (np.asarray(estimate, dtype=float) - np.asarray(needed, dtype=float)) / np.asarray(se, dtype=float)
     return t, stats.t.sf(t, dof)
 
 
-def mde(se, dof: int, alpha: float = 0.05, power: float = POWER):
+def mde(se, dof: float, alpha: float = 0.05, power: float = POWER):
     r"""Analytic minimum detectable effect :math:`(t_{\nu,1-\alpha} + t_{\nu,power})\, se` of the one-sided test."""
     return (stats.t.ppf(1 - alpha, dof) + stats.t.ppf(power, dof)) * np.asarray(se, dtype=float)
 
@@ -94,9 +103,9 @@ def mde(se, dof: int, alpha: float = 0.05, power: float = POWER):
 def quarters_to_detect(mde_now: float, needed: float, n: int, max_n: int | None = None) -> float:
     r"""Quarters more, at the current pace of disclosure, until the MDE falls to ``needed``.
 
-    The standard error of a mean of :math:`n` changes scales as :math:`n^{-1/2}`, so the MDE reaches
-    :math:`g^{need}` after :math:`k = \lceil n\,((MDE/g^{need})^2 - 1) \rceil` more quarters, if the noise
-    stays as it is (the degrees of freedom held, which is conservative). 0 when the MDE is already
+    The pace's standard error is the band's at the window's two ends over the :math:`n` changes between
+    them, so it scales as :math:`n^{-1}` if the band stays as it is: the MDE reaches :math:`g^{need}`
+    after :math:`k = \lceil n\,(MDE/g^{need} - 1) \rceil` more quarters. 0 when the MDE is already
     below; inf when nothing needs detecting (:math:`g^{need} \le 0`) or when :math:`n + k` exceeds
     ``max_n``, the changes the test's window holds (more quarters alone would not tell).
     """
@@ -104,7 +113,7 @@ def quarters_to_detect(mde_now: float, needed: float, n: int, max_n: int | None 
         return np.inf
     if mde_now <= needed:
         return 0.0
-    more = float(np.ceil(n * ((mde_now / needed) ** 2 - 1)))
+    more = float(np.ceil(n * (mde_now / needed - 1)))
     return more if max_n is None or n + more <= max_n else np.inf
 
 
