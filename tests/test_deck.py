@@ -24,8 +24,8 @@ def made(ds, base_pool, base_gap):
 @pytest.fixture(scope="module")
 def slides(made):
     data = [c._repr_mimebundle_()[CHART] for c in made]
-    summary = ["**In 2025 chips captured 108% of the chain's operating profit on 67% of its revenue** "
-               "(USD 146.8bn on USD 259.6bn).\n\nThe labs lost USD 28.6bn."]
+    summary = [("**In 2025 chips captured 108% of the chain's operating profit on 67% of its revenue** "
+                "(USD 146.8bn on USD 259.6bn).\n\nThe labs lost USD 28.6bn.")]
     books = [Notebook("01_profit_capture", "Profit capture", summary=summary, charts=data)]
     built = deck.build("base", {"title": "Base case", "description": "The base case."}, books, "2026-08-31")
     return list(pptx.Presentation(io.BytesIO(built)).slides)

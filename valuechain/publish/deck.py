@@ -32,7 +32,7 @@ TITLE_ONLY = 5  # layout of the default template
 KINDS = {"line": XL_CHART_TYPE.LINE_MARKERS, "column": XL_CHART_TYPE.COLUMN_CLUSTERED,
          "column_stacked": XL_CHART_TYPE.COLUMN_STACKED, "bar": XL_CHART_TYPE.BAR_CLUSTERED,
          "bar_stacked": XL_CHART_TYPE.BAR_STACKED}
-LEAD = re.compile(r"^\*\*(.+?)\*\*[.:]?\s*(.*)$", re.S)  # a summary's bold lead sentence, then the rest
+LEAD = re.compile(r"^\*\*(.+?)\*\*[.:]?\s*(.*)$", re.DOTALL)  # a summary's bold lead sentence, then the rest
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
