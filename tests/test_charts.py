@@ -166,3 +166,89 @@ def test_required_vs_actual_chart_draws_revenue_as_known_then_and_revised(gap):
     np.testing.assert_array_equal(np.asarray(revised.get_ydata(), float), table["d_revised_usd_bn"].to_numpy(float))
     last = table.set_index("year").iloc[-1]
     assert f"{last['d_vintage_usd_bn']:,.0f} billion dollars as known on {last['cutoff']}" in chart.alt
+
+
+# Charts ready for a memo: axes that fit the data, whole years, legends off the data, names not ids,
+# titles that state the finding.
+
+@pytest.fixture(scope="module")
+def memo(ds, base_pool, base_gap, base_econ):
+    from valuechain.model import valuation
+
+    val = valuation.analyse(base_gap.scenario, ds, base_pool)
+    s = "Source: test."
+    return {"pool": charts.profit_pool_chart(base_pool.layers, 2025, s), "share": charts.profit_share_chart(base_pool.layers, s),
+            "dollar": charts.dollar_waterfall(base_pool.dollar_flow, 2025, s), "demand": charts.demand_fan_chart(base_gap, s),
+            "required": charts.required_vs_actual_chart(base_gap.required_by_year, s),
+            "backlog": charts.backlog_chart(base_gap.backlog, s) if getattr(base_gap, "backlog", None) is not None else None,
+            "labs": charts.break_even_chart(base_econ.break_even, base_econ.names, s),
+            "ipo": charts.ipo_draw_chart(val.draw, val.seed_draw, val.typical_float, s, val.names), "val": val}
+
+
+def _plotted_max(ax):
+    values = [np.asarray(line.get_ydata(), dtype=float) for line in ax.lines if len(line.get_ydata()) > 1]
+    values += [np.asarray(c.get_offsets())[:, 1] for c in ax.collections if len(np.asarray(c.get_offsets()))]
+    values += [c.get_paths()[0].vertices[:, 1] for c in ax.collections if c.get_paths()]
+    flat = np.concatenate([v.ravel() for v in values])
+    flat = flat[np.isfinite(flat) & (flat > 0)]
+    return flat.min(), flat.max()
+
+
+def test_log_axes_end_within_a_quarter_of_the_data(memo):
+    for key in ("demand", "required"):
+        ax = memo[key].fig.axes[0]
+        low, high = ax.get_ylim()
+        data_low, data_high = _plotted_max(ax)
+        assert ax.get_yscale() == "log"
+        assert high <= data_high * 1.25 * (1 + 1e-9) and low >= data_low / 1.25 * (1 - 1e-9), key
+        assert np.log10(high) - np.log10(data_high) < 1  # no decade beyond the data (it ran to 10^6)
+
+
+def test_year_axes_tick_whole_years(memo):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for key in ("share", "labs"):
+        fig = memo[key].fig
+        FigureCanvasAgg(fig).draw()
+        ax = fig.axes[0]
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if low <= t <= high]
+        assert ticks and all(float(t).is_integer() for t in ticks), (key, ticks)
+        shown = [label.get_text() for label in ax.get_xticklabels() if label.get_text()]
+        assert shown and all(text.isdigit() for text in shown), (key, shown)  # 2028, never 2028.5
+
+
+def test_legends_never_cover_the_plot(memo):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for key, chart in memo.items():
+        if key == "val" or chart is None:
+            continue
+        FigureCanvasAgg(chart.fig).draw()
+        renderer = chart.fig.canvas.get_renderer()
+        for ax in chart.fig.axes:
+            legend = ax.get_legend()
+            if legend is None:
+                continue
+            box, plot = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+            assert not box.overlaps(plot), key
+
+
+def test_the_ipo_legend_names_companies(memo):
+    labels = [t.get_text() for t in memo["ipo"].fig.axes[0].get_legend().get_texts()]
+    names = memo["val"].names
+    ids = [c for c in memo["val"].draw.index if c != "total"]
+    assert {names[c] for c in ids} <= set(labels) and len(labels) == len(ids) + 1  # the companies and the seed's band
+    assert "openai" not in labels and "OpenAI" in labels
+
+
+def test_titles_state_the_finding_from_the_numbers(memo, base_pool, base_gap, base_econ):
+    layers = base_pool.layers[base_pool.layers["year"] == 2025].set_index("layer")
+    top = layers["profit_share"].idxmax()
+    assert memo["pool"].title == (f"The {top} layer earns {layers.loc[top, 'profit_share']:.0%} of the AI value chain's "
+                                  f"operating profit on {layers.loc[top, 'revenue_share']:.0%} of its revenue (2025)")
+    low, high = base_gap.ladder_range()
+    assert memo["demand"].title.startswith(f"Downstream AI revenue D is {low:.0%}-{high:.0%} of the revenue")
+    for lab, be in base_econ.break_even.items():
+        assert f"{base_econ.names.get(lab, lab)} breaks even in {be.year}" in memo["labs"].title
+    assert memo["demand"].fig.axes[0].get_title(loc="left") == memo["demand"].title

@@ -23,9 +23,27 @@ from valuechain.report import labels
 MAX_WIDTH = 60
 
 
-def _sheet_name(title: str, taken: set) -> str:
-    clean = re.sub(r"[\[\]:*?/\\']", "", title).strip()
-    base = clean if len(clean) <= 31 else clean[:31].rsplit(" ", 1)[0].rstrip(",;-") or clean[:31]
+# Where a title may be cut for a sheet name: before a clause, a list, a parenthesis or a preposition,
+# so that the name is whole phrases ("01 AI revenue", not "01 AI revenue and operating").
+PHRASE_END = re.compile(r"(?=[:,;(]| - | and | by | for | against | in | of | on | from | to | with | over | as | at )")
+
+
+DANGLING = {"and", "or", "by", "for", "of", "in", "on", "to", "with", "the", "a", "an", "at", "as", "from", "over",
+            "against"}
+
+
+def sheet_name(title: str, taken: set) -> str:
+    """A sheet name (at most 31 characters, Excel's limit) for ``title``, unique among ``taken`` (lower case,
+    updated): the title, or its longest beginning that ends at a phrase boundary."""
+    clean = re.sub(r"\s+", " ", re.sub(r"[\[\]:*?/\\']", lambda m: ":" if m.group(0) == ":" else "", title)).strip()
+    if len(clean) <= 31:
+        base = clean.replace(":", "")
+    else:
+        cuts = [m.start() for m in PHRASE_END.finditer(clean) if 0 < m.start() <= 31 and len(clean[:m.start()].split()) >= 3]
+        base = clean[:cuts[-1]] if cuts else clean[:31].rsplit(" ", 1)[0]
+        base = base.replace(":", "").rstrip(" ,;-")
+        while len(base.split()) > 2 and base.split()[-1].lower() in DANGLING:  # never end on "and", "of", ...
+            base = base.rsplit(" ", 1)[0]
     base = base or "Table"
     name, i = base, 2
     while name.lower() in taken:
@@ -58,6 +76,8 @@ def _write_cell(sheet, fmt: _Formats, row: int, col: int, value, unit: str, text
     """A number in its unit's format, or the page's words (company names, missing values, notes)."""
     number = fmt.number(unit)
     if number is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if unit == "year" and text.strip().lstrip("-").isdigit():
+            value = int(text)  # the year the page shows (2026.5 reads 2026 there; Excel's "0" would show 2027)
         sheet.write_number(row, col, value, number)
     else:
         sheet.write_string(row, col, text)
@@ -99,7 +119,11 @@ def _key_figures_sheet(book, fmt: _Formats, rows: list[dict]) -> None:
         text = labels.value_text(value, h["unit"]) if not labels.missing(value) else "n/a"
         sheet.write_string(i, 0, h["question"])
         sheet.write_string(i, 1, h["label"])
-        sheet.write_string(i, 2, str(h.get("period", "")))
+        period = str(h.get("period", ""))
+        if period.isdigit():
+            sheet.write_number(i, 2, int(period))  # a year is a number
+        else:
+            sheet.write_string(i, 2, period)
         _write_cell(sheet, fmt, i, 3, value, h["unit"], text)
         sheet.write_string(i, 4, labels.UNITS[h["unit"]].suffix if h["unit"] in labels.UNITS else "")
         sheet.write_string(i, 5, h.get("note", ""))
@@ -222,7 +246,7 @@ def build(name: str, parameters: dict, books) -> bytes:
     book.set_properties({"title": f"valuechain: {parameters.get('title', name)}", "author": "valuechain"})
     fmt = _Formats(book)
     taken = {"contents", "key figures", "inputs", "calculations", "parameters", "sources"}
-    tables = [(_sheet_name(f"{nb.stem[:2]} {table['title']}", taken), table) for nb in books for table in nb.tables]
+    tables = [(sheet_name(f"{nb.stem[:2]} {table['title']}", taken), table) for nb in books for table in nb.tables]
     quantities = calculations(books)
     names = ["Key figures", *(["Inputs", "Calculations"] if quantities else []), *(n for n, _ in tables),
              "Parameters", "Sources"]

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from valuechain.dataset.load import Dataset
 from valuechain.escape import html_text
 from valuechain.dataset.names import company_name
 from valuechain.layers import CHAIN_ORDER, LAYERS
+from valuechain.report.labels import layer_name
 
 # seaborn's "colorblind" palette, written out so that drawing a chart does not import seaborn
 LAYER_COLOURS = dict(zip(LAYERS, ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc")))
@@ -33,6 +35,8 @@ class Chart:
     name: str = "chart"  # what it shows, as a file name: "profit-pool-2025"
     source: str = ""  # the source line drawn under it
     main: bool = True  # a main chart (one slide each in the deck) rather than a diagnostic one
+    native: tuple = ()  # the plotted series as plain data, one :func:`native` panel each: the deck's editable chart
+    method: str = ""  # how the plotted figures are made, in one sentence (the deck's speaker notes)
 
     def png(self) -> bytes:
         if getattr(self, "_png", None) is None:  # drawn once: the page and the exports show the same image
@@ -56,7 +60,7 @@ class Chart:
         from valuechain import mime
 
         data = {"name": self.name, "title": self.title, "alt": self.alt, "source": self.source, "main": self.main,
-                "png": base64.b64encode(self.png()).decode("ascii"), "svg": self.svg()}
+                "native": list(self.native), "method": self.method, "png": base64.b64encode(self.png()).decode("ascii"), "svg": self.svg()}
         return {"text/html": self._repr_html_(), "text/plain": self.title, mime.CHART: data}
 
 
@@ -79,6 +83,46 @@ def subplots(figsize: tuple[float, float]):
     """
     fig = Figure(figsize=figsize)
     return fig, fig.subplots()
+
+
+def _plain(values) -> list:
+    """Floats for a native chart's series; None where a value is missing."""
+    out = []
+    for v in values:
+        v = None if v is None else float(v)
+        out.append(v if v is not None and np.isfinite(v) else None)
+    return out
+
+
+def native(kind: str, categories, series, axis: str = "", number_format: str = "General", log: bool = False,
+           title: str = "", hidden=()) -> dict:
+    """One editable chart's data, as plain data the deck draws natively (python-pptx).
+
+    ``kind`` is ``line``, ``column``, ``column_stacked``, ``bar`` or ``bar_stacked``; ``series`` is
+    (name, values) pairs, each value one per category; ``hidden`` names series drawn without fill (the
+    invisible base of a waterfall); ``number_format`` is Excel's, for the value axis and labels.
+    """
+    return {"kind": kind, "title": title, "categories": [str(c) for c in categories],
+            "series": [{"name": name, "values": _plain(values)} for name, values in series],
+            "axis": axis, "number_format": number_format, "log": log, "hidden": list(hidden)}
+
+
+def legend_outside(ax, **kwargs):
+    """The legend to the right of the plot, outside it, so that it never covers data."""
+    kwargs.setdefault("fontsize", 8)
+    return ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def whole_years(axis) -> None:
+    """Ticks on whole years only (no 2028.5)."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def log_limits(ax, *arrays) -> None:
+    """A log axis spanning the plotted data (a quarter beyond it each way), never a decade further."""
+    values = np.concatenate([np.asarray(a, dtype=float).ravel() for a in arrays])
+    values = values[np.isfinite(values) & (values > 0)]
+    ax.set_ylim(values.min() / 1.25, values.max() * 1.25)
 
 
 def finish(fig, ax, title: str, source: str) -> None:
@@ -110,12 +154,20 @@ def profit_pool_chart(layers: pd.DataFrame, year: int, source: str) -> Chart:
     ax.set_xlim(0, 100)
     ax.set_xlabel("Share of AI value-chain revenue (%)")
     ax.set_ylabel("Operating margin (%)")
-    title = f"AI value-chain profit pool, {year}"
+    top = data["profit_share"].idxmax()
+    title = (f"The {layer_name(top).lower()} layer earns {data.loc[top, 'profit_share']:.0%} of the AI value chain's operating profit "
+             f"on {data.loc[top, 'revenue_share']:.0%} of its revenue ({year})")
     finish(fig, ax, title, source)
     parts = ", ".join(f"{layer} {row['revenue_share']:.0%} of revenue at a {row['operating_margin']:.0%} margin"
                       for layer, row in data.iterrows())
     alt = f"Profit-pool chart for {year}: {parts}. Bar area is operating profit."
-    return Chart(fig, title, alt, f"profit-pool-{year}", source)
+    panel = native("column", [layer_name(layer) for layer in data.index],
+                   [("Share of chain revenue", data["revenue_share"]),
+                    ("Share of chain operating profit", data["profit_share"])],
+                   f"Share of the AI value chain, {year}", "0%")
+    method = ("Each layer's AI revenue and operating profit are the filed figures of its companies, their AI share set "
+              "by the scenario, as a share of the whole chain's.")
+    return Chart(fig, title, alt, f"profit-pool-{year}", source, native=(panel,), method=method)
 
 
 def profit_share_chart(layers: pd.DataFrame, source: str) -> Chart:
@@ -132,14 +184,22 @@ def profit_share_chart(layers: pd.DataFrame, source: str) -> Chart:
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xlabel("Calendar year (dashed: scenario projection)")
     ax.set_ylabel("Share of chain operating profit (%)")
+    whole_years(ax.xaxis)
     ax.legend(frameon=False, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.18))
-    title = "Who captures the AI profit: share of chain operating profit by layer"
-    finish(fig, ax, title, source)
     first, last = layers["year"].min(), layers["year"].max()
     end = layers[layers["year"] == last].set_index("layer")["profit_share"]
+    top = end.idxmax()
+    title = f"The {layer_name(top).lower()} layer captures the largest share of the chain's operating profit in {last}: {end[top]:.0%}"
+    finish(fig, ax, title, source)
     alt = (f"Line chart of each layer's share of chain operating profit, {first}-{last}; in {last} "
            + ", ".join(f"{layer} {end[layer]:.0%}" for layer in UPSTREAM_FIRST if layer in end) + ".")
-    return Chart(fig, title, alt, "profit-share-by-layer", source)
+    years = sorted(layers["year"].unique())
+    wide = layers.pivot_table(index="year", columns="layer", values="profit_share", aggfunc="first").reindex(years)
+    panel = native("line", years, [(layer_name(layer), wide[layer]) for layer in UPSTREAM_FIRST if layer in wide],
+                   "Share of chain operating profit (years after the last filed one: scenario projection)", "0%")
+    method = ("Each layer's operating profit as a share of the chain's, from filed figures to the last filed year and "
+              "from the scenario's growth and margin paths after it.")
+    return Chart(fig, title, alt, "profit-share-by-layer", source, native=(panel,), method=method)
 
 
 def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
@@ -159,14 +219,22 @@ def dollar_waterfall(flow: pd.DataFrame, year: int, source: str) -> Chart:
     ax.set_xticks(x, data.index)
     ax.set_xlabel("Layer, from end user (left) to chip makers (right)")
     ax.set_ylabel("Cents per $1 of end-user AI spending")
-    ax.legend(frameon=False, fontsize=8)
-    title = f"The $1 of end-user AI spending, {year}"
+    legend_outside(ax)
+    keeper = profit.idxmax()
+    title = (f"Of each dollar end users spend on AI in {year}, the {layer_name(keeper).lower()} layer keeps the most: "
+             f"{profit[keeper]:.1f} cents")
     finish(fig, ax, title, source)
     alt = (f"Waterfall of one end-user dollar in {year}: "
            + ", ".join(f"{layer} keeps {profit[layer]:+.1f} cents and passes {data.loc[layer, 'passed_upstream_cents']:.1f} upstream"
                        for layer in data.index)
            + f"; {outside.sum():.1f} cents go to costs outside the chain.")
-    return Chart(fig, title, alt, f"one-dollar-flow-{year}", source)
+    panel = native("column", [layer_name(layer) for layer in data.index],
+                   [("Received from the layer below", data["cents_in"]), ("Profit (or loss) kept", profit),
+                    ("Passed upstream", data["passed_upstream_cents"])],
+                   "Cents per $1 of end-user AI spending", "0.0")
+    method = ("One dollar of end-user spending is followed up the chain at the scenario's pass-through shares; each layer "
+              "keeps its operating margin on what it receives.")
+    return Chart(fig, title, alt, f"one-dollar-flow-{year}", source, native=(panel,), method=method)
 
 
 def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Chart:
@@ -184,18 +252,28 @@ def required_vs_actual_chart(required_by_year: pd.DataFrame, source: str) -> Cha
             label="net external AI revenue, revised to date")
     ax.set_xticks(data.index)
     ax.set_yscale("log")
+    log_limits(ax, data[[*methods, "d_vintage_usd_bn", "d_revised_usd_bn"]])
     ax.set_xlabel("Calendar year")
     ax.set_ylabel("USD billions a year (log scale)")
-    ax.legend(frameon=False, fontsize=8)
-    title = "Required versus net external AI revenue, by method"
-    finish(fig, ax, title, source)
+    legend_outside(ax)
     last = data.index.max()
     row = data.loc[last]
+    above = [label for column, label in methods.items() if row[column] > row["d_revised_usd_bn"]]
+    title = (f"In {last} net external AI revenue (USD {row['d_revised_usd_bn']:,.0f}bn) was below "
+             + ("every published requirement" if len(above) == len(methods) else
+                f"{len(above)} of the {len(methods)} published requirements"))
+    finish(fig, ax, title, source)
     alt = (f"Line chart, {data.index.min()}-{last}: in {last} net external AI revenue was "
            f"{row['d_vintage_usd_bn']:,.0f} billion dollars as known on {row['cutoff']} and "
            f"{row['d_revised_usd_bn']:,.0f} billion revised to date, against required revenue of "
            + ", ".join(f"{row[c]:,.0f} ({label})" for c, label in methods.items()) + ".")
-    return Chart(fig, title, alt, "required-vs-actual-revenue-by-method", source)
+    panel = native("line", data.index, [*((f"Required: {label}", data[c]) for c, label in methods.items()),
+                                        ("Net external AI revenue, as known then", data["d_vintage_usd_bn"]),
+                                        ("Net external AI revenue, revised to date", data["d_revised_usd_bn"])],
+                   "USD billions a year (log scale)", "#,##0", log=True)
+    method = ("Each published method's required revenue is recomputed year by year on that year's data; net external AI "
+              "revenue is end users' payments to the chain, netted, as disclosed by then and as revised since.")
+    return Chart(fig, title, alt, "required-vs-actual-revenue-by-method", source, native=(panel,), method=method)
 
 
 def bridge_chart(bridges, source: str) -> Chart:
@@ -234,7 +312,28 @@ def bridge_chart(bridges, source: str) -> Chart:
         f"{b.name} ({b.bar_year}) {b.start_usd_bn:,.0f}bn, "
         + ", ".join(f"{s.name.lower()} {s.change_usd_bn:+,.0f}" for s in b.steps) + f", ending at {b.end_usd_bn:,.0f}bn"
         for b in items) + "."
-    return Chart(fig, title, alt, f"bridge-to-required-revenue-{bridges.year}", source)
+    method = ("Each published bar is recomputed from its publisher's inputs, then one input at a time is replaced by "
+              "R*'s (which capex, AI share, margin, capital in service, asset lives, return) until it equals R*.")
+    return Chart(fig, title, alt, f"bridge-to-required-revenue-{bridges.year}", source,
+                 native=tuple(bridge_panel(b, bridges.year) for b in items), method=method)
+
+
+def bridge_panel(bridge, year) -> dict:
+    """One bridge as a native waterfall: stacked bars over an invisible base, from the bar to R*."""
+    labels = [f"{bridge.name} ({bridge.bar_year})", *(s.name for s in bridge.steps), f"R* in service, {year}"]
+    base, lowers, raises, totals = [None], [None], [None], [bridge.start_usd_bn]
+    before = bridge.start_usd_bn
+    for step in bridge.steps:
+        base.append(min(before, step.value_usd_bn))
+        lowers.append(-step.change_usd_bn if step.change_usd_bn < 0 else None)
+        raises.append(step.change_usd_bn if step.change_usd_bn > 0 else None)
+        totals.append(None)
+        before = step.value_usd_bn
+    base, lowers, raises, totals = base + [None], lowers + [None], raises + [None], totals + [bridge.end_usd_bn]
+    return native("bar_stacked", labels, [("Base", base), ("Bar and R*", totals), ("Lowers", lowers),
+                                          ("Raises", raises)],
+                  "USD billions a year", "#,##0", title=f"{bridge.name}: {bridge.multiple:,.0f} times R*",
+                  hidden=("Base",))
 
 
 BASIS_MARKERS = {"reported": "o", "derived": "s", "run_rate": "^", "claim": "v", "estimate": "D"}
@@ -251,6 +350,11 @@ def demand_fan_chart(result, source: str) -> Chart:
     fig, ax = subplots(figsize=(12, 5))
     x = quarter_dates(d.index)
     ax.plot(x, d["d_usd_bn"], color="#0173b2", linewidth=2.2, label="D: net external AI revenue (smoothed)")
+    ladder = result.ladder.levels if result.ladder is not None else pd.DataFrame(index=d.index)
+    for scope, style in (("strict", ":"), ("broad", "-.")):
+        if scope in ladder:
+            ax.plot(quarter_dates(ladder.index), ladder[scope], color="#0173b2", linestyle=style, linewidth=1.0,
+                    label=f"D, {scope} scope (the ladder's {'lowest' if scope == 'strict' else 'highest'} rung)")
     ax.fill_between(x, d["low_usd_bn"], d["high_usd_bn"], color="#0173b2", alpha=0.2, label=f"D, {band} band")
     obs = result.downstream.observations
     obs = obs[obs["flow"] == "final_demand"]
@@ -278,10 +382,18 @@ def demand_fan_chart(result, source: str) -> Chart:
     ax.fill_between(px, proj["required_low_usd_bn"], proj["required_high_usd_bn"], color="#d55e00", alpha=0.15,
                     label="R*, asset lives 5-6 and 15-20 years")
     ax.set_yscale("log")
+    drawn = [d[["d_usd_bn", "low_usd_bn", "high_usd_bn"]], ladder, obs["annualized_usd_bn"], r,
+             proj[[c for c in proj if c.startswith(("d_p", "required", "committed"))]]]
+    log_limits(ax, *drawn, [result.reach.bound.value_usd_bn] if result.reach is not None else [])
     ax.set_xlabel("Quarter")
     ax.set_ylabel("USD billions a year (annualized, log scale)")
-    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the plot: no data under it
-    title = f"Downstream AI revenue against required revenue, to {proj.index[-1].year}"
+    legend_outside(ax, fontsize=7)
+    if result.ladder is not None:
+        low, high = result.ladder_range()
+        title = (f"Downstream AI revenue D is {low:.0%}-{high:.0%} of the revenue that recovers AI capital in service "
+                 f"(R*) in {result.closing.last_quarter}, over D's scope ladder")
+    else:
+        title = f"Downstream AI revenue against required revenue, to {proj.index[-1].year}"
     finish(fig, ax, title, source)
     c = result.closing
     alt = (f"Log-scale chart from {d.index[0]} to {proj.index[-1]}: net external AI revenue reached "
@@ -294,7 +406,25 @@ def demand_fan_chart(result, source: str) -> Chart:
                 f"95th percentile {a.p95_at(a.target_quarter):,.0f}, against R*'s committed path of "
                 f"{a.path.loc[a.target_quarter, 'committed_usd_bn']:,.0f} and the bound, {a.bound.label}, of "
                 f"{a.bound.value_usd_bn:,.0f} billion dollars.")
-    return Chart(fig, title, alt, "demand-vs-required-revenue", source)
+    return Chart(fig, title, alt, "demand-vs-required-revenue", source, native=(demand_panel(result),),
+                 method=("D is what end users pay the chain, each dollar counted once, smoothed by a state-space "
+                         "filter on the dated disclosures under three scopes; R* is the revenue that recovers the AI "
+                         "capital in service (depreciation and a return), projected on the scenario's capex."))
+
+
+def demand_panel(result) -> dict:
+    """D's scope ladder, R* in service and its committed path, and D's projected median, by quarter (annualized USD bn)."""
+    d, req, proj = result.downstream.d["d_usd_bn"].dropna(), result.required["required_usd_bn"], result.projection
+    req = req[req > 0]
+    ladder = result.ladder.levels if result.ladder is not None else pd.DataFrame({"central": d})
+    quarters = sorted(set(d.index) | set(ladder.index) | set(proj.index))
+    quarters = [q for q in quarters if q >= min(d.index)]
+    series = [(f"D, {scope} scope", ladder[scope].reindex(quarters)) for scope in ladder.columns]
+    series += [("R* in service", req.combine_first(proj["required_usd_bn"]).reindex(quarters)),
+               ("D projected, median", proj["d_p50"].reindex(quarters))]
+    if "committed_usd_bn" in proj:
+        series.append(("R*'s committed path", proj["committed_usd_bn"].reindex(quarters)))
+    return native("line", quarters, series, "USD billions a year (annualized, log scale)", "#,##0", log=True)
 
 
 def closing_rate_chart(result, source: str) -> Chart:
@@ -385,7 +515,7 @@ def backlog_chart(backlog, source: str) -> Chart:
     ax.set_yticks(y, rows["name"])
     ax.set_xlabel(f"USD billions (backlog at the end of {backlog.quarter}; capex over the four quarters to it)")
     ax.set_xlim(0, rows["rpo_usd_bn"].max() * 1.45)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    legend_outside(ax)
     title = (f"Contracted backlog is {backlog.multiple:.1f} times the spenders' capex of the last four quarters "
              f"({backlog.quarter})")
     finish(fig, ax, title, source)
@@ -394,7 +524,12 @@ def backlog_chart(backlog, source: str) -> Chart:
         + (f" against capex of {row['capex_ttm_usd_bn']:,.0f} ({row['multiple']:.1f} times)" if pd.notna(row["multiple"])
            else ", capex not in the data") for _, row in rows.iterrows())
         + f". Together {backlog.rpo_usd_bn:,.0f} against {backlog.capex_usd_bn:,.0f}, {backlog.multiple:.1f} times.")
-    return Chart(fig, title, alt, "backlog-vs-capex", source)
+    panel = native("bar", rows["name"], [("Contracted backlog (RPO)", rows["rpo_usd_bn"]),
+                                         ("Capex over the four quarters to the same quarter", rows["capex_ttm_usd_bn"])],
+                   f"USD billions ({backlog.quarter})", "#,##0")
+    method = ("Each spender's remaining performance obligations as filed at the quarter's end, against its filed capex "
+              "over the four quarters to that quarter.")
+    return Chart(fig, title, alt, "backlog-vs-capex", source, native=(panel,), method=method)
 
 
 def yield_chart(result, source: str) -> Chart:
@@ -411,7 +546,7 @@ def yield_chart(result, source: str) -> Chart:
                label=f"β* steady state ({result.beta_star_steady:.2f})")
     ax.set_xlabel("Quarter")
     ax.set_ylabel("USD of annual revenue per USD of annual capex")
-    ax.legend(frameon=False, fontsize=8)
+    legend_outside(ax)
     title = "Revenue per dollar of AI capex against both break-even bars"
     finish(fig, ax, title, source)
     alt = (f"D per dollar of trailing AI capex was {ratio.iloc[-1]:.2f} in {both.index[-1]}, against a growth-adjusted "
@@ -428,7 +563,7 @@ def recursive_chart(recursive: pd.DataFrame, label: str, source: str) -> Chart:
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xlabel("Last quarter used")
     ax.set_ylabel("Elasticity of revenue growth to lagged capex growth")
-    ax.legend(frameon=False, fontsize=8)
+    legend_outside(ax)
     title = f"Stability: recursive elasticity, {label}"
     finish(fig, ax, title, source)
     alt = (f"Recursive elasticity from {recursive['calendar_quarter'].iloc[0]} ({recursive['slope'].iloc[0]:.2f}) to "
@@ -468,36 +603,57 @@ def break_even_chart(paths: dict, names: dict, source: str) -> Chart:
             ax.text(be.year, ax.get_ylim()[1] * 0.95, f" {company_name(lab, names)}\n break-even {be.year}", color=colour, fontsize=8, va="top")
     ax.set_xlabel("Calendar year (projection)")
     ax.set_ylabel("USD billions a year")
-    ax.legend(frameon=False, fontsize=8)
-    title = "When do the labs break even? Revenue against cost"
+    whole_years(ax.xaxis)
+    legend_outside(ax)
+    each = [f"{company_name(lab, names)} breaks even in {be.year}" if be.year else
+            f"{company_name(lab, names)} does not break even by {int(be.path['year'].max())}" for lab, be in paths.items()]
+    title = "On the scenario's paths, " + (", ".join(each[:-1]) + " and " + each[-1] if len(each) > 1 else "".join(each))
     finish(fig, ax, title, source)
     alt = "Projected revenue and cost of " + "; ".join(
         f"{company_name(lab, names)}: break-even in {be.year}" if be.year else f"{company_name(lab, names)}: no break-even within the horizon"
         for lab, be in paths.items()) + "."
-    return Chart(fig, title, alt, "lab-break-even", source)
+    years = sorted({int(y) for be in paths.values() for y in be.path["year"]})
+    series = []
+    for lab, be in paths.items():
+        path = be.path.set_index("year")
+        series += [(f"{company_name(lab, names)} revenue", path["revenue_usd_bn"].reindex(years)),
+                   (f"{company_name(lab, names)} cost", path["cost_usd_bn"].reindex(years))]
+    panel = native("line", years, series, "USD billions a year", "#,##0.0")
+    method = ("Each lab's revenue grows from its latest run-rate at the scenario's decaying rate, and its cost per "
+              "revenue dollar falls at the scenario's rate; it breaks even in the first year revenue covers cost.")
+    return Chart(fig, title, alt, "lab-break-even", source, native=(panel,), method=method)
 
 
-def ipo_draw_chart(draw: pd.DataFrame, seed_range: tuple, typical: tuple, source: str) -> Chart:
-    """Capital the IPO wave draws at each float ratio, against the seed's decade of US IPO proceeds."""
+def ipo_draw_chart(draw: pd.DataFrame, seed_range: tuple, typical: tuple, source: str, names: dict | None = None) -> Chart:
+    """Capital the IPO wave draws at each float ratio, against the seed's decade of US IPO proceeds; ``names`` is the
+    dataset's company id -> name (the legend names companies, not ids)."""
     fig, ax = subplots(figsize=(8, 4.5))
     ratios = [float(c) for c in draw.columns]
     bottom = np.zeros(len(ratios))
     for company in [c for c in draw.index if c != "total"]:
         values = draw.loc[company].to_numpy(dtype=float)
-        ax.bar([f"{r:.0%}" for r in ratios], values, bottom=bottom, label=company)
+        ax.bar([f"{r:.0%}" for r in ratios], values, bottom=bottom, label=company_name(company, names or {}))
         bottom += values
     ax.axhspan(seed_range[0], seed_range[1], color="#d62728", alpha=0.12,
                label=f"seed: a decade of US IPO proceeds (${seed_range[0]:,.0f}-{seed_range[1]:,.0f}bn)")
     ax.set_xlabel(f"Share of each company floated (typical: {typical[0]:.0%}-{typical[1]:.0%})")
     ax.set_ylabel("Capital drawn from the market (USD billions)")
-    ax.legend(frameon=False, fontsize=8)
-    title = "The 2026 IPO wave: capital drawn at each float ratio"
-    finish(fig, ax, title, source)
+    legend_outside(ax)
     total = draw.loc["total"]
+    typical_draw = [float(total.iloc[int(np.argmin([abs(r - t) for r in ratios]))]) for t in typical]
+    title = (f"Floating the typical {typical[0]:.0%}-{typical[1]:.0%} of the 2026 IPO candidates would draw "
+             f"USD {typical_draw[0]:,.0f}-{typical_draw[1]:,.0f}bn, against USD {seed_range[0]:,.0f}-{seed_range[1]:,.0f}bn "
+             "of US IPO proceeds in a decade")
+    finish(fig, ax, title, source)
     alt = ("Stacked bars of capital drawn by the IPOs at float ratios from "
            f"{ratios[0]:.0%} (${total.iloc[0]:,.0f}bn) to {ratios[-1]:.0%} (${total.iloc[-1]:,.0f}bn), against the seed's "
            f"${seed_range[0]:,.0f}-{seed_range[1]:,.0f}bn decade of US IPO proceeds.")
-    return Chart(fig, title, alt, "ipo-capital-draw", source)
+    panel = native("column_stacked", [f"{r:.0%}" for r in ratios],
+                   [(company_name(c, names or {}), draw.loc[c]) for c in draw.index if c != "total"],
+                   "Capital drawn from the market (USD billions), by share floated", "#,##0")
+    method = ("Each candidate's latest valuation times the share of it floated; the seed's decade of US IPO proceeds "
+              "is the comparison.")
+    return Chart(fig, title, alt, "ipo-capital-draw", source, native=(panel,), method=method)
 
 
 def track_record_chart(record, source: str) -> Chart:
@@ -523,13 +679,23 @@ def track_record_chart(record, source: str) -> Chart:
     ax.plot(quarter_dates(req["target_quarter"]), req["forecast"], color="#d55e00", linewidth=2.0,
             label="R*, pre-registered (earliest vintage's)")
     ax.set_yscale("log")
+    log_limits(ax, d_rows[["forecast", "low", "high"]], first["realized"], revised["realized"], req["forecast"])
     ax.set_xlabel("Target quarter")
     ax.set_ylabel("USD billions a year (annualized, log scale)")
-    ax.legend(frameon=False, fontsize=7, loc="upper left")
+    legend_outside(ax, fontsize=7)
     d = record.score("d_usd_bn")
-    title = "Forecasts of D from each vintage against what was disclosed, and R*'s pre-registered line"
+    title = (f"{int(d['inside'])} of {int(d['scored'])} outcomes of D fell inside their forecast's interval; D stayed "
+             f"below R*'s pre-registered line in {int((~record.line['above']).sum())} of {len(record.line)} quarters")
     finish(fig, ax, title, source)
     alt = (f"Log-scale chart of the forecast ledger's {len(record.vintages)} vintages: {int(d['inside'])} of "
            f"{int(d['scored'])} outcomes of D as first disclosed fell inside their forecast's interval; D stayed "
            f"below R*'s pre-registered line in {int((~record.line['above']).sum())} of {len(record.line)} quarters.")
-    return Chart(fig, title, alt, "forecast-track-record", source)
+    quarters = sorted(set(first["target_quarter"]) | set(revised["target_quarter"]) | set(req["target_quarter"]))
+    panel = native("line", quarters, [
+        ("D as first disclosed", first.set_index("target_quarter")["realized"].reindex(quarters)),
+        ("D today (revised)", revised.set_index("target_quarter")["realized"].reindex(quarters)),
+        ("R*, pre-registered", req.set_index("target_quarter")["forecast"].reindex(quarters))],
+        "USD billions a year (annualized, log scale)", "#,##0", log=True)
+    method = ("Each vintage forecast D and R* for the next four quarters from what was public by its date; each forecast "
+              "is scored against D as first disclosed.")
+    return Chart(fig, title, alt, "forecast-track-record", source, native=(panel,), method=method)

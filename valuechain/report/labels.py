@@ -34,7 +34,8 @@ UNITS = {
     "usd_bn": Unit("USD bn", "{:,.1f}", "#,##0.0"),
     "usd": Unit("USD", "{:,.2f}", "#,##0.00"),
     "share": Unit("%", "{:.0%}", "0%"),
-    "probability": Unit("", "{:.2f}", "0.00"),
+    # Excel's conditional sections keep the pages' rule (probability_text): never a bare 0 or 1
+    "probability": Unit("", "{:.2f}", '[>=0.995]"> 0.99";[<0.005]"< 0.01";0.00'),
     "growth": Unit("% a year", "{:+.0%}", "+0%;-0%"),
     "rate": Unit("log points a year", "{:+.2f}", "+0.00;-0.00"),
     "log_points": Unit("log points", "{:+.3f}", "+0.000;-0.000"),

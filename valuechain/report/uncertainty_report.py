@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from valuechain.report.charts import Chart, finish, quarter_dates, subplots
+from valuechain.report.charts import Chart, finish, legend_outside, log_limits, native, quarter_dates, subplots, whole_years
 from valuechain.report.labels import assumption, file_name, probability_text, with_unit
 from valuechain.escape import markdown_text
 from valuechain.report.tables import Column, present
@@ -29,6 +29,17 @@ def _fan(ax, x, fan: pd.DataFrame, colour: str, name: str, prefix: str = "") -> 
     ax.plot(x, fan[f"{prefix}p50"], color=colour, linewidth=2, label=f"{name}, median")
 
 
+METHOD = ("The scenario's priors are drawn jointly (rank-correlated) and the engine recomputes each figure on every "
+          "draw; the bands hold 50% and 90% of the draws.")
+
+
+def _fan_panel(fan: pd.DataFrame, name: str, number_format: str, prefix: str = "", log: bool = False) -> dict:
+    """A fan's 5th, 50th and 95th percentiles as a native line chart's series."""
+    return native("line", fan.index, [(f"{name}, {label}", fan[f"{prefix}{p}"]) for p, label in
+                                      (("p05", "5th percentile"), ("p50", "median"), ("p95", "95th percentile"))],
+                  "", number_format, log=log)
+
+
 def chips_share_fan(result: UncertaintyResult, source: str) -> Chart:
     """The chips layer's share of chain operating profit, filed years and projection, over the draws."""
     fan = result.fan("chips_share")
@@ -40,14 +51,17 @@ def chips_share_fan(result: UncertaintyResult, source: str) -> Chart:
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel("Calendar year")
     ax.set_ylabel("Share of chain operating profit")
-    ax.legend(frameon=False, fontsize=8, loc="lower left")
-    title = "Chips layer's share of AI value-chain operating profit, over the priors"
-    finish(fig, ax, title, source)
+    whole_years(ax.xaxis)
+    legend_outside(ax)
     end = fan.index[-1]
+    title = (f"The chips layer's median share of chain operating profit is {fan.loc[end, 'p50']:.0%} in {end} over the "
+             f"priors (90% of draws {fan.loc[end, 'p05']:.0%}-{fan.loc[end, 'p95']:.0%})")
+    finish(fig, ax, title, source)
     alt = (f"Fan chart: the chips layer's median share of chain operating profit is {fan['p50'].iloc[0]:.0%} in "
            f"{fan.index[0]} and {fan.loc[end, 'p50']:.0%} in {end} (90% of draws {fan.loc[end, 'p05']:.0%}-"
            f"{fan.loc[end, 'p95']:.0%}). Shares above 100% mean other layers lose money in total.")
-    return Chart(fig, title, alt, "chips-share-fan", source)
+    return Chart(fig, title, alt, "chips-share-fan", source, native=(_fan_panel(fan, "Chips share", "0%"),),
+                 method=METHOD)
 
 
 def demand_gap_fan(result: UncertaintyResult, source: str) -> Chart:
@@ -60,16 +74,21 @@ def demand_gap_fan(result: UncertaintyResult, source: str) -> Chart:
     _fan(ax, quarter_dates(fan.index), fan, ORANGE, "R*")
     ax.plot(quarter_dates(d.index), d.to_numpy(), color=BLUE, linewidth=2, label="D: net external AI revenue (smoothed)")
     ax.set_yscale("log")
+    log_limits(ax, fan[["p05", "p95"]], d.to_numpy())
     ax.set_xlabel("Quarter")
     ax.set_ylabel("USD billions a year (annualized, log scale)")
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
-    title = "Revenue required on AI capital in service, over the priors, against downstream revenue"
-    finish(fig, ax, title, source)
+    legend_outside(ax)
     q = inp.quarters[inp.gap_quarter]
     ratio = result.draws.quantiles().loc["d_over_required"]
+    title = (f"Over the priors, D is {ratio['p05']:.0%}-{ratio['p95']:.0%} of required revenue R* in {q} "
+             f"(90% of draws; median {ratio['p50']:.0%})")
+    finish(fig, ax, title, source)
     alt = (f"Fan chart of required revenue R* to {fan.index[-1]}; in {q} D was {inp.d_last:,.0f} billion dollars a year "
            f"and D/R* had a median of {ratio['p50']:.2f} over the draws (90%: {ratio['p05']:.2f}-{ratio['p95']:.2f}).")
-    return Chart(fig, title, alt, "required-revenue-fan", source)
+    panel = _fan_panel(fan, "R*", "#,##0", log=True)
+    panel["series"].append({"name": "D: net external AI revenue (smoothed)",
+                            "values": [float(v) if pd.notna(v) else None for v in d.reindex(fan.index).to_numpy()]})
+    return Chart(fig, title, alt, "required-revenue-fan", source, native=(panel,), method=METHOD)
 
 
 def labs_fan(result: UncertaintyResult, source: str) -> Chart:
@@ -80,13 +99,16 @@ def labs_fan(result: UncertaintyResult, source: str) -> Chart:
     _fan(ax, fan.index, fan, ORANGE, "Cost", "cost_")
     ax.set_xlabel("Calendar year")
     ax.set_ylabel("USD billions")
-    ax.legend(frameon=False, fontsize=8, loc="upper left", ncol=2)
-    title = "The labs' combined revenue and cost, over the priors"
-    finish(fig, ax, title, source)
+    whole_years(ax.xaxis)
+    legend_outside(ax)
     cross = fan.index[fan["revenue_p50"] >= fan["cost_p50"]]
     when = f"the medians cross in {cross[0]}" if len(cross) else "the medians do not cross within the horizon"
+    title = f"Over the priors, the labs' median revenue and cost: {when}"
+    finish(fig, ax, title, source)
     alt = f"Fan chart of the labs' revenue and cost from {fan.index[0]} to {fan.index[-1]}; {when}."
-    return Chart(fig, title, alt, "labs-revenue-cost-fan", source)
+    revenue, cost = _fan_panel(fan, "Revenue", "#,##0", prefix="revenue_"), _fan_panel(fan, "Cost", "#,##0", prefix="cost_")
+    revenue["series"] += cost["series"]
+    return Chart(fig, title, alt, "labs-revenue-cost-fan", source, native=(revenue,), method=METHOD)
 
 
 def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: int = 10) -> Chart:
@@ -109,7 +131,7 @@ def tornado_chart(result: UncertaintyResult, headline: str, source: str, top: in
     ax.axvline(base, color=GREY, linewidth=1)
     ax.set_yticks(y, [assumption(k, result.names) for k in rows["key"]], fontsize=8)
     ax.set_xlabel(f"{text} ({'share' if unit == 'share' else unit.replace('usd_bn', 'USD bn')})")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    legend_outside(ax)
     title = f"What moves it: {text}"
     finish(fig, ax, title, source)
     first = rows.iloc[-1]
