@@ -117,6 +117,21 @@ def quarters_to_detect(mde_now: float, needed: float, n: int, max_n: int | None 
     return more if max_n is None or n + more <= max_n else np.inf
 
 
+def logistic_step(level, step, log_ceiling):
+    r"""One quarter of logistic growth in logs (:func:`decaying_paths`' :math:`\ell_k`): with :math:`a = \log K - x`,
+    :math:`\log K - \log(1 + (e^{a} - 1) e^{-\gamma})` where :math:`\gamma \ge 0`, evaluated without overflow; plain
+    :math:`x + \gamma` where :math:`\gamma < 0` or there is no ceiling (:math:`\log K = \infty`)."""
+    level, step, log_ceiling = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (level, step, log_ceiling)))
+    a = log_ceiling - level
+    grow = (step >= 0) & np.isfinite(log_ceiling)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        below = a > 0  # log(1 + expm1(a) e^-g) = logaddexp(0, a - g + log1p(-e^-a)) below the ceiling
+        far = np.logaddexp(0.0, a - step + np.log1p(-np.exp(-np.where(below, a, 1.0))))
+        near = np.log1p(np.expm1(np.where(below, 0.0, a)) * np.exp(-step))  # at or above: |expm1(a)| < 1
+        logistic = log_ceiling - np.where(below, far, near)
+    return np.where(grow, logistic, level + step)
+
+
 def decaying_paths(rng: np.random.Generator, log_d0, growth0, long_run, half_life_years, level_sd: float,
                    slope_sd: float, quarters: int, log_ceiling=None) -> np.ndarray:
     r"""Posterior-predictive paths of :math:`\log D` for ``quarters`` quarters after :math:`T` (sims x quarters).
@@ -131,9 +146,14 @@ def decaying_paths(rng: np.random.Generator, log_d0, growth0, long_run, half_lif
         u_k = \rho\, u_{k-1} + \sigma_s \varepsilon_k,\ u_0 = 0, \qquad
         \gamma_k = \tfrac14\big(g_\infty + (g_0 - g_\infty)\rho^{k}\big) + u_k,
 
-        \log D_{T+k} = \log D_{T+k-1} + \gamma_k \big(1 - D_{T+k-1}/K\big) + \sigma_\ell \eta_k,
+        \log D_{T+k} = \ell_k(\log D_{T+k-1}) + \sigma_\ell \eta_k,
+        \qquad \ell_k(x) = \log K - \log\big(1 + (K e^{-x} - 1)\, e^{-\gamma_k}\big) \ (\gamma_k \ge 0),
+        \quad \ell_k(x) = x + \gamma_k \ (\gamma_k < 0),
 
-    with :math:`\varepsilon, \eta \sim N(0, 1)` and :math:`\sigma_\ell`, :math:`\sigma_s` the level and
+    the exact logistic step over one quarter where growth is positive (:math:`D' = \gamma D (1 - D/K)`
+    solved over the quarter: it never overshoots :math:`K`, whatever :math:`\gamma_k`, and above
+    :math:`K` it falls back towards it) and a plain decline where it is negative, 
+    :math:`\varepsilon, \eta \sim N(0, 1)` and :math:`\sigma_\ell`, :math:`\sigma_s` the level and
     slope noise of D's state-space model (quarterly). ``log_d0``, ``growth0`` (log a year),
     ``long_run`` (log a year), ``half_life_years`` and ``log_ceiling`` (:math:`\log K`; None: no ceiling)
     are one value per simulation, or scalars. Far below the ceiling and without shocks,
@@ -151,8 +171,8 @@ def decaying_paths(rng: np.random.Generator, log_d0, growth0, long_run, half_lif
     for k in range(quarters):
         decay = decay * rho
         u = rho * u + slope_sd * rng.standard_normal(sims)
-        room = 1 - np.exp(level - ceiling)
-        level = level + ((long_run + (growth0 - long_run) * decay) / 4 + u) * room + level_sd * rng.standard_normal(sims)
+        step = (long_run + (growth0 - long_run) * decay) / 4 + u
+        level = logistic_step(level, step, ceiling) + level_sd * rng.standard_normal(sims)
         out[:, k] = level
     return out
 
