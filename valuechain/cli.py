@@ -365,7 +365,7 @@ def report(jobs, force, outputs, verbose):
 
 @main.group(short_help="Refresh the dataset from SEC XBRL company facts.")
 def data():
-    """Work with the dataset files (refresh them from SEC XBRL company facts).
+    """Work with the dataset files: refresh them from SEC XBRL company facts, rewrite the earnings calendar.
 
     \b
     Example:
@@ -405,6 +405,28 @@ def refresh(user_agent, companies, since, out, data_dir, apply_file):
         return
     summary_ = refresh_mod.stage_refresh(user_agent, data_dir=data_dir, out=out, company_ids=companies, since=since)
     click.echo(terminal_text(summary_.describe()))
+
+
+@data.command("calendar", short_help="Rewrite the earnings calendar from the data and list what is overdue.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the dataset files (default: the bundled data).")
+def calendar_cmd(data_dir):
+    """Rewrite earnings_calendar.csv from the data, then print the reports that are overdue today.
+
+    Each company's last filed period, its next period and the usual filing lag are derived from
+    the data; a published date (basis published, with its source) is kept while it still applies.
+    Run it after adding filed figures (for example after 'valuechain data refresh --apply').
+
+    \b
+    Example:
+      valuechain data calendar
+    """
+    from valuechain.dataset import calendar, coverage
+    from valuechain.dataset.load import load_dataset
+
+    ds = load_dataset(data_dir)
+    click.echo(f"Earnings calendar written to {calendar.write(ds, data_dir)}")
+    click.echo(terminal_text(coverage.overdue_line(ds)))
 
 
 @main.command(short_help="Print the answer: each question's verdict and headline figures from the latest outputs.")

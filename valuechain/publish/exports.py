@@ -49,8 +49,10 @@ def write_charts(folder: Path, books: list[Notebook]) -> list[dict]:
     return written
 
 
-def write_all(folder: Path, notebooks=None, vintage: str | None = None) -> dict:
-    """Write the charts, the workbook and the deck of the scenario in ``folder``; returns the manifest."""
+def write_all(folder: Path, notebooks=None, vintage: str | None = None, overdue: str = "") -> dict:
+    """Write the charts, the workbook and the deck of the scenario in ``folder``; returns the manifest.
+
+    ``overdue`` is the sentence naming the reports the earnings calendar says are overdue."""
     from valuechain.publish import deck, workbook  # each imports its writer (XlsxWriter, python-pptx) only here
 
     folder = Path(folder)
