@@ -451,6 +451,31 @@ def answer(scenario, outputs):
     click.echo(terminal_text(written(Path(outputs or paths.OUTPUTS_DIR), scenario)))
 
 
+@main.command(short_help="Zip the pages, briefs, workbooks and decks to send (no executed notebooks).")
+@click.argument("scenarios", nargs=-1)
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the runs (default: outputs/).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The zip to write (default: valuechain-bundle.zip in the outputs folder).")
+def bundle(scenarios, outputs, out):
+    """Write a zip of the site to send: the index, each scenario's pages, one-page brief, workbook,
+    deck and charts (SVG), without the executed notebooks; print its path and size.
+
+    SCENARIOS default to every scenario with outputs. Only files valuechain wrote are taken, and a
+    link planted in the outputs folder is never followed. Run `valuechain report` first.
+
+    \b
+    Examples:
+      valuechain bundle
+      valuechain bundle base bear --out ~/ai-value-chain.zip
+    """
+    from valuechain.publish import bundle as bundle_mod
+
+    written = bundle_mod.write(Path(outputs or paths.OUTPUTS_DIR), list(scenarios) or None, out)
+    count = len(bundle_mod.zip_names(written))
+    click.echo(f"Bundle written to {written} ({count} files, {written.stat().st_size / 1e6:.1f} MB)")
+
+
 @main.command(short_help="Score the forecast ledger, or append the forecasts of new vintages.")
 @click.option("--update", is_flag=True, help="Append the forecasts of every vintage the data support that the ledger "
                                              "does not hold yet (earlier rows are never rewritten).")
