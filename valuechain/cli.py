@@ -363,7 +363,7 @@ def report(jobs, force, outputs, verbose):
         sys.exit(1)
 
 
-@main.group(short_help="Refresh the dataset from SEC XBRL company facts.")
+@main.group(short_help="Refresh the dataset from SEC XBRL company facts; rewrite the earnings calendar.")
 def data():
     """Work with the dataset files: refresh them from SEC XBRL company facts, rewrite the earnings calendar.
 

@@ -30,8 +30,8 @@ def write_data_summary(data_dir=None, out: Path | None = None) -> str:
         f"Dataset: {len(fin)} financial rows, {len(ds.facts)} facts, {len(ds.companies)} companies, "
         f"{len(ds.sources)} sources; every row cites a source.",
         f"Filed data through {ds.vintage}.",
-        overdue_line(ds),
         "Rows by basis: " + ", ".join(f"{k} {v}" for k, v in sorted(by_basis.items())),
+        overdue_line(ds),
         "",
         *provenance.share_lines(ds),
         "",
