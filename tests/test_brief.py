@@ -1,5 +1,6 @@
 """The one-page brief: one A4 page holding the verdicts, the figures, the bridge, the vintage and what is overdue."""
 import base64
+import html
 import io
 import re
 
@@ -93,8 +94,8 @@ def test_brief_answer_and_page_agree_on_the_verdict_figures_and_vintage(executed
     for book in books:
         sentences = answer.first_sentences(book)
         assert sentences and sentences in text and sentences in printed
-        page = " ".join(re.sub(r"<[^>]+>", " ", (folder / f"{book.stem}.html").read_text()).split())
-        assert answer.plain(book.summary[0].split("\n\n")[0])[:80] in __import__("html").unescape(page)
+        page = html.unescape(" ".join(re.sub(r"<[^>]+>", "", (folder / f"{book.stem}.html").read_text()).split()))
+        assert sentences in page
         for line in answer.figure_lines(book):
             assert line in text and f"  - {line}" in printed
     vintage = answer.vintage(folder, "02_demand_gap")
