@@ -257,3 +257,16 @@ def test_a_run_that_changed_nothing_keeps_the_index_and_publish_always_rebuilds_
     assert index.read_text() != "kept" and "<h3>Renamed <small>(base)</small></h3>" in index.read_text()
     index.unlink()
     assert site.publish(outputs, rerender=False, when_changed=True).read_text().startswith("<!DOCTYPE html>")
+
+
+def test_every_page_and_the_index_carry_the_overdue_banner_escaped(tiny, monkeypatch):
+    _, _, outputs = tiny
+    _run(tiny)
+    monkeypatch.setattr(site, "overdue_sentence", lambda: "Overdue: NVIDIA <b>fiscal 2027 Q3</b> & more.")
+    site.publish(outputs)
+    pages = [outputs / "index.html", *outputs.glob("*/*.html")]
+    assert len(pages) == 3
+    for path in pages:
+        assert ('<div class="vc-overdue">Overdue: NVIDIA &lt;b&gt;fiscal 2027 Q3&lt;/b&gt; &amp; more.</div>'
+                in path.read_text()), path
+    assert site.overdue_banner("") == ""  # nothing overdue, no banner

@@ -363,9 +363,9 @@ def report(jobs, force, outputs, verbose):
         sys.exit(1)
 
 
-@main.group(short_help="Refresh the dataset from SEC XBRL company facts.")
+@main.group(short_help="Refresh the dataset from SEC XBRL company facts; rewrite the earnings calendar.")
 def data():
-    """Work with the dataset files (refresh them from SEC XBRL company facts).
+    """Work with the dataset files: refresh them from SEC XBRL company facts, rewrite the earnings calendar.
 
     \b
     Example:
@@ -407,6 +407,28 @@ def refresh(user_agent, companies, since, out, data_dir, apply_file):
     click.echo(terminal_text(summary_.describe()))
 
 
+@data.command("calendar", short_help="Rewrite the earnings calendar from the data and list what is overdue.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the dataset files (default: the bundled data).")
+def calendar_cmd(data_dir):
+    """Rewrite earnings_calendar.csv from the data, then print the reports that are overdue today.
+
+    Each company's last filed period, its next period and the usual filing lag are derived from
+    the data; a published date (basis published, with its source) is kept while it still applies.
+    Run it after adding filed figures (for example after 'valuechain data refresh --apply').
+
+    \b
+    Example:
+      valuechain data calendar
+    """
+    from valuechain.dataset import calendar, coverage
+    from valuechain.dataset.load import load_dataset
+
+    ds = load_dataset(data_dir)
+    click.echo(f"Earnings calendar written to {calendar.write(ds, data_dir)}")
+    click.echo(terminal_text(coverage.overdue_line(ds)))
+
+
 @main.command(short_help="Print the answer: each question's verdict and headline figures from the latest outputs.")
 @click.argument("scenario", default="base")
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -427,6 +449,31 @@ def answer(scenario, outputs):
     from valuechain.publish.answer import answer as written
 
     click.echo(terminal_text(written(Path(outputs or paths.OUTPUTS_DIR), scenario)))
+
+
+@main.command(short_help="Zip the pages, briefs, workbooks and decks to send (no executed notebooks).")
+@click.argument("scenarios", nargs=-1)
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the runs (default: outputs/).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The zip to write (default: valuechain-bundle.zip in the outputs folder).")
+def bundle(scenarios, outputs, out):
+    """Write a zip of the site to send: the index, each scenario's pages, one-page brief, workbook,
+    deck and charts (SVG), without the executed notebooks; print its path and size.
+
+    SCENARIOS default to every scenario with outputs. Only files valuechain wrote are taken, and a
+    link planted in the outputs folder is never followed. Run `valuechain report` first.
+
+    \b
+    Examples:
+      valuechain bundle
+      valuechain bundle base bear --out ~/ai-value-chain.zip
+    """
+    from valuechain.publish import bundle as bundle_mod
+
+    written = bundle_mod.write(Path(outputs or paths.OUTPUTS_DIR), list(scenarios) or None, out)
+    count = len(bundle_mod.zip_names(written))
+    click.echo(f"Bundle written to {written} ({count} files, {written.stat().st_size / 1e6:.1f} MB)")
 
 
 @main.command(short_help="Score the forecast ledger, or append the forecasts of new vintages.")

@@ -1,11 +1,12 @@
 """Plain-text and CSV summaries of the dataset."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 
-from valuechain.dataset import disclosures, provenance, views
+from valuechain.dataset import calendar, disclosures, provenance, views
 from valuechain.dataset.load import Dataset, load_dataset
 from valuechain.files import atomic_write_text
 
@@ -13,7 +14,7 @@ from valuechain.files import atomic_write_text
 def write_data_summary(data_dir=None, out: Path | None = None) -> str:
     """Validate the dataset, write its coverage table to ``out`` and return a short text summary.
 
-    The summary gives the latest quarter of every company's series, flags the series more than
+    The summary gives the reports the earnings calendar says are overdue, the latest quarter of every company's series, flags the series more than
     two quarters behind the newest filed quarter, gives the share of reported rows in each provenance
     kind (overall and for 2025-2026), and lists the rows read through an aggregator
     with the filing each aggregator transcribes.
@@ -30,6 +31,7 @@ def write_data_summary(data_dir=None, out: Path | None = None) -> str:
         f"{len(ds.sources)} sources; every row cites a source.",
         f"Filed data through {ds.vintage}.",
         "Rows by basis: " + ", ".join(f"{k} {v}" for k, v in sorted(by_basis.items())),
+        overdue_line(ds),
         "",
         *provenance.share_lines(ds),
         "",
@@ -40,6 +42,14 @@ def write_data_summary(data_dir=None, out: Path | None = None) -> str:
     if out is not None:
         lines += ["", f"Coverage table written to {out}"]
     return "\n".join(lines)
+
+
+def overdue_line(ds: Dataset, as_of=None) -> str:
+    """The reports the earnings calendar expected before ``as_of`` (default: today) that the data lack, in a sentence."""
+    late = calendar.overdue(ds, as_of)
+    if late.empty:
+        return f"No report is overdue as of {(as_of or dt.date.today()).isoformat()} (earnings calendar: {calendar.FILE})."
+    return calendar.overdue_sentence(late, as_of)
 
 
 def latest_lines(ds: Dataset) -> list[str]:

@@ -34,7 +34,7 @@ def vintage(folder: Path, stem: str) -> str:
     """The data vintage a scenario's page states ("" when the page is missing or does not say)."""
     page = folder / f"{stem}.html"
     try:
-        found = _VINTAGE.search(page.read_text(encoding="utf-8", errors="replace")[:200_000])
+        found = _VINTAGE.search(page.read_text(encoding="utf-8", errors="replace"))  # the header follows the styles
     except OSError:
         return ""
     return found.group(1).strip() if found else ""
@@ -46,6 +46,21 @@ def first_sentences(book) -> str:
         return ""
     first = plain(book.summary[0].strip().split("\n\n")[0])
     return " ".join(SENTENCE.split(first)[:SENTENCES])
+
+
+def figure_lines(book) -> list[str]:
+    """A notebook's headline figures (those it does not mark as detail) as "label, period: value unit" lines,
+    formatted as the pages format them; the answer and the brief print these."""
+    lines = []
+    for h in book.figures.get(HEADLINES_KEY) or []:
+        value = book.figures.get(h.get("key"))
+        if h.get("detail") or labels.missing(value):
+            continue
+        text = labels.value_text(value, h.get("unit", ""))
+        unit = labels.UNITS[h["unit"]].suffix if h.get("unit") in labels.UNITS else ""
+        suffix = f" {unit}" if unit and not text.endswith(unit) else ""
+        lines.append(f"{h.get('label', h.get('key'))}, {h.get('period', '')}: {text}{suffix}")
+    return lines
 
 
 def verdicts(folder: Path, notebooks=QUESTIONS) -> list[tuple[str, str]]:
@@ -70,14 +85,7 @@ def answer(outputs: Path, scenario: str = "base", notebooks=QUESTIONS) -> str:
         lines = [book.title]
         if book.summary:
             lines.append(first_sentences(book))
-        for h in book.figures.get(HEADLINES_KEY) or []:
-            value = book.figures.get(h.get("key"))
-            if h.get("detail") or labels.missing(value):
-                continue
-            text = labels.value_text(value, h.get("unit", ""))
-            unit = labels.UNITS[h["unit"]].suffix if h.get("unit") in labels.UNITS else ""
-            suffix = f" {unit}" if unit and not text.endswith(unit) else ""
-            lines.append(f"  - {h.get('label', h.get('key'))}, {h.get('period', '')}: {text}{suffix}")
+        lines += [f"  - {line}" for line in figure_lines(book)]
         blocks.append("\n".join(lines))
     stated = vintage(folder, books[0].stem)
     footer = f"Scenario {scenario}" + (f"; data: filed figures through {stated}." if stated else ".")

@@ -5,6 +5,7 @@ Beside the pages in ``outputs/<scenario>/``:
 ``<chart name>.png`` and ``.svg``  every chart, named by what it shows (``profit-pool-2025.png``)
 ``<scenario>.xlsx``                every table on its own sheet, key figures, parameters, sources
 ``<scenario>.pptx``                the executive summaries, then one main chart per slide
+``<scenario>-brief.pdf``           the one-page brief: the verdicts, three charts, the bridge (:mod:`valuechain.publish.brief`)
 ``exports.json``                   what was written (the index links it; stale charts are removed)
 
 The manifest is read back as untrusted data (:mod:`valuechain.publish.outputs`): a path in it is
@@ -49,9 +50,11 @@ def write_charts(folder: Path, books: list[Notebook]) -> list[dict]:
     return written
 
 
-def write_all(folder: Path, notebooks=None, vintage: str | None = None) -> dict:
-    """Write the charts, the workbook and the deck of the scenario in ``folder``; returns the manifest."""
-    from valuechain.publish import deck, workbook  # each imports its writer (XlsxWriter, python-pptx) only here
+def write_all(folder: Path, notebooks=None, vintage: str | None = None, overdue: str = "") -> dict:
+    """Write the charts, the workbook and the deck of the scenario in ``folder``; returns the manifest.
+
+    ``overdue`` is the sentence naming the reports the earnings calendar says are overdue."""
+    from valuechain.publish import answer, brief, deck, workbook  # each imports its writer (XlsxWriter, python-pptx) only here
 
     folder = Path(folder)
     broken: dict[str, str] = {}
@@ -64,6 +67,11 @@ def write_all(folder: Path, notebooks=None, vintage: str | None = None) -> dict:
     atomic_write_bytes(folder / f"{name}.xlsx", workbook.build(name, parameters, books))
     atomic_write_bytes(folder / f"{name}.pptx", deck.build(name, parameters, books, vintage))
     manifest = {"workbook": f"{name}.xlsx", "deck": f"{name}.pptx", "charts": charts}
+    questions = [book for book in books if book.stem in answer.QUESTIONS] if notebooks is None else \
+        read_scenario(folder, answer.QUESTIONS)
+    if questions:
+        atomic_write_bytes(folder / brief.file_name(name), brief.build(name, parameters, questions, vintage, overdue))
+        manifest["brief"] = brief.file_name(name)
     drawn = {c[key] for c in charts for key in ("png", "svg")}
     if not broken:  # an unreadable notebook may still draw its charts: they stay until it runs again
         for _, png, svg in (previous or {}).get("charts", []):  # charts a notebook no longer draws
@@ -100,7 +108,7 @@ def listing(folder: Path) -> dict:
         return path if path is not None and path.is_file() else None
 
     files = []
-    for key, label in (("workbook", "Excel workbook (.xlsx)"), ("deck", "Slides (.pptx)")):
+    for key, label in (("brief", "One-page brief (.pdf)"), ("workbook", "Excel workbook (.xlsx)"), ("deck", "Slides (.pptx)")):
         path = inside(manifest[key]) if manifest.get(key) else None
         if path is not None:
             files.append((label, path))

@@ -53,6 +53,7 @@ vertical-align:top;white-space:normal}
 div.vc-table table thead th{background:#eef1f4;vertical-align:bottom}
 div.vc-table table .vc-num,table.vc .vc-num{text-align:right;font-variant-numeric:tabular-nums}
 .vc-source{color:#555;font-size:.8rem;margin:.2rem 0 1rem;max-width:70rem}
+.vc-overdue{background:#fff4e5;border-left:4px solid #b45309;padding:.35rem .7rem;margin:.5rem 0 0;font-size:.85rem;max-width:70rem}
 """
 INDEX_CSS = """
 table.vc-compare{table-layout:fixed;width:100%;font-size:.78rem}
@@ -148,13 +149,26 @@ def _parameters_table(parameters: dict) -> str:
     return f'<table class="vc"><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>{rows}</tbody></table>'
 
 
-def notebook_page(executed: Path, parameters: dict, vintage: str, scenario: str | None = None) -> str:
+def overdue_sentence() -> str:
+    """The earnings calendar's overdue reports as of today, in a sentence ("" when none is overdue)."""
+    from valuechain.dataset import calendar
+    from valuechain.dataset.load import load_dataset
+
+    return calendar.overdue_sentence(calendar.overdue(load_dataset()))
+
+
+def overdue_banner(sentence: str) -> str:
+    """The banner every page carries under its data vintage, naming the reports that are overdue ("" when none is)."""
+    return f'<div class="vc-overdue">{html_text(sentence)}</div>' if sentence else ""
+
+
+def notebook_page(executed: Path, parameters: dict, vintage: str, scenario: str | None = None, overdue: str = "") -> str:
     """Self-contained HTML page of one executed notebook under its scenario's header.
 
     Renders from plain data: the executed notebook (its title is its first heading), the
     scenario's recorded parameters (``parameters.json``: title, description and every value,
-    read as data and never validated again), and the data vintage. ``scenario`` defaults to the
-    folder the notebook is in.
+    read as data and never validated again), the data vintage and the sentence naming the overdue
+    reports (``overdue``, from :func:`overdue_sentence`). ``scenario`` defaults to the folder the notebook is in.
     """
     import nbformat
 
@@ -171,7 +185,7 @@ def notebook_page(executed: Path, parameters: dict, vintage: str, scenario: str 
         f'<a href="{html_text(executed.stem)}.ipynb">Executed notebook (.ipynb)</a></nav>'
         f"<h1>{html_text(title)}</h1>"
         f'<div class="vc-meta">Scenario <strong>{html_text(name)}</strong>: {html_text(s_title)}. {html_text(description)}<br>'
-        f"Data vintage: filed figures through {html_text(vintage)}. Run on {dt.date.today().isoformat()}.</div>"
+        f"Data vintage: filed figures through {html_text(vintage)}. Run on {dt.date.today().isoformat()}.</div>{overdue_banner(overdue)}"
         f"<details><summary>Parameters this page ran with</summary>{_parameters_table(parameters)}</details>"
         f"<details open><summary>Contents</summary><ol>{toc}</ol></details></header>"
     )
@@ -243,14 +257,15 @@ def _export_links(outputs: Path, name: str) -> str:
     return out
 
 
-def index_page(outputs: Path, scenarios=None, notebooks=None, broken: dict | None = None) -> str:
+def index_page(outputs: Path, scenarios=None, notebooks=None, broken: dict | None = None,
+               overdue: str | None = None) -> str:
     """The index: the comparison, every scenario with its differences from base, links to every page,
     notebook and export, failures marked.
 
     It shows the current outputs: ``scenarios`` and ``notebooks`` (default: all found under
     ``outputs``) are the ones that still exist, and a failure is shown only while it is the latest
     run of its item (run.json). ``broken`` ((scenario, notebook) -> why) marks the items whose
-    executed notebook publish could not read.
+    executed notebook publish could not read. ``overdue`` (default: :func:`overdue_sentence`) is the banner's sentence.
     """
     # Here, not at the top: the comparison's labels load pandas, which a run that changed nothing
     # never needs (see publish's ``when_changed``).
@@ -287,7 +302,8 @@ def index_page(outputs: Path, scenarios=None, notebooks=None, broken: dict | Non
         f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{CSP_META}<title>valuechain: who captures the AI profit?</title>"
         f"<style>{CSS}{INDEX_CSS}</style></head><body><header class=\"vc-header\"><h1>Who captures the profit in the AI value chain, "
         "and is downstream demand catching up?</h1>"
-        f'<div class="vc-meta">Built on {dt.date.today().isoformat()} from the runs under this folder.</div></header>'
+        f'<div class="vc-meta">Built on {dt.date.today().isoformat()} from the runs under this folder.</div>'
+        f'{overdue_banner(overdue_sentence() if overdue is None else overdue)}</header>'
         f'<div class="vc-wrap">{answered}<h2>Key figures by scenario</h2>{table}<h2>Scenarios</h2>{"".join(cards)}</div>'
         '</body></html>', CSP)
 
@@ -351,11 +367,12 @@ def publish(outputs: Path | None = None, rerender: bool = True, scenarios=None, 
 def _publish(outputs: Path, rerender: bool, scenarios, notebooks, when_changed: bool = False) -> Path:
     index, marker = outputs / "index.html", outputs / INDEX_INPUTS
     broken: dict[tuple[str, str], str] = {}
+    overdue = None
     if rerender:
         from valuechain.publish import exports
         from valuechain.dataset.load import load_dataset
 
-        vintage = str(load_dataset().vintage)
+        vintage, overdue = str(load_dataset().vintage), overdue_sentence()
         folders = set()
         for executed in sorted(outputs.glob("*/*.ipynb")):
             if executed.name.endswith(".failed.ipynb"):
@@ -368,7 +385,7 @@ def _publish(outputs: Path, rerender: bool, scenarios, notebooks, when_changed: 
                     warn(f"{executed.parent}: is a symbolic link, which publish never follows; it is left out")
                 folders.add(executed.parent)
                 continue
-            page, problem = _page_or_problem(executed, vintage)
+            page, problem = _page_or_problem(executed, vintage, overdue)
             if page is None:
                 warn(f"{executed}: {problem}; its page is left out until 'valuechain run' executes it again")
                 broken[(executed.parent.name, executed.stem)] = problem
@@ -376,24 +393,24 @@ def _publish(outputs: Path, rerender: bool, scenarios, notebooks, when_changed: 
             atomic_write_text(executed.with_suffix(".html"), page)
             folders.add(executed.parent)
         for folder in sorted(f for f in folders if not f.is_symlink()):
-            exports.write_all(folder, notebooks, vintage)
+            exports.write_all(folder, notebooks, vintage, overdue)
     key = index_inputs_hash(outputs, scenarios, notebooks)
     if when_changed and not rerender and index.is_file() and _read_key(marker) == key:
         return index
     marker.unlink(missing_ok=True)  # never a marker that vouches for an index being replaced
-    atomic_write_text(index, index_page(outputs, scenarios, notebooks, broken))
+    atomic_write_text(index, index_page(outputs, scenarios, notebooks, broken, overdue))
     if not broken:  # an index with broken items marked is never kept as it is
         atomic_write_text(marker, key + "\n")  # written last, as an item's .inputs
     return index
 
 
-def _page_or_problem(executed: Path, vintage: str) -> tuple[str | None, str]:
+def _page_or_problem(executed: Path, vintage: str, overdue: str = "") -> tuple[str | None, str]:
     """The page of an executed notebook, or (None, why it cannot be read)."""
     problem = "a symbolic link, which is never followed" if executed.is_symlink() else notebook_problem(executed)
     if problem:
         return None, problem
     try:
-        return notebook_page(executed, read_parameters(executed.parent), vintage), ""
+        return notebook_page(executed, read_parameters(executed.parent), vintage, overdue=overdue), ""
     except RecursionError:
         return None, "nested too deep to read"
     except Exception as exc:  # not JSON, not a notebook, or not of the shape the runner writes
