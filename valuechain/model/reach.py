@@ -1,7 +1,8 @@
 r"""The demand gap's pre-specified question: does D reach R*'s committed path by year Y?
 
-The question is fixed in the scenario (``demand_gap.primary_test.reach_year``); its null never
-depends on the data: :math:`H_0`: D does not reach the path by the end of :math:`Y`.
+The question is fixed in the scenario (``demand_gap.primary_test.reach_year``). Its test's null never
+depends on the data: :math:`H_0`: D's recent pace is at most the growth that reaches the path by the
+end of :math:`Y` (:mod:`valuechain.stats.reach`); whether the pace lasts is the probability's part.
 
 R*'s committed path
 -------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from valuechain import mime
@@ -384,20 +385,27 @@ def reach(result, source: str = "") -> Table:
         (f"R*'s committed path in {a.target_quarter} (USD bn a year)", f"{central['target_usd_bn']:,.0f}", ""),
         ("Growth D needs to reach it (log points a year)", f"{a.needed_central:+.2f}",
          f"{central['low']:+.2f} to {central['high']:+.2f}"),
-        (f"D's growth, last {a.window} quarterly changes (log points a year)", f"{a.growth:+.2f}", f"{lo:+.2f} to {hi:+.2f}"),
+        (f"D's pace: its growth over the last {a.window} quarterly changes (log points a year)", f"{a.growth:+.2f}",
+         f"{lo:+.2f} to {hi:+.2f}"),
         ("Minimum detectable effect at 80% power (log points a year)", f"{a.mde:+.2f}", a.mde_source),
-        (f"P(D ≥ R*'s committed path in {a.target_quarter})", f"{a.probability:.2f}",
-         f"{p_lo:.2f} to {p_hi:.2f} over D's scope ladder; Monte Carlo s.e. {a.probability_se:.3f}"),
+        (f"P(D ≥ R*'s committed path in {a.target_quarter}), half-life of growth drawn from its prior",
+         labels.probability_text(a.probability),
+         f"{labels.probability_text(p_lo)} to {labels.probability_text(p_hi)} over D's scope ladder; Monte Carlo s.e. "
+         f"{a.probability_se:.3f}"),
+        *[(f"P(D ≥ R*'s committed path in {a.target_quarter}) "
+           + ("if the pace lasts" if not np.isfinite(eta) else f"if growth halves every {eta:g} year{'' if eta == 1 else 's'}"),
+           labels.probability_text(p_eta), "the data do not tell how long the pace lasts")
+          for eta, p_eta in a.probability_by_half_life.items()],
         (f"D projected in {a.target_quarter}, 95th percentile (USD bn a year)", f"{a.p95_at(a.target_quarter):,.0f}",
          f"bound: {a.bound.label}, USD {a.bound.value_usd_bn:,.0f}bn"),
-        ("Test p-value (H0: D does not reach the path)", format_p(a.p_value), a.test.method),
+        ("Test p-value (H0: D's pace is at most the growth it needs)", format_p(a.p_value), a.test.method),
     ]
     frame = pd.DataFrame(rows, columns=["figure", "estimate", "interval"])
     priors = "; ".join(f"{name.replace('_', ' ')}: {prior.dist}" for name, prior in a.decay_priors.items())
     return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate"),
                            Column("interval", f"{band} interval or note", missing="")],
                    f"Does D reach R*'s committed path by {a.year}?", source,
-                   note=(f"P is a posterior predictive over {a.draws:,} draws: D's band, its growth's sampling "
+                   note=(f"P is a posterior predictive over {a.draws:,} draws: D's band, its pace's sampling "
                          f"distribution, growth decaying to a long-run rate below a ceiling ({priors}; "
                          "primary_test in the scenario) with future shocks, and the scenario's priors on "
                          f"{len(a.prior_keys)} assumptions of R* and of D's scope."))

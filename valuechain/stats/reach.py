@@ -7,12 +7,11 @@ The question
 ------------
 Let :math:`T` be the last quarter of :math:`D`, :math:`Y_4` the fourth quarter of year :math:`Y`,
 :math:`h = (Y_4 - T)/4` the years between them and :math:`P_{Y_4}` the requirement path in
-:math:`Y_4` (in the model: R* on the capital committed, :mod:`valuechain.model.reach`). The null never
-depends on the data:
-
-.. math::
-
-    H_0: D_{Y_4} < P_{Y_4} \quad\text{(D does not reach the path by } Y\text{)}.
+:math:`Y_4` (in the model: R* on the capital committed, :mod:`valuechain.model.reach`). The question,
+:math:`D_{Y_4} \ge P_{Y_4}`?, turns on growth years ahead, which a few quarters cannot bound; so it is
+answered in two parts that never depend on the data's sign: a test of what the data can answer (is
+D's recent pace above the growth the path needs?) and a probability of reaching the path that turns on
+how long that pace lasts, shown against it.
 
 **Needed growth** (:func:`needed_growth`): the constant log growth a year that takes :math:`D_T` to
 the path, :math:`g^{need} = (\log P_{Y_4} - \log D_T)/h`.
