@@ -26,6 +26,15 @@ MAX_DRAWS = 1_000_000  # draws of the priors, or points of a sweep's grid: the o
 PRIOR_SPREAD = 6.0  # a normal or lognormal prior without bounds ranges over its centre +- this many s.d.
 
 
+# Values a scenario records that no notebook reads (yet): setting one changes no figure, so ``--set`` refuses it
+# (:func:`valuechain.scenario.variants.unread`). tests/test_overrides.py checks that the list is right.
+UNREAD = {
+    "demand_gap.regression.elasticity_prior_mean": "the regressions estimate the elasticity without a prior",
+    "demand_gap.regression.elasticity_prior_sd": "the regressions estimate the elasticity without a prior",
+    "demand_gap.capital.shown_separately": "no page shows these spenders apart",
+}
+
+
 class _Frozen(BaseModel):
     # Every number is finite (no .nan or .inf), and no true/false stands in for a number: YAML reads
     # yes/no/on/off/true/false as booleans, and pydantic would otherwise read them as 1 and 0.

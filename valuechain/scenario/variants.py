@@ -43,6 +43,26 @@ def parse_assignments(texts) -> dict:
     return out
 
 
+def unread(scenario, key: str) -> str | None:
+    """Why no notebook reads the value at dotted ``key`` of ``scenario``; None if one does.
+
+    A value is unread when the schema records it for no calculation (:data:`valuechain.scenario.schema.UNREAD`),
+    when it belongs to a company no layer lists, or when it is the twelve months' end of a scenario whose
+    headline is a calendar year."""
+    from valuechain.scenario.schema import UNREAD
+
+    parts = str(key).split(".")
+    for prefix, reason in UNREAD.items():
+        if key == prefix or key.startswith(prefix + "."):
+            return reason
+    listed = {company for layer in scenario.layers.values() for company in layer.companies}
+    if parts[0] == "attribution" and len(parts) > 1 and parts[1] not in listed:
+        return f"no layer lists {parts[1]}; add it to a layer's companies first"
+    if key == "years.ttm_end" and scenario.years.latest != "ttm":
+        return "years.latest is calendar_year; set years.latest=ttm too"
+    return None
+
+
 def variant_name(base: str, overrides: dict) -> str:
     """A variant's name: its base and a short hash of its overrides, e.g. ``base-set-1a2b3c4d``."""
     digest = hashlib.sha256(json.dumps(overrides, sort_keys=True, default=str).encode()).hexdigest()[:8]
@@ -68,7 +88,12 @@ def write_variant(base: str, overrides: dict, params_dir: Path | None = None, na
                                  f"for the variant")
     if why is not None and not why.strip():
         raise ParameterError("--why is empty; say in a few words why the value differs, or leave --why out")
-    load_scenario(base, overrides, params_dir)  # every override checked before anything is written
+    scenario = load_scenario(base, overrides, params_dir)  # every override checked before anything is written
+    for key in overrides:
+        reason = unread(scenario, key)
+        if reason:
+            raise ParameterError(f"--set {key}: no notebook reads this value ({reason}), so the run would change "
+                                 f"nothing; leave it out")
     name = name or variant_name(base, overrides)
     folder = params_dir / VARIANTS
     folder.mkdir(parents=True, exist_ok=True)
