@@ -187,3 +187,48 @@ def test_a_scenario_named_like_a_file_or_in_capitals_gets_a_suggestion(given):
 
     with pytest.raises(ParameterError, match=r"did you mean 'base'\?$"):
         check_name(given)
+
+
+def test_validate_checks_a_scenario_file_in_any_folder_and_its_rationales(tmp_path):
+    """A file outside params/ that extends base from params/: validated as any scenario, the rationale rule included."""
+    good = tmp_path / "cases" / "mine.yaml"
+    good.parent.mkdir()
+    good.write_text("extends: base\ntitle: Mine\nvaluation: {discount_rate: 0.2, rationale: A riskier build-out.}\n")
+    bad = tmp_path / "cases" / "lazy.yaml"
+    bad.write_text("extends: base\nvaluation: {discount_rate: 0.2}\n")
+    proc = invoke_cli("validate", good, bad)
+    assert proc.returncode == 2 and proc.stdout == "ok  mine: Mine\n"
+    assert proc.stderr == (f"valuechain: error: {bad}: key 'valuation.discount_rate' changes base's value (0.15 -> 0.2) "
+                           f"but 'valuation.rationale' is still base's; write why as 'valuation.rationale' in this file "
+                           f"(a YAML comment does not count: no page shows it)\n")
+
+
+def test_the_shipped_scenarios_validate():
+    proc = invoke_cli("validate")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()] == [
+        "ok  bain_2030", "ok  base", "ok  bear", "ok  bull", "ok  sequoia_2023", "ok  sequoia_2024"]
+
+
+def test_a_scenario_argument_is_a_name_a_file_in_params_or_a_file_elsewhere(tmp_path, monkeypatch):
+    from valuechain import paths
+    from valuechain.exceptions import ParameterError
+    from valuechain.scenario.names import scenario_argument
+
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("extends: base\n")
+    assert scenario_argument("base") == ("base", None)
+    assert scenario_argument(str(paths.PARAMS_DIR / "base.yaml")) == ("base", None)
+    assert scenario_argument(str(mine)) == ("mine", mine.resolve())
+    monkeypatch.chdir(tmp_path)
+    assert scenario_argument("mine.yaml") == ("mine", mine.resolve())
+    (tmp_path / "bear.yaml").write_text("extends: base\n")
+    with pytest.raises(ParameterError) as taken:
+        scenario_argument("bear.yaml")
+    assert str(taken.value) == ("bear.yaml: its name 'bear' is a scenario's in params/ already, and the two would share "
+                                "outputs/bear/; rename the file (the name is its stem), e.g. my_bear.yaml")
+    with pytest.raises(ParameterError, match=r"^scenario name 'base.yaml' is not allowed; .*did you mean 'base'\?$"):
+        scenario_argument("base.yaml")
+    with pytest.raises(ParameterError) as missing:
+        scenario_argument("cases/Bull.yaml")
+    assert str(missing.value) == "cases/Bull.yaml: scenario file not found; did you mean 'bull'?"

@@ -40,7 +40,8 @@ def test_batch_writes_files_caches_and_reruns_only_what_changed(tiny):
     second = _run(tiny)
     assert all(o.status == "cached" and o.cached for o in second)
 
-    (params / "other.yaml").write_text((params / "other.yaml").read_text() + "layers: {cloud: {pass_through: 0.5}}\n")
+    (params / "other.yaml").write_text((params / "other.yaml").read_text()
+                                       + "layers: {cloud: {pass_through: 0.5, rationale: Halved.}}\n")
     third = _run(tiny)
     assert {o.scenario: o.status for o in third} == {"base": "cached", "other": "ok"}
     assert json.loads((outputs / "other" / "metrics.json").read_text())["01_quick"]["cloud_pass_through"] == 0.5
@@ -715,3 +716,35 @@ def test_every_worker_killed_still_runs_the_whole_queue(tmp_path, monkeypatch):
 def test_the_main_scenario_is_queued_first():
     items = [runner.Item(s, n) for s in ("a_case", "base", "z_case") for n in ("01", "02")]
     assert [i.label for i in runner.queue_order(items)] == ["base/01", "base/02", "a_case/01", "a_case/02", "z_case/01", "z_case/02"]
+
+
+def test_a_scenario_file_from_another_folder_runs_into_outputs_under_its_name(tiny):
+    """`valuechain run some/other/folder/mine.yaml`: extends base from params/, writes outputs/mine/, and is then
+    known by name to later runs, the index and clean, until its file goes."""
+    params, notebooks, outputs = tiny
+    mine = params.parent / "elsewhere" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text("extends: base\ntitle: Mine\nlayers: {cloud: {pass_through: 0.4, rationale: My reading.}}\n")
+    first = _run(tiny, scenarios=[str(mine)])
+    assert [(o.scenario, o.status) for o in first] == [("mine", "ok")]
+    assert json.loads((outputs / "mine" / "01_quick.json").read_text())["cloud_pass_through"] == 0.4
+    assert json.loads((outputs / "mine" / "parameters.json").read_text())["layers"]["cloud"]["rationale"] == "My reading."
+    assert json.loads((outputs / ".sources.json").read_text()) == {"scenarios": {"mine": str(mine.resolve())}}
+    assert [(o.scenario, o.status) for o in _run(tiny, scenarios=["mine"])] == [("mine", "cached")]
+    _run(tiny)  # every scenario of params/; mine stays in the table and the status
+    assert list(pd.read_csv(outputs / "metrics.csv")["scenario"]) == ["base", "mine", "other"]
+    assert runner.prune(outputs, params, notebooks) == []
+    mine.write_text(mine.read_text().replace("0.4", "0.3"))
+    assert [(o.scenario, o.status) for o in _run(tiny, scenarios=["mine"])] == [("mine", "ok")]
+    mine.unlink()
+    assert outputs / "mine" in runner.prune(outputs, params, notebooks) and not (outputs / "mine").exists()
+
+
+def test_a_scenario_file_whose_name_params_has_is_refused_before_running(tiny):
+    params, _, outputs = tiny
+    twin = params.parent / "elsewhere" / "other.yaml"
+    twin.parent.mkdir()
+    twin.write_text("extends: base\n")
+    with pytest.raises(ParameterError, match=r"its name 'other' is a scenario's in params/ already"):
+        _run(tiny, scenarios=[str(twin)])
+    assert not outputs.exists()

@@ -305,3 +305,89 @@ def test_the_smoother_s_noise_levels_are_estimated_unless_a_number_fixes_them(pa
     assert load_scenario("base", params_dir=params_dir).demand_gap.downstream.slope_sd == "estimate"
     fixed = load_scenario("base", {"demand_gap": {"downstream": {"level_sd": 0.05}}}, params_dir=params_dir)
     assert fixed.demand_gap.downstream.level_sd == 0.05 and fixed.demand_gap.downstream.slope_sd == "estimate"
+
+
+# A changed value needs a rationale of its own (valuechain.scenario.rationales).
+
+def test_a_changed_value_keeping_bases_rationale_is_refused_in_one_line(params_dir):
+    path = _write(params_dir, "child", "extends: base\nvaluation:\n  discount_rate: 0.2  # a comment is no rationale\n")
+    with pytest.raises(ParameterError) as info:
+        load_scenario("child", params_dir=params_dir)
+    assert str(info.value) == (
+        f"{path}: key 'valuation.discount_rate' changes base's value (0.15 -> 0.2) but 'valuation.rationale' is still "
+        f"base's; write why as 'valuation.rationale' in this file (a YAML comment does not count: no page shows it)")
+
+
+def test_a_changed_value_in_a_block_without_a_rationale_is_refused_naming_the_block(params_dir):
+    path = _write(params_dir, "child", "extends: base\ndemand_gap: {downstream: {band: 0.8, start_quarter: 2023Q2}}\n")
+    with pytest.raises(ParameterError) as info:
+        load_scenario("child", params_dir=params_dir)
+    assert str(info.value) == (
+        f"{path}: key 'demand_gap.downstream.start_quarter' (and 1 more in its block) changes base's value (2023Q1 -> 2023Q2) "
+        f"but its block has no rationale; write why as 'demand_gap.downstream.rationale' in this file "
+        f"(a YAML comment does not count: no page shows it)")
+
+
+def test_every_block_without_a_rationale_is_one_line_in_key_order(params_dir):
+    _write(params_dir, "child", "extends: base\nvaluation: {discount_rate: 0.2}\nyears: {ttm_end: 2026Q1}\n")
+    with pytest.raises(ParameterError) as info:
+        load_scenario("child", params_dir=params_dir)
+    assert [p.split(": key ")[1].split(" ")[0] for p in info.value.problems] == ["'years.ttm_end'", "'valuation.discount_rate'"]
+    assert str(info.value).endswith("(+1 more)")
+
+
+def test_a_rationale_of_its_own_is_accepted_and_an_unchanged_value_needs_none(params_dir):
+    _write(params_dir, "child", "extends: base\nvaluation: {discount_rate: 0.2, rationale: Riskier.}\n"
+                                "layers: {cloud: {pass_through: 0.5, rationale: Halved.}}\n"
+                                "projection: {end_user_growth: {2026: 0.8}}\n")  # base's own value
+    sc = load_scenario("child", params_dir=params_dir)
+    assert (sc.valuation.discount_rate, sc.valuation.rationale, sc.layers["cloud"].rationale) == (0.2, "Riskier.", "Halved.")
+
+
+def test_a_file_that_extends_nothing_is_compared_with_base(params_dir):
+    text = (params_dir / "base.yaml").read_text().replace("discount_rate: 0.15", "discount_rate: 0.25")
+    path = _write(params_dir, "copy", text)
+    with pytest.raises(ParameterError, match=rf"^{path}: key 'valuation.discount_rate' changes base's value \(0.15 -> 0.25\)"):
+        load_scenario("copy", params_dir=params_dir)
+    _write(params_dir, "same", (params_dir / "base.yaml").read_text())
+    assert load_scenario("same", params_dir=params_dir).valuation.discount_rate == 0.15
+
+
+def test_a_scenario_is_compared_with_what_it_extends_not_with_base(params_dir):
+    _write(params_dir, "child", "extends: base\nvaluation: {discount_rate: 0.2, rationale: Riskier.}\n")
+    path = _write(params_dir, "grandchild", "extends: child\nvaluation: {exit_multiple: 9}\n")
+    with pytest.raises(ParameterError, match=rf"^{path}: key 'valuation.exit_multiple' changes child's value \(10 -> 9\) "
+                                             rf"but 'valuation.rationale' is still child's"):
+        load_scenario("grandchild", params_dir=params_dir)
+    _write(params_dir, "grandchild", "extends: child\nvaluation: {exit_multiple: 9, rationale: Lower multiples.}\n")
+    assert load_scenario("grandchild", params_dir=params_dir).valuation.rationale == "Lower multiples."
+
+
+def test_a_replaced_prior_needs_a_rationale_of_its_own(params_dir):
+    key = "projection.end_user_growth.2028"
+    path = _write(params_dir, "child", "extends: base\nuncertainty: {priors: {" + key + ": {dist: normal, mean: 0.3, "
+                                       "sd: 0.2, low: 0.0, rationale: 'As 2027, one year further out.'}}}\n")
+    with pytest.raises(ParameterError, match=rf"^{path}: key 'uncertainty.priors.{key}' changes base's value \(dist: normal, "
+                                             rf"mean: 0.45, .* but 'uncertainty.priors.{key}.rationale' is still base's"):
+        load_scenario("child", params_dir=params_dir)
+
+
+def test_overrides_get_a_rationale_saying_so():
+    sc = load_scenario("base", {"valuation.discount_rate": 0.3, "valuation.exit_multiple": 8})
+    assert sc.valuation.rationale == "Set as an override of base: valuation.exit_multiple = 8; valuation.discount_rate = 0.3."
+    assert load_scenario("base", {"valuation.rationale": "Mine."}).valuation.rationale == "Mine."
+
+
+def test_every_changed_value_of_the_shipped_scenarios_shows_a_rationale_of_its_own():
+    """The comparison table beside each page: no empty cell, and never base's reason beside another value."""
+    from valuechain.publish import comparison
+
+    base = load_scenario("base").resolved()
+    for name in list_scenarios():
+        rows = comparison.differences(base, load_scenario(name).resolved())
+        for row in rows:
+            path = tuple(row["key"].split("."))
+            assert row["rationale"] and row["rationale"] != comparison.rationale(base, path), (name, row["key"])
+    anchors = {name: load_scenario(name).demand_gap for name in ("sequoia_2023", "sequoia_2024", "bain_2030")}
+    assert anchors["sequoia_2023"].sequoia.rationale.startswith("Sequoia's own figures of September 2023")
+    assert anchors["bain_2030"].bain.rationale.startswith("Bain's own figures (Technology Report 2025)")

@@ -18,7 +18,8 @@ def base(base_scenario, base_inputs, ds):
 
 def _scenario(tmp_path, uncertainty: dict):
     path = tmp_path / "variant.yaml"
-    path.write_text(yaml.safe_dump({"extends": "base", "uncertainty": uncertainty}))
+    # a changed value needs a rationale of its own (valuechain.scenario.rationales)
+    path.write_text(yaml.safe_dump({"extends": "base", "uncertainty": {"rationale": "A test's settings.", **uncertainty}}))
     return path
 
 

@@ -170,13 +170,21 @@ def _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs=None, on_l
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Change one scenario value by its dotted key (repeatable), e.g. "
                    "--set demand_gap.break_even.target_return=0.12. The run is a variant of the one scenario named, "
-                   "recorded in params/variants/<scenario>-set-<hash>.yaml and written to outputs/<that name>/.")
-def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
+                   "recorded in params/variants/<name>.yaml and written to outputs/<name>/. A key no notebook reads "
+                   "is refused.")
+@click.option("--name", "variant", default=None, metavar="NAME",
+              help="With --set: the variant's name (default: <scenario>-set-<hash of the overrides>).")
+@click.option("--why", default=None, metavar="TEXT",
+              help="With --set: the rationale shown beside the changed values (default: 'Set on the command line' "
+                   "and the values set).")
+def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets, variant, why):
     """Execute every notebook for every scenario into outputs/<scenario>/, then publish the site.
 
-    SCENARIOS are names of files in params/ (base, bear, ...); with none, or --all, every file
-    there runs. A scenario file may begin with 'extends: base' and then hold only the keys that
-    differ; the parameters it resolves to are injected into every notebook and recorded in
+    SCENARIOS are names of files in params/ (base, bear, ...) or paths of scenario files in any
+    folder (some/folder/mine.yaml runs as 'mine' into outputs/mine/ and is then known by that name);
+    with none, or --all, every file in params/ runs. A scenario file may begin with 'extends: base'
+    and then hold only the keys that differ, each changed block with a rationale of its own; the
+    parameters it resolves to are injected into every notebook and recorded in
     <outputs>/<scenario>/parameters.json.
 
     Cache: an item (one scenario x one notebook) whose inputs are unchanged since its last good
@@ -194,21 +202,28 @@ def run(scenarios, run_all, notebooks, jobs, force, timeout, outputs, sets):
       valuechain run base bear                   # two scenarios, every notebook
       valuechain run --all -n 02_demand_gap      # one notebook, every scenario
       valuechain run base --force --outputs /tmp/vc
-      valuechain run base --set valuation.discount_rate=0.2   # a variant of base
+      valuechain run ~/cases/mine.yaml           # a scenario file of your own
+      valuechain run base --set valuation.discount_rate=0.2 --name dr20 --why "A riskier build-out"
     """
     from valuechain.publish import site
 
+    if (variant is not None or why is not None) and not sets:
+        raise click.UsageError("--name and --why name and explain a variant made with --set; add --set KEY=VALUE")
     if sets:
         from valuechain.scenario import variants
-        from valuechain.scenario.names import VARIANTS
+        from valuechain.scenario.names import VARIANTS, scenario_argument
 
         if len(scenarios) != 1 or run_all:
             raise click.UsageError("--set changes one scenario; name exactly one, e.g. 'valuechain run base --set key=value'")
-        name = variants.write_variant(scenarios[0], variants.parse_assignments(sets))
-        click.echo(f"Variant of {scenarios[0]}: {name} (params/{VARIANTS}/{name}.yaml)")
+        base, file = scenario_argument(scenarios[0])
+        if file is not None:
+            raise click.UsageError(f"--set varies a scenario of params/; for {scenarios[0]}, write the change in a file "
+                                   f"beside it that says 'extends: {base}', with a rationale")
+        name = variants.write_variant(base, variants.parse_assignments(sets), name=variant, why=why)
+        click.echo(f"Variant of {base}: {name} (params/{VARIANTS}/{name}.yaml)")
         scenarios = (name,)
     failed = _run(scenarios, run_all, notebooks, jobs, force, timeout, outputs)
-    index = site.publish(outputs, rerender=False, when_changed=True, **_current())
+    index = site.publish(outputs, rerender=False, when_changed=True, **_current(outputs))
     click.echo(f"Site: {index}")
     if failed:
         sys.exit(1)
@@ -269,27 +284,51 @@ def sweep(scenario, grids, draws, executor, scheduler, workers, as_csv, outputs)
 
 
 @main.command(short_help="Rebuild the HTML site from the executed notebooks.")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding the runs (default: outputs/).")
-def publish(outputs):
+def publish(files, outputs):
     """Rebuild the HTML site under outputs/ from the executed notebooks (nothing is executed).
+
+    The site shows the scenarios of params/ and the scenario files outside it that 'valuechain run'
+    wrote into the folder. FILES (scenario files in any folder) are added to those, e.g. when the
+    file has moved since its run; each must have run into the folder already.
 
     \b
     Examples:
       valuechain publish
-      valuechain publish --outputs /tmp/vc
+      valuechain publish --outputs /tmp/vc ~/cases/mine.yaml
     """
+    from valuechain.batch import sources
+    from valuechain.exceptions import ParameterError
+    from valuechain.files import OutputsLock
     from valuechain.publish import site
+    from valuechain.scenario.load import load_scenario
+    from valuechain.scenario.names import scenario_argument
 
-    click.echo(f"Site: {site.publish(outputs, **_current())}")
+    folder = Path(outputs or paths.OUTPUTS_DIR)
+    found = {}
+    for file in files:
+        name, path = scenario_argument(file)
+        load_scenario(path or name)  # a file that does not validate is not shown
+        if path is not None:
+            if not (folder / name / "parameters.json").is_file():
+                raise ParameterError(f"{file}: has not run into {folder} (no {name}/parameters.json there); "
+                                     f"run it first: valuechain run {file}")
+            found[name] = path
+    if found:
+        with OutputsLock(folder):
+            sources.record(folder, found)
+    click.echo(f"Site: {site.publish(outputs, **_current(outputs))}")
 
 
-def _current() -> dict:
-    """The scenarios and notebooks that exist now: the site shows only their outputs."""
-    from valuechain.scenario.names import list_scenarios
+def _current(outputs: Path | None = None) -> dict:
+    """The scenarios and notebooks that exist now: the site shows only their outputs (the scenarios of params/
+    and the scenario files outside it that runs into ``outputs`` recorded)."""
+    from valuechain.batch import sources
     from valuechain.batch.runner import notebook_names
 
-    return {"scenarios": list_scenarios(), "notebooks": notebook_names()}
+    return {"scenarios": sources.current(outputs), "notebooks": notebook_names()}
 
 
 @main.command(short_help="Remove the outputs of deleted scenarios and notebooks.")
@@ -317,7 +356,7 @@ def clean(outputs):
         click.echo(f"removed {path}")
     click.echo(f"{len(shown)} stale output{'s' if len(shown) != 1 else ''} removed")
     if (Path(outputs or paths.OUTPUTS_DIR) / "run.json").exists():
-        click.echo(f"Site: {site.publish(outputs, rerender=False, **_current())}")
+        click.echo(f"Site: {site.publish(outputs, rerender=False, **_current(outputs))}")
 
 
 @main.command(short_help="The main job: run everything, publish the site.")
@@ -355,7 +394,7 @@ def report(jobs, force, outputs, verbose):
             click.echo(text)
 
     failed = _run((), True, (), jobs, force, 600, outputs, on_locked=write_coverage)
-    index = site.publish(outputs, rerender=False, when_changed=True, **_current())
+    index = site.publish(outputs, rerender=False, when_changed=True, **_current(outputs))
     click.echo(f"Site: {index}")
     shot = site.screenshot(index, folder / "index.png")
     click.echo(f"Screenshot of the index: {shot}" if shot else "Screenshot skipped: no Chromium on this machine")

@@ -63,7 +63,8 @@ from valuechain.report.notebook import to_json
 from valuechain.exceptions import OutputError, ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
 from valuechain.files import (OutputsLock, YamlInputError, atomic_write_text, check_writable, disk_full, process_alive,
                               read_bytes, umask)
-from valuechain.scenario.names import check_name, list_scenarios, scenario_path
+from valuechain.batch import sources as scenario_sources
+from valuechain.scenario.names import check_name, list_scenarios, scenario_argument, scenario_path
 
 KERNEL_NAME = "python3"  # ipykernel's own spec: the interpreter running valuechain, whatever the notebook names
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -83,6 +84,7 @@ class Item:
 
     scenario: str
     notebook: str  # file stem, e.g. 01_profit_capture
+    source: str = field(default="", compare=False)  # the scenario's file where it lies outside params/
 
     @property
     def label(self) -> str:
@@ -113,20 +115,24 @@ def notebook_stem(name: str) -> str:
     return Path(str(name)).name.removesuffix(".ipynb")
 
 
-def plan(scenarios, notebooks, params_dir: Path | None = None, notebooks_dir: Path | None = None) -> list[Item]:
-    """Items to run, each once; unknown scenario or notebook names are refused before anything runs."""
-    known_s = list_scenarios(params_dir)
+def plan(scenarios, notebooks, params_dir: Path | None = None, notebooks_dir: Path | None = None,
+         sources: dict[str, Path] | None = None) -> list[Item]:
+    """Items to run, each once; unknown scenario or notebook names are refused before anything runs.
+    ``sources``: the files of the scenarios outside params/, by name (:mod:`valuechain.batch.sources`)."""
+    sources = sources or {}
+    known_s = sorted(set(list_scenarios(params_dir)) | set(sources))
     known_n = notebook_names(notebooks_dir)
     scenarios = list(dict.fromkeys(scenarios))  # `run base base` runs base once
     notebooks = list(dict.fromkeys(notebook_stem(n) for n in notebooks))
     for name in scenarios:
         check_name(name)
         if name not in known_s:
-            raise ParameterError(f"unknown scenario '{name}'; choose from: {', '.join(known_s)} (files in params/)")
+            raise ParameterError(f"unknown scenario '{name}'; choose from: {', '.join(known_s)} (files in params/), "
+                                 f"or give the path of a scenario file")
     for name in notebooks:
         if name not in known_n:
             raise ParameterError(f"unknown notebook '{name}'; choose from: {', '.join(known_n)} (files in notebooks/)")
-    return [Item(s, n) for s in scenarios for n in notebooks]
+    return [Item(s, n, str(sources.get(s, ""))) for s in scenarios for n in notebooks]
 
 
 INJECTED = ("scenario", "metrics_path")  # the parameters the runner injects into every notebook
@@ -519,7 +525,8 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
     p["folder"].mkdir(parents=True, exist_ok=True)
     scratch.mkdir(parents=True, exist_ok=True)
     executed, metrics = scratch / f"{item.notebook}.ipynb", scratch / f"{item.notebook}.json"
-    scenario_arg = str(scenario_path(item.scenario, params_dir))
+    scenario_file = Path(item.source) if item.source else scenario_path(item.scenario, params_dir)
+    scenario_arg = str(scenario_file)
     kernel.prepare(notebooks_dir)  # started, or reset to a clean namespace
     try:
         pm.execute_notebook(str(notebooks_dir / f"{item.notebook}.ipynb"), str(executed),
@@ -538,7 +545,7 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
     figures = book.figures or {}
     from valuechain.scenario.load import load_scenario  # in the worker that ran the notebook
 
-    parameters = load_scenario(item.scenario, params_dir=params_dir).resolved()
+    parameters = load_scenario(scenario_file, params_dir=params_dir).resolved()
     page = site.notebook_page(executed, parameters, vintage or "", item.scenario)
     atomic_write_text(scratch / "page.html", page)
     atomic_write_text(scratch / "figures.json", to_json(figures))
@@ -611,7 +618,11 @@ def _one_line(exc: Exception, timeout: int | None = None, cell: int | None = Non
 def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = False,
         outputs: Path | None = None, params_dir: Path | None = None, notebooks_dir: Path | None = None,
         progress: bool = True, timeout: int | None = None, on_locked=None) -> list[Outcome]:
-    """Run ``notebooks`` (default: all) for ``scenarios`` (default: all), then collect the figures.
+    """Run ``notebooks`` (default: all) for ``scenarios`` (default: all of params/), then collect the figures.
+
+    A scenario is a name (of params/, a variant, or a file an earlier run into ``outputs`` recorded) or
+    the path of a scenario file in any folder, whose outputs go to ``<outputs>/<its stem>/``
+    (:func:`valuechain.scenario.names.scenario_argument`, :mod:`valuechain.batch.sources`).
 
     Everything that can be checked is checked before any notebook executes: names, ``jobs`` and
     ``timeout``, every scenario file asked for (all of them are reported, not only the first),
@@ -623,7 +634,10 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
     params_dir = Path(params_dir or paths.PARAMS_DIR).resolve()
     notebooks_dir = Path(notebooks_dir or paths.NOTEBOOKS_DIR).resolve()
     every_scenario = not scenarios
-    scenarios = list(scenarios or list_scenarios(params_dir))
+    sources = scenario_sources.read(outputs, params_dir)
+    given = [scenario_argument(s, params_dir) for s in scenarios or ()]
+    sources.update({name: file for name, file in given if file is not None})
+    scenarios = [name for name, _ in given] or list_scenarios(params_dir)
     notebooks = list(notebooks or notebook_names(notebooks_dir))
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs {jobs} is not allowed; give a whole number of parallel processes, 1 or more")
@@ -634,9 +648,9 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
     # Bad scenario files are refused before anything else happens, all of them in one message
     # (with every file in params/, a badly named one among them).
     shared = shared_inputs_hash()
-    known = ResolvedRecord(outputs, params_dir, shared)
+    known = ResolvedRecord(outputs, params_dir, shared, sources)
     resolved = known.load_all(scenarios) if every_scenario else None
-    items = plan(scenarios, notebooks, params_dir, notebooks_dir)
+    items = plan(scenarios, notebooks, params_dir, notebooks_dir, sources)
     scenarios = list(dict.fromkeys(item.scenario for item in items))
     resolved = resolved or known.load_all(scenarios)
     check_contained(outputs, scenarios)
@@ -650,9 +664,10 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
         if known.read_back and (todo or _recorded_differ(outputs, resolved, scenarios)):
             # Recorded parameters only ever confirm that nothing changed: anything they would write
             # (an item to run, a parameters.json that differs) comes from the scenario files, validated.
-            resolved = load_all(scenarios, params_dir)
+            resolved = load_all(scenarios, params_dir, sources)
             keys, outcomes, todo = _split(items, resolved, outputs, notebooks_dir, shared, force)
         known.write(resolved)
+        scenario_sources.record(outputs, {item.scenario: Path(item.source) for item in items if item.source})
         for notebook in sorted({item.notebook for item in todo}):
             check_parameters(notebooks_dir / f"{notebook}.ipynb")
         if on_locked is not None:
@@ -663,7 +678,7 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
             remove_scratch(outputs)  # scratch of interrupted items
         order = {item.label: i for i, item in enumerate(items)}
         outcomes.sort(key=lambda o: order[f"{o.scenario}/{o.notebook}"])
-        current = (list_scenarios(params_dir), notebook_names(notebooks_dir))
+        current = (scenario_sources.current(outputs, params_dir), notebook_names(notebooks_dir))
         collect(outcomes, resolved, outputs, current=current)
         write_exports(outcomes, outputs, current[1])
     return outcomes
@@ -725,8 +740,9 @@ def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None) -> Non
             exports.write_all(outputs / scenario, notebooks, vintage)
 
 
-def load_all(scenarios, params_dir: Path) -> dict[str, dict]:
-    """Resolved parameters of every scenario, or one ParameterError naming every file that is invalid."""
+def load_all(scenarios, params_dir: Path, sources: dict[str, Path] | None = None) -> dict[str, dict]:
+    """Resolved parameters of every scenario, or one ParameterError naming every file that is invalid.
+    ``sources``: the files of the scenarios outside params/, by name."""
     # Here, not at the top: a rerun whose scenario files are unchanged reuses their recorded parameters
     # and never needs the schema (pydantic takes a tenth of a second to import).
     from valuechain.scenario.load import load_scenario
@@ -734,14 +750,14 @@ def load_all(scenarios, params_dir: Path) -> dict[str, dict]:
     resolved, problems, bad = {}, [], []
     for name in scenarios:
         try:
-            resolved[name] = load_scenario(name, params_dir=params_dir).resolved()
+            resolved[name] = load_scenario((sources or {}).get(name, name), params_dir=params_dir).resolved()
         except ParameterError as exc:
             bad.append(name)
             problems += exc.problems
     if len(bad) == 1 and len(scenarios) == 1:
         raise ParameterError(problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""), problems)
     if bad:
-        files = ", ".join(str(params_dir / f"{name}.yaml") for name in bad)
+        files = ", ".join(str((sources or {}).get(name) or params_dir / f"{name}.yaml") for name in bad)
         raise ParameterError(f"{len(bad)} of {len(scenarios)} scenario files are invalid, so nothing was run: {files}; "
                              f"'valuechain validate' lists every problem, e.g. {problems[0]}", problems)
     return resolved
@@ -759,12 +775,17 @@ class ResolvedRecord:
 
     NAME = ".resolved.json"
 
-    def __init__(self, outputs: Path, params_dir: Path, shared: str):
+    def __init__(self, outputs: Path, params_dir: Path, shared: str, sources: dict[str, Path] | None = None):
         self.path = outputs / self.NAME
+        self.sources = dict(sources or {})
         digest = hashlib.sha256(shared.encode())
-        # extends looks in the file's folder, the folder given and the project's params/ (load_scenario)
-        for folder in dict.fromkeys((params_dir.resolve(), paths.PARAMS_DIR.resolve())):
-            for path in sorted(folder.rglob("*.yaml")):
+        # extends looks in the file's folder, the folder given and the project's params/ (load_scenario);
+        # a scenario file outside params/ is read with the files beside it (not below: its folder may be large)
+        folders = {folder: folder.rglob for folder in (params_dir.resolve(), paths.PARAMS_DIR.resolve())}
+        for file in self.sources.values():
+            folders.setdefault(Path(file).resolve().parent, Path(file).resolve().parent.glob)
+        for find in folders.values():
+            for path in sorted(find("*.yaml")):
                 digest.update(f"\0{path}\0".encode())
                 try:  # bounded: a link to a device must not hang or exhaust memory (the loader refuses it)
                     digest.update(read_bytes(path))
@@ -789,7 +810,7 @@ class ResolvedRecord:
         if self.recorded and all(isinstance(self.recorded.get(name), dict) for name in scenarios):
             self.read_back = True
             return {name: self.recorded[name] for name in scenarios}
-        return load_all(scenarios, self.params_dir)
+        return load_all(scenarios, self.params_dir, self.sources)
 
     def write(self, resolved: dict[str, dict]) -> None:
         """Record ``resolved`` (with what is recorded under the same key) for the next run; call it under the lock."""
@@ -1147,7 +1168,7 @@ def prune(outputs: Path | None = None, params_dir: Path | None = None, notebooks
     any other folder is refused with one line before anything is written in it.
     """
     outputs = Path(outputs or paths.OUTPUTS_DIR).resolve()
-    scenarios_now = list_scenarios(Path(params_dir or paths.PARAMS_DIR))
+    scenarios_now = scenario_sources.current(outputs, Path(params_dir or paths.PARAMS_DIR))
     notebooks_now = notebook_names(Path(notebooks_dir or paths.NOTEBOOKS_DIR))
     removed: list[Path] = []
     if not outputs.is_dir():

@@ -20,6 +20,7 @@ from valuechain import nested, paths
 from valuechain.exceptions import ParameterError
 from valuechain.dataset.names import reference_names as bundled_reference_names
 from valuechain.files import YamlInputError, read_yaml
+from valuechain.scenario import rationales
 from valuechain.scenario.messages import check_references, parameter_error
 from valuechain.scenario.names import VARIANTS, check_name, list_scenarios, scenario_path
 from valuechain.scenario.schema import Scenario, closest_key
@@ -39,21 +40,37 @@ def load_scenario(name_or_path: str | Path, overrides: dict | None = None, param
     run on.
     """
     path = scenario_path(name_or_path, params_dir)
-    raw = _resolve(path, chain=(), params_dir=params_dir or paths.PARAMS_DIR)
+    parents: list = []
+    raw = _resolve(path, chain=(), params_dir=params_dir or paths.PARAMS_DIR, parents=parents)
     raw.pop("extends", None)
+    written = copy.deepcopy(raw)
     blocks = {k: v for k, v in (overrides or {}).items() if "." not in str(k) and isinstance(v, dict)}
     dotted = {k: v for k, v in (overrides or {}).items() if k not in blocks}
     if blocks:
         raw = _merge(raw, blocks)
     if dotted:
         raw = apply_overrides(path, raw, dotted)
+    if overrides:
+        raw = rationales.stamp(copy.deepcopy(raw), written, f"Set as an override of {path.stem}")
     raw["name"] = path.stem
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise parameter_error(path, exc) from None
     check_references(path, scenario, *reference_names(dataset))
+    reference = parents[0] if parents else _base_of(path, params_dir or paths.PARAMS_DIR)
+    if reference is not None:
+        rationales.check(path, written, *reference)
     return scenario
+
+
+def _base_of(path: Path, params_dir: Path) -> tuple[dict, str] | None:
+    """``base`` resolved, and its name, for the scenario file at ``path`` that extends nothing (where found
+    as ``extends: base`` would find it): what its values are compared with. None for base itself."""
+    base_path = _parent_path(path, BASE, params_dir)
+    if base_path is None or base_path.resolve() == path.resolve():
+        return None
+    return _resolve(base_path, (), params_dir), BASE
 
 
 def reference_names(dataset: Dataset | None = None) -> tuple[set[str], set[str]]:
@@ -187,7 +204,9 @@ def _check_contained(path: Path, params_dir: Path | None = None) -> None:
                                  f"file there (copy the file in instead of linking to it)")
 
 
-def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None) -> dict:
+def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None, parents: list | None = None) -> dict:
+    """The scenario file at ``path`` merged over what it extends; ``parents`` (a list) receives what it
+    extends, resolved, and its name."""
     if path.resolve() in chain:
         cycle = " -> ".join(p.stem for p in (*chain, path.resolve()))
         raise ParameterError(f"{chain[0]}: key 'extends' forms a cycle ({cycle}); remove one of the extends")
@@ -202,17 +221,32 @@ def _resolve(path: Path, chain: tuple[Path, ...], params_dir: Path | None = None
     except ParameterError:
         raise ParameterError(f"{path}: key 'extends' names {parent!r}, which is not a scenario name; "
                              f"use the stem of a file in params/, e.g. 'base'") from None
-    # The file's own folder first (a family of scenarios kept together), then the scenarios folder
-    # given, then the project's params/.
-    folders = list(dict.fromkeys(p.resolve() for p in (path.parent, params_dir or paths.PARAMS_DIR, paths.PARAMS_DIR)))
-    parent_path = next((folder / f"{parent}.yaml" for folder in folders if (folder / f"{parent}.yaml").exists()), None)
+    parent_path = _parent_path(path, parent, params_dir)
     if parent_path is None:
+        folders = _parent_folders(path, params_dir)
         choices = ", ".join(sorted({n for folder in folders for n in list_scenarios(folder)})) or "none"
         raise ParameterError(f"{path}: key 'extends' names '{parent}', which does not exist; looked for {parent}.yaml in "
                              f"{' and '.join(map(str, folders))}; use one of: {choices}")
-    return _merge(_resolve(parent_path, (*chain, path.resolve()), params_dir), data)
+    resolved = _resolve(parent_path, (*chain, path.resolve()), params_dir)
+    resolved.pop("extends", None)
+    if parents is not None:
+        parents.append((resolved, parent))
+    return _merge(resolved, data)
 
 
+def _parent_folders(path: Path, params_dir: Path | None) -> list[Path]:
+    """Where ``extends`` looks: the file's own folder first (a family of scenarios kept together), then the
+    scenarios folder given, then the project's params/."""
+    return list(dict.fromkeys(p.resolve() for p in (path.parent, params_dir or paths.PARAMS_DIR, paths.PARAMS_DIR)))
+
+
+def _parent_path(path: Path, parent: str, params_dir: Path | None) -> Path | None:
+    """The file ``extends: <parent>`` names from the scenario file at ``path``; None where there is none."""
+    return next((folder / f"{parent}.yaml" for folder in _parent_folders(path, params_dir)
+                 if (folder / f"{parent}.yaml").exists()), None)
+
+
+BASE = "base"  # what a scenario file that extends nothing is compared with
 PRIORS = "uncertainty.priors"
 WHOLE = (("uncertainty", "priors"),)  # mappings whose entries an override replaces whole (a prior is one distribution)
 

@@ -26,6 +26,15 @@ MAX_DRAWS = 1_000_000  # draws of the priors, or points of a sweep's grid: the o
 PRIOR_SPREAD = 6.0  # a normal or lognormal prior without bounds ranges over its centre +- this many s.d.
 
 
+# Values a scenario records that no notebook reads (yet): setting one changes no figure, so ``--set`` refuses it
+# (:func:`valuechain.scenario.variants.unread`). tests/test_overrides.py checks that the list is right.
+UNREAD = {
+    "demand_gap.regression.elasticity_prior_mean": "the regressions estimate the elasticity without a prior",
+    "demand_gap.regression.elasticity_prior_sd": "the regressions estimate the elasticity without a prior",
+    "demand_gap.capital.shown_separately": "no page shows these spenders apart",
+}
+
+
 class _Frozen(BaseModel):
     # Every number is finite (no .nan or .inf), and no true/false stands in for a number: YAML reads
     # yes/no/on/off/true/false as booleans, and pydantic would otherwise read them as 1 and 0.
@@ -47,6 +56,7 @@ class Years(_Frozen):
     end: Year  # last calendar year analysed
     latest: Literal["calendar_year", "ttm"] = "calendar_year"  # headline period: the last calendar year, or the trailing twelve months (four filed quarters)
     ttm_end: Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$")] | None = None  # last calendar quarter of the twelve months, e.g. "2026Q2"; None: the latest quarter at least half the model's companies have filed
+    rationale: str = ""  # source or reasoning for the values set here
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -140,6 +150,7 @@ class SequoiaInputs(_Frozen):
     run_rate_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: NVIDIA's latest filed data-center quarter x 4
     identified_ai_revenue_usd_bn: Annotated[float, Field(ge=0, le=MAX_USD_BN)] | None = None  # None: cloud + lab + app AI revenue from the profit model
     year: Year | None = None  # the year a fixed run-rate and identified revenue describe (an anchor's own year); None: the report year
+    rationale: str = ""  # source or reasoning for the values set here
 
 
 class BainInputs(_Frozen):
@@ -149,12 +160,14 @@ class BainInputs(_Frozen):
     capex_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: the capex spenders' latest calendar-year capex
     fundable_revenue_usd_bn: Annotated[float, Field(ge=0, le=MAX_USD_BN)] | None = None  # revenue Bain deems fundable; None: not compared
     year: Year | None = None  # the year a fixed capex and fundable revenue describe (an anchor's own year); None: the report year
+    rationale: str = ""  # source or reasoning for the values set here
 
 
 class CapitalRecoveryInputs(_Frozen):
     """Inputs of the capital-recovery method (life, return and margin come from break_even)."""
 
     capital_base_usd_bn: Annotated[float, Field(gt=0, le=MAX_USD_BN)] | None = None  # None: spenders' capex over the depreciation life
+    rationale: str = ""  # source or reasoning for the values set here
 
 
 class CapitalInputs(_Frozen):
@@ -186,6 +199,7 @@ class DownstreamInputs(_Frozen):
     level_sd: float | Literal["estimate"] = "estimate"  # s.d. of quarterly shocks to the level of log revenue: estimate (maximum likelihood on the disclosures) or a fixed number in (0, 0.5]
     slope_sd: float | Literal["estimate"] = "estimate"  # s.d. of quarterly shocks to its growth rate: estimate or a fixed number in (0, 0.5]
     band: Annotated[float, Field(ge=0.5, le=0.99)] = 0.90  # coverage of every band and interval shown
+    rationale: str = ""  # source or reasoning for the values set here
 
     @field_validator("level_sd", "slope_sd", mode="before")
     @classmethod
@@ -304,6 +318,7 @@ class PrimaryTest(_Frozen):
     window_quarters: Annotated[int, Field(ge=4, le=40)] = 8  # latest quarterly changes the closing rate is measured on
     min_series: Annotated[int, Field(ge=1, le=20)] = 3  # quarters where D rests on fewer final-demand series are left out
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # level of the primary test
+    rationale: str = ""  # source or reasoning for the values set here
 
 
 class RegressionInputs(_Frozen):
@@ -320,6 +335,7 @@ class RegressionInputs(_Frozen):
     break_trim: Annotated[float, Field(ge=0.1, le=0.3)] = 0.15  # share of quarters kept off each end in the break test
     forecast_horizon: Annotated[int, Field(ge=1, le=4)] = 4  # quarters ahead in the out-of-sample check
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # level of the secondary tests (Holm-adjusted)
+    rationale: str = ""  # source or reasoning for the values set here
 
 
 class DemandGap(_Frozen):
@@ -366,6 +382,7 @@ class LabEconomics(_Frozen):
     paths: dict[str, LabPath]  # keyed by lab company id
     investments: tuple[Investment, ...]
     circular_year: Year  # year in which round-tripped revenue is set against cloud AI revenue
+    rationale: str = ""  # source or reasoning for the values set here
 
 
 class Valuation(_Frozen):
@@ -391,6 +408,7 @@ class Uncertainty(_Frozen):
     shapley_permutations: Annotated[int, Field(ge=20, le=5000)] = 400  # random orderings behind the Shapley effects
     priors: dict[str, Prior]  # keyed by dotted scenario key, e.g. attribution.microsoft.ai_share.2025
     correlations: tuple[tuple[str, str, Annotated[float, Field(ge=-1, le=1)]], ...] = ()  # [key, key, Spearman rank correlation]
+    rationale: str = ""  # source or reasoning for the values set here
 
     @model_validator(mode="after")
     def _check(self):
