@@ -55,6 +55,7 @@ from valuechain import paths
 from valuechain.dataset import views
 from valuechain.model import synthetic
 from valuechain.model.synthetic import Batch
+from valuechain.stats import reach as stats_reach
 from valuechain.stats import size
 
 
@@ -182,7 +183,7 @@ def batches(scenario: str = "base", sims: int = 500, seed: int = 20261121, jobs:
     p = synthetic.pattern(sc, ds, demand_gap(sc, ds))
     plan = {w: (w, p.required_rate, "gap_closing") for w in synthetic.WORLDS}
     plan.update({f"model@{e:g}": ("model", e / 4, "gap_closing") for e in EFFECTS})
-    plan.update({f"reach/{w}": (w, p.needed_growth / 4, "reach") for w in (*synthetic.WORLDS, *synthetic.PROJECTION_WORLDS)})
+    plan.update({f"reach/{w}": (w, p.needed_growth / 4, "reach") for w in (*synthetic.WORLDS, *synthetic.NOISIER, *synthetic.PROJECTION_WORLDS)})
     plan.update({f"reach/model@{e:g}": ("model", (p.needed_growth + e) / 4, "reach") for e in REACH_EFFECTS})
     seeds = np.random.SeedSequence(seed).spawn(len(plan))
     work = [(p, world, rate, sims, s, question) for (world, rate, question), s in zip(plan.values(), seeds)]
@@ -256,12 +257,13 @@ def measure(made: dict[str, Batch]) -> dict:
             power = {effect(b): float(np.mean(rejects(check, b))) for b in alternatives}
             out["power"][check.name] = power
             out["mde"][check.name] = mde(list(power), list(power.values()))
-            # at the critical value of its score that gives the test its nominal size in its own null's world
+            # at the critical value of its score that gives the test its nominal size in its own null's world,
             # (a p-value would tie at the bootstrap's floor, 1 / (draws + 1))
             def score(b):
                 return np.asarray(check.score(b) if check.score else -np.asarray(check.statistic(b)), float)
 
-            critical = np.quantile(score(mine["model"]), 1 - check.nominal(mine["model"]))
+            held = np.asarray(check.truth(mine["model"]), bool)  # among the panels whose null holds (the pace's truth)
+            critical = np.quantile(score(mine["model"])[held], 1 - check.nominal(mine["model"]))
             adjusted = [float(np.mean(score(b) > critical)) for b in alternatives]
             out["mde"][f"{check.name}/size_adjusted"] = mde([effect(b) for b in alternatives], adjusted)
         elif check.kind == "interval":
@@ -363,7 +365,7 @@ def record(measured: dict, made: dict[str, Batch], scenario: str, seed: int, pat
     if reach and REACH_TEST in measured["mde"]:
         q = [c.name for c in CHECKS if c.question == "reach"]
         data["reach"] = {
-            "test": REACH_TEST, "simulations": min(b.sims for b in reach.values()),
+            "test": REACH_TEST, "method": stats_reach.METHOD, "simulations": min(b.sims for b in reach.values()),
             "predictive_draws": synthetic.PREDICTIVE_DRAWS, "year": p.reach_year,
             "effect_unit": "D's true drift minus the growth it needs to reach R*'s committed path, log points a year",
             "needed_growth": p.needed_growth, "size": measured["size"][REACH_TEST],
@@ -372,7 +374,7 @@ def record(measured: dict, made: dict[str, Batch], scenario: str, seed: int, pat
             "coverage": {k: {w: r for w, (_, r) in v.items()} for k, v in measured["coverage"].items() if k in q},
             "calibration": {k: {w: {"mean_reported": m, "observed": f} for w, (m, f) in v.items()}
                             for k, v in measured["calibration"].items() if k in q},
-            "settings": {"worlds": [*synthetic.WORLDS, *synthetic.PROJECTION_WORLDS], "effects": list(REACH_EFFECTS), "power": POWER,
+            "settings": {"worlds": [*synthetic.WORLDS, *synthetic.NOISIER, *synthetic.PROJECTION_WORLDS], "effects": list(REACH_EFFECTS), "power": POWER,
                          "window_quarters": p.window, "alpha": p.alpha, "band": p.band,
                          "noise_levels": "estimated on each simulated panel" if "estimate" in (p.level_sd, p.slope_sd)
                          else [p.level_sd, p.slope_sd]},

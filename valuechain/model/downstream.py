@@ -56,6 +56,7 @@ from earlier disclosures, and assumed.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,7 +66,13 @@ from valuechain.dataset import disclosures
 from valuechain.dataset.load import Dataset
 from valuechain.model import chain
 from valuechain.model.chain import SCOPES, Chain, Scope
-from valuechain.stats.statespace import ESTIMATE, NoiseEstimate, estimate_noise, local_linear_trend
+from valuechain.stats.statespace import (
+    ESTIMATE,
+    NoiseEstimate,
+    estimate_noise,
+    local_linear_trend,
+    pooled_loglike,
+)
 
 BASIS_SD = {"reported": 0.03, "derived": 0.05, "run_rate": 0.08, "claim": 0.15, "estimate": 0.25}
 """Measurement s.d. of log revenue by basis: a filed figure is nearly exact, a press report less so."""
@@ -86,6 +93,58 @@ def observations(panel: pd.DataFrame) -> pd.DataFrame:
     obs["log_value"] = np.log(obs["annualized_usd_bn"])
     obs["variance"] = obs["basis"].map(BASIS_SD) ** 2 + obs["kind"].map(KIND_SD) ** 2
     return obs
+
+
+QUARTER_DAYS = 365.25 / 4
+
+
+def effective_date(obs: pd.DataFrame) -> pd.Series:
+    """The date an observation measures: a quarter's revenue its quarter's midpoint, a year's revenue the year's
+    midpoint (1 July), a run-rate, ARR or ACV its ``as_of`` date."""
+    quarter = obs["as_of"].dt.to_period("Q")
+    mid_quarter = quarter.dt.start_time + (quarter.dt.end_time - quarter.dt.start_time) / 2
+    mid_year = pd.to_datetime(obs["as_of"].dt.year.astype(str) + "-07-01")
+    return (obs["as_of"].where(obs["kind"] != "quarterly_revenue", mid_quarter)
+            .where(obs["kind"] != "annual_revenue", mid_year))
+
+
+def date_offsets(obs: pd.DataFrame, quarters: pd.PeriodIndex) -> pd.DataFrame:
+    r"""Quarter x series: where in time each series' level in a quarter sits, in quarters from the quarter's midpoint.
+
+    A quarter with observations: their precision-weighted offset (a run-rate of 31 December sits half a quarter
+    after its quarter's midpoint, +0.49). A quarter past the series' last observation :math:`L`, where its level is
+    held: the offset at :math:`L` less the quarters since (:math:`k` quarters on, :math:`o_L - k`). Other quarters:
+    0 (the smoother's level on the quarterly grid); NaN before the first. D's pace divides by the time between its
+    two ends measured so (:func:`d_date_offset`, :func:`valuechain.stats.reach.pace`), not by the quarters between
+    their labels.
+    """
+    mids = {q: q.start_time + (q.end_time - q.start_time) / 2 for q in pd.PeriodIndex(obs["quarter"]).unique()}
+    offset = (effective_date(obs) - obs["quarter"].map(mids)) / pd.Timedelta(days=QUARTER_DAYS)
+    weight = 1.0 / obs["variance"]
+    out = pd.DataFrame(np.nan, index=quarters, columns=sorted(obs["series_id"].unique()))
+    for sid, rows in obs.assign(offset=offset * weight, weight=weight).groupby("series_id"):
+        by_quarter = rows.groupby("quarter")[["offset", "weight"]].sum()
+        per_quarter = by_quarter["offset"] / by_quarter["weight"]
+        first, last = per_quarter.index.min(), per_quarter.index.max()
+        column = pd.Series(0.0, index=quarters).where(quarters >= first)
+        seen = per_quarter.index[per_quarter.index.isin(quarters)]
+        column[seen] = per_quarter[seen]
+        after = quarters > last
+        column[after] = per_quarter[last] - np.array([(q - last).n for q in quarters[after]], dtype=float)
+        out[sid] = column
+    return out
+
+
+def d_date_offset(columns, signs, offsets) -> np.ndarray:
+    """D's offset in each quarter: the series' offsets (:func:`date_offsets`, same column order as ``columns`` for
+    the series counted with sign +1) weighted by their levels in D. ``columns`` quarter x column (frame) or
+    ``(..., quarters, columns)`` with ``offsets`` ``(quarters, columns)`` (0 for a flow)."""
+    c, s = np.asarray(columns, float), np.asarray(signs, float)
+    o = np.asarray(offsets, float)
+    counted = np.isfinite(c) & (s > 0) & np.isfinite(o)
+    weight = np.where(counted, c, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (weight * np.where(counted, o, 0.0)).sum(axis=-1) / weight.sum(axis=-1)
 
 
 def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex, cutoffs=None, values=None) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +195,8 @@ class SeriesFit:
 
 
 def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd, slope_sd, carry_quarters: int = 2,
-               points: tuple[np.ndarray, np.ndarray] | None = None, values: np.ndarray | None = None) -> SeriesFit:
+               points: tuple[np.ndarray, np.ndarray] | None = None, values: np.ndarray | None = None,
+               scale=1.0) -> SeriesFit:
     """Smooth one series' observations from its first quarter to ``carry_quarters`` past its last (at most ``end``).
 
     The real-time path covers the same quarters, each using the disclosures published by its end.
@@ -150,10 +210,12 @@ def fit_series(obs: pd.DataFrame, end: pd.Period, level_sd, slope_sd, carry_quar
     Many panels at once: ``values`` (``(..., len(obs))``, e.g. simulations x rows) replaces the rows'
     log values, and every array of the fit gains those leading axes; ``level_sd`` and ``slope_sd``
     are then one value or one per panel (``(...)``), ``points`` ``(k,)`` or one set per panel
-    (``(..., k)``). Each panel's fit is the one its own rows would give.
+    (``(..., k)``). Each panel's fit is the one its own rows would give. ``scale`` (one, or one per panel) multiplies
+    the rows' measurement s.d.s (:func:`measurement_scale`).
     """
     quarters = pd.period_range(obs["quarter"].min(), min(end, obs["quarter"].max() + carry_quarters), freq="Q")
     y, h = _grids(obs, quarters, values=values)
+    h = h * np.asarray(scale, float)[..., None, None] ** 2  # the measurement s.d.s' common factor (:func:`noise`)
     lead, n = y.shape[:-2], len(quarters)
     if isinstance(level_sd, str) or isinstance(slope_sd, str):
         fit = estimate_noise(y[..., -1:, :], h[..., -1:, :], level_sd, slope_sd)
@@ -209,17 +271,55 @@ def noise_inputs(obs: pd.DataFrame, cutoffs=None, values=None) -> tuple[np.ndarr
     return _left_aligned(y, h)
 
 
+MEASUREMENT_SCALES = np.geomspace(0.8, 4.0, 8)
+"""Factors on the stated measurement s.d.s (:data:`BASIS_SD`, :data:`KIND_SD`) over which their common scale is
+profiled (steps of about 26%)."""
+
+SCALE_SEARCH_GRID = np.geomspace(0.002, 0.5, 8)
+"""The coarse grid of noise levels over which the likelihood is maximized at each scale."""
+
+
+def measurement_scale(y: np.ndarray, h: np.ndarray, level_sd=ESTIMATE, slope_sd=ESTIMATE) -> np.ndarray:
+    r"""Maximum-likelihood factor on the stated measurement s.d.s, per panel (``y``, ``h`` as
+    :func:`~valuechain.stats.statespace.estimate_noise` takes them).
+
+    The stated s.d.s by basis and kind are judgements; the data can say whether they are too small. The pooled
+    log-likelihood, maximized over the noise levels on :data:`SCALE_SEARCH_GRID` (or at the fixed ones), is profiled
+    over :data:`MEASUREMENT_SCALES` and the maximum refined by a parabola in :math:`\log` scale (an edge stays at
+    the edge). On the bundled disclosures the stated s.d.s are too small: the likelihood rises by about 4.7 from a
+    factor of 1 to about 1.9.
+    """
+    gl, gs = (np.atleast_1d(np.asarray(v, float)) if not isinstance(v, str) else SCALE_SEARCH_GRID
+              for v in (level_sd, slope_sd))
+    lead = np.shape(y)[:-2]
+    ll = np.stack([pooled_loglike(y, np.asarray(h) * f ** 2, gl, gs).reshape(*lead, -1).max(-1)
+                   for f in MEASUREMENT_SCALES], -1)
+    x = np.log(MEASUREMENT_SCALES)
+    i = np.clip(ll.argmax(-1), 1, len(x) - 2)
+    a, b, c = (np.take_along_axis(ll, (i + k)[..., None], -1)[..., 0] for k in (-1, 0, 1))
+    step = x[1] - x[0]
+    curvature = a - 2 * b + c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shift = np.where(curvature < 0, 0.5 * (a - c) / curvature * step, 0.0)
+    best = np.where((ll.argmax(-1) == 0) | (ll.argmax(-1) == len(x) - 1), x[ll.argmax(-1)],
+                    x[i] + np.clip(shift, -step, step))
+    return np.exp(best)
+
+
 def noise(obs: pd.DataFrame, level_sd=ESTIMATE, slope_sd=ESTIMATE, cutoffs=None, level: float = 0.90,
-          values=None) -> NoiseEstimate:
+          values=None, scale=ESTIMATE) -> NoiseEstimate:
     """The noise levels of the local linear trend, estimated on the final-demand disclosures of ``obs`` (where asked).
 
     :func:`~valuechain.stats.statespace.estimate_noise` on :func:`noise_inputs`: one pair pooled over
     the final-demand series (per cutoff with ``cutoffs``; per panel with ``values``, simulations x
-    rows of ``obs``), each series' measurement variances as set by basis and kind. A number for
-    ``level_sd`` or ``slope_sd`` holds it fixed.
+    rows of ``obs``), each series' measurement variances as set by basis and kind times the square of a
+    common factor, ``scale``: estimated first (:func:`measurement_scale`, one per panel), or a number.
+    A number for ``level_sd`` or ``slope_sd`` holds it fixed. The factor is the result's ``measurement_scale``.
     """
     y, h = noise_inputs(obs, cutoffs, values)
-    return estimate_noise(y, h, level_sd, slope_sd, level=level)
+    factor = measurement_scale(y, h, level_sd, slope_sd) if isinstance(scale, str) else np.asarray(scale, float)
+    fit = estimate_noise(y, np.asarray(h) * np.asarray(factor)[..., None, None] ** 2, level_sd, slope_sd, level=level)
+    return dataclasses.replace(fit, measurement_scale=factor if np.ndim(factor) else float(factor))
 
 
 def band_points(fitted: NoiseEstimate) -> tuple[tuple[np.ndarray, np.ndarray] | None, np.ndarray | None]:
@@ -507,7 +607,8 @@ def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, le
     fitted = noise(used, level_sd, slope_sd, level=level)
     points, weights = band_points(fitted)
     sd = (float(fitted.level_sd), float(fitted.slope_sd))
-    fits = [fit_series(group, end, *sd, carry_quarters, points) for _, group in used.groupby("series_id", sort=True)]
+    fits = [fit_series(group, end, *sd, carry_quarters, points, scale=fitted.measurement_scale)
+            for _, group in used.groupby("series_id", sort=True)]
     quarters = pd.period_range(min(pd.Period(start, freq="Q"), min(f.quarters[0] for f in fits)), end, freq="Q")
 
     def frame(attr):
@@ -524,8 +625,10 @@ def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, le
     chained = chain_linked(columns, signs)
     log_sd = np.sqrt(band_log_var(columns, signs, netting["net_usd_bn"], fits, quarters, weights))
     z = stats.norm.ppf(0.5 + level / 2)
+    offsets = date_offsets(used, quarters).reindex(columns=columns.columns).fillna(0.0)
     d = pd.DataFrame({"d_usd_bn": chained, "low_usd_bn": chained * np.exp(-z * log_sd),
                       "high_usd_bn": chained * np.exp(z * log_sd), "log_sd": log_sd,
+                      "date_offset": d_date_offset(columns, signs, offsets),
                       "disclosed_sum_usd_bn": netting["net_usd_bn"], "realtime_usd_bn": rt_net,
                       "series_present": _present(columns, counted.astype(float))}, index=quarters)
     disclosed = {sid: (g["quarter"].min(), g["quarter"].max()) for sid, g in used.groupby("series_id")}
@@ -619,6 +722,7 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd=ESTIMATE, slope_
             rows = [j for j, (f, _) in spans.items() if f == first]
             quarters = pd.period_range(first, max(spans[j][1] for j in rows), freq="Q")
             y, h = _grids(group, quarters, [cutoffs[j] for j in rows])
+            h = h * np.broadcast_to(fitted.measurement_scale, len(cutoffs))[rows, None] ** 2
             # trailing quarters without observations leave the smoothed values before them unchanged, and are held flat
             smoothed = local_linear_trend(y, h, sd_by_cutoff[rows, 0], sd_by_cutoff[rows, 1], hold=True).smoothed_level
             for r, j in enumerate(rows):

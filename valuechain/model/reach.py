@@ -89,7 +89,8 @@ def minimum_detectable_effect(scenario: Scenario, se: float, dof: int, alpha: fl
         record = {}
     measured = record.get("reach") or {}
     settings = measured.get("settings", {})
-    if (measured.get("test") == MEASURED_TEST and record.get("scenario") == scenario.name
+    if (measured.get("test") == MEASURED_TEST and measured.get("method") == stats_reach.METHOD
+            and record.get("scenario") == scenario.name
             and settings.get("window_quarters") == pt.window_quarters and settings.get("alpha") == alpha):
         effects = ", ".join(f"{float(e):+.2f}" for e in measured["power"])
         how = (f"measured: 80% power of the test on {measured['simulations']} synthetic panels per effect with the real "
@@ -112,7 +113,8 @@ def measured_checks(scenario: Scenario, alpha: float, path=None) -> dict | None:
         return None
     measured = record.get("reach") or {}
     settings = measured.get("settings", {})
-    if not (measured.get("test") == MEASURED_TEST and record.get("scenario") == scenario.name
+    if not (measured.get("test") == MEASURED_TEST and measured.get("method") == stats_reach.METHOD
+            and record.get("scenario") == scenario.name
             and settings.get("window_quarters") == pt.window_quarters and settings.get("alpha") == alpha):
         return None
     try:
@@ -374,25 +376,37 @@ def scope_factors(down: Downstream, ladder: Ladder, quarter: pd.Period, scenario
 # ----------------------------------------------------------------------------- the posterior predictive
 
 
+def under_way(half_life, window: int) -> np.ndarray:
+    r"""How much of the window's mean growth above the long-run rate is left at its end if growth has been fading with
+    half-life :math:`\eta` years all along: :math:`\kappa = w / \sum_{j=0}^{w-1} \rho^{-j}`, :math:`\rho = 2^{-1/(4\eta)}`
+    (1 for a pace that lasts). The change :math:`j` quarters before T grew at :math:`g_\infty + (g_T - g_\infty)\rho^{-j}`,
+    so the window's mean :math:`\hat g` gives :math:`g_T = g_\infty + \kappa (\hat g - g_\infty)`."""
+    rho = 2.0 ** (-1.0 / (4 * np.asarray(half_life, dtype=float)))
+    j = np.arange(window, dtype=float)
+    return window / (np.asarray(rho)[..., None] ** (-j)).sum(axis=-1)
+
+
 def posterior_predictive(rng: np.random.Generator, log_d0: np.ndarray, growth, se, dof: float,
                          half_life: Prior | float, long_run: Prior, ceiling_share: Prior, scale_usd_bn: float, level_sd,
-                         slope_sd, quarters: int) -> np.ndarray:
+                         slope_sd, quarters: int, window: int = 1) -> np.ndarray:
     r"""Paths of the primary :math:`\log D` (draws x quarters) after :math:`T`.
 
     For each draw: :math:`\log D_T` is ``log_d0`` (already drawn from D's band and its scope's
-    priors); the current growth is D's pace drawn from its sampling distribution inverted under a flat
-    prior, :math:`g_0 = \hat g - se\, t^*`, :math:`t^* \sim t_\nu` (standard normal at
+    priors); D's pace over the window's ``window`` changes is drawn from its sampling distribution inverted under a
+    flat prior, :math:`\tilde g = \hat g - se\, t^*`, :math:`t^* \sim t_\nu` (standard normal at
     :data:`~valuechain.stats.reach.NORMAL`); the half-life (its prior, or the fixed number ``half_life``:
     inf for a pace that never decays), the long-run rate and the ceiling :math:`K` (a share of
-    ``scale_usd_bn``, world IT spending) are drawn from their stated priors; the path is
-    :func:`valuechain.stats.reach.decaying_paths`, future shocks included.
+    ``scale_usd_bn``, world IT spending) are drawn from their stated priors. Growth has been fading inside the window
+    too, so the growth at T is :math:`g_0 = g_\infty + \kappa(\eta)(\tilde g - g_\infty)` (:func:`under_way`), not
+    the window's mean; the path is :func:`valuechain.stats.reach.decaying_paths`, future shocks included.
     """
     n = len(log_d0)
     shock = rng.standard_normal(n) if not np.isfinite(dof) else stats.t.rvs(dof, size=n, random_state=rng)
-    g0 = growth - se * shock
+    pace = growth - se * shock
     eta = np.full(n, float(half_life)) if not isinstance(half_life, Prior) else quantile(half_life, rng.uniform(size=n))
     g_inf = quantile(long_run, rng.uniform(size=n))
     ceiling = np.log(scale_usd_bn * quantile(ceiling_share, rng.uniform(size=n)))
+    g0 = g_inf + under_way(eta, window) * (pace - g_inf)
     return stats_reach.decaying_paths(rng, log_d0, g0, g_inf, eta, level_sd, slope_sd, quarters, ceiling)
 
 
@@ -449,15 +463,17 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     needed = pd.DataFrame(rows).set_index(["scope", "rung"])
 
     log_sd = down.d["log_sd"].reindex(log_d.index).to_numpy()
-    g, se, nu = stats_reach.pace(log_d.to_numpy(), log_sd, pt.window_quarters)
+    offset = down.d["date_offset"].reindex(log_d.index).to_numpy()
+    g, se, nu = stats_reach.pace(log_d.to_numpy(), log_sd, pt.window_quarters, offset)
     g, se = float(g), float(se)
     need = float(needed.loc[(chain.PRIMARY, "committed"), "needed"])
     t_stat, p = stats_reach.growth_test(g, se, nu, need)
     mde, mde_source = minimum_detectable_effect(scenario, se, nu, pt.alpha)
     checks = measured_checks(scenario, pt.alpha)
     primary = list(rungs.index).index(chain.PRIMARY)
+    span = min(pt.window_quarters, len(log_d) - 1)
     paths = posterior_predictive(rng, log_d_draws[:, primary], g, se, nu, pt.growth_half_life_years,
-                                 pt.long_run_growth, pt.ceiling_share, bound.value_usd_bn, *down.noise_levels, steps)
+                                 pt.long_run_growth, pt.ceiling_share, bound.value_usd_bn, *down.noise_levels, steps, span)
     at_target = paths[:, (target - T).n - 1]
     log_target = np.log(committed_draws[:, col])
     prob, prob_se = stats_reach.probability_above(at_target, log_target)
@@ -466,7 +482,7 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     by_half_life = {}
     for eta in HALF_LIVES:  # the same draws of D in T and of R*'s path, growth's half-life fixed
         fixed = posterior_predictive(rng, log_d_draws[:, primary], g, se, nu, eta, pt.long_run_growth,
-                                     pt.ceiling_share, bound.value_usd_bn, *down.noise_levels, (target - T).n)
+                                     pt.ceiling_share, bound.value_usd_bn, *down.noise_levels, (target - T).n, span)
         by_half_life[eta] = stats_reach.probability_above(fixed[:, -1], log_target)[0]
     quarters = pd.period_range(T + 1, end, freq="Q")
     fan = pd.DataFrame({f"d_p{p_:02d}": np.exp(np.percentile(paths, p_, axis=0)) for p_ in (5, 25, 50, 75, 95)},

@@ -88,6 +88,7 @@ class Pattern:
     row_quarter: np.ndarray  # per simulated row: index in ``quarters``
     row_sd: np.ndarray  # per simulated row: measurement s.d. of its log annualized value
     row_annualize: np.ndarray  # per simulated row: annualized value / disclosed value
+    row_offset: np.ndarray  # per simulated row: the date it measures, in quarters from its quarter's midpoint
     series: tuple[str, ...]  # the final-demand series
     final: pd.DataFrame  # the final-demand observations (:func:`valuechain.model.downstream.observations`), simulated rows' order
     groups: tuple[np.ndarray, ...]  # per series of ``series``: positions of its rows among the simulated rows
@@ -95,6 +96,7 @@ class Pattern:
     offsets: np.ndarray  # m_i: log x_i - log D
     quarters: pd.PeriodIndex  # the pipeline's quarters, to the gap quarter T
     tested: np.ndarray  # bool over ``quarters``: the quarters the primary test uses
+    d_date_offset: np.ndarray  # over the tested quarters: where in time the data's D sits (the pace's span)
     log_required: pd.Series  # log R*, as the primary test takes it
     horizon: pd.PeriodIndex  # the quarters after T to the end of the horizon year
     current_gap: float  # G_T of the data: the truth's gap in quarter T
@@ -104,6 +106,7 @@ class Pattern:
     level_sd: float | str  # the scenario's noise levels: a number, or "estimate" (each panel estimates its own)
     slope_sd: float | str
     noise_levels: tuple[float, float]  # the data's (level, slope) s.d.s, as D was built: the random walk in growth's truth
+    measurement_scale: float  # the data's factor on the stated measurement s.d.s (the truth's observation noise)
     band: float
     horizon_years: float  # H: the years within which the gap must close
     horizon_year: int  # the year of P(gap closed by then)
@@ -175,12 +178,14 @@ def pattern(scenario, ds: Dataset, result) -> Pattern:
     return Pattern(
         panel=panel, rows=np.flatnonzero((panel["flow"] == "final_demand").to_numpy()), row_series=row_series,
         row_quarter=row_quarter, row_sd=np.sqrt(variance), row_annualize=final["kind"].map(downstream.ANNUALIZE).to_numpy(float),
+        row_offset=_row_offsets(final),
         series=series, final=final, groups=groups, end=end, offsets=np.log(at_end) - np.log(full), quarters=quarters, tested=tested,
+        d_date_offset=d.d["date_offset"].reindex(quarters[tested]).to_numpy(float),
         log_required=np.log(result.required["required_usd_bn"].where(result.required["required_usd_bn"] > 0)),
         horizon=pd.period_range(end + 1, pd.Period(f"{max(pt.horizon_year, pt.reach_year)}Q4", freq="Q"), freq="Q"),
         current_gap=c.current_gap, gap_changes=c.gap.diff().dropna().iloc[-pt.window_quarters:].to_numpy(),
         accounting=d.accounting, scope=d.scope, level_sd=dg.downstream.level_sd, slope_sd=dg.downstream.slope_sd,
-        noise_levels=d.noise_levels, band=dg.downstream.band, horizon_years=c.horizon_years, horizon_year=pt.horizon_year,
+        noise_levels=d.noise_levels, measurement_scale=float(d.noise.measurement_scale), band=dg.downstream.band, horizon_years=c.horizon_years, horizon_year=pt.horizon_year,
         window=pt.window_quarters, alpha=pt.alpha, log_d_now=float(log_d.loc[c.gap.index[-1]]), reach_year=answer.year,
         reach_steps=(answer.target_quarter - answer.quarter).n,
         log_committed=float(np.log(answer.path.loc[answer.target_quarter, "committed_usd_bn"])),
@@ -292,10 +297,26 @@ def true_log_d(p: Pattern, gap: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- observing and the pipeline
 
 
+def _row_offsets(final: pd.DataFrame) -> np.ndarray:
+    """Each row's date (:func:`valuechain.model.downstream.effective_date`) in quarters from its quarter's midpoint."""
+    mids = {q: q.start_time + (q.end_time - q.start_time) / 2 for q in pd.PeriodIndex(final["quarter"]).unique()}
+    return ((downstream.effective_date(final) - final["quarter"].map(mids)) / pd.Timedelta(days=downstream.QUARTER_DAYS)
+            ).to_numpy(float)
+
+
+def truth_at(log_d: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """True log D at fractional quarter indices ``at`` (quarters' midpoints at whole numbers), linear between the
+    quarters and on from the first or last two."""
+    lo = np.clip(np.floor(at).astype(int), 0, log_d.shape[1] - 2)
+    return log_d[:, lo] + (at - lo)[None, :] * (log_d[:, lo + 1] - log_d[:, lo])
+
+
 def observe(p: Pattern, log_d: np.ndarray, rng: np.random.Generator, noise: float = 1.0) -> np.ndarray:
-    """Log annualized values of the simulated rows (``sims x rows``): each series' truth at the row's quarter plus noise."""
-    truth = p.offsets[p.row_series][None, :] + log_d[:, p.row_quarter]
-    return truth + noise * p.row_sd[None, :] * rng.standard_normal(truth.shape)
+    """Log annualized values of the simulated rows (``sims x rows``): each series' truth at the date the row measures
+    (a year-end run-rate half a quarter after its quarter's midpoint) plus noise: the stated s.d. times the data's
+    estimated factor on it (:func:`valuechain.model.downstream.measurement_scale`), times ``noise``."""
+    truth = p.offsets[p.row_series][None, :] + truth_at(log_d, p.row_quarter + p.row_offset)
+    return truth + noise * p.measurement_scale * p.row_sd[None, :] * rng.standard_normal(truth.shape)
 
 
 def panel(p: Pattern, values: np.ndarray) -> pd.DataFrame:
@@ -327,7 +348,8 @@ def run(p: Pattern, values: np.ndarray) -> Run:
         points, weights = (np.broadcast_to(points[0], (sims, len(points[0]))),
                            np.broadcast_to(points[1], (sims, len(points[1])))), np.broadcast_to(weights, (sims, len(weights)))
     fits = [downstream.fit_series(p.final.iloc[rows], p.end, level_sd, slope_sd, CARRY_QUARTERS, points,
-                                  values=values[:, rows]) for rows in p.groups]
+                                  values=values[:, rows], scale=np.broadcast_to(fitted.measurement_scale, (sims,)))
+            for rows in p.groups]
     levels = np.full((sims, len(p.quarters), len(p.series)), np.nan)
     for i, f in enumerate(fits):
         at = p.quarters.get_indexer(f.quarters)
@@ -434,18 +456,24 @@ def simulate(p: Pattern, world: str, rate: float, sims: int, rng: np.random.Gene
              question: str = "gap_closing") -> Batch:
     """``sims`` synthetic panels of ``world`` with true rate ``rate`` a quarter (the gap's closing rate, or D's growth
     for ``question="reach"``), through the pipeline."""
-    deviations = WORLDS["random_walk_growth" if world in PROJECTION_WORLDS else world](p, rng, sims)
+    noise = NOISIER.get(world, 1.0)
+    base = "random_walk_growth" if world in PROJECTION_WORLDS else "model" if world in NOISIER else world
+    deviations = WORLDS[base](p, rng, sims)
     if question == "reach":
         log_d = true_reach_log_d(p, deviations, rate)
         if world in PROJECTION_WORLDS:
             log_d = decayed(p, log_d, rng, PROJECTION_WORLDS[world])
         gap = log_d - np.concatenate([p.log_required.reindex(p.quarters).to_numpy(), np.full(len(p.horizon), np.nan)])
-        values = observe(p, log_d[:, :len(p.quarters)], rng)
+        values = observe(p, log_d, rng, noise)
         return Batch(p, world, rate, gap, run(p, values), rng.integers(0, 2 ** 31, sims), question=question, log_d=log_d)
     gap = true_gap(p, deviations, rate)
-    values = observe(p, true_log_d(p, gap), rng)
+    values = observe(p, true_log_d(p, gap), rng, noise)
     return Batch(p, world, rate, gap, run(p, values), rng.integers(0, 2 ** 31, sims))
 
+
+NOISIER = {"noisier_disclosures": 2.0}
+"""Worlds whose disclosures are noisier than the data's estimate, by this factor on the measurement s.d.s (the test's
+own null's deviations): each panel must find its noise for itself."""
 
 DECAY, LASTING = "decay", "pace_lasts"
 PROJECTION_WORLDS = {DECAY: None, LASTING: float("inf")}
@@ -456,18 +484,31 @@ growth at the data's noise levels, the same model as the projection's future sho
 
 
 def decayed(p: Pattern, log_d: np.ndarray, rng: np.random.Generator, half_life: float | None = None) -> np.ndarray:
-    r"""True log D after T replaced by a path of the projection's model: growth decays from the truth's pace over
-    the test's window with a half-life (``half_life``, or drawn from the scenario's prior), a long-run rate and a
-    ceiling drawn from the scenario's priors, future level and slope shocks at the data's noise levels
-    (:func:`valuechain.stats.reach.decaying_paths`)."""
+    r"""True log D with growth fading at a half-life (``half_life``, or drawn from the scenario's prior) inside the
+    test's window and after T, as the projection's model says, towards a long-run rate and below a ceiling drawn
+    from the scenario's priors, with future level and slope shocks at the data's noise levels
+    (:func:`valuechain.stats.reach.decaying_paths`).
+
+    The window's changes keep their deviations and their mean (the truth's pace), but their profile is the decay's:
+    the change :math:`j` quarters before T is :math:`g_\infty + (g_T - g_\infty)\rho^{-j}` a year on average, with
+    :math:`g_T` from :func:`valuechain.model.reach.under_way`; after T growth starts from :math:`g_T`.
+    """
     t, w, n = len(p.quarters) - 1, p.pace_window, len(log_d)
     pr = p.decay_priors
-    pace = 4 * (log_d[:, t] - log_d[:, t - w]) / w
     draw = {k: quantile(pr[k], rng.uniform(size=n)) for k in ("growth_half_life_years", "long_run_growth", "ceiling_share")}
     eta = draw["growth_half_life_years"] if half_life is None else np.full(n, half_life)
-    after = stats_reach.decaying_paths(rng, log_d[:, t], pace, draw["long_run_growth"], eta,
-                                       *p.noise_levels, log_d.shape[1] - 1 - t, np.log(p.bound_usd_bn * draw["ceiling_share"]))
-    return np.concatenate([log_d[:, :t + 1], after], axis=1)
+    g_inf = draw["long_run_growth"]
+    window = np.diff(log_d[:, t - w:t + 1], axis=1)  # the window's changes, oldest first
+    pace = 4 * window.mean(axis=1)
+    g_t = g_inf + reach_model.under_way(eta, w) * (pace - g_inf)
+    rho = 2.0 ** (-1.0 / (4 * eta))
+    profile = (g_inf[:, None] + (g_t - g_inf)[:, None] * rho[:, None] ** (-np.arange(w - 1, -1, -1.0))[None, :]) / 4
+    inside = np.cumsum(window - window.mean(axis=1, keepdims=True) + profile, axis=1)
+    before = log_d[:, :t - w + 1]
+    path = np.concatenate([before, before[:, -1:] + inside], axis=1)
+    after = stats_reach.decaying_paths(rng, path[:, t], g_t, g_inf, eta, *p.noise_levels, log_d.shape[1] - 1 - t,
+                                       np.log(p.bound_usd_bn * draw["ceiling_share"]))
+    return np.concatenate([path, after], axis=1)
 
 
 REACH_COLUMNS = ["growth", "growth_low", "growth_high", "needed", "needed_low", "needed_high", "t_stat", "p_value",
@@ -492,7 +533,7 @@ def reach_figures(p: Pattern, r: Run, rng: np.random.Generator, draws: int = PRE
     ``draws`` draws per panel: :math:`\log D_T` from the panel's band, its pace inverted from its normal error,
     the decay's priors (or no decay), future shocks at the panel's noise levels.
     """
-    g, se, nu = stats_reach.pace(r.log_d, r.log_sd_path, p.window)
+    g, se, nu = stats_reach.pace(r.log_d, r.log_sd_path, p.window, p.d_date_offset)
     g_lo, g_hi = stats_reach.growth_interval(g, se, nu, p.band)
     h = p.reach_steps / 4
     log_d_now = r.log_d[:, -1]
@@ -513,7 +554,7 @@ def reach_figures(p: Pattern, r: Run, rng: np.random.Generator, draws: int = PRE
             paths = reach_model.posterior_predictive(
                 rng, log_d0, each(g), each(se), nu, pr["growth_half_life_years"] if half_life == "prior" else half_life,
                 pr["long_run_growth"], pr["ceiling_share"], p.bound_usd_bn, each(r.noise_levels[:, 0]),
-                each(r.noise_levels[:, 1]), p.reach_steps)
+                each(r.noise_levels[:, 1]), p.reach_steps, p.pace_window)
             out[at] = (paths[:, -1] >= p.log_committed).reshape(k, draws).mean(axis=1)
     return pd.DataFrame({"growth": g, "growth_low": g_lo, "growth_high": g_hi, "needed": needed,
                          "needed_low": needed - z * r.log_sd / h, "needed_high": needed + z * r.log_sd / h,

@@ -17,10 +17,13 @@ how long that pace lasts, shown against it.
 the path, :math:`g^{need} = (\log P_{Y_4} - \log D_T)/h`.
 
 **D's pace** (:func:`pace`): what the data can answer. The estimand is the realized log growth a year
-of the true :math:`D` over the latest ``window`` quarterly changes, :math:`g = 4(\log D_T - \log D_{T-w})/w`,
+of the true :math:`D` over the latest ``window`` quarterly changes, :math:`g = 4(\log D_T - \log D_{T-w})/w`
+(the quarters' midpoints),
 not a drift that lasts: whether the pace lasts to :math:`Y` is the posterior predictive's part, shown
 against the half-life of growth because the data do not tell it. The estimate is the same change of
-the smoothed, chain-linked :math:`\hat D`; its error is the smoothing error at the two ends, so its
+the smoothed, chain-linked :math:`\hat D`, over the time between the dates its two ends measure (a year-end
+run-rate sits half a quarter after its quarter's midpoint; a series held past its last disclosure sits at
+that disclosure's date); its error is the smoothing error at the two ends, so its
 standard error comes from D's band (the state-space model's smoothed variances, with the noise
 levels' uncertainty), :math:`se = \tfrac{4}{w}\sqrt{s_T^2 + s_{T-w}^2}`, with the normal reference.
 The two ends' errors are treated as uncorrelated; the smoother correlates them positively through
@@ -43,6 +46,9 @@ import numpy as np
 from scipy import stats
 
 POWER = 0.8  # the power at which the minimum detectable effect is stated
+METHOD = "pace over the window's dated span, s.e. from D's band; P with growth fading inside the window"
+"""What the question's figures are, as the calibration record names it: a record made for another definition (an
+earlier test, a P computed otherwise) describes something the page no longer shows, and is not read."""
 MIN_CHANGES = 3  # quarterly changes the growth needs at the least
 
 
@@ -61,14 +67,16 @@ NORMAL = np.inf
 """Degrees of freedom of the normal reference (:func:`pace`'s; ``scipy.stats.t`` with infinite :math:`\\nu` is the normal)."""
 
 
-def pace(log_d, log_sd, window: int) -> tuple[np.ndarray, np.ndarray, float]:
+def pace(log_d, log_sd, window: int, offset=None) -> tuple[np.ndarray, np.ndarray, float]:
     r"""D's realized log growth a year over the latest ``window`` quarterly changes (fewer if fewer, at least
     :data:`MIN_CHANGES`), its standard error from D's band and the reference's degrees of freedom (:data:`NORMAL`).
 
     ``log_d`` and ``log_sd`` (D's band s.d. of :math:`\log D`, same shape) are (quarters,) or
-    (simulations x quarters), with no missing quarter in the window. The estimate is
-    :math:`4(\log\hat D_T - \log\hat D_{T-w})/w` and the standard error
-    :math:`\tfrac{4}{w}\sqrt{s_T^2 + s_{T-w}^2}` (module docstring).
+    (simulations x quarters), with no missing quarter in the window. ``offset`` (quarters,) is where in time D's
+    level in each quarter sits, in quarters from the quarter's midpoint
+    (:func:`valuechain.model.downstream.d_date_offset`; None: at the midpoints), so the window spans
+    :math:`S = w + o_T - o_{T-w}` quarters. The estimate is :math:`4(\log\hat D_T - \log\hat D_{T-w})/S` and the
+    standard error :math:`\tfrac{4}{S}\sqrt{s_T^2 + s_{T-w}^2}` (module docstring).
     """
     y = np.atleast_2d(np.asarray(log_d, dtype=float))
     sd = np.atleast_2d(np.asarray(log_sd, dtype=float))
@@ -76,8 +84,11 @@ def pace(log_d, log_sd, window: int) -> tuple[np.ndarray, np.ndarray, float]:
     if n < MIN_CHANGES or not np.isfinite(y[:, -n - 1:]).all() or not np.isfinite(sd[:, [-n - 1, -1]]).all():
         raise ValueError(f"pace: need at least {MIN_CHANGES} quarterly changes of log D without gaps and D's band at "
                          f"both ends, got {max(n, 0)}")
-    est = 4 * (y[:, -1] - y[:, -n - 1]) / n
-    se = 4 * np.sqrt(sd[:, -1] ** 2 + sd[:, -n - 1] ** 2) / n
+    span = float(n) if offset is None else n + float(np.asarray(offset, float)[-1] - np.asarray(offset, float)[-n - 1])
+    if not np.isfinite(span) or span <= 0:
+        raise ValueError(f"pace: the window must span a positive time, got {span} quarters")
+    est = 4 * (y[:, -1] - y[:, -n - 1]) / span
+    se = 4 * np.sqrt(sd[:, -1] ** 2 + sd[:, -n - 1] ** 2) / span
     shape = np.shape(log_d)[:-1]
     return est.reshape(shape), se.reshape(shape), NORMAL
 

@@ -222,6 +222,7 @@ class NoiseEstimate:
     level: float  # coverage of the intervals
     series: int  # series pooled per panel
     observations: np.ndarray  # quarters observed per panel, over all its series
+    measurement_scale: np.ndarray | float = 1.0  # the factor on the stated measurement s.d.s (1: as stated)
     method: str = "maximum likelihood (Kalman prediction errors), pooled over the series; profile-likelihood intervals"
 
     def weights(self) -> np.ndarray:
