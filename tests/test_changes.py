@@ -117,3 +117,21 @@ def test_a_tampered_latest_record_is_replaced_and_never_kept_as_the_previous(tmp
     assert changes.keep(folder, dt.date(2026, 11, 30))
     assert not (folder / changes.PREVIOUS).exists() and json.loads((folder / changes.RECORD).read_text())["vintage"] == "2026-05-31"
     assert "not a run's record (no data vintage); it is ignored" in capsys.readouterr().err
+
+
+@pytest.mark.notebooks  # runs the tiny notebook twice
+def test_a_run_that_changes_a_parameter_says_so_on_the_index(tiny):
+    from valuechain.batch import runner
+
+    params, notebooks, outputs = tiny
+    kw = {"outputs": outputs, "params_dir": params, "notebooks_dir": notebooks, "progress": False, "jobs": 1, "scenarios": ["other"]}
+    runner.run(**kw)
+    assert (outputs / "other" / changes.RECORD).is_file() and not (outputs / "other" / changes.PREVIOUS).exists()
+    runner.run(**kw)  # cached: nothing changed, nothing written
+    assert not (outputs / "other" / changes.PREVIOUS).exists()
+    with (params / "other.yaml").open("a") as f:
+        f.write("valuation:\n  discount_rate: 0.2\n  rationale: A higher return for a riskier company.\n")
+    runner.run(**kw)
+    _, _, lines = changes.changes(outputs / "other")
+    assert lines == ["Discount rate: from 0.15 to 0.2"]
+    assert "<li>Discount rate: from 0.15 to 0.2</li>" in site.index_page(outputs)
