@@ -112,6 +112,8 @@ def test_spread_lines_format_each_figure_by_its_unit():
         "OpenAI break-even year: 2029 to 2034 across 120 grid points (median 2031; none in 12)",
         "Chips share of chain operating profit, 2030: 61% to 75% across 120 grid points (median 64%)",
         "The same at every point: Required revenue, Sequoia's method USD 997bn; Anthropic break-even year none"]
+    some = _spread("openai_break_even_year", "OpenAI break-even year", "year", 2030.0, 2030.0, 2030.0, missing=3)
+    assert sw.spread_lines([some], 9, {"a": [1.0]}) == ["OpenAI break-even year: 2030 to 2030 across 9 grid points (median 2030; none in 3)"]
     assert sw.spread_lines(spread[1:2], 5000, None) == [
         "Chips share of chain operating profit, 2030: 61% to 75% across 5,000 draws, 5th to 95th percentile (median 64%)"]
 

@@ -355,7 +355,8 @@ class Spread:
 
     @property
     def moves(self) -> bool:
-        return bool(np.isfinite(self.low) and self.high > self.low)
+        """Whether the figure takes more than one value: a range, or a value at some points and none at others."""
+        return bool(np.isfinite(self.low) and (self.high > self.low or self.missing))
 
 
 def headline_keys(table: pd.DataFrame, inputs: Inputs) -> list[str]:
