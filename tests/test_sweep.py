@@ -142,14 +142,15 @@ def test_the_index_lists_sweeps_and_ignores_a_tampered_record(tmp_path, capsys):
 
     from valuechain.publish import site
 
-    good, bad, huge = (tmp_path / "sweeps" / n for n in ("base-sweep-1", "base-sweep-2", "base-sweep-3"))
-    for folder in (good, bad, huge):
+    good, bad, huge, large = (tmp_path / "sweeps" / n for n in ("base-sweep-1", "base-sweep-2", "base-sweep-3", "base-sweep-4"))
+    for folder in (good, bad, huge, large):
         folder.mkdir(parents=True)
         (folder / "index.html").write_text("<html></html>")
     (good / "sweep.json").write_text(json.dumps({"title": "Sweep of Base case", "what": "Valuation: discount rate at 0.1, 0.2",
                                                  "spread": ["OpenAI break-even year: 2029 to 2034 across 2 grid points (median 2031)"]}))
     (bad / "sweep.json").write_text("[1, 2")
     (huge / "sweep.json").write_text(json.dumps({"title": "x" * 10_000, "what": "<b>", "spread": "not a list"}))
+    (large / "sweep.json").write_text(" " * (site.MAX_RECORD_BYTES + 1))
     html = site._sweeps_html(tmp_path)
     assert ('<a href="sweeps/base-sweep-1/index.html">Sweep of Base case</a>: Valuation: discount rate at 0.1, 0.2'
             "<ul><li>OpenAI break-even year: 2029 to 2034 across 2 grid points (median 2031)</li></ul>") in html
@@ -157,6 +158,8 @@ def test_the_index_lists_sweeps_and_ignores_a_tampered_record(tmp_path, capsys):
     assert "base-sweep-2" not in html and "xxxx" not in html
     err = capsys.readouterr().err
     assert err.count("base-sweep-2/sweep.json: not JSON") == 1 and err.count("base-sweep-3/sweep.json: not a sweep's record") == 1
+    assert err.count("base-sweep-4/sweep.json: is larger than the 100,000 bytes") == 1
+    assert '<a href="sweeps/base-sweep-4/index.html">base-sweep-4</a></li>' in html
 
 
 @pytest.mark.parametrize("texts, message", [

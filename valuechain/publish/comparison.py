@@ -271,7 +271,8 @@ def differences_html(name: str, base: dict, other: dict) -> str:
         else:
             span = next((j for j in range(i + 1, len(rows)) if rows[j]["rationale"] != r["rationale"]), len(rows)) - i
             why = f'<td rowspan="{span}">{html_text(r["rationale"])}</td>' if span > 1 else f'<td>{html_text(r["rationale"])}</td>'
-        body.append(f'<tr><td>{html_text(parameter_label(r["key"]))} <span class="vc-key">{html_text(r["key"])}</span></td>'
+        key = html_text(r["key"]).replace(".", ".\u200b")  # a long key wraps at its dots, never inside a word
+        body.append(f'<tr><td>{html_text(parameter_label(r["key"]))} <span class="vc-key">{key}</span></td>'
                     f'<td>{html_text(r["base"])}</td><td class="vc-diff">{html_text(r["value"])}</td>{why}</tr>')
     body = "".join(body)
     return (f'<table class="vc vc-params"><caption>{len(rows)} parameter{"s" if len(rows) != 1 else ""} '

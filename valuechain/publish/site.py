@@ -78,7 +78,7 @@ td.vc-missing{color:#b00020}
 table.vc-params{width:100%;table-layout:fixed}
 table.vc-params caption{text-align:left;font-weight:600;padding:.3rem 0}
 table.vc-params th:nth-child(1){width:22%}table.vc-params th:nth-child(2),table.vc-params th:nth-child(3){width:14%}
-table.vc-params td{overflow-wrap:anywhere}
+table.vc-params td{overflow-wrap:break-word}
 .vc-key{display:block;color:#666;font-size:.72rem}
 @page{size:A4 landscape;margin:10mm}
 @media print{
@@ -343,14 +343,19 @@ SWEEPS = "sweeps"  # the folder of outputs/ where `valuechain sweep` writes, one
 SWEEP_RECORD = "sweep.json"  # what a sweep records for the index (valuechain.batch.sweep.RECORD)
 MAX_SWEEPS = 50  # sweeps the index lists, newest first
 MAX_TEXT = 1000  # characters of a recorded line the index shows
+MAX_RECORD_BYTES = 100_000  # a sweep's record is a few kB
 
 
 def sweep_record(folder: Path) -> dict | None:
     """A sweep's record (title, what it varied, its spread lines), checked as untrusted data: each a
     string of at most :data:`MAX_TEXT` characters, at most 20 lines; None (with one line on stderr) if not."""
+    record = folder / SWEEP_RECORD
     if folder.is_symlink() or not (folder / "index.html").is_file():
         return None
-    data = read_json_mapping(folder / SWEEP_RECORD, "sweep's record")
+    if record.is_file() and record.stat().st_size > MAX_RECORD_BYTES:
+        warn(f"{record}: is larger than the {MAX_RECORD_BYTES:,} bytes a sweep's record takes; the sweep is listed by its folder")
+        return {"title": folder.name, "what": "", "spread": []}
+    data = read_json_mapping(record, "sweep's record")
     if data is None:
         return None
     title, what, spread = data.get("title"), data.get("what"), data.get("spread", [])
@@ -366,7 +371,7 @@ def _sweeps_html(outputs: Path) -> str:
     root = outputs / SWEEPS
     if not root.is_dir() or root.is_symlink():
         return ""
-    folders = sorted((f for f in root.iterdir() if f.is_dir() and PLAIN_NAME.fullmatch(f.name)),
+    folders = sorted((f for f in root.iterdir() if f.is_dir() and not f.is_symlink() and PLAIN_NAME.fullmatch(f.name)),
                      key=lambda f: (f / "index.html").stat().st_mtime if (f / "index.html").is_file() else 0, reverse=True)
     items = []
     for folder in folders[:MAX_SWEEPS]:
@@ -404,7 +409,8 @@ def index_inputs_hash(outputs: Path, scenarios=None, notebooks=None) -> str:
                 digest.update(path.read_bytes())
             record = path / SWEEP_RECORD  # a sweep's record, which the index shows
             if folder.name == SWEEPS and path.is_dir() and record.is_file() and not record.is_symlink():
-                digest.update(record.read_bytes()[:100_000])
+                with record.open("rb") as f:
+                    digest.update(f.read(MAX_RECORD_BYTES + 1))
     return digest.hexdigest()
 
 
