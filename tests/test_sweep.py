@@ -134,6 +134,9 @@ def test_the_summary_page_formats_by_unit_and_names_assumptions_in_words(base):
     chips = table["chips_profit_share"].iloc[0]
     assert f'<td>Chips share of chain operating profit, last filed year</td><td class="vc-num">{chips:.0%}</td>' in text
     assert "<th>Lowest</th><th>Median</th><th>Highest</th>" in text
+    spread = sw.spreads(table, inp, grid, ds.company_names)
+    assert f"<ul><li>{sw.spread_lines(spread, 4, grid)[0]}</li>" in text  # how far the figures moved, first
+    assert page.count("<img ") == sum(s.moves for s in spread) >= 1  # a chart for each figure that moves
     assert re.search(r"<td>Valuation: (discount rate|exit multiple) \([+-]\d\.\d\d\)</td>", text)
 
 

@@ -416,7 +416,8 @@ def _fixed(s: Spread) -> str:
 
 def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: Inputs, grid: dict | None, data_file: str,
                  names: dict | None = None) -> str:
-    """A self-contained page: what was swept, each headline's spread, and charts of what moves it.
+    """A self-contained page: what was swept, how far the figures moved (as the command prints it), each
+    headline's spread with what moves it most, and a chart of each figure that moves against that assumption.
 
     Figures are formatted by their unit (years whole, shares in per cent) and assumptions named in
     words, as on the other pages; the dotted keys stay in the data file's columns.
@@ -432,12 +433,15 @@ def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: Inputs, grid: 
         cells = [s.label, *(labels.with_unit(x, s.unit) or "none" for x in (s.low, s.median, s.high)), driver]
         rows.append("<tr>" + "".join(f'<td class="vc-num">{html_text(x)}</td>' if 0 < i < 4 else f"<td>{html_text(x)}</td>"
                                      for i, x in enumerate(cells)) + "</tr>")
+        if not s.moves:  # a flat line says nothing the table does not
+            continue
         key = s.driver or varied[0]
         fig, ax = subplots(figsize=(7, 3.2))
         if grid:
             means = table.groupby(key)[s.key].mean()
             ax.plot(means.index, means.to_numpy(), marker="o")
-            ax.set_ylabel("mean over the other assumptions")
+            if len(grid) > 1:
+                ax.set_ylabel("mean over the other assumptions")
         else:  # the title names the figure
             ax.scatter(table[key], table[s.key], s=3, alpha=0.3)
         axis_format(ax, s.unit)
@@ -450,6 +454,7 @@ def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: Inputs, grid: 
         images.append(f'<figure><img alt="{html_text(alt)}" src="data:image/png;base64,'
                       f'{base64.b64encode(buffer.getvalue()).decode()}"><figcaption>{html_text(alt)}</figcaption></figure>')
     what = described(table, scenario, grid, names)
+    moved = "".join(f"<li>{html_text(line)}</li>" for line in spread_lines(spread, len(table), grid))
     bounds = ("Lowest", "Median", "Highest") if grid else ("5th percentile", "Median", "95th percentile")
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
@@ -459,6 +464,7 @@ def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: Inputs, grid: 
             f'<nav><a href="../../index.html">All scenarios</a></nav><h1>Sweep of {html_text(scenario.title)}</h1>'
             f"<p>{html_text(what)}: {len(table):,} evaluations of the model core. Table: "
             f'<a href="{html_text(data_file)}">{html_text(data_file)}</a>.</p>'
+            f"<ul>{moved}</ul>"
             f"<table><thead><tr><th>Figure</th>{''.join(f'<th>{b}</th>' for b in bounds)}"
             "<th>Moves most with (rank correlation)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
             + "".join(images) + "</body></html>")
