@@ -57,8 +57,8 @@ def test_index_renders_with_table_and_working_links(browser, published):
     page, problems = _open(browser, published.as_uri())
     assert problems == []
     assert page.locator("#comparison").is_visible()
-    assert page.locator("#comparison tbody tr").count() == len(SHIPPED)
-    assert page.locator("#comparison tbody th a").all_inner_texts()[0] == load_scenario("base").title  # base first
+    assert page.locator("#comparison thead th.vc-scenario").count() == len(SHIPPED)  # one column per scenario
+    assert page.locator("#comparison thead th a").all_inner_texts()[0] == load_scenario("base").title  # base first
     links = _local_links(page)
     targets = {Path(unquote(urlparse(h).path)) for h in links}
     names = {t.name for t in targets}
@@ -72,12 +72,28 @@ def test_index_renders_with_table_and_working_links(browser, published):
     page.close()
 
 
+BROKEN_WORDS = """root => {
+    // Words (between spaces and hyphens) whose letters sit on more than one line: broken mid-word.
+    const broken = [];
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const m of node.data.matchAll(/[^\\s\\u200b-]+/g)) {  // a dotted key may wrap after a dot (U+200B)
+            const range = document.createRange();
+            range.setStart(node, m.index);
+            range.setEnd(node, m.index + m[0].length);
+            const lines = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
+            if (lines.size > 1) broken.push(m[0]);
+        }
+    }
+    return broken;
+}"""
 WIDTH_JS = """() => {
     const table = document.querySelector('#comparison');
+    const scroll = table.closest('.vc-compare-scroll');
     const cells = Array.from(table.querySelectorAll('th, td'));
-    return {page: document.documentElement.scrollWidth, right: table.getBoundingClientRect().right,
+    return {page: document.documentElement.scrollWidth, right: scroll.getBoundingClientRect().right,
             hidden: cells.filter(c => c.getBoundingClientRect().right > window.innerWidth + 0.5).length,
-            clipped: cells.filter(c => c.scrollWidth > c.clientWidth + 1).length};
+            clipped: cells.filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)};
 }"""
 
 
@@ -85,25 +101,82 @@ def test_the_index_fits_1366_pixels_and_a4_landscape(browser, published):
     page, _ = _open(browser, published.as_uri(), width=1366)
     screen = page.evaluate(WIDTH_JS)
     assert screen["page"] <= 1366 and screen["right"] <= 1366, screen
-    assert screen["hidden"] == 0 and screen["clipped"] == 0, screen
+    assert screen["hidden"] == 0 and screen["clipped"] == [], screen
+    assert page.eval_on_selector("#comparison", BROKEN_WORDS) == []
     # A4 landscape at 10 mm margins leaves 277 mm, 1047 CSS pixels, for the content
     page.emulate_media(media="print")
     page.set_viewport_size({"width": 1047, "height": 740})
     printed = page.evaluate(WIDTH_JS)
-    assert printed["page"] <= 1047 and printed["hidden"] == 0 and printed["clipped"] == 0, printed
+    assert printed["page"] <= 1047 and printed["hidden"] == 0 and printed["clipped"] == [], printed
     assert page.pdf(format="A4", landscape=True, prefer_css_page_size=True)[:4] == b"%PDF"
+    page.close()
+
+
+TWELVE = 12
+READ = (".ipynb", ".html", ".page.json", ".inputs")  # what the index reads or links of an item
+
+
+@pytest.fixture(scope="module")
+def twelve(executed_outputs, tmp_path_factory):
+    """The index of twelve scenarios: the shipped ones' outputs copied under new names and titles."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("twelve")
+    names = ["base"] + [f"{SHIPPED[i % len(SHIPPED)]}_{i}" for i in range(1, TWELVE)]
+    for i, name in enumerate(names):
+        source, target = executed_outputs / (name if i == 0 else SHIPPED[i % len(SHIPPED)]), root / name
+        target.mkdir()
+        for path in source.iterdir():
+            if path.name == "metrics.json" or path.name.endswith(READ):
+                shutil.copyfile(path, target / path.name)
+        params = json.loads((source / "parameters.json").read_text())
+        if i:
+            params["title"] = f"{params['title']}, variant {i}"
+        (target / "parameters.json").write_text(json.dumps(params))
+    return site.publish(root, rerender=False)
+
+
+SCREEN_JS = """() => {
+    const scroll = document.querySelector('.vc-compare-scroll'), first = document.querySelector('#comparison tbody th[scope=row]');
+    const outside = Array.from(document.body.querySelectorAll('*')).filter(e => !scroll.contains(e)
+        && e.getBoundingClientRect().right > window.innerWidth + 0.5).map(e => e.tagName + '.' + e.className);
+    const verdict = Array.from(document.querySelectorAll('#answer p strong')).map(e => e.parentElement.getBoundingClientRect().bottom);
+    return {page: document.documentElement.scrollWidth, outside: outside, verdict: verdict, height: window.innerHeight,
+            scroll: [scroll.scrollWidth, scroll.clientWidth], first: first.getBoundingClientRect().left - scroll.getBoundingClientRect().left,
+            headers: Array.from(document.querySelectorAll('#comparison th')).filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)};
+}"""
+
+
+@pytest.mark.parametrize("width,height", [(1366, 768), (1024, 768)])
+def test_the_index_of_twelve_scenarios_reads_at_laptop_widths(browser, twelve, width, height):
+    page, problems = _open(browser, twelve.as_uri(), width=width)
+    page.set_viewport_size({"width": width, "height": height})
+    assert problems == []
+    assert page.locator("#comparison thead th.vc-scenario").count() == TWELVE
+    screen = page.evaluate(SCREEN_JS)
+    assert screen["page"] <= width and screen["outside"] == [], screen  # only the table's container scrolls
+    assert len(screen["verdict"]) == 2 and max(screen["verdict"]) <= height, screen  # both answers on the first screen
+    assert screen["headers"] == [] and page.eval_on_selector("body", BROKEN_WORDS) == []  # the table, the cards, the notes
+    if screen["scroll"][0] > screen["scroll"][1]:  # scrolled to its end, the figures' names stay in view
+        page.eval_on_selector(".vc-compare-scroll", "s => { s.scrollLeft = s.scrollWidth; }")
+        assert abs(page.evaluate(SCREEN_JS)["first"]) <= 1
+    else:
+        assert width == 1366  # twelve scenarios fit a 1366-pixel screen without scrolling
+    # an anchor figure is dated by its own scenario: Sequoia's 2023 and 2024 figures are not labelled 2025
+    sequoia = page.locator("#comparison tbody tr", has_text="Required revenue, Sequoia").first
+    periods = sequoia.locator("td .vc-period").all_inner_texts()
+    assert sorted(set(periods)) == ["2023", "2024"] and "2025" in sequoia.locator("th").inner_text()
     page.close()
 
 
 def test_the_comparison_highlights_differences_and_explains_shares(browser, published):
     page, _ = _open(browser, published.as_uri(), width=1366)
-    rows = page.locator("#comparison tbody tr")
-    assert rows.nth(0).locator("td.vc-diff").count() == 0  # base is the reference
+    assert page.locator("#comparison tbody td:nth-of-type(1).vc-diff").count() == 0  # base's column is the reference
     assert page.locator("#comparison td.vc-diff").count() > 0
     same = page.inner_text("#all-scenarios")
     notes = page.inner_text(".vc-notes")
     # the profit shares outside 0-100% are explained where they are shown
-    assert "Chips share of chain operating profit" in same + page.inner_text("#comparison thead")
+    assert "Chips share of chain operating profit" in same + page.inner_text("#comparison tbody")
     assert "Above 100% because the labs layer lost money" in notes and "Negative because the labs layer lost money" in notes
     assert page.locator("table.vc-params").count() == len(SHIPPED) - 1  # each scenario's differences from base
     page.close()

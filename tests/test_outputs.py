@@ -396,3 +396,14 @@ def test_report_writes_nothing_before_it_validates_and_locks(tmp_path, monkeypat
     assert proc.returncode == 2 and f"{params / 'base.yaml'}:" in proc.stderr and proc.stderr.count("\n") == 1
     assert not (outputs / "data_coverage.csv").exists()
     assert stat.S_ISDIR(outputs.stat().st_mode) and sorted(p.name for p in outputs.iterdir()) == [".lock"]
+
+
+def test_the_vintage_is_read_after_the_styles_a_page_opens_with(tmp_path):
+    """nbconvert's styles take some 265 kB before the header that states the data vintage."""
+    from valuechain.publish.outputs import stated_vintage
+
+    styles = "<style>" + "x{color:red}" * 30_000 + "</style>"  # 360 kB
+    (tmp_path / "01_profit_capture.html").write_text(f"<html><head>{styles}</head><body><div>Data vintage: filed figures "
+                                                     "through 2026-08-31. Run on 2026-12-02.</div></body></html>")
+    assert stated_vintage(tmp_path, "01_profit_capture") == "2026-08-31"
+    assert stated_vintage(tmp_path, "02_demand_gap") == ""  # no page

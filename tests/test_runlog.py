@@ -122,7 +122,8 @@ def test_a_chunks_numpy_warnings_travel_with_its_table(base, tmp_path, capfd):
 def test_a_sweep_shows_only_its_own_lines(tmp_path):
     result = invoke_cli("sweep", "base", "--grid", ZERO_DIVIDE, "--outputs", tmp_path)
     assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout.startswith("2 evaluations; table and summary in ")
+    *spread, last = result.stdout.splitlines()  # the figures' spread, then where the sweep is
+    assert spread[-1].startswith("The same at every point: ") and last.startswith("2 evaluations; table and summary in ")
     (log,) = (tmp_path / "sweeps").glob("*/sweep.log")
     assert "RuntimeWarning: divide by zero encountered in divide" in log.read_text()
 

@@ -140,10 +140,10 @@ def test_the_comparison_reads_declared_headlines_highlights_differences_and_lift
     table = index[index.index('id="comparison"'): index.index("</table>", index.index('id="comparison"'))]
     assert "Labs share of chain operating profit" in table and "2025 · %" in table  # label, period, unit
     assert "Chips share" not in table and "Chips operating profit" not in table  # the same everywhere; a detail
-    rows = re.findall(r'<tr><th scope="row"><a href="#scenario-(\w+)">\w+</a>.*?</th>(.*?)</tr>', table)
-    assert [name for name, _ in rows] == ["base", "bear", "bull"]  # base first
-    assert '<td class="vc-num">-24%</td>' in rows[0][1]
-    assert '<td class="vc-num vc-diff">-41%</td>' in rows[1][1] and '<td class="vc-num vc-diff">2%</td>' in rows[2][1]
+    heads = re.findall(r'<th scope="col" class="vc-scenario"><a href="#scenario-(\w+)">\w+</a></th>', table)
+    assert heads == ["base", "bear", "bull"]  # one column per scenario, base first
+    assert ('<tr><th scope="row">Labs share of chain operating profit<span class="vc-period">2025 · %</span></th>'
+            '<td class="vc-num">-24%</td><td class="vc-num vc-diff">-41%</td><td class="vc-num vc-diff">2%</td></tr>') in table
     same = index[index.index('id="all-scenarios"'):]
     assert "Chips share of chain operating profit, 2025: <strong>110%</strong>" in same
     assert "Above 100% because labs lost money." in index  # the figure's note goes with it
@@ -157,10 +157,32 @@ def test_a_renamed_figure_keeps_its_column(tmp_path):
     nb["headlines"] = [dict(h, key="labs_share_of_profit") if h["key"] == "labs_profit_share" else h for h in HEADS]
     outputs = _scenario_outputs(tmp_path, {"base": _figures(1.0994, -0.2363), "new": renamed})
     data = comparison.load(outputs)
-    keys = [f.key for f in comparison.compare(data).columns]
+    keys = [f.key for f in comparison.compare(data).rows]
     assert keys == ["labs_profit_share", "labs_share_of_profit"]
     index = site.index_page(outputs)
     assert index.count(comparison.NOT_RECORDED) == 2
+
+
+def _anchored(required, year):
+    return {"02_demand_gap": {"sequoia_required_usd_bn": required, "closing_rate": 0.84,
+                              "headlines": [_declared("sequoia_required_usd_bn", "Required revenue, Sequoia", "usd_bn", year),
+                                            _declared("closing_rate", "Gap closing rate", "rate", "2026Q2")]}}
+
+
+def test_each_figure_is_dated_by_the_period_its_scenario_declared(tmp_path):
+    """An anchor scenario's figure (Sequoia's 2023 bar) is not shown under base's 2025; the same value
+    in another period is a difference, not an "all scenarios" figure."""
+    outputs = _scenario_outputs(tmp_path, {"base": _anchored(996.96, "2025"), "bull": _anchored(996.96, "2025"),
+                                           "sequoia_2023": _anchored(200.0, "2023"), "sequoia_2024": _anchored(996.96, "2024")})
+    comp = comparison.compare(comparison.load(outputs))
+    assert [f.key for f in comp.rows] == ["sequoia_required_usd_bn"] and [f.key for f in comp.same] == ["closing_rate"]
+    assert comparison.row_period(comp, comp.rows[0]) == "2025"  # what most scenarios' figures describe
+    index = site.index_page(outputs)
+    assert ('<tr><th scope="row">Required revenue, Sequoia<span class="vc-period">2025 · USD bn</span></th>'
+            '<td class="vc-num">997.0</td><td class="vc-num">997.0</td>'
+            '<td class="vc-num vc-diff">200.0<span class="vc-period">2023</span></td>'
+            '<td class="vc-num vc-diff">997.0<span class="vc-period">2024</span></td></tr>') in index
+    assert "Gap closing rate, 2026Q2: <strong>+0.84 log points a year</strong>" in index
 
 
 def test_the_diff_view_shows_what_a_scenario_changes_with_its_rationale(tmp_path):

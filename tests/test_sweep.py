@@ -33,7 +33,7 @@ def test_same_seed_same_table_on_one_and_two_dask_workers(base):
     two = sw.sweep(sc, ds, draws=2500, executor="dask", workers=2, inputs=inp)
     pd.testing.assert_frame_equal(local, one)
     pd.testing.assert_frame_equal(one, two)
-    assert len(two) == 2500 and two["chunk"].tolist() == sorted(two["chunk"])
+    assert len(two) == 2500 and "chunk" not in two  # no internal column
 
 
 def test_draw_sweep_equals_the_monte_carlo(base):
@@ -69,22 +69,100 @@ def test_parse_grid():
         sw.parse_grid(["a.b=x"])
 
 
-def test_cli_writes_the_table_and_page(tmp_path):
+def test_cli_writes_the_table_and_page_and_prints_the_spread(tmp_path, base):
     from click.testing import CliRunner
 
     from valuechain.cli import main
 
+    _, _, inp = base
+    (tmp_path / "index.html").write_text("<html></html>")  # a site is there: its index is rebuilt with the sweep
     runner = CliRunner()
     done = runner.invoke(main, ["sweep", "base", "--grid", "valuation.discount_rate=0.1,0.2", "--csv",
                                 "--outputs", str(tmp_path)])
     assert done.exit_code == 0, done.stderr
     folder = next((tmp_path / "sweeps").iterdir())
     table = pd.read_csv(folder / "sweep.csv")
-    assert table["valuation.discount_rate"].tolist() == [0.1, 0.2]
+    assert table["valuation.discount_rate"].tolist() == [0.1, 0.2] and "chunk" not in table
     page = (folder / "index.html").read_text()
     assert "Lab revenue the valuations need" in page and "<script" not in page
+    v, t, m = inp.lab_valuations.sum(), inp.years_to_target, inp.values[inp.column("valuation.exit_multiple")]
+    low, high = v * 1.1 ** t / m, v * 1.2 ** t / m
+    lines = done.stdout.splitlines()
+    assert lines[0] == (f"Lab revenue the valuations need in the target year: USD {low:,.0f}bn to USD {high:,.0f}bn "
+                        f"across 2 grid points (median USD {(low + high) / 2:,.0f}bn)")
+    assert lines[1].startswith("The same at every point: Chips share of chain operating profit, last filed year ")
+    assert "OpenAI break-even year 20" in lines[1] and lines[2].startswith("2 evaluations; table and summary in ")
+    index = (tmp_path / "index.html").read_text()
+    assert f'<a href="sweeps/{folder.name}/index.html">Sweep of Base case</a>: Valuation: discount rate at 0.1, 0.2' in index
+    assert lines[0] in index
     bad = runner.invoke(main, ["sweep", "base", "--grid", "nope=1"])
     assert bad.exit_code == 2 and bad.stderr.count("\n") == 1 and "nope" in bad.stderr
+
+
+def _spread(key, label, unit, low, median, high, missing=0):
+    return sw.Spread(key, label, unit, low, median, high, missing)
+
+
+def test_spread_lines_format_each_figure_by_its_unit():
+    spread = [_spread("openai_break_even_year", "OpenAI break-even year", "year", 2029.0, 2031.0, 2034.0, missing=12),
+              _spread("chips_profit_share_2030", "Chips share of chain operating profit, 2030", "share", 0.61, 0.64, 0.75),
+              _spread("sequoia_required_usd_bn", "Required revenue, Sequoia's method", "usd_bn", 996.96, 996.96, 996.96),
+              _spread("anthropic_break_even_year", "Anthropic break-even year", "year", float("nan"), float("nan"), float("nan"), 120)]
+    assert sw.spread_lines(spread, 120, {"valuation.discount_rate": [0.1]}) == [
+        "OpenAI break-even year: 2029 to 2034 across 120 grid points (median 2031; none in 12)",
+        "Chips share of chain operating profit, 2030: 61% to 75% across 120 grid points (median 64%)",
+        "The same at every point: Required revenue, Sequoia's method USD 997bn; Anthropic break-even year none"]
+    some = _spread("openai_break_even_year", "OpenAI break-even year", "year", 2030.0, 2030.0, 2030.0, missing=3)
+    assert sw.spread_lines([some], 9, {"a": [1.0]}) == ["OpenAI break-even year: 2030 to 2030 across 9 grid points (median 2030; none in 3)"]
+    assert sw.spread_lines(spread[1:2], 5000, None) == [
+        "Chips share of chain operating profit, 2030: 61% to 75% across 5,000 draws, 5th to 95th percentile (median 64%)"]
+
+
+def test_the_summary_page_formats_by_unit_and_names_assumptions_in_words(base):
+    import re
+
+    sc, ds, inp = base
+    grid = {"valuation.discount_rate": [0.1, 0.2], "valuation.exit_multiple": [8.0, 12.0]}
+    table = sw.sweep(sc, ds, grid=grid, inputs=inp)
+    page = sw.summary_page(table, sc, inp, grid, "sweep.parquet", ds.company_names)
+    text = re.sub(r'<img [^>]*>', "", page)
+    assert "Valuation: discount rate at 0.1, 0.2; Valuation: exit multiple at 8, 12: 4 evaluations" in text
+    assert "valuation.discount_rate" not in text and "chunk" not in text  # words, no internal column
+    assert not re.search(r"\d\.\d+e[+-]\d+", text)  # never "2.03e+03"
+    year = {s.key: s for s in sw.spreads(table, inp, grid, ds.company_names)}["openai_break_even_year"]
+    assert f'<td>OpenAI break-even year</td><td class="vc-num">{year.low:.0f}</td>' in text
+    chips = table["chips_profit_share"].iloc[0]
+    assert f'<td>Chips share of chain operating profit, last filed year</td><td class="vc-num">{chips:.0%}</td>' in text
+    assert "<th>Lowest</th><th>Median</th><th>Highest</th>" in text
+    spread = sw.spreads(table, inp, grid, ds.company_names)
+    assert f"<ul><li>{sw.spread_lines(spread, 4, grid)[0]}</li>" in text  # how far the figures moved, first
+    assert page.count("<img ") == sum(s.moves for s in spread) >= 1  # a chart for each figure that moves
+    assert re.search(r"<td>Valuation: (discount rate|exit multiple) \([+-]\d\.\d\d\)</td>", text)
+
+
+def test_the_index_lists_sweeps_and_ignores_a_tampered_record(tmp_path, capsys):
+    import json
+
+    from valuechain.publish import site
+
+    good, bad, huge, large = (tmp_path / "sweeps" / n for n in ("base-sweep-1", "base-sweep-2", "base-sweep-3", "base-sweep-4"))
+    for folder in (good, bad, huge, large):
+        folder.mkdir(parents=True)
+        (folder / "index.html").write_text("<html></html>")
+    (good / "sweep.json").write_text(json.dumps({"title": "Sweep of Base case", "what": "Valuation: discount rate at 0.1, 0.2",
+                                                 "spread": ["OpenAI break-even year: 2029 to 2034 across 2 grid points (median 2031)"]}))
+    (bad / "sweep.json").write_text("[1, 2")
+    (huge / "sweep.json").write_text(json.dumps({"title": "x" * 10_000, "what": "<b>", "spread": "not a list"}))
+    (large / "sweep.json").write_text(" " * (site.MAX_RECORD_BYTES + 1))
+    html = site._sweeps_html(tmp_path)
+    assert ('<a href="sweeps/base-sweep-1/index.html">Sweep of Base case</a>: Valuation: discount rate at 0.1, 0.2'
+            "<ul><li>OpenAI break-even year: 2029 to 2034 across 2 grid points (median 2031)</li></ul>") in html
+    assert '<a href="sweeps/base-sweep-3/index.html">base-sweep-3</a></li>' in html  # listed by its folder name
+    assert "base-sweep-2" not in html and "xxxx" not in html
+    err = capsys.readouterr().err
+    assert err.count("base-sweep-2/sweep.json: not JSON") == 1 and err.count("base-sweep-3/sweep.json: not a sweep's record") == 1
+    assert err.count("base-sweep-4/sweep.json: is larger than the 100,000 bytes") == 1
+    assert '<a href="sweeps/base-sweep-4/index.html">base-sweep-4</a></li>' in html
 
 
 @pytest.mark.parametrize("texts, message", [

@@ -252,9 +252,12 @@ def sweep(scenario, grids, draws, executor, scheduler, workers, as_csv, outputs)
       valuechain sweep base --draws 100000 --executor dask --scheduler tcp://10.0.0.5:8786
 
     Writes a tidy table (one row per grid point or draw: the assumptions varied, then the headline
-    figures) and a summary page with the sensitivity charts. The same seed gives the same table on
-    1 or N workers.
+    figures) and a summary page with the sensitivity charts, and prints how far each headline figure
+    moves (its range over a grid, its 5th to 95th percentile over draws). The same seed gives the
+    same table on 1 or N workers. The site's index links every sweep under its outputs folder.
     """
+    import json
+
     import valuechain as vc
     from valuechain.model.inputs import build as build_inputs
     from valuechain.scenario.load import load_scenario
@@ -280,7 +283,13 @@ def sweep(scenario, grids, draws, executor, scheduler, workers, as_csv, outputs)
     folder = Path(outputs or paths.OUTPUTS_DIR) / "sweeps" / sw.folder_name(sc.name, grid, draws)
     table = sw.sweep(sc, ds, grid, draws, executor, scheduler, workers, progress=True, inputs=inputs, log=folder / sw.LOG)
     page = sw.write(table, folder, sc, inputs, grid, as_csv, ds.company_names)
+    for line in json.loads((folder / sw.RECORD).read_text(encoding="utf-8"))["spread"]:  # as the record just written says
+        click.echo(line)
     click.echo(f"{len(table):,} evaluations; table and summary in {folder} (open {page.name})")
+    if (folder.parent.parent / "index.html").is_file():  # a site is there: its index links the new sweep
+        from valuechain.publish import site
+
+        site.publish(folder.parent.parent, rerender=False, when_changed=True, **_current())
 
 
 @main.command(short_help="Rebuild the HTML site from the executed notebooks.")

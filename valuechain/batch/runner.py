@@ -10,6 +10,8 @@ Layout of ``outputs/`` (all files written atomically: a temporary file, then a r
 ``<scenario>/<notebook>.inputs``        hash of the item's inputs (written last: the cache marker)
 ``<scenario>/metrics.json``             figures of every notebook of the scenario, stable key order
 ``<scenario>/parameters.json``          the resolved scenario parameters
+``<scenario>/record.json``              the run's data vintage, parameters and headline figures; the one it
+                                        replaced is kept as ``record.previous.json`` (the index says what changed)
 ``metrics.csv``                         the comparison table across scenarios
 ``run.json``                            latest status of every item (merged across runs)
 ``.resolved.json``                      every scenario's resolved parameters, under a hash of the files they come from
@@ -58,7 +60,7 @@ from pathlib import Path
 
 from valuechain import paths
 from valuechain.batch import runlog
-from valuechain.publish import outputs as outputs_reader
+from valuechain.publish import changes, outputs as outputs_reader
 from valuechain.report.notebook import to_json
 from valuechain.exceptions import OutputError, ParameterError, RunLockedError  # noqa: F401 (RunLockedError: public name here too)
 from valuechain.files import (OutputsLock, YamlInputError, atomic_write_text, check_writable, disk_full, process_alive,
@@ -1054,7 +1056,7 @@ def _worker_init(parent_pid: int | None = None, log: str | None = None) -> None:
 
 
 def collect(outcomes: list[Outcome], resolved: dict, outputs: Path, current=None) -> list[dict]:
-    """Write each scenario's metrics.json and parameters.json, the comparison table and run.json.
+    """Write each scenario's metrics.json, parameters.json and record of the run, the comparison table and run.json.
 
     A scenario's metrics.json holds the figures of every notebook's current output, not only of the
     notebooks in this run. ``current`` = (scenario names, notebook stems) that still exist: the
@@ -1064,6 +1066,7 @@ def collect(outcomes: list[Outcome], resolved: dict, outputs: Path, current=None
     for scenario in dict.fromkeys(o.scenario for o in outcomes):
         write_changed(outputs / scenario / "metrics.json", to_json(scenario_figures(outputs / scenario, notebooks_now)))
         write_changed(outputs / scenario / "parameters.json", to_json(resolved[scenario]))
+        changes.keep(outputs / scenario)  # the run's record; the one it replaces is kept as the previous run's
     table = comparison_table(outputs, scenarios_now, notebooks_now)
     write_changed(outputs / "metrics.csv", table_to_csv(table))
     write_status(outputs, outcomes, scenarios_now, notebooks_now)
@@ -1098,7 +1101,7 @@ def scenario_figures(folder: Path, notebooks=None) -> dict:
 OUTPUT_SUFFIXES = (".failed.ipynb", ".ipynb", ".html", outputs_reader.PAGE_SUFFIX, ".json", ".inputs")  # files an item writes
 
 
-SCENARIO_FILES = ("metrics.json", "parameters.json", "exports.json")  # a scenario's own files (not an item's)
+SCENARIO_FILES = ("metrics.json", "parameters.json", "exports.json", changes.RECORD, changes.PREVIOUS)  # a scenario's own files
 
 
 def item_stems(folder: Path) -> set[str]:

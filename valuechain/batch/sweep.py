@@ -36,6 +36,7 @@ from valuechain.batch import runlog
 from valuechain.escape import html_text
 from valuechain.model import engine, uncertainty
 from valuechain.model.inputs import Inputs, build as build_inputs
+from valuechain.report import labels
 from valuechain.exceptions import ParameterError
 from valuechain.scenario.schema import MAX_DRAWS, Scenario, closest_key, field_bounds
 
@@ -122,7 +123,7 @@ def evaluate_task(inputs: Inputs, plan: uncertainty.Plan | None, task: Task) -> 
             theta = uncertainty.theta(inputs, plan, values)
             varied = pd.DataFrame(values, columns=list(plan.keys))
         figures = pd.DataFrame(engine.headline(inputs, engine.evaluate(inputs, theta)))
-    table = pd.concat([varied, figures], axis=1).assign(chunk=task.index)
+    table = pd.concat([varied, figures], axis=1)
     table.attrs[WARNINGS] = [(w.category.__name__, str(w.message), w.filename, w.lineno) for w in caught]
     return table
 
@@ -295,9 +296,13 @@ def folder_name(scenario: str, grid: dict | None, draws: int | None) -> str:
     return f"{scenario}-sweep-{hashlib.sha256(spec.encode()).hexdigest()[:8]}"
 
 
+RECORD = "sweep.json"  # what the site's index shows of a sweep, as plain data beside its page
+
+
 def write(table: pd.DataFrame, folder: Path, scenario: Scenario, inputs: Inputs, grid: dict | None,
           csv: bool = False, names: dict | None = None) -> Path:
-    """Write the table (Parquet, or CSV) and a summary page with the sensitivity charts; return the page."""
+    """Write the table (Parquet, or CSV), a summary page with the sensitivity charts and the record the
+    index links it by (:data:`RECORD`: title, what was swept, each headline's spread); return the page."""
     from valuechain.files import atomic_write_text
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -308,7 +313,17 @@ def write(table: pd.DataFrame, folder: Path, scenario: Scenario, inputs: Inputs,
     page = folder / "index.html"
     with runlog.to_log(folder / LOG, lazy=True):  # the charts' warnings (an all-NaN figure, say) beside the chunks'
         atomic_write_text(page, summary_page(table, scenario, inputs, grid, "sweep.csv" if csv else "sweep.parquet", names))
+    record = {"title": f"Sweep of {scenario.title}", "scenario": scenario.name, "what": described(table, scenario, grid, names),
+              "spread": spread_lines(spreads(table, inputs, grid, names), len(table), grid)}
+    atomic_write_text(folder / RECORD, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return page
+
+
+def described(table: pd.DataFrame, scenario: Scenario, grid: dict | None, names: dict | None = None) -> str:
+    """What a sweep varied, in words: ``Valuation: discount rate at 0.1, 0.2`` or ``5,000 draws of the priors (seed 7)``."""
+    if grid:
+        return "; ".join(f"{labels.assumption(k, names or {})} at {', '.join(f'{x:g}' for x in vals)}" for k, vals in grid.items())
+    return f"{len(table):,} draws of the priors (seed {scenario.uncertainty.seed})"
 
 
 def sensitivity(table: pd.DataFrame, varied, headlines) -> pd.DataFrame:
@@ -323,48 +338,144 @@ def sensitivity(table: pd.DataFrame, varied, headlines) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class Spread:
+    """How far one headline figure moves over a sweep: its range over a grid, or the 5th to 95th
+    percentile over draws (``low``, ``median``, ``high``), and the assumption it moves most with."""
+
+    key: str
+    label: str
+    unit: str
+    low: float
+    median: float
+    high: float
+    missing: int  # points where the figure has no value (a lab that never breaks even in the horizon)
+    driver: str = ""  # the varied assumption's dotted key, "" when none moves it
+    rank_correlation: float = float("nan")
+
+    @property
+    def moves(self) -> bool:
+        """Whether the figure takes more than one value: a range, or a value at some points and none at others."""
+        return bool(np.isfinite(self.low) and (self.high > self.low or self.missing))
+
+
+def headline_keys(table: pd.DataFrame, inputs: Inputs) -> list[str]:
+    """The headline figures of a sweep's table, in the engine's order."""
+    return [c for c in engine.headline(inputs, engine.evaluate(inputs, inputs.theta())) if c in table]
+
+
+def spreads(table: pd.DataFrame, inputs: Inputs, grid: dict | None, names: dict | None = None) -> list[Spread]:
+    """Each headline's spread over the sweep (:class:`Spread`), read from its table."""
+    headlines = headline_keys(table, inputs)
+    varied = list(grid) if grid else [c for c in table.columns if c not in headlines]
+    sens = sensitivity(table, varied, headlines)
+    out = []
+    for h in headlines:
+        label, unit = uncertainty.label(h, inputs, names or {})
+        v = table[h].to_numpy(float)
+        ok = v[np.isfinite(v)]
+        if not len(ok):
+            low = median = high = np.nan
+        elif grid:
+            low, median, high = ok.min(), float(np.median(ok)), ok.max()
+        else:
+            low, median, high = np.percentile(ok, [5, 50, 95])
+        top = sens[sens["headline"] == h].dropna().sort_values("rank_correlation", key=np.abs, ascending=False).head(1)
+        out.append(Spread(h, label, unit, float(low), float(median), float(high), int(len(v) - len(ok)),
+                          *((top["key"].iloc[0], float(top["rank_correlation"].iloc[0])) if len(top) else ())))
+    return out
+
+
+def _points(n: int, grid: dict | None) -> str:
+    return f"{n:,} grid point{'s' if n != 1 else ''}" if grid else f"{n:,} draw{'s' if n != 1 else ''}"
+
+
+def spread_lines(spread: list[Spread], n: int, grid: dict | None) -> list[str]:
+    """What ``valuechain sweep`` prints: one line per headline that moves, from its low to its high
+    (the range over a grid, the 5th to 95th percentile over draws), then the ones that do not.
+
+    e.g. ``OpenAI break-even year: 2029 to 2034 across 120 grid points (median 2031)``.
+    """
+    where = _points(n, grid) if grid else f"{_points(n, grid)}, 5th to 95th percentile"
+    lines = []
+    for s in spread:
+        if not s.moves:
+            continue
+        none = f"; none in {s.missing:,}" if s.missing else ""
+        lines.append(f"{s.label}: {labels.with_unit(s.low, s.unit)} to {labels.with_unit(s.high, s.unit)} across "
+                     f"{where} (median {labels.with_unit(s.median, s.unit)}{none})")
+    still = [s for s in spread if not s.moves]
+    if still:
+        lines.append(f"The same at every point: {'; '.join(_fixed(s) for s in still)}")
+    return lines
+
+
+def _fixed(s: Spread) -> str:
+    return f"{s.label} {labels.with_unit(s.low, s.unit)}" if np.isfinite(s.low) else f"{s.label} none"
+
+
 def summary_page(table: pd.DataFrame, scenario: Scenario, inputs: Inputs, grid: dict | None, data_file: str,
                  names: dict | None = None) -> str:
-    """A self-contained page: what was swept, each headline's spread, and charts of what moves it."""
+    """A self-contained page: what was swept, how far the figures moved (as the command prints it), each
+    headline's spread with what moves it most, and a chart of each figure that moves against that assumption.
+
+    Figures are formatted by their unit (years whole, shares in per cent) and assumptions named in
+    words, as on the other pages; the dotted keys stay in the data file's columns.
+    """
     from valuechain.report.charts import subplots
 
-    headlines = [c for c in engine.headline(inputs, engine.evaluate(inputs, inputs.theta())) if c in table]
-    varied = list(grid) if grid else [c for c in table.columns if c not in headlines and c != "chunk"]
-    sens = sensitivity(table, varied, headlines)
+    names = names or {}
+    spread = spreads(table, inputs, grid, names)
+    varied = list(grid) if grid else [c for c in table.columns if c not in {s.key for s in spread}]
     rows, images = [], []
-    for h in headlines:
-        text, unit = uncertainty.label(h, inputs, names or {})
-        v = table[h].to_numpy(float)
-        q = np.nanpercentile(v, [5, 50, 95]) if np.isfinite(v).any() else [np.nan] * 3
-        top = sens[sens["headline"] == h].dropna().sort_values("rank_correlation", key=np.abs, ascending=False).head(1)
-        driver = f"{top['key'].iloc[0]} ({top['rank_correlation'].iloc[0]:+.2f})" if len(top) else "none"
-        rows.append("<tr>" + "".join(f"<td>{html_text(str(x))}</td>" for x in
-                                     (text, f"{q[0]:,.3g}", f"{q[1]:,.3g}", f"{q[2]:,.3g}", driver)) + "</tr>")
+    for s in spread:
+        driver = (f"{labels.assumption(s.driver, names)} ({s.rank_correlation:+.2f})" if s.driver else "none")
+        cells = [s.label, *(labels.with_unit(x, s.unit) or "none" for x in (s.low, s.median, s.high)), driver]
+        rows.append("<tr>" + "".join(f'<td class="vc-num">{html_text(x)}</td>' if 0 < i < 4 else f"<td>{html_text(x)}</td>"
+                                     for i, x in enumerate(cells)) + "</tr>")
+        if not s.moves:  # a flat line says nothing the table does not
+            continue
+        key = s.driver or varied[0]
         fig, ax = subplots(figsize=(7, 3.2))
-        key = top["key"].iloc[0] if len(top) else varied[0]
         if grid:
-            means = table.groupby(key)[h].mean()
+            means = table.groupby(key)[s.key].mean()
             ax.plot(means.index, means.to_numpy(), marker="o")
-            ax.set_ylabel("mean over the other grid keys")
-        else:
-            ax.scatter(table[key], table[h], s=3, alpha=0.3)
-        ax.set_xlabel(key)
-        ax.set_title(text, loc="left", fontsize=10)
+            if len(grid) > 1:
+                ax.set_ylabel("mean over the other assumptions")
+        else:  # the title names the figure
+            ax.scatter(table[key], table[s.key], s=3, alpha=0.3)
+        axis_format(ax, s.unit)
+        ax.set_xlabel(labels.assumption(key, names))
+        ax.set_title(s.label, loc="left", fontsize=10)
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
-        alt = f"{text} against {key}"
+        alt = f"{s.label} against {labels.assumption(key, names)}"
         images.append(f'<figure><img alt="{html_text(alt)}" src="data:image/png;base64,'
                       f'{base64.b64encode(buffer.getvalue()).decode()}"><figcaption>{html_text(alt)}</figcaption></figure>')
-    what = (", ".join(f"{k} in {{{', '.join(f'{x:g}' for x in vals)}}}" for k, vals in grid.items()) if grid
-            else f"{len(table):,} draws of the priors (seed {scenario.uncertainty.seed})")
+    what = described(table, scenario, grid, names)
+    moved = "".join(f"<li>{html_text(line)}</li>" for line in spread_lines(spread, len(table), grid))
+    bounds = ("Lowest", "Median", "Highest") if grid else ("5th percentile", "Median", "95th percentile")
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
             f'content="{csp}"><title>Sweep of {html_text(scenario.title)}</title><style>body{{font-family:system-ui,'
             f'sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;'
-            f'padding:.25rem .5rem}}img{{max-width:100%}}</style></head><body><h1>Sweep of {html_text(scenario.title)}</h1>'
-            f"<p>{html_text(what)}; {len(table):,} evaluations of the model core. Table: "
+            f'padding:.25rem .5rem;text-align:left}}td.vc-num{{white-space:nowrap;text-align:right}}img{{max-width:100%}}</style></head><body>'
+            f'<nav><a href="../../index.html">All scenarios</a></nav><h1>Sweep of {html_text(scenario.title)}</h1>'
+            f"<p>{html_text(what)}: {len(table):,} evaluations of the model core. Table: "
             f'<a href="{html_text(data_file)}">{html_text(data_file)}</a>.</p>'
-            "<table><thead><tr><th>Figure</th><th>5th percentile</th><th>Median</th><th>95th percentile</th>"
+            f"<ul>{moved}</ul>"
+            f"<table><thead><tr><th>Figure</th>{''.join(f'<th>{b}</th>' for b in bounds)}"
             "<th>Moves most with (rank correlation)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
             + "".join(images) + "</body></html>")
+
+
+def axis_format(ax, unit: str) -> None:
+    """The y axis in the unit's format: whole years, shares in per cent."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    if unit == "year":
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.0f}"))
+    elif unit == "share":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.0%}"))

@@ -13,14 +13,13 @@ import re
 from pathlib import Path
 
 from valuechain.exceptions import OutputError
-from valuechain.publish.outputs import read_scenario
+from valuechain.publish.outputs import read_scenario, stated_vintage
 from valuechain.report import labels
 from valuechain.report.notebook import HEADLINES_KEY
 
 QUESTIONS = ("01_profit_capture", "02_demand_gap")  # who captures the profit; is demand catching up
 SENTENCES = 3  # of each question's first paragraph: the answer, why, and what would tell
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z*])")  # a sentence ends at a stop before a capital, not inside "0.30"
-_VINTAGE = re.compile(r"filed figures through ([0-9A-Za-z -]{4,20})")
 
 
 def plain(markdown: str) -> str:
@@ -30,14 +29,7 @@ def plain(markdown: str) -> str:
     return html.unescape(" ".join(text.split()))
 
 
-def vintage(folder: Path, stem: str) -> str:
-    """The data vintage a scenario's page states ("" when the page is missing or does not say)."""
-    page = folder / f"{stem}.html"
-    try:
-        found = _VINTAGE.search(page.read_text(encoding="utf-8", errors="replace"))  # the header follows the styles
-    except OSError:
-        return ""
-    return found.group(1).strip() if found else ""
+vintage = stated_vintage  # the data vintage a scenario's page states
 
 
 def first_sentences(book) -> str:

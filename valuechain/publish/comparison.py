@@ -1,9 +1,10 @@
 """The index's comparison of scenarios, built from plain data under ``outputs/``.
 
-The columns are the headline figures each notebook's results declared (key, label, unit, period,
+The rows are the headline figures each notebook's results declared (key, label, unit, period,
 note) and recorded beside their figures (:func:`valuechain.report.notebook.record`); no list of keys is
-kept here. Columns are grouped by the question each notebook answers (its title). A value that
-differs from ``base`` is highlighted; a figure that reads the same in every scenario leaves the
+kept here, and each figure is dated by the period its scenario declared. Rows are grouped by the
+question each notebook answers (its title), one column per scenario. A value that differs from
+``base`` is highlighted; a figure that reads the same in every scenario leaves the
 table for one "all scenarios" line. Everything a user wrote is escaped.
 """
 from __future__ import annotations
@@ -57,8 +58,9 @@ def figures(data: dict[str, dict]) -> list[Figure]:
     """Every headline figure any scenario declared for the comparison, in notebook then declaration order.
 
     The label, unit, period and note come from ``base`` where it declares the figure (else the
-    first scenario that does). A figure declared by one scenario and missing from another stays a
-    column: the scenario without it reads "not recorded".
+    first scenario that does; each scenario's own period is read by :func:`period`). A figure
+    declared by one scenario and missing from another stays a row: the scenario without it reads
+    "not recorded".
     """
     found: dict[tuple[str, str], Figure] = {}
     for name in scenario_order(data):
@@ -80,46 +82,72 @@ def cell(data: dict, scenario: str, figure: Figure) -> str:
     return labels.value_text(value, figure.unit) if not labels.missing(value) else MISSING
 
 
+def period(data: dict, scenario: str, figure: Figure) -> str:
+    """The period ``scenario`` declared for ``figure`` (an anchor scenario dates Sequoia's figure 2023, say),
+    else the figure's own."""
+    for h in (data.get(scenario, {}).get(figure.notebook) or {}).get(HEADLINES_KEY) or []:
+        if isinstance(h, dict) and h.get("key") == figure.key and isinstance(h.get("period"), (str, int)):
+            return str(h["period"])
+    return figure.period
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """The comparison's parts: scenarios (rows), figures that differ (columns), figures the same everywhere."""
+    """The comparison's parts: scenarios (columns), figures that differ (rows), figures the same everywhere."""
 
     scenarios: list[str]
-    columns: list[Figure]
+    rows: list[Figure]
     same: list[Figure]
     text: dict  # (scenario, notebook, key) -> cell text
+    periods: dict  # (scenario, notebook, key) -> the period that scenario's figure describes
 
     def value(self, scenario: str, figure: Figure) -> str:
         return self.text[(scenario, figure.notebook, figure.key)]
 
+    def period(self, scenario: str, figure: Figure) -> str:
+        return self.periods[(scenario, figure.notebook, figure.key)]
+
 
 def compare(data: dict[str, dict]) -> Comparison:
-    """Split the declared figures into columns (they differ somewhere) and the "all scenarios" line."""
+    """Split the declared figures into rows (value or period differ somewhere) and the "all scenarios" line."""
     names = scenario_order(data)
     every = figures(data)
     text = {(s, f.notebook, f.key): cell(data, s, f) for s in names for f in every}
-    same, columns = [], []
+    periods = {(s, f.notebook, f.key): period(data, s, f) for s in names for f in every}
+    same, rows = [], []
     for f in every:
-        values = {text[(s, f.notebook, f.key)] for s in names}
-        (same if len(names) > 1 and len(values) == 1 and NOT_RECORDED not in values else columns).append(f)
-    return Comparison(names, columns, same, text)
+        values = {(text[(s, f.notebook, f.key)], periods[(s, f.notebook, f.key)]) for s in names}
+        (same if len(names) > 1 and len(values) == 1 and NOT_RECORDED not in {v for v, _ in values} else rows).append(f)
+    return Comparison(names, rows, same, text, periods)
 
 
 def _marks(figures_with_notes: list[Figure]) -> dict[tuple[str, str], int]:
     return {(f.notebook, f.key): i for i, f in enumerate(figures_with_notes, start=1)}
 
 
+def row_period(comp: Comparison, figure: Figure) -> str:
+    """The period a row states: the one most scenarios' figures describe (base's on a tie); a cell
+    whose figure describes another period states its own."""
+    periods = [comp.period(s, figure) for s in comp.scenarios]
+    first = {p: i for i, p in reversed(list(enumerate(periods)))}
+    return max(first, key=lambda p: (periods.count(p), -first[p])) if periods else figure.period
+
+
 def comparison_html(data: dict[str, dict], titles: dict[str, str], scenario_titles: dict | None = None) -> str:
     """The comparison table (``#comparison``), the "all scenarios" line and the notes, as HTML.
 
-    ``titles``: notebook stem -> title, the question its columns are grouped under;
-    ``scenario_titles``: scenario name -> title, shown for each row (linked to its card).
+    One row per figure that differs somewhere, grouped under the question its notebook answers
+    (``titles``: notebook stem -> title); one column per scenario (``scenario_titles``: scenario name
+    -> title, linked to its card), base first. The table sits in a scroll container whose first
+    column stays in view, so any number of scenarios reads without a word broken: the columns are
+    as wide as their longest word or number. Each row states its figure's period and unit, and a
+    cell whose figure describes another period (an anchor scenario's year) states its own.
     """
     scenario_titles = scenario_titles or {}
     comp = compare(data)
     if not comp.scenarios:
         return ""
-    noted = [f for f in comp.columns + comp.same if f.note]
+    noted = [f for f in comp.rows + comp.same if f.note]
     marks = _marks(noted)
 
     def mark(f: Figure) -> str:
@@ -127,40 +155,41 @@ def comparison_html(data: dict[str, dict], titles: dict[str, str], scenario_titl
         return f'<sup class="vc-mark">{n}</sup>' if n else ""
 
     parts = []
-    if comp.columns:
-        groups: list[tuple[str, list[Figure]]] = []
-        for f in comp.columns:
-            if not groups or groups[-1][0] != f.notebook:
-                groups.append((f.notebook, []))
-            groups[-1][1].append(f)
-        top = "".join(f'<th colspan="{len(fs)}" class="vc-question">{html_text(titles.get(nb, labels.words(nb)))}</th>'
-                      for nb, fs in groups)
-        heads = "".join(
-            f'<th scope="col">{html_text(f.label)}{mark(f)}<span class="vc-period">'
-            f'{html_text(" · ".join(p for p in (f.period, labels.UNITS[f.unit].suffix if f.unit in labels.UNITS else "") if p))}'
-            f"</span></th>" for f in comp.columns)
+    if comp.rows:
         base = BASE if BASE in comp.scenarios else None
-        rows = []
-        for s in comp.scenarios:
+        heads = "".join(f'<th scope="col" class="vc-scenario"><a href="#scenario-{html_text(s)}">'
+                        f"{html_text(scenario_titles.get(s) or s)}</a></th>" for s in comp.scenarios)
+        body, notebook = [], None
+        for f in comp.rows:
+            if f.notebook != notebook:
+                notebook = f.notebook
+                body.append(f'<tr class="vc-group"><th colspan="{len(comp.scenarios) + 1}" scope="colgroup" '
+                            f'class="vc-question"><span>{html_text(titles.get(notebook, labels.words(notebook)))}</span></th></tr>')
+            stated = row_period(comp, f)
+            suffix = labels.UNITS[f.unit].suffix if f.unit in labels.UNITS else ""
             cells = []
-            for f in comp.columns:
-                value = comp.value(s, f)
-                differs = base is not None and s != base and value != comp.value(base, f)
-                kind = "vc-diff" if differs else "vc-missing" if value == NOT_RECORDED else ""
-                cells.append(f'<td class="vc-num {kind}">{html_text(value)}</td>' if kind else f'<td class="vc-num">{html_text(value)}</td>')
-            rows.append(f'<tr><th scope="row"><a href="#scenario-{html_text(s)}">{html_text(scenario_titles.get(s) or s)}</a>'
-                        f'<span class="vc-key">{html_text(s)}</span></th>{"".join(cells)}</tr>')
-        legend = (f'<p class="vc-meta">Highlighted: differs from <strong>{BASE}</strong>. Each column states the '
-                  f"period of its figure and its unit.</p>") if base else ""
-        parts.append(f'<table class="vc vc-compare" id="comparison"><thead><tr><th rowspan="2" scope="col" class="vc-first">Scenario</th>'
-                     f"{top}</tr><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table>{legend}")
+            for s in comp.scenarios:
+                value, own = comp.value(s, f), comp.period(s, f)
+                differs = base is not None and s != base and (value, own) != (comp.value(base, f), comp.period(base, f))
+                kind = " vc-diff" if differs else " vc-missing" if value == NOT_RECORDED else ""
+                when = f'<span class="vc-period">{html_text(own)}</span>' if own != stated and value != NOT_RECORDED else ""
+                cells.append(f'<td class="vc-num{kind}">{html_text(value)}{when}</td>')
+            body.append(f'<tr><th scope="row">{html_text(f.label)}{mark(f)}<span class="vc-period">'
+                        f'{html_text(" · ".join(p for p in (stated, suffix) if p))}</span></th>{"".join(cells)}</tr>')
+        legend = (f'<p class="vc-meta">Highlighted: differs from <strong>{html_text(scenario_titles.get(BASE) or BASE)}'
+                  "</strong>. Each row states the period of its figure and its unit; a value dated otherwise states "
+                  "its own period.</p>") if base else ""
+        parts.append(f'<div class="vc-scroll vc-compare-scroll"><table class="vc vc-compare" id="comparison"><thead><tr>'
+                     f'<th scope="col" class="vc-first">Figure</th>{heads}</tr></thead><tbody>{"".join(body)}</tbody>'
+                     f"</table></div>{legend}")
     if comp.same:
         by_notebook: dict[str, list[str]] = {}
         for f in comp.same:
-            period = f", {f.period}" if f.period else ""
+            stated = comp.period(comp.scenarios[0], f)
+            when = f", {stated}" if stated else ""
             value = data[comp.scenarios[0]][f.notebook][f.key]  # the same in every scenario, and recorded
             text = labels.with_unit(value, f.unit) or MISSING
-            by_notebook.setdefault(f.notebook, []).append(f"{html_text(f.label)}{html_text(period)}: <strong>{html_text(text)}</strong>{mark(f)}")
+            by_notebook.setdefault(f.notebook, []).append(f"{html_text(f.label)}{html_text(when)}: <strong>{html_text(text)}</strong>{mark(f)}")
         items = " ".join(f'<span class="vc-question">{html_text(titles.get(nb, labels.words(nb)))}</span> — ' + "; ".join(v) + "."
                          for nb, v in by_notebook.items())
         parts.append(f'<p id="all-scenarios"><strong>All scenarios</strong> (the same in each). {items}</p>')
@@ -242,7 +271,8 @@ def differences_html(name: str, base: dict, other: dict) -> str:
         else:
             span = next((j for j in range(i + 1, len(rows)) if rows[j]["rationale"] != r["rationale"]), len(rows)) - i
             why = f'<td rowspan="{span}">{html_text(r["rationale"])}</td>' if span > 1 else f'<td>{html_text(r["rationale"])}</td>'
-        body.append(f'<tr><td>{html_text(parameter_label(r["key"]))} <span class="vc-key">{html_text(r["key"])}</span></td>'
+        key = html_text(r["key"]).replace(".", ".\u200b")  # a long key wraps at its dots, never inside a word
+        body.append(f'<tr><td>{html_text(parameter_label(r["key"]))} <span class="vc-key">{key}</span></td>'
                     f'<td>{html_text(r["base"])}</td><td class="vc-diff">{html_text(r["value"])}</td>{why}</tr>')
     body = "".join(body)
     return (f'<table class="vc vc-params"><caption>{len(rows)} parameter{"s" if len(rows) != 1 else ""} '

@@ -73,6 +73,20 @@ def read_json_mapping(path: Path, what: str = "file") -> dict | None:
     return data
 
 
+STATED_VINTAGE = re.compile(r"filed figures through ([0-9A-Za-z -]{4,20})")  # as a page's header states the data vintage
+VINTAGE_WITHIN = 2_000_000  # characters of a page searched: the header follows nbconvert's styles (about 265 kB)
+
+
+def stated_vintage(folder: Path, stem: str) -> str:
+    """The data vintage the page ``<stem>.html`` in a scenario's ``folder`` states ("" when it is missing or does not say)."""
+    try:
+        with open(Path(folder) / f"{stem}.html", encoding="utf-8", errors="replace") as page:
+            found = STATED_VINTAGE.search(page.read(VINTAGE_WITHIN))
+    except OSError:
+        return ""
+    return found.group(1).strip() if found else ""
+
+
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 

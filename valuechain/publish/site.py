@@ -24,7 +24,8 @@ from valuechain import mime, nested, paths
 from valuechain.escape import html_text
 from valuechain.publish import sanitize
 from valuechain.publish.exports import listing
-from valuechain.publish.outputs import notebook_problem, notebook_title, read_mapping, read_parameters, read_title, warn
+from valuechain.publish.outputs import (PLAIN_NAME, notebook_problem, notebook_title, read_json_mapping, read_mapping,
+                                        read_parameters, read_title, warn)
 from valuechain.files import atomic_write_text
 
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"'](?:https?:)?//[^\"']*[\"'][^>]*>\s*</script>", re.I)
@@ -56,12 +57,18 @@ div.vc-table table .vc-num,table.vc .vc-num{text-align:right;font-variant-numeri
 .vc-overdue{background:#fff4e5;border-left:4px solid #b45309;padding:.35rem .7rem;margin:.5rem 0 0;font-size:.85rem;max-width:70rem}
 """
 INDEX_CSS = """
-table.vc-compare{table-layout:fixed;width:100%;font-size:.78rem}
-table.vc-compare th,table.vc-compare td{padding:.2rem .3rem;overflow-wrap:anywhere;hyphens:auto}
-table.vc-compare thead th{vertical-align:bottom;font-weight:600}
-table.vc-compare th.vc-first{width:9rem}
-table.vc-compare th.vc-question{background:#dde3ea;text-align:center;vertical-align:middle}
-.vc-period{display:block;font-weight:normal;color:#555;font-size:.72rem;margin-top:.15rem}
+.vc-compare-scroll{max-width:100%;border:1px solid #d0d7de;margin:.5rem 0}
+table.vc-compare{font-size:.8rem;margin:0;border-collapse:separate;border-spacing:0}
+table.vc-compare th,table.vc-compare td{padding:.25rem .45rem;overflow-wrap:normal;word-break:normal;hyphens:manual;
+border-width:0 1px 1px 0}
+table.vc-compare td.vc-num{white-space:nowrap}
+table.vc-compare thead th{vertical-align:bottom;font-weight:600;min-width:4.5rem}
+table.vc-compare th[scope=row],table.vc-compare th.vc-first{position:sticky;left:0;z-index:1;width:17rem;min-width:13rem;
+font-weight:normal;background:#fff;box-shadow:1px 0 0 #d0d7de}
+table.vc-compare thead th.vc-first{background:#eef1f4;font-weight:600}
+table.vc-compare tr.vc-group th{background:#dde3ea;text-align:left;font-style:italic}
+table.vc-compare tr.vc-group th span{position:sticky;left:.45rem}
+.vc-period{display:block;font-weight:normal;color:#555;font-size:.72rem;margin-top:.1rem}
 td.vc-diff{background:#fff1b8;font-weight:600}
 td.vc-missing{color:#b00020}
 .vc-mark{font-size:.65rem;margin-left:.1rem}
@@ -72,12 +79,13 @@ td.vc-missing{color:#b00020}
 table.vc-params{width:100%;table-layout:fixed}
 table.vc-params caption{text-align:left;font-weight:600;padding:.3rem 0}
 table.vc-params th:nth-child(1){width:22%}table.vc-params th:nth-child(2),table.vc-params th:nth-child(3){width:14%}
-table.vc-params td{overflow-wrap:anywhere}
+table.vc-params td{overflow-wrap:break-word}
 .vc-key{display:block;color:#666;font-size:.72rem}
 @page{size:A4 landscape;margin:10mm}
 @media print{
 body{font-size:9pt}.vc-header,.vc-wrap{padding:.3rem 0}
-table.vc-compare{font-size:6.5pt}.vc-period{font-size:6pt}
+table.vc-compare{font-size:7pt}.vc-period{font-size:6pt}
+.vc-compare-scroll{overflow:visible}table.vc-compare th[scope=row]{position:static}
 a{color:inherit;text-decoration:none}tr,.vc-card{break-inside:avoid}
 td.vc-diff{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
@@ -295,7 +303,7 @@ def index_page(outputs: Path, scenarios=None, notebooks=None, broken: dict | Non
                      f"{_export_links(outputs, name)}{diff}</section>")
     table = comparison.comparison_html(comparison.load(outputs, scenarios, notebooks), titles,
                                        {name: params[name].get("title") for name in names})
-    answered = _answer_html(outputs, names)
+    answered = _answer_html(outputs, names) + _changes_html(outputs, names, {n: params[n].get("title") for n in names})
     if table:
         table += '<p class="vc-meta">Every recorded figure: <a href="metrics.csv">metrics.csv</a>.</p>'
     return sanitize.page(
@@ -304,7 +312,8 @@ def index_page(outputs: Path, scenarios=None, notebooks=None, broken: dict | Non
         "and is downstream demand catching up?</h1>"
         f'<div class="vc-meta">Built on {dt.date.today().isoformat()} from the runs under this folder.</div>'
         f'{overdue_banner(overdue_sentence() if overdue is None else overdue)}</header>'
-        f'<div class="vc-wrap">{answered}<h2>Key figures by scenario</h2>{table}<h2>Scenarios</h2>{"".join(cards)}</div>'
+        f'<div class="vc-wrap">{answered}<h2>Key figures by scenario</h2>{table}<h2>Scenarios</h2>{"".join(cards)}'
+        f"{_sweeps_html(outputs)}</div>"
         '</body></html>', CSP)
 
 
@@ -324,6 +333,74 @@ def _answer_html(outputs: Path, names: list[str]) -> str:
             "figures, their intervals and their sources.</p></section>")
 
 
+def _changes_html(outputs: Path, names: list[str], scenario_titles: dict) -> str:
+    """What changed since the previous run, per scenario (the main one open): the data vintage, the
+    parameters and the headline figures that moved, with old and new values (:mod:`valuechain.publish.changes`)."""
+    from valuechain.publish import changes
+
+    blocks = []
+    for name in names:
+        found = changes.changes(outputs / name)
+        if found is None:
+            continue
+        previous, current, lines = found
+        when = (f" (run of {html_text(current.get('recorded_on', ''))}, against {html_text(previous.get('recorded_on', ''))})"
+                if previous.get("recorded_on") and current.get("recorded_on") else "")
+        title = html_text(str(scenario_titles.get(name) or name))
+        said = "".join(f"<li>{html_text(line)}</li>" for line in lines) or "<li>No figure moved as the pages show it.</li>"
+        blocks.append(f'<details{" open" if not blocks else ""}><summary><strong>{title}</strong>{when}</summary>'
+                      f"<ul>{said}</ul></details>")
+    if not blocks:
+        return ""
+    return f'<section class="vc-card" id="changes"><h2>What changed since the previous run</h2>{"".join(blocks)}</section>'
+
+
+SWEEPS = "sweeps"  # the folder of outputs/ where `valuechain sweep` writes, one folder per sweep
+SWEEP_RECORD = "sweep.json"  # what a sweep records for the index (valuechain.batch.sweep.RECORD)
+MAX_SWEEPS = 50  # sweeps the index lists, newest first
+MAX_TEXT = 1000  # characters of a recorded line the index shows
+MAX_RECORD_BYTES = 100_000  # a sweep's record is a few kB
+
+
+def sweep_record(folder: Path) -> dict | None:
+    """A sweep's record (title, what it varied, its spread lines), checked as untrusted data: each a
+    string of at most :data:`MAX_TEXT` characters, at most 20 lines; None (with one line on stderr) if not."""
+    record = folder / SWEEP_RECORD
+    if folder.is_symlink() or not (folder / "index.html").is_file():
+        return None
+    if record.is_file() and record.stat().st_size > MAX_RECORD_BYTES:
+        warn(f"{record}: is larger than the {MAX_RECORD_BYTES:,} bytes a sweep's record takes; the sweep is listed by its folder")
+        return {"title": folder.name, "what": "", "spread": []}
+    data = read_json_mapping(record, "sweep's record")
+    if data is None:
+        return None
+    title, what, spread = data.get("title"), data.get("what"), data.get("spread", [])
+    if not (isinstance(title, str) and isinstance(what, str) and isinstance(spread, list) and len(spread) <= 20
+            and all(isinstance(x, str) and len(x) <= MAX_TEXT for x in (title, what, *spread))):
+        warn(f"{folder / SWEEP_RECORD}: not a sweep's record (title, what, spread as text); the sweep is listed by its folder")
+        return {"title": folder.name, "what": "", "spread": []}
+    return {"title": title, "what": what, "spread": spread}
+
+
+def _sweeps_html(outputs: Path) -> str:
+    """The index's list of sweeps: each one's title linked to its page, what it varied and how far the figures moved."""
+    root = outputs / SWEEPS
+    if not root.is_dir() or root.is_symlink():
+        return ""
+    folders = sorted((f for f in root.iterdir() if f.is_dir() and not f.is_symlink() and PLAIN_NAME.fullmatch(f.name)),
+                     key=lambda f: (f / "index.html").stat().st_mtime if (f / "index.html").is_file() else 0, reverse=True)
+    items = []
+    for folder in folders[:MAX_SWEEPS]:
+        record = sweep_record(folder)
+        if record is None:
+            continue
+        what = f": {html_text(record['what'])}" if record["what"] else ""
+        moved = "".join(f"<li>{html_text(line)}</li>" for line in record["spread"])
+        items.append(f'<li><a href="{SWEEPS}/{html_text(folder.name)}/index.html">{html_text(record["title"])}</a>{what}'
+                     f'{f"<ul>{moved}</ul>" if moved else ""}</li>')
+    return f'<section id="sweeps"><h2>Sweeps</h2><ul>{"".join(items)}</ul></section>' if items else ""
+
+
 INDEX_INPUTS = "index.inputs"  # hash of what index.html was built from (see index_inputs_hash)
 RECORDED_SUFFIXES = (".json", ".inputs")  # the small files of a scenario folder whose content the index reads
 
@@ -335,6 +412,7 @@ def index_inputs_hash(outputs: Path, scenarios=None, notebooks=None) -> str:
     ``outputs`` the names of its files (the links and downloads exist or not) and the content of its
     small recorded files (parameters, figures, recorded titles, the exports' manifest). An item's
     ``.inputs`` hashes the package code too, so a run with changed code changes this hash as well.
+    A sweep's record counts too (the index lists the sweeps).
     """
     digest = hashlib.sha256(json.dumps([sorted(scenarios) if scenarios is not None else None,
                                         sorted(notebooks) if notebooks is not None else None]).encode())
@@ -345,6 +423,10 @@ def index_inputs_hash(outputs: Path, scenarios=None, notebooks=None) -> str:
             digest.update(f"\0{folder.name}/{path.name}\0".encode())
             if path.name.endswith(RECORDED_SUFFIXES) and path.is_file() and not path.is_symlink():
                 digest.update(path.read_bytes())
+            record = path / SWEEP_RECORD  # a sweep's record, which the index shows
+            if folder.name == SWEEPS and path.is_dir() and record.is_file() and not record.is_symlink():
+                with record.open("rb") as f:
+                    digest.update(f.read(MAX_RECORD_BYTES + 1))
     return digest.hexdigest()
 
 
