@@ -154,7 +154,7 @@ def test_a_slide_shows_the_data_text_as_it_was_written():
     assert markdown_plain(markdown_text(EVERY_PAYLOAD)) == EVERY_PAYLOAD
     prs = Presentation(io.BytesIO(deck.build("base", {"title": "Base"}, [Notebook("01", "Q", [summary])])))
     texts = [shape.text_frame.text for slide in prs.slides for shape in slide.shapes if shape.has_text_frame]
-    assert "AT&T <Labs> (US) 1.5x starts from $3.0bn." in texts
+    assert "AT&T <Labs> (US) 1.5x starts from $3.0bn" in texts  # the summary's lead sentence is the slide's title
 
 
 # ----------------------------------------------------------------------------- the sanitizer at the end

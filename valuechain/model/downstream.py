@@ -307,15 +307,18 @@ def measurement_scale(y: np.ndarray, h: np.ndarray, level_sd=ESTIMATE, slope_sd=
 
 
 def noise(obs: pd.DataFrame, level_sd=ESTIMATE, slope_sd=ESTIMATE, cutoffs=None, level: float = 0.90,
-          values=None, scale=ESTIMATE) -> NoiseEstimate:
+          values=None, scale=None) -> NoiseEstimate:
     """The noise levels of the local linear trend, estimated on the final-demand disclosures of ``obs`` (where asked).
 
     :func:`~valuechain.stats.statespace.estimate_noise` on :func:`noise_inputs`: one pair pooled over
     the final-demand series (per cutoff with ``cutoffs``; per panel with ``values``, simulations x
     rows of ``obs``), each series' measurement variances as set by basis and kind times the square of a
-    common factor, ``scale``: estimated first (:func:`measurement_scale`, one per panel), or a number.
+    common factor, ``scale``: estimated first (:func:`measurement_scale`, one per panel), or a number; by default
+    (None) estimated where a noise level is, and 1 (the s.d.s as stated) where both are fixed numbers.
     A number for ``level_sd`` or ``slope_sd`` holds it fixed. The factor is the result's ``measurement_scale``.
     """
+    if scale is None:
+        scale = ESTIMATE if isinstance(level_sd, str) or isinstance(slope_sd, str) else 1.0
     y, h = noise_inputs(obs, cutoffs, values)
     factor = measurement_scale(y, h, level_sd, slope_sd) if isinstance(scale, str) else np.asarray(scale, float)
     fit = estimate_noise(y, np.asarray(h) * np.asarray(factor)[..., None, None] ** 2, level_sd, slope_sd, level=level)
@@ -579,7 +582,7 @@ def band_log_var(columns, signs: pd.Series, net, fits: list[SeriesFit], quarters
 
 def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, level: float = 0.90,
                carry_quarters: int = 2, panel: pd.DataFrame | None = None, accounting: Chain | None = None,
-               scope: Scope | None = None) -> Downstream:
+               scope: Scope | None = None, measurement_scale=None) -> Downstream:
     """Build :math:`D` from the disclosure panel, quarterly from ``start`` to the panel's last quarter.
 
     A series is present from its first disclosed quarter to ``carry_quarters`` past its last, held
@@ -591,7 +594,8 @@ def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, le
 
     The smoother's noise levels ``level_sd`` and ``slope_sd`` are
     :data:`~valuechain.stats.statespace.ESTIMATE` (maximum likelihood pooled over the final-demand
-    series, :func:`noise`) or fixed numbers. :math:`D` is smoothed at the estimate. Where a level
+    series, :func:`noise`, with the measurement s.d.s' common factor, ``measurement_scale``, estimated too unless
+    given) or fixed numbers (the measurement s.d.s as stated unless ``measurement_scale`` is given). :math:`D` is smoothed at the estimate. Where a level
     is estimated, the band (``low_usd_bn``, ``high_usd_bn``, ``log_sd``) **includes** the noise
     levels' uncertainty: it mixes the smoothings over the likelihood grid with posterior weights
     under a uniform prior on each s.d. (:meth:`~valuechain.stats.statespace.NoiseEstimate.weights`,
@@ -604,7 +608,7 @@ def downstream(ds: Dataset, start: str, level_sd=ESTIMATE, slope_sd=ESTIMATE, le
     obs = observations(panel)
     used = obs[obs["flow"] != "market_total"]
     end = used["quarter"].max()
-    fitted = noise(used, level_sd, slope_sd, level=level)
+    fitted = noise(used, level_sd, slope_sd, level=level, scale=measurement_scale)
     points, weights = band_points(fitted)
     sd = (float(fitted.level_sd), float(fitted.slope_sd))
     fits = [fit_series(group, end, *sd, carry_quarters, points, scale=fitted.measurement_scale)
