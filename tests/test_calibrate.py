@@ -82,6 +82,11 @@ def test_recorded_calibration_has_its_shape_and_500_simulations():
 def test_recorded_calibration_holds_the_questions_test():
     rec = size.recorded()["reach"]
     assert rec["test"] == calibrate.REACH_TEST and rec["simulations"] >= 500
+    # a record of the figures the page now shows: their method, and the worlds that check them
+    from valuechain.stats import reach as stats_reach
+
+    assert rec["method"] == stats_reach.METHOD
+    assert {"noisier_disclosures", "decay", "pace_lasts"} <= set(rec["settings"]["worlds"])
     assert set(rec["size"]) == set(rec["settings"]["worlds"]) and len(rec["power"]) >= 3
     assert set(rec["coverage"]) == {"growth_interval", "needed_growth_interval"}
     assert set(rec["calibration"]["prob_reach"]) == {"decay"}

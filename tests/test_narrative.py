@@ -108,7 +108,7 @@ def test_year_by_year_sentence_says_it_uses_what_was_known_then_and_how_far_revi
     table = gap.required_by_year.assign(d_vintage_usd_bn=gap.required_by_year["d_revised_usd_bn"],
                                         d_revised_over_vintage=1.0)
     same = narrative.known_by_year(dataclasses.replace(gap, required_by_year=table))
-    assert "do not cover" not in same and "2023 from USD 2.2bn" in same and "1.00 times" in same
+    assert "do not cover" not in same and "2023 from USD 2.3bn" in same and "1.00 times" in same
     assert "then disclosed was" not in same  # the revised plain sum (18.9) is below the revised chain-linked (19.2)
 
 

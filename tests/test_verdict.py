@@ -118,7 +118,8 @@ def test_the_verdict_uses_the_mde_the_calibration_recorded(tmp_path, base_scenar
     from valuechain.model import reach as reach_model
 
     pt = base_scenario.demand_gap.primary_test
-    reach = {"test": "growth_test", "mde": 0.4321, "mde_size_adjusted": 0.3, "simulations": 500, "power": {"0.1": 0.2, "0.5": 0.9},
+    reach = {"test": "growth_test", "method": stats_reach.METHOD, "mde": 0.4321, "mde_size_adjusted": 0.3,
+             "simulations": 500, "power": {"0.1": 0.2, "0.5": 0.9},
              "settings": {"window_quarters": pt.window_quarters, "alpha": pt.alpha}}
     a = base_gap.reach
     mde, source = reach_model.minimum_detectable_effect(base_scenario, a.growth_se, a.dof, pt.alpha,
@@ -128,6 +129,12 @@ def test_the_verdict_uses_the_mde_the_calibration_recorded(tmp_path, base_scenar
     mde, source = reach_model.minimum_detectable_effect(base_scenario, a.growth_se, a.dof, pt.alpha,
                                                         _record_with(tmp_path, {**reach, "mde_size_adjusted": 0.5}))
     assert mde == 0.5 and source.endswith(f"at a size of {pt.alpha:g}")
+    # a record of another method (an earlier test, a P computed otherwise) is not read: the analytic value stands
+    stale = {k: v for k, v in reach.items() if k != "method"}
+    mde, source = reach_model.minimum_detectable_effect(base_scenario, a.growth_se, a.dof, pt.alpha,
+                                                        _record_with(tmp_path, stale))
+    assert source == reach_model.MDE_SOURCE
+    assert reach_model.measured_checks(base_scenario, pt.alpha, _record_with(tmp_path, stale)) is None
     # another window: the record does not apply, the analytic value stands
     other = {**reach, "settings": {"window_quarters": pt.window_quarters + 1, "alpha": pt.alpha}}
     mde, source = reach_model.minimum_detectable_effect(base_scenario, a.growth_se, a.dof, pt.alpha,
