@@ -148,9 +148,10 @@ def _half_life_text(v) -> str:
 def _probability_sentence(v) -> str:
     """P(D >= R*'s committed path) with growth's half-life drawn and at each half-life shown, or, where the calibration
     shows it is not calibrated, the model's number with that shown first."""
-    stated = (f"**{probability_text(v.probability)}** with the half-life of growth drawn from its prior "
+    stated = (f"**{probability_text(v.probability)}** with how fast growth fades, its long-run rate and D's ceiling "
+              "drawn from their priors "
               f"({probability_text(v.probability_range[0])}-{probability_text(v.probability_range[1])} over the scope "
-              f"ladder){_half_life_text(v)}. How long the pace lasts is a prior the data do not test")
+              f"ladder){_half_life_text(v)}. How long the pace lasts is a prior six quarters barely inform")
     if "calibration" not in v.reasons:
         return f"P(D ≥ R\\*'s committed path at the end of {v.year}) = {stated}. "
     c = v.checks
