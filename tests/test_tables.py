@@ -196,3 +196,13 @@ def test_the_suppliers_panel_table_names_each_series_suppliers_and_ends_with_the
     assert table.rows[-1][3] == pytest.approx(panel.pooled.estimate) and table.rows[-1][6] == panel.pooled.nobs
     openai = next(row for row in table.rows if row[0] == "openai_revenue")
     assert openai[1] == "Microsoft Corporation, Oracle Corporation, CoreWeave, Inc." and openai[2] == "claim, reported"
+
+
+def test_text_columns_are_left_aligned_and_numbers_right():
+    """JupyterLab right-aligns every cell: a text column carries its alignment with it, a number column its class."""
+    from valuechain.report.tables import Column, present
+
+    frame = pd.DataFrame({"name": ["OpenAI"], "value": [12.5]})
+    html = present(frame, [Column("name", "Company"), Column("value", "Revenue", "usd_bn")], "T").html()
+    assert '<td class="vc-text" style="text-align:left">OpenAI</td><td class="vc-num">' in html
+    assert '<th class="vc-text" style="text-align:left">Company</th>' in html

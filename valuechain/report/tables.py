@@ -99,7 +99,9 @@ class Table:
 
     def html(self) -> str:
         e = html_text
-        kind = [' class="vc-num"' if c.numeric else "" for c in self.columns]
+        # text left, numbers right, in JupyterLab too (which right-aligns every cell); the pages' sanitizer drops the
+        # style attribute and their style sheet aligns by the class
+        kind = [' class="vc-num"' if c.numeric else ' class="vc-text" style="text-align:left"' for c in self.columns]
         head = "".join(f"<th{k}>{e(c.header)}</th>" for c, k in zip(self.columns, kind))
         body = "".join("<tr>" + "".join(f"<td{k}>{e(t)}</td>" for k, t in zip(kind, row)) + "</tr>"
                        for row in self.text())
