@@ -94,7 +94,8 @@ def minimum_detectable_effect(scenario: Scenario, se: float, dof: int, alpha: fl
             and settings.get("window_quarters") == pt.window_quarters and settings.get("alpha") == alpha):
         effects = ", ".join(f"{float(e):+.2f}" for e in measured["power"])
         how = (f"measured: 80% power of the test on {measured['simulations']} synthetic panels per effect with the real "
-               f"disclosure pattern, each panel's noise levels estimated (make calibrate; effects {effects} a year)")
+               f"disclosure pattern, each panel's noise levels and measurement scale estimated (make calibrate; effects {effects} "
+               "a year)")
         values = [measured.get("mde"), measured.get("mde_size_adjusted", measured.get("mde"))]
         if any(v is None for v in values):
             return float("inf"), how + "; no effect measured reached 80% power"
@@ -215,8 +216,8 @@ class Reach:
             null=f"D's recent pace is at most the {self.needed_central:+.2f} a year that reaches R*'s committed path by "
                  f"the end of {self.year}",
             alternative=f"D's recent pace is above {self.needed_central:+.2f} a year (it would reach the path if it lasted)",
-            method=f"D's pace over its last {self.window} quarterly changes, its standard error from D's band at the "
-                   "two ends, normal reference",
+            method=f"D's pace over its last {self.window} quarterly changes, over the time their ends measure, its "
+                   "standard error from D's band at the two ends, normal reference",
             nobs=self.window, df=self.dof, estimate=self.growth, interval=self.growth_interval, level=self.level)
 
     def grid(self, column: str = "needed") -> pd.DataFrame:

@@ -376,7 +376,6 @@ _RUNG_WORDS = {"in_service": "on capital in service (scenario capex growth)",
 
 def reach(result, source: str = "") -> Table:
     """The question's figures: needed growth, D's growth, the MDE, P(D >= R*'s committed path) and the test, intervals first."""
-    from valuechain.stats.inference import format_p
 
     a = result.reach
     band = f"{a.level:.0%}"
@@ -384,27 +383,25 @@ def reach(result, source: str = "") -> Table:
     lo, hi = a.growth_interval
     p_lo, p_hi = a.probability_range
     rows = [
-        (f"R*'s committed path in {a.target_quarter} (USD bn a year)", f"{central['target_usd_bn']:,.0f}", ""),
-        ("Growth D needs to reach it (log points a year)", f"{a.needed_central:+.2f}",
-         f"{central['low']:+.2f} to {central['high']:+.2f}"),
-        (f"D's pace: its growth over the last {a.window} quarterly changes (log points a year)", f"{a.growth:+.2f}",
-         f"{lo:+.2f} to {hi:+.2f}"),
-        ("Minimum detectable effect at 80% power (log points a year)", f"{a.mde:+.2f}", a.mde_source),
-        (f"P(D ≥ R*'s committed path in {a.target_quarter}), half-life of growth drawn from its prior",
-         labels.probability_text(a.probability),
+        (f"R*'s committed path in {a.target_quarter}, annualized", float(central["target_usd_bn"]), "usd_bn", ""),
+        ("Growth D needs to reach it", a.needed_central, "rate", f"{central['low']:+.2f} to {central['high']:+.2f}"),
+        (f"D's pace: its growth over the last {a.window} quarterly changes", a.growth, "rate", f"{lo:+.2f} to {hi:+.2f}"),
+        ("Minimum detectable effect at 80% power", a.mde, "rate", a.mde_source),
+        (f"P(D ≥ R*'s committed path in {a.target_quarter}), how fast growth fades drawn from its prior",
+         a.probability, "probability",
          f"{labels.probability_text(p_lo)} to {labels.probability_text(p_hi)} over D's scope ladder; Monte Carlo s.e. "
          f"{a.probability_se:.3f}"),
         *[(f"P(D ≥ R*'s committed path in {a.target_quarter}) "
            + ("if the pace lasts" if not np.isfinite(eta) else f"if growth halves every {eta:g} year{'' if eta == 1 else 's'}"),
-           labels.probability_text(p_eta), "the data do not tell how long the pace lasts")
+           p_eta, "probability", "six quarters barely inform how long the pace lasts")
           for eta, p_eta in a.probability_by_half_life.items()],
-        (f"D projected in {a.target_quarter}, 95th percentile (USD bn a year)", f"{a.p95_at(a.target_quarter):,.0f}",
+        (f"D projected in {a.target_quarter}, 95th percentile, annualized", a.p95_at(a.target_quarter), "usd_bn",
          f"bound: {a.bound.label}, USD {a.bound.value_usd_bn:,.0f}bn"),
-        ("Test p-value (H0: D's pace is at most the growth it needs)", format_p(a.p_value), a.test.method),
+        ("Test p-value (H0: D's pace is at most the growth it needs)", a.p_value, "p", a.test.method),
     ]
-    frame = pd.DataFrame(rows, columns=["figure", "estimate", "interval"])
+    frame = pd.DataFrame(rows, columns=["figure", "estimate", "unit", "interval"])
     priors = "; ".join(f"{name.replace('_', ' ')}: {prior.dist}" for name, prior in a.decay_priors.items())
-    return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate"),
+    return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate", "@unit"),
                            Column("interval", f"{band} interval or note", missing="")],
                    f"Does D reach R*'s committed path by {a.year}?", source,
                    note=(f"P is a posterior predictive over {a.draws:,} draws: D's band, its pace's sampling "
