@@ -80,7 +80,8 @@ def test_failing_notebook_fails_alone_and_keeps_the_previous_good_output(tiny):
     params, notebooks, outputs = tiny
     _run(tiny)
     good = (outputs / "other" / "01_quick.html").read_bytes()
-    (params / "other.yaml").write_text((params / "other.yaml").read_text() + "layers: {cloud: {pass_through: 0.25}}\n")
+    (params / "other.yaml").write_text((params / "other.yaml").read_text()
+                                       + "layers: {cloud: {pass_through: 0.25, rationale: 'A lower pass-through to test a rerun.'}}\n")
     _notebook(notebooks / "02_broken.ipynb", "raise RuntimeError('deliberate failure for ' + scenario)")
     outcomes = _run(tiny)
     status = {(o.scenario, o.notebook): o for o in outcomes}
