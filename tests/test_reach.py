@@ -35,6 +35,21 @@ def test_pace_is_the_change_over_the_window_with_the_bands_standard_error():
         reach.pace(log_d, np.where(np.arange(9) == 8, np.nan, sd), 6)
 
 
+def test_the_tests_standard_error_counts_the_error_d_t_shares_with_the_need():
+    """Pace over 6 changes and need over h = 4.5 years both use log D_T: se = sqrt(s_T^2 (4/6 + 1/4.5)^2 + s_{T-6}^2
+    (4/6)^2); with s_T = 0.06, s_{T-6} = 0.08: sqrt(0.06^2 x 0.8889^2 + 0.08^2 x 0.6667^2) = 0.07407. A dated span
+    (ends at -0.1 and +0.4 quarters: 5.5) replaces the 6."""
+    sd = np.full(9, 0.05)
+    sd[-1], sd[-7] = 0.06, 0.08
+    expected = np.sqrt(0.06 ** 2 * (4 / 6 + 1 / 4.5) ** 2 + 0.08 ** 2 * (4 / 6) ** 2)
+    assert reach.test_se(sd, 6, 4.5) == pytest.approx(expected) == pytest.approx(0.07407, abs=1e-5)
+    offset = np.zeros(9)
+    offset[-1], offset[-7] = -0.1, 0.4
+    assert reach.test_se(sd, 6, 4.5, offset) == pytest.approx(np.sqrt(0.06 ** 2 * (4 / 5.5 + 1 / 4.5) ** 2
+                                                                      + 0.08 ** 2 * (4 / 5.5) ** 2))
+    assert reach.pace(0.3 * np.arange(9.0), sd, 6, offset)[0] == pytest.approx(4 * 1.8 / 5.5)
+
+
 def test_pace_interval_covers_the_realized_pace_at_its_nominal_rate():
     """True log D wanders (random walk in growth); each end is seen with independent normal error of s.d. s: the
     interval ĝ ± z se covers the realized pace 4 (L_T - L_{T-w}) / w in 0.90 of 4,000 panels (seed 1, tolerance

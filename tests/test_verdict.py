@@ -81,6 +81,9 @@ def test_the_base_page_opens_with_the_rule(base_gap):
     assert summary.startswith("**D's recent pace would reach R\\*'s committed path by 2030 if it lasted; whether it lasts, "
                               "the data cannot tell**")
     assert "if growth halves every year" in summary and "if the pace lasts" in summary
+    # what the fit says about fast fading, and where the probability was checked
+    assert "which growth halving within a year would rarely leave" in summary
+    assert "checked where D grows exactly as fast as it needs, not at today's pace" in summary
     assert "Minimum detectable effect" in summary and "P(D ≥ R\\*'s committed path" in summary
 
 

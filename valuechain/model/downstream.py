@@ -271,7 +271,7 @@ def noise_inputs(obs: pd.DataFrame, cutoffs=None, values=None) -> tuple[np.ndarr
     return _left_aligned(y, h)
 
 
-MEASUREMENT_SCALES = np.geomspace(0.8, 4.0, 8)
+MEASUREMENT_SCALES = np.geomspace(0.8, 8.0, 11)
 """Factors on the stated measurement s.d.s (:data:`BASIS_SD`, :data:`KIND_SD`) over which their common scale is
 profiled (steps of about 26%)."""
 

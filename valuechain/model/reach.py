@@ -61,7 +61,7 @@ R_KEYS = ("demand_gap.capital.ai_share_before", "demand_gap.capital.servers_life
           "demand_gap.break_even.margin_before_depreciation")  # R*'s assumptions drawn (plus each ai_share year)
 D_KEYS = ("layers.labs.pass_through", "layers.apps.pass_through")  # D's scope assumptions drawn (plus partner shares)
 GRID_POINTS = 5  # points per D assumption at which D in the last quarter is evaluated, then interpolated
-MDE_SOURCE = ("analytic: (z(1-α) + z(0.8)) × the pace's standard error; a placeholder until the calibration "
+MDE_SOURCE = ("analytic: (z(1-α) + z(0.8)) × the test's standard error; a placeholder until the calibration "
               "records the MDE measured on the real disclosure pattern")
 HALF_LIVES = (0.5, 1.0, 2.0, 4.0, float("inf"))
 """Half-lives of D's growth (years) at which P(D >= R*'s committed path in Y) is also shown: the data do not tell how
@@ -195,6 +195,7 @@ class Reach:
     fan: pd.DataFrame  # quarter: percentiles of the primary D (USD bn a year)
     bound: Bound  # the level no band may reach; D's ceiling is a share of it
     checks: dict | None = None  # how the figures behaved on the real disclosure pattern (:func:`measured_checks`)
+    noise_levels: tuple = ()  # D's (level, slope) noise s.d.s a quarter, as estimated: the projection's future shocks
 
     primary = chain.PRIMARY  # the rung of D's scope ladder the test and P use
 
@@ -468,8 +469,9 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     g, se, nu = stats_reach.pace(log_d.to_numpy(), log_sd, pt.window_quarters, offset)
     g, se = float(g), float(se)
     need = float(needed.loc[(chain.PRIMARY, "committed"), "needed"])
-    t_stat, p = stats_reach.growth_test(g, se, nu, need)
-    mde, mde_source = minimum_detectable_effect(scenario, se, nu, pt.alpha)
+    joint = float(stats_reach.test_se(log_sd, pt.window_quarters, h, offset))
+    t_stat, p = stats_reach.growth_test(g, joint, nu, need)
+    mde, mde_source = minimum_detectable_effect(scenario, joint, nu, pt.alpha)
     checks = measured_checks(scenario, pt.alpha)
     primary = list(rungs.index).index(chain.PRIMARY)
     span = min(pt.window_quarters, len(log_d) - 1)
@@ -496,4 +498,4 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
         probability_by_scope=by_scope, probability_by_half_life=by_half_life, prior_keys=r_keys + d_keys,
         decay_priors={"growth_half_life_years": pt.growth_half_life_years, "long_run_growth": pt.long_run_growth,
                       "ceiling_share": pt.ceiling_share},
-        draws=n, fan=fan, bound=bound)
+        draws=n, fan=fan, bound=bound, noise_levels=tuple(float(x) for x in down.noise_levels))

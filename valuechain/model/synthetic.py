@@ -539,7 +539,7 @@ def reach_figures(p: Pattern, r: Run, rng: np.random.Generator, draws: int = PRE
     log_d_now = r.log_d[:, -1]
     needed = stats_reach.needed_growth(log_d_now, p.log_committed, h)
     z = stats.norm.ppf(0.5 + p.band / 2)
-    t, pval = stats_reach.growth_test(g, se, nu, needed)
+    t, pval = stats_reach.growth_test(g, stats_reach.test_se(r.log_sd_path, p.window, h, p.d_date_offset), nu, needed)
     prob = {half_life: np.empty(len(g)) for half_life in ("prior", np.inf)}
     pr = p.decay_priors
     for start in range(0, len(g), chunk):

@@ -65,6 +65,7 @@ class Verdict:
     max_window: int  # the quarterly changes the test's window holds at most
     checks: dict | None = None  # the calibration's measurements (:func:`valuechain.model.reach.measured_checks`)
     probability_by_half_life: dict | None = None  # half-life of growth in years (inf: the pace lasts) -> P
+    growth_noise: float | None = None  # D's estimated slope noise a quarter (growth fading fast would leave more)
 
     @property
     def can_tell(self) -> bool:
@@ -85,7 +86,7 @@ def decide(ratio_range: tuple[float, float], needed: float, needed_interval: tup
            growth_interval: tuple[float, float], level: float, mde: float, mde_source: str, window: int,
            p_value: float, alpha: float, probability: float, probability_range: tuple[float, float],
            year: int, max_window: int | None = None, checks: dict | None = None,
-           probability_by_half_life: dict | None = None) -> Verdict:
+           probability_by_half_life: dict | None = None, growth_noise: float | None = None) -> Verdict:
     """Apply the rule (module docstring) to the numbers; ``window`` is the quarterly changes the growth rests on,
     ``max_window`` the most the test's window holds, ``checks`` the calibration's measurements (None: not measured)."""
     where = position(ratio_range)
@@ -98,7 +99,7 @@ def decide(ratio_range: tuple[float, float], needed: float, needed_interval: tup
     return Verdict(case, where, reasons, year, tuple(ratio_range), needed, tuple(needed_interval), growth,
                    tuple(growth_interval), level, mde, mde_source, quarters_to_detect(mde, needed, window, max_window),
                    p_value, alpha, probability, tuple(probability_range), max_window or window, checks,
-                   dict(probability_by_half_life or {}))
+                   dict(probability_by_half_life or {}), growth_noise)
 
 
 def of_reach(answer: Reach, ratio_range: tuple[float, float]) -> Verdict:
@@ -107,4 +108,5 @@ def of_reach(answer: Reach, ratio_range: tuple[float, float]) -> Verdict:
     return decide(ratio_range, answer.needed_central, (float(central["low"]), float(central["high"])), answer.growth,
                   answer.growth_interval, answer.level, answer.mde, answer.mde_source, answer.window, answer.p_value,
                   answer.alpha, answer.probability, answer.probability_range, answer.year, answer.max_window,
-                  answer.checks, answer.probability_by_half_life)
+                  answer.checks, answer.probability_by_half_life,
+                  answer.noise_levels[1] if answer.noise_levels else None)

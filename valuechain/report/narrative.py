@@ -145,13 +145,28 @@ def _half_life_text(v) -> str:
     return f"; by how fast growth fades: {', '.join(parts)}" if parts else ""
 
 
+FAST_FADE_YEARS = 1.0  # half-lives up to this the fit's growth noise argues against (see _fading_text)
+LOW_GROWTH_NOISE = 0.05  # slope noise a quarter below which the fit leaves little room for growth fading fast
+
+
+def _fading_text(v) -> str:
+    """What the fit says about how fast growth fades, and where the probability was checked."""
+    shown = [eta for eta in (v.probability_by_half_life or {}) if eta <= FAST_FADE_YEARS]
+    out = ""
+    if shown and v.growth_noise is not None and v.growth_noise < LOW_GROWTH_NOISE:
+        out = (f"; D's fit shows little noise in its growth ({v.growth_noise:.3f} log points a quarter), which growth "
+               "halving within a year would rarely leave, so those half-lives are the least likely")
+    return out + ("; on simulated panels this probability was checked where D grows exactly as fast as it needs, not "
+                  "at today's pace")
+
+
 def _probability_sentence(v) -> str:
     """P(D >= R*'s committed path) with growth's half-life drawn and at each half-life shown, or, where the calibration
     shows it is not calibrated, the model's number with that shown first."""
     stated = (f"**{probability_text(v.probability)}** with how fast growth fades, its long-run rate and D's ceiling "
               "drawn from their priors "
               f"({probability_text(v.probability_range[0])}-{probability_text(v.probability_range[1])} over the scope "
-              f"ladder){_half_life_text(v)}. How long the pace lasts is a prior six quarters barely inform")
+              f"ladder){_half_life_text(v)}. How long the pace lasts rests on a prior{_fading_text(v)}")
     if "calibration" not in v.reasons:
         return f"P(D ≥ R\\*'s committed path at the end of {v.year}) = {stated}. "
     c = v.checks

@@ -29,7 +29,8 @@ levels' uncertainty), :math:`se = \tfrac{4}{w}\sqrt{s_T^2 + s_{T-w}^2}`, with th
 The two ends' errors are treated as uncorrelated; the smoother correlates them positively through
 the slope it shares, which would make the error smaller, so the interval errs wide. ``make calibrate``
 measures its coverage. The test of the question in growth form is :math:`H_0: g \le g^{need}`
-against :math:`H_1: g > g^{need}` (:func:`growth_test`): is D's recent pace above the pace the path
+against :math:`H_1: g > g^{need}` (:func:`growth_test`, with the standard error of the difference,
+:func:`test_se`, since both rest on :math:`\hat D_T`): is D's recent pace above the pace the path
 needs? A rejection says the recent pace would reach the path if it lasted, not that it will.
 
 **Minimum detectable effect** (:func:`mde`): until the calibration records one measured on the real
@@ -46,7 +47,8 @@ import numpy as np
 from scipy import stats
 
 POWER = 0.8  # the power at which the minimum detectable effect is stated
-METHOD = "pace over the window's dated span, s.e. from D's band; P with growth fading inside the window"
+METHOD = ("pace over the window's dated span, s.e. from D's band; the test's s.e. joint with the need's; "
+          "P with growth fading inside the window")
 """What the question's figures are, as the calibration record names it: a record made for another definition (an
 earlier test, a P computed otherwise) describes something the page no longer shows, and is not read."""
 MIN_CHANGES = 3  # quarterly changes the growth needs at the least
@@ -99,8 +101,24 @@ def growth_interval(estimate, se, dof: float, level: float = 0.90) -> tuple[np.n
     return np.asarray(estimate) - q * np.asarray(se), np.asarray(estimate) + q * np.asarray(se)
 
 
+def test_se(log_sd, window: int, years, offset=None) -> np.ndarray:
+    r"""Standard error of D's pace less the growth it needs, which share :math:`\log\hat D_T`'s error :math:`e_T`.
+
+    The pace's error is :math:`\tfrac{4}{S}(e_T - e_{T-w})`, the need's :math:`-e_T/h` (:func:`needed_growth` from
+    :math:`\hat D_T`), so their difference's is :math:`e_T(\tfrac{4}{S} + \tfrac1h) - e_{T-w}\tfrac{4}{S}`, and with
+    the two ends uncorrelated :math:`\sqrt{s_T^2 (4/S + 1/h)^2 + s_{T-w}^2 (4/S)^2}`. ``log_sd``, ``window`` and
+    ``offset`` as :func:`pace` takes them; ``years`` is :math:`h`.
+    """
+    sd = np.atleast_2d(np.asarray(log_sd, dtype=float))
+    n = min(window, sd.shape[1] - 1)
+    span = float(n) if offset is None else n + float(np.asarray(offset, float)[-1] - np.asarray(offset, float)[-n - 1])
+    out = np.sqrt(sd[:, -1] ** 2 * (4 / span + 1 / np.asarray(years, float)) ** 2 + sd[:, -n - 1] ** 2 * (4 / span) ** 2)
+    return out.reshape(np.shape(log_sd)[:-1])
+
+
 def growth_test(estimate, se, dof: float, needed) -> tuple[np.ndarray, np.ndarray]:
-    r"""t statistic and one-sided p-value of :math:`H_0: g \le g^{need}` against :math:`g > g^{need}` (:math:`t_\nu`)."""
+    r"""t statistic and one-sided p-value of :math:`H_0: g \le g^{need}` against :math:`g > g^{need}` (:math:`t_\nu`);
+    ``se`` is the difference's (:func:`test_se`)."""
     t = (np.asarray(estimate, dtype=float) - np.asarray(needed, dtype=float)) / np.asarray(se, dtype=float)
     return t, stats.t.sf(t, dof)
 
