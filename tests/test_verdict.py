@@ -87,6 +87,15 @@ def test_the_base_page_opens_with_the_rule(base_gap):
     assert "Minimum detectable effect" in summary and "P(D ≥ R\\*'s committed path" in summary
 
 
+def test_an_mde_just_below_the_need_says_so_with_three_decimals():
+    """0.2909 against 0.2926: both round to 0.29, so three decimals, and the margin is stated."""
+    v = _decide(needed=0.2926, mde=0.2909)
+    assert v.case == "on_course"
+    assert ("Minimum detectable effect: +0.291 a year, just below the +0.293 D needs: with noisier disclosures the test "
+            "could not tell D growing as fast as it needs from not") in narrative.verdict_sentence(v)
+    assert "just below" not in narrative.verdict_sentence(_decide(needed=0.3, mde=0.1))
+
+
 @pytest.mark.parametrize("checks, reason, words", [
     ({"size_high": 0.2, "coverage_low": 0.9, "probability_gap": 0.0}, "size", "rejects a true null in up to 20%"),
     ({"size_high": 0.05, "coverage_low": 0.8, "probability_gap": 0.0}, "coverage", "covers the true pace in as few as 80%"),

@@ -176,6 +176,19 @@ def _probability_sentence(v) -> str:
             f"{c['probability_observed']:.0%} of them. ")
 
 
+NARROW_MARGIN = 0.10  # an MDE within this share of the need below it is "just below"
+
+
+def _mde_sentence(v) -> str:
+    """The MDE, with three decimals and "just below" when it sits within :data:`NARROW_MARGIN` of the need (never
+    "+0.29 ... +0.29" with one above the other)."""
+    digits = 3 if round(v.mde, 2) == round(v.needed, 2) else 2
+    close = np.isfinite(v.mde) and v.mde <= v.needed and v.needed - v.mde <= NARROW_MARGIN * abs(v.needed)
+    margin = (f", just below the {v.needed:+.{digits}f} D needs: with noisier disclosures the test could not tell D "
+              "growing as fast as it needs from not" if close else "")
+    return f"Minimum detectable effect: {v.mde:+.{digits}f} a year{margin} ({v.mde_source}). "
+
+
 def verdict_sentence(v) -> str:
     """The verdict rule's sentence (:mod:`valuechain.model.verdict`): the case first, then the intervals, then the p-value.
 
@@ -225,8 +238,7 @@ def verdict_sentence(v) -> str:
                f"{v.needed:+.2f} log points a year ({band} interval {v.needed_interval[0]:+.2f} to {v.needed_interval[1]:+.2f}); "
                f"its pace over the last quarters was {v.growth:+.2f} ({band} interval {v.growth_interval[0]:+.2f} to "
                f"{v.growth_interval[1]:+.2f}). "
-               + _probability_sentence(v) +
-               f"Minimum detectable effect: {v.mde:+.2f} a year ({v.mde_source}). "
+               + _probability_sentence(v) + _mde_sentence(v) +
                f"Test (H0: D's pace is at most the growth it needs): p = {format_p(v.p_value)}.")
     return f"{first} {numbers}"
 
