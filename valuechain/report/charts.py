@@ -1,7 +1,13 @@
 """Charts for memos: each has a title, labelled axes with units, a source line and alt text.
 
-Every function returns a :class:`Chart`. In a notebook it displays as an embedded PNG with its
-alt text (so the exported HTML needs no other file); ``chart.fig`` is the matplotlib figure.
+Every function returns a :class:`Chart`. In a notebook it displays as an embedded SVG image with
+its alt text (so the exported HTML needs no other file); ``chart.fig`` is the matplotlib figure.
+
+A chart is drawn twice, once as PNG and once as SVG, and never laid out again: its margins are
+fitted once when it is built (:func:`fit`), and both formats show the same area, the figure's tight
+box measured once (:meth:`Chart.frame`). ``savefig(bbox_inches="tight")`` would lay the figure out
+again before each format, a draw each. The SVG keeps its text as text (``svg.fonttype: none``): a
+memo can edit it, it is a quarter of the size, and it is cheaper to write than text drawn as paths.
 """
 from __future__ import annotations
 
@@ -11,8 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib import rc_context, rcParams
+from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 from valuechain.dataset.load import Dataset
 from valuechain.escape import html_text
@@ -23,6 +33,8 @@ from valuechain.report.labels import layer_name
 # seaborn's "colorblind" palette, written out so that drawing a chart does not import seaborn
 LAYER_COLOURS = dict(zip(LAYERS, ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc")))
 UPSTREAM_FIRST = LAYERS
+PNG_DPI = 110  # the PNG's resolution; the tight box is measured at it
+SVG_STYLE = {"svg.fonttype": "none"}  # text as text, in the reader's sans-serif font
 
 
 @dataclass
@@ -38,22 +50,46 @@ class Chart:
     native: tuple = ()  # the plotted series as plain data, one :func:`native` panel each: the deck's editable chart
     method: str = ""  # how the plotted figures are made, in one sentence (the deck's speaker notes)
 
+    def frame(self, kind: str = "png") -> Bbox:
+        """The area the PNG (``kind="png"``) or the SVG shows, in inches: the figure's tight box as
+        ``savefig(bbox_inches="tight")`` measures it for that format (text measured at the PNG's
+        resolution, or in points as a browser lays out the SVG's text), padded as it pads it;
+        measured once per format, without a draw."""
+        frames = self.__dict__.setdefault("_frames", {})
+        if kind not in frames:
+            dpi = self.fig.dpi
+            if kind == "png":
+                self.fig.set_dpi(PNG_DPI)
+                renderer = None  # the figure's own (Agg) at that resolution
+            else:
+                self.fig.set_dpi(72)  # as savefig sets it for a vector format
+                width, height = self.fig.get_size_inches() * 72
+                renderer = RendererSVG(width, height, io.StringIO())
+            try:
+                frames[kind] = self.fig.get_tightbbox(renderer).padded(rcParams["savefig.pad_inches"])
+            finally:
+                self.fig.set_dpi(dpi)
+        return frames[kind]
+
     def png(self) -> bytes:
-        if getattr(self, "_png", None) is None:  # drawn once: the page and the exports show the same image
+        if getattr(self, "_png", None) is None:  # drawn once: the exports, the brief and the deck show the same image
             buffer = io.BytesIO()
-            self.fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+            self.fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches=self.frame("png"), metadata={"Software": None})
             self._png = buffer.getvalue()
         return self._png
 
-    def _repr_html_(self) -> str:
-        data = base64.b64encode(self.png()).decode("ascii")
-        return (f'<figure class="vc-chart"><img src="data:image/png;base64,{data}" alt="{html_text(self.alt)}" '
-                f'style="max-width:100%"><figcaption>{html_text(self.alt)}</figcaption></figure>')
-
     def svg(self) -> str:
-        buffer = io.StringIO()
-        self.fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-        return buffer.getvalue()
+        if getattr(self, "_svg", None) is None:  # drawn once: the page and the exports show the same image
+            buffer = io.StringIO()
+            with rc_context(SVG_STYLE):
+                self.fig.savefig(buffer, format="svg", bbox_inches=self.frame("svg"), metadata={"Date": None})
+            self._svg = buffer.getvalue()
+        return self._svg
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.svg().encode("utf-8")).decode("ascii")
+        return (f'<figure class="vc-chart"><img src="data:image/svg+xml;base64,{data}" alt="{html_text(self.alt)}" '
+                f'style="max-width:100%"><figcaption>{html_text(self.alt)}</figcaption></figure>')
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         # The page shows the HTML; the exports read the chart's files and words from mime.CHART.
@@ -125,12 +161,21 @@ def log_limits(ax, *arrays) -> None:
     ax.set_ylim(values.min() / 1.25, values.max() * 1.25)
 
 
+def fit(fig) -> None:
+    """The figure's margins fitted to its labels (matplotlib's tight layout), once.
+
+    ``fig.tight_layout()`` computes the same margins but leaves a layout engine on the figure,
+    which makes every ``savefig`` lay the figure out again: a draw per format.
+    """
+    TightLayoutEngine().execute(fig)
+
+
 def finish(fig, ax, title: str, source: str) -> None:
     ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
     fig.text(0.01, -0.02, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
     for axis in fig.axes:
         axis.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
+    fit(fig)
 
 
 def profit_pool_chart(layers: pd.DataFrame, year: int, source: str) -> Chart:
@@ -307,7 +352,7 @@ def bridge_chart(bridges, source: str) -> Chart:
              "they price spending or a whole build-out, not the capital in service")
     np.atleast_1d(axes)[0].set_title(title, loc="left", fontsize=11, fontweight="bold", wrap=True)
     fig.text(0.01, -0.02, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
-    fig.tight_layout()
+    fit(fig)
     alt = "Waterfalls from each published bar to R*: " + "; ".join(
         f"{b.name} ({b.bar_year}) {b.start_usd_bn:,.0f}bn, "
         + ", ".join(f"{s.name.lower()} {s.change_usd_bn:+,.0f}" for s in b.steps) + f", ending at {b.end_usd_bn:,.0f}bn"
