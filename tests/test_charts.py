@@ -281,6 +281,26 @@ def test_each_chart_is_drawn_as_a_tight_savefig_draws_it_with_no_layout_left_to_
         assert chart.png() is chart.png() and chart.svg() is chart.svg()  # drawn once each
 
 
+def test_a_long_source_line_wraps_where_matplotlib_wraps_it(base_pool):
+    # The source line is wrapped once per format (charts._wrapped) rather than by matplotlib at every layout:
+    # the same lines, so the same pictures.
+    source = "Source: " + " ".join(f"Publisher{i} (a release of {i} March 2025);" for i in range(40)) + " Assumptions: 'base'."
+    chart = charts.profit_share_chart(base_pool.layers, source)
+    tight = io.BytesIO()
+    chart.fig.savefig(tight, format="png", dpi=charts.PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+    assert chart.png() == tight.getvalue()
+    svg = io.StringIO()
+    with matplotlib.rc_context(charts.SVG_STYLE):
+        chart.fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg())
+    assert texts == re.findall(r"<text[^>]*>([^<]*)</text>", svg.getvalue())
+    first = next(i for i, t in enumerate(texts) if t.startswith("Source: "))
+    lines = next(texts[first:end] for end in range(first + 1, len(texts) + 1) if " ".join(texts[first:end]) == source)
+    assert len(lines) >= 3  # wrapped at spaces, every word kept
+    footer = next(t for t in chart.fig.texts if t.get_text().startswith("Source:"))
+    assert footer.get_text() == source and footer.get_wrap()  # the figure is left as it was
+
+
 def test_the_svg_keeps_its_text_as_text(memo):
     chart = memo["pool"]
     svg = chart.svg()
