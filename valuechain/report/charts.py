@@ -29,8 +29,8 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
 from valuechain.dataset.load import Dataset
-from valuechain.escape import html_text
 from valuechain.dataset.names import company_name
+from valuechain.escape import html_text
 from valuechain.layers import CHAIN_ORDER, LAYERS
 from valuechain.report.labels import layer_name
 
