@@ -1,8 +1,12 @@
-import numpy as np
+import base64
+import io
 import os
+import re
 import subprocess
 import sys
 
+import matplotlib
+import numpy as np
 import pytest
 
 from valuechain.report import charts
@@ -32,7 +36,9 @@ def test_every_chart_has_title_units_source_and_alt(setup):
         assert footer.startswith("Source: ") and "scenario 'base'" in footer
         assert len(chart.alt) > 40
         html = chart._repr_html_()
-        assert html.count('src="data:image/png;base64,') == 1 and 'alt="' in html
+        assert html.count('src="data:image/svg+xml;base64,') == 1 and 'alt="' in html
+        embedded = base64.b64decode(re.search(r'data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', html).group(1)).decode()
+        assert embedded == chart.svg()  # the page shows the SVG the exports write
 
 
 def test_profit_pool_alt_text_states_the_numbers(setup):
@@ -252,3 +258,54 @@ def test_titles_state_the_finding_from_the_numbers(memo, base_pool, base_gap, ba
     for lab, be in base_econ.break_even.items():
         assert f"{base_econ.names.get(lab, lab)} breaks even in {be.year}" in memo["labs"].title
     assert memo["demand"].fig.axes[0].get_title(loc="left") == memo["demand"].title
+
+
+# Each format drawn once: the figure keeps no layout engine and both formats show the area savefig's
+# "tight" would, so the pictures are those a tight savefig draws, without its extra layout draws.
+
+def _size_pt(svg: str) -> tuple[str, str]:
+    return re.search(r'<svg[^>]* width="([0-9.]+)pt" height="([0-9.]+)pt"', svg).groups()
+
+
+def test_each_chart_is_drawn_as_a_tight_savefig_draws_it_with_no_layout_left_to_redo(memo):
+    for key in ("pool", "dollar", "demand", "required", "labs", "ipo"):
+        chart = memo[key]
+        assert chart.fig.get_layout_engine() is None, key  # savefig lays out again only under an engine
+        tight = io.BytesIO()
+        chart.fig.savefig(tight, format="png", dpi=charts.PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+        assert chart.png() == tight.getvalue(), key  # the same picture, byte for byte
+        svg = io.StringIO()
+        with matplotlib.rc_context(charts.SVG_STYLE):
+            chart.fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+        assert _size_pt(chart.svg()) == _size_pt(svg.getvalue()), key  # the same area, measured as text in points
+        assert chart.png() is chart.png() and chart.svg() is chart.svg()  # drawn once each
+
+
+def test_a_long_source_line_wraps_where_matplotlib_wraps_it(base_pool):
+    # The source line is wrapped once per format (charts._wrapped) rather than by matplotlib at every layout:
+    # the same lines, so the same pictures.
+    source = "Source: " + " ".join(f"Publisher{i} (a release of {i} March 2025);" for i in range(40)) + " Assumptions: 'base'."
+    chart = charts.profit_share_chart(base_pool.layers, source)
+    tight = io.BytesIO()
+    chart.fig.savefig(tight, format="png", dpi=charts.PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+    assert chart.png() == tight.getvalue()
+    svg = io.StringIO()
+    with matplotlib.rc_context(charts.SVG_STYLE):
+        chart.fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg())
+    assert texts == re.findall(r"<text[^>]*>([^<]*)</text>", svg.getvalue())
+    first = next(i for i, t in enumerate(texts) if t.startswith("Source: "))
+    lines = next(texts[first:end] for end in range(first + 1, len(texts) + 1) if " ".join(texts[first:end]) == source)
+    assert len(lines) >= 3  # wrapped at spaces, every word kept
+    footer = next(t for t in chart.fig.texts if t.get_text().startswith("Source:"))
+    assert footer.get_text() == source and footer.get_wrap()  # the figure is left as it was
+
+
+def test_the_svg_keeps_its_text_as_text(memo):
+    chart = memo["pool"]
+    svg = chart.svg()
+    escaped = chart.title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f">{escaped}</text>" in svg
+    assert "Source: test.</text>" in svg
+    assert "<use xlink:href=\"#DejaVuSans" not in svg  # no glyph drawn as a path
+    assert "font-family: 'DejaVu Sans'" in svg and "sans-serif" in svg  # the reader's sans-serif when DejaVu is missing

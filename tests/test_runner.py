@@ -146,7 +146,7 @@ def test_real_notebooks_publish_a_site_without_code(executed_outputs):
         assert off_machine_references(text) == []
         assert "import valuechain" not in text
         images = re.findall(r"<img\b[^>]*>", text)
-        assert len([i for i in images if 'src="data:image/png;base64,' in i]) >= (3 if page.stem < "03" else 1)
+        assert len([i for i in images if 'src="data:image/svg+xml;base64,' in i]) >= (3 if page.stem < "03" else 1)
         assert re.search(r'alt="[^"]{40,}"', text)
     figures = json.loads((tmp_path / "base" / "metrics.json").read_text())
     assert set(figures) == set(runner.notebook_names())

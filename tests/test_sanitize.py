@@ -3,6 +3,7 @@
 Pages are built by ``site.publish`` from small fake outputs folders (an executed notebook written
 here, no kernel), and the assertions read the HTML files it wrote.
 """
+import base64
 import html
 import json
 import re
@@ -111,7 +112,11 @@ def test_a_company_name_in_the_data_is_text_on_the_written_page(tmp_path, data_c
     shown = _visible(page)
     assert f"{EVERY_PAYLOAD} starts from" in shown  # the summary's sentence, with the name as it is written
     assert shown.count(EVERY_PAYLOAD) >= 3  # the summary, the table's rows and the chart's caption
-    assert re.search(r"<img\b[^>]*\ssrc=\"data:image/png;base64,", page)  # the chart itself is kept
+    embedded = re.search(r"<img\b[^>]*\ssrc=\"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\"", page)
+    assert embedded  # the chart itself is kept, an SVG image (which a browser never runs a script in)
+    svg = base64.b64decode(embedded.group(1)).decode()
+    assert "<script" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;" in svg  # the name is the legend's text
+    assert svg == chart.svg()
 
 
 def test_a_product_in_the_data_is_text_in_the_narratives():
@@ -211,7 +216,7 @@ def test_the_pages_keep_their_tables_charts_and_links(tmp_path, monkeypatch):
         body = page[page.index("<body"):]
         return {tag: len(re.findall(rf"<{tag}\b", body)) for tag in
                 ("table", "tr", "td", "th", "caption", "img", "figure", "a", "h1", "h2", "li", "details", "strong")} | {
-            "data images": len(re.findall(r"<img\b[^>]*\ssrc=\"data:image/png;base64,", body)),
+            "data images": len(re.findall(r"<img\b[^>]*\ssrc=\"data:image/svg\+xml;base64,", body)),
             "links": sorted(re.findall(r'href="([^"]*)"', body))}
 
     clean = _fake_outputs(tmp_path / "clean", cells, markdown_cells=markdown)

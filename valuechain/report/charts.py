@@ -1,28 +1,44 @@
 """Charts for memos: each has a title, labelled axes with units, a source line and alt text.
 
-Every function returns a :class:`Chart`. In a notebook it displays as an embedded PNG with its
-alt text (so the exported HTML needs no other file); ``chart.fig`` is the matplotlib figure.
+Every function returns a :class:`Chart`. In a notebook it displays as an embedded SVG image with
+its alt text (so the exported HTML needs no other file); ``chart.fig`` is the matplotlib figure.
+
+A chart is drawn twice, once as PNG and once as SVG, and never laid out again: its margins are
+fitted once when it is built (:func:`fit`), and both formats show the same area, the figure's tight
+box measured once (:meth:`Chart.frame`). ``savefig(bbox_inches="tight")`` would lay the figure out
+again before each format, a draw each. The SVG keeps its text as text (``svg.fonttype: none``): a
+memo can edit it, it is a quarter of the size, and it is cheaper to write than text drawn as paths.
 """
 from __future__ import annotations
 
 import base64
 import io
+import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib import rc_context, rcParams
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.cbook import is_math_text
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 from valuechain.dataset.load import Dataset
-from valuechain.escape import html_text
 from valuechain.dataset.names import company_name
+from valuechain.escape import html_text
 from valuechain.layers import CHAIN_ORDER, LAYERS
 from valuechain.report.labels import layer_name
 
 # seaborn's "colorblind" palette, written out so that drawing a chart does not import seaborn
 LAYER_COLOURS = dict(zip(LAYERS, ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc")))
 UPSTREAM_FIRST = LAYERS
+PNG_DPI = 110  # the PNG's resolution; the tight box is measured at it
+SVG_STYLE = {"svg.fonttype": "none"}  # text as text, in the reader's sans-serif font
 
 
 @dataclass
@@ -38,22 +54,51 @@ class Chart:
     native: tuple = ()  # the plotted series as plain data, one :func:`native` panel each: the deck's editable chart
     method: str = ""  # how the plotted figures are made, in one sentence (the deck's speaker notes)
 
+    def _renderer(self, kind: str):
+        """A renderer measuring text as ``savefig`` does for ``kind``, and the figure's resolution for it."""
+        width, height = self.fig.get_size_inches()
+        if kind == "png":
+            return RendererAgg(width * PNG_DPI, height * PNG_DPI, PNG_DPI), PNG_DPI
+        return RendererSVG(width * 72, height * 72, io.StringIO()), 72  # savefig sets 72 for a vector format
+
+    def frame(self, kind: str = "png") -> Bbox:
+        """The area the PNG (``kind="png"``) or the SVG shows, in inches: the figure's tight box as
+        ``savefig(bbox_inches="tight")`` measures it for that format (text measured at the PNG's
+        resolution, or in points as a browser lays out the SVG's text), padded as it pads it;
+        measured once per format, without a draw."""
+        frames = self.__dict__.setdefault("_frames", {})
+        if kind not in frames:
+            renderer, dpi = self._renderer(kind)
+            with _at_dpi(self.fig, dpi), _wrapped(self.fig, renderer, self.fig.bbox):
+                frames[kind] = self.fig.get_tightbbox(renderer).padded(rcParams["savefig.pad_inches"])
+        return frames[kind]
+
+    def _draw(self, kind: str, buffer, **kwargs) -> None:
+        """``savefig`` of the figure's area for ``kind``, its wrapped text wrapped once beforehand."""
+        area = self.frame(kind)
+        renderer, dpi = self._renderer(kind)
+        with _at_dpi(self.fig, dpi), _wrapped(self.fig, renderer, area.transformed(self.fig.dpi_scale_trans)):
+            self.fig.savefig(buffer, format=kind, bbox_inches=area, **kwargs)
+
     def png(self) -> bytes:
-        if getattr(self, "_png", None) is None:  # drawn once: the page and the exports show the same image
+        if getattr(self, "_png", None) is None:  # drawn once: the exports, the brief and the deck show the same image
             buffer = io.BytesIO()
-            self.fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+            self._draw("png", buffer, dpi=PNG_DPI, metadata={"Software": None})
             self._png = buffer.getvalue()
         return self._png
 
-    def _repr_html_(self) -> str:
-        data = base64.b64encode(self.png()).decode("ascii")
-        return (f'<figure class="vc-chart"><img src="data:image/png;base64,{data}" alt="{html_text(self.alt)}" '
-                f'style="max-width:100%"><figcaption>{html_text(self.alt)}</figcaption></figure>')
-
     def svg(self) -> str:
-        buffer = io.StringIO()
-        self.fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-        return buffer.getvalue()
+        if getattr(self, "_svg", None) is None:  # drawn once: the page and the exports show the same image
+            buffer = io.StringIO()
+            with rc_context(SVG_STYLE):
+                self._draw("svg", buffer, metadata={"Date": None})
+            self._svg = buffer.getvalue()
+        return self._svg
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.svg().encode("utf-8")).decode("ascii")
+        return (f'<figure class="vc-chart"><img src="data:image/svg+xml;base64,{data}" alt="{html_text(self.alt)}" '
+                f'style="max-width:100%"><figcaption>{html_text(self.alt)}</figcaption></figure>')
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         # The page shows the HTML; the exports read the chart's files and words from mime.CHART.
@@ -62,6 +107,72 @@ class Chart:
         data = {"name": self.name, "title": self.title, "alt": self.alt, "source": self.source, "main": self.main,
                 "native": list(self.native), "method": self.method, "png": base64.b64encode(self.png()).decode("ascii"), "svg": self.svg()}
         return {"text/html": self._repr_html_(), "text/plain": self.title, mime.CHART: data}
+
+
+@contextmanager
+def _at_dpi(fig: Figure, dpi: float):
+    """``fig`` at ``dpi`` for the duration (as savefig sets it), then back."""
+    before = fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        yield
+    finally:
+        fig.set_dpi(before)
+
+
+def _wrap(text: str, limit: float, width) -> str:
+    """``text`` wrapped as matplotlib wraps a text with ``wrap=True``: each line takes words while the
+    line's ``width`` (whole pixels, rounded up) stays within ``limit``; a word too long stays alone.
+
+    The same greedy rule as ``Text._get_wrapped_text``, with the first word that no longer fits found
+    by bisection (a line never gets narrower when a word is added): a handful of measurements per
+    line rather than one per word, for each of the two formats.
+    """
+    lines = []
+    for unwrapped in text.split("\n"):
+        words = unwrapped.split(" ")
+        while words:
+            low, high = 2, len(words) + 1  # the first count of words too wide; len + 1 when all fit
+            while low < high:
+                middle = (low + high) // 2
+                if width(" ".join(words[:middle])) > limit:
+                    high = middle
+                else:
+                    low = middle + 1
+            taken = max(low - 1, 1)
+            lines.append(" ".join(words[:taken]))
+            words = words[taken:]
+    return "\n".join(lines)
+
+
+@contextmanager
+def _wrapped(fig: Figure, renderer, box):
+    """The figure's texts with ``wrap=True`` (left-aligned, horizontal) wrapped once against ``box``
+    (display units), their wrapping off while the figure is measured or drawn, then put back.
+
+    matplotlib wraps such a text against the edge of the figure's box each time it lays the text
+    out, measuring the line one word longer each time; ``savefig`` lays each text out several times.
+    """
+    changed = []
+    for text in fig.texts:
+        if not text.get_wrap() or text.get_rotation() != 0 or text.get_horizontalalignment() != "left" or text.get_usetex():
+            continue
+        x0, y0 = text.get_transform().transform(text.get_position())
+        limit = min(box.x1 - x0, (box.y1 - y0) / math.cos(math.radians(90)))  # as Text._get_wrap_line_width
+        prop = text.get_fontproperties()
+
+        def width(line, prop=prop):
+            return math.ceil(renderer.get_text_width_height_descent(line, prop, ismath=is_math_text(line))[0])
+
+        changed.append((text, text.get_text()))
+        text.set_text(_wrap(text.get_text(), limit, width))
+        text.set_wrap(False)
+    try:
+        yield
+    finally:
+        for text, original in changed:
+            text.set_text(original)
+            text.set_wrap(True)
 
 
 def source_line(ds: Dataset, source_ids, scenario: str | None = None, limit: int = 4) -> str:
@@ -125,12 +236,21 @@ def log_limits(ax, *arrays) -> None:
     ax.set_ylim(values.min() / 1.25, values.max() * 1.25)
 
 
+def fit(fig) -> None:
+    """The figure's margins fitted to its labels (matplotlib's tight layout), once.
+
+    ``fig.tight_layout()`` computes the same margins but leaves a layout engine on the figure,
+    which makes every ``savefig`` lay the figure out again: a draw per format.
+    """
+    TightLayoutEngine().execute(fig)
+
+
 def finish(fig, ax, title: str, source: str) -> None:
     ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
     fig.text(0.01, -0.02, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
     for axis in fig.axes:
         axis.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
+    fit(fig)
 
 
 def profit_pool_chart(layers: pd.DataFrame, year: int, source: str) -> Chart:
@@ -307,7 +427,7 @@ def bridge_chart(bridges, source: str) -> Chart:
              "they price spending or a whole build-out, not the capital in service")
     np.atleast_1d(axes)[0].set_title(title, loc="left", fontsize=11, fontweight="bold", wrap=True)
     fig.text(0.01, -0.02, source, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
-    fig.tight_layout()
+    fit(fig)
     alt = "Waterfalls from each published bar to R*: " + "; ".join(
         f"{b.name} ({b.bar_year}) {b.start_usd_bn:,.0f}bn, "
         + ", ".join(f"{s.name.lower()} {s.change_usd_bn:+,.0f}" for s in b.steps) + f", ending at {b.end_usd_bn:,.0f}bn"
