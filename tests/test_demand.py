@@ -183,3 +183,11 @@ def test_the_suppliers_panel_is_measured_on_its_null_worlds(base):
     panel = text.split("\n\n")[1]
     assert panel.index("interval") < panel.index("p = ")
     assert f"{cal['size'].min():.0%} to {cal['size'].max():.0%}" in panel
+
+
+def test_the_demand_charts_cite_only_what_they_draw(base, ds):
+    """D against R* rests on the disclosures, the spenders' filed and guided capex and the projection's bound: its
+    source line names those, not the regressions' or the published bars' sources."""
+    assert set(base.demand_sources) < set(base.sources)
+    assert set(base.downstream.sources) <= set(base.demand_sources)
+    assert not {"sequoia_2023", "sequoia_2024", "bain_2025"} & set(base.demand_sources)

@@ -84,6 +84,7 @@ def test_the_base_page_opens_with_the_rule(base_gap):
     # what the fit says about fast fading, and where the probability was checked
     assert "which growth halving within a year would rarely leave" in summary
     assert "checked where D grows exactly as fast as it needs, not at today's pace" in summary
+    assert "those at fixed half-lives were not checked" in summary
     assert "Minimum detectable effect" in summary and "P(D ≥ R\\*'s committed path" in summary
 
 

@@ -117,6 +117,7 @@ class DemandGapResult:
     secondary: Secondary
     projection: pd.DataFrame  # quarter to the horizon: R* (and its asset-life range) and D's fan quantiles
     sources: tuple[str, ...] = field(default=())
+    demand_sources: tuple[str, ...] = field(default=())  # D against R*: the disclosures, the capex filed and guided, the bound
     bridges: bridge.Bridges | None = None  # from each published bar to R* for ``year``
     ladder: downstream.Ladder | None = None  # D under each scope of the ladder (strict, central, broad)
     rungs: capital.Rungs | None = None  # R* in service, committed and at the steady state in the gap quarter
@@ -391,13 +392,15 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
                                guidance_year, pt.horizon_year, bound)
     projection = _projection(scenario, wide, path, answer, be)
     sources = tuple(dict.fromkeys([*sources, bound.source_id]))
+    demand_sources = tuple(dict.fromkeys([*d.sources, *spend.sources, *(s for row in guidance["sources"] for s in row),
+                                          bound.source_id]))
     bridges = _bridges(scenario, ds, ai_q, wide, classes, requirements, year)
     sources = tuple(dict.fromkeys([*sources, *bridges.sources]))
     return DemandGapResult(
         scenario=scenario, year=year, requirements=requirements, required_by_year=by_year, downstream=d,
         required=rstar, projection=projection,
         beta_star_steady=capital.steady_state_beta(classes, be.target_return, be.margin_before_depreciation),
-        closing=gap, secondary=secondary, sources=sources,
+        closing=gap, secondary=secondary, sources=sources, demand_sources=demand_sources,
         bridges=bridges,
         ladder=ladder, reach=answer,
         rungs=capital.rungs(path, classes, cap.service_lag_quarters, be.target_return, be.margin_before_depreciation,

@@ -156,8 +156,8 @@ def _fading_text(v) -> str:
     if shown and v.growth_noise is not None and v.growth_noise < LOW_GROWTH_NOISE:
         out = (f"; D's fit shows little noise in its growth ({v.growth_noise:.3f} log points a quarter), which growth "
                "halving within a year would rarely leave, so those half-lives are the least likely")
-    return out + ("; on simulated panels this probability was checked where D grows exactly as fast as it needs, not "
-                  "at today's pace")
+    return out + ("; on simulated panels this probability and the one if the pace lasts were checked where D grows "
+                  "exactly as fast as it needs, not at today's pace, and those at fixed half-lives were not checked")
 
 
 def _probability_sentence(v) -> str:
