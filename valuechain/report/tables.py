@@ -412,23 +412,21 @@ def reach(result, source: str = "") -> Table:
 
 def closing(result, source: str = "") -> Table:
     """The gap-closing test's figures: gap, trend, time to close and the trend's probabilities, each with its interval."""
-    from valuechain.stats.inference import format_p
 
     c = result.closing
     test = c.test
     band = f"{c.level:.0%}"
     rows = [
-        ("D / R* in " + str(c.last_quarter), f"{c.ratio:.0%}", f"{c.ratio_interval[0]:.0%} to {c.ratio_interval[1]:.0%}"),
-        ("Closing rate (log points a year)", f"{4 * c.trend:+.2f}",
-         f"{4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f}"),
-        ("Rate needed to close within the asset life (log points a year)", f"{4 * c.required_trend:+.2f}", ""),
-        ("Quarterly changes used (n) and EWC degrees of freedom", f"{test.nobs} and {test.df}", ""),
-        ("Closing test p-value", format_p(test.pvalue), test.method),
-    ] + [(f"P(gap closed by the end of {y}) if the current rate holds", f"{p:.2f}",
+        ("D / R* in " + str(c.last_quarter), c.ratio, "share", f"{c.ratio_interval[0]:.0%} to {c.ratio_interval[1]:.0%}"),
+        ("Closing rate", 4 * c.trend, "rate", f"{4 * c.trend_interval[0]:+.2f} to {4 * c.trend_interval[1]:+.2f}"),
+        ("Rate needed to close within the asset life", 4 * c.required_trend, "rate", ""),
+        ("Quarterly changes used", test.nobs, "count", f"EWC degrees of freedom: {test.df}"),
+        ("Closing test p-value", test.pvalue, "p", test.method),
+    ] + [(f"P(gap closed by the end of {y}) if the current rate holds", p, "probability",
           "the trend's arithmetic: no future shocks, no parameter uncertainty") for y, p in c.prob_closed_by.items()
          if y <= 2035]
-    frame = pd.DataFrame(rows, columns=["figure", "estimate", "interval"])
-    return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate"),
+    frame = pd.DataFrame(rows, columns=["figure", "estimate", "unit", "interval"])
+    return present(frame, [Column("figure", "Figure"), Column("estimate", "Estimate", "@unit"),
                            Column("interval", f"{band} interval or note", missing="")],
                    "The gap to R* in service: is it closing in time?", source)
 
