@@ -183,7 +183,7 @@ def batches(scenario: str = "base", sims: int = 500, seed: int = 20261121, jobs:
     p = synthetic.pattern(sc, ds, demand_gap(sc, ds))
     plan = {w: (w, p.required_rate, "gap_closing") for w in synthetic.WORLDS}
     plan.update({f"model@{e:g}": ("model", e / 4, "gap_closing") for e in EFFECTS})
-    plan.update({f"reach/{w}": (w, p.needed_growth / 4, "reach") for w in (*synthetic.WORLDS, *synthetic.NOISIER, *synthetic.PROJECTION_WORLDS)})
+    plan.update({f"reach/{w}": (w, p.needed_growth / 4, "reach") for w in synthetic.REACH_WORLDS})
     plan.update({f"reach/model@{e:g}": ("model", (p.needed_growth + e) / 4, "reach") for e in REACH_EFFECTS})
     seeds = np.random.SeedSequence(seed).spawn(len(plan))
     work = [(p, world, rate, sims, s, question) for (world, rate, question), s in zip(plan.values(), seeds)]
@@ -374,7 +374,7 @@ def record(measured: dict, made: dict[str, Batch], scenario: str, seed: int, pat
             "coverage": {k: {w: r for w, (_, r) in v.items()} for k, v in measured["coverage"].items() if k in q},
             "calibration": {k: {w: {"mean_reported": m, "observed": f} for w, (m, f) in v.items()}
                             for k, v in measured["calibration"].items() if k in q},
-            "settings": {"worlds": [*synthetic.WORLDS, *synthetic.NOISIER, *synthetic.PROJECTION_WORLDS], "effects": list(REACH_EFFECTS), "power": POWER,
+            "settings": {"worlds": list(synthetic.REACH_WORLDS), "effects": list(REACH_EFFECTS), "power": POWER,
                          "window_quarters": p.window, "alpha": p.alpha, "band": p.band,
                          "noise_levels": "estimated on each simulated panel" if "estimate" in (p.level_sd, p.slope_sd)
                          else [p.level_sd, p.slope_sd]},

@@ -384,16 +384,15 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     guidance_year = (wide.index[-1] + 1).year
     guidance = guided_capex(ds, spend.spenders, guidance_year)
     path = _ai_path(scenario, wide, guidance, guidance_year)
-    sources = tuple(dict.fromkeys([*d.sources, *spend.sources, *(s for row in guidance["sources"] for s in row),
-                                   *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
+    d_and_capex = [*d.sources, *spend.sources, *(s for row in guidance["sources"] for s in row)]
+    sources = tuple(dict.fromkeys([*d_and_capex, *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
     ladder = downstream.ladder(d, d.accounting)
     bound = _bound(ds)
     answer = reach_model.reach(scenario, d, ladder, log_d, _spend_path(scenario, wide, guidance, guidance_year).sum(axis=1),
                                guidance_year, pt.horizon_year, bound)
     projection = _projection(scenario, wide, path, answer, be)
     sources = tuple(dict.fromkeys([*sources, bound.source_id]))
-    demand_sources = tuple(dict.fromkeys([*d.sources, *spend.sources, *(s for row in guidance["sources"] for s in row),
-                                          bound.source_id]))
+    demand_sources = tuple(dict.fromkeys([*d_and_capex, bound.source_id]))
     bridges = _bridges(scenario, ds, ai_q, wide, classes, requirements, year)
     sources = tuple(dict.fromkeys([*sources, *bridges.sources]))
     return DemandGapResult(

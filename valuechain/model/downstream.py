@@ -108,6 +108,12 @@ def effective_date(obs: pd.DataFrame) -> pd.Series:
             .where(obs["kind"] != "annual_revenue", mid_year))
 
 
+def row_date_offsets(obs: pd.DataFrame) -> pd.Series:
+    """Each observation's date (:func:`effective_date`) in quarters from its quarter's midpoint."""
+    mids = {q: q.start_time + (q.end_time - q.start_time) / 2 for q in pd.PeriodIndex(obs["quarter"]).unique()}
+    return (effective_date(obs) - obs["quarter"].map(mids)) / pd.Timedelta(days=QUARTER_DAYS)
+
+
 def date_offsets(obs: pd.DataFrame, quarters: pd.PeriodIndex) -> pd.DataFrame:
     r"""Quarter x series: where in time each series' level in a quarter sits, in quarters from the quarter's midpoint.
 
@@ -118,8 +124,7 @@ def date_offsets(obs: pd.DataFrame, quarters: pd.PeriodIndex) -> pd.DataFrame:
     two ends measured so (:func:`d_date_offset`, :func:`valuechain.stats.reach.pace`), not by the quarters between
     their labels.
     """
-    mids = {q: q.start_time + (q.end_time - q.start_time) / 2 for q in pd.PeriodIndex(obs["quarter"]).unique()}
-    offset = (effective_date(obs) - obs["quarter"].map(mids)) / pd.Timedelta(days=QUARTER_DAYS)
+    offset = row_date_offsets(obs)
     weight = 1.0 / obs["variance"]
     out = pd.DataFrame(np.nan, index=quarters, columns=sorted(obs["series_id"].unique()))
     for sid, rows in obs.assign(offset=offset * weight, weight=weight).groupby("series_id"):

@@ -69,6 +69,23 @@ long the recent pace lasts, so the page shows how the answer moves with it (inf:
 MEASURED_TEST = "growth_test"  # the question's test as the calibration record names it (valuechain.batch.calibrate)
 
 
+def recorded_reach(scenario: Scenario, alpha: float, path=None) -> dict | None:
+    """The question's calibration record (``reach`` of :func:`valuechain.stats.size.recorded`, ``path`` or the
+    package's) when it was measured for this test and method, this scenario, its window and level; else None."""
+    pt = scenario.demand_gap.primary_test
+    try:
+        record = size.recorded(paths.CALIBRATION_FILE if path is None else path)
+    except FileNotFoundError:
+        return None
+    measured = record.get("reach") or {}
+    settings = measured.get("settings", {})
+    if (measured.get("test") == MEASURED_TEST and measured.get("method") == stats_reach.METHOD
+            and record.get("scenario") == scenario.name
+            and settings.get("window_quarters") == pt.window_quarters and settings.get("alpha") == alpha):
+        return measured
+    return None
+
+
 def minimum_detectable_effect(scenario: Scenario, se: float, dof: int, alpha: float,
                               path=None) -> tuple[float, str]:
     """The question's test's MDE at 80% power and where it comes from (log points a year of growth above the need).
@@ -82,16 +99,8 @@ def minimum_detectable_effect(scenario: Scenario, se: float, dof: int, alpha: fl
     that gives it a size of exactly ``alpha`` in the model's world (``mde_size_adjusted``), the larger:
     where the test over-rejects, the MDE at its own size flatters it.
     """
-    pt = scenario.demand_gap.primary_test
-    try:
-        record = size.recorded(paths.CALIBRATION_FILE if path is None else path)
-    except FileNotFoundError:
-        record = {}
-    measured = record.get("reach") or {}
-    settings = measured.get("settings", {})
-    if (measured.get("test") == MEASURED_TEST and measured.get("method") == stats_reach.METHOD
-            and record.get("scenario") == scenario.name
-            and settings.get("window_quarters") == pt.window_quarters and settings.get("alpha") == alpha):
+    measured = recorded_reach(scenario, alpha, path)
+    if measured is not None:
         effects = ", ".join(f"{float(e):+.2f}" for e in measured["power"])
         how = (f"measured: 80% power of the test on {measured['simulations']} synthetic panels per effect with the real "
                f"disclosure pattern, each panel's noise levels and measurement scale estimated (make calibrate; effects {effects} "
@@ -101,22 +110,16 @@ def minimum_detectable_effect(scenario: Scenario, se: float, dof: int, alpha: fl
             return float("inf"), how + "; no effect measured reached 80% power"
         return float(max(values)), how + ("" if values[1] <= values[0] else f", at a size of {alpha:g}")
     return float(stats_reach.mde(se, dof, alpha)), MDE_SOURCE
+
+
 def measured_checks(scenario: Scenario, alpha: float, path=None) -> dict | None:
     """How the question's figures behaved on synthetic panels with the real disclosure pattern, as ``make calibrate``
     recorded it for this test, scenario, window and level (the same record as :func:`minimum_detectable_effect`),
     across its worlds: the test's largest size, the lowest coverage of D's pace interval, and the largest gap between
     the mean of a P(D >= R*'s path) reported (with growth's half-life drawn, or the pace lasting) and the frequency of
     the event, each in the world it is a probability in. None when no matching record exists."""
-    pt = scenario.demand_gap.primary_test
-    try:
-        record = size.recorded(paths.CALIBRATION_FILE if path is None else path)
-    except FileNotFoundError:
-        return None
-    measured = record.get("reach") or {}
-    settings = measured.get("settings", {})
-    if not (measured.get("test") == MEASURED_TEST and measured.get("method") == stats_reach.METHOD
-            and record.get("scenario") == scenario.name
-            and settings.get("window_quarters") == pt.window_quarters and settings.get("alpha") == alpha):
+    measured = recorded_reach(scenario, alpha, path)
+    if measured is None:
         return None
     try:
         sizes = measured["size"]
@@ -145,6 +148,13 @@ def closing_checks(path=None) -> dict | None:
                 "coverage_high": max(coverage), "simulations": int(record["simulations"])}
     except (OSError, KeyError, TypeError, ValueError, AttributeError):
         return None
+
+
+def half_life_words(half_life: float, lasting: str = "if the pace lasts") -> str:
+    """How fast growth fades, as a condition: "if growth halves every 2 years", ``lasting`` at inf."""
+    if not np.isfinite(half_life):
+        return lasting
+    return f"if growth halves every {half_life:g} year{'' if half_life == 1 else 's'}"
 
 
 def half_life_key(half_life: float) -> str:
@@ -265,8 +275,8 @@ class Reach:
             Headline("prob_reach_scope_high", f"P(D ≥ R*'s committed path in {self.target_quarter}), highest across D's "
                      "scope ladder", "probability", y, p_hi, detail=True),
             *[Headline(half_life_key(eta), f"P(D ≥ R*'s committed path in {self.target_quarter}) "
-                       + (f"if growth halves every {eta:g} year{'' if eta == 1 else 's'}" if np.isfinite(eta)
-                          else "if the recent pace lasts"), "probability", y, p_eta, detail=np.isfinite(eta))
+                       + half_life_words(eta, "if the recent pace lasts"), "probability", y, p_eta,
+                       detail=np.isfinite(eta))
               for eta, p_eta in self.probability_by_half_life.items()],
             Headline("reach_p_value", f"p-value, H0: D's pace is at most the growth that reaches R*'s committed path by {y}",
                      "p", q, self.p_value),

@@ -178,7 +178,7 @@ def pattern(scenario, ds: Dataset, result) -> Pattern:
     return Pattern(
         panel=panel, rows=np.flatnonzero((panel["flow"] == "final_demand").to_numpy()), row_series=row_series,
         row_quarter=row_quarter, row_sd=np.sqrt(variance), row_annualize=final["kind"].map(downstream.ANNUALIZE).to_numpy(float),
-        row_offset=_row_offsets(final),
+        row_offset=downstream.row_date_offsets(final).to_numpy(float),
         series=series, final=final, groups=groups, end=end, offsets=np.log(at_end) - np.log(full), quarters=quarters, tested=tested,
         d_date_offset=d.d["date_offset"].reindex(quarters[tested]).to_numpy(float),
         log_required=np.log(result.required["required_usd_bn"].where(result.required["required_usd_bn"] > 0)),
@@ -295,13 +295,6 @@ def true_log_d(p: Pattern, gap: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- observing and the pipeline
-
-
-def _row_offsets(final: pd.DataFrame) -> np.ndarray:
-    """Each row's date (:func:`valuechain.model.downstream.effective_date`) in quarters from its quarter's midpoint."""
-    mids = {q: q.start_time + (q.end_time - q.start_time) / 2 for q in pd.PeriodIndex(final["quarter"]).unique()}
-    return ((downstream.effective_date(final) - final["quarter"].map(mids)) / pd.Timedelta(days=downstream.QUARTER_DAYS)
-            ).to_numpy(float)
 
 
 def truth_at(log_d: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -481,6 +474,10 @@ PROJECTION_WORLDS = {DECAY: None, LASTING: float("inf")}
 fix (None: drawn from its prior): the worlds in which P(D >= R*'s committed path) with that half-life is a
 probability of something, since its event turns on how long growth lasts. Before T they are the random walk in
 growth at the data's noise levels, the same model as the projection's future shocks."""
+
+
+REACH_WORLDS = (*WORLDS, *NOISIER, *PROJECTION_WORLDS)
+"""Every world the question is measured in."""
 
 
 def decayed(p: Pattern, log_d: np.ndarray, rng: np.random.Generator, half_life: float | None = None) -> np.ndarray:

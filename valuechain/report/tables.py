@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from valuechain import mime
 from valuechain.escape import html_text
 from valuechain.dataset import views
 from valuechain.layers import CHAIN_ORDER
+from valuechain.model import reach as reach_model
 from valuechain.report import labels
 
 TABLE_MIME = mime.TABLE
@@ -391,9 +391,8 @@ def reach(result, source: str = "") -> Table:
          a.probability, "probability",
          f"{labels.probability_text(p_lo)} to {labels.probability_text(p_hi)} over D's scope ladder; Monte Carlo s.e. "
          f"{a.probability_se:.3f}"),
-        *[(f"P(D ≥ R*'s committed path in {a.target_quarter}) "
-           + ("if the pace lasts" if not np.isfinite(eta) else f"if growth halves every {eta:g} year{'' if eta == 1 else 's'}"),
-           p_eta, "probability", "six quarters barely inform how long the pace lasts")
+        *[(f"P(D ≥ R*'s committed path in {a.target_quarter}) {reach_model.half_life_words(eta)}", p_eta,
+           "probability", "six quarters barely inform how long the pace lasts")
           for eta, p_eta in a.probability_by_half_life.items()],
         (f"D projected in {a.target_quarter}, 95th percentile, annualized", a.p95_at(a.target_quarter), "usd_bn",
          f"bound: {a.bound.label}, USD {a.bound.value_usd_bn:,.0f}bn"),

@@ -69,6 +69,14 @@ NORMAL = np.inf
 """Degrees of freedom of the normal reference (:func:`pace`'s; ``scipy.stats.t`` with infinite :math:`\\nu` is the normal)."""
 
 
+def _span(n: int, offset) -> float:
+    """Quarters between the dates the window's two ends measure: :math:`n + o_T - o_{T-n}` (``n`` without offsets)."""
+    if offset is None:
+        return float(n)
+    offset = np.asarray(offset, float)
+    return n + float(offset[-1] - offset[-n - 1])
+
+
 def pace(log_d, log_sd, window: int, offset=None) -> tuple[np.ndarray, np.ndarray, float]:
     r"""D's realized log growth a year over the latest ``window`` quarterly changes (fewer if fewer, at least
     :data:`MIN_CHANGES`), its standard error from D's band and the reference's degrees of freedom (:data:`NORMAL`).
@@ -86,7 +94,7 @@ def pace(log_d, log_sd, window: int, offset=None) -> tuple[np.ndarray, np.ndarra
     if n < MIN_CHANGES or not np.isfinite(y[:, -n - 1:]).all() or not np.isfinite(sd[:, [-n - 1, -1]]).all():
         raise ValueError(f"pace: need at least {MIN_CHANGES} quarterly changes of log D without gaps and D's band at "
                          f"both ends, got {max(n, 0)}")
-    span = float(n) if offset is None else n + float(np.asarray(offset, float)[-1] - np.asarray(offset, float)[-n - 1])
+    span = _span(n, offset)
     if not np.isfinite(span) or span <= 0:
         raise ValueError(f"pace: the window must span a positive time, got {span} quarters")
     est = 4 * (y[:, -1] - y[:, -n - 1]) / span
@@ -111,7 +119,7 @@ def test_se(log_sd, window: int, years, offset=None) -> np.ndarray:
     """
     sd = np.atleast_2d(np.asarray(log_sd, dtype=float))
     n = min(window, sd.shape[1] - 1)
-    span = float(n) if offset is None else n + float(np.asarray(offset, float)[-1] - np.asarray(offset, float)[-n - 1])
+    span = _span(n, offset)
     out = np.sqrt(sd[:, -1] ** 2 * (4 / span + 1 / np.asarray(years, float)) ** 2 + sd[:, -n - 1] ** 2 * (4 / span) ** 2)
     return out.reshape(np.shape(log_sd)[:-1])
 
