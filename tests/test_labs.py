@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from valuechain import paths, load_dataset
-from valuechain.model import inputs as model_inputs, labs, valuation
+from valuechain.model import demand, inputs as model_inputs, labs, valuation
 from valuechain.publish import outputs
 from valuechain.report import notebook
 from valuechain.exceptions import ParameterError
@@ -203,3 +203,13 @@ def test_lab_revenue_on_the_path_is_the_two_labs_paths(base_scenario, ds, base_e
     """Notebook 04's 'Lab revenue on the scenario's path' is OpenAI's and Anthropic's notebook 03 paths in 2030."""
     total = sum(float(be.path.set_index("year").loc[2030, "revenue_usd_bn"]) for be in base_econ.break_even.values())
     assert valuation.labs_path_revenue(base_scenario, ds, ("openai", "anthropic"), 2030) == pytest.approx(total)
+
+
+def test_lab_economics_needs_only_the_demand_gaps_requirements(base_scenario, ds, base_pool, base_gap, base_econ):
+    """Notebook 03 takes the requirements alone (demand.requirements), not the demand gap's inference:
+    the same figures as the whole demand gap's, to the last digit."""
+    alone = demand.requirements(base_scenario, ds, base_pool)
+    pd.testing.assert_frame_equal(alone, base_gap.requirements, check_exact=True)
+    econ = labs.analyse(base_scenario, ds, base_pool)
+    pd.testing.assert_frame_equal(econ.gap_with_round_trip, base_econ.gap_with_round_trip, check_exact=True)
+    assert econ.summary() == base_econ.summary()

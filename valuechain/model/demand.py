@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from valuechain.dataset.capex import consistent_quarters, guided_capex
+from valuechain.dataset.capex import SpenderQuarters, consistent_quarters, guided_capex
 from valuechain.model import bridge, calculations, capital, chain, required
 from valuechain.model import reach as reach_model
 from valuechain.model import verdict as verdict_rule
@@ -347,14 +347,31 @@ class DemandGapResult:
         return out
 
 
-def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool | None = None,
-               year: int | None = None) -> DemandGapResult:
-    """Run the demand-gap analysis for ``scenario`` (see the module docstring)."""
+@dataclass(frozen=True)
+class Basis:
+    """What the whole demand gap rests on: :math:`D`, the spenders' capex, :math:`R^*` and the published bars
+    year by year, with ``year``'s requirements (:func:`basis`). Notebook 03 needs only this much of it."""
+
+    year: int
+    d: downstream.Downstream
+    classes: tuple[capital.AssetClass, ...]
+    spend: SpenderQuarters  # the spenders' filed capex
+    wide: pd.DataFrame  # the same, a column per spender (SpenderQuarters.wide)
+    ai_q: pd.Series  # their AI capex by quarter
+    rstar: pd.DataFrame  # R* by quarter (capital.required_revenue)
+    required_by_year: pd.DataFrame  # _required_by_year
+    requirements: pd.DataFrame  # the three methods for ``year`` (_requirements)
+
+
+def basis(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool | None = None,
+          year: int | None = None) -> Basis:
+    """:math:`D`, :math:`R^*` and the requirements of ``year`` (default: the last historical year) for ``scenario``,
+    without the inference :func:`demand_gap` adds to them."""
     ds = ds or load_dataset()
     pool = pool or profit_pool(scenario, ds)
     year = year or pool.historical_years[-1]
     dg = scenario.demand_gap
-    cap, be, reg, pt, down = dg.capital, dg.break_even, dg.regression, dg.primary_test, dg.downstream
+    cap, be, down = dg.capital, dg.break_even, dg.downstream
 
     panel = disclosures.load(ds)
     d = downstream.of_scenario(scenario, ds, panel)
@@ -365,6 +382,30 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     ai_q = capital.ai_capex(wide, cap.ai_share, cap.ai_share_before)
     rstar = capital.required_revenue(ai_q, classes, cap.service_lag_quarters, be.target_return,
                                      be.margin_before_depreciation)
+    annual_r = downstream.annual_revenue(rstar["required_usd_bn"])
+    data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
+    known = downstream.known_by_year(d.d, panel, pool.historical_years, down.start_quarter, down.level_sd,
+                                     down.slope_sd, accounting=d.accounting, scope=d.scope)
+    by_year = _required_by_year(scenario, pool, known, annual_r, data_center)
+    return Basis(year, d, classes, spend, wide, ai_q, rstar, by_year, _requirements(scenario, by_year, year))
+
+
+def requirements(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool | None = None,
+                 year: int | None = None) -> pd.DataFrame:
+    """The three published methods' requirements for ``year`` against :math:`D`, as :func:`demand_gap` has them."""
+    return basis(scenario, ds, pool, year).requirements
+
+
+def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool | None = None,
+               year: int | None = None) -> DemandGapResult:
+    """Run the demand-gap analysis for ``scenario`` (see the module docstring)."""
+    ds = ds or load_dataset()
+    pool = pool or profit_pool(scenario, ds)
+    base = basis(scenario, ds, pool, year)
+    year, d, classes, spend, ai_q, rstar = base.year, base.d, base.classes, base.spend, base.ai_q, base.rstar
+    by_year, requirements, wide = base.required_by_year, base.requirements, base.wide
+    dg = scenario.demand_gap
+    cap, be, reg, pt, down = dg.capital, dg.break_even, dg.regression, dg.primary_test, dg.downstream
 
     tested = d.d[d.d["series_present"] >= pt.min_series]
     log_d = np.log(tested["d_usd_bn"])
@@ -375,12 +416,6 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
                               years=range(int(tested.index[-1].year), 2041), level=down.band, alpha=pt.alpha)
 
     secondary = _secondary(ds, scenario, d, ai_q, tested.index)
-    annual_r = downstream.annual_revenue(rstar["required_usd_bn"])
-    data_center = views.quarterly(ds, "data_center_revenue", ["nvidia"])["nvidia"].dropna()
-    known = downstream.known_by_year(d.d, panel, pool.historical_years, down.start_quarter, down.level_sd,
-                                     down.slope_sd, accounting=d.accounting, scope=d.scope)
-    by_year = _required_by_year(scenario, pool, known, annual_r, data_center)
-    requirements = _requirements(scenario, by_year, year)
     guidance_year = (wide.index[-1] + 1).year
     guidance = guided_capex(ds, spend.spenders, guidance_year)
     path = _ai_path(scenario, wide, guidance, guidance_year)

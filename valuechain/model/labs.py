@@ -14,7 +14,7 @@ import pandas as pd
 from valuechain.dataset import views
 from valuechain.dataset.load import Dataset
 from valuechain.dataset.names import company_name
-from valuechain.model.demand import demand_gap
+from valuechain.model.demand import requirements
 from valuechain.model.formulas import break_even_years
 from valuechain.model.inputs import lab_base, lab_start
 from valuechain.model.profit import profit_pool
@@ -224,10 +224,11 @@ class LabEconomicsResult:
 
 
 def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
-    """Run notebook 03's analyses for ``scenario`` (reusing the profit pool and demand gap if given)."""
+    """Run notebook 03's analyses for ``scenario`` (reusing the profit pool and demand gap if given).
+
+    Of the demand gap it needs only the requirements (:func:`valuechain.model.demand.requirements`), not its inference."""
     le = scenario.lab_economics
     pool = pool or profit_pool(scenario, ds)
-    gap = gap or demand_gap(scenario, ds, pool)
     labs = list(le.paths)
     paths = {}
     for lab, spec in le.paths.items():
@@ -243,7 +244,7 @@ def analyse(scenario, ds: Dataset, pool=None, gap=None) -> LabEconomicsResult:
     layers = pool.layers[(pool.layers["year"] == le.circular_year) & (pool.layers["kind"] == "historical")].set_index("layer")
     cloud_total = float(layers.loc["cloud", "ai_revenue_usd_bn"])
     split = split_cloud_revenue(cloud_total, float(investments["round_trip_usd_bn"].sum()))
-    req = gap.requirements.copy()
+    req = (gap.requirements if gap is not None else requirements(scenario, ds, pool)).copy()
     req["actual_organic_usd_bn"] = req["actual_usd_bn"] - split["round_tripped_usd_bn"]
     req["gap_organic_usd_bn"] = req["required_usd_bn"] - req["actual_organic_usd_bn"]
     return LabEconomicsResult(
