@@ -714,6 +714,57 @@ def test_every_worker_killed_still_runs_the_whole_queue(tmp_path, monkeypatch):
         ("01_n", "base", "failed"), ("02_n", "base", "failed"), ("01_n", "other", "failed"), ("02_n", "other", "ok")]
 
 
+def _journal(path, kill_exports=()):
+    """Stand-ins for the item executor and the exports task that write, in order, what ran in ``path``."""
+    import os
+    import signal
+    from dataclasses import asdict
+
+    def execute_item(item, key, outputs, *args, kernel=None):
+        with open(path, "a") as f:
+            f.write(f"item {item.label}\n")
+        return asdict(runner.Outcome(item.scenario, item.notebook, "ok", 0.1))
+
+    def export_scenario(job, *args):
+        if job.scenario in kill_exports:
+            os.kill(os.getpid(), signal.SIGKILL)
+        with open(path, "a") as f:
+            f.write(f"exports {job.scenario} {args[-1]['title'] if args[-1] else None}\n")
+        return {"error": ""}
+
+    return execute_item, export_scenario
+
+
+def test_each_scenarios_exports_are_written_by_a_worker_as_soon_as_its_last_item_has_run(tmp_path, monkeypatch):
+    """Not all at the end in the parent: base's exports come before the next scenario's first item (one worker),
+    given the scenario's resolved parameters, as parameters.json will hold them."""
+    params, notebooks, outputs = _folders(tmp_path, notebooks=2)
+    journal = tmp_path / "journal"
+    item, exports = _journal(journal)
+    monkeypatch.setattr(runner, "WarmKernel", _NoKernel)
+    monkeypatch.setattr(runner, "execute_item", item)
+    monkeypatch.setattr(runner, "export_scenario", exports)
+    runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, jobs=1)
+    assert journal.read_text().splitlines() == [
+        "item base/01_n", "item base/02_n", "exports base Base case", "item other/01_n", "item other/02_n", "exports other Other"]
+
+
+def test_a_worker_that_dies_writing_exports_fails_nothing_and_the_parent_writes_them(tmp_path, monkeypatch):
+    params, notebooks, outputs = _folders(tmp_path, notebooks=2)
+    journal = tmp_path / "journal"
+    item, exports = _journal(journal, kill_exports={"base"})
+    monkeypatch.setattr(runner, "WarmKernel", _NoKernel)
+    monkeypatch.setattr(runner, "execute_item", item)
+    monkeypatch.setattr(runner, "export_scenario", exports)
+    stale = []
+    monkeypatch.setattr(runner, "write_exports", lambda outcomes, outputs, notebooks=None: stale.append(
+        sorted({o.scenario for o in outcomes})))
+    outcomes = runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, jobs=1)
+    assert [o.status for o in outcomes] == ["ok"] * 4
+    assert journal.read_text().splitlines()[-1] == "exports other Other"  # a new worker took the queue on
+    assert stale == [["base", "other"]]  # and the parent writes whatever is still stale after the batch
+
+
 def test_the_main_scenario_is_queued_first():
     items = [runner.Item(s, n) for s in ("a_case", "base", "z_case") for n in ("01", "02")]
     assert [i.label for i in runner.queue_order(items)] == ["base/01", "base/02", "a_case/01", "a_case/02", "z_case/01", "z_case/02"]

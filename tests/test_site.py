@@ -282,13 +282,16 @@ def test_a_run_that_changed_nothing_keeps_the_index_and_publish_always_rebuilds_
 
 
 def test_every_page_and_the_index_carry_the_overdue_banner_escaped(tiny, monkeypatch):
+    """The pages the run writes, and those publish writes again."""
     _, _, outputs = tiny
-    _run(tiny)
     monkeypatch.setattr(site, "overdue_sentence", lambda: "Overdue: NVIDIA <b>fiscal 2027 Q3</b> & more.")
+    banner = '<div class="vc-overdue">Overdue: NVIDIA &lt;b&gt;fiscal 2027 Q3&lt;/b&gt; &amp; more.</div>'
+    _run(tiny)
+    pages = list(outputs.glob("*/*.html"))
+    assert len(pages) == 2 and all(banner in path.read_text() for path in pages)
     site.publish(outputs)
     pages = [outputs / "index.html", *outputs.glob("*/*.html")]
     assert len(pages) == 3
     for path in pages:
-        assert ('<div class="vc-overdue">Overdue: NVIDIA &lt;b&gt;fiscal 2027 Q3&lt;/b&gt; &amp; more.</div>'
-                in path.read_text()), path
+        assert banner in path.read_text(), path
     assert site.overdue_banner("") == ""  # nothing overdue, no banner

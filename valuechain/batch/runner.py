@@ -491,7 +491,7 @@ def register_engine() -> str:
 
 def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_dir: str,
                  timeout: int | None = None, vintage: str | None = None, sockets: str | None = None,
-                 kernel: WarmKernel | None = None) -> dict:
+                 overdue: str = "", kernel: WarmKernel | None = None) -> dict:
     """Run one item in this process (a worker): execute, convert to HTML, write atomically.
 
     Never raises: a failure of the notebook or of a write (a full disk, say) is reported in the
@@ -499,7 +499,7 @@ def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_
     the worker's warm kernel (:class:`WarmKernel`), reset to a clean namespace first and restarted
     after a failure; without one, a kernel is started for this item alone and stopped after it. A
     kernel's socket folder is made inside ``sockets`` (the batch's folder, which the parent removes
-    however the batch ends).
+    however the batch ends). ``overdue`` is the sentence naming the overdue reports, shown on the page.
     """
     outputs = Path(outputs)
     p = _paths(outputs, item)
@@ -509,7 +509,7 @@ def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_
     kernel = kernel or WarmKernel(sockets)
     try:
         return _execute_item(item, key, outputs, Path(notebooks_dir), Path(params_dir), timeout, vintage, p, scratch, start,
-                             kernel)
+                             kernel, overdue)
     except Exception as exc:  # a write that failed after the notebook ran (no space, no permission), or a kernel that would not start
         return asdict(Outcome(item.scenario, item.notebook, "failed", time.perf_counter() - start,
                               error=_one_line(exc, timeout)))
@@ -519,7 +519,8 @@ def execute_item(item: Item, key: str, outputs: str, notebooks_dir: str, params_
             kernel.stop()
 
 
-def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintage, p, scratch, start, kernel) -> dict:
+def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintage, p, scratch, start, kernel,
+                  overdue="") -> dict:
     import papermill as pm
 
     from valuechain.publish import site
@@ -548,7 +549,7 @@ def _execute_item(item, key, outputs, notebooks_dir, params_dir, timeout, vintag
     from valuechain.scenario.load import load_scenario  # in the worker that ran the notebook
 
     parameters = load_scenario(scenario_file, params_dir=params_dir).resolved()
-    page = site.notebook_page(executed, parameters, vintage or "", item.scenario)
+    page = site.notebook_page(executed, parameters, vintage or "", item.scenario, overdue)
     atomic_write_text(scratch / "page.html", page)
     atomic_write_text(scratch / "figures.json", to_json(figures))
     atomic_write_text(scratch / "page.json", outputs_reader.page_data(book))
@@ -675,7 +676,8 @@ def run(scenarios=None, notebooks=None, jobs: int | None = None, force: bool = F
         if on_locked is not None:
             on_locked()
         try:
-            outcomes += _execute(queue_order(todo), keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout, log)
+            outcomes += _execute(queue_order(todo), keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout, log,
+                                 resolved)
         finally:
             remove_scratch(outputs)  # scratch of interrupted items
         order = {item.label: i for i, item in enumerate(items)}
@@ -729,17 +731,48 @@ def check_contained(outputs: Path, scenarios) -> None:
                               f"remove the link (its target is left as it is) or choose another folder with --outputs")
 
 
-def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None) -> None:
-    """Charts, workbook and deck of each scenario of the run whose executed notebooks are newer than them."""
+def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None, overdue: str | None = None) -> None:
+    """Charts, workbook, deck and brief of each scenario of the run whose executed notebooks are newer than them
+    (those a worker wrote during the batch, :class:`Exports`, are not). ``overdue``: the sentence naming the
+    overdue reports (default: the earnings calendar's today)."""
     from valuechain.publish import exports
 
     vintage = None
     for scenario in dict.fromkeys(o.scenario for o in outcomes):
         if exports.stale(outputs / scenario):
             from valuechain.dataset.load import load_dataset  # only then: pandera and pandas take a while to load
+            from valuechain.publish.site import overdue_sentence
 
             vintage = vintage or str(load_dataset().vintage)
-            exports.write_all(outputs / scenario, notebooks, vintage)
+            overdue = overdue_sentence() if overdue is None else overdue
+            exports.write_all(outputs / scenario, notebooks, vintage, overdue)
+
+
+@dataclass(frozen=True)
+class Exports:
+    """The exports of one scenario (:func:`valuechain.publish.exports.write_all`), a task a worker runs once every
+    item of the scenario has run, while the other worker runs the next items: they are not left to the end."""
+
+    scenario: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.scenario}/exports"
+
+
+def export_scenario(job: Exports, outputs: str, notebooks, vintage: str, overdue: str, parameters: dict) -> dict:
+    """Write ``job``'s exports in this process (a worker) if they are stale; never raises. Returns ``{"error": ""}``,
+    or the error in one line: the parent then writes them itself after the batch (:func:`write_exports`), as it
+    does when the worker dies, and reports what fails there."""
+    from valuechain.publish import exports
+
+    folder = Path(outputs) / job.scenario
+    try:
+        if exports.stale(folder):
+            exports.write_all(folder, notebooks, vintage, overdue, parameters=parameters)
+        return {"error": ""}
+    except Exception as exc:
+        return {"error": _one_line(exc)}
 
 
 def load_all(scenarios, params_dir: Path, sources: dict[str, Path] | None = None) -> dict[str, dict]:
@@ -821,9 +854,13 @@ class ResolvedRecord:
         write_changed(self.path, json.dumps({"key": self.key, "scenarios": self.recorded | same}, sort_keys=True) + "\n")
 
 
-def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout, log=None) -> list[Outcome]:
+def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, timeout, log=None,
+             resolved=None) -> list[Outcome]:
+    """Run ``todo`` in the pool; each scenario's exports are written by a worker as soon as its last item has run."""
     if not todo:
         return []
+    from collections import deque
+
     from valuechain.dataset.load import load_dataset
     from valuechain.batch.progress import Progress
 
@@ -846,16 +883,30 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
     pool = Pool(min(jobs, len(todo)), sockets, str(log.path) if log is not None else None, notebooks_dir)
     try:
         pool.start()  # the workers start their kernels while the dataset loads here
+        from valuechain.publish.site import overdue_sentence
+
         vintage = str(load_dataset().vintage)  # once for the batch, not once per page
+        overdue = overdue_sentence()
+        left = {scenario: sum(item.scenario == scenario for item in todo) for scenario in dict.fromkeys(i.scenario for i in todo)}
+        notebooks = notebook_names(notebooks_dir)
 
-        def task(item):
-            return item, keys[item], str(outputs), str(notebooks_dir), str(params_dir), timeout, vintage, sockets
+        def task(job):
+            if isinstance(job, Exports):
+                parameters = json.loads(to_json(resolved[job.scenario])) if resolved else None  # as parameters.json reads back
+                return job, str(outputs), notebooks, vintage, overdue, parameters
+            return job, keys[job], str(outputs), str(notebooks_dir), str(params_dir), timeout, vintage, sockets, overdue
 
-        for item, result in pool.run(todo, task, stopped, bar.running):
+        queue = deque(todo)
+        for job, result in pool.run(queue, task, stopped, bar.running):
+            if isinstance(job, Exports):
+                continue  # stale exports the worker could not write are written after the batch (write_exports)
             outcome = Outcome(**result) if result is not None else Outcome(
-                item.scenario, item.notebook, "failed", error=pool.death_message(item))
+                job.scenario, job.notebook, "failed", error=pool.death_message(job))
             done.append(outcome)  # run() puts the outcomes back in plan order
-            bar.finished(item.label, outcome.status, outcome.seconds)
+            bar.finished(job.label, outcome.status, outcome.seconds)
+            left[job.scenario] -= 1
+            if not left[job.scenario]:
+                queue.appendleft(Exports(job.scenario))  # next, on the first worker free
         if stopped:
             raise RunInterrupted(stopped[0])
     except KeyboardInterrupt as exc:
@@ -904,18 +955,20 @@ class Pool:
         while len(self.workers) < self.size:
             self._start()
 
-    def run(self, todo, task, stopped=(), show=None):
-        """Run ``todo`` in queue order; yield ``(item, outcome dict or None if its worker died)`` as each ends."""
-        from collections import deque
+    def run(self, queue, task, stopped=(), show=None):
+        """Run the deque ``queue`` in order; yield ``(job, outcome dict or None if its worker died)`` as each ends.
+
+        The caller may add to ``queue`` (at either end) while it runs: a worker free takes the first job."""
         from multiprocessing.connection import wait
 
-        queue = deque(todo)
-        idle = [w for w in self.workers if w.item is None]
-        while queue and (idle or len(self.workers) < self.size):
-            self._give(idle.pop(0) if idle else self._start(), queue.popleft(), task)
         shown = None
-        while any(w.item is not None for w in self.workers):
+        while True:
+            idle = [w for w in self.workers if w.item is None]
+            while queue and (idle or len(self.workers) < self.size):
+                self._give(idle.pop(0) if idle else self._start(), queue.popleft(), task)
             busy = [w for w in self.workers if w.item is not None]
+            if not busy:
+                return
             if show is not None and shown != [w.item for w in busy]:
                 shown = [w.item for w in busy]
                 show([item.label for item in shown])
@@ -932,10 +985,7 @@ class Pool:
                     self.deaths[item] = worker.process.exitcode
                 if not worker.process.is_alive():
                     self._retire(worker)
-                    worker = None
-                if queue:
-                    self._give(worker or self._start(), queue.popleft(), task)
-                yield item, result
+                yield item, result  # before the worker gets its next job: the caller may have put one first
 
     def _give(self, worker: _Worker, item: Item, task) -> None:
         """Hand ``item`` to ``worker``, or to a new worker if that one has died since its last item."""
@@ -1026,7 +1076,7 @@ def _worker_main(conn, parent_pid: int, log: str | None, sockets: str, cwd: str 
                 break
             if task is None:
                 break
-            conn.send(execute_item(*task, kernel=kernel))
+            conn.send(export_scenario(*task) if isinstance(task[0], Exports) else execute_item(*task, kernel=kernel))
     finally:
         kernel.stop()
 

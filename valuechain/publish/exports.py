@@ -50,10 +50,12 @@ def write_charts(folder: Path, books: list[Notebook]) -> list[dict]:
     return written
 
 
-def write_all(folder: Path, notebooks=None, vintage: str | None = None, overdue: str = "") -> dict:
+def write_all(folder: Path, notebooks=None, vintage: str | None = None, overdue: str = "",
+              parameters: dict | None = None) -> dict:
     """Write the charts, the workbook and the deck of the scenario in ``folder``; returns the manifest.
 
-    ``overdue`` is the sentence naming the reports the earnings calendar says are overdue."""
+    ``overdue`` is the sentence naming the reports the earnings calendar says are overdue; ``parameters``
+    the scenario's resolved parameters as plain data (default: its ``parameters.json``, read back)."""
     from valuechain.publish import answer, brief, deck, workbook  # each imports its writer (XlsxWriter, python-pptx) only here
 
     folder = Path(folder)
@@ -61,7 +63,8 @@ def write_all(folder: Path, notebooks=None, vintage: str | None = None, overdue:
     books = read_scenario(folder, notebooks, broken)
     if not books:
         return {}
-    name, parameters = folder.name, read_parameters(folder)
+    name = folder.name
+    parameters = read_parameters(folder) if parameters is None else parameters
     previous = listing(folder)
     charts = write_charts(folder, books)
     atomic_write_bytes(folder / f"{name}.xlsx", workbook.build(name, parameters, books))
