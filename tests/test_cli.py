@@ -73,6 +73,18 @@ def test_list_marks_invalid_scenarios_and_lists_the_rest(tmp_path, monkeypatch):
     assert lines[2].startswith("worse") and "INVALID: " in lines[2] and "YAML syntax error" in lines[2]
 
 
+def test_the_command_reads_notebooks_without_the_iri_grammar_and_still_validates_them():
+    """The command never builds rfc3987_syntax's grammars (0.75 s); a notebook is still checked against its schema."""
+    code = ("import sys, valuechain.cli, nbformat, papermill\n"
+            "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
+            "nbformat.validate(nb)\n"
+            "nb.cells[0]['outputs'] = 'not a list'\n"
+            "try:\n    nbformat.validate(nb)\nexcept nbformat.ValidationError:\n    print('refused')\n"
+            "print(sorted(m for m, mod in sys.modules.items() if m.startswith('rfc3987') and mod is not None))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["refused", "[]"]
+
+
 def test_usage_errors_are_one_line_with_exit_2():
     for args in (["run", "--jobs", "abc"], ["run", "--no-such-option"], ["no-such-command"], ["run", "--timeout", "0"]):
         proc = invoke_cli(*args)
