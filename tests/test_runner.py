@@ -603,12 +603,14 @@ def test_items_sharing_a_warm_kernel_see_nothing_the_item_before_left(tiny):
     _notebook(notebooks / "01_set.ipynb",
               "import os, sys, matplotlib\nLEAK = 'left by 01_set'\nos.environ['VC_LEAK'] = '1'\nsys.path.append('/leak')\n"
               "matplotlib.rcParams['figure.dpi'] = 17\nos.chdir('/')\n"
+              "import json, weakref\nclass Cycle: pass\nc = Cycle()\nc.me = c\njson.vc_probe = weakref.ref(c)\ndel c\n"
               f"{record}notebook.record({{'pid': os.getpid(), 'count': get_ipython().execution_count}}, metrics_path)")
     _notebook(notebooks / "02_check.ipynb",
               "import os, sys, matplotlib\n"
               f"{record}notebook.record({{'pid': os.getpid(), 'leak': 'LEAK' in globals(), 'cwd': os.getcwd(), "
               "'env': os.environ.get('VC_LEAK', 'unset'), 'path': '/leak' in sys.path, 'dpi': matplotlib.rcParams['figure.dpi'], "
-              "'count': get_ipython().execution_count}, metrics_path)")
+              "'count': get_ipython().execution_count, 'cycle': __import__('json').vc_probe() is not None, "
+              "'frozen': __import__('gc').get_freeze_count()}, metrics_path)")
     _notebook(notebooks / "03_read.ipynb", "print(LEAK)")
     outcomes = {o.notebook: o for o in _run(tiny, scenarios=["base"], jobs=1)}
     assert outcomes["01_set"].status == "ok" and outcomes["02_check"].status == "ok", outcomes
@@ -617,6 +619,8 @@ def test_items_sharing_a_warm_kernel_see_nothing_the_item_before_left(tiny):
     assert seen["leak"] is False and seen["env"] == "unset" and seen["path"] is False
     assert seen["cwd"] == str(notebooks) and seen["dpi"] == 100.0
     assert seen["count"] == outcomes["01_set"].figures["count"]  # cells are numbered as in the new kernel 01_set ran in
+    # the garbage 01_set left in a reference cycle was collected before the survivors were frozen out of the collector
+    assert seen["cycle"] is False and seen["frozen"] > 10_000
     read = outcomes["03_read"]
     assert read.status == "failed" and read.error == "NameError: name 'LEAK' is not defined" and read.failing_cell == 3
 

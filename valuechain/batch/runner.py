@@ -293,13 +293,17 @@ def _entries(folder: Path) -> list[Path]:
 
 # What an item may change in its kernel beyond its namespace, recorded once when the kernel starts
 # (after importing the notebooks' stack, as the first item would) and put back before every item.
+# What is alive then, and after each reset (the imported modules and their caches), is frozen out of the
+# garbage collector's reach (gc.freeze): the full collection of every reset then scans only what the
+# last item made, 0.01 s rather than 0.08 s after notebook 05.
 SNAPSHOT_CODE = '''\
 def _valuechain_snapshot():
-    import os, sys, warnings
+    import gc, os, sys, warnings
     import matplotlib, numpy, pandas
     get_ipython().valuechain_snapshot = {
         "cwd": os.getcwd(), "path": list(sys.path), "environ": dict(os.environ), "warnings": list(warnings.filters),
         "numpy_errors": numpy.geterr(), "numpy_printing": numpy.get_printoptions(), "rc": dict(matplotlib.rcParams)}
+    gc.freeze()
 _valuechain_snapshot()
 del _valuechain_snapshot
 '''
@@ -308,7 +312,7 @@ del _valuechain_snapshot
 # execution count too, so cell numbers are those of a new kernel), and the state recorded above.
 RESET_CODE = '''\
 def _valuechain_reset():
-    import os, sys, warnings
+    import gc, os, sys, warnings
     import matplotlib, numpy, pandas
     shell = get_ipython()
     saved = shell.valuechain_snapshot
@@ -327,6 +331,8 @@ def _valuechain_reset():
         matplotlib.rcParams.update(saved["rc"])
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+    gc.collect()
+    gc.freeze()
 _valuechain_reset()
 '''
 KERNEL_STARTUP_SECONDS = 60  # a kernel that is not ready by then fails its item
@@ -342,7 +348,9 @@ class WarmKernel:
     matplotlib's settings and open pyplot figures are put back as they were when the kernel started.
     After an item that failed, timed out or killed the kernel, the kernel is stopped and the next
     item gets a new one. Imported modules stay (that is the point), so a module's own caches do
-    too: the library's are filled from files that do not change during a batch.
+    too: the library's are filled from files that do not change during a batch. What survives a reset
+    is frozen out of the garbage collector's scans (``gc.freeze``), after a collection, so the next
+    reset's collection looks only at what the next item made.
     """
 
     def __init__(self, sockets: str | None = None):
