@@ -181,3 +181,21 @@ def test_parameters_sheet_and_diff_view_share_one_reading_of_the_parameters():
     leaves = comparison.leaves(base)
     assert ("layers", "cloud", "pass_through") in leaves and not any(p[-1] == "rationale" for p in leaves)
     assert comparison.rationale(base, ("layers", "cloud", "pass_through")) == base["layers"]["cloud"]["rationale"]
+
+
+def test_the_brief_gets_the_question_notebooks_whichever_notebooks_the_exports_read(tmp_path):
+    """The question notebooks among those the exports read are used as read; the others are read from the
+    folder: the same notebooks, in the same order, as reading the questions again."""
+    import nbformat
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    from valuechain.publish import answer
+
+    for stem in (*answer.QUESTIONS, "03_other"):
+        nbformat.write(new_notebook(cells=[new_markdown_cell(f"# Title of {stem}")]), str(tmp_path / f"{stem}.ipynb"))
+    for notebooks in (None, ["03_other"], [answer.QUESTIONS[1], "03_other"], list(answer.QUESTIONS)):
+        books = outputs.read_scenario(tmp_path, notebooks)
+        questions = exports._questions(tmp_path, books, notebooks)
+        assert questions == outputs.read_scenario(tmp_path, answer.QUESTIONS)
+        assert [q.stem for q in questions] == list(answer.QUESTIONS)
+        assert all(any(q is book for book in books) for q in questions if notebooks is None or q.stem in notebooks)

@@ -105,9 +105,74 @@ def test_a_page_leaves_out_outputs_marked_off_page_and_the_exports_data():
         new_output("display_data", data={"text/markdown": "**Scenario:** block"}, metadata={"valuechain": {"page": False}}),
         new_output("display_data", data={"text/html": "<p>kept</p>", mime.TABLE: {"rows": []}}),
     ]), new_code_cell("record", outputs=[new_output("display_data", data={mime.METRICS: {"a": 1}, "text/plain": "1 key figures recorded"})])]
-    page = site.for_page(new_notebook(cells=cells))
+    nb = new_notebook(cells=cells)
+    before = json.dumps(nb, sort_keys=True)
+    page = site.for_page(nb)
     assert len(page.cells) == 2  # the key-figure cell is gone with its output
     assert [o["data"] for o in page.cells[1].outputs] == [{"text/html": "<p>kept</p>"}]
+    assert json.dumps(nb, sort_keys=True) == before  # the notebook itself is left as it was
+
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+
+
+def _odd_notebook(path):
+    """An executed notebook whose outputs give nbconvert's last pass all its work: images with and without an
+    alternative text, attributes out of order, classes with extra spaces, blank texts inside and outside ``pre``,
+    an output's own tab stop, an image tag written inside an attribute's value."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    html_output = ('<div  id="x" class=" vc-table   wide " title="a &gt; b">\n\n  <table>\n <tr><td>1</td>  <td>2</td></tr>'
+                   '\n</table>  <img src="data:image/png;base64,' + PNG + '" width="10"> '
+                   '<img alt="a chart" src="data:image/png;base64,' + PNG + '"></div>\n\n'
+                   '<pre>  two  spaces\n\n  <b>kept</b>  </pre>\t<span>\t</span>\n'
+                   '<div class="jp-OutputArea-output" tabindex="5" data-mime-type="x">own</div>'
+                   '<p title="<img src=x>">an image written in an attribute</p>')
+    cells = [new_markdown_cell("# Odd notebook\n\n## Executive summary\n\nSome **bold** text and a list:\n\n- one\n- two"),
+             new_code_cell("shown()", outputs=[
+                 new_output("display_data", data={"text/html": html_output}),
+                 new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"}),
+                 new_output("stream", name="stdout", text="a   b\n\n   \nc\n"),
+                 new_output("display_data", data={"text/markdown": "A summary with `code` and a [link](../index.html)."})]),
+             new_markdown_cell("## A second section\n\n| a | b |\n|---|---|\n| 1 | 2 |")]
+    path.parent.mkdir(parents=True)
+    nbformat.write(new_notebook(cells=cells), str(path))
+    return path
+
+
+def test_a_page_is_the_one_nbconverts_whole_html_exporter_gives(tmp_path, monkeypatch):
+    """The page renders with nbconvert's template and does nbconvert's last pass (BeautifulSoup's) on the sanitized
+    page: it is byte for byte the page of nbconvert's HTMLExporter, sanitized."""
+    from nbconvert import HTMLExporter
+
+    executed = _odd_notebook(tmp_path / "base" / "01_odd.ipynb")
+    parameters = {"title": "Odd case", "description": "Blanks  and <b>markup</b>.", "note": "   ", "years": [2025, 2030]}
+    page = site.notebook_page(executed, parameters, "2025-06-30", overdue="Nvidia's report is overdue.")
+    assert 'alt="No description has been provided for this image"' in page and '<img alt="a chart"' in page
+    assert '<p title="&lt;img src=x&gt;">an image written in an attribute</p>' in page
+
+    whole = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    monkeypatch.setattr(site, "_html", lambda nb, name: whole.from_notebook_node(nb, resources={"metadata": {"name": name}})[0])
+    monkeypatch.setattr(site, "finish", lambda page: page)
+    assert page == site.notebook_page(executed, parameters, "2025-06-30", overdue="Nvidia's report is overdue.")
+
+
+def test_finish_does_nbconverts_last_pass_on_the_sanitizers_markup():
+    head = '<!DOCTYPE html>\n<html lang="en">\n<head><title>t</title><style>img{}</style></head>\n'
+    header = '<header class="vc-header"><td>  </td></header>'
+    body = ('\n\n<main>\n  <div title="x" class=" jp-OutputArea-output  b" data-mime-type="m">'
+            '<img src="data:image/png;base64,x" width="1"><img width="2" alt="kept"> \t<span> a  b </span>\n\n'
+            '<pre>\n  <b> </b>  </pre> <div class="c" tabindex="5"></div><div class="jp-Cell-inputWrapper" tabindex="5"></div>'
+            '<p title="<img src=&quot;x&quot;>">&lt;img&gt;</p></div></main>')
+    page = head + '<body class="jp-Notebook">' + header + body + "</body>\n</html>\n"
+    assert site.finish(page) == (
+        head + '<body class="jp-Notebook">' + header +
+        '\n<main>\n<div class="jp-OutputArea-output b" data-mime-type="m" tabindex="0" title="x">'
+        '<img alt="No description has been provided for this image" src="data:image/png;base64,x" width="1">'
+        '<img alt="kept" width="2"> <span> a  b </span>\n'
+        '<pre>\n  <b> </b>  </pre> <div class="c" tabindex="5"></div><div class="jp-Cell-inputWrapper" tabindex="0"></div>'
+        '<p title="<img src=&quot;x&quot;>">&lt;img&gt;</p></div></main></body>\n</html>\n')
 
 
 def _scenario_outputs(tmp_path, figures: dict, params: dict | None = None):

@@ -56,7 +56,7 @@ def write_all(folder: Path, notebooks=None, vintage: str | None = None, overdue:
 
     ``overdue`` is the sentence naming the reports the earnings calendar says are overdue; ``parameters``
     the scenario's resolved parameters as plain data (default: its ``parameters.json``, read back)."""
-    from valuechain.publish import answer, brief, deck, workbook  # each imports its writer (XlsxWriter, python-pptx) only here
+    from valuechain.publish import brief, deck, workbook  # each imports its writer (XlsxWriter, python-pptx) only here
 
     folder = Path(folder)
     broken: dict[str, str] = {}
@@ -70,8 +70,7 @@ def write_all(folder: Path, notebooks=None, vintage: str | None = None, overdue:
     atomic_write_bytes(folder / f"{name}.xlsx", workbook.build(name, parameters, books))
     atomic_write_bytes(folder / f"{name}.pptx", deck.build(name, parameters, books, vintage))
     manifest = {"workbook": f"{name}.xlsx", "deck": f"{name}.pptx", "charts": charts}
-    questions = [book for book in books if book.stem in answer.QUESTIONS] if notebooks is None else \
-        read_scenario(folder, answer.QUESTIONS)
+    questions = _questions(folder, books, notebooks)
     if questions:
         atomic_write_bytes(folder / brief.file_name(name), brief.build(name, parameters, questions, vintage, overdue))
         manifest["brief"] = brief.file_name(name)
@@ -83,6 +82,16 @@ def write_all(folder: Path, notebooks=None, vintage: str | None = None, overdue:
                     remove_chart(folder, path)
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
+
+
+def _questions(folder: Path, books: list[Notebook], notebooks) -> list[Notebook]:
+    """The question notebooks the brief answers, in name order: those among ``books`` (the scenario's notebooks,
+    limited to ``notebooks``), and those ``notebooks`` leaves out read from ``folder``."""
+    from valuechain.publish import answer
+
+    left_out = [stem for stem in answer.QUESTIONS if notebooks is not None and stem not in notebooks]
+    found = [book for book in books if book.stem in answer.QUESTIONS]
+    return sorted(found + read_scenario(folder, left_out), key=lambda book: book.stem) if left_out else found
 
 
 def remove_chart(folder: Path, path: Path) -> bool:

@@ -115,7 +115,81 @@ def _exporter():
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
+    exporter.optimistic_validation = True  # the notebook is checked once after the preprocessors, not after each
     return exporter
+
+
+def _html(nb, name: str) -> str:
+    """``nb`` as nbconvert's lab template renders it, titled ``name``: what ``HTMLExporter.from_notebook_node``
+    does (the same filters, then the template), but for its last pass through BeautifulSoup, which
+    :func:`finish` does on the sanitized page. A test holds the page to the one the whole exporter gives."""
+    from nbconvert.exporters import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    exporter = _exporter()
+    resources = exporter._init_resources({"metadata": {"name": name}})
+    language = nb.metadata.get("language_info", {})
+    lexer = language.get("pygments_lexer", language.get("name", None))
+    exporter.register_filter("highlight_code", exporter.filters.get(
+        "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=exporter)))
+    exporter.register_filter("filter_data_type", WidgetsDataTypeFilter(
+        notebook_metadata=exporter._nb_metadata, parent=exporter, resources=resources))
+    return TemplateExporter.from_notebook_node(exporter, nb, resources)[0]
+
+
+# A piece of the sanitizer's markup: an end tag, a start tag (each attribute double-quoted), or text.
+TOKEN = re.compile(r'<(/?)([a-z][a-z0-9]*)((?: [^\s"\'>/=]+="[^"]*")*)>|[^<]+')
+ATTRIBUTE = re.compile(r' ([^\s"\'>/=]+)="([^"]*)"')
+BLANK = re.compile(r"[ \t\n\r\f]+")  # a text of HTML's blanks only
+NO_ALT = "No description has been provided for this image"  # nbconvert's text for an image that has none
+FOCUSABLE = frozenset({"jp-Cell-inputWrapper", "jp-OutputArea-output"})  # the divs nbconvert makes tab stops
+
+
+def finish(page: str) -> str:
+    """The sanitized ``page`` with the last pass of nbconvert's HTML exporter done on what follows its header
+    (the site's own, which nbconvert never sees).
+
+    ``HTMLExporter.from_notebook_node`` ends by reading its whole page with BeautifulSoup and writing it
+    back, half of a page's time. That gives every image without an alternative text nbconvert's, makes
+    every cell's input wrapper and output a tab stop (``tabindex="0"``; the lab template's body is the
+    ``.jp-Notebook`` they are in), writes every tag's attributes in name order, the classes one space
+    apart, and every text of blanks alone between two tags (outside ``pre``) as one newline, or one space
+    if it has none. The sanitizer reads the page's body again anyway, so this is done on what it writes
+    instead: there every start tag is a name and double-quoted attributes and every ``<`` of text is
+    escaped, so a pattern reads it piece by piece, and never takes a tag written inside an attribute's
+    value for one. The one difference: blanks on both sides of markup the sanitizer takes out (a comment,
+    a script) end up one text here, written as one newline or space, where nbconvert's pass left two.
+    """
+    start = page.index("</header>", page.index("\n<body")) + len("</header>")
+    end = page.rindex("</body>")
+    pre = 0  # how many pre elements the text is in
+
+    def piece(found: re.Match) -> str:
+        nonlocal pre
+        closing, name, attributes = found.groups()
+        if name is None:
+            text = found.group(0)
+            return ("\n" if "\n" in text else " ") if not pre and BLANK.fullmatch(text) else text
+        if name == "pre":
+            pre += -1 if closing else 1
+        return found.group(0) if closing else _start_tag(name, attributes)
+
+    return page[:start] + TOKEN.sub(piece, page[start:end]) + page[end:]
+
+
+def _start_tag(name: str, attributes: str) -> str:
+    """A start tag as BeautifulSoup writes it back: nbconvert's alternative text or tab stop added, the
+    classes one space apart, the attributes in name order."""
+    values = dict(ATTRIBUTE.findall(attributes))
+    classes = values.get("class", "").split()
+    if "class" in values:
+        values["class"] = " ".join(classes)
+    if name == "img" and "alt" not in values:
+        values["alt"] = NO_ALT
+    elif name == "div" and not FOCUSABLE.isdisjoint(classes):
+        values["tabindex"] = "0"
+    return "<" + name + "".join(f' {key}="{values[key]}"' for key in sorted(values)) + ">"
 
 
 HIDDEN_MIME = (mime.METRICS,)  # outputs that are data for the runner, never shown on a page
@@ -125,25 +199,34 @@ DATA_MIME = (mime.METRICS, mime.TABLE, mime.CHART)  # data the exports read; a p
 def for_page(nb):
     """A copy of ``nb`` as a page shows it: outputs marked ``{"valuechain": {"page": false}}`` (the
     scenario block, which the page header shows; the key figures, which are data) left out, with
-    the cells they leave empty, and the data the exports read dropped from the rest."""
-    import copy
+    the cells they leave empty, and the data the exports read dropped from the rest.
 
-    nb = copy.deepcopy(nb)
+    ``nb`` is left as it is; what the copy keeps unchanged (cells, outputs, metadata) it shares with
+    ``nb`` rather than copying the whole notebook with the data it drops (nbconvert copies what it converts).
+    """
+    from nbformat import NotebookNode
+
     kept = []
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.outputs:
-            outputs = [o for o in cell.outputs
+            outputs = [_without_data(o) for o in cell.outputs
                        if (o.get("metadata") or {}).get("valuechain", {}).get("page") is not False
                        and not any(m in (o.get("data") or {}) for m in HIDDEN_MIME)]
-            for output in outputs:
-                for kind in DATA_MIME:
-                    (output.get("data") or {}).pop(kind, None)
             if not outputs:
                 continue
-            cell.outputs = outputs
+            cell = NotebookNode({**cell, "outputs": outputs})
         kept.append(cell)
-    nb.cells = kept
-    return nb
+    return NotebookNode({**nb, "cells": kept})
+
+
+def _without_data(output):
+    """``output`` without the data the exports read (a copy if it had any)."""
+    from nbformat import NotebookNode
+
+    data = output.get("data") or {}
+    if not any(kind in data for kind in DATA_MIME):
+        return output
+    return NotebookNode({**output, "data": NotebookNode({k: v for k, v in data.items() if k not in DATA_MIME})})
 
 
 def _cell(value) -> str:
@@ -184,8 +267,7 @@ def notebook_page(executed: Path, parameters: dict, vintage: str, scenario: str 
     name = scenario or executed.parent.name
     title = notebook_title(nb, executed.stem)
     s_title, description = parameters.get("title") or name, parameters.get("description") or ""
-    body, _ = _exporter().from_notebook_node(for_page(nb), resources={"metadata": {"name": f"{title} - {s_title}"}})
-    body = without_scripts(strip_external(body))
+    body = without_scripts(strip_external(_html(for_page(nb), f"{title} - {s_title}")))
     toc = "".join(f'<li><a href="#{html_text(anchor)}">{re.sub("<[^>]+>", "", text).strip()}</a></li>'
                   for anchor, text in HEADING.findall(body))
     header = (
@@ -199,7 +281,7 @@ def notebook_page(executed: Path, parameters: dict, vintage: str, scenario: str 
     )
     style = f"<style>{CSS}</style>"
     body = body.replace("</head>", style + "</head>", 1)
-    return sanitize.page(re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1), CSP)
+    return finish(sanitize.page(re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1), CSP))
 
 
 def _titles(outputs: Path, names) -> dict[str, str]:
