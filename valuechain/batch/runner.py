@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import gc
 import hashlib
 import json
 import os
@@ -1077,6 +1078,7 @@ def _worker_main(conn, parent_pid: int, log: str | None, sockets: str, cwd: str 
             from valuechain.publish import site  # noqa: F401
 
             register_engine()
+        gc.freeze()  # the imports stay for the worker's life: its collections need not scan them (as a kernel's, SNAPSHOT_CODE)
         while True:
             try:
                 task = conn.recv()
