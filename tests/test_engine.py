@@ -1,4 +1,5 @@
 """The engine: closed forms, and the same numbers as the profit model, the demand gap, the labs and the valuations."""
+import dataclasses
 import math
 
 import numpy as np
@@ -29,6 +30,29 @@ def test_in_service_is_the_window_sum():
     for i, life in enumerate(lives):
         want = [a[i, max(0, t - 3 - life + 1):max(0, t - 3 + 1)].sum() for t in range(30)]
         np.testing.assert_allclose(got[i], want, rtol=1e-12, atol=1e-12)
+
+
+def test_extend_quarters_grows_each_quarter_from_the_same_quarter_a_year_earlier():
+    rng = np.random.default_rng(2)
+    filed, growth = rng.uniform(1, 10, size=(4, 6)), rng.uniform(-0.3, 0.5, size=(4, 19))
+    want = np.zeros((4, 19))
+    want[:, :6] = filed
+    for t in range(6, 19):  # one quarter at a time
+        want[:, t] = want[:, t - 4] * (1 + growth[:, t])
+    assert np.array_equal(formulas.extend_quarters(filed, growth), want)
+
+
+def test_required_revenue_is_the_sum_over_classes_of_the_capital_in_service_they_recover():
+    rng = np.random.default_rng(3)
+    capex = rng.uniform(0, 10, size=(5, 40))
+    shares = np.column_stack([np.full(5, 0.7), np.full(5, 0.3)])
+    lives = np.column_stack([rng.uniform(3, 7, 5), rng.uniform(12, 20, 5)])
+    rate, margin = rng.uniform(0, 0.15, 5), np.full(5, 0.6)
+    want = 0.0
+    for j in range(2):  # each class's capital in service on its own, then its annual payment
+        base = formulas.in_service(capex, 2, np.rint(4 * lives[:, j]))
+        want = want + shares[:, j, None] * base * formulas.capital_recovery_factor(rate, lives[:, j])[:, None]
+    assert np.array_equal(formulas.required_revenue(capex, 2, shares, lives, rate, margin), want / margin[:, None])
 
 
 def test_capital_recovery_factor_closed_forms():
@@ -86,6 +110,20 @@ def test_vectorized_rows_equal_one_at_a_time(base):
         alone = engine.headline(inp, engine.evaluate(inp, theta[i:i + 1]))
         for key, values in together.items():
             np.testing.assert_allclose(values[i], alone[key][0], rtol=1e-12, equal_nan=True)
+
+
+def test_rows_in_blocks_give_the_numbers_of_all_rows_at_once(base):
+    # 2501 rows go through in three blocks, their halves in two each: every row's numbers are the same
+    _, _, _, inp, _ = base
+    theta = inp.theta(2501) * np.random.default_rng(8).uniform(0.5, 1.5, size=(2501, len(inp.keys)))
+    whole = engine.evaluate(inp, theta)
+    halves = [engine.evaluate(inp, theta[:1250]), engine.evaluate(inp, theta[1250:])]
+    for field in dataclasses.fields(whole):
+        got = np.concatenate([getattr(half, field.name) for half in halves])
+        assert np.array_equal(getattr(whole, field.name), got, equal_nan=True), field.name
+    figures = engine.headline_figures(inp, theta)  # R* only through the quarters they read
+    for key, values in engine.headline(inp, whole).items():
+        assert np.array_equal(figures[key], values, equal_nan=True), key
 
 
 def test_capital_in_service_is_the_cores(base):

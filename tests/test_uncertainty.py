@@ -45,6 +45,30 @@ def test_truncated_normal_stays_in_its_bounds_and_pert_has_its_mean():
     assert x.mean() == pytest.approx((0.0 + 4 * 0.2 + 1.0) / 6, abs=1e-3)  # PERT mean (a + 4m + b) / 6
 
 
+@pytest.mark.parametrize("prior", [dict(dist="pert", low=-1.5, mode=-1.0, high=-0.3),
+                                   dict(dist="beta", alpha=2.0, beta=5.0)])
+def test_beta_quantiles_computed_once_per_distinct_uniform_equal_the_direct_ones(prior):
+    prior = Prior(rationale="test", **prior)
+    if prior.dist == "pert":
+        low, width = prior.low, prior.high - prior.low
+        a, b = 1 + 4 * (prior.mode - low) / width, 1 + 4 * (prior.high - prior.mode) / width
+    else:
+        low, width, a, b = 0.0, 1.0, prior.alpha, prior.beta
+    u = np.random.default_rng(4).random((300, 3))
+    u[100:200] = u[:100]  # repeated uniforms, as Saltelli's design and the Shapley draws have them
+    want = low + width * special.betaincinv(a, b, np.clip(u, U.EDGE, 1 - U.EDGE))
+    assert np.array_equal(U.quantile(prior, u), want)
+
+
+def test_saltelli_design_is_salibs():
+    from SALib.sample import sobol as sample
+
+    for d, samples, seed in [(1, 16, 0), (4, 64, 3), (29, 512, 20261121)]:
+        problem = {"num_vars": d, "names": [f"x{i}" for i in range(d)], "bounds": [[0.0, 1.0]] * d}
+        want = sample.sample(problem, samples, calc_second_order=False, scramble=True, seed=seed)
+        assert np.array_equal(U.saltelli_design(d, samples, seed), want)
+
+
 def test_zero_width_priors_reproduce_the_deterministic_scenario(base, tmp_path):
     sc, inp, _ = base
     fixed = {key: {"dist": "normal", "mean": float(inp.values[inp.column(key)]), "sd": 0.0, "rationale": "fixed"}
@@ -154,7 +178,7 @@ def _shapley_reference(model, priors, correlation, permutations, inner, variance
 
 @pytest.mark.parametrize("rho", [0.7, 1.0])  # 1.0: a singular copula, where pinv drops a direction
 def test_shapley_effects_equal_the_one_subset_at_a_time_estimate(rho):
-    # the batched algebra must give the loop's numbers: the same normals, the same blocks, the same roots
+    # the batched algebra must give the loop's numbers bit for bit: the same normals, blocks and roots
     priors = [("a", Prior(dist="normal", mean=1.0, sd=0.5, rationale="test")),
               ("b", Prior(dist="lognormal", median=2.0, sigma=0.4, rationale="test")),
               ("c", Prior(dist="pert", low=0.0, mode=0.3, high=1.0, rationale="test")),
@@ -174,9 +198,9 @@ def test_shapley_effects_equal_the_one_subset_at_a_time_estimate(rho):
     for output, (shapley, se, variance) in want.items():
         rows = table[table["headline"] == output]
         assert list(rows["key"]) == [name for name, _ in priors]
-        np.testing.assert_allclose(rows["shapley"], shapley, rtol=0, atol=1e-10)
-        np.testing.assert_allclose(rows["shapley_se"], se, rtol=0, atol=1e-10)
-        np.testing.assert_allclose(rows["variance"], variance, rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(rows["shapley"], shapley)
+        np.testing.assert_array_equal(rows["shapley_se"], se)
+        np.testing.assert_array_equal(rows["variance"], variance)
 
 
 def test_tornado_swings_equal_the_model_at_the_quantiles(base):

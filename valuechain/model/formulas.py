@@ -34,12 +34,23 @@ def in_service(ai_capex: np.ndarray, lag: int, life_quarters: np.ndarray) -> np.
     ``ai_capex`` is (draws, quarters), zeros where nothing was spent; ``life_quarters`` (draws,)
     integers. Computed from cumulative sums, so a life can differ by draw without a loop.
     """
-    n, t = ai_capex.shape
-    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(ai_capex, axis=1)], axis=1)  # cum[:, k] = sum of the first k
-    upper = np.clip(np.arange(t)[None, :] - lag + 1, 0, t)  # sum up to quarter t - lag inclusive
-    lower = np.clip(upper - life_quarters.astype(int)[:, None], 0, t)
-    rows = np.arange(n)[:, None]
-    return cum[rows, upper] - cum[rows, lower]
+    return _window_sums(_cumulative(ai_capex), lag, life_quarters)
+
+
+def _cumulative(values: np.ndarray) -> np.ndarray:
+    """Cumulative sums of each row with a leading zero: column :math:`k` is the sum of the first :math:`k` values."""
+    out = np.zeros((values.shape[0], values.shape[1] + 1))
+    np.cumsum(values, axis=1, out=out[:, 1:])
+    return out
+
+
+def _window_sums(cum: np.ndarray, lag: int, life_quarters: np.ndarray) -> np.ndarray:
+    """:func:`in_service` from the rows' cumulative sums (:func:`_cumulative`): each window's sum is the
+    difference of two of them."""
+    t = cum.shape[1] - 1
+    upper = np.clip(np.arange(t) - lag + 1, 0, t)  # sum up to quarter t - lag inclusive
+    lower = np.clip(upper[None, :] - life_quarters.astype(int)[:, None], 0, t)
+    return cum.take(upper, axis=1) - np.take_along_axis(cum, lower, axis=1)
 
 
 def sequoia_required(run_rate, gpu_share_of_tco, end_user_gross_margin):
@@ -61,9 +72,10 @@ def required_revenue(ai_capex, lag, shares, lives, rate, margin):
     (draws, classes); ``rate`` and ``margin`` (draws,). The one computation of :math:`R^*`: the demand
     gap's, its projection's and the uncertainty layer's.
     """
+    cum = _cumulative(ai_capex)  # the classes differ only in their windows
     out = 0.0
     for j in range(shares.shape[1]):
-        base = in_service(ai_capex, lag, np.rint(4 * lives[:, j]))
+        base = _window_sums(cum, lag, np.rint(4 * lives[:, j]))
         out = out + shares[:, j, None] * base * capital_recovery_factor(rate, lives[:, j])[:, None]
     return out / margin[:, None]
 
@@ -72,13 +84,15 @@ def extend_quarters(filed: np.ndarray, growth: np.ndarray) -> np.ndarray:
     r"""A quarterly series extended past its filed quarters: each later quarter is the same quarter a
     year earlier, grown, :math:`C_t = C_{t-4} (1 + g_t)`.
 
-    ``filed`` is (draws, filed quarters), ``growth`` (draws, quarters) the growth :math:`g_t` of each
-    quarter (read past the filed ones only); returns (draws, quarters).
+    ``filed`` is (draws, filed quarters), at least a year of them, ``growth`` (draws, quarters) the
+    growth :math:`g_t` of each quarter (read past the filed ones only); returns (draws, quarters).
+    A year of quarters at a time: each depends only on the year before.
     """
     out = np.zeros(growth.shape)
     out[:, :filed.shape[1]] = filed
-    for i in range(filed.shape[1], growth.shape[1]):
-        out[:, i] = out[:, i - 4] * (1 + growth[:, i])
+    for start in range(filed.shape[1], growth.shape[1], 4):
+        end = min(start + 4, growth.shape[1])
+        out[:, start:end] = out[:, start - 4:end - 4] * (1 + growth[:, start:end])
     return out
 
 

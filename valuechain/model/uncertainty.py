@@ -73,8 +73,18 @@ def quantile(prior: Prior, u) -> np.ndarray:
     if prior.dist == "pert":
         a = 1 + 4 * (prior.mode - low) / width
         b = 1 + 4 * (high - prior.mode) / width
-        return low + width * special.betaincinv(a, b, u)
-    return low + width * special.betaincinv(prior.alpha, prior.beta, u)
+        return low + width * _betaincinv(a, b, u)
+    return low + width * _betaincinv(prior.alpha, prior.beta, u)
+
+
+def _betaincinv(a: float, b: float, u: np.ndarray) -> np.ndarray:
+    """The inverse of the regularized incomplete beta function at ``u``, computed once per distinct value.
+
+    At about a microsecond a value it is the costliest step of the draws, and Saltelli's design and
+    the Shapley draws repeat each uniform many times (:func:`sobol_indices`, :func:`shapley_effects`).
+    """
+    values, inverse = np.unique(u, return_inverse=True)
+    return special.betaincinv(a, b, values)[inverse].reshape(u.shape)
 
 
 def normal_correlation(rank: np.ndarray) -> np.ndarray:
@@ -198,7 +208,7 @@ def tornado(inputs: Inputs, p: Plan, low: float = 0.10, high: float = 0.90) -> p
     for j, (col, prior) in enumerate(zip(p.columns, p.priors)):
         matrix[2 * j, col] = quantile(prior, [low])[0]
         matrix[2 * j + 1, col] = quantile(prior, [high])[0]
-    figures = engine.headline(inputs, engine.evaluate(inputs, matrix))
+    figures = engine.headline_figures(inputs, matrix)
     rows = []
     for name, values in figures.items():
         for j, key in enumerate(p.keys):
@@ -210,7 +220,7 @@ def tornado(inputs: Inputs, p: Plan, low: float = 0.10, high: float = 0.90) -> p
 
 
 def sobol_indices(model, priors, samples: int = 512, seed: int = 0) -> pd.DataFrame:
-    """First- and total-order Sobol indices of each output of ``model`` (SALib, Saltelli's scheme).
+    """First- and total-order Sobol indices of each output of ``model`` (SALib, on :func:`saltelli_design`).
 
     ``model`` maps a (rows x len(priors)) matrix of assumption values to a dict of output arrays;
     ``priors`` is a sequence of ``(name, Prior)``. Returns one row per output x assumption with
@@ -218,11 +228,10 @@ def sobol_indices(model, priors, samples: int = 512, seed: int = 0) -> pd.DataFr
     vary gets no rows.
     """
     from SALib.analyze import sobol as analyze
-    from SALib.sample import sobol as sample
 
     names = [name for name, _ in priors]
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-    u = sample.sample(problem, samples, calc_second_order=False, scramble=True, seed=seed)
+    u = saltelli_design(len(names), samples, seed)
     x = np.column_stack([quantile(prior, u[:, j]) for j, (_, prior) in enumerate(priors)])
     rows = []
     for output, y in model(x).items():
@@ -236,15 +245,39 @@ def sobol_indices(model, priors, samples: int = 512, seed: int = 0) -> pd.DataFr
     return pd.DataFrame(rows, columns=["headline", "key", "S1", "S1_conf", "ST", "ST_conf"])
 
 
-def model_sobol(inputs: Inputs, p: Plan, samples: int) -> pd.DataFrame:
-    """Sobol indices of the core's headline figures over the scenario's priors (marginals, no copula)."""
+def saltelli_design(d: int, samples: int, seed: int) -> np.ndarray:
+    r"""Saltelli's design on the unit cube for first- and total-order indices, laid out as SALib's sampler
+    (``SALib.sample.sobol.sample`` without second order) lays it out, which :func:`sobol_indices` analyses.
+
+    A scrambled Sobol' sequence of ``samples`` points in :math:`2d` dimensions gives the matrices
+    :math:`A` (its first :math:`d` columns) and :math:`B` (the rest); each point contributes the rows
+    :math:`A`, :math:`AB_1, \dots, AB_d` (:math:`A` with its :math:`i`-th column from :math:`B`) and
+    :math:`B`: ``samples`` x (d + 2) rows. SALib's sampler fills the same matrix one value at a time.
+    """
+    base = stats.qmc.Sobol(d=2 * d, scramble=True, seed=seed).random(samples)
+    a, b = base[:, :d], base[:, d:]
+    design = np.repeat(a[:, None, :], d + 2, axis=1)
+    column = np.arange(d)
+    design[:, 1 + column, column] = b
+    design[:, -1] = b
+    return design.reshape(-1, d)
+
+
+def _headline_model(inputs: Inputs, p: Plan):
+    """The core's headline figures as a function of the priors' values (rows x keys), as the sensitivity
+    analyses take them: a break-even year beyond the horizon reads as the year after it (censored)."""
     censor = {f"{lab}_break_even_year": inputs.lab_base_year + inputs.lab_horizon + 1 for lab in inputs.labs}
 
     def model(values):
-        figures = engine.headline(inputs, engine.evaluate(inputs, theta(inputs, p, values)))
+        figures = engine.headline_figures(inputs, theta(inputs, p, values))
         return {k: np.nan_to_num(v, nan=censor.get(k, np.nan)) for k, v in figures.items()}
 
-    return sobol_indices(model, list(zip(p.keys, p.priors)), samples, p.seed)
+    return model
+
+
+def model_sobol(inputs: Inputs, p: Plan, samples: int) -> pd.DataFrame:
+    """Sobol indices of the core's headline figures over the scenario's priors (marginals, no copula)."""
+    return sobol_indices(_headline_model(inputs, p), list(zip(p.keys, p.priors)), samples, p.seed)
 
 
 def shapley_effects(model, priors, correlation: np.ndarray, permutations: int = 200, inner: int = 3,
@@ -290,8 +323,7 @@ def shapley_effects(model, priors, correlation: np.ndarray, permutations: int = 
         inner_var = np.var(y[variance_draws:].reshape(permutations, d - 1, inner), axis=2, ddof=1)
         cost = np.concatenate([np.zeros((permutations, 1)), inner_var, np.full((permutations, 1), variance)], axis=1)
         gains = np.zeros((permutations, d))
-        for m, order in enumerate(orders):
-            gains[m, order] = np.diff(cost[m])
+        np.put_along_axis(gains, orders, np.diff(cost, axis=1), axis=1)  # to each assumption its ordering's gain
         effect, se = gains.mean(axis=0) / variance, gains.std(axis=0, ddof=1) / np.sqrt(permutations) / variance
         rows += [{"headline": output, "key": name, "shapley": float(effect[k]), "shapley_se": float(se[k]),
                   "variance": variance} for k, name in enumerate(names)]
@@ -305,19 +337,17 @@ def _conditional_draws(correlation: np.ndarray, root: np.ndarray, orders: np.nda
     For ordering :math:`\pi` (a row of ``orders``) and :math:`j = 1, \dots, d-1`, :math:`u` is its first
     :math:`j` assumptions and :math:`b` the rest: one draw :math:`z = e\,A^T` of all (:math:`A` is
     ``root``) fixes :math:`z_b`, and ``inner`` draws of :math:`Z_u \mid z_b` complete it. The normals
-    are taken from ``rng`` in the order of a loop over the orderings and then :math:`j` (:math:`d` for
-    :math:`e`, then ``inner`` x :math:`j`); the algebra is then done :math:`j` by :math:`j` for all
-    orderings at once, on the correlation matrix rearranged into each ordering, where :math:`u` and
-    :math:`b` are the leading and trailing blocks. Each ordering's blocks reach LAPACK and BLAS as they
+    are taken from ``rng`` in one call, in the order of a loop over the orderings and then :math:`j`
+    (:math:`d` for :math:`e`, then ``inner`` x :math:`j`); the algebra is then done :math:`j` by
+    :math:`j` for all orderings at once, on the correlation matrix rearranged into each ordering, where
+    :math:`u` and :math:`b` are the leading and trailing blocks. Each ordering's blocks reach LAPACK and BLAS as they
     would alone, so the draws are bit for bit those of the loop, only faster.
     """
     permutations, d = orders.shape
-    whole = np.empty((permutations, d - 1, d))
-    given = [np.empty((permutations, inner, j)) for j in range(1, d)]
-    for m in range(permutations):
-        for j in range(1, d):
-            rng.standard_normal(out=whole[m, j - 1])
-            rng.standard_normal(out=given[j - 1][m])
+    sizes = [d + inner * j for j in range(1, d)]  # one ordering's normals for each j: e, then the inner draws
+    per_j = np.split(rng.standard_normal((permutations, sum(sizes))), np.cumsum(sizes)[:-1], axis=1)
+    whole = np.stack([normals[:, :d] for normals in per_j], axis=1)
+    given = [np.ascontiguousarray(normals[:, d:]).reshape(permutations, inner, j) for j, normals in enumerate(per_j, 1)]
     # each draw times root.T as a vector, as it was drawn; then in each ordering's arrangement
     fixed = np.take_along_axis((whole[:, :, None, :] @ root.T)[:, :, 0, :], orders[:, None, :], axis=-1)
     arranged = correlation[orders[:, :, None], orders[:, None, :]]
@@ -339,14 +369,9 @@ def _conditional_draws(correlation: np.ndarray, root: np.ndarray, orders: np.nda
 
 def model_shapley(inputs: Inputs, p: Plan, permutations: int) -> pd.DataFrame:
     """Shapley effects of the core's headline figures over the scenario's priors, with their copula."""
-    censor = {f"{lab}_break_even_year": inputs.lab_base_year + inputs.lab_horizon + 1 for lab in inputs.labs}
-
-    def model(values):
-        figures = engine.headline(inputs, engine.evaluate(inputs, theta(inputs, p, values)))
-        return {k: np.nan_to_num(v, nan=censor.get(k, np.nan)) for k, v in figures.items()}
-
     correlation = p.root @ p.root.T
-    return shapley_effects(model, list(zip(p.keys, p.priors)), correlation, permutations, seed=p.seed)
+    return shapley_effects(_headline_model(inputs, p), list(zip(p.keys, p.priors)), correlation, permutations,
+                           seed=p.seed)
 
 
 def drivers(shapley: pd.DataFrame) -> pd.DataFrame:
@@ -492,7 +517,7 @@ def analyse(scenario: Scenario, ds, n: int | None = None, progress=None) -> Unce
     """Notebook 05's analyses for ``scenario``: Monte Carlo draws, tornado and Sobol indices."""
     inp = build_inputs(scenario, ds)
     draws = monte_carlo(scenario, inp, n, progress)
-    deterministic = {k: float(v[0]) for k, v in engine.headline(inp, engine.evaluate(inp, inp.theta())).items()}
+    deterministic = {k: float(v[0]) for k, v in engine.headline_figures(inp, inp.theta()).items()}
     return UncertaintyResult(scenario, draws, deterministic, tornado(inp, draws.plan),
                              model_sobol(inp, draws.plan, scenario.uncertainty.sobol_samples), ds.company_names,
                              model_shapley(inp, draws.plan, scenario.uncertainty.shapley_permutations))
