@@ -596,6 +596,16 @@ def test_recorded_scenarios_are_read_back_only_while_no_scenario_data_or_code_fi
 
 # Warm kernels: a worker keeps one kernel across its items, and no item sees what the one before it left.
 
+def test_each_kernel_gets_its_share_of_the_cores_for_linear_algebra(monkeypatch):
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 8)
+    for name in runner.THREAD_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    assert runner.kernel_threads(2) == dict.fromkeys(runner.THREAD_SETTINGS, "4")
+    assert runner.kernel_threads(3)["OPENBLAS_NUM_THREADS"] == "2" and runner.kernel_threads(16)["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "6")  # the user's setting stands
+    assert runner.kernel_threads(2) == {"OPENBLAS_NUM_THREADS": "4", "OMP_NUM_THREADS": "6", "MKL_NUM_THREADS": "4"}
+
+
 def test_items_sharing_a_warm_kernel_see_nothing_the_item_before_left(tiny):
     params, notebooks, outputs = tiny
     (notebooks / "01_quick.ipynb").unlink()
@@ -610,7 +620,7 @@ def test_items_sharing_a_warm_kernel_see_nothing_the_item_before_left(tiny):
               f"{record}notebook.record({{'pid': os.getpid(), 'leak': 'LEAK' in globals(), 'cwd': os.getcwd(), "
               "'env': os.environ.get('VC_LEAK', 'unset'), 'path': '/leak' in sys.path, 'dpi': matplotlib.rcParams['figure.dpi'], "
               "'count': get_ipython().execution_count, 'cycle': __import__('json').vc_probe() is not None, "
-              "'frozen': __import__('gc').get_freeze_count()}, metrics_path)")
+              "'frozen': __import__('gc').get_freeze_count(), 'blas': os.environ.get('OPENBLAS_NUM_THREADS')}, metrics_path)")
     _notebook(notebooks / "03_read.ipynb", "print(LEAK)")
     outcomes = {o.notebook: o for o in _run(tiny, scenarios=["base"], jobs=1)}
     assert outcomes["01_set"].status == "ok" and outcomes["02_check"].status == "ok", outcomes
@@ -621,6 +631,7 @@ def test_items_sharing_a_warm_kernel_see_nothing_the_item_before_left(tiny):
     assert seen["count"] == outcomes["01_set"].figures["count"]  # cells are numbered as in the new kernel 01_set ran in
     # the garbage 01_set left in a reference cycle was collected before the survivors were frozen out of the collector
     assert seen["cycle"] is False and seen["frozen"] > 10_000
+    assert seen["blas"] == runner.kernel_threads(1)["OPENBLAS_NUM_THREADS"]  # one kernel at a time: the machine's cores
     read = outcomes["03_read"]
     assert read.status == "failed" and read.error == "NameError: name 'LEAK' is not defined" and read.failing_cell == 3
 
