@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from valuechain.model import demand
@@ -191,3 +193,34 @@ def test_the_demand_charts_cite_only_what_they_draw(base, ds):
     assert set(base.demand_sources) < set(base.sources)
     assert set(base.downstream.sources) <= set(base.demand_sources)
     assert not {"sequoia_2023", "sequoia_2024", "bain_2025"} & set(base.demand_sources)
+
+
+def _pattern_reference(d, series):
+    """The disclosure pattern series by series, as :func:`demand._pattern` defines it."""
+    obs = d.observations[d.observations["series_id"].isin(list(series))]
+    quarters = pd.period_range(min(obs["quarter"].min(), d.series.index[0]), d.series.index[-1], freq="Q")
+    position = {q: i for i, q in enumerate(quarters)}
+    variance = np.full((len(series), len(quarters)), np.nan)
+    windows, levels, slopes = [], [], []
+    for i, sid in enumerate(series):
+        rows = obs[(obs["series_id"] == sid) & obs["quarter"].isin(quarters)]
+        precision = (1.0 / rows["variance"]).groupby(rows["quarter"]).sum()
+        variance[i, [position[q] for q in precision.index]] = 1.0 / precision.to_numpy()
+        first = rows["quarter"].min()
+        windows.append((position[first], position[d.series[sid].last_valid_index()]))
+        first_rows = rows[rows["quarter"] == first]
+        levels.append(float((first_rows["log_value"] / first_rows["variance"]).sum() / (1 / first_rows["variance"]).sum()))
+        growth = np.log(d.series[sid].dropna()).diff().dropna()
+        slopes.append(float(growth.mean()) if len(growth) else 0.0)
+    return quarters, windows, variance, levels, slopes
+
+
+def test_the_disclosure_pattern_is_each_series_own_bit_for_bit(base, base_scenario):
+    """The pattern the elasticity's and the suppliers' nulls are simulated on, for D's series and for a subset."""
+    included = demand._included(base.downstream)
+    for series in (included, included[::3]):
+        pattern = demand._pattern(base.downstream, series, base_scenario)
+        quarters, windows, variance, levels, slopes = _pattern_reference(base.downstream, series)
+        assert pattern.quarters.equals(quarters) and pattern.windows == tuple(windows)
+        assert np.array_equal(pattern.variance, variance, equal_nan=True)
+        assert list(pattern.start_level) == levels and list(pattern.start_slope) == slopes

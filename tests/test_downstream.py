@@ -140,3 +140,83 @@ def test_the_intervals_cover_on_the_real_disclosure_pattern(ds):
     fit = estimate_noise(panels, h)
     for (low, high), truth in ((fit.level_interval, 0.05), (fit.slope_interval, 0.03)):
         assert np.mean((low <= truth) & (truth <= high)) == pytest.approx(0.90, abs=0.045)
+
+
+def _grids_reference(obs, quarters, cutoffs=None, values=None):
+    """_grids observation by observation: each cell sums the precisions (and weighted values) of its rows in order."""
+    position = {q: i for i, q in enumerate(quarters)}
+    cutoffs = [q.end_time for q in quarters] + [pd.Timestamp.max] if cutoffs is None else cutoffs
+    cutoffs = np.array(list(cutoffs), dtype="datetime64[ns]")
+    values = obs["log_value"].to_numpy(float) if values is None else np.asarray(values, float)
+    weight, weighted = np.zeros((len(cutoffs), len(quarters))), np.zeros((*values.shape[:-1], len(cutoffs), len(quarters)))
+    for k, (quarter, variance, published) in enumerate(zip(obs["quarter"], obs["variance"], obs["published"])):
+        if quarter in position:
+            seen = cutoffs >= np.datetime64(published)
+            weight[seen, position[quarter]] += 1.0 / variance
+            weighted[..., seen, position[quarter]] += values[..., k:k + 1] / variance
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, weighted / weight, np.nan), np.where(weight > 0, 1.0 / weight, 1.0)
+
+
+def test_the_grids_combine_each_quarters_disclosures_as_the_row_by_row_sum(ds):
+    """On the bundled disclosures (several in some quarters, some outside the grid): the real-time grids, the grids at
+    cutoffs and the grids of simulated values are the row-by-row sums' exactly."""
+    from valuechain.dataset import disclosures
+
+    obs = downstream.observations(disclosures.load(ds))
+    obs = obs[obs["flow"] == "final_demand"]
+    quarters = pd.period_range(obs["quarter"].min() + 2, obs["quarter"].max() - 1, freq="Q")
+    cutoffs = [pd.Timestamp("2024-06-30"), pd.Timestamp("2025-03-31"), pd.Timestamp.max]
+    values = np.random.default_rng(3).normal(0, 1, (4, len(obs)))
+    for args in ((None, None), (cutoffs, None), (None, values), (cutoffs, values)):
+        y, h = downstream._grids(obs, quarters, *args)
+        ref_y, ref_h = _grids_reference(obs, quarters, *args)
+        assert np.array_equal(y, ref_y, equal_nan=True) and np.array_equal(h, np.broadcast_to(ref_h, ref_y.shape))
+    # the noise panel: each series' grids (on its rows alone) stacked and left-aligned
+    everything = pd.period_range(obs["quarter"].min(), obs["quarter"].max(), freq="Q")
+    grids = [_grids_reference(obs.iloc[at], everything, cutoffs, values[..., at])
+             for _, at in sorted(obs.groupby("series_id").indices.items())]
+    ref_y, ref_h = downstream._left_aligned(np.stack([g[0] for g in grids], -2),
+                                            np.stack([np.broadcast_to(g[1], g[0].shape) for g in grids], -2))
+    y, h = downstream.noise_inputs(obs, cutoffs, values)
+    assert np.array_equal(y, ref_y, equal_nan=True) and np.array_equal(h, ref_h)
+
+
+def _date_offsets_reference(obs, quarters):
+    """date_offsets series by series, as the definition reads."""
+    offset = downstream.row_date_offsets(obs)
+    weight = 1.0 / obs["variance"]
+    out = pd.DataFrame(np.nan, index=quarters, columns=sorted(obs["series_id"].unique()))
+    for sid, rows in obs.assign(offset=offset * weight, weight=weight).groupby("series_id"):
+        by_quarter = rows.groupby("quarter")[["offset", "weight"]].sum()
+        per_quarter = by_quarter["offset"] / by_quarter["weight"]
+        first, last = per_quarter.index.min(), per_quarter.index.max()
+        column = pd.Series(0.0, index=quarters).where(quarters >= first)
+        seen = per_quarter.index[per_quarter.index.isin(quarters)]
+        column[seen] = per_quarter[seen]
+        after = quarters > last
+        column[after] = per_quarter[last] - np.array([(q - last).n for q in quarters[after]], dtype=float)
+        out[sid] = column
+    return out
+
+
+def test_date_offsets_are_each_series_precision_weighted_offsets(ds):
+    from valuechain.dataset import disclosures
+
+    obs = downstream.observations(disclosures.load(ds))
+    obs = obs[obs["flow"] != "market_total"]
+    for quarters in (pd.period_range("2022Q1", obs["quarter"].max(), freq="Q"),
+                     pd.period_range("2024Q1", obs["quarter"].max() + 3, freq="Q")):
+        pd.testing.assert_frame_equal(downstream.date_offsets(obs, quarters), _date_offsets_reference(obs, quarters),
+                                      check_exact=True)
+
+
+def test_the_plain_sum_of_one_quarter_is_the_same_on_an_array():
+    """columns_sum on a one-row array (as scope_factors takes it) is the frame's sum, bit for bit."""
+    rng = np.random.default_rng(4)
+    for k in (3, 9, 16):
+        row = rng.lognormal(0, 2, (1, k))
+        row[0, rng.random(k) < 0.3] = np.nan
+        signs = pd.Series(np.where(rng.random(k) < 0.2, -1.0, 1.0), index=[f"s{i}" for i in range(k)])
+        frame = pd.DataFrame(row, columns=signs.index)
+        assert downstream.columns_sum(row, signs)[0] == downstream.columns_sum(frame, signs).iloc[0]

@@ -302,3 +302,80 @@ def test_panel_calibration_power_is_the_shifted_slope():
     assert row["power_at_one"] >= row["size"]
     again = regression.panel_calibration(world, {"own": (1.0, 1.0)}, np.random.default_rng(2), 500)
     pd.testing.assert_frame_equal(table, again)  # a fixed seed gives the same table
+
+
+def _growth_frame_reference(y, x, lags, leads=0):
+    """growth_frame as pandas states it: align, log of the positive values, difference, shift, drop incomplete rows."""
+    frame = np.log(pd.concat({"y": y, "x": x}, axis=1).sort_index().where(lambda f: f > 0)).diff()
+    cols = {"dy": frame["y"]}
+    for k in range(lags + 1):
+        cols[f"dx_lag{k}"] = frame["x"].shift(k)
+    for k in range(1, leads + 1):
+        cols[f"dx_lead{k}"] = frame["x"].shift(-k)
+    return pd.DataFrame(cols).dropna()
+
+
+def test_growth_frame_is_the_aligned_frames_growth_bit_for_bit():
+    """On series that start and end apart, with gaps, non-positive values and whole numbers: the reference's frame."""
+    rng = np.random.default_rng(12)
+    for trial in range(60):
+        n = int(rng.integers(4, 30))
+        y = _series(np.exp(rng.normal(0, 1, n)))
+        x = _series(np.exp(rng.normal(0, 1, n)), "2014Q3")
+        y[rng.random(n) < 0.15] = np.nan
+        x[rng.random(n) < 0.15] = -1.0
+        y, x = y.iloc[int(rng.integers(0, 3)):], x.iloc[:n - int(rng.integers(0, 3))].dropna()
+        if trial % 4 == 0:
+            y = (y.fillna(1.0) * 100).round().astype(int)
+        for lags, leads in ((0, 0), (2, 0), (1, 2)):
+            pd.testing.assert_frame_equal(regression.growth_frame(y, x, lags, leads),
+                                          _growth_frame_reference(y, x, lags, leads), check_exact=True)
+
+
+def test_the_panels_rows_are_each_companys_growth_frame():
+    rng = np.random.default_rng(13)
+    quarters = pd.period_range("2020Q1", periods=16, freq="Q")
+    capex = pd.DataFrame(np.exp(np.cumsum(0.05 + 0.05 * rng.standard_normal((16, 3)), axis=0)), quarters, list("abc"))
+    revenue = pd.DataFrame(np.exp(np.cumsum(0.05 + 0.05 * rng.standard_normal((16, 4)), axis=0)), quarters, list("abdc"))
+    revenue.iloc[:12, 1] = np.nan  # b has three changes, too few
+    parts = [_growth_frame_reference(revenue[c], capex[c].shift(2), 0).rename(columns={"dx_lag0": "dx"}).assign(company=c)
+             for c in ("a", "b", "c")]
+    expected = pd.concat([p for p in parts if len(p) >= 4])
+    pd.testing.assert_frame_equal(regression._panel_data(revenue, capex, 2, 4), expected, check_exact=True)
+
+
+def _first_powered(est, se, grid, critical):
+    """The smallest effect of the grid detected with probability 0.8, from the power at every point of the grid."""
+    power = np.array([np.mean(np.abs((est + b) / se) > critical) for b in grid])
+    reached = grid[power >= regression.POWER]
+    return float(reached[0]) if len(reached) else np.inf
+
+
+def test_the_mde_is_the_first_effect_of_the_grid_with_power_0_8():
+    """The MDE a null world reports is the first grid point whose power reaches 0.8, computing the power at every
+    point: within the first block of the grid, beyond it, and nowhere on it (inf)."""
+    from valuechain.stats import inference
+
+    rng = np.random.default_rng(8)
+    x = _capex(20)
+    y = _series(np.exp(np.cumsum(0.1 + 0.05 * rng.standard_normal(12))), "2023Q3")
+    frame = regression.growth_frame(y, x.shift(3), 0)
+    rows = [y.index.get_loc(q) for q in frame.index]
+    X = np.column_stack([np.ones(len(frame)), frame["dx_lag0"]])
+    mdes = []
+    for spread in (0.02, 0.1, 1.0):
+        null = 0.1 + spread * rng.standard_normal((500, 12))
+        effect = regression.pipeline_elasticity(y, x, 3, {"own": null}, 0.90)
+        est, t, _ = inference.batched_t(null[:, rows], X, np.array([0.0, 1.0]))
+        assert effect.mde == _first_powered(est, est / t, np.linspace(0.0, 10.0, 1001), effect.critical)
+        mdes.append(effect.mde)
+    assert mdes[0] < 1.0 < mdes[1] < 10.0 and mdes[2] == np.inf
+
+
+def test_the_panel_calibrations_mde_is_the_first_effect_of_the_grid_with_power_0_8():
+    from scipy import stats
+
+    world = _world()
+    row = regression.panel_calibration(world, {"own": (1.0, 1.0)}, np.random.default_rng(1), 400, 0.90).iloc[0]
+    est, se, nu = regression.panel_slopes(world, world.pattern.simulate(np.random.default_rng(1), 400))
+    assert row["mde"] == _first_powered(est, se, np.linspace(0.0, 10.0, 2001), stats.t.ppf(0.975, nu))

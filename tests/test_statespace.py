@@ -136,3 +136,62 @@ def test_estimate_in_the_smoother_pools_the_rows_it_is_given():
     fit = estimate_noise(y, 0.0025)
     est = local_linear_trend(y, 0.0025, "estimate", "estimate")
     assert np.allclose(est.level_sd, float(fit.level_sd)) and np.allclose(est.slope_sd, float(fit.slope_sd))
+
+
+def _matrix_filter(y, h, q_level, q_slope, init_level_sd, init_slope_sd):
+    """The Kalman filter written with the 2 x 2 state covariance as a matrix: the reference for the filter's entries."""
+    batch, n = y.shape
+    a = np.stack([np.where(np.isfinite(y).any(axis=1), y[np.arange(batch), np.argmax(np.isfinite(y), axis=1)], 0.0),
+                  np.zeros(batch)], axis=-1)
+    P = np.zeros((batch, 2, 2))
+    P[:, 0, 0], P[:, 1, 1] = init_level_sd ** 2, init_slope_sd ** 2
+    ll = np.zeros(batch)
+    paths = [np.empty((n, batch, 2)), np.empty((n, batch, 2, 2)), np.empty((n, batch, 2)), np.empty((n, batch, 2, 2))]
+    for t in range(n):
+        paths[0][t], paths[1][t] = a, P
+        seen = np.isfinite(y[:, t])
+        if seen.any():
+            F = np.where(seen, P[:, 0, 0] + h[:, t], 1.0)
+            v = np.where(seen, y[:, t] - a[:, 0], 0.0)
+            K = P[:, :, 0] / F[:, None]
+            a = a + K * v[:, None]
+            P = P - np.where(seen[:, None, None], K[:, :, None] * K[:, None, :] * F[:, None, None], 0.0)
+            ll -= np.where(seen, 0.5 * (np.log(2 * np.pi * F) + v ** 2 / F), 0.0)
+        paths[2][t], paths[3][t] = a, P
+        a = np.stack([a[:, 0] + a[:, 1], a[:, 1]], axis=-1)
+        P = np.stack([np.stack([P[:, 0, 0] + 2 * P[:, 0, 1] + P[:, 1, 1] + q_level, P[:, 0, 1] + P[:, 1, 1]], -1),
+                      np.stack([P[:, 0, 1] + P[:, 1, 1], P[:, 1, 1] + q_slope], -1)], axis=-2)
+    return ll, paths
+
+
+def test_the_filter_is_the_matrix_form_bit_for_bit():
+    """The filter carries the covariance's three entries; its likelihood and filtered states are the matrix form's
+    exactly, with a quarter no row observes, rows observed at different quarters, a row observed nowhere and per-row
+    noise levels."""
+    rng = np.random.default_rng(8)
+    y = np.cumsum(rng.normal(0.1, 0.1, (6, 12)), axis=-1)
+    y[rng.random(y.shape) < 0.4] = np.nan
+    y[:, 3], y[5] = np.nan, np.nan
+    h = rng.uniform(0.001, 0.05, y.shape)
+    level_sd, slope_sd = rng.uniform(0.0, 0.1, 6), rng.uniform(0.0, 0.03, 6)
+    est = local_linear_trend(y, h, level_sd, slope_sd)
+    ll, (_, _, a, P) = _matrix_filter(y, h, level_sd ** 2, slope_sd ** 2, 2.0, 0.5)
+    assert np.array_equal(est.loglike, ll)
+    for got, want in ((est.filtered_level, a[..., 0]), (est.filtered_slope, a[..., 1]),
+                      (est.filtered_level_var, P[..., 0, 0]), (est.filtered_slope_var, P[..., 1, 1])):
+        assert np.array_equal(got, want.T)
+    one = pooled_loglike(y[:2][None], h[:2], np.array([0.05]), np.array([0.01]))
+    assert one[0, 0, 0] == _matrix_filter(y[:2], h[:2], np.full(2, 0.05 ** 2), np.full(2, 0.01 ** 2), 2.0, 0.5)[0].sum()
+
+
+def test_the_smoothed_level_without_its_variances_is_the_same():
+    rng = np.random.default_rng(9)
+    y = np.cumsum(rng.normal(0.1, 0.1, (5, 10)), axis=-1)
+    y[:, [2, 7, 8, 9]] = np.nan
+    for hold in (False, True):
+        full = local_linear_trend(y, 0.0025, 0.05, 0.02, hold=hold)
+        lean = local_linear_trend(y, 0.0025, 0.05, 0.02, hold=hold, smoothed_variances=False)
+        assert np.array_equal(lean.smoothed_level, full.smoothed_level)
+        assert np.array_equal(lean.smoothed_slope, full.smoothed_slope)
+        assert np.array_equal(lean.filtered_level_var, full.filtered_level_var)
+        assert np.isnan(lean.smoothed_level_var).all() and np.isnan(lean.smoothed_slope_var).all()

@@ -418,13 +418,14 @@ def demand_gap(scenario: Scenario, ds: Dataset | None = None, pool: ProfitPool |
     secondary = _secondary(ds, scenario, d, ai_q, tested.index)
     guidance_year = (wide.index[-1] + 1).year
     guidance = guided_capex(ds, spend.spenders, guidance_year)
-    path = _ai_path(scenario, wide, guidance, guidance_year)
+    spend_path = _spend_path(scenario, wide, guidance, guidance_year)
+    path = _ai_path(scenario, spend_path)
     d_and_capex = [*d.sources, *spend.sources, *(s for row in guidance["sources"] for s in row)]
     sources = tuple(dict.fromkeys([*d_and_capex, *_nvidia_sources(ds), *_series_sources(ds, reg), *_method_sources(ds)]))
     ladder = downstream.ladder(d, d.accounting)
     bound = _bound(ds)
-    answer = reach_model.reach(scenario, d, ladder, log_d, _spend_path(scenario, wide, guidance, guidance_year).sum(axis=1),
-                               guidance_year, pt.horizon_year, bound)
+    answer = reach_model.reach(scenario, d, ladder, log_d, spend_path.sum(axis=1), guidance_year, pt.horizon_year,
+                               bound)
     projection = _projection(scenario, wide, path, answer, be)
     sources = tuple(dict.fromkeys([*sources, bound.source_id]))
     demand_sources = tuple(dict.fromkeys([*d_and_capex, bound.source_id]))
@@ -472,11 +473,11 @@ def _spend_path(scenario: Scenario, wide: pd.DataFrame, guidance: pd.DataFrame, 
                                    lambda year: proj.growth("capex_growth", year) if proj.start <= year <= proj.end else 0.0)
 
 
-def _ai_path(scenario: Scenario, wide: pd.DataFrame, guidance: pd.DataFrame, guidance_year: int) -> pd.Series:
-    """AI capex by quarter to the end of :func:`_path_end`: the AI share of :func:`_spend_path`
-    (:func:`valuechain.model.capital.ai_capex`)."""
+def _ai_path(scenario: Scenario, spend: pd.DataFrame) -> pd.Series:
+    """AI capex by quarter to the end of :func:`_path_end`: the AI share of the spenders' capex path ``spend``
+    (:func:`_spend_path`; :func:`valuechain.model.capital.ai_capex`)."""
     cap = scenario.demand_gap.capital
-    return capital.ai_capex(_spend_path(scenario, wide, guidance, guidance_year), cap.ai_share, cap.ai_share_before)
+    return capital.ai_capex(spend, cap.ai_share, cap.ai_share_before)
 
 
 def _bound(ds: Dataset) -> reach_model.Bound:
@@ -559,19 +560,21 @@ def _pattern(d: downstream.Downstream, series, scenario: Scenario) -> regression
     one quarter combined by precision), starting from its first disclosure and its mean smoothed growth."""
     obs = d.observations[d.observations["series_id"].isin(list(series))]
     quarters = pd.period_range(min(obs["quarter"].min(), d.series.index[0]), d.series.index[-1], freq="Q")
-    position = {q: i for i, q in enumerate(quarters)}
+    obs = obs[obs["quarter"].isin(quarters)]
+    row = pd.Index(list(series)).get_indexer(obs["series_id"])
+    col = quarters.get_indexer(obs["quarter"])
+    log_value, var = obs["log_value"].to_numpy(float), obs["variance"].to_numpy(float)
+    precision = (1.0 / obs["variance"]).groupby([row, col]).sum()  # one quarter's disclosures combined
     variance = np.full((len(series), len(quarters)), np.nan)
+    variance[precision.index.get_level_values(0), precision.index.get_level_values(1)] = 1.0 / precision.to_numpy()
     windows, levels, slopes = [], [], []
     for i, sid in enumerate(series):
-        rows = obs[(obs["series_id"] == sid) & obs["quarter"].isin(quarters)]
-        precision = (1.0 / rows["variance"]).groupby(rows["quarter"]).sum()
-        variance[i, [position[q] for q in precision.index]] = 1.0 / precision.to_numpy()
-        last = d.series[sid].last_valid_index()
-        first = rows["quarter"].min()
-        windows.append((position[first], position[last]))
-        first_rows = rows[rows["quarter"] == first]
-        levels.append(float((first_rows["log_value"] / first_rows["variance"]).sum() / (1 / first_rows["variance"]).sum()))
-        growth = np.log(d.series[sid].dropna()).diff().dropna()
+        first = col[row == i].min()
+        at = (row == i) & (col == first)
+        levels.append(float(np.sum(log_value[at] / var[at]) / np.sum(1 / var[at])))
+        smoothed = d.series[sid].dropna()
+        windows.append((int(first), quarters.get_loc(smoothed.index[-1])))
+        growth = np.diff(np.log(smoothed.to_numpy(float)))
         slopes.append(float(growth.mean()) if len(growth) else 0.0)
     return regression.DisclosurePattern(quarters, tuple(series), tuple(windows), variance, np.array(levels),
                                         np.array(slopes), *d.noise_levels)

@@ -126,18 +126,23 @@ def date_offsets(obs: pd.DataFrame, quarters: pd.PeriodIndex) -> pd.DataFrame:
     """
     offset = row_date_offsets(obs)
     weight = 1.0 / obs["variance"]
-    out = pd.DataFrame(np.nan, index=quarters, columns=sorted(obs["series_id"].unique()))
-    for sid, rows in obs.assign(offset=offset * weight, weight=weight).groupby("series_id"):
-        by_quarter = rows.groupby("quarter")[["offset", "weight"]].sum()
-        per_quarter = by_quarter["offset"] / by_quarter["weight"]
-        first, last = per_quarter.index.min(), per_quarter.index.max()
-        column = pd.Series(0.0, index=quarters).where(quarters >= first)
-        seen = per_quarter.index[per_quarter.index.isin(quarters)]
-        column[seen] = per_quarter[seen]
-        after = quarters > last
-        column[after] = per_quarter[last] - np.array([(q - last).n for q in quarters[after]], dtype=float)
-        out[sid] = column
-    return out
+    names = sorted(obs["series_id"].unique())
+    rows = obs.assign(offset=offset * weight, weight=weight)
+    sums = rows.groupby(["series_id", "quarter"])[["offset", "weight"]].sum()  # each series' quarters
+    per_quarter = (sums["offset"] / sums["weight"]).to_numpy()
+    col = pd.Index(names).get_indexer(sums.index.get_level_values("series_id"))
+    at = pd.PeriodIndex(sums.index.get_level_values("quarter")).asi8  # quarter ordinals
+    first, last = np.full(len(names), np.iinfo(np.int64).max), np.full(len(names), np.iinfo(np.int64).min)
+    np.minimum.at(first, col, at)
+    np.maximum.at(last, col, at)
+    at_last = np.empty(len(names))  # each series' offset in its last quarter
+    at_last[col[at == last[col]]] = per_quarter[at == last[col]]
+    grid = quarters.asi8[:, None]
+    out = np.where(grid >= first, 0.0, np.nan)
+    row = quarters.get_indexer(sums.index.get_level_values("quarter"))
+    out[row[row >= 0], col[row >= 0]] = per_quarter[row >= 0]
+    out = np.where(grid > last, at_last - (grid - last).astype(float), out)  # held past the last: k quarters on
+    return pd.DataFrame(out, index=quarters, columns=names)
 
 
 def d_date_offset(columns, signs, offsets) -> np.ndarray:
@@ -162,19 +167,26 @@ def _grids(obs: pd.DataFrame, quarters: pd.PeriodIndex, cutoffs=None, values=Non
     precision-weighted mean. ``values`` (``(..., len(obs))``, e.g. simulations x rows) replaces the
     rows' log values: the grids then have those leading axes (the variances are the same for all).
     """
+    return _grid_rows(quarters.get_indexer(obs["quarter"]), obs["variance"].to_numpy(float),
+                      obs["published"].to_numpy("datetime64[ns]"),
+                      obs["log_value"].to_numpy(float) if values is None else np.asarray(values, float), quarters,
+                      cutoffs)
+
+
+def _grid_rows(position: np.ndarray, variances: np.ndarray, published: np.ndarray, values: np.ndarray,
+               quarters: pd.PeriodIndex, cutoffs=None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_grids` on the observations' arrays: each one's position in ``quarters`` (-1 outside), measurement
+    variance, publication date and log value (``(..., observations)``)."""
     n = len(quarters)
-    position = {q: i for i, q in enumerate(quarters)}
     if cutoffs is None:
-        cutoffs = [q.end_time for q in quarters] + [pd.Timestamp.max]
+        cutoffs = np.append(quarters.end_time.to_numpy("datetime64[ns]"), np.datetime64(pd.Timestamp.max, "ns"))
     cutoffs = np.array(list(cutoffs), dtype="datetime64[ns]")
-    values = obs["log_value"].to_numpy(float) if values is None else np.asarray(values, float)
+    public = cutoffs[None, :] >= published[:, None]  # observations x cutoffs
     weight, weighted = np.zeros((len(cutoffs), n)), np.zeros((*values.shape[:-1], len(cutoffs), n))
-    for k, (quarter, variance, published) in enumerate(zip(obs["quarter"], obs["variance"], obs["published"])):
-        if quarter not in position:
-            continue
-        seen = cutoffs >= np.datetime64(published)
-        weight[seen, position[quarter]] += 1.0 / variance
-        weighted[..., seen, position[quarter]] += values[..., k:k + 1] / variance
+    for k in np.flatnonzero(position >= 0):  # row by row, so that each cell sums its rows in order
+        seen, variance = public[k], variances[k]
+        weight[seen, position[k]] += 1.0 / variance
+        weighted[..., seen, position[k]] += values[..., k:k + 1] / variance
     with np.errstate(invalid="ignore", divide="ignore"):
         return (np.where(weight > 0, weighted / weight, np.nan),
                 np.broadcast_to(np.where(weight > 0, 1.0 / weight, 1.0), weighted.shape))
@@ -267,9 +279,11 @@ def noise_inputs(obs: pd.DataFrame, cutoffs=None, values=None) -> tuple[np.ndarr
     if final.empty:
         shape = (*lead, 0, 1) if cutoffs is None else (*lead, len(list(cutoffs)), 0, 1)
         return np.full(shape, np.nan), np.ones(shape)
-    vals = None if values is None else np.asarray(values, float)[..., mask]
+    vals = final["log_value"].to_numpy(float) if values is None else np.asarray(values, float)[..., mask]
     quarters = pd.period_range(final["quarter"].min(), final["quarter"].max(), freq="Q")
-    rows = [_grids(final.iloc[at], quarters, cutoffs, None if vals is None else vals[..., at])
+    position, variance = quarters.get_indexer(final["quarter"]), final["variance"].to_numpy(float)
+    published = final["published"].to_numpy("datetime64[ns]")
+    rows = [_grid_rows(position[at], variance[at], published[at], vals[..., at], quarters, cutoffs)
             for _, at in sorted(final.groupby("series_id", sort=True).indices.items())]
     y = np.stack([r[0][..., -1, :] if cutoffs is None else r[0] for r in rows], axis=-2)
     h = np.stack([r[1][..., -1, :] if cutoffs is None else r[1] for r in rows], axis=-2)
@@ -733,7 +747,8 @@ def vintages(panel: pd.DataFrame, cutoffs, start: str, level_sd=ESTIMATE, slope_
             y, h = _grids(group, quarters, [cutoffs[j] for j in rows])
             h = h * np.broadcast_to(fitted.measurement_scale, len(cutoffs))[rows, None] ** 2
             # trailing quarters without observations leave the smoothed values before them unchanged, and are held flat
-            smoothed = local_linear_trend(y, h, sd_by_cutoff[rows, 0], sd_by_cutoff[rows, 1], hold=True).smoothed_level
+            smoothed = local_linear_trend(y, h, sd_by_cutoff[rows, 0], sd_by_cutoff[rows, 1], hold=True,
+                                          smoothed_variances=False).smoothed_level
             for r, j in enumerate(rows):
                 logs[j][sid] = (first, smoothed[r, :(spans[j][1] - first).n + 1])  # first quarter, log levels
     out = []

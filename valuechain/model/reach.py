@@ -361,10 +361,10 @@ def scope_factors(down: Downstream, ladder: Ladder, quarter: pd.Period, scenario
     and linear between (the netting is linear in each share but for the ``min`` of the labs' compute).
     """
     scopes = ladder.scopes
-    row = down.series.loc[[quarter]]
+    row, names = down.series.loc[[quarter]].to_numpy(float), list(down.series.columns)
 
     def plain(accounting):
-        return [float(columns_sum(*accounting.columns(row, s)).iloc[0]) for s in scopes]
+        return [float(columns_sum(*accounting.columns(row, s, names))[0]) for s in scopes]
 
     base = np.array(plain(ladder.accounting))
     if not keys:
@@ -468,10 +468,11 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
     for i, key in enumerate(rungs.index):
         for rung in RUNGS:
             draws = stats_reach.needed_growth(log_d_draws[:, i], np.log(targets[rung]), h)
+            low, high = np.quantile(draws, [tail, 1 - tail])
             rows.append({"scope": key, "rung": rung, "d_usd_bn": float(rungs[key]),
                          "target_usd_bn": float(base_targets[rung]),
                          "needed": float(stats_reach.needed_growth(np.log(rungs[key]), np.log(base_targets[rung]), h)),
-                         "low": float(np.quantile(draws, tail)), "high": float(np.quantile(draws, 1 - tail))})
+                         "low": float(low), "high": float(high)})
     needed = pd.DataFrame(rows).set_index(["scope", "rung"])
 
     log_sd = down.d["log_sd"].reindex(log_d.index).to_numpy()
@@ -498,8 +499,9 @@ def reach(scenario: Scenario, down: Downstream, ladder: Ladder, log_d: pd.Series
                                      pt.ceiling_share, bound.value_usd_bn, *down.noise_levels, (target - T).n, span)
         by_half_life[eta] = stats_reach.probability_above(fixed[:, -1], log_target)[0]
     quarters = pd.period_range(T + 1, end, freq="Q")
-    fan = pd.DataFrame({f"d_p{p_:02d}": np.exp(np.percentile(paths, p_, axis=0)) for p_ in (5, 25, 50, 75, 95)},
-                       index=quarters)
+    percents = (5, 25, 50, 75, 95)
+    bands = np.exp(np.percentile(paths, percents, axis=0))
+    fan = pd.DataFrame({f"d_p{p_:02d}": band for p_, band in zip(percents, bands)}, index=quarters)
     return Reach(
         year=year, quarter=T, target_quarter=target, years=h, path=path, needed=needed, growth=g, growth_se=se,
         dof=nu, window=min(pt.window_quarters, len(log_d) - 1), max_window=pt.window_quarters, level=level,

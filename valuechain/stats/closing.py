@@ -126,7 +126,7 @@ def simulate_gap_changes(rng: np.random.Generator, pipeline: Pipeline, trend: fl
     truth = np.concatenate([np.zeros((sims, 1)), np.cumsum(steps, axis=1)], axis=1)
     observed = truth + pipeline.observation_sd * rng.standard_normal(truth.shape)
     smooth = local_linear_trend(observed, pipeline.observation_sd ** 2, pipeline.level_sd,
-                                pipeline.slope_sd).smoothed_level
+                                pipeline.slope_sd, smoothed_variances=False).smoothed_level
     return (np.diff(smooth, axis=1) - pipeline.required_changes[None, :])[:, -window:]
 
 

@@ -43,13 +43,27 @@ from valuechain.stats.inference import LinearFit, ols_ewc
 
 def growth_frame(y: pd.Series, x: pd.Series, lags: int, leads: int = 0) -> pd.DataFrame:
     """Quarterly log growth of ``y`` with log growth of ``x`` at lags 0..``lags`` and leads 1..``leads``."""
-    frame = np.log(pd.concat({"y": y, "x": x}, axis=1).sort_index().where(lambda f: f > 0)).diff()
-    cols = {"dy": frame["y"]}
+    quarters = y.index.union(x.index)
+    values = np.column_stack([y.reindex(quarters).to_numpy(float), x.reindex(quarters).to_numpy(float)])
+    logs = np.log(np.where(values > 0, values, np.nan))
+    growth = np.concatenate([np.full((1, 2), np.nan), logs[1:] - logs[:-1]])
+    cols = {"dy": growth[:, 0]}
     for k in range(lags + 1):
-        cols[f"dx_lag{k}"] = frame["x"].shift(k)
+        cols[f"dx_lag{k}"] = _shifted(growth[:, 1], k)
     for k in range(1, leads + 1):
-        cols[f"dx_lead{k}"] = frame["x"].shift(-k)
-    return pd.DataFrame(cols).dropna()
+        cols[f"dx_lead{k}"] = _shifted(growth[:, 1], -k)
+    frame = pd.DataFrame(cols, index=quarters)
+    return frame[~np.isnan(frame.to_numpy()).any(axis=1)]
+
+
+def _shifted(values: np.ndarray, k: int) -> np.ndarray:
+    """``values`` moved ``k`` places later (earlier if ``k`` < 0), NaN where nothing moves in."""
+    out = np.full(len(values), np.nan)
+    if k >= 0:
+        out[k:] = values[:len(values) - k]
+    else:
+        out[:k] = values[-k:]
+    return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,7 +173,7 @@ class DisclosurePattern:
             observed = np.where(seen, truth + np.sqrt(np.where(seen, var, 0.0)) * rng.standard_normal(truth.shape),
                                 np.nan)
             out[:, first:last + 1, i] = local_linear_trend(observed, np.where(seen, var, 1.0), self.level_sd,
-                                                           self.slope_sd).smoothed_level
+                                                           self.slope_sd, smoothed_variances=False).smoothed_level
         return out
 
 
@@ -210,6 +224,26 @@ class PipelineEffect(Effect):
         return self.mde <= PROPORTIONAL and not (low <= 0.0 and high >= PROPORTIONAL)
 
 
+def _power(est: np.ndarray, se: np.ndarray, effects: np.ndarray, critical: float) -> np.ndarray:
+    r"""The share of draws with :math:`|(\hat b^* + b)/se^*| >` ``critical`` at each effect :math:`b` of ``effects``:
+    the power against :math:`b` when adding it moves each draw's estimate by exactly :math:`b`."""
+    return np.mean(np.abs((est[None, :] + effects[:, None]) / se[None, :]) > critical, axis=1)
+
+
+MDE_BLOCK = 100  # effects of the grid whose power is computed at once, from the smallest, until one reaches POWER
+
+
+def _mde(est: np.ndarray, se: np.ndarray, effects: np.ndarray, critical: float) -> float:
+    """The first effect of ``effects`` (ascending) whose :func:`_power` is at least :data:`POWER` (inf: none), the
+    grid's power computed a block at a time and no further than the block that holds it."""
+    for start in range(0, len(effects), MDE_BLOCK):
+        block = effects[start:start + MDE_BLOCK]
+        reached = block[_power(est, se, block, critical) >= POWER]
+        if len(reached):
+            return float(reached[0])
+    return np.inf
+
+
 def pipeline_elasticity(y: pd.Series, x: pd.Series, lag: int, nulls: dict[str, np.ndarray],
                         level: float = 0.90) -> PipelineEffect:
     r"""Elasticity of ``y`` to ``x`` lagged ``lag`` quarters, :math:`\Delta\log y_t = a + b\,\Delta\log x_{t-L} + e_t`,
@@ -240,12 +274,10 @@ def pipeline_elasticity(y: pd.Series, x: pd.Series, lag: int, nulls: dict[str, n
     critical = max(float(np.quantile(np.abs(t), level)) for _, t, _ in drawn.values())
     table = []
     for name, (est_star, t_star, se_star) in drawn.items():
-        power = np.array([np.mean(np.abs((est_star + b) / se_star) > critical) for b in grid])
-        reached = grid[power >= POWER]
         table.append({"world": name, "draws": len(t_star), "critical": float(np.quantile(np.abs(t_star), level)),
                       "coverage": float(np.mean(np.abs(t_star) <= critical)),
                       "t_coverage": float(np.mean(np.abs(t_star) <= t_critical)),
-                      "mde": float(reached[0]) if len(reached) else np.inf,
+                      "mde": _mde(est_star, se_star, grid, critical),
                       "power_at_one": float(np.mean(np.abs((est_star + PROPORTIONAL) / se_star) > critical))})
     worlds = pd.DataFrame(table)
     widest = worlds["critical"].idxmax()
@@ -318,14 +350,13 @@ def panel(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, level: float = 0
 
 def _panel_data(revenue: pd.DataFrame, capex: pd.DataFrame, lag: int, min_changes: int) -> pd.DataFrame:
     """The panel's rows: each company's growth frame (dy, dx, company) with at least ``min_changes`` changes."""
-    parts = []
-    for company in revenue.columns:
-        if company not in capex.columns:
-            continue
-        g = growth_frame(revenue[company], capex[company].shift(lag), 0).rename(columns={"dx_lag0": "dx"})
-        if len(g) >= min_changes:
-            parts.append(g.assign(company=company))
-    return pd.concat(parts)
+    frames = [(company, growth_frame(revenue[company], capex[company].shift(lag), 0))
+              for company in revenue.columns if company in capex.columns]
+    frames = [(company, g) for company, g in frames if len(g) >= min_changes]
+    return pd.DataFrame({"dy": np.concatenate([g["dy"].to_numpy() for _, g in frames]),
+                         "dx": np.concatenate([g["dx_lag0"].to_numpy() for _, g in frames]),
+                         "company": np.repeat([company for company, _ in frames], [len(g) for _, g in frames])},
+                        index=frames[0][1].index.append([g.index for _, g in frames[1:]]))
 
 
 def _panel_design(data: pd.DataFrame):
@@ -356,19 +387,43 @@ def _driscoll_kraay(Y: np.ndarray, X: np.ndarray, at: np.ndarray, n_quarters: in
     return coef, cov, nu
 
 
+@dataclass(frozen=True)
+class _SupplierDesign:
+    """The suppliers' panel's rows as :func:`panel` forms them: the design, and where each row's growth is in a draw."""
+
+    X: np.ndarray  # slope and company dummies, one row per panel row
+    at: np.ndarray  # each row's quarter position among the panel's quarters
+    n_quarters: int
+    grid_rows: np.ndarray  # the pattern grid's position of each quarter of ``revenue_log``
+    row_quarter: np.ndarray  # each panel row's position among those quarters
+    row_series: np.ndarray  # each panel row's series position in the pattern
+
+
+def _supplier_design(world: SupplierWorld) -> _SupplierDesign:
+    """The panel's rows and design on ``world``'s real revenue: the same for every simulated draw."""
+    data = _panel_data(np.exp(world.revenue_log), world.capex, world.lag, world.min_changes)
+    X, at, quarters, _ = _panel_design(data)
+    series = list(world.pattern.series)
+    position = {q: i for i, q in enumerate(world.revenue_log.index)}
+    return _SupplierDesign(X, at, len(quarters),
+                           np.array([world.pattern.quarters.get_loc(q) for q in world.revenue_log.index]),
+                           np.array([position[q] for q in data.index]),
+                           np.array([series.index(c) for c in data["company"]]))
+
+
+def _design_slopes(design: _SupplierDesign, logs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`panel_slopes` on a design already formed."""
+    growth = np.diff(logs[:, design.grid_rows, :], axis=1, prepend=np.nan)
+    Y = growth[:, design.row_quarter, design.row_series]
+    coef, cov, nu = _driscoll_kraay(Y, design.X, design.at, design.n_quarters)
+    return coef[:, 0], np.sqrt(cov[:, 0, 0]), nu
+
+
 def panel_slopes(world: SupplierWorld, logs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """The suppliers' panel slope, its Driscoll-Kraay s.e. and :math:`\nu` for each draw of ``logs``
     (``draws x quarters x series`` on the pattern's grid, as :meth:`DisclosurePattern.simulate` gives them):
     :func:`panel` on :meth:`SupplierWorld.simulated_revenue`, batched over the draws."""
-    data = _panel_data(np.exp(world.revenue_log), world.capex, world.lag, world.min_changes)
-    X, at, quarters, _ = _panel_design(data)
-    series = list(world.pattern.series)
-    grid_rows = np.array([world.pattern.quarters.get_loc(q) for q in world.revenue_log.index])
-    position = {q: i for i, q in enumerate(world.revenue_log.index)}
-    growth = np.diff(logs[:, grid_rows, :], axis=1, prepend=np.nan)
-    Y = growth[:, [position[q] for q in data.index], [series.index(c) for c in data["company"]]]
-    coef, cov, nu = _driscoll_kraay(Y, X, at, len(quarters))
-    return coef[:, 0], np.sqrt(cov[:, 0, 0]), nu
+    return _design_slopes(_supplier_design(world), logs)
 
 
 def panel_calibration(world: "SupplierWorld", nulls: dict[str, tuple[float, float]], rng: np.random.Generator,
@@ -385,17 +440,16 @@ def panel_calibration(world: "SupplierWorld", nulls: dict[str, tuple[float, floa
     :data:`POWER` (inf: none up to 10) and ``power_at_one`` the power against 1.
     """
     grid = np.linspace(0.0, 10.0, 2001)
+    design = _supplier_design(world)
     table = []
     for name, (level_x, slope_x) in nulls.items():
         pattern = replace(world.pattern, level_sd=world.pattern.level_sd * level_x,
                           slope_sd=world.pattern.slope_sd * slope_x)
-        est, se, nu = panel_slopes(world, pattern.simulate(rng, draws))
+        est, se, nu = _design_slopes(design, pattern.simulate(rng, draws))
         reject, cover = stats.t.ppf(1 - nominal / 2, nu), stats.t.ppf(0.5 + level / 2, nu)
-        power = np.array([np.mean(np.abs((est + b) / se) > reject) for b in grid])
-        reached = grid[power >= POWER]
         table.append({"world": name, "draws": draws, "size": float(np.mean(np.abs(est / se) > reject)),
                       "coverage": float(np.mean(np.abs(est / se) <= cover)),
-                      "mde": float(reached[0]) if len(reached) else np.inf,
+                      "mde": _mde(est, se, grid, reject),
                       "power_at_one": float(np.mean(np.abs((est + PROPORTIONAL) / se) > reject))})
     return pd.DataFrame(table)
 

@@ -106,31 +106,42 @@ def _first_observed(y: np.ndarray) -> np.ndarray:
 
 def _filter(y: np.ndarray, h: np.ndarray, q_level: np.ndarray, q_slope: np.ndarray, init_level_sd: float,
             init_slope_sd: float, store: bool):
-    """Kalman filter of rows ``y`` (batch x n); per-row state noise variances. Log-likelihood, and the paths if ``store``."""
+    """Kalman filter of rows ``y`` (batch x n); per-row state noise variances. Log-likelihood, and the paths if ``store``.
+
+    The state covariance is symmetric, so it is carried as its three distinct entries, each an array over the rows;
+    the arithmetic is the 2 x 2 matrix form's, term by term.
+    """
     batch, n = y.shape
-    a = np.stack([_first_observed(y), np.zeros(batch)], axis=-1)
-    P = np.zeros((batch, 2, 2))
-    P[:, 0, 0], P[:, 1, 1] = init_level_sd ** 2, init_slope_sd ** 2
+    ys, hs = np.ascontiguousarray(y.T), np.ascontiguousarray(h.T)
+    level, slope = _first_observed(y), np.zeros(batch)
+    p_ll, p_ls, p_ss = np.full(batch, init_level_sd ** 2), np.zeros(batch), np.full(batch, init_slope_sd ** 2)
     ll = np.zeros(batch)
-    paths = [np.empty((n, batch, 2)), np.empty((n, batch, 2, 2)), np.empty((n, batch, 2)), np.empty((n, batch, 2, 2))]
+    shapes = ((n, batch, 2), (n, batch, 2, 2)) * 2  # the predicted state and covariance, then the filtered
+    paths = [np.empty(shape) for shape in shapes] if store else None
     for t in range(n):
         if store:
-            paths[0][t], paths[1][t] = a, P
-        seen = np.isfinite(y[:, t])
+            _put(paths[0][t], paths[1][t], level, slope, p_ll, p_ls, p_ss)
+        seen = np.isfinite(ys[t])
         if seen.any():
-            F = np.where(seen, P[:, 0, 0] + h[:, t], 1.0)
-            v = np.where(seen, y[:, t] - a[:, 0], 0.0)
-            K = P[:, :, 0] / F[:, None]
-            a = a + K * v[:, None]
-            update = K[:, :, None] * K[:, None, :] * F[:, None, None]
-            P = P - np.where(seen[:, None, None], update, 0.0)
+            F = np.where(seen, p_ll + hs[t], 1.0)
+            v = np.where(seen, ys[t] - level, 0.0)
+            k_level, k_slope = p_ll / F, p_ls / F
+            level, slope = level + k_level * v, slope + k_slope * v
+            p_ll = p_ll - np.where(seen, k_level * k_level * F, 0.0)
+            p_ls = p_ls - np.where(seen, k_level * k_slope * F, 0.0)
+            p_ss = p_ss - np.where(seen, k_slope * k_slope * F, 0.0)
             ll -= np.where(seen, 0.5 * (np.log(2 * np.pi * F) + v ** 2 / F), 0.0)
         if store:
-            paths[2][t], paths[3][t] = a, P
-        a = np.stack([a[:, 0] + a[:, 1], a[:, 1]], axis=-1)
-        P = np.stack([np.stack([P[:, 0, 0] + 2 * P[:, 0, 1] + P[:, 1, 1] + q_level, P[:, 0, 1] + P[:, 1, 1]], -1),
-                      np.stack([P[:, 0, 1] + P[:, 1, 1], P[:, 1, 1] + q_slope], -1)], axis=-2)
-    return ll, (paths if store else None)
+            _put(paths[2][t], paths[3][t], level, slope, p_ll, p_ls, p_ss)
+        level = level + slope
+        p_ll, p_ls, p_ss = p_ll + 2 * p_ls + p_ss + q_level, p_ls + p_ss, p_ss + q_slope
+    return ll, paths
+
+
+def _put(a: np.ndarray, P: np.ndarray, level, slope, p_ll, p_ls, p_ss):
+    """Write the state (``a``: rows x 2) and its covariance (``P``: rows x 2 x 2) from their entries."""
+    a[:, 0], a[:, 1] = level, slope
+    P[:, 0, 0], P[:, 0, 1], P[:, 1, 0], P[:, 1, 1] = p_ll, p_ls, p_ls, p_ss
 
 
 def carry_variance(P_L: np.ndarray, slope: np.ndarray, k: np.ndarray, level_sd, slope_sd) -> np.ndarray:
@@ -155,7 +166,8 @@ def _as_row_sd(value, lead: tuple[int, ...]) -> np.ndarray:
 
 
 def local_linear_trend(y: np.ndarray, h: np.ndarray, level_sd, slope_sd, init_level_sd: float = 2.0,
-                       init_slope_sd: float = 0.5, hold: bool = False) -> TrendEstimates:
+                       init_slope_sd: float = 0.5, hold: bool = False, *,
+                       smoothed_variances: bool = True) -> TrendEstimates:
     """Filter and smooth ``y`` (``(..., n)``, NaN where a quarter has no observation) with variances ``h``.
 
     ``level_sd`` and ``slope_sd`` are numbers, arrays broadcasting to the rows' leading shape ``y.shape[:-1]``
@@ -163,7 +175,8 @@ def local_linear_trend(y: np.ndarray, h: np.ndarray, level_sd, slope_sd, init_le
     or :data:`ESTIMATE`: maximum likelihood pooled over all the rows given (:func:`estimate_noise`).
     The level starts at the first observation (at 0 for a row with none, whose estimates are then
     the prior's and mean nothing). With ``hold``, no slope is extrapolated past a row's last
-    observation (see the module docstring).
+    observation (see the module docstring). Without ``smoothed_variances`` the smoother's covariance
+    recursion, which the smoothed level and slope do not need, is skipped and their variances are NaN.
     """
     y = np.atleast_2d(np.asarray(y, float))
     shape = y.shape
@@ -175,11 +188,12 @@ def local_linear_trend(y: np.ndarray, h: np.ndarray, level_sd, slope_sd, init_le
         level_sd, slope_sd = fit.level_sd, fit.slope_sd
     lsd, ssd = _as_row_sd(level_sd, shape[:-1]), _as_row_sd(slope_sd, shape[:-1])
     ll, (a_pred, P_pred, a_filt, P_filt) = _filter(y, h, lsd ** 2, ssd ** 2, init_level_sd, init_slope_sd, True)
-    a_s, P_s = a_filt.copy(), P_filt.copy()
+    a_s, P_s = a_filt.copy(), (P_filt.copy() if smoothed_variances else np.full_like(P_filt, np.nan))
     for t in range(n - 2, -1, -1):
         J = P_filt[t] @ _T.T @ np.linalg.inv(P_pred[t + 1])
         a_s[t] = a_filt[t] + np.einsum("bij,bj->bi", J, a_s[t + 1] - a_pred[t + 1])
-        P_s[t] = P_filt[t] + J @ (P_s[t + 1] - P_pred[t + 1]) @ np.swapaxes(J, 1, 2)
+        if smoothed_variances:
+            P_s[t] = P_filt[t] + J @ (P_s[t + 1] - P_pred[t + 1]) @ np.swapaxes(J, 1, 2)
     out = [np.moveaxis(arr, 0, -1) for arr in (a_filt[..., 0], P_filt[..., 0, 0], a_filt[..., 1], P_filt[..., 1, 1],
                                                a_s[..., 0], P_s[..., 0, 0], a_s[..., 1], P_s[..., 1, 1])]
     if hold:
@@ -195,6 +209,8 @@ def local_linear_trend(y: np.ndarray, h: np.ndarray, level_sd, slope_sd, init_le
             for j in (0, 4):  # filtered and smoothed
                 out[j + 2 * i] = np.where(past, value if np.ndim(value) == 0 else value[:, None], out[j + 2 * i])
                 out[j + 2 * i + 1] = np.where(past, variance, out[j + 2 * i + 1])
+    if not smoothed_variances:  # NaN past the last observation too
+        out[5], out[7] = np.full_like(out[5], np.nan), np.full_like(out[7], np.nan)
     out = [arr.reshape(shape) for arr in out]
     lead = shape[:-1]
     return TrendEstimates(*out, ll.reshape(lead), lsd.reshape(lead), ssd.reshape(lead))
