@@ -84,6 +84,11 @@ def test_markdown_text_renders_a_payload_as_its_own_text(name):
     assert html.unescape(re.sub(r"<[^>]+>", "", rendered)).strip() == f"{PAYLOADS[name]} starts"
 
 
+def test_the_sanitizer_escapes_angle_brackets_inside_attribute_values():
+    """nh3 (0.3.8 on) writes < and > in a value as entities: no tag can be read inside a value afterwards."""
+    assert sanitize.fragment('<p title="</header><img src=x>">y</p>') == '<p title="&lt;/header&gt;&lt;img src=x&gt;">y</p>'
+
+
 def test_html_text_closes_no_attribute_and_opens_no_tag():
     assert html_text('"><img src=x onerror=alert(1)>') == "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
     assert html_text("it's") == "it&#x27;s"

@@ -158,6 +158,20 @@ def test_a_page_is_the_one_nbconverts_whole_html_exporter_gives(tmp_path, monkey
     assert page == site.notebook_page(executed, parameters, "2025-06-30", overdue="Nvidia's report is overdue.")
 
 
+def test_finish_never_reads_markup_inside_an_attributes_value():
+    """A value holding what looks like the header's end and a tag (as a sanitizer that leaves < and > raw in
+    attributes would write it) stays one value: the pass starts after the header's real end tag, and a "<"
+    it cannot read leaves the page as the sanitizer wrote it."""
+    head = '<!DOCTYPE html>\n<html lang="en">\n<head><title>t</title></head>\n'
+    trap = '<a href="#x</header><img src=x><meta http-equiv=refresh content=0;url=https://evil.example>">t</a>'
+    page = (head + f'<body class="jp-Notebook"><header class="vc-header">{trap}</header>'
+            '<main><img src="a"></main></body>\n</html>\n')
+    assert site.finish(page) == (head + f'<body class="jp-Notebook"><header class="vc-header">{trap}</header>'
+                                 '<main><img alt="No description has been provided for this image" src="a"></main></body>\n</html>\n')
+    unreadable = page.replace("<main>", '<main><x-y title="<img src=b>">')
+    assert site.finish(unreadable) == unreadable
+
+
 def test_finish_does_nbconverts_last_pass_on_the_sanitizers_markup():
     head = '<!DOCTYPE html>\n<html lang="en">\n<head><title>t</title><style>img{}</style></head>\n'
     header = '<header class="vc-header"><td>  </td></header>'

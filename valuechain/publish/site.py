@@ -157,25 +157,32 @@ def finish(page: str) -> str:
     apart, and every text of blanks alone between two tags (outside ``pre``) as one newline, or one space
     if it has none. The sanitizer reads the page's body again anyway, so this is done on what it writes
     instead: there every start tag is a name and double-quoted attributes and every ``<`` of text is
-    escaped, so a pattern reads it piece by piece, and never takes a tag written inside an attribute's
-    value for one. The one difference: blanks on both sides of markup the sanitizer takes out (a comment,
-    a script) end up one text here, written as one newline or space, where nbconvert's pass left two.
+    escaped, so a pattern reads the body piece by piece from its first tag, the header's pieces as they
+    are and the rest rewritten, and never takes a tag written inside an attribute's value for one. A body
+    it cannot read so, piece after piece to its end, is left as the sanitizer wrote it (the pass changes
+    nothing a reader sees). The one difference: blanks on both sides of markup the sanitizer takes out
+    (a comment, a script) end up one text here, written as one newline or space, where nbconvert's pass
+    left two.
     """
-    start = page.index("</header>", page.index("\n<body")) + len("</header>")
-    end = page.rindex("</body>")
-    pre = 0  # how many pre elements the text is in
-
-    def piece(found: re.Match) -> str:
-        nonlocal pre
+    start, end = page.index("<body", page.index("\n<body")), page.rindex("</body>")
+    out, position, header, pre = [], start, True, 0  # pre: how many pre elements the text is in
+    for found in TOKEN.finditer(page, start, end):
+        if found.start() != position:  # a "<" no pattern reads: the pass stops, and the page stays as it was
+            return page
+        position = found.end()
         closing, name, attributes = found.groups()
-        if name is None:
+        if header:
+            out.append(found.group(0))
+            header = not (closing and name == "header")
+        elif name is None:
             text = found.group(0)
-            return ("\n" if "\n" in text else " ") if not pre and BLANK.fullmatch(text) else text
-        if name == "pre":
-            pre += -1 if closing else 1
-        return found.group(0) if closing else _start_tag(name, attributes)
-
-    return page[:start] + TOKEN.sub(piece, page[start:end]) + page[end:]
+            out.append(("\n" if "\n" in text else " ") if not pre and BLANK.fullmatch(text) else text)
+        else:
+            pre += (-1 if closing else 1) if name == "pre" else 0
+            out.append(found.group(0) if closing else _start_tag(name, attributes))
+    if position != end or header:
+        return page
+    return page[:start] + "".join(out) + page[end:]
 
 
 def _start_tag(name: str, attributes: str) -> str:
