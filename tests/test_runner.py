@@ -596,14 +596,20 @@ def test_recorded_scenarios_are_read_back_only_while_no_scenario_data_or_code_fi
 
 # Warm kernels: a worker keeps one kernel across its items, and no item sees what the one before it left.
 
-def test_each_kernel_gets_its_share_of_the_cores_for_linear_algebra(monkeypatch):
-    monkeypatch.setattr(runner.os, "cpu_count", lambda: 8)
+def test_each_kernel_runs_its_linear_algebra_on_one_thread_unless_the_user_said_otherwise(monkeypatch):
     for name in runner.THREAD_SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    assert runner.kernel_threads(2) == dict.fromkeys(runner.THREAD_SETTINGS, "4")
-    assert runner.kernel_threads(3)["OPENBLAS_NUM_THREADS"] == "2" and runner.kernel_threads(16)["OMP_NUM_THREADS"] == "1"
-    monkeypatch.setenv("OMP_NUM_THREADS", "6")  # the user's setting stands
-    assert runner.kernel_threads(2) == {"OPENBLAS_NUM_THREADS": "4", "OMP_NUM_THREADS": "6", "MKL_NUM_THREADS": "4"}
+    assert runner.kernel_threads() == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    monkeypatch.setenv("OMP_NUM_THREADS", "6")  # the user's setting stands, and the others are not set over it
+    assert runner.kernel_threads() == {}
+
+
+def test_a_calendar_that_fails_costs_the_banner_not_the_batch(capsys):
+    def broken():
+        raise KeyError("next_period")
+
+    assert runner._overdue(broken) == "" and runner._overdue(lambda: "Overdue: x.") == "Overdue: x."
+    assert capsys.readouterr().err.count("earnings calendar could not tell") == 1
 
 
 def test_items_sharing_a_warm_kernel_see_nothing_the_item_before_left(tiny):
@@ -631,7 +637,7 @@ def test_items_sharing_a_warm_kernel_see_nothing_the_item_before_left(tiny):
     assert seen["count"] == outcomes["01_set"].figures["count"]  # cells are numbered as in the new kernel 01_set ran in
     # the garbage 01_set left in a reference cycle was collected before the survivors were frozen out of the collector
     assert seen["cycle"] is False and seen["frozen"] > 10_000
-    assert seen["blas"] == runner.kernel_threads(1)["OPENBLAS_NUM_THREADS"]  # one kernel at a time: the machine's cores
+    assert seen["blas"] == runner.kernel_threads().get("OPENBLAS_NUM_THREADS", runner.os.environ.get("OPENBLAS_NUM_THREADS"))
     read = outcomes["03_read"]
     assert read.status == "failed" and read.error == "NameError: name 'LEAK' is not defined" and read.failing_cell == 3
 
@@ -765,19 +771,39 @@ def test_each_scenarios_exports_are_written_by_a_worker_as_soon_as_its_last_item
 
 
 def test_a_worker_that_dies_writing_exports_fails_nothing_and_the_parent_writes_them(tmp_path, monkeypatch):
+    from valuechain.publish import exports as exports_module
+
     params, notebooks, outputs = _folders(tmp_path, notebooks=2)
     journal = tmp_path / "journal"
     item, exports = _journal(journal, kill_exports={"base"})
     monkeypatch.setattr(runner, "WarmKernel", _NoKernel)
     monkeypatch.setattr(runner, "execute_item", item)
     monkeypatch.setattr(runner, "export_scenario", exports)
-    stale = []
-    monkeypatch.setattr(runner, "write_exports", lambda outcomes, outputs, notebooks=None: stale.append(
-        sorted({o.scenario for o in outcomes})))
+    # after the batch, base's exports are still stale (its worker died before writing them), other's are not
+    monkeypatch.setattr(exports_module, "stale", lambda folder: folder.name == "base")
+    written = []
+    monkeypatch.setattr(exports_module, "write_all", lambda folder, *args, **kwargs: written.append(folder.name))
     outcomes = runner.run(outputs=outputs, params_dir=params, notebooks_dir=notebooks, progress=False, jobs=1)
     assert [o.status for o in outcomes] == ["ok"] * 4
     assert journal.read_text().splitlines()[-1] == "exports other Other"  # a new worker took the queue on
-    assert stale == [["base", "other"]]  # and the parent writes whatever is still stale after the batch
+    assert written == ["base"]  # and the parent wrote what was still stale
+
+
+def test_the_warnings_a_worker_writing_exports_meets_reach_the_terminal(tmp_path, monkeypatch, capsys):
+    """Lines about ignored files under outputs/ are the user's to see, though a worker's stderr is the run's log."""
+    from valuechain.publish import exports as exports_module
+    from valuechain.publish import outputs as outputs_module
+
+    def write_all(folder, *args, **kwargs):
+        outputs_module.warn(f"{folder / 'exports.json'}: names /etc/passwd, outside the scenario folder; it is ignored")
+        print("a library's own warning", file=__import__("sys").stderr)
+
+    monkeypatch.setattr(exports_module, "stale", lambda folder: True)
+    monkeypatch.setattr(exports_module, "write_all", write_all)
+    result = runner.export_scenario(runner.Exports("base"), str(tmp_path), None, "v", "", {})
+    assert result == {"error": "", "warnings": [
+        f"valuechain: warning: {tmp_path / 'base' / 'exports.json'}: names /etc/passwd, outside the scenario folder; it is ignored"]}
+    assert capsys.readouterr().err == "a library's own warning\n"  # to the run's log, in a worker
 
 
 def test_the_main_scenario_is_queued_first():

@@ -343,16 +343,18 @@ RESET_SECONDS = 60
 THREAD_SETTINGS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")  # numpy's, scipy's linear algebra
 
 
-def kernel_threads(kernels: int) -> dict[str, str]:
-    """The threads each of ``kernels`` kernels running at once lets its linear algebra use: its share of the
-    machine's cores, at least one (a setting the user made is kept).
+def kernel_threads() -> dict[str, str]:
+    """The settings that give a batch kernel's linear algebra one thread, or none if the user set any of them.
 
-    Left alone, OpenBLAS starts a thread per core in every kernel, so two kernels on two cores run four
-    threads that wait on one another: notebook 05's analyses took about a quarter more processor time
-    with two threads than with one, for the same figures bit for bit.
+    The batch runs a kernel per core. Left alone, OpenBLAS starts a thread per core in every kernel, so
+    two kernels on two cores ran four threads that waited on one another: notebook 05's analyses took
+    about a quarter more processor time with two threads than with one, for the same figures bit for
+    bit. One thread, whatever the number of kernels, also keeps an item's figures independent of the
+    size of the batch it runs in.
     """
-    share = str(max(1, (os.cpu_count() or 1) // max(1, kernels)))
-    return {name: os.environ.get(name, share) for name in THREAD_SETTINGS}
+    if any(name in os.environ for name in THREAD_SETTINGS):
+        return {}
+    return dict.fromkeys(THREAD_SETTINGS, "1")
 
 
 class WarmKernel:
@@ -757,6 +759,17 @@ def check_contained(outputs: Path, scenarios) -> None:
                               f"remove the link (its target is left as it is) or choose another folder with --outputs")
 
 
+def _overdue(sentence) -> str:
+    """The overdue reports' sentence for the pages (``sentence()``), or "" with one line on stderr if the earnings
+    calendar cannot give it: a banner is never worth a failed batch."""
+    try:
+        return sentence()
+    except Exception as exc:
+        outputs_reader.warn(f"the earnings calendar could not tell which reports are overdue ({type(exc).__name__}: "
+                            f"{exc}); the pages go without the banner; 'valuechain data calendar' shows the calendar")
+        return ""
+
+
 def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None, overdue: str | None = None) -> None:
     """Charts, workbook, deck and brief of each scenario of the run whose executed notebooks are newer than them
     (those a worker wrote during the batch, :class:`Exports`, are not). ``overdue``: the sentence naming the
@@ -770,7 +783,7 @@ def write_exports(outcomes: list[Outcome], outputs: Path, notebooks=None, overdu
             from valuechain.publish.site import overdue_sentence
 
             vintage = vintage or str(load_dataset().vintage)
-            overdue = overdue_sentence() if overdue is None else overdue
+            overdue = _overdue(overdue_sentence) if overdue is None else overdue
             exports.write_all(outputs / scenario, notebooks, vintage, overdue)
 
 
@@ -787,18 +800,35 @@ class Exports:
 
 
 def export_scenario(job: Exports, outputs: str, notebooks, vintage: str, overdue: str, parameters: dict) -> dict:
-    """Write ``job``'s exports in this process (a worker) if they are stale; never raises. Returns ``{"error": ""}``,
-    or the error in one line: the parent then writes them itself after the batch (:func:`write_exports`), as it
-    does when the worker dies, and reports what fails there."""
+    """Write ``job``'s exports in this process (a worker) if they are stale; never raises.
+
+    Returns ``{"error": "", "warnings": [...]}``: the lines about ignored or unreadable files under the outputs
+    folder it wrote on the way (``outputs.warn``), which the parent shows on the terminal (a worker's own
+    stderr goes to the run's log), and the error in one line if it failed. The error goes to the run's log;
+    the parent then writes the exports itself after the batch (:func:`write_exports`), as it does when the
+    worker dies, and reports what fails there."""
+    import contextlib
+    import io
+    import sys
+
     from valuechain.publish import exports
 
-    folder = Path(outputs) / job.scenario
-    try:
-        if exports.stale(folder):
-            exports.write_all(folder, notebooks, vintage, overdue, parameters=parameters)
-        return {"error": ""}
-    except Exception as exc:
-        return {"error": _one_line(exc)}
+    folder, said = Path(outputs) / job.scenario, io.StringIO()
+    error = ""
+    with contextlib.redirect_stderr(said):
+        try:
+            if exports.stale(folder):
+                exports.write_all(folder, notebooks, vintage, overdue, parameters=parameters)
+        except Exception as exc:
+            error = _one_line(exc)
+    ours = [line for line in said.getvalue().splitlines() if line.startswith(WARNING)]
+    others = [line for line in said.getvalue().splitlines() if not line.startswith(WARNING)]
+    for line in others + ([f"the exports of {job.scenario} were left to the parent: {error}"] if error else []):
+        print(line, file=sys.stderr)  # the run's log
+    return {"error": error, "warnings": ours}
+
+
+WARNING = "valuechain: warning: "  # how outputs.warn begins a line
 
 
 def load_all(scenarios, params_dir: Path, sources: dict[str, Path] | None = None) -> dict[str, dict]:
@@ -912,7 +942,7 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
         from valuechain.publish.site import overdue_sentence
 
         vintage = str(load_dataset().vintage)  # once for the batch, not once per page
-        overdue = overdue_sentence()
+        overdue = _overdue(overdue_sentence)
         left = {scenario: sum(item.scenario == scenario for item in todo) for scenario in dict.fromkeys(i.scenario for i in todo)}
         notebooks = notebook_names(notebooks_dir)
 
@@ -925,6 +955,8 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
         queue = deque(todo)
         for job, result in pool.run(queue, task, stopped, bar.running):
             if isinstance(job, Exports):
+                for line in (result or {}).get("warnings", []):
+                    outputs_reader.warn(line.removeprefix(WARNING))
                 continue  # stale exports the worker could not write are written after the batch (write_exports)
             outcome = Outcome(**result) if result is not None else Outcome(
                 job.scenario, job.notebook, "failed", error=pool.death_message(job))
@@ -949,12 +981,13 @@ def _execute(todo, keys, outputs, notebooks_dir, params_dir, jobs, progress, tim
 
 
 class Pool:
-    """Worker processes, each running one item at a time in its warm kernel (:class:`WarmKernel`).
+    """Worker processes, each running one job at a time: an item in its warm kernel (:class:`WarmKernel`), or a
+    scenario's exports (:class:`Exports`).
 
-    The parent hands out the queue one item at a time, to whichever worker is free, so it always
-    knows which item each worker runs. A worker that dies (killed by the system when memory runs
-    out, say) fails only the item it was running: a new worker takes its place and the queue goes
-    on. A stop signal or ``kill`` ends every worker and, through its process group, what it started.
+    The parent hands out the queue one job at a time, to whichever worker is free, so it always
+    knows which job each worker runs. A worker that dies (killed by the system when memory runs
+    out, say) fails only the item it was running (exports it was writing are left to the parent):
+    a new worker takes its place and the queue goes on. A stop signal or ``kill`` ends every worker and, through its process group, what it started.
     """
 
     def __init__(self, size: int, sockets: str, log: str | None = None, cwd: Path | None = None):
@@ -969,7 +1002,7 @@ class Pool:
     def _start(self) -> _Worker:
         conn, child = self.context.Pipe()
         process = self.context.Process(target=_worker_main, args=(child, os.getpid(), self.log, self.sockets, self.cwd,
-                                                                  kernel_threads(self.size)),
+                                                                  kernel_threads()),
                                        name="valuechain-worker", daemon=True)
         process.start()
         child.close()
@@ -1067,7 +1100,7 @@ class Pool:
 class _Worker:
     process: object  # multiprocessing.Process
     conn: object  # the parent's end of its pipe
-    item: Item | None = None  # the item it is running
+    item: Item | Exports | None = None  # the job it is running
 
     def receive(self) -> dict | None:
         """The outcome the worker sent, or None if it died before sending one."""
