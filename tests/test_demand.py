@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -224,3 +225,35 @@ def test_the_disclosure_pattern_is_each_series_own_bit_for_bit(base, base_scenar
         assert pattern.quarters.equals(quarters) and pattern.windows == tuple(windows)
         assert np.array_equal(pattern.variance, variance, equal_nan=True)
         assert list(pattern.start_level) == levels and list(pattern.start_slope) == slopes
+
+
+def test_the_disclosure_pattern_counts_a_missing_value_for_nothing_as_pandas_does(base, base_scenario):
+    """A NaN in a disclosure's value or variance, or a smoothed level with no log, counts as pandas' sums count it."""
+    d = base.downstream
+    obs = d.observations.copy()
+    first = obs["quarter"] == obs.groupby("series_id")["quarter"].transform("min")
+    openai = obs.index[first & (obs["series_id"] == "openai_revenue")]  # three disclosures in its first quarter
+    cursor = obs.index[first & (obs["series_id"] == "cursor_arr")]  # two
+    obs.loc[openai[0], "log_value"] = np.nan
+    obs.loc[cursor[0], "variance"] = np.nan
+    series = d.series.copy()
+    anthropic = series["anthropic_revenue"].dropna().index
+    series.loc[anthropic[2], "anthropic_revenue"] = -1.0  # no log: the two growths beside it are NaN
+    broken = dataclasses.replace(d, observations=obs, series=series)
+    included = demand._included(broken)
+    with np.errstate(invalid="ignore"):
+        pattern = demand._pattern(broken, included, base_scenario)
+        quarters, windows, variance, levels, slopes = _pattern_reference(broken, included)
+    assert np.isfinite(pattern.start_level).all() and np.isfinite(pattern.start_slope).all()
+    assert list(pattern.start_level) == levels and list(pattern.start_slope) == slopes
+    assert np.array_equal(pattern.variance, variance, equal_nan=True)
+    # the closed forms: a value missing keeps its precision in the weights, a variance missing drops the disclosure
+    at = obs.loc[openai]
+    want = (at["log_value"] / at["variance"]).iloc[1:].sum() / (1 / at["variance"]).sum()
+    assert pattern.start_level[included.index("openai_revenue")] == pytest.approx(want, rel=1e-15)
+    at = obs.loc[cursor[1]]
+    assert pattern.start_level[included.index("cursor_arr")] == pytest.approx(at["log_value"], rel=1e-15)
+    with np.errstate(invalid="ignore"):
+        logs = np.log(series["anthropic_revenue"].dropna().to_numpy())
+    steps = np.concatenate([logs[1:2] - logs[:1], logs[4:] - logs[3:-1]])
+    assert pattern.start_slope[included.index("anthropic_revenue")] == pytest.approx(steps.mean(), rel=1e-14)

@@ -42,6 +42,20 @@ def test_extend_quarters_grows_each_quarter_from_the_same_quarter_a_year_earlier
     assert np.array_equal(formulas.extend_quarters(filed, growth), want)
 
 
+@pytest.mark.parametrize("filed", [0, 1, 3])
+def test_extend_quarters_needs_a_year_of_filed_quarters(filed):
+    with pytest.raises(ValueError, match=f"at least four filed quarters .*; got {filed}$"):
+        formulas.extend_quarters(np.ones((2, filed)), np.zeros((2, 8)))
+
+
+def test_extend_quarters_with_nothing_to_extend_returns_the_filed_quarters():
+    # fewer than four filed quarters are enough when no quarter lies past them
+    filed = np.array([[1.0, 2.0, 3.0]])
+    assert np.array_equal(formulas.extend_quarters(filed, np.full((1, 3), 0.5)), filed)
+    grown = formulas.extend_quarters(np.array([[1.0, 2.0, 3.0, 4.0]]), np.full((1, 6), 0.5))
+    assert np.array_equal(grown, [[1.0, 2.0, 3.0, 4.0, 1.5, 3.0]])
+
+
 def test_required_revenue_is_the_sum_over_classes_of_the_capital_in_service_they_recover():
     rng = np.random.default_rng(3)
     capex = rng.uniform(0, 10, size=(5, 40))
@@ -123,6 +137,21 @@ def test_rows_in_blocks_give_the_numbers_of_all_rows_at_once(base):
         assert np.array_equal(getattr(whole, field.name), got, equal_nan=True), field.name
     figures = engine.headline_figures(inp, theta)  # R* only through the quarters they read
     for key, values in engine.headline(inp, whole).items():
+        assert np.array_equal(figures[key], values, equal_nan=True), key
+
+
+@pytest.mark.parametrize("n, sizes", [(1, [1]), (999, [999]), (1001, [501, 500]), (5000, [1000] * 5)])
+def test_rows_in_blocks_give_the_unblocked_evaluations_numbers(base, n, sizes):
+    # evaluate and headline_figures, block by block, against _evaluate on all the rows at once
+    _, _, _, inp, _ = base
+    theta = inp.theta(n) * np.random.default_rng(n).uniform(0.5, 1.5, size=(n, len(inp.keys)))
+    assert [len(block) for block in engine._blocks(theta)] == sizes
+    blocked, unblocked = engine.evaluate(inp, theta), engine._evaluate(inp, theta)
+    for field in dataclasses.fields(unblocked):
+        assert np.array_equal(getattr(blocked, field.name), getattr(unblocked, field.name), equal_nan=True), field.name
+    quarters = int(max([inp.gap_quarter, *inp.recovery_quarters])) + 1
+    figures = engine.headline_figures(inp, theta)
+    for key, values in engine.headline(inp, engine._evaluate(inp, theta, quarters)).items():
         assert np.array_equal(figures[key], values, equal_nan=True), key
 
 

@@ -265,11 +265,16 @@ def _world(n_series=4, quarters=14, seed=3):
     return regression.SupplierWorld(pattern, revenue_log, capex, 1, 4, pd.DataFrame())
 
 
+def _slopes(world, logs):
+    """The panel's slope, s.e. and degrees of freedom on each draw of ``logs``, as panel_calibration computes them."""
+    return regression._design_slopes(regression._supplier_design(world), logs)
+
+
 def test_the_batched_panel_is_the_panel():
-    """panel_slopes' batched Driscoll-Kraay slope and s.e. are panel()'s, draw for draw."""
+    """The calibration's batched Driscoll-Kraay slope and s.e. are panel()'s, draw for draw."""
     world = _world()
     logs = world.pattern.simulate(np.random.default_rng(5), 3)
-    est, se, nu = regression.panel_slopes(world, logs)
+    est, se, nu = _slopes(world, logs)
     for i in range(3):
         one = regression.panel(world.simulated_revenue(logs[i]), world.capex, world.lag,
                                min_changes=world.min_changes).pooled
@@ -285,7 +290,7 @@ def test_panel_calibration_measures_size_coverage_and_power_from_the_same_draws(
     world = _world()
     table = regression.panel_calibration(world, {"own": (1.0, 1.0)}, np.random.default_rng(1), 1000, 0.90)
     row = table.iloc[0]
-    est, se, nu = regression.panel_slopes(world, world.pattern.simulate(np.random.default_rng(1), 1000))
+    est, se, nu = _slopes(world, world.pattern.simulate(np.random.default_rng(1), 1000))
     t = np.abs(est / se)
     assert row["size"] == pytest.approx(np.mean(t > stats.t.ppf(0.975, nu)))
     assert row["coverage"] == pytest.approx(np.mean(t <= stats.t.ppf(0.95, nu)))
@@ -330,6 +335,19 @@ def test_growth_frame_is_the_aligned_frames_growth_bit_for_bit():
         for lags, leads in ((0, 0), (2, 0), (1, 2)):
             pd.testing.assert_frame_equal(regression.growth_frame(y, x, lags, leads),
                                           _growth_frame_reference(y, x, lags, leads), check_exact=True)
+
+
+def test_growth_frame_sorts_the_quarters_of_equal_unsorted_indexes():
+    """Index.union returns two equal indexes as they are: the frame is still in calendar order."""
+    y, x = _series([1.0, 2.0, 4.0, 8.0, 16.0]), _series([1.0, 3.0, 9.0, 27.0, 81.0])
+    order = [3, 0, 4, 1, 2]
+    shuffled_y, shuffled_x = y.iloc[order], x.iloc[order]
+    assert shuffled_y.index.equals(shuffled_x.index) and not shuffled_y.index.is_monotonic_increasing
+    frame = regression.growth_frame(shuffled_y, shuffled_x, lags=1)
+    assert list(frame.index) == list(y.index[2:])
+    np.testing.assert_allclose(frame.to_numpy(), np.tile(np.log([2.0, 3.0, 3.0]), (3, 1)), rtol=1e-15)
+    pd.testing.assert_frame_equal(frame, regression.growth_frame(y, x, lags=1), check_exact=True)
+    pd.testing.assert_frame_equal(frame, _growth_frame_reference(shuffled_y, shuffled_x, 1), check_exact=True)
 
 
 def test_the_panels_rows_are_each_companys_growth_frame():
@@ -377,5 +395,5 @@ def test_the_panel_calibrations_mde_is_the_first_effect_of_the_grid_with_power_0
 
     world = _world()
     row = regression.panel_calibration(world, {"own": (1.0, 1.0)}, np.random.default_rng(1), 400, 0.90).iloc[0]
-    est, se, nu = regression.panel_slopes(world, world.pattern.simulate(np.random.default_rng(1), 400))
+    est, se, nu = _slopes(world, world.pattern.simulate(np.random.default_rng(1), 400))
     assert row["mde"] == _first_powered(est, se, np.linspace(0.0, 10.0, 2001), stats.t.ppf(0.975, nu))

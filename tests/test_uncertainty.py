@@ -176,31 +176,54 @@ def _shapley_reference(model, priors, correlation, permutations, inner, variance
     return out
 
 
-@pytest.mark.parametrize("rho", [0.7, 1.0])  # 1.0: a singular copula, where pinv drops a direction
-def test_shapley_effects_equal_the_one_subset_at_a_time_estimate(rho):
+# d assumptions (d = 1: nothing to condition on); rho = 1.0: a singular copula, where pinv drops a direction
+@pytest.mark.parametrize("d, rho", [(1, 0.7), (2, 0.7), (2, 1.0), (5, 0.7), (5, 1.0)])
+def test_shapley_effects_equal_the_one_subset_at_a_time_estimate(d, rho):
     # the batched algebra must give the loop's numbers bit for bit: the same normals, blocks and roots
     priors = [("a", Prior(dist="normal", mean=1.0, sd=0.5, rationale="test")),
               ("b", Prior(dist="lognormal", median=2.0, sigma=0.4, rationale="test")),
               ("c", Prior(dist="pert", low=0.0, mode=0.3, high=1.0, rationale="test")),
               ("d", Prior(dist="uniform", low=-1.0, high=1.0, rationale="test")),
-              ("e", Prior(dist="triangular", low=0.0, mode=2.0, high=3.0, rationale="test"))]
+              ("e", Prior(dist="triangular", low=0.0, mode=2.0, high=3.0, rationale="test"))][:d]
     correlation = np.eye(5)
     for i, j, r in [(0, 1, rho), (2, 3, -0.4), (1, 4, 0.3 * rho), (0, 4, 0.3 * rho)]:
         correlation[i, j] = correlation[j, i] = r
+    correlation = correlation[:d, :d]
     assert np.linalg.eigvalsh(correlation).min() > -1e-12
 
     def model(x):
+        x = np.column_stack([x, np.ones((len(x), 5 - d))])  # the assumptions left out held at 1
         return {"y": x[:, 0] * x[:, 1] + x[:, 2] ** 2 - x[:, 3], "z": np.exp(x[:, 4] / 3) + x[:, 0] * x[:, 3]}
 
     table = U.shapley_effects(model, priors, correlation, permutations=30, inner=3, variance_draws=500, seed=11)
     want = _shapley_reference(model, priors, correlation, permutations=30, inner=3, variance_draws=500, seed=11)
     assert list(table["headline"].unique()) == ["y", "z"]
     for output, (shapley, se, variance) in want.items():
+        if d == 1:  # the loop's mean of its 30 equal gains rounds (to 0.9999999999999998): the effect is exactly 1
+            np.testing.assert_allclose([*shapley, *se], [1.0, 0.0], rtol=0, atol=1e-15)
+            shapley, se = np.ones(1), np.zeros(1)
         rows = table[table["headline"] == output]
         assert list(rows["key"]) == [name for name, _ in priors]
         np.testing.assert_array_equal(rows["shapley"], shapley)
         np.testing.assert_array_equal(rows["shapley_se"], se)
         np.testing.assert_array_equal(rows["variance"], variance)
+
+
+def test_a_single_assumption_has_the_whole_variance():
+    # d = 1: no subset to condition on, the one assumption's effect is Var(Y) itself, in every ordering
+    prior = Prior(dist="lognormal", median=2.0, sigma=0.4, rationale="test")
+    seen = []
+
+    def model(x):
+        seen.append(len(x))
+        return {"y": x[:, 0] ** 2 - 3 * x[:, 0]}
+
+    # 30 orderings: the mean of their 30 equal gains would round, to 1.0000000000000002 of the variance
+    table = U.shapley_effects(model, [("a", prior)], np.eye(1), permutations=30, variance_draws=300, seed=5)
+    assert seen == [300]  # the variance draws and nothing else
+    x = U.quantile(prior, special.ndtr(np.random.default_rng(5).standard_normal(300)))
+    assert table.to_dict("records") == [{"headline": "y", "key": "a", "shapley": 1.0, "shapley_se": 0.0,
+                                         "variance": float(np.var(x ** 2 - 3 * x, ddof=1))}]
 
 
 def test_tornado_swings_equal_the_model_at_the_quantiles(base):

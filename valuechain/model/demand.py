@@ -557,7 +557,10 @@ def _included(d: downstream.Downstream) -> list[str]:
 def _pattern(d: downstream.Downstream, series, scenario: Scenario) -> regression.DisclosurePattern:
     """The disclosure pattern of ``series`` of D (:class:`~valuechain.stats.regression.DisclosurePattern`): each is
     smoothed from its first disclosed quarter to its last quarter in D, observed where disclosed (the disclosures of
-    one quarter combined by precision), starting from its first disclosure and its mean smoothed growth."""
+    one quarter combined by precision), starting from its first disclosure and its mean smoothed growth.
+
+    A missing value (NaN) counts for nothing in a sum, as in pandas': a disclosure without a value still adds its
+    precision to its quarter's, one without a variance adds nothing, and a growth the logs cannot give is left out."""
     obs = d.observations[d.observations["series_id"].isin(list(series))]
     quarters = pd.period_range(min(obs["quarter"].min(), d.series.index[0]), d.series.index[-1], freq="Q")
     obs = obs[obs["quarter"].isin(quarters)]
@@ -571,10 +574,11 @@ def _pattern(d: downstream.Downstream, series, scenario: Scenario) -> regression
     for i, sid in enumerate(series):
         first = col[row == i].min()
         at = (row == i) & (col == first)
-        levels.append(float(np.sum(log_value[at] / var[at]) / np.sum(1 / var[at])))
+        levels.append(float(np.nansum(log_value[at] / var[at]) / np.nansum(1 / var[at])))
         smoothed = d.series[sid].dropna()
         windows.append((int(first), quarters.get_loc(smoothed.index[-1])))
         growth = np.diff(np.log(smoothed.to_numpy(float)))
+        growth = growth[~np.isnan(growth)]
         slopes.append(float(growth.mean()) if len(growth) else 0.0)
     return regression.DisclosurePattern(quarters, tuple(series), tuple(windows), variance, np.array(levels),
                                         np.array(slopes), *d.noise_levels)

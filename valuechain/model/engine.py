@@ -137,10 +137,13 @@ def headline_figures(inp: Inputs, theta: np.ndarray) -> dict[str, np.ndarray]:
 
 def _blocks(theta: np.ndarray) -> list[np.ndarray]:
     """The rows of ``theta`` in blocks of about :data:`BLOCK`, whose arrays stay in the processor's cache
-    (about twice as fast as all the rows at once); a row's numbers do not depend on the others'.
+    (about twice as fast as all the rows at once).
 
-    The blocks are of equal size, so none is a single row unless ``theta`` is: the pool's matrix
-    product sums a single row in another order.
+    The blocks differ in size by at most one row, so none is a single row unless ``theta`` is: BLAS
+    takes a single row's matrix product in the pool down another path, which sums in another order.
+    Nothing more is promised: BLAS may sum a row differently in blocks of other sizes, so that a row's
+    numbers are not guaranteed to be independent of its block. On the bundled scenarios the blocks give
+    all the rows' numbers at once bit for bit (a test checks it).
     """
     theta = np.atleast_2d(np.asarray(theta, dtype=float))
     return np.array_split(theta, max(1, -(-len(theta) // BLOCK)))

@@ -84,10 +84,14 @@ def extend_quarters(filed: np.ndarray, growth: np.ndarray) -> np.ndarray:
     r"""A quarterly series extended past its filed quarters: each later quarter is the same quarter a
     year earlier, grown, :math:`C_t = C_{t-4} (1 + g_t)`.
 
-    ``filed`` is (draws, filed quarters), at least a year of them, ``growth`` (draws, quarters) the
-    growth :math:`g_t` of each quarter (read past the filed ones only); returns (draws, quarters).
+    ``filed`` is (draws, filed quarters), at least a year of them when there are quarters to extend
+    (a ``ValueError`` otherwise), ``growth`` (draws, quarters) the growth :math:`g_t` of each quarter
+    (read past the filed ones only); returns (draws, quarters).
     A year of quarters at a time: each depends only on the year before.
     """
+    if filed.shape[1] < 4 and growth.shape[1] > filed.shape[1]:
+        raise ValueError(f"extend_quarters needs at least four filed quarters (a year) to grow from; "
+                         f"got {filed.shape[1]}")
     out = np.zeros(growth.shape)
     out[:, :filed.shape[1]] = filed
     for start in range(filed.shape[1], growth.shape[1], 4):

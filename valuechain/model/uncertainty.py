@@ -303,7 +303,8 @@ def shapley_effects(model, priors, correlation: np.ndarray, permutations: int = 
     ``model`` maps a (rows x len(priors)) matrix to a dict of output arrays; ``priors`` is a sequence
     of ``(name, Prior)``; ``correlation`` the copula's normal correlation matrix. Returns one row per
     output x assumption: ``shapley`` (the share of the output's variance, summing to 1 over the
-    assumptions), ``shapley_se`` (its standard error over the orderings) and ``variance``.
+    assumptions), ``shapley_se`` (its standard error over the orderings) and ``variance``. A single
+    assumption's effect is 1 and its standard error 0, exactly.
     """
     names = [name for name, _ in priors]
     d = len(names)
@@ -324,7 +325,10 @@ def shapley_effects(model, priors, correlation: np.ndarray, permutations: int = 
         cost = np.concatenate([np.zeros((permutations, 1)), inner_var, np.full((permutations, 1), variance)], axis=1)
         gains = np.zeros((permutations, d))
         np.put_along_axis(gains, orders, np.diff(cost, axis=1), axis=1)  # to each assumption its ordering's gain
-        effect, se = gains.mean(axis=0) / variance, gains.std(axis=0, ddof=1) / np.sqrt(permutations) / variance
+        if d == 1:  # the one assumption adds the whole variance in every ordering: exactly, where the mean would round
+            effect, se = np.ones(1), np.zeros(1)
+        else:
+            effect, se = gains.mean(axis=0) / variance, gains.std(axis=0, ddof=1) / np.sqrt(permutations) / variance
         rows += [{"headline": output, "key": name, "shapley": float(effect[k]), "shapley_se": float(se[k]),
                   "variance": variance} for k, name in enumerate(names)]
     return pd.DataFrame(rows, columns=["headline", "key", "shapley", "shapley_se", "variance"])
@@ -341,9 +345,12 @@ def _conditional_draws(correlation: np.ndarray, root: np.ndarray, orders: np.nda
     (:math:`d` for :math:`e`, then ``inner`` x :math:`j`); the algebra is then done :math:`j` by
     :math:`j` for all orderings at once, on the correlation matrix rearranged into each ordering, where
     :math:`u` and :math:`b` are the leading and trailing blocks. Each ordering's blocks reach LAPACK and BLAS as they
-    would alone, so the draws are bit for bit those of the loop, only faster.
+    would alone, so the draws are bit for bit those of the loop, only faster. With a single assumption
+    there is no such :math:`u` (its effect is the whole variance): no draws, and none taken from ``rng``.
     """
     permutations, d = orders.shape
+    if d < 2:
+        return np.empty((permutations, 0, inner, d))
     sizes = [d + inner * j for j in range(1, d)]  # one ordering's normals for each j: e, then the inner draws
     per_j = np.split(rng.standard_normal((permutations, sum(sizes))), np.cumsum(sizes)[:-1], axis=1)
     whole = np.stack([normals[:, :d] for normals in per_j], axis=1)

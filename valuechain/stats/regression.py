@@ -43,7 +43,7 @@ from valuechain.stats.inference import LinearFit, ols_ewc
 
 def growth_frame(y: pd.Series, x: pd.Series, lags: int, leads: int = 0) -> pd.DataFrame:
     """Quarterly log growth of ``y`` with log growth of ``x`` at lags 0..``lags`` and leads 1..``leads``."""
-    quarters = y.index.union(x.index)
+    quarters = y.index.union(x.index).sort_values()  # union keeps an index equal to the other in its own order
     values = np.column_stack([y.reindex(quarters).to_numpy(float), x.reindex(quarters).to_numpy(float)])
     logs = np.log(np.where(values > 0, values, np.nan))
     growth = np.concatenate([np.full((1, 2), np.nan), logs[1:] - logs[:-1]])
@@ -68,7 +68,7 @@ def _shifted(values: np.ndarray, k: int) -> np.ndarray:
 
 @dataclass(frozen=True, kw_only=True)
 class Effect(inference.TestResult):
-    """A linear combination of coefficients (an elasticity, a sum of leads) with its test of being zero.
+    r"""A linear combination of coefficients (an elasticity, a sum of leads) with its test of being zero.
 
     ``estimate``, ``interval`` and ``level`` are always set; ``statistic`` is the EWC t of
     :math:`H_0`: effect = 0 and ``df`` the EWC degrees of freedom :math:`\nu`.
@@ -412,18 +412,14 @@ def _supplier_design(world: SupplierWorld) -> _SupplierDesign:
 
 
 def _design_slopes(design: _SupplierDesign, logs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """:func:`panel_slopes` on a design already formed."""
+    r"""The suppliers' panel slope, its Driscoll-Kraay s.e. and :math:`\nu` for each draw of ``logs``
+    (``draws x quarters x series`` on the pattern's grid, as :meth:`DisclosurePattern.simulate` gives them):
+    :func:`panel` on :meth:`SupplierWorld.simulated_revenue`, batched over the draws on ``design``
+    (:func:`_supplier_design`)."""
     growth = np.diff(logs[:, design.grid_rows, :], axis=1, prepend=np.nan)
     Y = growth[:, design.row_quarter, design.row_series]
     coef, cov, nu = _driscoll_kraay(Y, design.X, design.at, design.n_quarters)
     return coef[:, 0], np.sqrt(cov[:, 0, 0]), nu
-
-
-def panel_slopes(world: SupplierWorld, logs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """The suppliers' panel slope, its Driscoll-Kraay s.e. and :math:`\nu` for each draw of ``logs``
-    (``draws x quarters x series`` on the pattern's grid, as :meth:`DisclosurePattern.simulate` gives them):
-    :func:`panel` on :meth:`SupplierWorld.simulated_revenue`, batched over the draws."""
-    return _design_slopes(_supplier_design(world), logs)
 
 
 def panel_calibration(world: "SupplierWorld", nulls: dict[str, tuple[float, float]], rng: np.random.Generator,
