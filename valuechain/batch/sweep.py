@@ -122,7 +122,7 @@ def evaluate_task(inputs: Inputs, plan: uncertainty.Plan | None, task: Task) -> 
             values = uncertainty.draw_chunk(plan, task.index, task.size)
             theta = uncertainty.theta(inputs, plan, values)
             varied = pd.DataFrame(values, columns=list(plan.keys))
-        figures = pd.DataFrame(engine.headline(inputs, engine.evaluate(inputs, theta)))
+        figures = pd.DataFrame(engine.headline_figures(inputs, theta))
     table = pd.concat([varied, figures], axis=1)
     table.attrs[WARNINGS] = [(w.category.__name__, str(w.message), w.filename, w.lineno) for w in caught]
     return table
@@ -361,7 +361,7 @@ class Spread:
 
 def headline_keys(table: pd.DataFrame, inputs: Inputs) -> list[str]:
     """The headline figures of a sweep's table, in the engine's order."""
-    return [c for c in engine.headline(inputs, engine.evaluate(inputs, inputs.theta())) if c in table]
+    return [c for c in engine.headline_figures(inputs, inputs.theta()) if c in table]
 
 
 def spreads(table: pd.DataFrame, inputs: Inputs, grid: dict | None, names: dict | None = None) -> list[Spread]:
