@@ -371,9 +371,8 @@ class WarmKernel:
     reset's collection looks only at what the next item made.
     """
 
-    def __init__(self, sockets: str | None = None, env: dict[str, str] | None = None):
+    def __init__(self, sockets: str | None = None):
         self.sockets = sockets
-        self.env = dict(env or {})  # set in the kernel's environment, beside the worker's own (kernel_threads)
         self.km = self.kc = None
         self.folder: str | None = None
         self.cwd: Path | None = None
@@ -406,7 +405,7 @@ class WarmKernel:
         self.cwd = cwd
         # nbclient's own setting: the kernel keeps no history file
         run_sync(self.km.start_kernel)(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"],
-                                       env={**os.environ, **self.env})
+                                       env={**os.environ, **kernel_threads()})
         self.kc = self.km.client()
         self.kc.start_channels()
 
@@ -821,8 +820,8 @@ def export_scenario(job: Exports, outputs: str, notebooks, vintage: str, overdue
                 exports.write_all(folder, notebooks, vintage, overdue, parameters=parameters)
         except Exception as exc:
             error = _one_line(exc)
-    ours = [line for line in said.getvalue().splitlines() if line.startswith(WARNING)]
-    others = [line for line in said.getvalue().splitlines() if not line.startswith(WARNING)]
+    lines = said.getvalue().splitlines()
+    ours, others = [line for line in lines if line.startswith(WARNING)], [line for line in lines if not line.startswith(WARNING)]
     for line in others + ([f"the exports of {job.scenario} were left to the parent: {error}"] if error else []):
         print(line, file=sys.stderr)  # the run's log
     return {"error": error, "warnings": ours}
@@ -987,7 +986,8 @@ class Pool:
     The parent hands out the queue one job at a time, to whichever worker is free, so it always
     knows which job each worker runs. A worker that dies (killed by the system when memory runs
     out, say) fails only the item it was running (exports it was writing are left to the parent):
-    a new worker takes its place and the queue goes on. A stop signal or ``kill`` ends every worker and, through its process group, what it started.
+    a new worker takes its place and the queue goes on. A stop signal or ``kill`` ends every worker
+    and, through its process group, what it started.
     """
 
     def __init__(self, size: int, sockets: str, log: str | None = None, cwd: Path | None = None):
@@ -1001,8 +1001,7 @@ class Pool:
 
     def _start(self) -> _Worker:
         conn, child = self.context.Pipe()
-        process = self.context.Process(target=_worker_main, args=(child, os.getpid(), self.log, self.sockets, self.cwd,
-                                                                  kernel_threads()),
+        process = self.context.Process(target=_worker_main, args=(child, os.getpid(), self.log, self.sockets, self.cwd),
                                        name="valuechain-worker", daemon=True)
         process.start()
         child.close()
@@ -1110,15 +1109,14 @@ class _Worker:
             return None
 
 
-def _worker_main(conn, parent_pid: int, log: str | None, sockets: str, cwd: str | None = None,
-                 env: dict[str, str] | None = None) -> None:
+def _worker_main(conn, parent_pid: int, log: str | None, sockets: str, cwd: str | None = None) -> None:
     """A worker: run the items the parent sends, one at a time, in one warm kernel, until told to stop.
 
-    The kernel is started at once, in ``cwd``, with ``env`` added to its environment (:func:`kernel_threads`),
-    and the worker imports what it needs while the kernel starts up, before the first item arrives.
+    The kernel is started at once, in ``cwd``, and the worker imports what it needs while the kernel
+    starts up, before the first item arrives.
     """
     _worker_init(parent_pid, log)
-    kernel = WarmKernel(sockets, env)
+    kernel = WarmKernel(sockets)
     try:
         if cwd is not None:
             try:
